@@ -1,0 +1,6 @@
+//! relaybench: a load-testing and conformance harness for the Anthropic Messages API.
+//!
+//! The library holds everything; the `relaybench` binary only parses the command line and
+//! maps errors to exit codes, so tests and benches drive the same code a user runs.
+
+pub mod sse;
