@@ -4,3 +4,6 @@
 //! maps errors to exit codes, so tests and benches drive the same code a user runs.
 
 pub mod sse;
+pub mod mock;
+pub mod protocol;
+pub mod rng;

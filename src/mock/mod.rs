@@ -1,0 +1,269 @@
+//! The embedded mock provider: the Messages API from the server side, on loopback.
+//!
+//! It is the default target of every example and test, so it must be exact: the event
+//! sequence of PROTOCOL.md §2, the error envelopes of §3, the request checks of §5, and
+//! response times that follow a latency model instead of arriving all at once.
+
+pub mod latency;
+pub mod reply;
+pub mod stream;
+pub mod validate;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{header, HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::protocol::{self, error_body, CONTENT_TYPE_JSON, CONTENT_TYPE_SSE, HEADER_REQUEST_ID};
+use crate::rng::Rng;
+use latency::LatencyModel;
+use reply::OutputLength;
+use validate::Rejection;
+
+/// Models the mock serves when none are configured: the current Claude ids.
+pub const DEFAULT_MODELS: [&str; 8] = [
+    "claude-opus-4-7",
+    "claude-opus-4-6",
+    "claude-sonnet-4-6",
+    "claude-sonnet-4-5",
+    "claude-sonnet-4-5-20250929",
+    "claude-haiku-4-5",
+    "claude-haiku-4-5-20251001",
+    "claude-opus-4-1-20250805",
+];
+
+/// Largest request body the API accepts (DOC-ERR: 413 beyond 32 MB).
+const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
+
+/// Everything that shapes the mock's answers.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// Seed of the generated text and of the latency jitter.
+    pub seed: u64,
+    /// The key a request must present (`x-api-key` or `Authorization: Bearer`).
+    pub api_key: String,
+    /// Delays of each response.
+    pub latency: LatencyModel,
+    /// Natural answer length before `max_tokens` applies.
+    pub output: OutputLength,
+    /// Models that exist; any other is a 404 `not_found_error`.
+    pub models: Vec<String>,
+}
+
+impl MockConfig {
+    /// The default mock, accepting `api_key`.
+    pub fn new(api_key: impl Into<String>) -> Self {
+        MockConfig {
+            seed: 1,
+            api_key: api_key.into(),
+            latency: LatencyModel::default(),
+            output: OutputLength { min: 32, max: 192 },
+            models: DEFAULT_MODELS.iter().map(|m| (*m).to_owned()).collect(),
+        }
+    }
+}
+
+struct State {
+    config: MockConfig,
+    requests: AtomicU64,
+}
+
+/// A running mock. Dropping it stops the server and closes its connections.
+pub struct MockServer {
+    addr: SocketAddr,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl MockServer {
+    /// Binds `addr` (port 0 for an ephemeral port) and serves until dropped.
+    pub async fn start(config: MockConfig, addr: SocketAddr) -> std::io::Result<MockServer> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(State {
+            config,
+            requests: AtomicU64::new(0),
+        });
+        let task = tokio::spawn(accept_loop(listener, state));
+        Ok(MockServer { addr, task: Some(task) })
+    }
+
+    /// Starts on an ephemeral loopback port.
+    pub async fn start_local(config: MockConfig) -> std::io::Result<MockServer> {
+        Self::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://addr`, the base URL a client uses.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Serves until the process ends (for the standalone `relaybench mock`).
+    pub async fn wait(mut self) {
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<State>) {
+    // Connections live in this set, so aborting the loop also closes them.
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |req| handle(req, state.clone()));
+                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// Response body: a whole buffer, or stream chunks from the writer task.
+pub enum MockBody {
+    /// A complete body.
+    Full(Option<Bytes>),
+    /// Chunks as the writer produces them.
+    Stream(mpsc::Receiver<Bytes>),
+}
+
+impl Body for MockBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            MockBody::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            MockBody::Stream(rx) => rx.poll_recv(cx).map(|c| c.map(|d| Ok(Frame::data(d)))),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            MockBody::Full(Some(d)) => SizeHint::with_exact(d.len() as u64),
+            MockBody::Full(None) => SizeHint::with_exact(0),
+            MockBody::Stream(_) => SizeHint::default(),
+        }
+    }
+}
+
+async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<MockBody>, Infallible> {
+    let start = Instant::now();
+    let n = state.requests.fetch_add(1, Ordering::Relaxed);
+    let mut rng = Rng::derive(state.config.seed, n);
+    let request_id = format!("req_{}", reply::base58(&mut rng, 24));
+    let response = match respond(req, &state, &mut rng, start).await {
+        Ok(r) => r,
+        Err(rej) => json_response(
+            StatusCode::from_u16(rej.status).unwrap_or(StatusCode::BAD_REQUEST),
+            &error_body(rej.error_type, &rej.message, &request_id),
+        ),
+    };
+    Ok(with_request_id(response, &request_id))
+}
+
+async fn respond(
+    req: Request<Incoming>,
+    state: &State,
+    rng: &mut Rng,
+    start: Instant,
+) -> Result<Response<MockBody>, Rejection> {
+    let config = &state.config;
+    if req.uri().path() != protocol::MESSAGES_PATH {
+        return Err(Rejection { status: 404, error_type: "not_found_error", message: format!("Not found: {}", req.uri().path()) });
+    }
+    if req.method() != Method::POST {
+        return Err(Rejection { status: 405, error_type: "invalid_request_error", message: format!("Method {} not allowed", req.method()) });
+    }
+    check_auth(req.headers(), &config.api_key)?;
+    if !req.headers().contains_key(protocol::HEADER_VERSION) {
+        return Err(Rejection { status: 400, error_type: "invalid_request_error", message: "anthropic-version: header is required".into() });
+    }
+    let raw = Limited::new(req.into_body(), MAX_REQUEST_BYTES)
+        .collect()
+        .await
+        .map_err(|_| Rejection { status: 413, error_type: "request_too_large", message: "Request exceeds the maximum allowed number of bytes.".into() })?
+        .to_bytes();
+    let body = validate::validate(&raw, &config.models)?;
+    let stream = body.get("stream").and_then(serde_json::Value::as_bool).unwrap_or(false);
+    let id = format!("msg_{}", reply::base58(rng, 24));
+    let planned = reply::plan(&body, &raw, config.seed, config.output, id);
+    let timing = config.latency.draw(rng);
+
+    if stream {
+        let (tx, rx) = mpsc::channel(16);
+        tokio::spawn(stream::send_stream(planned, timing, start, tx));
+        let mut response = Response::new(MockBody::Stream(rx));
+        response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(CONTENT_TYPE_SSE));
+        response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
+        return Ok(response);
+    }
+    let tokens = planned.output_tokens() as usize;
+    tokio::time::sleep_until(start + timing.due(tokens.saturating_sub(1))).await;
+    Ok(json_response(StatusCode::OK, &planned.message_json()))
+}
+
+fn check_auth(headers: &HeaderMap, key: &str) -> Result<(), Rejection> {
+    let presented = headers
+        .get(protocol::HEADER_API_KEY)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| {
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+        });
+    match presented {
+        Some(k) if k == key => Ok(()),
+        Some(_) => Err(Rejection { status: 401, error_type: "authentication_error", message: "invalid x-api-key".into() }),
+        None => Err(Rejection { status: 401, error_type: "authentication_error", message: "x-api-key header is required".into() }),
+    }
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<MockBody> {
+    let mut response = Response::new(MockBody::Full(Some(Bytes::from(body.to_string()))));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(CONTENT_TYPE_JSON));
+    response
+}
+
+fn with_request_id(mut response: Response<MockBody>, request_id: &str) -> Response<MockBody> {
+    if let Ok(v) = header::HeaderValue::from_str(request_id) {
+        response.headers_mut().insert(HEADER_REQUEST_ID, v);
+    }
+    response
+}
