@@ -7,3 +7,6 @@ pub mod sse;
 pub mod mock;
 pub mod protocol;
 pub mod rng;
+pub mod client;
+pub mod metrics;
+pub mod outcome;

@@ -1,0 +1,470 @@
+//! The HTTP side of a request: building it for a target, sending it through a pooled
+//! hyper client (HTTP/1.1 or HTTP/2, rustls for https), and timing the response as it
+//! streams through the SSE parser.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use http::{Method, Request, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use tokio::time::{timeout_at, Instant};
+
+use crate::outcome::{Outcome, OutcomeKind};
+use crate::protocol::{self, event, CONTENT_DELTA_TYPES};
+use crate::sse;
+
+/// Largest non-streaming body kept; beyond it the response counts as malformed, so a
+/// server that never stops sending cannot exhaust memory.
+const MAX_JSON_BODY: usize = 64 * 1024 * 1024;
+/// Error bodies are short; more than this is cut.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// How the key is presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthStyle {
+    /// `x-api-key: KEY`, the official API's header.
+    XApiKey,
+    /// `Authorization: Bearer KEY`, what most relays document.
+    Bearer,
+}
+
+/// An API key. It is only ever read from the environment, and its `Debug` and `Display`
+/// print a placeholder so it cannot leak into logs, errors or reports.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+
+    /// The key itself, for building the auth header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Where and how requests are sent.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Base URL; `/v1/messages` is appended.
+    pub base_url: String,
+    /// Auth header style.
+    pub auth: AuthStyle,
+    /// The key.
+    pub api_key: ApiKey,
+    /// `anthropic-version` to send, or none.
+    pub anthropic_version: Option<String>,
+    /// Extra headers sent with every request (e.g. `anthropic-beta`).
+    pub headers: Vec<(String, String)>,
+    /// Use HTTP/2 with prior knowledge on `http://` URLs (on `https://` ALPN decides).
+    pub http2: bool,
+}
+
+/// Limits of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP (and TLS) connection set-up.
+    pub connect: Duration,
+    /// The whole request, from start to the end of the body.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            total: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The base URL does not parse or is not http(s).
+    #[error("invalid base URL {url:?}: {reason}")]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A header name or value is not valid HTTP.
+    #[error("invalid header {name:?}")]
+    BadHeader {
+        /// The header's name.
+        name: String,
+    },
+}
+
+type HyperClient = hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// A pooled client for one target. Cheap to clone; clones share the connection pool.
+#[derive(Clone)]
+pub struct Client {
+    inner: HyperClient,
+    uri: Uri,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    timeouts: Timeouts,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").field("uri", &self.uri).finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Builds a client; fails on a bad URL or header before any request is sent.
+    pub fn new(target: &Target, timeouts: Timeouts) -> Result<Client, ClientError> {
+        let url = format!("{}{}", target.base_url.trim_end_matches('/'), protocol::MESSAGES_PATH);
+        let bad_url = |reason: &str| ClientError::BadUrl { url: target.base_url.clone(), reason: reason.into() };
+        let uri: Uri = url.parse().map_err(|e: http::uri::InvalidUri| bad_url(&e.to_string()))?;
+        match uri.scheme_str() {
+            Some("http" | "https") => {}
+            _ => return Err(bad_url("the scheme must be http or https")),
+        }
+        if uri.host().is_none() {
+            return Err(bad_url("no host"));
+        }
+        let headers = request_headers(target)?;
+
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(timeouts.connect));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_all_versions()
+            .wrap_connector(http);
+        let mut builder = hyper_util::client::legacy::Client::builder(TokioExecutor::new());
+        builder.pool_idle_timeout(Duration::from_secs(90));
+        if target.http2 && uri.scheme_str() == Some("http") {
+            builder.http2_only(true);
+        }
+        Ok(Client {
+            inner: builder.build(https),
+            uri,
+            headers,
+            timeouts,
+        })
+    }
+
+    /// The URL requests go to.
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// The request exactly as it will be sent.
+    pub fn build_request(&self, body: Bytes) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = self.uri.clone();
+        let headers = request.headers_mut();
+        for (name, value) in &self.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        request
+    }
+
+    /// Sends one request and measures it. `start` is the reference moment latencies are
+    /// measured from (when it was sent in a closed loop, when it was due in an open one).
+    /// Every failure becomes an outcome kind; nothing here returns an error.
+    pub async fn execute(&self, body: Bytes, template: usize, stream: bool, start: Instant) -> Outcome {
+        let mut outcome = Outcome::new(template, stream);
+        let deadline = Instant::now() + self.timeouts.total;
+        self.exchange(body, start, deadline, &mut outcome).await;
+        outcome.e2e = Instant::now().saturating_duration_since(start);
+        outcome
+    }
+
+    async fn exchange(&self, body: Bytes, start: Instant, deadline: Instant, outcome: &mut Outcome) {
+        let request = self.build_request(body);
+        let response = match timeout_at(deadline, self.inner.request(request)).await {
+            Err(_) => return outcome.fail(OutcomeKind::Timeout, "no response head before the time limit"),
+            Ok(Err(e)) if e.is_connect() => {
+                return outcome.fail(OutcomeKind::ConnectError, format!("cannot connect to {}: {}", self.uri, error_chain(&e)))
+            }
+            Ok(Err(e)) => return outcome.fail(OutcomeKind::TransportError, error_chain(&e)),
+            Ok(Ok(r)) => r,
+        };
+        outcome.ttfb = Some(start.elapsed());
+        let status = response.status().as_u16();
+        outcome.status = Some(status);
+        let body = response.into_body();
+        if !(200..300).contains(&status) {
+            read_error_body(body, deadline, outcome).await;
+        } else if outcome.stream {
+            read_stream(body, start, deadline, outcome).await;
+        } else {
+            read_message(body, deadline, outcome).await;
+        }
+    }
+}
+
+fn request_headers(target: &Target) -> Result<Vec<(HeaderName, HeaderValue)>, ClientError> {
+    let mut list = vec![(CONTENT_TYPE.as_str().to_owned(), protocol::CONTENT_TYPE_JSON.to_owned())];
+    if let Some(v) = &target.anthropic_version {
+        list.push((protocol::HEADER_VERSION.to_owned(), v.clone()));
+    }
+    list.extend(target.headers.iter().cloned());
+    let mut headers = Vec::with_capacity(list.len() + 1);
+    for (name, value) in list {
+        let bad = || ClientError::BadHeader { name: name.clone() };
+        headers.push((
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?,
+            HeaderValue::from_str(&value).map_err(|_| bad())?,
+        ));
+    }
+    let (name, value) = match target.auth {
+        AuthStyle::XApiKey => (HeaderName::from_static(protocol::HEADER_API_KEY), target.api_key.expose().to_owned()),
+        AuthStyle::Bearer => (AUTHORIZATION, format!("Bearer {}", target.api_key.expose())),
+    };
+    // The error names the header, never the value, which holds the key.
+    let mut value = HeaderValue::from_str(&value).map_err(|_| ClientError::BadHeader { name: name.to_string() })?;
+    value.set_sensitive(true);
+    headers.push((name, value));
+    Ok(headers)
+}
+
+/// The error and its sources on one line; hyper's top-level message alone is too vague.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+async fn collect_limited(
+    body: hyper::body::Incoming,
+    limit: usize,
+    deadline: Instant,
+) -> Result<Bytes, (OutcomeKind, String)> {
+    match timeout_at(deadline, Limited::new(body, limit).collect()).await {
+        Err(_) => Err((OutcomeKind::Timeout, "body not complete before the time limit".into())),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            Err((OutcomeKind::Malformed, format!("body larger than {limit} bytes")))
+        }
+        Ok(Err(e)) => Err((OutcomeKind::Truncated, format!("body cut short: {}", error_chain(&*e)))),
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+    }
+}
+
+async fn read_error_body(body: hyper::body::Incoming, deadline: Instant, outcome: &mut Outcome) {
+    let status = outcome.status.unwrap_or(0);
+    let bytes = match collect_limited(body, MAX_ERROR_BODY, deadline).await {
+        Ok(b) => b,
+        Err((_, detail)) => Bytes::from(detail),
+    };
+    let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
+    outcome.error_type = parsed
+        .as_ref()
+        .and_then(|v| v.pointer("/error/type"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v.pointer("/error/message"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| excerpt(&bytes));
+    outcome.fail(OutcomeKind::HttpError, format!("HTTP {status}: {message}"));
+}
+
+async fn read_message(body: hyper::body::Incoming, deadline: Instant, outcome: &mut Outcome) {
+    let bytes = match collect_limited(body, MAX_JSON_BODY, deadline).await {
+        Ok(b) => b,
+        Err((kind, detail)) => return outcome.fail(kind, detail),
+    };
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(message) => {
+            outcome.output_tokens = message.pointer("/usage/output_tokens").and_then(Value::as_u64);
+            outcome.input_tokens = message.pointer("/usage/input_tokens").and_then(Value::as_u64);
+            outcome.stop_reason = message.get("stop_reason").and_then(Value::as_str).map(str::to_owned);
+        }
+        Err(e) => outcome.fail(OutcomeKind::Malformed, format!("body is not JSON ({e}): {}", excerpt(&bytes))),
+    }
+}
+
+async fn read_stream(mut body: hyper::body::Incoming, start: Instant, deadline: Instant, outcome: &mut Outcome) {
+    let mut parser = sse::Parser::new();
+    let mut timing = StreamTiming::default();
+    loop {
+        let frame = match timeout_at(deadline, body.frame()).await {
+            Err(_) => {
+                outcome.fail(OutcomeKind::Timeout, "stream not complete before the time limit");
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                outcome.fail(OutcomeKind::Truncated, format!("connection dropped mid-stream: {}", error_chain(&e)));
+                break;
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else { continue };
+        let now = Instant::now();
+        parser.feed(&data, |ev| timing.observe(ev, now, start, outcome));
+    }
+    let unfinished = parser.finish();
+    timing.finish(outcome, unfinished);
+}
+
+/// What the client tracks while a stream arrives.
+#[derive(Default)]
+struct StreamTiming {
+    first_content: Option<Instant>,
+    last_content: Option<Instant>,
+    stopped: bool,
+}
+
+impl StreamTiming {
+    fn observe(&mut self, ev: Result<sse::Event<'_>, sse::Error>, now: Instant, start: Instant, outcome: &mut Outcome) {
+        let ev = match ev {
+            Ok(ev) => ev,
+            Err(e) => return outcome.fail(OutcomeKind::Malformed, format!("SSE framing: {e}")),
+        };
+        let data: Value = match serde_json::from_str(ev.data) {
+            Ok(v) => v,
+            Err(e) => {
+                return outcome.fail(OutcomeKind::Malformed, format!("event {:?} data is not JSON ({e}): {}", ev.name, excerpt(ev.data.as_bytes())))
+            }
+        };
+        match ev.name {
+            event::MESSAGE_START => {
+                outcome.message_start.get_or_insert(now - start);
+                let usage = data.pointer("/message/usage");
+                outcome.input_tokens = usage.and_then(|u| u.get("input_tokens")).and_then(Value::as_u64);
+                outcome.output_tokens = usage.and_then(|u| u.get("output_tokens")).and_then(Value::as_u64);
+            }
+            event::CONTENT_BLOCK_DELTA => {
+                let delta_type = data.pointer("/delta/type").and_then(Value::as_str).unwrap_or_default();
+                if CONTENT_DELTA_TYPES.contains(&delta_type) {
+                    outcome.content_deltas += 1;
+                    match self.last_content {
+                        None => {
+                            outcome.ttft = Some(now - start);
+                            self.first_content = Some(now);
+                        }
+                        Some(last) => outcome.itl.push(now - last),
+                    }
+                    self.last_content = Some(now);
+                }
+            }
+            event::MESSAGE_DELTA => {
+                // Counters are cumulative: the latest value present wins.
+                if let Some(n) = data.pointer("/usage/output_tokens").and_then(Value::as_u64) {
+                    outcome.output_tokens = Some(n);
+                }
+                if let Some(n) = data.pointer("/usage/input_tokens").and_then(Value::as_u64) {
+                    outcome.input_tokens = Some(n);
+                }
+                outcome.stop_reason = data.pointer("/delta/stop_reason").and_then(Value::as_str).map(str::to_owned);
+            }
+            event::MESSAGE_STOP => self.stopped = true,
+            event::ERROR => {
+                let error_type = data.pointer("/error/type").and_then(Value::as_str).unwrap_or("unknown");
+                outcome.error_type = Some(error_type.to_owned());
+                let message = data.pointer("/error/message").and_then(Value::as_str).unwrap_or_default();
+                outcome.kind = OutcomeKind::StreamError;
+                outcome.detail = Some(format!("event: error {error_type}: {message}"));
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(self, outcome: &mut Outcome, unfinished: bool) {
+        if let (Some(first), Some(last)) = (self.first_content, self.last_content) {
+            outcome.decode = Some(last - first);
+        }
+        if !self.stopped && outcome.kind != OutcomeKind::StreamError {
+            let what = if unfinished { "mid-event" } else { "between events" };
+            outcome.fail(OutcomeKind::Truncated, format!("stream ended {what} without message_stop"));
+        }
+    }
+}
+
+/// The first bytes of `bytes`, printable, for a finding or an error message.
+pub fn excerpt(bytes: &[u8]) -> String {
+    const MAX: usize = 160;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)]);
+    let mut out: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if bytes.len() > MAX {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(auth: AuthStyle) -> Target {
+        Target {
+            base_url: "https://relay.example/".into(),
+            auth,
+            api_key: ApiKey::new("sk-secret"),
+            anthropic_version: Some(protocol::ANTHROPIC_VERSION.into()),
+            headers: vec![("anthropic-beta".into(), "tools-2024-04-04".into())],
+            http2: false,
+        }
+    }
+
+    #[test]
+    fn request_carries_auth_version_and_extra_headers() {
+        let client = Client::new(&target(AuthStyle::Bearer), Timeouts::default()).expect("client");
+        let req = client.build_request(Bytes::from_static(b"{}"));
+        assert_eq!(req.uri().to_string(), "https://relay.example/v1/messages");
+        assert_eq!(req.headers()["authorization"], "Bearer sk-secret");
+        assert_eq!(req.headers()["anthropic-version"], "2023-06-01");
+        assert_eq!(req.headers()["anthropic-beta"], "tools-2024-04-04");
+        assert_eq!(req.headers()["content-type"], "application/json");
+        assert!(!req.headers().contains_key("x-api-key"));
+        let client = Client::new(&target(AuthStyle::XApiKey), Timeouts::default()).expect("client");
+        let req = client.build_request(Bytes::new());
+        assert_eq!(req.headers()["x-api-key"], "sk-secret");
+    }
+
+    #[test]
+    fn key_never_prints() {
+        let t = target(AuthStyle::Bearer);
+        assert!(!format!("{t:?}").contains("sk-secret"));
+        let client = Client::new(&t, Timeouts::default()).expect("client");
+        let req = client.build_request(Bytes::new());
+        assert!(!format!("{:?}", req.headers()).contains("sk-secret"));
+    }
+
+    #[test]
+    fn bad_urls_are_rejected_before_sending() {
+        for url in ["ftp://x", "not a url", "/relative"] {
+            let mut t = target(AuthStyle::Bearer);
+            t.base_url = url.into();
+            assert!(Client::new(&t, Timeouts::default()).is_err(), "{url}");
+        }
+    }
+}

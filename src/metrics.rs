@@ -1,0 +1,258 @@
+//! Metric definitions and the recorder that folds outcomes into HdrHistograms.
+//!
+//! Each metric is defined here once; the README's metric table and the reports use these
+//! ids and sentences. Histograms keep 3 significant figures and travel inside reports,
+//! so results from several runs or machines merge without averaging percentiles.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
+use crate::outcome::{Outcome, OutcomeKind};
+
+/// A latency or rate distribution the recorder keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Metric {
+    /// Time to the response head.
+    Ttfb,
+    /// Time to `message_start`.
+    MessageStart,
+    /// Time to the first content delta.
+    Ttft,
+    /// Gap between content deltas.
+    Itl,
+    /// End to end.
+    E2e,
+    /// Per-request generation speed.
+    OutputTokensPerS,
+}
+
+/// Unit a histogram stores its values in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Microseconds.
+    Micros,
+    /// Thousandths of a token per second, so integer buckets keep three decimals.
+    MilliTokensPerS,
+}
+
+impl Unit {
+    /// Name used in reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Unit::Micros => "us",
+            Unit::MilliTokensPerS => "milli_tokens_per_s",
+        }
+    }
+}
+
+impl Metric {
+    /// Every metric, in report order.
+    pub const ALL: [Metric; 6] = [
+        Metric::Ttfb,
+        Metric::MessageStart,
+        Metric::Ttft,
+        Metric::Itl,
+        Metric::E2e,
+        Metric::OutputTokensPerS,
+    ];
+
+    /// Stable id used in reports and thresholds.
+    pub fn id(self) -> &'static str {
+        match self {
+            Metric::Ttfb => "ttfb",
+            Metric::MessageStart => "message_start",
+            Metric::Ttft => "ttft",
+            Metric::Itl => "itl",
+            Metric::E2e => "e2e",
+            Metric::OutputTokensPerS => "output_tokens_per_s",
+        }
+    }
+
+    /// One-sentence definition, quoted by the README.
+    pub fn definition(self) -> &'static str {
+        match self {
+            Metric::Ttfb => "time from the request's start to the response status line and headers",
+            Metric::MessageStart => "time from the request's start to the `message_start` event (streams)",
+            Metric::Ttft => "time from the request's start to the first content delta — text, thinking or tool input, not `message_start` (streams)",
+            Metric::Itl => "each gap between two consecutive content deltas of one stream; deltas that arrive in one read have a gap of 0",
+            Metric::E2e => "time from the request's start to the end of the response body, for every request that got a response",
+            Metric::OutputTokensPerS => "per stream, `usage.output_tokens` minus one, divided by the time from the first to the last content delta (streams with at least two content deltas)",
+        }
+    }
+
+    /// Unit of the stored values.
+    pub fn unit(self) -> Unit {
+        match self {
+            Metric::OutputTokensPerS => Unit::MilliTokensPerS,
+            _ => Unit::Micros,
+        }
+    }
+
+    /// The metric with id `id`.
+    pub fn from_id(id: &str) -> Option<Metric> {
+        Self::ALL.into_iter().find(|m| m.id() == id)
+    }
+}
+
+/// An empty histogram with the bounds every metric uses: 1 to 2^40 (18 minutes in
+/// microseconds, or a billion tokens per second), 3 significant figures.
+pub fn new_histogram() -> Histogram<u64> {
+    // The bounds are constants that hdrhistogram accepts.
+    Histogram::new_with_bounds(1, 1 << 40, 3).expect("valid histogram bounds")
+}
+
+/// Counters and histograms of a run; mergeable.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    /// One histogram per metric, indexed like [`Metric::ALL`].
+    pub histograms: Vec<Histogram<u64>>,
+    /// Requests by outcome kind id.
+    pub outcomes: BTreeMap<String, u64>,
+    /// Responses by HTTP status.
+    pub statuses: BTreeMap<u16, u64>,
+    /// Errors by `error.type` (HTTP envelopes and stream `error` events).
+    pub error_types: BTreeMap<String, u64>,
+    /// Requests recorded.
+    pub requests: u64,
+    /// Of which streamed.
+    pub streamed: u64,
+    /// Sum of `usage.output_tokens` over requests that reported it.
+    pub output_tokens: u64,
+    /// Sum of `usage.input_tokens` over requests that reported it.
+    pub input_tokens: u64,
+    /// Content deltas counted over all streams.
+    pub content_deltas: u64,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder {
+            histograms: Metric::ALL.iter().map(|_| new_histogram()).collect(),
+            outcomes: BTreeMap::new(),
+            statuses: BTreeMap::new(),
+            error_types: BTreeMap::new(),
+            requests: 0,
+            streamed: 0,
+            output_tokens: 0,
+            input_tokens: 0,
+            content_deltas: 0,
+        }
+    }
+}
+
+impl Recorder {
+    /// The histogram of `metric`.
+    pub fn histogram(&self, metric: Metric) -> &Histogram<u64> {
+        &self.histograms[metric as usize]
+    }
+
+    fn add(&mut self, metric: Metric, value: u64) {
+        self.histograms[metric as usize].saturating_record(value);
+    }
+
+    /// Folds one outcome in.
+    pub fn record(&mut self, o: &Outcome) {
+        self.requests += 1;
+        self.streamed += u64::from(o.stream);
+        *self.outcomes.entry(o.kind.id().to_owned()).or_default() += 1;
+        if let Some(s) = o.status {
+            *self.statuses.entry(s).or_default() += 1;
+        }
+        if let Some(t) = &o.error_type {
+            *self.error_types.entry(t.clone()).or_default() += 1;
+        }
+        self.output_tokens += o.output_tokens.unwrap_or(0);
+        self.input_tokens += o.input_tokens.unwrap_or(0);
+        self.content_deltas += o.content_deltas;
+        let micros = |d: std::time::Duration| d.as_micros().min(u128::from(u64::MAX)) as u64;
+        if let Some(d) = o.ttfb {
+            self.add(Metric::Ttfb, micros(d));
+        }
+        if let Some(d) = o.message_start {
+            self.add(Metric::MessageStart, micros(d));
+        }
+        if let Some(d) = o.ttft {
+            self.add(Metric::Ttft, micros(d));
+        }
+        for gap in &o.itl {
+            self.add(Metric::Itl, micros(*gap));
+        }
+        if o.status.is_some() {
+            self.add(Metric::E2e, micros(o.e2e));
+        }
+        if let (Some(tokens), Some(decode)) = (o.output_tokens, o.decode) {
+            if o.content_deltas >= 2 && tokens >= 2 && !decode.is_zero() {
+                let rate = (tokens - 1) as f64 / decode.as_secs_f64();
+                self.add(Metric::OutputTokensPerS, (rate * 1000.0).round() as u64);
+            }
+        }
+    }
+
+    /// Requests that ended as `kind`.
+    pub fn count(&self, kind: OutcomeKind) -> u64 {
+        self.outcomes.get(kind.id()).copied().unwrap_or(0)
+    }
+
+    /// Adds `other` into `self`; histograms merge exactly.
+    pub fn merge(&mut self, other: &Recorder) {
+        for (mine, theirs) in self.histograms.iter_mut().zip(&other.histograms) {
+            // Same bounds on both sides, so adding cannot fail.
+            let _ = mine.add(theirs);
+        }
+        for (k, v) in &other.outcomes {
+            *self.outcomes.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.statuses {
+            *self.statuses.entry(*k).or_default() += v;
+        }
+        for (k, v) in &other.error_types {
+            *self.error_types.entry(k.clone()).or_default() += v;
+        }
+        self.requests += other.requests;
+        self.streamed += other.streamed;
+        self.output_tokens += other.output_tokens;
+        self.input_tokens += other.input_tokens;
+        self.content_deltas += other.content_deltas;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn ids_round_trip_and_are_unique() {
+        for m in Metric::ALL {
+            assert_eq!(Metric::from_id(m.id()), Some(m));
+        }
+        for k in OutcomeKind::ALL {
+            assert_eq!(OutcomeKind::from_id(k.id()), Some(k));
+        }
+    }
+
+    #[test]
+    fn record_and_merge_add_up() {
+        let mut o = Outcome::new(0, true);
+        o.status = Some(200);
+        o.ttft = Some(Duration::from_millis(100));
+        o.itl = vec![Duration::from_millis(5); 9];
+        o.e2e = Duration::from_millis(150);
+        o.decode = Some(Duration::from_millis(45));
+        o.output_tokens = Some(10);
+        o.content_deltas = 10;
+        let mut a = Recorder::default();
+        a.record(&o);
+        let mut b = Recorder::default();
+        b.record(&o);
+        a.merge(&b);
+        assert_eq!(a.requests, 2);
+        assert_eq!(a.histogram(Metric::Itl).len(), 18);
+        assert_eq!(a.histogram(Metric::Ttft).len(), 2);
+        // 9 tokens after the first, over 45 ms: 200 tokens/s.
+        let rate = a.histogram(Metric::OutputTokensPerS).value_at_quantile(0.5) as f64 / 1000.0;
+        assert!((rate - 200.0).abs() < 0.5, "{rate}");
+        assert_eq!(a.count(OutcomeKind::Ok), 2);
+    }
+}

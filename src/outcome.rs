@@ -1,0 +1,128 @@
+//! The record of one request: how it ended and when each milestone happened. The client
+//! produces it, the recorder folds it into histograms and counters.
+
+use std::time::Duration;
+
+/// How a request ended. The ids are report fields, so they never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OutcomeKind {
+    /// A complete 200 response: a Message body, or a stream that reached `message_stop`.
+    Ok,
+    /// A non-2xx status.
+    HttpError,
+    /// A stream that carried an `event: error` after the 200 status.
+    StreamError,
+    /// A stream that ended, or a connection that dropped, before `message_stop`.
+    Truncated,
+    /// Bytes that do not parse: bad SSE framing, non-JSON data, an oversized event.
+    Malformed,
+    /// No connection could be made.
+    ConnectError,
+    /// The request did not finish within its time limit.
+    Timeout,
+    /// The connection failed after it was made, before a response head arrived.
+    TransportError,
+}
+
+impl OutcomeKind {
+    /// Every kind, in report order.
+    pub const ALL: [OutcomeKind; 8] = [
+        OutcomeKind::Ok,
+        OutcomeKind::HttpError,
+        OutcomeKind::StreamError,
+        OutcomeKind::Truncated,
+        OutcomeKind::Malformed,
+        OutcomeKind::ConnectError,
+        OutcomeKind::Timeout,
+        OutcomeKind::TransportError,
+    ];
+
+    /// Stable id used in reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            OutcomeKind::Ok => "ok",
+            OutcomeKind::HttpError => "http_error",
+            OutcomeKind::StreamError => "stream_error",
+            OutcomeKind::Truncated => "truncated",
+            OutcomeKind::Malformed => "malformed",
+            OutcomeKind::ConnectError => "connect_error",
+            OutcomeKind::Timeout => "timeout",
+            OutcomeKind::TransportError => "transport_error",
+        }
+    }
+
+    /// The kind with id `id`.
+    pub fn from_id(id: &str) -> Option<OutcomeKind> {
+        Self::ALL.into_iter().find(|k| k.id() == id)
+    }
+}
+
+/// Everything measured about one request. Durations are from the request's reference
+/// moment: when it was sent (closed loop) or due (open loop).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Index of the request template used.
+    pub template: usize,
+    /// Whether the request asked for a stream.
+    pub stream: bool,
+    /// How it ended.
+    pub kind: OutcomeKind,
+    /// HTTP status, when a response head arrived.
+    pub status: Option<u16>,
+    /// `error.type` of an error envelope or `event: error`.
+    pub error_type: Option<String>,
+    /// A short description of what went wrong, for the report's examples.
+    pub detail: Option<String>,
+    /// Time to the response head.
+    pub ttfb: Option<Duration>,
+    /// Time to the `message_start` event.
+    pub message_start: Option<Duration>,
+    /// Time to the first content delta.
+    pub ttft: Option<Duration>,
+    /// Gaps between consecutive content deltas.
+    pub itl: Vec<Duration>,
+    /// Time until the response was complete or the request ended.
+    pub e2e: Duration,
+    /// Time from the first to the last content delta.
+    pub decode: Option<Duration>,
+    /// `usage.output_tokens` as finally reported.
+    pub output_tokens: Option<u64>,
+    /// `usage.input_tokens` as finally reported.
+    pub input_tokens: Option<u64>,
+    /// Content deltas received (streams only).
+    pub content_deltas: u64,
+    /// `stop_reason` as finally reported.
+    pub stop_reason: Option<String>,
+}
+
+impl Outcome {
+    /// An outcome with no measurements yet.
+    pub fn new(template: usize, stream: bool) -> Self {
+        Outcome {
+            template,
+            stream,
+            kind: OutcomeKind::Ok,
+            status: None,
+            error_type: None,
+            detail: None,
+            ttfb: None,
+            message_start: None,
+            ttft: None,
+            itl: Vec::new(),
+            e2e: Duration::ZERO,
+            decode: None,
+            output_tokens: None,
+            input_tokens: None,
+            content_deltas: 0,
+            stop_reason: None,
+        }
+    }
+
+    /// Marks the request failed as `kind`, keeping the first failure's description.
+    pub fn fail(&mut self, kind: OutcomeKind, detail: impl Into<String>) {
+        if self.kind == OutcomeKind::Ok {
+            self.kind = kind;
+            self.detail = Some(detail.into());
+        }
+    }
+}
