@@ -8,5 +8,6 @@ pub mod mock;
 pub mod protocol;
 pub mod rng;
 pub mod client;
+pub mod scenario;
 pub mod metrics;
 pub mod outcome;

@@ -1,0 +1,643 @@
+//! Scenario files: the YAML a user writes, checked once into a validated [`Scenario`].
+//!
+//! Every check happens while deserializing, so serde_yaml attaches the line and column of
+//! the offending node to each message, type errors, unknown keys and semantic rules alike.
+//! All YAML parsing stays behind [`load`] so the YAML crate can be swapped in one place.
+
+pub mod duration;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::client::AuthStyle;
+use crate::protocol::ANTHROPIC_VERSION;
+pub use duration::HumanDuration;
+
+/// A scenario that parsed and passed every check.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name; names the report folder.
+    #[serde(deserialize_with = "report_name")]
+    pub name: String,
+    /// Free text for the report.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Seed of every random choice (template picks, mock output and jitter).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Where requests go.
+    pub target: TargetSpec,
+    /// Model id sent when a template names none.
+    pub model: String,
+    /// Request templates, picked by weight.
+    #[serde(deserialize_with = "non_empty_templates")]
+    pub requests: Vec<RequestTemplate>,
+    /// How much load, for how long.
+    #[serde(deserialize_with = "validated")]
+    pub load: LoadSpec,
+    /// Folder the report folder is created in.
+    #[serde(default = "default_output")]
+    pub output: PathBuf,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+fn default_output() -> PathBuf {
+    PathBuf::from("reports")
+}
+
+fn report_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    string_where(d, |name| {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        ok.then_some(()).ok_or(
+            "name must be 1-64 characters of letters, digits, '-', '_' or '.' (it names the report folder)",
+        )
+    })
+}
+
+/// Deserializes a string and checks it inside the visitor, so an error carries the
+/// position of the string itself rather than of the map around it.
+fn string_where<'de, D: Deserializer<'de>>(
+    d: D,
+    check: fn(&str) -> Result<(), &'static str>,
+) -> Result<String, D::Error> {
+    struct V(fn(&str) -> Result<(), &'static str>);
+    impl Visitor<'_> for V {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            (self.0)(v).map_err(E::custom)?;
+            Ok(v.to_owned())
+        }
+    }
+    d.deserialize_str(V(check))
+}
+
+/// A map-shaped value with rules that span several of its fields.
+trait Validate {
+    fn validate(&self) -> Result<(), String>;
+}
+
+/// Deserializes a map into `T` and applies `T::validate` inside the map's own visitor,
+/// so a rule's error points at the map (and field errors still point at the field).
+fn validated<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Validate,
+{
+    d.deserialize_map(ValidatedVisitor(std::marker::PhantomData))
+}
+
+struct ValidatedVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de> + Validate> Visitor<'de> for ValidatedVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        let value = T::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        value.validate().map_err(de::Error::custom)?;
+        Ok(value)
+    }
+}
+
+/// One validated template, for use as a sequence element.
+struct CheckedTemplate(RequestTemplate);
+
+impl<'de> Deserialize<'de> for CheckedTemplate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated(d).map(CheckedTemplate)
+    }
+}
+
+fn non_empty_templates<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RequestTemplate>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<RequestTemplate>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of request templates")
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut list = Vec::new();
+            while let Some(CheckedTemplate(t)) = seq.next_element()? {
+                list.push(t);
+            }
+            if list.is_empty() {
+                return Err(de::Error::custom("requests needs at least one request template"));
+            }
+            Ok(list)
+        }
+    }
+    d.deserialize_seq(V)
+}
+
+/// The target: the embedded mock, or a real endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetSpec {
+    /// Start the embedded mock on an ephemeral loopback port.
+    Mock(MockSpec),
+    /// An HTTP endpoint speaking the Messages API.
+    Http(HttpTarget),
+}
+
+/// Knobs of the embedded mock, when a scenario targets it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockSpec {
+    /// Delay to the first token.
+    #[serde(default = "default_mock_ttft")]
+    pub ttft: HumanDuration,
+    /// Tokens per second after the first.
+    #[serde(default = "default_mock_tps")]
+    pub tokens_per_s: f64,
+    /// Delays are stretched by a random factor in `[1, 1 + jitter]`.
+    #[serde(default = "default_mock_jitter")]
+    pub jitter: f64,
+    /// Natural answer length range `[min, max]` in tokens, before `max_tokens` applies.
+    #[serde(default = "default_mock_length")]
+    pub output_tokens: [u32; 2],
+    /// Talk HTTP/2 (h2c) to the mock instead of HTTP/1.1.
+    #[serde(default)]
+    pub http2: bool,
+}
+
+impl Default for MockSpec {
+    fn default() -> Self {
+        MockSpec {
+            ttft: default_mock_ttft(),
+            tokens_per_s: default_mock_tps(),
+            jitter: default_mock_jitter(),
+            output_tokens: default_mock_length(),
+            http2: false,
+        }
+    }
+}
+
+fn default_mock_ttft() -> HumanDuration {
+    HumanDuration(Duration::from_millis(120))
+}
+fn default_mock_tps() -> f64 {
+    200.0
+}
+fn default_mock_jitter() -> f64 {
+    0.25
+}
+fn default_mock_length() -> [u32; 2] {
+    [32, 192]
+}
+
+/// A real endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpTarget {
+    /// Base URL; `/v1/messages` is appended.
+    pub base_url: String,
+    /// `x-api-key` or `bearer`.
+    pub auth: AuthStyle,
+    /// Name of the environment variable holding the key (never the key itself).
+    pub api_key_env: String,
+    /// `anthropic-version` to send; `null` in YAML sends none.
+    pub anthropic_version: Option<String>,
+    /// Extra headers on every request.
+    pub headers: BTreeMap<String, String>,
+    /// HTTP/2 with prior knowledge on `http://` URLs.
+    pub http2: bool,
+}
+
+/// Auth styles as written in YAML.
+#[derive(Debug, Clone, Copy, Deserialize)]
+enum AuthSpec {
+    #[serde(rename = "x-api-key")]
+    XApiKey,
+    #[serde(rename = "bearer")]
+    Bearer,
+}
+
+/// Every key a target map may hold; which combination is valid is checked after.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetFields {
+    #[serde(default, deserialize_with = "mock_or_default")]
+    mock: Option<MockSpec>,
+    #[serde(default)]
+    base_url: Option<String>,
+    #[serde(default)]
+    auth: Option<AuthSpec>,
+    #[serde(default, deserialize_with = "env_var_name")]
+    api_key_env: Option<String>,
+    #[serde(default = "default_version")]
+    anthropic_version: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    http2: bool,
+}
+
+impl Validate for TargetFields {
+    fn validate(&self) -> Result<(), String> {
+        match (&self.mock, &self.base_url, &self.api_key_env) {
+            (Some(_), None, None) if self.auth.is_none() && self.headers.is_empty() => Ok(()),
+            (Some(_), _, _) => Err("target: `mock` takes no base_url, auth, api_key_env or headers".into()),
+            (None, Some(_), Some(_)) => Ok(()),
+            (None, Some(_), None) => Err("target: api_key_env is required with base_url (the NAME of the variable holding the key)".into()),
+            (None, None, _) => Err("target: give `mock`, or `base_url` with `api_key_env`".into()),
+        }
+    }
+}
+
+/// `mock:` with no value means the default mock.
+fn mock_or_default<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MockSpec>, D::Error> {
+    Ok(Some(Option::<MockSpec>::deserialize(d)?.unwrap_or_default()))
+}
+
+fn default_version() -> Option<String> {
+    Some(ANTHROPIC_VERSION.to_owned())
+}
+
+/// Rejects anything that is not a plausible variable name. The value is never echoed:
+/// the usual mistake is pasting the key itself here.
+fn env_var_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    string_where(d, |name| {
+        let ok = name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        ok.then_some(()).ok_or(
+            "api_key_env must be the NAME of an environment variable (e.g. ANTHROPIC_API_KEY), never the key itself",
+        )
+    })
+    .map(Some)
+}
+
+impl<'de> Deserialize<'de> for TargetSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TargetSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`mock`, a map with `mock:`, or a map with `base_url:` and `api_key_env:`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TargetSpec, E> {
+                match v {
+                    "mock" => Ok(TargetSpec::Mock(MockSpec::default())),
+                    _ => Err(E::custom(format!(
+                        "target {v:?} is not known: write `mock`, or a map with base_url and api_key_env"
+                    ))),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TargetSpec, A::Error> {
+                let f = ValidatedVisitor::<TargetFields>(std::marker::PhantomData).visit_map(map)?;
+                Ok(match (f.mock, f.base_url, f.api_key_env) {
+                    (Some(mock), _, _) => TargetSpec::Mock(mock),
+                    (None, Some(base_url), Some(api_key_env)) => TargetSpec::Http(HttpTarget {
+                        base_url,
+                        auth: match f.auth {
+                            Some(AuthSpec::Bearer) => AuthStyle::Bearer,
+                            Some(AuthSpec::XApiKey) | None => AuthStyle::XApiKey,
+                        },
+                        api_key_env,
+                        anthropic_version: f.anthropic_version,
+                        headers: f.headers,
+                        http2: f.http2,
+                    }),
+                    // validate() admitted only the two shapes above.
+                    _ => return Err(de::Error::custom("target: give `mock`, or `base_url` with `api_key_env`")),
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One kind of request in the mix.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestTemplate {
+    /// Name in the report; defaults to `request-N`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Relative share of requests.
+    #[serde(default = "default_weight")]
+    pub weight: NonZeroU32,
+    /// Ask for a stream.
+    #[serde(default)]
+    pub stream: bool,
+    /// Overrides the scenario's model.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// `max_tokens`.
+    pub max_tokens: u64,
+    /// Shorthand for one user message.
+    #[serde(default)]
+    pub prompt: Option<String>,
+    /// Full `messages` array, passed through.
+    #[serde(default)]
+    pub messages: Option<Value>,
+    /// `system`, string or block array.
+    #[serde(default)]
+    pub system: Option<Value>,
+    /// `temperature`.
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    /// `top_p`.
+    #[serde(default)]
+    pub top_p: Option<f64>,
+    /// `top_k`.
+    #[serde(default)]
+    pub top_k: Option<u64>,
+    /// `stop_sequences`.
+    #[serde(default)]
+    pub stop_sequences: Option<Vec<String>>,
+    /// `tools`, passed through.
+    #[serde(default)]
+    pub tools: Option<Value>,
+    /// `tool_choice`, passed through.
+    #[serde(default)]
+    pub tool_choice: Option<Value>,
+    /// `thinking`, passed through.
+    #[serde(default)]
+    pub thinking: Option<Value>,
+    /// `metadata`, passed through.
+    #[serde(default)]
+    pub metadata: Option<Value>,
+    /// Any other body fields, merged in as they are.
+    #[serde(default)]
+    pub extra: Map<String, Value>,
+}
+
+fn default_weight() -> NonZeroU32 {
+    NonZeroU32::MIN
+}
+
+impl Validate for RequestTemplate {
+    fn validate(&self) -> Result<(), String> {
+        if self.prompt.is_some() == self.messages.is_some() {
+            return Err("a request template needs exactly one of `prompt` or `messages`".into());
+        }
+        Ok(())
+    }
+}
+
+impl RequestTemplate {
+    /// The request body this template sends, for the scenario's default `model`.
+    pub fn body(&self, default_model: &str) -> Value {
+        let mut body = Map::new();
+        let model = self.model.as_deref().unwrap_or(default_model);
+        body.insert("model".into(), model.into());
+        body.insert("max_tokens".into(), self.max_tokens.into());
+        let messages = match (&self.messages, &self.prompt) {
+            (Some(m), _) => m.clone(),
+            (None, Some(p)) => serde_json::json!([{"role": "user", "content": p}]),
+            (None, None) => Value::Array(Vec::new()),
+        };
+        body.insert("messages".into(), messages);
+        let optional = [
+            ("system", self.system.clone()),
+            ("temperature", self.temperature.map(Value::from)),
+            ("top_p", self.top_p.map(Value::from)),
+            ("top_k", self.top_k.map(Value::from)),
+            ("stop_sequences", self.stop_sequences.clone().map(Value::from)),
+            ("tools", self.tools.clone()),
+            ("tool_choice", self.tool_choice.clone()),
+            ("thinking", self.thinking.clone()),
+            ("metadata", self.metadata.clone()),
+        ];
+        for (key, value) in optional {
+            if let Some(v) = value {
+                body.insert(key.into(), v);
+            }
+        }
+        if self.stream {
+            body.insert("stream".into(), true.into());
+        }
+        for (k, v) in &self.extra {
+            body.insert(k.clone(), v.clone());
+        }
+        Value::Object(body)
+    }
+}
+
+/// How much load: a closed loop of `concurrency` workers until a count or a duration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadSpec {
+    /// Requests in flight at once.
+    pub concurrency: NonZeroU32,
+    /// Stop after this many requests.
+    #[serde(default)]
+    pub requests: Option<u64>,
+    /// Stop starting requests after this long.
+    #[serde(default)]
+    pub duration: Option<HumanDuration>,
+    /// Limit of one request, from start to the end of its body.
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+    /// Limit on connection set-up.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: HumanDuration,
+}
+
+impl Validate for LoadSpec {
+    fn validate(&self) -> Result<(), String> {
+        if self.requests.is_none() && self.duration.is_none() {
+            return Err("load needs `requests` (a count), `duration`, or both, so the run stops by itself".into());
+        }
+        if self.requests == Some(0) {
+            return Err("load.requests must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+fn default_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(120))
+}
+
+fn default_connect_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
+}
+
+/// A prepared template: its name, weight and serialized body.
+#[derive(Debug, Clone)]
+pub struct PreparedRequest {
+    /// Report name.
+    pub name: String,
+    /// Relative share.
+    pub weight: NonZeroU32,
+    /// Whether it streams.
+    pub stream: bool,
+    /// Body bytes, built once.
+    pub body: Bytes,
+}
+
+impl Scenario {
+    /// Templates with their bodies serialized once, so the hot loop only clones `Bytes`.
+    pub fn prepared_requests(&self) -> Vec<PreparedRequest> {
+        self.requests
+            .iter()
+            .enumerate()
+            .map(|(i, t)| PreparedRequest {
+                name: t.name.clone().unwrap_or_else(|| format!("request-{}", i + 1)),
+                weight: t.weight,
+                stream: t.stream,
+                body: Bytes::from(t.body(&self.model).to_string()),
+            })
+            .collect()
+    }
+}
+
+/// A scenario file that could not be used, with where the problem is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct ScenarioError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// What is wrong, naming the field.
+    pub message: String,
+}
+
+impl ScenarioError {
+    fn render(&self) -> String {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}: {}", self.file.display(), self.message),
+            _ => format!("{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+/// Reads and validates a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_owned(),
+        line: None,
+        column: None,
+        message: format!("cannot read scenario: {e}"),
+    })?;
+    parse(&text, path)
+}
+
+/// Parses scenario text; `path` is used in messages only.
+pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+    let scenario: Scenario = serde_yaml::from_str(text).map_err(|e| {
+        let location = e.location();
+        // serde_yaml ends its message with " at line L column C"; the prefix says it.
+        let message = e.to_string();
+        let message = match message.rfind(" at line ") {
+            Some(at) if location.is_some() => message[..at].to_owned(),
+            _ => message,
+        };
+        ScenarioError {
+            file: path.to_owned(),
+            line: location.as_ref().map(|l| l.line()),
+            column: location.as_ref().map(|l| l.column()),
+            message,
+        }
+    })?;
+    Ok(scenario)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "\
+name: smoke
+target: mock
+model: claude-sonnet-4-5
+requests:
+  - name: short
+    stream: true
+    max_tokens: 64
+    prompt: hello
+load:
+  concurrency: 4
+  requests: 10
+";
+
+    fn err(text: &str) -> ScenarioError {
+        parse(text, Path::new("s.yaml")).expect_err("scenario must be rejected")
+    }
+
+    #[test]
+    fn good_scenario_builds_the_documented_body() {
+        let s = parse(GOOD, Path::new("s.yaml")).expect("valid");
+        assert_eq!(s.target, TargetSpec::Mock(MockSpec::default()));
+        let body = s.requests[0].body(&s.model);
+        assert_eq!(
+            body,
+            serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 64, "stream": true,
+                "messages": [{"role": "user", "content": "hello"}]})
+        );
+    }
+
+    #[test]
+    fn typo_names_file_line_column_and_field() {
+        let e = err(&GOOD.replace("max_tokens: 64", "max_token: 64"));
+        assert_eq!((e.line, e.column), (Some(7), Some(5)), "{e}");
+        assert!(e.to_string().starts_with("s.yaml:7:5: requests[0]: "), "{e}");
+        assert!(e.message.contains("unknown field `max_token`"), "{e}");
+    }
+
+    #[test]
+    fn type_error_points_at_the_value() {
+        let e = err(&GOOD.replace("concurrency: 4", "concurrency: four"));
+        assert_eq!(e.line, Some(10), "{e}");
+        assert!(e.message.contains("concurrency"), "{e}");
+        let e = err(&GOOD.replace("concurrency: 4", "concurrency: 0"));
+        assert_eq!(e.line, Some(10), "{e}");
+    }
+
+    #[test]
+    fn rules_spanning_fields_point_at_their_map() {
+        let e = err(&GOOD.replace("    prompt: hello\n", ""));
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(e.message.contains("exactly one of `prompt` or `messages`"), "{e}");
+        let e = err(&GOOD.replace("  requests: 10\n", ""));
+        assert_eq!(e.line, Some(10), "{e}");
+        assert!(e.message.contains("stops by itself"), "{e}");
+    }
+
+    #[test]
+    fn key_pasted_as_env_name_is_rejected_without_echo() {
+        let text = GOOD.replace(
+            "target: mock",
+            "target:\n  base_url: https://relay.example\n  auth: bearer\n  api_key_env: sk-ant-SECRET123",
+        );
+        let e = err(&text);
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(!e.to_string().contains("SECRET"), "{e}");
+    }
+
+    #[test]
+    fn http_target_needs_its_env_var_and_reads_defaults() {
+        let text = GOOD.replace("target: mock", "target:\n  base_url: https://relay.example");
+        assert!(err(&text).message.contains("api_key_env is required"));
+        let text = GOOD.replace(
+            "target: mock",
+            "target:\n  base_url: https://relay.example\n  auth: bearer\n  api_key_env: RELAY_KEY\n  anthropic_version: null",
+        );
+        let s = parse(&text, Path::new("s.yaml")).expect("valid");
+        let TargetSpec::Http(t) = s.target else { panic!("http target") };
+        assert_eq!(t.auth, AuthStyle::Bearer);
+        assert_eq!(t.anthropic_version, None);
+        let e = err(&GOOD.replace("target: mock", "target:\n  mock:\n    ttft: soon"));
+        assert_eq!(e.line, Some(4), "{e}");
+    }
+}
