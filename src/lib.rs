@@ -6,8 +6,12 @@
 pub mod sse;
 pub mod mock;
 pub mod protocol;
+pub mod report;
 pub mod rng;
+pub mod run;
+pub mod cli;
 pub mod client;
+pub mod load;
 pub mod scenario;
 pub mod metrics;
 pub mod outcome;

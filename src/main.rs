@@ -1,1 +1,69 @@
-fn main() {}
+//! The `relaybench` binary: parse the command line, call the library, map the result to
+//! an exit code. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use relaybench::cli::{Cli, Command};
+use relaybench::mock::{MockConfig, MockServer};
+use relaybench::run::{self, Exit, RunOptions};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}"), Exit::CannotProceed),
+    };
+    match cli.command {
+        Command::Run { scenario, out, quiet } => {
+            let options = RunOptions { out, handle_signals: true };
+            match runtime.block_on(run::run_file(&scenario, &options)) {
+                Ok(done) => {
+                    if !quiet {
+                        print!("{}", relaybench::report::terminal::render(&done.report));
+                    }
+                    println!("report: {}", done.dir.join(relaybench::report::REPORT_JSON).display());
+                    if let Some(why) = &done.report.stopped_early {
+                        eprintln!("relaybench: {why}");
+                    }
+                    code(done.exit())
+                }
+                Err(e) => fail(&e.to_string(), e.exit()),
+            }
+        }
+        Command::Validate { scenario } => match relaybench::scenario::load(&scenario) {
+            Ok(s) => {
+                println!("{}: ok ({} request templates)", scenario.display(), s.requests.len());
+                code(Exit::Ok)
+            }
+            Err(e) => fail(&e.to_string(), Exit::Usage),
+        },
+        Command::Mock { port, host, ttft, tokens_per_s, jitter, seed } => {
+            let key = std::env::var("RELAYBENCH_MOCK_KEY").unwrap_or_else(|_| run::MOCK_KEY.to_owned());
+            let mut config = MockConfig::new(key);
+            config.seed = seed;
+            config.latency = relaybench::mock::latency::LatencyModel { ttft, tokens_per_s, jitter };
+            runtime.block_on(async {
+                match MockServer::start(config, std::net::SocketAddr::new(host, port)).await {
+                    Ok(server) => {
+                        eprintln!("relaybench mock listening on {}", server.base_url());
+                        tokio::select! {
+                            _ = server.wait() => code(Exit::Ok),
+                            _ = tokio::signal::ctrl_c() => code(Exit::Ok),
+                        }
+                    }
+                    Err(e) => fail(&format!("cannot listen on {host}:{port}: {e}"), Exit::CannotProceed),
+                }
+            })
+        }
+    }
+}
+
+fn code(exit: Exit) -> ExitCode {
+    ExitCode::from(exit as u8)
+}
+
+fn fail(message: &str, exit: Exit) -> ExitCode {
+    eprintln!("relaybench: {message}");
+    code(exit)
+}

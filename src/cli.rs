@@ -1,0 +1,61 @@
+//! Command-line definitions; each flag is defined once here.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Load-testing and conformance harness for the Anthropic Messages API.
+#[derive(Debug, Parser)]
+#[command(name = "relaybench", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario and write its report.
+    Run {
+        /// Scenario YAML file.
+        scenario: PathBuf,
+        /// Folder for the report folder (default: the scenario's `output:`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print nothing but errors and the report path.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check a scenario file without sending anything.
+    Validate {
+        /// Scenario YAML file.
+        scenario: PathBuf,
+    },
+    /// Serve the embedded mock provider until interrupted. The key it accepts is read
+    /// from RELAYBENCH_MOCK_KEY (default: relaybench-mock-key).
+    Mock {
+        /// Port to listen on.
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+        /// Address to bind; loopback by default.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        /// Delay to the first token, e.g. 120ms.
+        #[arg(long, default_value = "120ms", value_parser = parse_duration)]
+        ttft: std::time::Duration,
+        /// Tokens per second after the first.
+        #[arg(long, default_value_t = 200.0)]
+        tokens_per_s: f64,
+        /// Delays are stretched by a random factor in [1, 1 + jitter].
+        #[arg(long, default_value_t = 0.25)]
+        jitter: f64,
+        /// Seed of the generated text and jitter.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::scenario::duration::parse(text)
+}

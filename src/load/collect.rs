@@ -1,0 +1,97 @@
+//! The collector: the one owner of a run's measurements. It folds outcomes into the
+//! recorder, keeps the first failures as examples, and decides when a run cannot go on.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::Stop;
+use crate::metrics::Recorder;
+use crate::outcome::{Outcome, OutcomeKind};
+
+/// Failures kept verbatim for the report.
+pub const MAX_EXAMPLES: usize = 20;
+
+/// After this many requests that all failed to connect or to authenticate, and none
+/// that did better, the run stops: more of the same would only repeat the failure.
+pub const FATAL_STREAK: u64 = 5;
+
+/// A failure kept for the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    /// Order in which it completed (1-based).
+    pub request: u64,
+    /// The outcome, with its detail.
+    pub outcome: Outcome,
+}
+
+/// Why a run could not proceed (exit code 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blocker {
+    /// Every request failed to connect.
+    Unreachable(String),
+    /// Every request was refused by the server's authentication.
+    AuthRejected(String),
+}
+
+/// Everything a run collected.
+#[derive(Debug, Clone, Default)]
+pub struct Collected {
+    /// Histograms and counters.
+    pub recorder: Recorder,
+    /// Completed requests per template.
+    pub per_template: Vec<u64>,
+    /// The first failures.
+    pub examples: Vec<Example>,
+    /// Set when no request got past connection or authentication.
+    pub blocker: Option<Blocker>,
+}
+
+fn is_fatal(o: &Outcome) -> bool {
+    o.kind == OutcomeKind::ConnectError || matches!(o.status, Some(401 | 403))
+}
+
+fn blocker_for(o: &Outcome) -> Blocker {
+    let detail = o.detail.clone().unwrap_or_default();
+    if o.kind == OutcomeKind::ConnectError {
+        Blocker::Unreachable(detail)
+    } else {
+        Blocker::AuthRejected(detail)
+    }
+}
+
+/// Collects outcomes until every sender is gone.
+pub async fn collect(templates: usize, mut outcomes: mpsc::UnboundedReceiver<Outcome>, stop: Arc<Stop>) -> Collected {
+    let mut c = Collected {
+        per_template: vec![0; templates],
+        ..Collected::default()
+    };
+    let mut fatal = 0u64;
+    let mut passed = 0u64;
+    while let Some(o) = outcomes.recv().await {
+        c.recorder.record(&o);
+        if let Some(n) = c.per_template.get_mut(o.template) {
+            *n += 1;
+        }
+        if is_fatal(&o) {
+            fatal += 1;
+        } else {
+            passed += 1;
+        }
+        if passed == 0 && fatal >= FATAL_STREAK && c.blocker.is_none() {
+            c.blocker = Some(blocker_for(&o));
+            stop.stop();
+        }
+        if o.kind != OutcomeKind::Ok && c.examples.len() < MAX_EXAMPLES {
+            c.examples.push(Example {
+                request: c.recorder.requests,
+                outcome: o,
+            });
+        }
+    }
+    // A short run may end before the streak: it is still blocked if nothing got through.
+    if c.blocker.is_none() && passed == 0 && fatal > 0 {
+        c.blocker = c.examples.first().map(|e| blocker_for(&e.outcome));
+    }
+    c
+}

@@ -1,0 +1,47 @@
+//! A compact Markdown summary: fits a pull-request comment or a CI step summary.
+
+use std::fmt::Write;
+
+use super::{metric_rows, outcome_counts, Report, METRIC_COLUMNS};
+
+/// Renders the summary.
+pub fn render(r: &Report) -> String {
+    let mut md = String::new();
+    let partial = if r.partial { " (partial: interrupted)" } else { "" };
+    let _ = writeln!(md, "# relaybench: {}{partial}\n", r.scenario.name);
+    let _ = writeln!(
+        md,
+        "Target `{}` ({}), model `{}`, executor `{}` with {} in flight, started {}, {:.1} s.\n",
+        r.target.url, r.target.kind, r.target.model, r.load.executor, r.load.concurrency, r.started_at, r.duration_s
+    );
+    if let Some(why) = &r.stopped_early {
+        let _ = writeln!(md, "**Stopped early:** {why}\n");
+    }
+    let outcomes: Vec<String> = outcome_counts(r).iter().map(|(id, n)| format!("{id} {n}")).collect();
+    let _ = writeln!(
+        md,
+        "**{} requests** ({} streamed): {}. Error rate {:.2}%.\n",
+        r.totals.requests,
+        r.totals.streamed,
+        outcomes.join(", "),
+        r.totals.error_rate * 100.0
+    );
+    let _ = writeln!(
+        md,
+        "Throughput: {:.1} requests/s, {:.1} output tokens/s ({} output tokens).\n",
+        r.throughput.requests_per_s, r.throughput.output_tokens_per_s, r.throughput.output_tokens
+    );
+    let _ = writeln!(md, "| {} |", METRIC_COLUMNS.join(" | "));
+    let _ = writeln!(md, "|{}", "---|".repeat(METRIC_COLUMNS.len()));
+    for row in metric_rows(r) {
+        let _ = writeln!(md, "| {} |", row.join(" | "));
+    }
+    if !r.examples.is_empty() {
+        let _ = writeln!(md, "\n## First failures\n");
+        for e in r.examples.iter().take(5) {
+            let detail = e.detail.as_deref().unwrap_or("").replace('|', "\\|");
+            let _ = writeln!(md, "- request {} (`{}`): **{}** {}", e.request, e.template, e.outcome, detail);
+        }
+    }
+    md
+}

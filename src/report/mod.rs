@@ -1,0 +1,426 @@
+//! The report: the canonical JSON record of a run, and the files it is written to.
+//!
+//! Histograms are stored whole (HdrHistogram V2 + DEFLATE, base64), so reports from
+//! several runs or machines merge exactly; the percentiles beside them are for reading.
+
+pub mod markdown;
+pub mod terminal;
+pub mod timefmt;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::load::collect::Collected;
+use crate::metrics::{Metric, Recorder, Unit};
+use crate::outcome::OutcomeKind;
+
+/// Identifies the report format; bumped on incompatible changes.
+pub const REPORT_FORMAT: &str = "relaybench.report/1";
+/// File name of the canonical report inside a report folder.
+pub const REPORT_JSON: &str = "report.json";
+/// File name of the Markdown summary.
+pub const SUMMARY_MD: &str = "summary.md";
+
+/// The canonical record of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`REPORT_FORMAT`].
+    pub format: String,
+    /// relaybench version that wrote it.
+    pub tool_version: String,
+    /// The scenario run.
+    pub scenario: ScenarioInfo,
+    /// Where requests went.
+    pub target: TargetInfo,
+    /// The load shape.
+    pub load: LoadInfo,
+    /// Start of the run, RFC 3339 UTC.
+    pub started_at: String,
+    /// Wall-clock length of the run in seconds.
+    pub duration_s: f64,
+    /// True when the run was interrupted and the report holds only what was collected.
+    pub partial: bool,
+    /// Why the run stopped before its plan, if it did.
+    pub stopped_early: Option<String>,
+    /// Counts.
+    pub totals: Totals,
+    /// Run-level rates.
+    pub throughput: Throughput,
+    /// Distributions by metric id.
+    pub metrics: BTreeMap<String, MetricSummary>,
+    /// Templates and how many requests each got.
+    pub templates: Vec<TemplateInfo>,
+    /// The first failed requests, verbatim.
+    pub examples: Vec<ExampleInfo>,
+}
+
+/// Scenario identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    /// `name:` of the scenario.
+    pub name: String,
+    /// Path it was loaded from.
+    pub file: String,
+    /// `description:`, if any.
+    pub description: Option<String>,
+    /// Seed used.
+    pub seed: u64,
+}
+
+/// Target identity (never the key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// `mock` or `http`.
+    pub kind: String,
+    /// The URL requests went to.
+    pub url: String,
+    /// Default model of the scenario.
+    pub model: String,
+    /// Whether HTTP/2 was forced.
+    pub http2: bool,
+}
+
+/// Load shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadInfo {
+    /// Executor id.
+    pub executor: String,
+    /// Workers.
+    pub concurrency: u32,
+    /// Planned request count.
+    pub requests: Option<u64>,
+    /// Planned duration in seconds.
+    pub duration_s: Option<f64>,
+}
+
+/// Counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Requests completed (any outcome).
+    pub requests: u64,
+    /// Of which streamed.
+    pub streamed: u64,
+    /// By outcome id; every id is present.
+    pub by_outcome: BTreeMap<String, u64>,
+    /// By HTTP status.
+    pub by_status: BTreeMap<String, u64>,
+    /// By `error.type`.
+    pub by_error_type: BTreeMap<String, u64>,
+    /// Fraction of requests whose outcome is not `ok`.
+    pub error_rate: f64,
+}
+
+/// Run-level rates over the run's wall-clock time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// Completed requests per second.
+    pub requests_per_s: f64,
+    /// `usage.output_tokens` summed, per second.
+    pub output_tokens_per_s: f64,
+    /// `usage.output_tokens` summed.
+    pub output_tokens: u64,
+    /// `usage.input_tokens` summed.
+    pub input_tokens: u64,
+    /// Content deltas counted in streams.
+    pub content_deltas: u64,
+}
+
+/// One metric's distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSummary {
+    /// The metric's definition.
+    pub definition: String,
+    /// Unit of the summary values (`ms` or `tokens_per_s`).
+    pub unit: String,
+    /// Values recorded.
+    pub count: u64,
+    /// Smallest value.
+    pub min: f64,
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Unit of the histogram's integer values.
+    pub histogram_unit: String,
+    /// The histogram, HdrHistogram V2 + DEFLATE, base64.
+    pub histogram: String,
+}
+
+/// One template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateInfo {
+    /// Name.
+    pub name: String,
+    /// Weight.
+    pub weight: u32,
+    /// Streams or not.
+    pub stream: bool,
+    /// Requests completed with it.
+    pub requests: u64,
+}
+
+/// One failed request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExampleInfo {
+    /// Completion order.
+    pub request: u64,
+    /// Template name.
+    pub template: String,
+    /// Outcome id.
+    pub outcome: String,
+    /// HTTP status.
+    pub status: Option<u16>,
+    /// `error.type`.
+    pub error_type: Option<String>,
+    /// What happened.
+    pub detail: Option<String>,
+}
+
+/// Why a histogram could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum HistogramError {
+    /// Not base64.
+    #[error("histogram is not base64: {0}")]
+    Base64(#[from] base64::DecodeError),
+    /// Not a V2 histogram.
+    #[error("histogram does not decode: {0:?}")]
+    Decode(hdrhistogram::serialization::DeserializeError),
+}
+
+/// Serializes a histogram for a report.
+pub fn encode_histogram(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    // Writing into a Vec only fails on a histogram the serializer cannot represent,
+    // which the fixed bounds of `metrics::new_histogram` rule out.
+    let _ = V2DeflateSerializer::new().serialize(h, &mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Reads a histogram back from a report.
+pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, HistogramError> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text)?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(HistogramError::Decode)
+}
+
+fn summarize(metric: Metric, h: &Histogram<u64>) -> MetricSummary {
+    let (unit, scale) = match metric.unit() {
+        Unit::Micros => ("ms", 1e-3),
+        Unit::MilliTokensPerS => ("tokens_per_s", 1e-3),
+    };
+    let q = |q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 * scale };
+    MetricSummary {
+        definition: metric.definition().to_owned(),
+        unit: unit.to_owned(),
+        count: h.len(),
+        min: if h.is_empty() { 0.0 } else { h.min() as f64 * scale },
+        mean: if h.is_empty() { 0.0 } else { h.mean() * scale },
+        p50: q(0.50),
+        p90: q(0.90),
+        p95: q(0.95),
+        p99: q(0.99),
+        max: if h.is_empty() { 0.0 } else { h.max() as f64 * scale },
+        histogram_unit: metric.unit().id().to_owned(),
+        histogram: encode_histogram(h),
+    }
+}
+
+/// Everything about a run the report needs besides the collected data.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// Scenario identity.
+    pub scenario: ScenarioInfo,
+    /// Target identity.
+    pub target: TargetInfo,
+    /// Load shape.
+    pub load: LoadInfo,
+    /// Template names, weights, stream flags.
+    pub templates: Vec<(String, u32, bool)>,
+    /// Start, RFC 3339.
+    pub started_at: String,
+    /// Wall-clock seconds.
+    pub duration_s: f64,
+    /// Interrupted.
+    pub partial: bool,
+    /// Why it stopped early.
+    pub stopped_early: Option<String>,
+}
+
+/// Builds the report of a run.
+pub fn build(info: RunInfo, collected: &Collected) -> Report {
+    let r: &Recorder = &collected.recorder;
+    let mut by_outcome: BTreeMap<String, u64> = OutcomeKind::ALL.iter().map(|k| (k.id().to_owned(), 0)).collect();
+    for (k, v) in &r.outcomes {
+        *by_outcome.entry(k.clone()).or_default() += v;
+    }
+    let ok = r.count(OutcomeKind::Ok);
+    let per_s = |n: u64| if info.duration_s > 0.0 { n as f64 / info.duration_s } else { 0.0 };
+    let template_name = |i: usize| info.templates.get(i).map(|t| t.0.clone()).unwrap_or_default();
+    Report {
+        format: REPORT_FORMAT.to_owned(),
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        totals: Totals {
+            requests: r.requests,
+            streamed: r.streamed,
+            by_outcome,
+            by_status: r.statuses.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            by_error_type: r.error_types.clone(),
+            error_rate: if r.requests == 0 { 0.0 } else { (r.requests - ok) as f64 / r.requests as f64 },
+        },
+        throughput: Throughput {
+            requests_per_s: per_s(r.requests),
+            output_tokens_per_s: per_s(r.output_tokens),
+            output_tokens: r.output_tokens,
+            input_tokens: r.input_tokens,
+            content_deltas: r.content_deltas,
+        },
+        metrics: Metric::ALL
+            .iter()
+            .map(|&m| (m.id().to_owned(), summarize(m, r.histogram(m))))
+            .collect(),
+        templates: info
+            .templates
+            .iter()
+            .enumerate()
+            .map(|(i, (name, weight, stream))| TemplateInfo {
+                name: name.clone(),
+                weight: *weight,
+                stream: *stream,
+                requests: collected.per_template.get(i).copied().unwrap_or(0),
+            })
+            .collect(),
+        examples: collected
+            .examples
+            .iter()
+            .map(|e| ExampleInfo {
+                request: e.request,
+                template: template_name(e.outcome.template),
+                outcome: e.outcome.kind.id().to_owned(),
+                status: e.outcome.status,
+                error_type: e.outcome.error_type.clone(),
+                detail: e.outcome.detail.clone(),
+            })
+            .collect(),
+        scenario: info.scenario,
+        target: info.target,
+        load: info.load,
+        started_at: info.started_at,
+        duration_s: info.duration_s,
+        partial: info.partial,
+        stopped_early: info.stopped_early,
+    }
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a
+/// part: write a temporary file beside it, flush it to disk, then rename over.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("report");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Creates a new folder `<out>/<name>-<stamp>`, adding `-2`, `-3`… if it exists.
+pub fn create_report_dir(out: &Path, name: &str, stamp: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(out)?;
+    for n in 1u32.. {
+        let dir = if n == 1 { out.join(format!("{name}-{stamp}")) } else { out.join(format!("{name}-{stamp}-{n}")) };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("u32 range exhausted creating report folders")
+}
+
+/// Writes `report.json` and `summary.md` into `dir`, each atomically.
+pub fn write(report: &Report, dir: &Path) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
+    write_atomic(&dir.join(REPORT_JSON), &json)?;
+    write_atomic(&dir.join(SUMMARY_MD), markdown::render(report).as_bytes())
+}
+
+/// Reads a report file.
+pub fn read(path: &Path) -> Result<Report, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{}: not a relaybench report: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::new_histogram;
+
+    #[test]
+    fn histogram_round_trips_exactly() {
+        let mut h = new_histogram();
+        for v in [1u64, 5, 250, 1_000, 123_456, 9_999_999] {
+            h.record_n(v, v % 7 + 1).expect("in range");
+        }
+        let back = decode_histogram(&encode_histogram(&h)).expect("decodes");
+        assert_eq!(back, h);
+        assert!(decode_histogram("not base64!").is_err());
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let dir = std::env::temp_dir().join(format!("relaybench-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp dir");
+        let path = dir.join("r.json");
+        write_atomic(&path, b"first").expect("write");
+        write_atomic(&path, b"second").expect("rewrite");
+        assert_eq!(std::fs::read(&path).expect("read"), b"second");
+        let leftovers = std::fs::read_dir(&dir).expect("list").count();
+        assert_eq!(leftovers, 1, "no temporary file left behind");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}
+
+/// Column headers of the metric table both renderers print.
+pub const METRIC_COLUMNS: [&str; 8] = ["metric", "unit", "count", "p50", "p90", "p95", "p99", "max"];
+
+/// The metric table's rows, in [`Metric::ALL`] order, values formatted for reading.
+pub fn metric_rows(report: &Report) -> Vec<[String; 8]> {
+    Metric::ALL
+        .iter()
+        .filter_map(|m| report.metrics.get(m.id()).map(|s| (m.id(), s)))
+        .map(|(id, s)| {
+            let f = |v: f64| if s.count == 0 { "-".to_owned() } else { format!("{v:.1}") };
+            [id.to_owned(), s.unit.clone(), s.count.to_string(), f(s.p50), f(s.p90), f(s.p95), f(s.p99), f(s.max)]
+        })
+        .collect()
+}
+
+/// Outcome counts that are not zero, in report order, `ok` always first.
+pub fn outcome_counts(report: &Report) -> Vec<(&'static str, u64)> {
+    OutcomeKind::ALL
+        .iter()
+        .map(|k| (k.id(), report.totals.by_outcome.get(k.id()).copied().unwrap_or(0)))
+        .filter(|(id, n)| *n > 0 || *id == OutcomeKind::Ok.id())
+        .collect()
+}

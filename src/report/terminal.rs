@@ -1,0 +1,56 @@
+//! The summary printed at the end of a run.
+
+use std::fmt::Write;
+
+use super::{metric_rows, outcome_counts, Report, METRIC_COLUMNS};
+
+/// Renders the summary as aligned plain text.
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    let partial = if r.partial { "  [PARTIAL: interrupted]" } else { "" };
+    let _ = writeln!(out, "relaybench  {}  →  {}{partial}", r.scenario.name, r.target.url);
+    if let Some(why) = &r.stopped_early {
+        let _ = writeln!(out, "stopped early: {why}");
+    }
+    let outcomes: Vec<String> = outcome_counts(r).iter().map(|(id, n)| format!("{id}={n}")).collect();
+    let _ = writeln!(
+        out,
+        "requests {} ({} streamed) in {:.1}s   {}   error rate {:.2}%",
+        r.totals.requests,
+        r.totals.streamed,
+        r.duration_s,
+        outcomes.join(" "),
+        r.totals.error_rate * 100.0
+    );
+    let _ = writeln!(
+        out,
+        "throughput {:.1} req/s   {:.1} output tok/s\n",
+        r.throughput.requests_per_s, r.throughput.output_tokens_per_s
+    );
+    let rows = metric_rows(r);
+    let mut widths = METRIC_COLUMNS.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i < 2 {
+                let _ = write!(s, "{cell:<w$}  ");
+            } else {
+                let _ = write!(s, "{cell:>w$}  ");
+            }
+        }
+        s.trim_end().to_owned()
+    };
+    let _ = writeln!(out, "{}", line(&METRIC_COLUMNS.map(str::to_owned)));
+    for row in &rows {
+        let _ = writeln!(out, "{}", line(row));
+    }
+    for e in r.examples.iter().take(3) {
+        let _ = writeln!(out, "  e.g. request {} ({}): {} {}", e.request, e.template, e.outcome, e.detail.as_deref().unwrap_or(""));
+    }
+    out
+}
