@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Run { scenario, out, quiet } => {
-            let options = RunOptions { out, handle_signals: true };
+            let options = RunOptions { out, handle_signals: true, quiet };
             match runtime.block_on(run::run_file(&scenario, &options)) {
                 Ok(done) => {
                     if !quiet {

@@ -88,6 +88,8 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// Install Ctrl-C / SIGTERM handling (off in tests that run several runs at once).
     pub handle_signals: bool,
+    /// Print nothing while running.
+    pub quiet: bool,
 }
 
 /// A run that wrote its report.
@@ -139,6 +141,14 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let stop = Arc::new(Stop::default());
     let interrupted = Arc::new(AtomicBool::new(false));
     let signals = options.handle_signals.then(|| tokio::spawn(watch_signals(stop.clone(), interrupted.clone())));
+    if !options.quiet {
+        // Printed once signals are handled, so an interrupt from now on yields a report.
+        eprintln!(
+            "relaybench: running `{}` against {} (Ctrl-C stops and writes a partial report)",
+            scenario.name,
+            client.uri()
+        );
+    }
     let started_at = SystemTime::now();
     let started = Instant::now();
     let (tx, rx) = mpsc::unbounded_channel();

@@ -1,0 +1,158 @@
+//! The `relaybench` binary as a user runs it: exit codes, messages, and the report.
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use relaybench::metrics::Metric;
+use relaybench::mock::{MockConfig, MockServer};
+use relaybench::report::{self, decode_histogram, Report};
+
+const BIN: &str = env!("CARGO_BIN_EXE_relaybench");
+
+fn scenario(target: &str, load: &str) -> String {
+    format!(
+        "name: t\ntarget: {target}\nmodel: claude-sonnet-4-5\nrequests:\n  - name: s\n    stream: true\n    max_tokens: 24\n    prompt: hi\n  - name: m\n    max_tokens: 24\n    prompt: hi\nload:\n{load}\n"
+    )
+}
+
+fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run relaybench")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn only_report(out: &std::path::Path) -> Report {
+    let dirs: Vec<_> = std::fs::read_dir(out).expect("out dir").collect();
+    assert_eq!(dirs.len(), 1, "one report folder");
+    let dir = dirs[0].as_ref().expect("entry").path();
+    report::read(&dir.join(report::REPORT_JSON)).expect("report parses")
+}
+
+#[test]
+fn run_against_mock_writes_a_report_that_round_trips() {
+    let dir = common::temp_dir("cli-ok");
+    let out = dir.join("out");
+    let file = common::write_file(&dir, "s.yaml", &scenario("{mock: {ttft: 5ms, tokens_per_s: 2000}}", "  concurrency: 4\n  requests: 40"));
+    let o = run(&["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("report: "));
+    let r = only_report(&out);
+    assert_eq!(r.totals.requests, 40);
+    assert_eq!(r.totals.by_outcome["ok"], 40);
+    assert_eq!(r.templates.iter().map(|t| t.requests).sum::<u64>(), 40);
+    assert!(!r.partial);
+    // The JSON round-trips to the same report, and each histogram decodes to its count.
+    let again: Report = serde_json::from_str(&serde_json::to_string(&r).expect("serialize")).expect("parse");
+    assert_eq!(again, r);
+    for m in Metric::ALL {
+        let s = &r.metrics[m.id()];
+        let h = decode_histogram(&s.histogram).expect("histogram decodes");
+        assert_eq!(h.len(), s.count, "{}", m.id());
+    }
+    assert_eq!(r.metrics["e2e"].count, 40);
+    assert_eq!(r.metrics["ttft"].count, r.totals.streamed);
+    let md = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path().join(report::SUMMARY_MD);
+    assert!(std::fs::read_to_string(md).expect("summary").contains("| ttft | ms |"));
+}
+
+#[test]
+fn scenario_typo_exits_2_naming_file_line_and_field() {
+    let dir = common::temp_dir("cli-typo");
+    let bad = scenario("mock", "  concurrency: 2\n  requests: 4").replace("max_tokens: 24\n    prompt", "max_tokns: 24\n    prompt");
+    let file = common::write_file(&dir, "typo.yaml", &bad);
+    let o = run(&["run", file.to_str().expect("utf8")], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("typo.yaml:7:5:"), "{err}");
+    assert!(err.contains("unknown field `max_tokns`"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one clear message: {err}");
+    let o = run(&["validate", file.to_str().expect("utf8")], &[]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn unreachable_target_exits_3_with_one_message() {
+    let dir = common::temp_dir("cli-unreachable");
+    let target = format!("{{base_url: \"http://127.0.0.1:{}\", api_key_env: RB_TEST_KEY}}", common::closed_port());
+    let file = common::write_file(&dir, "s.yaml", &scenario(&target, "  concurrency: 2\n  requests: 50"));
+    let out = dir.join("out");
+    let o = run(&["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"], &[("RB_TEST_KEY", "k")]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("target unreachable"), "{}", text(&o));
+    // It stopped early instead of failing 50 times, and still left a report.
+    let r = only_report(&out);
+    assert!(r.totals.requests < 50, "{}", r.totals.requests);
+    assert_eq!(r.totals.by_outcome["connect_error"], r.totals.requests);
+}
+
+#[test]
+fn missing_key_variable_exits_2_naming_it() {
+    let dir = common::temp_dir("cli-nokey");
+    let file = common::write_file(&dir, "s.yaml", &scenario("{base_url: \"http://127.0.0.1:9\", api_key_env: RB_SURELY_UNSET_VAR}", "  concurrency: 1\n  requests: 1"));
+    let o = run(&["run", file.to_str().expect("utf8")], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("RB_SURELY_UNSET_VAR"));
+}
+
+#[test]
+fn wrong_key_exits_3_and_never_prints_the_key() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mock = runtime.block_on(MockServer::start_local(MockConfig::new("the-right-key"))).expect("mock");
+    let dir = common::temp_dir("cli-wrongkey");
+    let target = format!("{{base_url: \"{}\", auth: bearer, api_key_env: RB_TEST_KEY}}", mock.base_url());
+    let file = common::write_file(&dir, "s.yaml", &scenario(&target, "  concurrency: 2\n  requests: 20"));
+    let out = dir.join("out");
+    let secret = "sk-wrong-SECRET-value";
+    let o = run(&["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")], &[("RB_TEST_KEY", secret)]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("authentication refused"), "{}", text(&o));
+    assert!(!text(&o).contains("SECRET"), "key leaked to output");
+    for entry in std::fs::read_dir(&out).expect("out") {
+        for file in std::fs::read_dir(entry.expect("dir").path()).expect("report dir") {
+            let content = std::fs::read_to_string(file.expect("file").path()).expect("read");
+            assert!(!content.contains("SECRET"), "key leaked to a report file");
+        }
+    }
+    drop(mock);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_mid_run_leaves_a_valid_partial_report() {
+    let dir = common::temp_dir("cli-sigint");
+    let out = dir.join("out");
+    let file = common::write_file(&dir, "s.yaml", &scenario("{mock: {ttft: 20ms, tokens_per_s: 100}}", "  concurrency: 4\n  duration: 60s"));
+    let mut child = Command::new(BIN)
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Wait until the run says it is under way (its signal handling is installed by then),
+    // then let it collect for a moment.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.contains("running"), "{line}");
+    std::thread::sleep(Duration::from_millis(500));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let o = child.wait_with_output().expect("wait");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
+    assert_eq!(o.status.code(), Some(130), "{}{rest}", text(&o));
+    assert!(rest.contains("interrupted"), "{rest}");
+    let r = only_report(&out);
+    assert!(r.partial);
+    assert!(r.totals.requests > 0, "requests finished before the signal are reported");
+    assert_eq!(r.stopped_early.as_deref(), Some("interrupted by signal"));
+}

@@ -1,0 +1,108 @@
+//! The client against the embedded mock on 127.0.0.1:0: the real network path.
+
+mod common;
+
+use std::time::Duration;
+
+use relaybench::metrics::Recorder;
+use relaybench::mock::latency::LatencyModel;
+use relaybench::mock::{MockConfig, MockServer};
+use relaybench::outcome::OutcomeKind;
+use tokio::time::Instant;
+
+const KEY: &str = "test-key";
+
+fn mock_config(ttft_ms: u64) -> MockConfig {
+    let mut c = MockConfig::new(KEY);
+    c.latency = LatencyModel { ttft: Duration::from_millis(ttft_ms), tokens_per_s: 1000.0, jitter: 0.2 };
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_stream_reaches_message_stop_and_counts_add_up() {
+    let mock = MockServer::start_local(mock_config(20)).await.expect("mock");
+    let client = common::client(&mock.base_url(), KEY, Duration::from_secs(30));
+    let mut tasks = Vec::new();
+    for i in 0..60u64 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let stream = i % 3 != 0;
+            client.execute(common::body(stream, 64), 0, stream, Instant::now()).await
+        }));
+    }
+    let mut recorder = Recorder::default();
+    for t in tasks {
+        let o = t.await.expect("task");
+        assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
+        assert_eq!(o.status, Some(200));
+        let tokens = o.output_tokens.expect("usage reported");
+        assert!(tokens > 0 && tokens <= 64);
+        if o.stream {
+            // One text block, one token per delta: usage and counted deltas agree.
+            assert_eq!(o.content_deltas, tokens);
+            assert_eq!(o.itl.len() as u64, tokens - 1);
+            assert!(o.message_start.expect("message_start seen") <= o.ttft.expect("ttft"));
+        }
+        recorder.record(&o);
+    }
+    assert_eq!(recorder.requests, 60);
+    assert_eq!(recorder.streamed, 40);
+    assert_eq!(recorder.count(OutcomeKind::Ok), 60);
+    assert_eq!(recorder.statuses.get(&200), Some(&60));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn measured_ttft_is_at_least_the_configured_delay_and_near_it() {
+    let configured = Duration::from_millis(150);
+    let mock = MockServer::start_local(mock_config(150)).await.expect("mock");
+    let client = common::client(&mock.base_url(), KEY, Duration::from_secs(30));
+    for _ in 0..5 {
+        let o = client.execute(common::body(true, 32), 0, true, Instant::now()).await;
+        let ttft = o.ttft.expect("ttft measured");
+        assert!(ttft >= configured, "ttft {ttft:?} below the mock's delay");
+        // Jitter stretches by at most 20 %; a loaded machine may add scheduling delay.
+        assert!(ttft < configured.mul_f64(1.2) + Duration::from_millis(500), "ttft {ttft:?}");
+        assert!(o.ttfb.expect("ttfb") < ttft, "the head comes before the first token");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_prior_knowledge_works_against_the_mock() {
+    let mock = MockServer::start_local(mock_config(5)).await.expect("mock");
+    let target = relaybench::client::Target {
+        base_url: mock.base_url(),
+        auth: relaybench::client::AuthStyle::Bearer,
+        api_key: relaybench::client::ApiKey::new(KEY),
+        anthropic_version: Some("2023-06-01".into()),
+        headers: Vec::new(),
+        http2: true,
+    };
+    let client = relaybench::client::Client::new(&target, Default::default()).expect("client");
+    let o = client.execute(common::body(true, 16), 0, true, Instant::now()).await;
+    assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_come_back_with_status_and_error_type() {
+    let mock = MockServer::start_local(mock_config(5)).await.expect("mock");
+    let wrong = common::client(&mock.base_url(), "wrong-key", Duration::from_secs(10));
+    let o = wrong.execute(common::body(true, 16), 0, true, Instant::now()).await;
+    assert_eq!((o.kind, o.status), (OutcomeKind::HttpError, Some(401)));
+    assert_eq!(o.error_type.as_deref(), Some("authentication_error"));
+
+    let client = common::client(&mock.base_url(), KEY, Duration::from_secs(10));
+    let bad = bytes::Bytes::from_static(br#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"x"}]}"#);
+    let o = client.execute(bad, 0, false, Instant::now()).await;
+    assert_eq!((o.kind, o.status), (OutcomeKind::HttpError, Some(400)));
+    assert_eq!(o.error_type.as_deref(), Some("invalid_request_error"));
+    assert!(o.detail.expect("detail").contains("max_tokens"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_target_is_a_connect_error() {
+    let url = format!("http://127.0.0.1:{}", common::closed_port());
+    let client = common::client(&url, KEY, Duration::from_secs(10));
+    let o = client.execute(common::body(true, 16), 0, true, Instant::now()).await;
+    assert_eq!(o.kind, OutcomeKind::ConnectError, "{:?}", o.detail);
+    assert_eq!(o.status, None);
+}

@@ -1,0 +1,140 @@
+//! Helpers shared by the integration tests. Everything talks to 127.0.0.1 only.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use relaybench::client::{ApiKey, AuthStyle, Client, Target, Timeouts};
+use relaybench::protocol::ANTHROPIC_VERSION;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A client for `base_url` with key `key` and the given total time limit.
+pub fn client(base_url: &str, key: &str, total: Duration) -> Client {
+    let target = Target {
+        base_url: base_url.to_owned(),
+        auth: AuthStyle::XApiKey,
+        api_key: ApiKey::new(key),
+        anthropic_version: Some(ANTHROPIC_VERSION.to_owned()),
+        headers: Vec::new(),
+        http2: false,
+    };
+    Client::new(&target, Timeouts { connect: Duration::from_secs(5), total }).expect("client")
+}
+
+/// A request body for the mock.
+pub fn body(stream: bool, max_tokens: u64) -> Bytes {
+    Bytes::from(
+        serde_json::json!({
+            "model": "claude-sonnet-4-5",
+            "max_tokens": max_tokens,
+            "stream": stream,
+            "messages": [{"role": "user", "content": "hello"}],
+        })
+        .to_string(),
+    )
+}
+
+/// What a misbehaving server sends after reading a request.
+#[derive(Clone)]
+pub enum Script {
+    /// These bytes, then close.
+    Bytes(Vec<u8>),
+    /// These bytes, one piece every `gap`, then close.
+    Drip(Vec<u8>, Duration),
+    /// The head, then `total` bytes of `fill` with no line end, then close.
+    Endless(Vec<u8>, u8, usize),
+}
+
+/// Serves `script` to every connection on an ephemeral loopback port; returns the base URL.
+pub async fn bad_server(script: Script) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let script = script.clone();
+            tokio::spawn(async move {
+                read_request(&mut sock).await;
+                match script {
+                    Script::Bytes(b) => {
+                        let _ = sock.write_all(&b).await;
+                    }
+                    Script::Drip(b, gap) => {
+                        for piece in b.chunks(4) {
+                            if sock.write_all(piece).await.is_err() {
+                                return;
+                            }
+                            tokio::time::sleep(gap).await;
+                        }
+                    }
+                    Script::Endless(head, fill, total) => {
+                        let _ = sock.write_all(&head).await;
+                        let block = vec![fill; 64 * 1024];
+                        let mut sent = 0;
+                        while sent < total {
+                            if sock.write_all(&block).await.is_err() {
+                                return;
+                            }
+                            sent += block.len();
+                        }
+                    }
+                }
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Reads one request head and its Content-Length body.
+async fn read_request(sock: &mut tokio::net::TcpStream) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let Ok(n) = sock.read(&mut chunk).await else { return };
+        if n == 0 {
+            return;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                return;
+            }
+        }
+    }
+}
+
+/// An HTTP/1.1 response head for a stream with no Content-Length, closed by the server.
+pub fn sse_head() -> Vec<u8> {
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\nconnection: close\r\n\r\n".to_vec()
+}
+
+/// A fresh, empty temporary folder unique to `name` and this process.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("relaybench-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Writes `text` as `dir/name` and returns the path.
+pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write file");
+    path
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}

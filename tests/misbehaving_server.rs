@@ -1,0 +1,66 @@
+//! A server that breaks the protocol must become a recorded outcome, never a panic or
+//! unbounded memory, and the client must stay usable for the next request.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{bad_server, sse_head, Script};
+use relaybench::outcome::OutcomeKind;
+use tokio::time::Instant;
+
+async fn outcome_of(script: Script, total: Duration) -> relaybench::outcome::Outcome {
+    let url = bad_server(script).await;
+    let client = common::client(&url, "k", total);
+    client.execute(common::body(true, 16), 0, true, Instant::now()).await
+}
+
+fn with_head(body: &[u8]) -> Vec<u8> {
+    let mut v = sse_head();
+    v.extend_from_slice(body);
+    v
+}
+
+#[tokio::test]
+async fn connection_dropped_mid_stream_is_truncated() {
+    let body = b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{}}\n\nevent: content_block_delta\ndata: {\"type\":\"content_b";
+    let o = outcome_of(Script::Bytes(with_head(body)), Duration::from_secs(10)).await;
+    assert_eq!(o.kind, OutcomeKind::Truncated, "{:?}", o.detail);
+    assert!(o.detail.expect("detail").contains("mid-event"));
+    assert!(o.message_start.is_some(), "what arrived before the drop is kept");
+}
+
+#[tokio::test]
+async fn garbage_bytes_are_malformed() {
+    let body = b"\x00\xff\xfe garbage\n\nevent: x\ndata: not json at all\n\n";
+    let o = outcome_of(Script::Bytes(with_head(body)), Duration::from_secs(10)).await;
+    assert_eq!(o.kind, OutcomeKind::Malformed, "{:?}", o.detail);
+}
+
+#[tokio::test]
+async fn endless_line_is_cut_at_the_event_limit() {
+    // 16 MiB without a line end: the parser reports the event as too large (bounded
+    // buffer) and the stream then ends without message_stop.
+    let script = Script::Endless(with_head(b"data: "), b'x', 16 << 20);
+    let o = outcome_of(script, Duration::from_secs(30)).await;
+    assert_eq!(o.kind, OutcomeKind::Malformed, "{:?}", o.detail);
+    assert!(o.detail.expect("detail").contains("exceeds the limit"));
+}
+
+#[tokio::test]
+async fn slow_drip_hits_the_time_limit() {
+    let body = b"event: ping\ndata: {\"type\":\"ping\"}\n\n".repeat(50);
+    let script = Script::Drip(with_head(&body), Duration::from_millis(50));
+    let o = outcome_of(script, Duration::from_millis(700)).await;
+    assert_eq!(o.kind, OutcomeKind::Timeout, "{:?}", o.detail);
+    assert!(o.e2e >= Duration::from_millis(700));
+}
+
+#[tokio::test]
+async fn non_json_error_body_is_still_an_http_error() {
+    let resp = b"HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 21\r\nconnection: close\r\n\r\n<h1>bad gateway</h1>\n";
+    let o = outcome_of(Script::Bytes(resp.to_vec()), Duration::from_secs(10)).await;
+    assert_eq!((o.kind, o.status), (OutcomeKind::HttpError, Some(502)));
+    assert_eq!(o.error_type, None);
+    assert!(o.detail.expect("detail").contains("bad gateway"));
+}
