@@ -3,6 +3,9 @@
 //! The library holds everything; the `relaybench` binary only parses the command line and
 //! maps errors to exit codes, so tests and benches drive the same code a user runs.
 
+// No unsafe anywhere in the library; `forbid` cannot be re-allowed further down.
+#![forbid(unsafe_code)]
+
 pub mod sse;
 pub mod mock;
 pub mod protocol;
