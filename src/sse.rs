@@ -10,7 +10,7 @@
 //! invalid UTF-8 is reported as an error instead of being replaced with U+FFFD, and an event
 //! larger than the configured limit is reported and skipped instead of growing memory.
 
-use memchr::{memchr, memchr2};
+use memchr::{memchr, memchr2, memchr2_iter, memrchr2};
 
 /// Limit on the bytes of one event (its field values plus any unfinished line), chosen far
 /// above any real Messages API event (the largest are tool inputs of a few hundred KiB).
@@ -69,6 +69,55 @@ enum Step {
     Continue,
     Dispatch,
     Fail(Error),
+}
+
+/// The validated text of a chunk's complete lines, starting at byte `offset` of the chunk;
+/// `None` when that part is not valid UTF-8 (each event is then checked on its own).
+#[derive(Clone, Copy)]
+struct ChunkText<'c> {
+    offset: usize,
+    text: Option<&'c str>,
+}
+
+/// Line-end positions of a haystack; a CRLF is yielded once, at its CR.
+///
+/// One `memchr2` scan serves the whole haystack while it holds only LF line ends, the
+/// common case: a search call per line would be dominated by set-up. At the first CR it
+/// switches to one search per line, restarting after each end so that the LF of a CRLF
+/// is not yielded again.
+struct LineEnds<'h> {
+    hay: &'h [u8],
+    scan: Option<memchr::Memchr2<'h>>,
+    at: usize,
+}
+
+impl<'h> LineEnds<'h> {
+    fn new(hay: &'h [u8]) -> Self {
+        LineEnds { hay, scan: Some(memchr2_iter(b'\n', b'\r', hay)), at: 0 }
+    }
+}
+
+impl Iterator for LineEnds<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let found = match &mut self.scan {
+            Some(scan) => {
+                let found = scan.next()?;
+                if self.hay[found] == b'\n' {
+                    return Some(found);
+                }
+                self.scan = None;
+                found
+            }
+            None => self.at + memchr2(b'\n', b'\r', &self.hay[self.at..])?,
+        };
+        self.at = found + 1;
+        if self.hay[found] == b'\r' && self.hay.get(found + 1) == Some(&b'\n') {
+            self.at += 1;
+        }
+        Some(found)
+    }
 }
 
 /// Incremental `text/event-stream` parser. Feed it chunks in order with [`Parser::feed`],
@@ -155,19 +204,24 @@ impl Parser {
                 pos += 1;
             }
         }
-        while pos < chunk.len() {
-            let rest = &chunk[pos..];
-            let Some(found) = memchr2(b'\n', b'\r', rest) else {
-                self.keep_partial_line(rest, &mut on_event);
-                break;
-            };
-            let start = pos;
-            let end = pos + found;
-            pos = end + 1;
+        let text = self.valid_text(chunk, pos);
+        self.feed_lines(chunk, text, pos, &mut on_event);
+        self.own_fields(chunk);
+    }
+
+    /// Applies the complete lines of `chunk[base..]`, then keeps the unfinished rest.
+    fn feed_lines<F>(&mut self, chunk: &[u8], text: ChunkText<'_>, base: usize, on_event: &mut F)
+    where
+        F: FnMut(Result<Event<'_>, Error>),
+    {
+        let mut start = base;
+        for found in LineEnds::new(&chunk[base..]) {
+            let end = base + found;
+            let mut next = end + 1;
             if chunk[end] == b'\r' {
-                if pos < chunk.len() {
-                    if chunk[pos] == b'\n' {
-                        pos += 1;
+                if next < chunk.len() {
+                    if chunk[next] == b'\n' {
+                        next += 1;
                     }
                 } else {
                     self.skip_lf = true;
@@ -182,16 +236,19 @@ impl Parser {
                 self.line.extend_from_slice(&chunk[start..end]);
                 self.process_owned_line()
             };
+            start = next;
             match step {
                 Step::Continue => {}
                 Step::Fail(error) => on_event(Err(error)),
                 Step::Dispatch => {
-                    on_event(self.event(chunk));
+                    on_event(self.event(chunk, text));
                     self.reset_event();
                 }
             }
         }
-        self.own_fields(chunk);
+        if start < chunk.len() {
+            self.keep_partial_line(&chunk[start..], on_event);
+        }
     }
 
     /// Ends the stream. Returns true when bytes of an unfinished event were discarded,
@@ -206,6 +263,27 @@ impl Parser {
         self.discarding = false;
         self.reset_event();
         unfinished
+    }
+
+    /// Validates, once, the part of `chunk` whose lines both start and end inside it: from
+    /// the first line start at or after `pos` (a line continued from the previous chunk
+    /// may begin mid-character) to the last line end. Field values borrowed from the
+    /// chunk lie inside it, so events need no validation of their own.
+    fn valid_text<'c>(&self, chunk: &'c [u8], pos: usize) -> ChunkText<'c> {
+        let rest = &chunk[pos..];
+        let first = if self.line.is_empty() && !self.skipping_line {
+            Some(pos)
+        } else {
+            memchr2(b'\n', b'\r', rest).map(|i| pos + i + 1)
+        };
+        let last = memrchr2(b'\n', b'\r', rest).map(|i| pos + i);
+        match (first, last) {
+            (Some(first), Some(last)) if first <= last => ChunkText {
+                offset: first,
+                text: simdutf8::basic::from_utf8(&chunk[first..last]).ok(),
+            },
+            _ => ChunkText { offset: 0, text: None },
+        }
     }
 
     /// Looks for a leading BOM, which may itself be split across chunks. Returns how many
@@ -278,10 +356,19 @@ impl Parser {
         if self.discarding || line[0] == b':' {
             return Step::Continue;
         }
-        let (field, value_start) = match memchr(b':', line) {
+        // `data:` and `event:` are nearly every line; recognising them by prefix saves
+        // the search for the colon.
+        let colon = if line.starts_with(b"data:") {
+            Some(4)
+        } else if line.starts_with(b"event:") {
+            Some(5)
+        } else {
+            memchr(b':', line)
+        };
+        let (field, value_start) = match colon {
             Some(colon) => {
                 let after = start + colon + 1;
-                let skip_space = usize::from(buf.get(after) == Some(&b' ') && after < end);
+                let skip_space = usize::from(after < end && buf[after] == b' ');
                 (&line[..colon], after + skip_space)
             }
             None => (line, end),
@@ -377,16 +464,18 @@ impl Parser {
         }
     }
 
-    fn event<'a>(&'a self, chunk: &'a [u8]) -> Result<Event<'a>, Error> {
-        let bytes = |slot: Slot, owned: &'a [u8]| match slot {
-            Slot::Empty => &[][..],
-            Slot::Chunk(a, b) => &chunk[a..b],
-            Slot::Owned => owned,
+    fn event<'a>(&'a self, chunk: &'a [u8], text: ChunkText<'a>) -> Result<Event<'a>, Error> {
+        let field = |slot: Slot, owned: &'a [u8]| match slot {
+            Slot::Empty => Some(""),
+            // Slicing checks char boundaries, which every field value starts and ends on.
+            Slot::Chunk(a, b) => match text.text {
+                Some(t) if a >= text.offset => t.get(a - text.offset..b - text.offset),
+                _ => std::str::from_utf8(&chunk[a..b]).ok(),
+            },
+            Slot::Owned => std::str::from_utf8(owned).ok(),
         };
-        let name = std::str::from_utf8(bytes(self.name, &self.name_buf));
-        let data = std::str::from_utf8(bytes(self.data, &self.data_buf));
-        match (name, data) {
-            (Ok(name), Ok(data)) => Ok(Event { name, data }),
+        match (field(self.name, &self.name_buf), field(self.data, &self.data_buf)) {
+            (Some(name), Some(data)) => Ok(Event { name, data }),
             _ => Err(Error::InvalidUtf8),
         }
     }
