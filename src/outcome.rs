@@ -51,6 +51,20 @@ impl OutcomeKind {
         }
     }
 
+    /// One-line description, quoted by the README.
+    pub fn description(self) -> &'static str {
+        match self {
+            OutcomeKind::Ok => "a complete 200 response: a Message body, or a stream that reached `message_stop`",
+            OutcomeKind::HttpError => "a non-2xx status; its `error.type` is counted when the body is an error envelope",
+            OutcomeKind::StreamError => "a stream that carried `event: error` after the 200 status",
+            OutcomeKind::Truncated => "a stream that ended, or a connection that dropped, before `message_stop`",
+            OutcomeKind::Malformed => "bytes that do not parse: SSE framing, non-JSON data, an event over the size limit, a body over 64 MiB",
+            OutcomeKind::ConnectError => "no connection could be made (refused, DNS, TLS, connect timeout)",
+            OutcomeKind::Timeout => "the request did not finish within `load.timeout`",
+            OutcomeKind::TransportError => "the connection failed after it was made, before a response head arrived",
+        }
+    }
+
     /// The kind with id `id`.
     pub fn from_id(id: &str) -> Option<OutcomeKind> {
         Self::ALL.into_iter().find(|k| k.id() == id)

@@ -156,3 +156,22 @@ fn sigint_mid_run_leaves_a_valid_partial_report() {
     assert!(r.totals.requests > 0, "requests finished before the signal are reported");
     assert_eq!(r.stopped_early.as_deref(), Some("interrupted by signal"));
 }
+
+#[test]
+fn shipped_scenarios_validate_and_smoke_runs_clean() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    for entry in std::fs::read_dir(&dir).expect("scenarios/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let o = run(&["validate", path.to_str().expect("utf8")], &[]);
+            assert_eq!(o.status.code(), Some(0), "{}: {}", path.display(), text(&o));
+        }
+    }
+    let out = common::temp_dir("cli-smoke");
+    let smoke = dir.join("smoke.yaml");
+    let o = run(&["run", smoke.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = only_report(&out);
+    assert_eq!(r.totals.requests, 400);
+    assert_eq!(r.totals.by_outcome["ok"], 400, "{:?}", r.examples);
+}
