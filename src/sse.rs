@@ -64,6 +64,43 @@ enum Slot {
     Owned,
 }
 
+/// The fields the standard defines; any other name is ignored.
+#[derive(Clone, Copy)]
+enum Field {
+    Data,
+    Event,
+    Id,
+    Retry,
+    Other,
+}
+
+impl Field {
+    fn named(name: &[u8]) -> Field {
+        match name {
+            b"data" => Field::Data,
+            b"event" => Field::Event,
+            b"id" => Field::Id,
+            b"retry" => Field::Retry,
+            _ => Field::Other,
+        }
+    }
+}
+
+/// A field value as text: sliced from the chunk's validated text when it lies there (the
+/// slice checks char boundaries, which every field value starts and ends on), otherwise
+/// validated on its own.
+#[inline]
+fn field_str<'a>(slot: Slot, owned: &'a [u8], chunk: &'a [u8], text: ChunkText<'a>) -> Option<&'a str> {
+    match slot {
+        Slot::Empty => Some(""),
+        Slot::Chunk(a, b) => match text.text {
+            Some(t) if a >= text.offset => t.get(a - text.offset..b - text.offset),
+            _ => std::str::from_utf8(&chunk[a..b]).ok(),
+        },
+        Slot::Owned => std::str::from_utf8(owned).ok(),
+    }
+}
+
 /// What a processed line asks of the caller.
 enum Step {
     Continue,
@@ -357,31 +394,32 @@ impl Parser {
             return Step::Continue;
         }
         // `data:` and `event:` are nearly every line; recognising them by prefix saves
-        // the search for the colon.
-        let colon = if line.starts_with(b"data:") {
-            Some(4)
+        // the search for the colon and the comparison of the field name.
+        let (field, colon) = if line.starts_with(b"data:") {
+            (Field::Data, 4)
         } else if line.starts_with(b"event:") {
-            Some(5)
+            (Field::Event, 5)
         } else {
-            memchr(b':', line)
-        };
-        let (field, value_start) = match colon {
-            Some(colon) => {
-                let after = start + colon + 1;
-                let skip_space = usize::from(after < end && buf[after] == b' ');
-                (&line[..colon], after + skip_space)
+            match memchr(b':', line) {
+                Some(colon) => (Field::named(&line[..colon]), colon),
+                None => (Field::named(line), line.len()),
             }
-            None => (line, end),
+        };
+        let value_start = if colon < line.len() {
+            let after = start + colon + 1;
+            after + usize::from(after < end && buf[after] == b' ')
+        } else {
+            end
         };
         match field {
-            b"data" => {
+            Field::Data => {
                 self.event_size += end - value_start + 1;
                 if self.event_size > self.max_event_size {
                     return self.too_large();
                 }
                 self.append_data(buf, value_start, end, owned);
             }
-            b"event" => {
+            Field::Event => {
                 self.event_size += end - value_start;
                 if self.event_size > self.max_event_size {
                     return self.too_large();
@@ -395,13 +433,13 @@ impl Parser {
                     self.name = Slot::Chunk(value_start, end);
                 }
             }
-            b"id" => {
+            Field::Id => {
                 let value = &buf[value_start..end];
                 if memchr(0, value).is_none() {
                     self.last_event_id = String::from_utf8_lossy(value).into_owned();
                 }
             }
-            b"retry" => {
+            Field::Retry => {
                 let value = &buf[value_start..end];
                 if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
                     self.retry_ms = std::str::from_utf8(value)
@@ -409,11 +447,12 @@ impl Parser {
                         .and_then(|v| v.parse().ok());
                 }
             }
-            _ => {}
+            Field::Other => {}
         }
         Step::Continue
     }
 
+    #[inline]
     fn append_data(&mut self, buf: &[u8], start: usize, end: usize, owned: bool) {
         match self.data {
             Slot::Empty if !owned => self.data = Slot::Chunk(start, end),
@@ -465,16 +504,10 @@ impl Parser {
     }
 
     fn event<'a>(&'a self, chunk: &'a [u8], text: ChunkText<'a>) -> Result<Event<'a>, Error> {
-        let field = |slot: Slot, owned: &'a [u8]| match slot {
-            Slot::Empty => Some(""),
-            // Slicing checks char boundaries, which every field value starts and ends on.
-            Slot::Chunk(a, b) => match text.text {
-                Some(t) if a >= text.offset => t.get(a - text.offset..b - text.offset),
-                _ => std::str::from_utf8(&chunk[a..b]).ok(),
-            },
-            Slot::Owned => std::str::from_utf8(owned).ok(),
-        };
-        match (field(self.name, &self.name_buf), field(self.data, &self.data_buf)) {
+        match (
+            field_str(self.name, &self.name_buf, chunk, text),
+            field_str(self.data, &self.data_buf, chunk, text),
+        ) {
             (Some(name), Some(data)) => Ok(Event { name, data }),
             _ => Err(Error::InvalidUtf8),
         }
