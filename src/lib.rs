@@ -14,6 +14,7 @@ pub mod rng;
 pub mod run;
 pub mod cli;
 pub mod client;
+pub mod conformance;
 pub mod load;
 pub mod scenario;
 pub mod metrics;

@@ -1,0 +1,119 @@
+//! Error envelopes and response headers (PROTOCOL.md §3 and §4).
+
+use http::HeaderMap;
+use serde_json::Value;
+
+use super::{Finding, Rule};
+use crate::protocol::{error_type_for_status, HEADER_REQUEST_ID};
+
+/// Checks a non-2xx body: JSON, envelope shape, and `error.type` against the status.
+pub fn check_error_body(status: u16, body: &[u8]) -> Vec<Finding> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) => check_envelope(Some(status), &v, body, None),
+        Err(_) => vec![Finding::new(Rule::EnvelopeNotJson, None, format!("HTTP {status} body is not JSON"), body)],
+    }
+}
+
+/// Checks an error envelope, from an HTTP error (`status`) or a stream `error` event
+/// (`status` None, `event_index` set).
+pub fn check_envelope(status: Option<u16>, v: &Value, raw: &[u8], event_index: Option<usize>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let top = v.get("type").and_then(Value::as_str);
+    let error_type = v.pointer("/error/type").and_then(Value::as_str);
+    let message = v.pointer("/error/message").and_then(Value::as_str);
+    if top != Some("error") || error_type.is_none() || message.is_none() {
+        let what = match (top, error_type, message) {
+            (t, _, _) if t != Some("error") => "no top-level \"type\": \"error\"",
+            (_, None, _) => "error.type is not a string",
+            _ => "error.message is not a string",
+        };
+        findings.push(Finding::new(Rule::EnvelopeShape, event_index, what, raw));
+    }
+    if let (Some(status), Some(got)) = (status, error_type) {
+        if let Some(expected) = error_type_for_status(status) {
+            if got != expected {
+                findings.push(Finding::new(
+                    Rule::EnvelopeStatusMismatch,
+                    None,
+                    format!("HTTP {status} should carry error.type {expected:?}, got {got:?}"),
+                    raw,
+                ));
+            }
+        }
+    }
+    findings
+}
+
+/// Checks response headers: content type for the kind of body, `request-id`, and
+/// `retry-after` on 429/529.
+pub fn check_headers(status: u16, stream: bool, headers: &HeaderMap) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let content_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let success = (200..300).contains(&status);
+    let expected = if success && stream { "text/event-stream" } else { "application/json" };
+    if !content_type.starts_with(expected) {
+        findings.push(Finding::new(
+            Rule::ContentTypeWrong,
+            None,
+            format!("HTTP {status}: content-type {content_type:?}, expected {expected}"),
+            b"",
+        ));
+    }
+    if !headers.contains_key(HEADER_REQUEST_ID) {
+        findings.push(Finding::new(Rule::RequestIdMissing, None, format!("HTTP {status} without request-id"), b""));
+    }
+    if matches!(status, 429 | 529) && !headers.contains_key(http::header::RETRY_AFTER) {
+        findings.push(Finding::new(Rule::RetryAfterMissing, None, format!("HTTP {status} without retry-after"), b""));
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(findings: &[Finding]) -> Vec<Rule> {
+        findings.iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn official_envelope_passes() {
+        let body = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_1"}"#;
+        assert!(check_error_body(529, body).is_empty());
+    }
+
+    #[test]
+    fn relay_envelope_without_top_level_type_is_flagged() {
+        // The shape the DimiLinks document specifies.
+        let body = br#"{"error":{"message":"bad key","type":"authentication_error","code":"invalid_api_key"}}"#;
+        assert_eq!(rules(&check_error_body(401, body)), [Rule::EnvelopeShape]);
+    }
+
+    #[test]
+    fn status_and_type_must_agree() {
+        let body = br#"{"type":"error","error":{"type":"api_error","message":"x"}}"#;
+        assert_eq!(rules(&check_error_body(429, body)), [Rule::EnvelopeStatusMismatch]);
+        assert!(check_error_body(500, body).is_empty());
+    }
+
+    #[test]
+    fn html_error_page_is_not_json() {
+        assert_eq!(rules(&check_error_body(502, b"<h1>bad gateway</h1>")), [Rule::EnvelopeNotJson]);
+    }
+
+    #[test]
+    fn headers_fire_only_when_missing_or_wrong() {
+        let mut ok = HeaderMap::new();
+        ok.insert("content-type", "text/event-stream; charset=utf-8".parse().expect("value"));
+        ok.insert("request-id", "req_1".parse().expect("value"));
+        assert!(check_headers(200, true, &ok).is_empty());
+        assert_eq!(rules(&check_headers(200, false, &ok)), [Rule::ContentTypeWrong]);
+        let mut limited = HeaderMap::new();
+        limited.insert("content-type", "application/json".parse().expect("value"));
+        assert_eq!(rules(&check_headers(429, false, &limited)), [Rule::RequestIdMissing, Rule::RetryAfterMissing]);
+    }
+}

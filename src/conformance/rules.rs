@@ -1,0 +1,152 @@
+//! The rule table: every conformance rule's stable id, severity and one line of text.
+//! Reports, the README and `relaybench check` all read it from here.
+
+/// How much a finding matters. Only errors fail the conformance gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Breaks what the protocol states or an official SDK enforces.
+    Error,
+    /// Observed or inferred behaviour only; worth knowing, not a violation.
+    Warn,
+    /// Allowed by the protocol's promise of growth (new event or delta types).
+    Info,
+}
+
+impl Severity {
+    /// Name used in reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warn => "warn",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// A conformance rule. The discriminant indexes [`RULES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(missing_docs)] // Each variant is documented by its row in RULES.
+pub enum Rule {
+    DataNotJson,
+    EventUnnamed,
+    EventNameMismatch,
+    FirstEventNotMessageStart,
+    DuplicateMessageStart,
+    BlockIndexNotSequential,
+    BlockEventBeforeStart,
+    BlockEventAfterStop,
+    DeltaTypeMismatch,
+    ToolInputInvalid,
+    BlockOpenAtMessageDelta,
+    BlockOpenAtMaxTokens,
+    ContentAfterMessageDelta,
+    MessageDeltaUsageMissing,
+    StopReasonNull,
+    StopReasonUnknown,
+    StopSequenceInconsistent,
+    UsageDecreased,
+    OutputTokensBelowStart,
+    MissingMessageDelta,
+    MissingMessageStop,
+    EventAfterMessageStop,
+    UnknownEvent,
+    UnknownDelta,
+    EnvelopeNotJson,
+    EnvelopeShape,
+    EnvelopeStatusMismatch,
+    ContentTypeWrong,
+    RequestIdMissing,
+    RetryAfterMissing,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleInfo {
+    /// The rule.
+    pub rule: Rule,
+    /// Stable id, used in reports and by `relaybench check`.
+    pub id: &'static str,
+    /// Severity.
+    pub severity: Severity,
+    /// What the rule requires, in one line.
+    pub text: &'static str,
+}
+
+const fn row(rule: Rule, id: &'static str, severity: Severity, text: &'static str) -> RuleInfo {
+    RuleInfo { rule, id, severity, text }
+}
+
+use Severity::{Error, Info, Warn};
+
+/// Every rule, in the order of [`Rule`]'s variants.
+pub const RULES: [RuleInfo; 30] = [
+    row(Rule::DataNotJson, "stream.data-not-json", Error, "every event's data is one JSON object"),
+    row(Rule::EventUnnamed, "stream.event-unnamed", Error, "every event carries an `event:` name (no data-only events since 2023-06-01)"),
+    row(Rule::EventNameMismatch, "stream.event-name-mismatch", Error, "the `event:` name equals `data.type`"),
+    row(Rule::FirstEventNotMessageStart, "stream.first-event-not-message-start", Error, "the first event other than `ping` is `message_start` (or `error`)"),
+    row(Rule::DuplicateMessageStart, "stream.duplicate-message-start", Error, "`message_start` occurs exactly once"),
+    row(Rule::BlockIndexNotSequential, "stream.block-index-not-sequential", Error, "`content_block_start` indices are 0, 1, 2… with no gap or repeat"),
+    row(Rule::BlockEventBeforeStart, "stream.block-event-before-start", Error, "a delta or stop addresses a block that has started"),
+    row(Rule::BlockEventAfterStop, "stream.block-event-after-stop", Error, "no delta or second stop after a block's `content_block_stop`"),
+    row(Rule::DeltaTypeMismatch, "stream.delta-type-mismatch", Error, "a known delta type fits its block (text_delta→text, input_json_delta→tool_use…)"),
+    row(Rule::ToolInputInvalid, "stream.tool-input-invalid", Error, "a tool block's concatenated `partial_json` parses to a JSON object at its stop"),
+    row(Rule::BlockOpenAtMessageDelta, "stream.block-open-at-message-delta", Error, "every block is stopped before `message_delta`"),
+    row(Rule::BlockOpenAtMaxTokens, "stream.block-open-at-max-tokens", Warn, "a block left open at `message_delta` when `stop_reason` is `max_tokens`"),
+    row(Rule::ContentAfterMessageDelta, "stream.content-after-message-delta", Error, "no `content_block_*` event after `message_delta`"),
+    row(Rule::MessageDeltaUsageMissing, "stream.message-delta-usage-missing", Error, "`message_delta` carries `usage.output_tokens` as an integer"),
+    row(Rule::StopReasonNull, "stream.stop-reason-null", Error, "`message_delta.delta.stop_reason` is not null"),
+    row(Rule::StopReasonUnknown, "stream.stop-reason-unknown", Warn, "`stop_reason` is one of the documented values"),
+    row(Rule::StopSequenceInconsistent, "stream.stop-sequence-inconsistent", Error, "`stop_sequence` is a string exactly when `stop_reason` is `stop_sequence`"),
+    row(Rule::UsageDecreased, "stream.usage-decreased", Error, "usage counters are cumulative: none decreases from one `message_delta` to the next or below `message_start`"),
+    row(Rule::OutputTokensBelowStart, "stream.output-tokens-below-start", Warn, "final `output_tokens` below the count in `message_start`"),
+    row(Rule::MissingMessageDelta, "stream.missing-message-delta", Error, "a stream has a `message_delta` before `message_stop`"),
+    row(Rule::MissingMessageStop, "stream.missing-message-stop", Error, "a stream without an `error` event ends with `message_stop`"),
+    row(Rule::EventAfterMessageStop, "stream.event-after-message-stop", Error, "nothing but `ping` follows `message_stop`"),
+    row(Rule::UnknownEvent, "stream.unknown-event", Info, "an event type the protocol does not name (allowed: new types may be added)"),
+    row(Rule::UnknownDelta, "stream.unknown-delta", Info, "a delta type the protocol does not name (allowed: new types may be added)"),
+    row(Rule::EnvelopeNotJson, "envelope.not-json", Error, "an error response's body is JSON"),
+    row(Rule::EnvelopeShape, "envelope.shape", Error, "an error body is `{\"type\":\"error\",\"error\":{\"type\":string,\"message\":string}}`"),
+    row(Rule::EnvelopeStatusMismatch, "envelope.status-mismatch", Error, "`error.type` is the one the API pairs with the HTTP status"),
+    row(Rule::ContentTypeWrong, "header.content-type", Error, "streams are `text/event-stream`, other bodies `application/json`"),
+    row(Rule::RequestIdMissing, "header.request-id-missing", Warn, "every response carries a `request-id` header"),
+    row(Rule::RetryAfterMissing, "header.retry-after-missing", Warn, "429 and 529 responses carry `retry-after`"),
+];
+
+impl Rule {
+    /// This rule's row.
+    pub fn info(self) -> &'static RuleInfo {
+        &RULES[self as usize]
+    }
+
+    /// Stable id.
+    pub fn id(self) -> &'static str {
+        self.info().id
+    }
+
+    /// Severity.
+    pub fn severity(self) -> Severity {
+        self.info().severity
+    }
+
+    /// The rule with id `id`.
+    pub fn from_id(id: &str) -> Option<Rule> {
+        RULES.iter().find(|r| r.id == id).map(|r| r.rule)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_rows_follow_the_enum_and_ids_are_unique() {
+        for (i, row) in RULES.iter().enumerate() {
+            assert_eq!(row.rule as usize, i, "{} is out of place", row.id);
+            assert_eq!(Rule::from_id(row.id), Some(row.rule));
+        }
+        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), RULES.len());
+    }
+}

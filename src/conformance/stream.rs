@@ -1,0 +1,371 @@
+//! The stream state machine (PROTOCOL.md §2.3): event order, block bookkeeping, tool
+//! input assembly, stop reasons and cumulative usage. It sees each event once, after the
+//! client has parsed it, and keeps only per-block state, so checking costs little.
+
+use serde_json::Value;
+
+use super::{Finding, Rule};
+use crate::protocol::{event, STOP_REASONS};
+
+/// Usage counters that must never decrease within a stream.
+const CUMULATIVE: [&str; 4] = [
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+];
+
+/// Block types each known delta type may address; unknown block types accept anything.
+fn delta_fits(delta: &str, block: &str) -> Option<bool> {
+    let fits: &[&str] = match delta {
+        "text_delta" | "citations_delta" => &["text"],
+        "input_json_delta" => &["tool_use", "server_tool_use", "mcp_tool_use"],
+        "thinking_delta" | "signature_delta" => &["thinking"],
+        _ => return None,
+    };
+    let known_block = matches!(
+        block,
+        "text" | "thinking" | "redacted_thinking" | "tool_use" | "server_tool_use" | "mcp_tool_use"
+    ) || block.ends_with("_tool_result");
+    Some(!known_block || fits.contains(&block))
+}
+
+struct Block {
+    kind: String,
+    stopped: bool,
+    /// Concatenated `partial_json` of a tool block; `None` until the first fragment.
+    json: Option<String>,
+    tool: bool,
+}
+
+/// Checks one stream, event by event.
+#[derive(Default)]
+pub struct StreamChecker {
+    index: usize,
+    /// Some event other than ping has arrived (so the first-event rule fires once).
+    started: bool,
+    message_starts: usize,
+    blocks: Vec<Block>,
+    message_deltas: usize,
+    stopped: bool,
+    errored: bool,
+    /// Usage as last reported, by counter name.
+    usage: Vec<(&'static str, u64)>,
+    start_output: Option<u64>,
+    findings: Vec<Finding>,
+}
+
+impl StreamChecker {
+    /// A checker for a new stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn find(&mut self, rule: Rule, message: impl Into<String>, raw: &str) {
+        self.findings.push(Finding::new(rule, Some(self.index), message, raw.as_bytes()));
+    }
+
+    /// Checks one event: its `event:` name, its raw data, and the data parsed as JSON
+    /// (`None` when it did not parse).
+    pub fn event(&mut self, name: &str, raw: &str, data: Option<&Value>) {
+        self.check_event(name, raw, data);
+        self.index += 1;
+    }
+
+    fn check_event(&mut self, name: &str, raw: &str, data: Option<&Value>) {
+        let Some(data) = data.filter(|d| d.is_object()) else {
+            return self.find(Rule::DataNotJson, format!("event {name:?}: data is not a JSON object"), raw);
+        };
+        let data_type = data.get("type").and_then(Value::as_str).unwrap_or_default();
+        if name.is_empty() {
+            self.find(Rule::EventUnnamed, format!("event with data type {data_type:?} has no `event:` name"), raw);
+        } else if name != data_type {
+            self.find(Rule::EventNameMismatch, format!("`event: {name}` carries data of type {data_type:?}"), raw);
+        }
+        // Dispatch on the name, as the SDKs do; fall back to the data type when unnamed.
+        let kind = if name.is_empty() { data_type } else { name };
+        if kind == event::PING {
+            return;
+        }
+        if self.stopped {
+            self.find(Rule::EventAfterMessageStop, format!("{kind} after message_stop"), raw);
+        }
+        if !self.started && kind != event::MESSAGE_START && kind != event::ERROR {
+            self.started = true; // report the missing start once
+            self.find(Rule::FirstEventNotMessageStart, format!("first event is {kind}"), raw);
+        }
+        match kind {
+            event::MESSAGE_START => self.message_start(data, raw),
+            event::CONTENT_BLOCK_START | event::CONTENT_BLOCK_DELTA | event::CONTENT_BLOCK_STOP => {
+                if self.message_deltas > 0 {
+                    self.find(Rule::ContentAfterMessageDelta, format!("{kind} after message_delta"), raw);
+                }
+                match kind {
+                    event::CONTENT_BLOCK_START => self.block_start(data, raw),
+                    event::CONTENT_BLOCK_DELTA => self.block_delta(data, raw),
+                    _ => self.block_stop(data, raw),
+                }
+            }
+            event::MESSAGE_DELTA => self.message_delta(data, raw),
+            event::MESSAGE_STOP => {
+                if self.message_deltas == 0 {
+                    self.find(Rule::MissingMessageDelta, "message_stop without a message_delta", raw);
+                }
+                self.stopped = true;
+            }
+            event::ERROR => self.errored = true,
+            other => self.find(Rule::UnknownEvent, format!("unknown event {other:?}"), raw),
+        }
+    }
+
+    fn message_start(&mut self, data: &Value, raw: &str) {
+        self.started = true;
+        self.message_starts += 1;
+        if self.message_starts > 1 {
+            return self.find(Rule::DuplicateMessageStart, "second message_start", raw);
+        }
+        if let Some(usage) = data.pointer("/message/usage") {
+            self.update_usage(usage, raw);
+        }
+        self.start_output = data.pointer("/message/usage/output_tokens").and_then(Value::as_u64);
+    }
+
+    fn index_of(&mut self, data: &Value, raw: &str) -> Option<usize> {
+        let index = data.get("index").and_then(Value::as_u64).map(|i| i as usize);
+        let Some(i) = index.filter(|&i| i < self.blocks.len()) else {
+            self.find(Rule::BlockEventBeforeStart, format!("index {index:?} addresses no started block"), raw);
+            return None;
+        };
+        if self.blocks[i].stopped {
+            self.find(Rule::BlockEventAfterStop, format!("block {i} was already stopped"), raw);
+            return None;
+        }
+        Some(i)
+    }
+
+    fn block_start(&mut self, data: &Value, raw: &str) {
+        let index = data.get("index").and_then(Value::as_u64);
+        if index != Some(self.blocks.len() as u64) {
+            self.find(
+                Rule::BlockIndexNotSequential,
+                format!("content_block_start index {index:?}, expected {}", self.blocks.len()),
+                raw,
+            );
+        }
+        let kind = data.pointer("/content_block/type").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let tool = matches!(kind.as_str(), "tool_use" | "server_tool_use" | "mcp_tool_use");
+        let block = Block { kind, stopped: false, json: None, tool };
+        // Put the block where it claims to be, so the events that address it later are
+        // judged on their own and one wrong index yields one finding. A gap is filled
+        // with stopped placeholders; a repeated index restarts that slot.
+        let at = index.map_or(self.blocks.len(), |i| (i as usize).min(self.blocks.len() + 1024));
+        while self.blocks.len() < at {
+            self.blocks.push(Block { kind: String::new(), stopped: true, json: None, tool: false });
+        }
+        match self.blocks.get_mut(at) {
+            Some(slot) => *slot = block,
+            None => self.blocks.push(block),
+        }
+    }
+
+    fn block_delta(&mut self, data: &Value, raw: &str) {
+        let Some(i) = self.index_of(data, raw) else { return };
+        let delta = data.pointer("/delta/type").and_then(Value::as_str).unwrap_or_default();
+        match delta_fits(delta, &self.blocks[i].kind) {
+            None => self.find(Rule::UnknownDelta, format!("unknown delta type {delta:?}"), raw),
+            Some(false) => {
+                let block = self.blocks[i].kind.clone();
+                self.find(Rule::DeltaTypeMismatch, format!("{delta} on a {block} block"), raw);
+            }
+            Some(true) => {}
+        }
+        if delta == "input_json_delta" && self.blocks[i].tool {
+            let part = data.pointer("/delta/partial_json").and_then(Value::as_str).unwrap_or_default();
+            self.blocks[i].json.get_or_insert_with(String::new).push_str(part);
+        }
+    }
+
+    fn block_stop(&mut self, data: &Value, raw: &str) {
+        let Some(i) = self.index_of(data, raw) else { return };
+        self.blocks[i].stopped = true;
+        if let Some(json) = self.blocks[i].json.take() {
+            let parsed: Result<Value, _> = serde_json::from_str(&json);
+            if !parsed.as_ref().is_ok_and(Value::is_object) {
+                let message = format!("block {i}: tool input does not parse to a JSON object");
+                self.findings.push(Finding::new(Rule::ToolInputInvalid, Some(self.index), message, json.as_bytes()));
+            }
+        }
+    }
+
+    fn message_delta(&mut self, data: &Value, raw: &str) {
+        self.message_deltas += 1;
+        let stop_reason = data.pointer("/delta/stop_reason");
+        let reason = stop_reason.and_then(Value::as_str);
+        let open: Vec<usize> = (0..self.blocks.len()).filter(|&i| !self.blocks[i].stopped).collect();
+        if !open.is_empty() {
+            let rule = if reason == Some("max_tokens") { Rule::BlockOpenAtMaxTokens } else { Rule::BlockOpenAtMessageDelta };
+            self.find(rule, format!("blocks {open:?} not stopped at message_delta"), raw);
+        }
+        match reason {
+            None => self.find(Rule::StopReasonNull, "message_delta without a stop_reason", raw),
+            Some(r) if !STOP_REASONS.contains(&r) => {
+                self.find(Rule::StopReasonUnknown, format!("stop_reason {r:?} is not documented"), raw)
+            }
+            Some(_) => {}
+        }
+        let sequence = data.pointer("/delta/stop_sequence");
+        let has_sequence = sequence.is_some_and(Value::is_string);
+        if reason.is_some() && has_sequence != (reason == Some("stop_sequence")) {
+            self.find(
+                Rule::StopSequenceInconsistent,
+                format!("stop_reason {reason:?} with stop_sequence {}", sequence.unwrap_or(&Value::Null)),
+                raw,
+            );
+        }
+        match data.get("usage") {
+            Some(usage) if usage.get("output_tokens").is_some_and(Value::is_u64) => {
+                self.update_usage(usage, raw);
+            }
+            _ => self.find(Rule::MessageDeltaUsageMissing, "message_delta without integer usage.output_tokens", raw),
+        }
+    }
+
+    /// Records cumulative counters and flags any that went down.
+    fn update_usage(&mut self, usage: &Value, raw: &str) {
+        for name in CUMULATIVE {
+            let Some(now) = usage.get(name).and_then(Value::as_u64) else { continue };
+            match self.usage.iter_mut().find(|(k, _)| *k == name) {
+                Some((_, before)) => {
+                    let was = *before;
+                    *before = now;
+                    if now < was {
+                        // output_tokens below message_start's small estimate is known SDK
+                        // fixture behaviour (PROTOCOL.md §2.3.10): a warning only.
+                        let from_start = name == "output_tokens" && self.start_output == Some(was) && self.message_deltas <= 1;
+                        let rule = if from_start { Rule::OutputTokensBelowStart } else { Rule::UsageDecreased };
+                        self.find(rule, format!("usage.{name} went from {was} to {now}"), raw);
+                    }
+                }
+                None => self.usage.push((name, now)),
+            }
+        }
+    }
+
+    /// Ends the stream; `findings` then holds everything found.
+    pub fn finish(&mut self) {
+        if !self.stopped && !self.errored {
+            let at = self.index;
+            self.findings.push(Finding::new(
+                Rule::MissingMessageStop,
+                Some(at),
+                "stream ended without message_stop",
+                b"",
+            ));
+        }
+    }
+
+    /// What was found so far.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// Takes the findings out.
+    pub fn take_findings(&mut self) -> Vec<Finding> {
+        std::mem::take(&mut self.findings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sse;
+
+    /// A clean stream in the API's exact order: text block, tool block, usage, stop.
+    const CLEAN: &str = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"m\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: ping\ndata: {\"type\": \"ping\"}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"w\",\"input\":{}}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"city\\\": \"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\\\"Paris\\\"}\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":12}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+
+    fn check(stream: &str) -> Vec<Rule> {
+        let mut checker = StreamChecker::new();
+        for ev in sse::parse_chunks([stream.as_bytes()]) {
+            let ev = ev.expect("test streams frame cleanly");
+            let data: Option<Value> = serde_json::from_str(&ev.data).ok();
+            checker.event(&ev.name, &ev.data, data.as_ref());
+        }
+        checker.finish();
+        let mut rules: Vec<Rule> = checker.findings().iter().map(|f| f.rule).collect();
+        rules.dedup();
+        rules
+    }
+
+    #[test]
+    fn clean_stream_has_no_findings() {
+        assert_eq!(check(CLEAN), []);
+    }
+
+    /// Each mutation of the clean stream breaks one rule: that rule, and only it, fires.
+    #[test]
+    fn each_rule_fires_on_the_stream_that_breaks_it() {
+        let delta0 = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n";
+        let stop0 = "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
+        let msg_stop = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+        let msg_delta = "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":12}}\n\n";
+        let start_line = CLEAN.split_inclusive("\n\n").next().expect("first event");
+        let start0 = CLEAN.split_inclusive("\n\n").nth(1).expect("second event");
+        let cases: Vec<(Rule, String)> = vec![
+            (Rule::DataNotJson, CLEAN.replace("{\"type\": \"ping\"}", "not json")),
+            (Rule::EventUnnamed, CLEAN.replace("event: ping\n", "")),
+            (Rule::EventNameMismatch, CLEAN.replace(delta0, &delta0.replace("event: content_block_delta", "event: ping"))),
+            (Rule::FirstEventNotMessageStart, CLEAN.replacen(start_line, "", 1)),
+            (Rule::DuplicateMessageStart, format!("{start_line}{CLEAN}")),
+            (Rule::BlockIndexNotSequential, CLEAN.replace("\"index\":1,\"content_block\"", "\"index\":2,\"content_block\"").replace("\"index\":1", "\"index\":2")),
+            (Rule::BlockEventBeforeStart, CLEAN.replace(msg_delta, &format!("{}{msg_delta}", delta0.replace("\"index\":0", "\"index\":5")))),
+            (Rule::BlockEventAfterStop, CLEAN.replacen(stop0, &format!("{stop0}{delta0}"), 1)),
+            (Rule::DeltaTypeMismatch, CLEAN.replace("\"type\":\"text_delta\",\"text\":\"Hi\"", "\"type\":\"thinking_delta\",\"thinking\":\"Hi\"")),
+            (Rule::ToolInputInvalid, CLEAN.replace("\\\"Paris\\\"}", "\\\"Par")),
+            (Rule::BlockOpenAtMessageDelta, CLEAN.replacen(stop0, "", 1)),
+            (Rule::BlockOpenAtMaxTokens, CLEAN.replacen(stop0, "", 1).replace("\"tool_use\",\"stop_sequence\"", "\"max_tokens\",\"stop_sequence\"")),
+            (Rule::ContentAfterMessageDelta, CLEAN.replace(msg_stop, &format!("{}{}{msg_stop}", start0.replace("\"index\":0", "\"index\":2"), stop0.replace("\"index\":0", "\"index\":2")))),
+            (Rule::MessageDeltaUsageMissing, CLEAN.replace(",\"usage\":{\"output_tokens\":12}", "")),
+            (Rule::StopReasonNull, CLEAN.replace("\"stop_reason\":\"tool_use\"", "\"stop_reason\":null")),
+            (Rule::StopReasonUnknown, CLEAN.replace("\"stop_reason\":\"tool_use\"", "\"stop_reason\":\"terminated\"")),
+            (Rule::StopSequenceInconsistent, CLEAN.replace("\"stop_reason\":\"tool_use\",\"stop_sequence\":null", "\"stop_reason\":\"stop_sequence\",\"stop_sequence\":null")),
+            (Rule::UsageDecreased, CLEAN.replace(msg_stop, &format!("{}{msg_stop}", msg_delta.replace("12", "11")))),
+            (Rule::OutputTokensBelowStart, CLEAN.replace("\"output_tokens\":12", "\"output_tokens\":0")),
+            (Rule::MissingMessageDelta, CLEAN.replace(msg_delta, "")),
+            (Rule::MissingMessageStop, CLEAN.replace(msg_stop, "")),
+            (Rule::EventAfterMessageStop, format!("{CLEAN}{msg_stop}")),
+            (Rule::UnknownEvent, CLEAN.replace(msg_stop, &format!("event: citation_index\ndata: {{\"type\":\"citation_index\"}}\n\n{msg_stop}"))),
+            (Rule::UnknownDelta, CLEAN.replace("\"type\":\"text_delta\",\"text\":\"Hi\"", "\"type\":\"sparkle_delta\",\"x\":1")),
+        ];
+        for (rule, stream) in cases {
+            assert_eq!(check(&stream), [rule], "{}", rule.id());
+        }
+    }
+
+    #[test]
+    fn error_event_ends_a_stream_validly() {
+        let start_line = CLEAN.split_inclusive("\n\n").next().expect("first event");
+        let stream = format!("{start_line}event: error\ndata: {{\"type\":\"error\",\"error\":{{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}}}\n\n");
+        assert_eq!(check(&stream), []);
+    }
+
+    #[test]
+    fn interleaved_blocks_are_allowed() {
+        // Block 1 starts while block 0 is open (the Go SDK's "interleaved content blocks").
+        let stop0 = "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
+        let stop1 = "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n";
+        let stream = CLEAN.replacen(stop0, "", 1).replace(stop1, &format!("{stop1}{stop0}"));
+        assert_eq!(check(&stream), []);
+    }
+}
