@@ -27,6 +27,18 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Check captured responses offline: `.sse` files are raw stream bodies, `.json`
+    /// files non-streaming Messages (or error bodies, with --status). Exits 1 when any
+    /// error-severity rule fires.
+    Check {
+        /// Captured bodies.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The HTTP status the `.json` bodies came with; a non-2xx status checks them as
+        /// error envelopes.
+        #[arg(long)]
+        status: Option<u16>,
+    },
     /// Check a scenario file without sending anything.
     Validate {
         /// Scenario YAML file.

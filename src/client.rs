@@ -15,6 +15,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tokio::time::{timeout_at, Instant};
 
+use crate::conformance::{envelope, stream::StreamChecker};
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::protocol::{self, event, CONTENT_DELTA_TYPES};
 use crate::sse;
@@ -212,6 +213,8 @@ impl Client {
         outcome.ttfb = Some(start.elapsed());
         let status = response.status().as_u16();
         outcome.status = Some(status);
+        let stream = outcome.stream && (200..300).contains(&status);
+        outcome.findings.extend(envelope::check_headers(status, stream, response.headers()));
         let body = response.into_body();
         if !(200..300).contains(&status) {
             read_error_body(body, deadline, outcome).await;
@@ -281,6 +284,7 @@ async fn read_error_body(body: hyper::body::Incoming, deadline: Instant, outcome
         Ok(b) => b,
         Err((_, detail)) => Bytes::from(detail),
     };
+    outcome.findings.extend(envelope::check_error_body(status, &bytes));
     let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
     outcome.error_type = parsed
         .as_ref()
@@ -301,6 +305,7 @@ async fn read_message(body: hyper::body::Incoming, deadline: Instant, outcome: &
         Ok(b) => b,
         Err((kind, detail)) => return outcome.fail(kind, detail),
     };
+    outcome.findings.extend(crate::conformance::message::check_message(&bytes));
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(message) => {
             outcome.output_tokens = message.pointer("/usage/output_tokens").and_then(Value::as_u64);
@@ -332,12 +337,18 @@ async fn read_stream(mut body: hyper::body::Incoming, start: Instant, deadline: 
         parser.feed(&data, |ev| timing.observe(ev, now, start, outcome));
     }
     let unfinished = parser.finish();
+    // A stream cut by our own time limit says nothing about the server's protocol.
+    if outcome.kind != OutcomeKind::Timeout {
+        timing.checker.finish();
+    }
+    outcome.findings.append(&mut timing.checker.take_findings());
     timing.finish(outcome, unfinished);
 }
 
 /// What the client tracks while a stream arrives.
 #[derive(Default)]
 struct StreamTiming {
+    checker: StreamChecker,
     first_content: Option<Instant>,
     last_content: Option<Instant>,
     stopped: bool,
@@ -347,9 +358,14 @@ impl StreamTiming {
     fn observe(&mut self, ev: Result<sse::Event<'_>, sse::Error>, now: Instant, start: Instant, outcome: &mut Outcome) {
         let ev = match ev {
             Ok(ev) => ev,
-            Err(e) => return outcome.fail(OutcomeKind::Malformed, format!("SSE framing: {e}")),
+            Err(e) => {
+                self.checker.framing_error(&e);
+                return outcome.fail(OutcomeKind::Malformed, format!("SSE framing: {e}"));
+            }
         };
-        let data: Value = match serde_json::from_str(ev.data) {
+        let parsed: Result<Value, _> = serde_json::from_str(ev.data);
+        self.checker.event(ev.name, ev.data, parsed.as_ref().ok());
+        let data = match parsed {
             Ok(v) => v,
             Err(e) => {
                 return outcome.fail(OutcomeKind::Malformed, format!("event {:?} data is not JSON ({e}): {}", ev.name, excerpt(ev.data.as_bytes())))

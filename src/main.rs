@@ -31,6 +31,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e.to_string(), e.exit()),
             }
         }
+        Command::Check { files, status } => check(&files, status),
         Command::Validate { scenario } => match relaybench::scenario::load(&scenario) {
             Ok(s) => {
                 println!("{}: ok ({} request templates)", scenario.display(), s.requests.len());
@@ -57,6 +58,36 @@ fn main() -> ExitCode {
             })
         }
     }
+}
+
+fn check(files: &[std::path::PathBuf], status: Option<u16>) -> ExitCode {
+    use relaybench::conformance::{check_capture, has_violation, Capture};
+    let mut violation = false;
+    for file in files {
+        let kind = match (file.extension().and_then(|e| e.to_str()), status) {
+            (Some("sse"), _) => Capture::Stream,
+            (Some("json"), Some(s)) if !(200..300).contains(&s) => Capture::Error(s),
+            (Some("json"), _) => Capture::Message,
+            _ => return fail(&format!("{}: give a .sse (stream body) or .json file", file.display()), Exit::Usage),
+        };
+        let body = match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => return fail(&format!("{}: {e}", file.display()), Exit::Usage),
+        };
+        let findings = check_capture(kind, &body);
+        violation |= has_violation(&findings);
+        if findings.is_empty() {
+            println!("{}: ok", file.display());
+        }
+        for f in &findings {
+            let at = f.event_index.map(|i| format!(" (event {i})")).unwrap_or_default();
+            println!("{}: {} {}{at}: {}", file.display(), f.rule.severity().id(), f.rule.id(), f.message);
+            if !f.excerpt.is_empty() {
+                println!("    {}", f.excerpt);
+            }
+        }
+    }
+    code(if violation { Exit::GateFailed } else { Exit::Ok })
 }
 
 fn code(exit: Exit) -> ExitCode {

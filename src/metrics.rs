@@ -123,6 +123,8 @@ pub struct Recorder {
     pub input_tokens: u64,
     /// Content deltas counted over all streams.
     pub content_deltas: u64,
+    /// Conformance findings by rule id.
+    pub findings: BTreeMap<String, u64>,
 }
 
 impl Default for Recorder {
@@ -137,6 +139,7 @@ impl Default for Recorder {
             output_tokens: 0,
             input_tokens: 0,
             content_deltas: 0,
+            findings: BTreeMap::new(),
         }
     }
 }
@@ -165,6 +168,9 @@ impl Recorder {
         self.output_tokens += o.output_tokens.unwrap_or(0);
         self.input_tokens += o.input_tokens.unwrap_or(0);
         self.content_deltas += o.content_deltas;
+        for f in &o.findings {
+            *self.findings.entry(f.rule.id().to_owned()).or_default() += 1;
+        }
         let micros = |d: std::time::Duration| d.as_micros().min(u128::from(u64::MAX)) as u64;
         if let Some(d) = o.ttfb {
             self.add(Metric::Ttfb, micros(d));
@@ -208,6 +214,9 @@ impl Recorder {
         }
         for (k, v) in &other.error_types {
             *self.error_types.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.findings {
+            *self.findings.entry(k.clone()).or_default() += v;
         }
         self.requests += other.requests;
         self.streamed += other.streamed;

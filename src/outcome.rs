@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::conformance::Finding;
+
 /// How a request ended. The ids are report fields, so they never change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OutcomeKind {
@@ -107,6 +109,8 @@ pub struct Outcome {
     pub content_deltas: u64,
     /// `stop_reason` as finally reported.
     pub stop_reason: Option<String>,
+    /// Conformance findings on this response.
+    pub findings: Vec<Finding>,
 }
 
 impl Outcome {
@@ -129,6 +133,7 @@ impl Outcome {
             input_tokens: None,
             content_deltas: 0,
             stop_reason: None,
+            findings: Vec::new(),
         }
     }
 

@@ -110,6 +110,8 @@ impl Finished {
             Exit::CannotProceed
         } else if self.report.partial {
             Exit::Interrupted
+        } else if self.report.conformance.violations > 0 {
+            Exit::GateFailed
         } else {
             Exit::Ok
         }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{Finding, Rule};
+use super::{envelope, Finding, Rule};
 use crate::protocol::{event, STOP_REASONS};
 
 /// Usage counters that must never decrease within a stream.
@@ -65,6 +65,12 @@ impl StreamChecker {
         self.findings.push(Finding::new(rule, Some(self.index), message, raw.as_bytes()));
     }
 
+    /// Records an event that did not frame (bad UTF-8, over the size limit).
+    pub fn framing_error(&mut self, error: &crate::sse::Error) {
+        self.find(Rule::Framing, error.to_string(), "");
+        self.index += 1;
+    }
+
     /// Checks one event: its `event:` name, its raw data, and the data parsed as JSON
     /// (`None` when it did not parse).
     pub fn event(&mut self, name: &str, raw: &str, data: Option<&Value>) {
@@ -113,7 +119,11 @@ impl StreamChecker {
                 }
                 self.stopped = true;
             }
-            event::ERROR => self.errored = true,
+            event::ERROR => {
+                self.errored = true;
+                let index = self.index;
+                self.findings.extend(envelope::check_envelope(None, data, raw.as_bytes(), Some(index)));
+            }
             other => self.find(Rule::UnknownEvent, format!("unknown event {other:?}"), raw),
         }
     }

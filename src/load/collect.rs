@@ -6,11 +6,16 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::Stop;
+use crate::conformance::{Finding, Rule};
 use crate::metrics::Recorder;
+use std::collections::BTreeMap;
 use crate::outcome::{Outcome, OutcomeKind};
 
 /// Failures kept verbatim for the report.
 pub const MAX_EXAMPLES: usize = 20;
+
+/// Findings kept verbatim per rule.
+pub const MAX_FINDING_EXAMPLES: usize = 3;
 
 /// After this many requests that all failed to connect or to authenticate, and none
 /// that did better, the run stops: more of the same would only repeat the failure.
@@ -43,6 +48,8 @@ pub struct Collected {
     pub per_template: Vec<u64>,
     /// The first failures.
     pub examples: Vec<Example>,
+    /// The first findings of each rule, with the request (completion order) they came from.
+    pub finding_examples: BTreeMap<Rule, Vec<(u64, usize, Finding)>>,
     /// Set when no request got past connection or authentication.
     pub blocker: Option<Blocker>,
 }
@@ -81,6 +88,12 @@ pub async fn collect(templates: usize, mut outcomes: mpsc::UnboundedReceiver<Out
         if passed == 0 && fatal >= FATAL_STREAK && c.blocker.is_none() {
             c.blocker = Some(blocker_for(&o));
             stop.stop();
+        }
+        for f in &o.findings {
+            let kept = c.finding_examples.entry(f.rule).or_default();
+            if kept.len() < MAX_FINDING_EXAMPLES {
+                kept.push((c.recorder.requests, o.template, f.clone()));
+            }
         }
         if o.kind != OutcomeKind::Ok && c.examples.len() < MAX_EXAMPLES {
             c.examples.push(Example {

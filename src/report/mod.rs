@@ -16,6 +16,7 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::conformance::{Rule, Severity};
 use crate::load::collect::Collected;
 use crate::metrics::{Metric, Recorder, Unit};
 use crate::outcome::OutcomeKind;
@@ -58,6 +59,82 @@ pub struct Report {
     pub templates: Vec<TemplateInfo>,
     /// The first failed requests, verbatim.
     pub examples: Vec<ExampleInfo>,
+    /// Conformance findings and the verdict.
+    pub conformance: Conformance,
+}
+
+/// Conformance results of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conformance {
+    /// `pass` when no error-severity finding occurred, else `fail`.
+    pub verdict: String,
+    /// Error-severity findings.
+    pub violations: u64,
+    /// Warn-severity findings.
+    pub warnings: u64,
+    /// Info-severity findings.
+    pub infos: u64,
+    /// Every rule that fired, by id.
+    pub rules: BTreeMap<String, RuleReport>,
+}
+
+/// One rule's findings in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleReport {
+    /// `error`, `warn` or `info`.
+    pub severity: String,
+    /// What the rule requires.
+    pub text: String,
+    /// Findings.
+    pub count: u64,
+    /// The first few, verbatim.
+    pub examples: Vec<FindingInfo>,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingInfo {
+    /// Completion order of the request.
+    pub request: u64,
+    /// Template name.
+    pub template: String,
+    /// SSE event index, for stream findings.
+    pub event_index: Option<usize>,
+    /// What was wrong.
+    pub message: String,
+    /// The start of the offending bytes.
+    pub excerpt: String,
+}
+
+/// The conformance section for findings counted by rule id, with examples.
+pub fn conformance(counts: &BTreeMap<String, u64>, examples: &[(Rule, Vec<FindingInfo>)]) -> Conformance {
+    let mut rules = BTreeMap::new();
+    let (mut violations, mut warnings, mut infos) = (0, 0, 0);
+    for (id, &count) in counts {
+        let Some(rule) = Rule::from_id(id) else { continue };
+        match rule.severity() {
+            Severity::Error => violations += count,
+            Severity::Warn => warnings += count,
+            Severity::Info => infos += count,
+        }
+        let kept = examples.iter().find(|(r, _)| *r == rule).map(|(_, e)| e.clone()).unwrap_or_default();
+        rules.insert(
+            id.clone(),
+            RuleReport {
+                severity: rule.severity().id().to_owned(),
+                text: rule.info().text.to_owned(),
+                count,
+                examples: kept,
+            },
+        );
+    }
+    Conformance {
+        verdict: if violations == 0 { "pass" } else { "fail" }.to_owned(),
+        violations,
+        warnings,
+        infos,
+        rules,
+    }
 }
 
 /// Scenario identity.
@@ -316,6 +393,26 @@ pub fn build(info: RunInfo, collected: &Collected) -> Report {
                 detail: e.outcome.detail.clone(),
             })
             .collect(),
+        conformance: conformance(
+            &r.findings,
+            &collected
+                .finding_examples
+                .iter()
+                .map(|(rule, kept)| {
+                    let infos = kept
+                        .iter()
+                        .map(|(request, template, f)| FindingInfo {
+                            request: *request,
+                            template: template_name(*template),
+                            event_index: f.event_index,
+                            message: f.message.clone(),
+                            excerpt: f.excerpt.clone(),
+                        })
+                        .collect();
+                    (*rule, infos)
+                })
+                .collect::<Vec<_>>(),
+        ),
         scenario: info.scenario,
         target: info.target,
         load: info.load,

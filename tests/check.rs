@@ -1,0 +1,119 @@
+//! Conformance end to end: captured bodies through `relaybench check`, and findings from
+//! a live run reaching the report and the exit code.
+
+mod common;
+
+use std::process::Command;
+
+use relaybench::mock::{MockConfig, MockServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BIN: &str = env!("CARGO_BIN_EXE_relaybench");
+
+/// The exact body bytes the mock sends for `body`, captured over a raw HTTP/1.0 socket
+/// (hyper answers 1.0 without chunked encoding, so the bytes after the head are the body).
+async fn capture(base_url: &str, body: &str) -> (String, Vec<u8>) {
+    let addr = base_url.trim_start_matches("http://");
+    let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "POST /v1/messages HTTP/1.0\r\nhost: {addr}\r\nx-api-key: k\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    sock.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    sock.read_to_end(&mut raw).await.expect("read");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
+    (String::from_utf8_lossy(&raw[..split]).into_owned(), raw[split..].to_vec())
+}
+
+fn check(args: &[&str]) -> (Option<i32>, String) {
+    let o = Command::new(BIN).arg("check").args(args).output().expect("run check");
+    (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn captured_mock_bodies_pass_and_their_mutations_fail() {
+    let mut config = MockConfig::new("k");
+    config.latency.ttft = std::time::Duration::from_millis(1);
+    config.latency.tokens_per_s = 10_000.0;
+    let mock = MockServer::start_local(config).await.expect("mock");
+    let dir = common::temp_dir("check");
+    let tools = r#""tools":[{"name":"get_weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]"#;
+    let stream_body = format!(r#"{{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{{"role":"user","content":"hi"}}],{tools}}}"#);
+    let (head, sse) = capture(&mock.base_url(), &stream_body).await;
+    assert!(head.starts_with("HTTP/1.0 200"), "{head}");
+    let (_, message) = capture(&mock.base_url(), r#"{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}"#).await;
+    let (head, error) = capture(&mock.base_url(), r#"{"model":"claude-sonnet-4-5","messages":[]}"#).await;
+    assert!(head.starts_with("HTTP/1.0 400"), "{head}");
+
+    let clean = common::write_file(&dir, "clean.sse", &String::from_utf8_lossy(&sse));
+    let msg = common::write_file(&dir, "message.json", &String::from_utf8_lossy(&message));
+    let err = common::write_file(&dir, "error.json", &String::from_utf8_lossy(&error));
+    let (code, out) = check(&[clean.to_str().expect("utf8"), msg.to_str().expect("utf8")]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = check(&["--status", "400", err.to_str().expect("utf8")]);
+    assert_eq!(code, Some(0), "{out}");
+
+    let text = String::from_utf8_lossy(&sse).into_owned();
+    let stop = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    assert!(text.ends_with(stop), "capture ends with message_stop");
+    let cut = common::write_file(&dir, "cut.sse", text.trim_end_matches(stop));
+    let (code, out) = check(&[cut.to_str().expect("utf8")]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("error stream.missing-message-stop"), "{out}");
+    assert_eq!(out.lines().filter(|l| l.contains(" stream.")).count(), 1, "only that rule: {out}");
+
+    let renamed = common::write_file(&dir, "renamed.sse", &text.replacen("event: content_block_stop", "event: content_block_end", 1));
+    let (code, out) = check(&[renamed.to_str().expect("utf8")]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("stream.event-name-mismatch"), "{out}");
+}
+
+#[test]
+fn relay_error_envelope_is_flagged_offline() {
+    let dir = common::temp_dir("check-envelope");
+    // The error shape the DimiLinks document specifies.
+    let file = common::write_file(&dir, "e.json", r#"{"error":{"message":"invalid key","type":"authentication_error","code":"invalid_api_key"}}"#);
+    let (code, out) = check(&["--status", "401", file.to_str().expect("utf8")]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("error envelope.shape"), "{out}");
+    let (code, _) = check(&[dir.join("missing.sse").to_str().expect("utf8")]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn live_run_reports_findings_and_exits_1() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    // A complete, well-ordered stream whose stop_reason is null.
+    let body = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"m\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":null,\"stop_sequence\":null},\"usage\":{\"output_tokens\":1}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+    let response = [b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nrequest-id: req_1\r\nconnection: close\r\n\r\n".as_slice(), body.as_bytes()].concat();
+    let url = runtime.block_on(common::bad_server(common::Script::Bytes(response)));
+    let dir = common::temp_dir("check-live");
+    let scenario = format!(
+        "name: t\ntarget: {{base_url: \"{url}\", api_key_env: RB_TEST_KEY}}\nmodel: m\nrequests:\n  - stream: true\n    max_tokens: 8\n    prompt: hi\nload:\n  concurrency: 2\n  requests: 6\n"
+    );
+    let file = common::write_file(&dir, "s.yaml", &scenario);
+    let out = dir.join("out");
+    let o = Command::new(BIN)
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"])
+        .env("RB_TEST_KEY", "k")
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let report_dir = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path();
+    let r = relaybench::report::read(&report_dir.join("report.json")).expect("report");
+    assert_eq!(r.totals.by_outcome["ok"], 6, "the responses themselves completed");
+    assert_eq!(r.conformance.verdict, "fail");
+    let rule = &r.conformance.rules["stream.stop-reason-null"];
+    assert_eq!(rule.count, 6);
+    assert_eq!(rule.severity, "error");
+    assert!(!rule.examples.is_empty() && rule.examples[0].event_index == Some(4));
+    assert_eq!(r.conformance.rules.len(), 1, "{:?}", r.conformance.rules.keys());
+}
