@@ -37,3 +37,12 @@ fn quick_start_commands_are_the_ones_ci_and_users_run() {
     let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).expect(".ci/run");
     assert_eq!(ci.lines().last(), Some("cargo test --locked"), ".ci/run ends with the README's test command");
 }
+
+#[test]
+fn rule_table_matches_the_rule_definitions() {
+    let readme = readme();
+    for rule in relaybench::conformance::RULES {
+        let row = format!("| `{}` | {} | {} |", rule.id, rule.severity.id(), rule.text);
+        assert!(readme.contains(&row), "README lacks the row:\n{row}");
+    }
+}

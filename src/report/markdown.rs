@@ -36,6 +36,10 @@ pub fn render(r: &Report) -> String {
     for row in metric_rows(r) {
         let _ = writeln!(md, "| {} |", row.join(" | "));
     }
+    let _ = writeln!(md, "\n**{}**\n", super::conformance_summary(r));
+    for line in super::conformance_lines(r) {
+        let _ = writeln!(md, "- {}", line.replace('|', "\\|"));
+    }
     if !r.examples.is_empty() {
         let _ = writeln!(md, "\n## First failures\n");
         for e in r.examples.iter().take(5) {

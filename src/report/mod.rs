@@ -521,3 +521,22 @@ pub fn outcome_counts(report: &Report) -> Vec<(&'static str, u64)> {
         .filter(|(id, n)| *n > 0 || *id == OutcomeKind::Ok.id())
         .collect()
 }
+
+/// One line per rule that fired: `severity id count`, errors first.
+pub fn conformance_lines(report: &Report) -> Vec<String> {
+    let mut rules: Vec<(&String, &RuleReport)> = report.conformance.rules.iter().collect();
+    rules.sort_by_key(|(id, r)| (Rule::from_id(id).map(Rule::severity), std::cmp::Reverse(r.count)));
+    rules
+        .into_iter()
+        .map(|(id, r)| {
+            let example = r.examples.first().map(|e| format!(" — e.g. {}", e.message)).unwrap_or_default();
+            format!("{} {} ×{}{example}", r.severity, id, r.count)
+        })
+        .collect()
+}
+
+/// The verdict line.
+pub fn conformance_summary(report: &Report) -> String {
+    let c = &report.conformance;
+    format!("conformance {}: {} violations, {} warnings, {} info", c.verdict.to_uppercase(), c.violations, c.warnings, c.infos)
+}

@@ -49,6 +49,10 @@ pub fn render(r: &Report) -> String {
     for row in &rows {
         let _ = writeln!(out, "{}", line(row));
     }
+    let _ = writeln!(out, "\n{}", super::conformance_summary(r));
+    for line in super::conformance_lines(r) {
+        let _ = writeln!(out, "  {line}");
+    }
     for e in r.examples.iter().take(3) {
         let _ = writeln!(out, "  e.g. request {} ({}): {} {}", e.request, e.template, e.outcome, e.detail.as_deref().unwrap_or(""));
     }
