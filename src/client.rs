@@ -318,7 +318,7 @@ async fn read_message(body: hyper::body::Incoming, deadline: Instant, outcome: &
 
 async fn read_stream(mut body: hyper::body::Incoming, start: Instant, deadline: Instant, outcome: &mut Outcome) {
     let mut parser = sse::Parser::new();
-    let mut timing = StreamTiming::default();
+    let mut observer = StreamObserver::default();
     loop {
         let frame = match timeout_at(deadline, body.frame()).await {
             Err(_) => {
@@ -334,27 +334,27 @@ async fn read_stream(mut body: hyper::body::Incoming, start: Instant, deadline: 
         };
         let Ok(data) = frame.into_data() else { continue };
         let now = Instant::now();
-        parser.feed(&data, |ev| timing.observe(ev, now, start, outcome));
+        parser.feed(&data, |ev| observer.observe(ev, now, start, outcome));
     }
     let unfinished = parser.finish();
     // A stream cut by our own time limit says nothing about the server's protocol.
     if outcome.kind != OutcomeKind::Timeout {
-        timing.checker.finish();
+        observer.checker.finish();
     }
-    outcome.findings.append(&mut timing.checker.take_findings());
-    timing.finish(outcome, unfinished);
+    outcome.findings.append(&mut observer.checker.take_findings());
+    observer.finish(outcome, unfinished);
 }
 
-/// What the client tracks while a stream arrives.
+/// What the client tracks while a stream arrives: timing, and the conformance checker.
 #[derive(Default)]
-struct StreamTiming {
+struct StreamObserver {
     checker: StreamChecker,
     first_content: Option<Instant>,
     last_content: Option<Instant>,
     stopped: bool,
 }
 
-impl StreamTiming {
+impl StreamObserver {
     fn observe(&mut self, ev: Result<sse::Event<'_>, sse::Error>, now: Instant, start: Instant, outcome: &mut Outcome) {
         let ev = match ev {
             Ok(ev) => ev,
