@@ -284,8 +284,8 @@ async fn read_error_body(body: hyper::body::Incoming, deadline: Instant, outcome
         Ok(b) => b,
         Err((_, detail)) => Bytes::from(detail),
     };
-    outcome.findings.extend(envelope::check_error_body(status, &bytes));
     let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
+    outcome.findings.extend(envelope::check_error_parsed(status, parsed.as_ref(), &bytes));
     outcome.error_type = parsed
         .as_ref()
         .and_then(|v| v.pointer("/error/type"))
@@ -305,8 +305,9 @@ async fn read_message(body: hyper::body::Incoming, deadline: Instant, outcome: &
         Ok(b) => b,
         Err((kind, detail)) => return outcome.fail(kind, detail),
     };
-    outcome.findings.extend(crate::conformance::message::check_message(&bytes));
-    match serde_json::from_slice::<Value>(&bytes) {
+    let parsed = serde_json::from_slice::<Value>(&bytes);
+    outcome.findings.extend(crate::conformance::message::check_message_parsed(parsed.as_ref().ok(), &bytes));
+    match parsed {
         Ok(message) => {
             outcome.output_tokens = message.pointer("/usage/output_tokens").and_then(Value::as_u64);
             outcome.input_tokens = message.pointer("/usage/input_tokens").and_then(Value::as_u64);

@@ -8,9 +8,15 @@ use crate::protocol::{error_type_for_status, HEADER_REQUEST_ID};
 
 /// Checks a non-2xx body: JSON, envelope shape, and `error.type` against the status.
 pub fn check_error_body(status: u16, body: &[u8]) -> Vec<Finding> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(v) => check_envelope(Some(status), &v, body, None),
-        Err(_) => vec![Finding::new(Rule::EnvelopeNotJson, None, format!("HTTP {status} body is not JSON"), body)],
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    check_error_parsed(status, parsed.as_ref(), body)
+}
+
+/// [`check_error_body`] for a body the caller already parsed (`None`: not JSON).
+pub fn check_error_parsed(status: u16, parsed: Option<&Value>, body: &[u8]) -> Vec<Finding> {
+    match parsed {
+        Some(v) => check_envelope(Some(status), v, body, None),
+        None => vec![Finding::new(Rule::EnvelopeNotJson, None, format!("HTTP {status} body is not JSON"), body)],
     }
 }
 

@@ -7,7 +7,13 @@ use super::{Finding, Rule};
 
 /// Checks a 2xx non-streaming body.
 pub fn check_message(body: &[u8]) -> Vec<Finding> {
-    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    check_message_parsed(parsed.as_ref(), body)
+}
+
+/// [`check_message`] for a body the caller already parsed (`None`: not JSON).
+pub fn check_message_parsed(parsed: Option<&Value>, body: &[u8]) -> Vec<Finding> {
+    let Some(v) = parsed else {
         return vec![Finding::new(Rule::MessageShape, None, "body is not JSON", body)];
     };
     let problem = if v.get("type").and_then(Value::as_str) != Some("message") {
