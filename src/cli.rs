@@ -65,6 +65,9 @@ pub enum Command {
         /// Seed of the generated text and jitter.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Break one conformance rule on purpose, named by its id (an error rule).
+        #[arg(long, value_parser = crate::mock::quirk::parse)]
+        quirk: Option<crate::conformance::Rule>,
     },
 }
 

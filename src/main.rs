@@ -39,15 +39,17 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e.to_string(), Exit::Usage),
         },
-        Command::Mock { port, host, ttft, tokens_per_s, jitter, seed } => {
+        Command::Mock { port, host, ttft, tokens_per_s, jitter, seed, quirk } => {
             let key = std::env::var("RELAYBENCH_MOCK_KEY").unwrap_or_else(|_| run::MOCK_KEY.to_owned());
             let mut config = MockConfig::new(key);
             config.seed = seed;
+            config.quirk = quirk;
             config.latency = relaybench::mock::latency::LatencyModel { ttft, tokens_per_s, jitter };
             runtime.block_on(async {
                 match MockServer::start(config, std::net::SocketAddr::new(host, port)).await {
                     Ok(server) => {
-                        eprintln!("relaybench mock listening on {}", server.base_url());
+                        let quirk = quirk.map(|q| format!(" (breaking {} on purpose)", q.id())).unwrap_or_default();
+                        eprintln!("relaybench mock listening on {}{quirk}", server.base_url());
                         tokio::select! {
                             _ = server.wait() => code(Exit::Ok),
                             _ = tokio::signal::ctrl_c() => code(Exit::Ok),

@@ -224,6 +224,7 @@ async fn resolve_target(scenario: &Scenario) -> Result<(Target, Option<MockServe
                 tokens_per_s: spec.tokens_per_s,
                 jitter: spec.jitter,
             };
+            config.quirk = spec.quirk;
             config.output = OutputLength {
                 min: spec.output_tokens[0],
                 max: spec.output_tokens[1],

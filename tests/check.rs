@@ -6,25 +6,8 @@ mod common;
 use std::process::Command;
 
 use relaybench::mock::{MockConfig, MockServer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_relaybench");
-
-/// The exact body bytes the mock sends for `body`, captured over a raw HTTP/1.0 socket
-/// (hyper answers 1.0 without chunked encoding, so the bytes after the head are the body).
-async fn capture(base_url: &str, body: &str) -> (String, Vec<u8>) {
-    let addr = base_url.trim_start_matches("http://");
-    let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!(
-        "POST /v1/messages HTTP/1.0\r\nhost: {addr}\r\nx-api-key: k\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    sock.write_all(request.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    sock.read_to_end(&mut raw).await.expect("read");
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
-    (String::from_utf8_lossy(&raw[..split]).into_owned(), raw[split..].to_vec())
-}
 
 fn check(args: &[&str]) -> (Option<i32>, String) {
     let o = Command::new(BIN).arg("check").args(args).output().expect("run check");
@@ -40,10 +23,10 @@ async fn captured_mock_bodies_pass_and_their_mutations_fail() {
     let dir = common::temp_dir("check");
     let tools = r#""tools":[{"name":"get_weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]"#;
     let stream_body = format!(r#"{{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{{"role":"user","content":"hi"}}],{tools}}}"#);
-    let (head, sse) = capture(&mock.base_url(), &stream_body).await;
+    let (head, sse) = common::capture(&mock.base_url(), &stream_body).await;
     assert!(head.starts_with("HTTP/1.0 200"), "{head}");
-    let (_, message) = capture(&mock.base_url(), r#"{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}"#).await;
-    let (head, error) = capture(&mock.base_url(), r#"{"model":"claude-sonnet-4-5","messages":[]}"#).await;
+    let (_, message) = common::capture(&mock.base_url(), r#"{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}"#).await;
+    let (head, error) = common::capture(&mock.base_url(), r#"{"model":"claude-sonnet-4-5","messages":[]}"#).await;
     assert!(head.starts_with("HTTP/1.0 400"), "{head}");
 
     let clean = common::write_file(&dir, "clean.sse", &String::from_utf8_lossy(&sse));

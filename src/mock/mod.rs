@@ -5,6 +5,7 @@
 //! response times that follow a latency model instead of arriving all at once.
 
 pub mod latency;
+pub mod quirk;
 pub mod reply;
 pub mod stream;
 pub mod validate;
@@ -26,7 +27,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::protocol::{self, error_body, CONTENT_TYPE_JSON, CONTENT_TYPE_SSE, HEADER_REQUEST_ID};
+use crate::protocol::{self, error_body, CONTENT_TYPE_JSON, HEADER_REQUEST_ID};
 use crate::rng::Rng;
 use latency::LatencyModel;
 use reply::OutputLength;
@@ -60,6 +61,8 @@ pub struct MockConfig {
     pub output: OutputLength,
     /// Models that exist; any other is a 404 `not_found_error`.
     pub models: Vec<String>,
+    /// A conformance rule to break on purpose (see [`quirk`]).
+    pub quirk: Option<crate::conformance::Rule>,
 }
 
 impl MockConfig {
@@ -71,6 +74,7 @@ impl MockConfig {
             latency: LatencyModel::default(),
             output: OutputLength { min: 32, max: 192 },
             models: DEFAULT_MODELS.iter().map(|m| (*m).to_owned()).collect(),
+            quirk: None,
         }
     }
 }
@@ -188,10 +192,17 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
     let request_id = format!("req_{}", reply::base58(&mut rng, 24));
     let response = match respond(req, &state, &mut rng, start).await {
         Ok(r) => r,
-        Err(rej) => json_response(
-            StatusCode::from_u16(rej.status).unwrap_or(StatusCode::BAD_REQUEST),
-            &error_body(rej.error_type, &rej.message, &request_id),
-        ),
+        Err(rej) => {
+            let status = StatusCode::from_u16(rej.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let body = error_body(rej.error_type, &rej.message, &request_id);
+            match state.config.quirk {
+                Some(q) => {
+                    let (bytes, content_type) = quirk::apply_error(q, rej.status, body);
+                    bytes_response(status, bytes, content_type)
+                }
+                None => json_response(status, &body),
+            }
+        }
     };
     Ok(with_request_id(response, &request_id))
 }
@@ -225,16 +236,25 @@ async fn respond(
     let timing = config.latency.draw(rng);
 
     if stream {
+        let mut events = stream::plan_events(&planned);
+        if let Some(q) = config.quirk {
+            quirk::apply_stream(q, &mut events);
+        }
         let (tx, rx) = mpsc::channel(16);
-        tokio::spawn(stream::send_stream(planned, timing, start, tx));
+        tokio::spawn(stream::send_events(events, timing, start, tx));
         let mut response = Response::new(MockBody::Stream(rx));
-        response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(CONTENT_TYPE_SSE));
+        let content_type = quirk::stream_content_type(config.quirk);
+        response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
         response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
         return Ok(response);
     }
     let tokens = planned.output_tokens() as usize;
     tokio::time::sleep_until(start + timing.due(tokens.saturating_sub(1))).await;
-    Ok(json_response(StatusCode::OK, &planned.message_json()))
+    let mut message = planned.message_json();
+    if let Some(q) = config.quirk {
+        quirk::apply_message(q, &mut message);
+    }
+    Ok(json_response(StatusCode::OK, &message))
 }
 
 fn check_auth(headers: &HeaderMap, key: &str) -> Result<(), Rejection> {
@@ -255,9 +275,13 @@ fn check_auth(headers: &HeaderMap, key: &str) -> Result<(), Rejection> {
 }
 
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<MockBody> {
-    let mut response = Response::new(MockBody::Full(Some(Bytes::from(body.to_string()))));
+    bytes_response(status, body.to_string().into_bytes(), CONTENT_TYPE_JSON)
+}
+
+fn bytes_response(status: StatusCode, body: Vec<u8>, content_type: &'static str) -> Response<MockBody> {
+    let mut response = Response::new(MockBody::Full(Some(Bytes::from(body))));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(CONTENT_TYPE_JSON));
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
     response
 }
 

@@ -1,5 +1,6 @@
 //! Writes a planned reply as the exact event sequence of PROTOCOL.md §2, pacing content
-//! deltas by the latency model.
+//! deltas by the latency model. The sequence is planned whole first, so a quirk can
+//! rewrite it before it is sent.
 
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -10,13 +11,60 @@ use super::latency::Timing;
 use super::reply::{initial_block_json, Block, Reply};
 use crate::protocol::event;
 
+/// One event as it will be written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    /// The `event:` name; `None` writes a data-only event.
+    pub name: Option<String>,
+    /// The data.
+    pub data: Payload,
+    /// Whether it carries a generated token (and so waits for the token's due time).
+    pub token: bool,
+}
+
+/// An event's data: JSON, or raw bytes for quirks that break the framing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// Serialized on writing.
+    Json(Value),
+    /// Written as is.
+    Raw(Vec<u8>),
+}
+
+impl Planned {
+    fn new(name: &str, data: Value, token: bool) -> Self {
+        Planned { name: Some(name.to_owned()), data: Payload::Json(data), token }
+    }
+
+    /// The JSON data, when it is JSON.
+    pub fn json_mut(&mut self) -> Option<&mut Value> {
+        match &mut self.data {
+            Payload::Json(v) => Some(v),
+            Payload::Raw(_) => None,
+        }
+    }
+
+    /// True when the event is named `name`.
+    pub fn is(&self, name: &str) -> bool {
+        self.name.as_deref() == Some(name)
+    }
+}
+
 /// Appends one SSE event to `out`.
-pub fn write_event(out: &mut Vec<u8>, name: &str, data: &Value) {
-    out.extend_from_slice(b"event: ");
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"\ndata: ");
-    // Writing a Value into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, data);
+pub fn write_event(out: &mut Vec<u8>, planned: &Planned) {
+    if let Some(name) = &planned.name {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"data: ");
+    match &planned.data {
+        // Writing a Value into a Vec cannot fail.
+        Payload::Json(v) => {
+            let _ = serde_json::to_writer(&mut *out, v);
+        }
+        Payload::Raw(bytes) => out.extend_from_slice(bytes),
+    }
     out.extend_from_slice(b"\n\n");
 }
 
@@ -42,57 +90,72 @@ fn block_deltas(block: &Block) -> Vec<(Value, bool)> {
     }
 }
 
-/// Sends `reply` on `tx`, batching every event already due into one write and sleeping
-/// until the next token is due. Returns early when the client goes away.
-pub async fn send_stream(reply: Reply, timing: Timing, start: Instant, tx: mpsc::Sender<Bytes>) {
-    let mut out = Vec::with_capacity(4096);
+/// The whole event sequence of `reply`, in the API's order.
+pub fn plan_events(reply: &Reply) -> Vec<Planned> {
     let total = reply.output_tokens();
     let mut start_message = reply.message_json();
     start_message["content"] = json!([]);
     start_message["stop_reason"] = Value::Null;
     start_message["stop_sequence"] = Value::Null;
     start_message["usage"] = reply.usage_json(total.min(1));
-    write_event(&mut out, event::MESSAGE_START, &json!({"type": event::MESSAGE_START, "message": start_message}));
-
-    let mut token = 0usize;
+    let mut events = vec![Planned::new(
+        event::MESSAGE_START,
+        json!({"type": event::MESSAGE_START, "message": start_message}),
+        false,
+    )];
     for (index, block) in reply.blocks.iter().enumerate() {
-        write_event(
-            &mut out,
+        events.push(Planned::new(
             event::CONTENT_BLOCK_START,
-            &json!({"type": event::CONTENT_BLOCK_START, "index": index, "content_block": initial_block_json(block)}),
-        );
+            json!({"type": event::CONTENT_BLOCK_START, "index": index, "content_block": initial_block_json(block)}),
+            false,
+        ));
         if index == 0 {
-            write_event(&mut out, event::PING, &json!({"type": event::PING}));
+            events.push(Planned::new(event::PING, json!({"type": event::PING}), false));
         }
-        for (delta, is_token) in block_deltas(block) {
-            if is_token {
-                let due = start + timing.due(token);
-                token += 1;
-                if due > Instant::now() {
-                    if !flush(&mut out, &tx).await {
-                        return;
-                    }
-                    tokio::time::sleep_until(due).await;
-                }
-            }
-            write_event(
-                &mut out,
+        for (delta, token) in block_deltas(block) {
+            events.push(Planned::new(
                 event::CONTENT_BLOCK_DELTA,
-                &json!({"type": event::CONTENT_BLOCK_DELTA, "index": index, "delta": delta}),
-            );
+                json!({"type": event::CONTENT_BLOCK_DELTA, "index": index, "delta": delta}),
+                token,
+            ));
         }
-        write_event(&mut out, event::CONTENT_BLOCK_STOP, &json!({"type": event::CONTENT_BLOCK_STOP, "index": index}));
+        events.push(Planned::new(
+            event::CONTENT_BLOCK_STOP,
+            json!({"type": event::CONTENT_BLOCK_STOP, "index": index}),
+            false,
+        ));
     }
-    write_event(
-        &mut out,
+    events.push(Planned::new(
         event::MESSAGE_DELTA,
-        &json!({
+        json!({
             "type": event::MESSAGE_DELTA,
             "delta": {"stop_reason": reply.stop_reason, "stop_sequence": reply.stop_sequence},
             "usage": {"output_tokens": total},
         }),
-    );
-    write_event(&mut out, event::MESSAGE_STOP, &json!({"type": event::MESSAGE_STOP}));
+        false,
+    ));
+    events.push(Planned::new(event::MESSAGE_STOP, json!({"type": event::MESSAGE_STOP}), false));
+    events
+}
+
+/// Sends `events` on `tx`, batching every event already due into one write and sleeping
+/// until the next token is due. Returns early when the client goes away.
+pub async fn send_events(events: Vec<Planned>, timing: Timing, start: Instant, tx: mpsc::Sender<Bytes>) {
+    let mut out = Vec::with_capacity(4096);
+    let mut token = 0usize;
+    for planned in &events {
+        if planned.token {
+            let due = start + timing.due(token);
+            token += 1;
+            if due > Instant::now() {
+                if !flush(&mut out, &tx).await {
+                    return;
+                }
+                tokio::time::sleep_until(due).await;
+            }
+        }
+        write_event(&mut out, planned);
+    }
     flush(&mut out, &tx).await;
 }
 

@@ -175,6 +175,24 @@ pub struct MockSpec {
     /// Talk HTTP/2 (h2c) to the mock instead of HTTP/1.1.
     #[serde(default)]
     pub http2: bool,
+    /// Break this conformance rule on purpose (an error rule id).
+    #[serde(default, deserialize_with = "quirk_name")]
+    pub quirk: Option<crate::conformance::Rule>,
+}
+
+/// A quirk name, checked inside the visitor so a wrong name points at itself.
+fn quirk_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::conformance::Rule>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<crate::conformance::Rule>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an error rule id such as stream.stop-reason-null")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            crate::mock::quirk::parse(v).map(Some).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(V)
 }
 
 impl Default for MockSpec {
@@ -185,6 +203,7 @@ impl Default for MockSpec {
             jitter: default_mock_jitter(),
             output_tokens: default_mock_length(),
             http2: false,
+            quirk: None,
         }
     }
 }
@@ -639,5 +658,8 @@ load:
         assert_eq!(t.anthropic_version, None);
         let e = err(&GOOD.replace("target: mock", "target:\n  mock:\n    ttft: soon"));
         assert_eq!(e.line, Some(4), "{e}");
+        let e = err(&GOOD.replace("target: mock", "target:\n  mock:\n    quirk: stream.nope"));
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.message.contains("stream.stop-reason-null"), "{e}");
     }
 }

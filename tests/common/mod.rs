@@ -138,3 +138,20 @@ pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
 }
+
+/// The exact body bytes the mock sends for `body`, captured over a raw HTTP/1.0 socket
+/// (hyper answers 1.0 without chunked encoding, so the bytes after the head are the body).
+pub async fn capture(base_url: &str, body: &str) -> (String, Vec<u8>) {
+    let addr = base_url.trim_start_matches("http://");
+    let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "POST /v1/messages HTTP/1.0\r\nhost: {addr}\r\nx-api-key: k\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    sock.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    sock.read_to_end(&mut raw).await.expect("read");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
+    (String::from_utf8_lossy(&raw[..split]).into_owned(), raw[split..].to_vec())
+}
+

@@ -1,0 +1,192 @@
+//! Deliberate protocol faults. A quirk is named by the conformance rule it breaks, and
+//! breaks that rule alone, so every error-severity rule can be shown firing against a
+//! live server (and staying silent when the quirk is off).
+
+use serde_json::{json, Value};
+
+use super::stream::{Payload, Planned};
+use crate::conformance::{Rule, Severity, RULES};
+use crate::protocol::{event, CONTENT_TYPE_JSON, CONTENT_TYPE_SSE};
+
+/// Every rule a quirk can break: all error-severity rules.
+pub fn available() -> impl Iterator<Item = Rule> {
+    RULES.iter().filter(|r| r.severity == Severity::Error).map(|r| r.rule)
+}
+
+/// The quirk named `id` (a rule id).
+pub fn parse(id: &str) -> Result<Rule, String> {
+    match Rule::from_id(id) {
+        Some(rule) if rule.severity() == Severity::Error => Ok(rule),
+        _ => {
+            let names: Vec<&str> = available().map(Rule::id).collect();
+            Err(format!("unknown quirk {id:?}; a quirk is an error rule id: {}", names.join(", ")))
+        }
+    }
+}
+
+fn position(events: &[Planned], pred: impl Fn(&Planned) -> bool) -> Option<usize> {
+    events.iter().position(pred)
+}
+
+fn delta_type(p: &Planned) -> Option<&str> {
+    match &p.data {
+        Payload::Json(v) => v.pointer("/delta/type").and_then(Value::as_str),
+        Payload::Raw(_) => None,
+    }
+}
+
+fn named(name: &str, data: Value) -> Planned {
+    Planned { name: Some(name.to_owned()), data: Payload::Json(data), token: false }
+}
+
+/// Rewrites a stream's planned events to break `rule`.
+pub fn apply_stream(rule: Rule, events: &mut Vec<Planned>) {
+    let ping_at = position(events, |p| p.is(event::PING));
+    let message_delta_at = position(events, |p| p.is(event::MESSAGE_DELTA));
+    let first_text = position(events, |p| delta_type(p) == Some("text_delta"));
+    let block_count = events.iter().filter(|p| p.is(event::CONTENT_BLOCK_START)).count();
+    match rule {
+        Rule::Framing => {
+            if let Some(at) = ping_at {
+                let bad = Planned { name: Some(event::PING.into()), data: Payload::Raw(b"{\"type\":\"ping\",\"note\":\"\xFF\xFE\"}".to_vec()), token: false };
+                events.insert(at + 1, bad);
+            }
+        }
+        Rule::DataNotJson => {
+            if let Some(at) = ping_at {
+                events.insert(at + 1, Planned { name: Some(event::PING.into()), data: Payload::Raw(b"keep-alive".to_vec()), token: false });
+            }
+        }
+        Rule::EventUnnamed => {
+            if let Some(at) = ping_at {
+                events[at].name = None;
+            }
+        }
+        Rule::EventNameMismatch => {
+            if let Some(at) = first_text {
+                events[at].name = Some(event::PING.into());
+            }
+        }
+        Rule::FirstEventNotMessageStart => {
+            events.retain(|p| !p.is(event::MESSAGE_START));
+        }
+        Rule::DuplicateMessageStart => {
+            if let Some(first) = events.first().cloned() {
+                events.insert(1, first);
+            }
+        }
+        Rule::BlockIndexNotSequential => {
+            for p in events.iter_mut() {
+                if let Some(index) = p.json_mut().and_then(|v| v.get_mut("index")) {
+                    *index = json!(index.as_u64().unwrap_or(0) + 1);
+                }
+            }
+        }
+        Rule::BlockEventBeforeStart => {
+            if let Some(at) = message_delta_at {
+                let stray = json!({"type": event::CONTENT_BLOCK_DELTA, "index": block_count + 98, "delta": {"type": "text_delta", "text": "stray"}});
+                events.insert(at, named(event::CONTENT_BLOCK_DELTA, stray));
+            }
+        }
+        Rule::BlockEventAfterStop => {
+            if let Some(at) = position(events, |p| p.is(event::CONTENT_BLOCK_STOP)) {
+                let again = events[at].clone();
+                events.insert(at + 1, again);
+            }
+        }
+        Rule::DeltaTypeMismatch => {
+            if let Some(at) = first_text {
+                if let Some(delta) = events[at].json_mut().and_then(|v| v.get_mut("delta")) {
+                    let text = delta.get("text").cloned().unwrap_or(json!(""));
+                    *delta = json!({"type": "thinking_delta", "thinking": text});
+                }
+            }
+        }
+        Rule::ToolInputInvalid => {
+            // Drop the last input fragment, which closes the JSON object.
+            if let Some(at) = events.iter().rposition(|p| delta_type(p) == Some("input_json_delta")) {
+                events.remove(at);
+            }
+        }
+        Rule::BlockOpenAtMessageDelta => {
+            if let Some(at) = events.iter().rposition(|p| p.is(event::CONTENT_BLOCK_STOP)) {
+                events.remove(at);
+            }
+        }
+        Rule::ContentAfterMessageDelta => {
+            if let Some(at) = message_delta_at {
+                let index = block_count;
+                events.insert(at + 1, named(event::CONTENT_BLOCK_STOP, json!({"type": event::CONTENT_BLOCK_STOP, "index": index})));
+                events.insert(at + 1, named(event::CONTENT_BLOCK_START, json!({"type": event::CONTENT_BLOCK_START, "index": index, "content_block": {"type": "text", "text": ""}})));
+            }
+        }
+        Rule::MessageDeltaUsageMissing => {
+            if let Some(v) = message_delta_at.and_then(|at| events[at].json_mut()).and_then(Value::as_object_mut) {
+                v.remove("usage");
+            }
+        }
+        Rule::StopReasonNull => {
+            if let Some(v) = message_delta_at.and_then(|at| events[at].json_mut()) {
+                v["delta"]["stop_reason"] = Value::Null;
+            }
+        }
+        Rule::StopSequenceInconsistent => {
+            if let Some(v) = message_delta_at.and_then(|at| events[at].json_mut()) {
+                let is_sequence = v["delta"]["stop_reason"] == "stop_sequence";
+                v["delta"]["stop_sequence"] = if is_sequence { Value::Null } else { json!("###") };
+            }
+        }
+        Rule::UsageDecreased => {
+            // The relay bug that erases the real count in every SDK (PROTOCOL.md §2.3.10).
+            if let Some(v) = message_delta_at.and_then(|at| events[at].json_mut()) {
+                v["usage"]["input_tokens"] = json!(0);
+            }
+        }
+        Rule::MissingMessageDelta => events.retain(|p| !p.is(event::MESSAGE_DELTA)),
+        Rule::MissingMessageStop => events.retain(|p| !p.is(event::MESSAGE_STOP)),
+        Rule::EventAfterMessageStop => {
+            if let Some(last) = events.last().cloned() {
+                events.push(last);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Rewrites a non-streaming Message body to break `rule`.
+pub fn apply_message(rule: Rule, body: &mut Value) {
+    if rule == Rule::MessageShape {
+        body["stop_reason"] = Value::Null;
+    }
+}
+
+/// Rewrites an error response to break `rule`; returns the body and its content type.
+pub fn apply_error(rule: Rule, status: u16, body: Value) -> (Vec<u8>, &'static str) {
+    match rule {
+        // A gateway page passed through under the JSON content type.
+        Rule::EnvelopeNotJson => (format!("<html><body><h1>{status} Error</h1></body></html>").into_bytes(), CONTENT_TYPE_JSON),
+        Rule::EnvelopeShape => {
+            // The error shape the DimiLinks document specifies.
+            let relay = json!({"error": {
+                "message": body.pointer("/error/message").cloned().unwrap_or(json!("")),
+                "type": body.pointer("/error/type").cloned().unwrap_or(json!("")),
+                "code": status.to_string(),
+            }});
+            (relay.to_string().into_bytes(), CONTENT_TYPE_JSON)
+        }
+        Rule::EnvelopeStatusMismatch => {
+            let mut body = body;
+            body["error"]["type"] = json!(if status == 500 { "overloaded_error" } else { "api_error" });
+            (body.to_string().into_bytes(), CONTENT_TYPE_JSON)
+        }
+        _ => (body.to_string().into_bytes(), CONTENT_TYPE_JSON),
+    }
+}
+
+/// The content type of a stream under `quirk`.
+pub fn stream_content_type(quirk: Option<Rule>) -> &'static str {
+    match quirk {
+        Some(Rule::ContentTypeWrong) => CONTENT_TYPE_JSON,
+        _ => CONTENT_TYPE_SSE,
+    }
+}

@@ -1,0 +1,88 @@
+//! The conformance matrix: for every error-severity rule, the mock with the quirk that
+//! breaks it makes that rule fire, and only it, both live and through the offline check
+//! of a captured body; the clean mock makes none fire.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use bytes::Bytes;
+use relaybench::conformance::{check_capture, Capture, Rule};
+use relaybench::mock::{quirk, MockConfig, MockServer};
+use tokio::time::Instant;
+
+const TOOLS: &str = r#""tools":[{"name":"get_weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]"#;
+
+fn stream_body() -> String {
+    format!(r#"{{"model":"claude-sonnet-4-5","max_tokens":512,"stream":true,"messages":[{{"role":"user","content":"weather?"}}],{TOOLS}}}"#)
+}
+const MESSAGE_BODY: &str = r#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#;
+const ERROR_BODY: &str = r#"{"model":"no-such-model","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#;
+
+async fn mock(quirk: Option<Rule>) -> MockServer {
+    let mut config = MockConfig::new("k");
+    config.latency.ttft = Duration::from_millis(1);
+    config.latency.tokens_per_s = 20_000.0;
+    config.quirk = quirk;
+    MockServer::start_local(config).await.expect("mock")
+}
+
+/// Rule ids found live over a stream with a tool call, a Message, and a 404.
+async fn live_findings(server: &MockServer) -> BTreeSet<&'static str> {
+    let client = common::client(&server.base_url(), "k", Duration::from_secs(20));
+    let mut found = BTreeSet::new();
+    for (body, stream) in [(stream_body(), true), (MESSAGE_BODY.to_owned(), false), (ERROR_BODY.to_owned(), false)] {
+        let o = client.execute(Bytes::from(body), 0, stream, Instant::now()).await;
+        found.extend(o.findings.iter().map(|f| f.rule.id()));
+    }
+    found
+}
+
+/// Rule ids found offline on the captured body the rule concerns.
+async fn offline_findings(server: &MockServer, rule: Rule) -> Option<BTreeSet<&'static str>> {
+    let (kind, body) = match rule.id().split('.').next() {
+        Some("stream") => (Capture::Stream, stream_body()),
+        Some("message") => (Capture::Message, MESSAGE_BODY.to_owned()),
+        Some("envelope") => (Capture::Error(404), ERROR_BODY.to_owned()),
+        _ => return None, // headers are not in a captured body
+    };
+    let (_, captured) = common::capture(&server.base_url(), &body).await;
+    Some(check_capture(kind, &captured).iter().map(|f| f.rule.id()).collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_mock_breaks_no_rule() {
+    let server = mock(None).await;
+    assert_eq!(live_findings(&server).await, BTreeSet::new());
+    for kind in ["stream.x", "message.x", "envelope.x"] {
+        let rule = match kind {
+            "stream.x" => Rule::StopReasonNull,
+            "message.x" => Rule::MessageShape,
+            _ => Rule::EnvelopeShape,
+        };
+        assert_eq!(offline_findings(&server, rule).await, Some(BTreeSet::new()), "{kind}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_quirk_fires_its_rule_and_only_it() {
+    let mut covered = 0;
+    for rule in quirk::available() {
+        let server = mock(Some(rule)).await;
+        let expected = BTreeSet::from([rule.id()]);
+        assert_eq!(live_findings(&server).await, expected, "live, quirk {}", rule.id());
+        if let Some(found) = offline_findings(&server, rule).await {
+            assert_eq!(found, expected, "offline, quirk {}", rule.id());
+        }
+        covered += 1;
+    }
+    assert_eq!(covered, relaybench::conformance::RULES.iter().filter(|r| r.severity == relaybench::conformance::Severity::Error).count());
+}
+
+#[test]
+fn unknown_quirk_names_the_available_ones() {
+    let err = quirk::parse("stream.nope").expect_err("unknown");
+    assert!(err.contains("stream.stop-reason-null"), "{err}");
+    assert!(quirk::parse("header.request-id-missing").is_err(), "warn rules have no quirk");
+}
