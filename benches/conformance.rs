@@ -1,0 +1,116 @@
+//! Conformance checking cost: events checked per second, end to end (SSE framing, JSON
+//! parse, stream state machine), against the same pipeline without the checker.
+//!
+//! Run: `cargo bench --bench conformance`.
+
+use std::hint::black_box;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use relaybench::conformance::stream::StreamChecker;
+use relaybench::mock::reply::{plan, OutputLength};
+use relaybench::mock::stream::{plan_events, write_event};
+use relaybench::rng::Rng;
+use relaybench::sse::Parser;
+use serde_json::Value;
+
+/// One streamed answer from the mock's planner with a tool call, cut into 1–4 KiB chunks.
+fn stream_chunks() -> (Vec<Bytes>, usize) {
+    let body = serde_json::json!({
+        "model": "claude-sonnet-4-5", "max_tokens": 4096, "stream": true,
+        "messages": [{"role": "user", "content": "weather in Paris?"}],
+        "tools": [{"name": "get_weather", "input_schema": {"type": "object",
+            "properties": {"city": {"type": "string"}, "unit": {"type": "string"}}, "required": ["city", "unit"]}}],
+        "tool_choice": {"type": "any"},
+    });
+    let map = body.as_object().expect("object").clone();
+    let raw = body.to_string();
+    // With tool_choice any, the mock writes a short text block, then the tool call.
+    let mut bytes = Vec::new();
+    let mut events = 0;
+    let reply = plan(&map, raw.as_bytes(), 3, OutputLength { min: 2000, max: 2000 }, "msg_bench".into());
+    for planned in plan_events(&reply) {
+        write_event(&mut bytes, &planned);
+        events += 1;
+    }
+    let mut rng = Rng::new(5);
+    let mut chunks = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let len = (rng.range(1024, 4096) as usize).min(bytes.len() - pos);
+        chunks.push(Bytes::copy_from_slice(&bytes[pos..pos + len]));
+        pos += len;
+    }
+    (chunks, events)
+}
+
+/// A long streamed text answer, cut into 2 KiB chunks.
+fn long_text_chunks() -> (Vec<Bytes>, usize) {
+    let body = serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 4096, "stream": true,
+        "messages": [{"role": "user", "content": "write at length"}]});
+    let map = body.as_object().expect("object").clone();
+    let raw = body.to_string();
+    let reply = plan(&map, raw.as_bytes(), 4, OutputLength { min: 3000, max: 3000 }, "msg_bench".into());
+    let mut bytes = Vec::new();
+    let mut events = 0;
+    for planned in plan_events(&reply) {
+        write_event(&mut bytes, &planned);
+        events += 1;
+    }
+    let chunks = bytes.chunks(2048).map(Bytes::copy_from_slice).collect();
+    (chunks, events)
+}
+
+fn parse_only(streams: &[Vec<Bytes>]) -> usize {
+    let mut events = 0;
+    for chunks in streams {
+        let mut parser = Parser::new();
+        for chunk in chunks {
+            parser.feed(chunk, |ev| {
+                if let Ok(ev) = ev {
+                    let v: Option<Value> = serde_json::from_str(ev.data).ok();
+                    black_box(&v);
+                    events += 1;
+                }
+            });
+        }
+    }
+    events
+}
+
+fn checked(streams: &[Vec<Bytes>]) -> usize {
+    let mut events = 0;
+    for chunks in streams {
+        let mut parser = Parser::new();
+        let mut checker = StreamChecker::new();
+        for chunk in chunks {
+            parser.feed(chunk, |ev| {
+                if let Ok(ev) = ev {
+                    let v: Option<Value> = serde_json::from_str(ev.data).ok();
+                    checker.event(ev.name, ev.data, v.as_ref());
+                    events += 1;
+                }
+            });
+        }
+        checker.finish();
+        assert!(checker.findings().is_empty(), "the mock's stream is clean");
+    }
+    events
+}
+
+fn bench(c: &mut Criterion) {
+    let (tool, tool_events) = stream_chunks();
+    let (text, text_events) = long_text_chunks();
+    let streams = vec![tool, text];
+    let events = tool_events + text_events;
+    assert_eq!(checked(&streams), events);
+    let mut group = c.benchmark_group("conformance_events");
+    group.throughput(Throughput::Elements(events as u64));
+    group.sample_size(30);
+    group.bench_function("frame+json (reference)", |b| b.iter(|| parse_only(&streams)));
+    group.bench_function("frame+json+state machine", |b| b.iter(|| checked(&streams)));
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
