@@ -39,6 +39,13 @@ pub enum Command {
         #[arg(long)]
         status: Option<u16>,
     },
+    /// Derive the JSON Schemas from schemas/openapi/ and compare them with the files
+    /// under schemas/ (exit 1 on drift), or rewrite those files with --write.
+    Schemas {
+        /// Rewrite the derived files.
+        #[arg(long)]
+        write: bool,
+    },
     /// Check a scenario file without sending anything.
     Validate {
         /// Scenario YAML file.

@@ -17,5 +17,6 @@ pub mod client;
 pub mod conformance;
 pub mod load;
 pub mod scenario;
+pub mod schemas;
 pub mod metrics;
 pub mod outcome;

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Check { files, status } => check(&files, status),
+        Command::Schemas { write } => schemas(write),
         Command::Validate { scenario } => match relaybench::scenario::load(&scenario) {
             Ok(s) => {
                 println!("{}: ok ({} request templates)", scenario.display(), s.requests.len());
@@ -90,6 +91,27 @@ fn check(files: &[std::path::PathBuf], status: Option<u16>) -> ExitCode {
         }
     }
     code(if violation { Exit::GateFailed } else { Exit::Ok })
+}
+
+fn schemas(write: bool) -> ExitCode {
+    let files = match relaybench::schemas::derived_files() {
+        Ok(f) => f,
+        Err(e) => return fail(&e, Exit::Usage),
+    };
+    let mut drift = 0;
+    for (path, text) in &files {
+        if write {
+            let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| relaybench::report::write_atomic(path, text.as_bytes()));
+            if let Err(e) = written {
+                return fail(&format!("{}: {e}", path.display()), Exit::CannotProceed);
+            }
+        } else if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
+            println!("{}: differs from its OpenAPI source (run `relaybench schemas --write`)", path.display());
+            drift += 1;
+        }
+    }
+    println!("{} schemas {}", files.len(), if write { "written" } else if drift == 0 { "match their OpenAPI sources" } else { "checked" });
+    code(if drift == 0 { Exit::Ok } else { Exit::GateFailed })
 }
 
 fn code(exit: Exit) -> ExitCode {

@@ -1,5 +1,5 @@
-//! The non-streaming Message body (PROTOCOL.md §1), checked by hand until the
-//! OpenAPI-derived schemas take over the field-by-field part.
+//! The non-streaming Message body (PROTOCOL.md §1), checked against the Message schema
+//! derived from `schemas/openapi/anthropic.yaml`.
 
 use serde_json::Value;
 
@@ -16,24 +16,11 @@ pub fn check_message_parsed(parsed: Option<&Value>, body: &[u8]) -> Vec<Finding>
     let Some(v) = parsed else {
         return vec![Finding::new(Rule::MessageShape, None, "body is not JSON", body)];
     };
-    let problem = if v.get("type").and_then(Value::as_str) != Some("message") {
-        Some("`type` is not \"message\"")
-    } else if v.get("role").and_then(Value::as_str) != Some("assistant") {
-        Some("`role` is not \"assistant\"")
-    } else if !v.get("content").is_some_and(Value::is_array) {
-        Some("`content` is not an array")
-    } else if !v.get("stop_reason").is_some_and(Value::is_string) {
-        Some("`stop_reason` is not a string (it is never null in a non-streaming Message)")
-    } else if !v.pointer("/usage/input_tokens").is_some_and(Value::is_u64)
-        || !v.pointer("/usage/output_tokens").is_some_and(Value::is_u64)
-    {
-        Some("usage.input_tokens and usage.output_tokens are not both integers")
-    } else {
-        None
-    };
-    problem
-        .map(|p| vec![Finding::new(Rule::MessageShape, None, p, body)])
-        .unwrap_or_default()
+    let validator = &crate::schemas::validators().message;
+    if validator.is_valid(v) {
+        return Vec::new();
+    }
+    vec![Finding::new(Rule::MessageShape, None, crate::schemas::first_error(validator, v), body)]
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ impl Severity {
 pub enum Rule {
     Framing,
     DataNotJson,
+    SchemaEvent,
     EventUnnamed,
     EventNameMismatch,
     FirstEventNotMessageStart,
@@ -81,9 +82,10 @@ const fn row(rule: Rule, id: &'static str, severity: Severity, text: &'static st
 use Severity::{Error, Info, Warn};
 
 /// Every rule, in the order of [`Rule`]'s variants.
-pub const RULES: [RuleInfo; 32] = [
+pub const RULES: [RuleInfo; 33] = [
     row(Rule::Framing, "stream.framing", Error, "the body frames as server-sent events: valid UTF-8, each event under the size limit"),
     row(Rule::DataNotJson, "stream.data-not-json", Error, "every event's data is one JSON object"),
+    row(Rule::SchemaEvent, "stream.schema", Error, "each event's data matches the JSON Schema of its `type` (schemas/anthropic/*Event.schema.json)"),
     row(Rule::EventUnnamed, "stream.event-unnamed", Error, "every event carries an `event:` name (no data-only events since 2023-06-01)"),
     row(Rule::EventNameMismatch, "stream.event-name-mismatch", Error, "the `event:` name equals `data.type`"),
     row(Rule::FirstEventNotMessageStart, "stream.first-event-not-message-start", Error, "the first event other than `ping` is `message_start` (or `error`)"),
@@ -107,7 +109,7 @@ pub const RULES: [RuleInfo; 32] = [
     row(Rule::EventAfterMessageStop, "stream.event-after-message-stop", Error, "nothing but `ping` follows `message_stop`"),
     row(Rule::UnknownEvent, "stream.unknown-event", Info, "an event type the protocol does not name (allowed: new types may be added)"),
     row(Rule::UnknownDelta, "stream.unknown-delta", Info, "a delta type the protocol does not name (allowed: new types may be added)"),
-    row(Rule::MessageShape, "message.shape", Error, "a non-streaming body is a Message: `type` message, `role` assistant, `content` array, non-null `stop_reason`, integer usage tokens"),
+    row(Rule::MessageShape, "message.shape", Error, "a non-streaming body matches the Message schema (schemas/anthropic/Message.schema.json): non-null `stop_reason`, typed content blocks and usage"),
     row(Rule::EnvelopeNotJson, "envelope.not-json", Error, "an error response's body is JSON"),
     row(Rule::EnvelopeShape, "envelope.shape", Error, "an error body is `{\"type\":\"error\",\"error\":{\"type\":string,\"message\":string}}`"),
     row(Rule::EnvelopeStatusMismatch, "envelope.status-mismatch", Error, "`error.type` is the one the API pairs with the HTTP status"),

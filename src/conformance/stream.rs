@@ -88,6 +88,12 @@ impl StreamChecker {
         } else if name != data_type {
             self.find(Rule::EventNameMismatch, format!("`event: {name}` carries data of type {data_type:?}"), raw);
         }
+        if let Some(validator) = crate::schemas::validators().event(data_type) {
+            if !validator.is_valid(data) {
+                let error = crate::schemas::first_error(validator, data);
+                self.find(Rule::SchemaEvent, format!("{data_type}: {error}"), raw);
+            }
+        }
         // Dispatch on the name, as the SDKs do; fall back to the data type when unnamed.
         let kind = if name.is_empty() { data_type } else { name };
         if kind == event::PING {

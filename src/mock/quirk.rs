@@ -57,6 +57,11 @@ pub fn apply_stream(rule: Rule, events: &mut Vec<Planned>) {
                 events.insert(at + 1, Planned { name: Some(event::PING.into()), data: Payload::Raw(b"keep-alive".to_vec()), token: false });
             }
         }
+        Rule::SchemaEvent => {
+            if let Some(delta) = first_text.and_then(|at| events[at].json_mut()).and_then(|v| v.get_mut("delta")) {
+                delta["text"] = json!(42);
+            }
+        }
         Rule::EventUnnamed => {
             if let Some(at) = ping_at {
                 events[at].name = None;

@@ -541,6 +541,12 @@ impl ScenarioError {
     }
 }
 
+/// Parses YAML text into a JSON value. All YAML reading goes through this module, so the
+/// YAML crate can be replaced in one place.
+pub fn yaml_to_json(text: &str) -> Result<Value, String> {
+    serde_yaml::from_str(text).map_err(|e| e.to_string())
+}
+
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
