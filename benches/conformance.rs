@@ -1,5 +1,6 @@
 //! Conformance checking cost: events checked per second, end to end (SSE framing, JSON
-//! parse, stream state machine), against the same pipeline without the checker.
+//! parse, schema validation, stream state machine), against the same pipeline without the
+//! checker.
 //!
 //! Run: `cargo bench --bench conformance`.
 
@@ -108,7 +109,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(events as u64));
     group.sample_size(30);
     group.bench_function("frame+json (reference)", |b| b.iter(|| parse_only(&streams)));
-    group.bench_function("frame+json+state machine", |b| b.iter(|| checked(&streams)));
+    group.bench_function("frame+json+schema+state machine", |b| b.iter(|| checked(&streams)));
     group.finish();
 }
 
