@@ -4,6 +4,9 @@
 //!
 //! Run: `cargo bench --bench sse_parse`, then `python3 benches/ratios.py` for the ratios.
 
+// criterion's macros generate undocumented functions.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 
 use bytes::Bytes;
@@ -21,7 +24,7 @@ fn anthropic_stream(line_end: &str) -> (Vec<u8>, usize) {
     let mut rng = Rng::new(7);
     let mut out = String::with_capacity(TARGET_BYTES + 4096);
     let mut events = 0usize;
-    let mut push = |out: &mut String, name: &str, data: &str| {
+    let push = |out: &mut String, name: &str, data: &str| {
         out.push_str("event: ");
         out.push_str(name);
         out.push_str(line_end);

@@ -39,6 +39,8 @@ pub enum Command {
         #[arg(long)]
         status: Option<u16>,
     },
+    /// Print the conformance rule table (id, severity, rule) as Markdown.
+    Rules,
     /// Derive the JSON Schemas from schemas/openapi/ and compare them with the files
     /// under schemas/ (exit 1 on drift), or rewrite those files with --write.
     Schemas {

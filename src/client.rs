@@ -15,6 +15,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tokio::time::{timeout_at, Instant};
 
+use crate::conformance::request::{self, RequestFacts, ResponseSummary};
 use crate::conformance::{envelope, stream::StreamChecker};
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::protocol::{self, event, CONTENT_DELTA_TYPES};
@@ -192,15 +193,30 @@ impl Client {
     /// Sends one request and measures it. `start` is the reference moment latencies are
     /// measured from (when it was sent in a closed loop, when it was due in an open one).
     /// Every failure becomes an outcome kind; nothing here returns an error.
-    pub async fn execute(&self, body: Bytes, template: usize, stream: bool, start: Instant) -> Outcome {
+    /// With `facts`, a complete response is also held against what the request asked for.
+    pub async fn execute(
+        &self,
+        body: Bytes,
+        template: usize,
+        stream: bool,
+        facts: Option<&RequestFacts>,
+        start: Instant,
+    ) -> Outcome {
         let mut outcome = Outcome::new(template, stream);
         let deadline = Instant::now() + self.timeouts.total;
-        self.exchange(body, start, deadline, &mut outcome).await;
+        self.exchange(body, start, deadline, facts, &mut outcome).await;
         outcome.e2e = Instant::now().saturating_duration_since(start);
         outcome
     }
 
-    async fn exchange(&self, body: Bytes, start: Instant, deadline: Instant, outcome: &mut Outcome) {
+    async fn exchange(
+        &self,
+        body: Bytes,
+        start: Instant,
+        deadline: Instant,
+        facts: Option<&RequestFacts>,
+        outcome: &mut Outcome,
+    ) {
         let request = self.build_request(body);
         let response = match timeout_at(deadline, self.inner.request(request)).await {
             Err(_) => return outcome.fail(OutcomeKind::Timeout, "no response head before the time limit"),
@@ -219,9 +235,9 @@ impl Client {
         if !(200..300).contains(&status) {
             read_error_body(body, deadline, outcome).await;
         } else if outcome.stream {
-            read_stream(body, start, deadline, outcome).await;
+            read_stream(body, start, deadline, facts, outcome).await;
         } else {
-            read_message(body, deadline, outcome).await;
+            read_message(body, deadline, facts, outcome).await;
         }
     }
 }
@@ -300,7 +316,7 @@ async fn read_error_body(body: hyper::body::Incoming, deadline: Instant, outcome
     outcome.fail(OutcomeKind::HttpError, format!("HTTP {status}: {message}"));
 }
 
-async fn read_message(body: hyper::body::Incoming, deadline: Instant, outcome: &mut Outcome) {
+async fn read_message(body: hyper::body::Incoming, deadline: Instant, facts: Option<&RequestFacts>, outcome: &mut Outcome) {
     let bytes = match collect_limited(body, MAX_JSON_BODY, deadline).await {
         Ok(b) => b,
         Err((kind, detail)) => return outcome.fail(kind, detail),
@@ -309,6 +325,9 @@ async fn read_message(body: hyper::body::Incoming, deadline: Instant, outcome: &
     outcome.findings.extend(crate::conformance::message::check_message_parsed(parsed.as_ref().ok(), &bytes));
     match parsed {
         Ok(message) => {
+            if let Some(facts) = facts {
+                outcome.findings.extend(request::check(facts, &ResponseSummary::from_message(&message)));
+            }
             outcome.output_tokens = message.pointer("/usage/output_tokens").and_then(Value::as_u64);
             outcome.input_tokens = message.pointer("/usage/input_tokens").and_then(Value::as_u64);
             outcome.stop_reason = message.get("stop_reason").and_then(Value::as_str).map(str::to_owned);
@@ -317,7 +336,13 @@ async fn read_message(body: hyper::body::Incoming, deadline: Instant, outcome: &
     }
 }
 
-async fn read_stream(mut body: hyper::body::Incoming, start: Instant, deadline: Instant, outcome: &mut Outcome) {
+async fn read_stream(
+    mut body: hyper::body::Incoming,
+    start: Instant,
+    deadline: Instant,
+    facts: Option<&RequestFacts>,
+    outcome: &mut Outcome,
+) {
     let mut parser = sse::Parser::new();
     let mut observer = StreamObserver::default();
     loop {
@@ -341,6 +366,11 @@ async fn read_stream(mut body: hyper::body::Incoming, start: Instant, deadline: 
     // A stream cut by our own time limit says nothing about the server's protocol.
     if outcome.kind != OutcomeKind::Timeout {
         observer.checker.finish();
+    }
+    // Only a complete stream can be held to what was asked.
+    if let (Some(facts), true) = (facts, observer.checker.completed()) {
+        let summary = observer.checker.summary(outcome.content_deltas);
+        outcome.findings.extend(request::check(facts, &summary));
     }
     outcome.findings.append(&mut observer.checker.take_findings());
     observer.finish(outcome, unfinished);

@@ -33,6 +33,10 @@ fn main() -> ExitCode {
         }
         Command::Check { files, status } => check(&files, status),
         Command::Schemas { write } => schemas(write),
+        Command::Rules => {
+            print!("{}", relaybench::conformance::rules::markdown_table());
+            code(Exit::Ok)
+        }
         Command::Validate { scenario } => match relaybench::scenario::load(&scenario) {
             Ok(s) => {
                 println!("{}: ok ({} request templates)", scenario.display(), s.requests.len());

@@ -27,7 +27,7 @@ async fn every_stream_reaches_message_stop_and_counts_add_up() {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
             let stream = i % 3 != 0;
-            client.execute(common::body(stream, 64), 0, stream, Instant::now()).await
+            client.execute(common::body(stream, 64), 0, stream, None, Instant::now()).await
         }));
     }
     let mut recorder = Recorder::default();
@@ -57,7 +57,7 @@ async fn measured_ttft_is_at_least_the_configured_delay_and_near_it() {
     let mock = MockServer::start_local(mock_config(150)).await.expect("mock");
     let client = common::client(&mock.base_url(), KEY, Duration::from_secs(30));
     for _ in 0..5 {
-        let o = client.execute(common::body(true, 32), 0, true, Instant::now()).await;
+        let o = client.execute(common::body(true, 32), 0, true, None, Instant::now()).await;
         let ttft = o.ttft.expect("ttft measured");
         assert!(ttft >= configured, "ttft {ttft:?} below the mock's delay");
         // Jitter stretches by at most 20 %; a loaded machine may add scheduling delay.
@@ -78,7 +78,7 @@ async fn http2_prior_knowledge_works_against_the_mock() {
         http2: true,
     };
     let client = relaybench::client::Client::new(&target, Default::default()).expect("client");
-    let o = client.execute(common::body(true, 16), 0, true, Instant::now()).await;
+    let o = client.execute(common::body(true, 16), 0, true, None, Instant::now()).await;
     assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
 }
 
@@ -86,13 +86,13 @@ async fn http2_prior_knowledge_works_against_the_mock() {
 async fn errors_come_back_with_status_and_error_type() {
     let mock = MockServer::start_local(mock_config(5)).await.expect("mock");
     let wrong = common::client(&mock.base_url(), "wrong-key", Duration::from_secs(10));
-    let o = wrong.execute(common::body(true, 16), 0, true, Instant::now()).await;
+    let o = wrong.execute(common::body(true, 16), 0, true, None, Instant::now()).await;
     assert_eq!((o.kind, o.status), (OutcomeKind::HttpError, Some(401)));
     assert_eq!(o.error_type.as_deref(), Some("authentication_error"));
 
     let client = common::client(&mock.base_url(), KEY, Duration::from_secs(10));
     let bad = bytes::Bytes::from_static(br#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"x"}]}"#);
-    let o = client.execute(bad, 0, false, Instant::now()).await;
+    let o = client.execute(bad, 0, false, None, Instant::now()).await;
     assert_eq!((o.kind, o.status), (OutcomeKind::HttpError, Some(400)));
     assert_eq!(o.error_type.as_deref(), Some("invalid_request_error"));
     assert!(o.detail.expect("detail").contains("max_tokens"));
@@ -102,7 +102,7 @@ async fn errors_come_back_with_status_and_error_type() {
 async fn unreachable_target_is_a_connect_error() {
     let url = format!("http://127.0.0.1:{}", common::closed_port());
     let client = common::client(&url, KEY, Duration::from_secs(10));
-    let o = client.execute(common::body(true, 16), 0, true, Instant::now()).await;
+    let o = client.execute(common::body(true, 16), 0, true, None, Instant::now()).await;
     assert_eq!(o.kind, OutcomeKind::ConnectError, "{:?}", o.detail);
     assert_eq!(o.status, None);
 }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 async fn outcome_of(script: Script, total: Duration) -> relaybench::outcome::Outcome {
     let url = bad_server(script).await;
     let client = common::client(&url, "k", total);
-    client.execute(common::body(true, 16), 0, true, Instant::now()).await
+    client.execute(common::body(true, 16), 0, true, None, Instant::now()).await
 }
 
 fn with_head(body: &[u8]) -> Vec<u8> {

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use bytes::Bytes;
+use relaybench::conformance::request::RequestFacts;
 use relaybench::conformance::{check_capture, Capture, Rule};
 use relaybench::mock::{quirk, MockConfig, MockServer};
 use tokio::time::Instant;
@@ -18,6 +19,7 @@ fn stream_body() -> String {
     format!(r#"{{"model":"claude-sonnet-4-5","max_tokens":512,"stream":true,"messages":[{{"role":"user","content":"weather?"}}],{TOOLS}}}"#)
 }
 const MESSAGE_BODY: &str = r#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#;
+const THINKING_BODY: &str = r#"{"model":"claude-sonnet-4-5","max_tokens":2048,"stream":true,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"think"}]}"#;
 const ERROR_BODY: &str = r#"{"model":"no-such-model","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#;
 
 async fn mock(quirk: Option<Rule>) -> MockServer {
@@ -28,12 +30,20 @@ async fn mock(quirk: Option<Rule>) -> MockServer {
     MockServer::start_local(config).await.expect("mock")
 }
 
-/// Rule ids found live over a stream with a tool call, a Message, and a 404.
+/// Rule ids found live over a stream with a tool call, a thinking stream, a Message and a
+/// 404, each held against its request.
 async fn live_findings(server: &MockServer) -> BTreeSet<&'static str> {
     let client = common::client(&server.base_url(), "k", Duration::from_secs(20));
     let mut found = BTreeSet::new();
-    for (body, stream) in [(stream_body(), true), (MESSAGE_BODY.to_owned(), false), (ERROR_BODY.to_owned(), false)] {
-        let o = client.execute(Bytes::from(body), 0, stream, Instant::now()).await;
+    let requests = [
+        (stream_body(), true),
+        (THINKING_BODY.to_owned(), true),
+        (MESSAGE_BODY.to_owned(), false),
+        (ERROR_BODY.to_owned(), false),
+    ];
+    for (body, stream) in requests {
+        let facts = RequestFacts::from_body(&serde_json::from_str(&body).expect("json"));
+        let o = client.execute(Bytes::from(body), 0, stream, Some(&facts), Instant::now()).await;
         found.extend(o.findings.iter().map(|f| f.rule.id()));
     }
     found
@@ -45,7 +55,8 @@ async fn offline_findings(server: &MockServer, rule: Rule) -> Option<BTreeSet<&'
         Some("stream") => (Capture::Stream, stream_body()),
         Some("message") => (Capture::Message, MESSAGE_BODY.to_owned()),
         Some("envelope") => (Capture::Error(404), ERROR_BODY.to_owned()),
-        _ => return None, // headers are not in a captured body
+        // Headers are not in a captured body, nor is the request a response answers.
+        _ => return None,
     };
     let (_, captured) = common::capture(&server.base_url(), &body).await;
     Some(check_capture(kind, &captured).iter().map(|f| f.rule.id()).collect())

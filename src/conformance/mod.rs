@@ -4,6 +4,7 @@
 
 pub mod envelope;
 pub mod message;
+pub mod request;
 pub mod rules;
 pub mod stream;
 

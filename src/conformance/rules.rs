@@ -54,6 +54,13 @@ pub enum Rule {
     UnknownEvent,
     UnknownDelta,
     MessageShape,
+    RequestMaxTokens,
+    RequestStopSequenceUnknown,
+    RequestToolUseMismatch,
+    RequestToolInputSchema,
+    RequestThinkingMissing,
+    RequestModelMismatch,
+    RequestOutputTokenDrift,
     EnvelopeNotJson,
     EnvelopeShape,
     EnvelopeStatusMismatch,
@@ -82,7 +89,7 @@ const fn row(rule: Rule, id: &'static str, severity: Severity, text: &'static st
 use Severity::{Error, Info, Warn};
 
 /// Every rule, in the order of [`Rule`]'s variants.
-pub const RULES: [RuleInfo; 33] = [
+pub const RULES: [RuleInfo; 40] = [
     row(Rule::Framing, "stream.framing", Error, "the body frames as server-sent events: valid UTF-8, each event under the size limit"),
     row(Rule::DataNotJson, "stream.data-not-json", Error, "every event's data is one JSON object"),
     row(Rule::SchemaEvent, "stream.schema", Error, "each event's data matches the JSON Schema of its `type` (schemas/anthropic/*Event.schema.json)"),
@@ -110,6 +117,13 @@ pub const RULES: [RuleInfo; 33] = [
     row(Rule::UnknownEvent, "stream.unknown-event", Info, "an event type the protocol does not name (allowed: new types may be added)"),
     row(Rule::UnknownDelta, "stream.unknown-delta", Info, "a delta type the protocol does not name (allowed: new types may be added)"),
     row(Rule::MessageShape, "message.shape", Error, "a non-streaming body matches the Message schema (schemas/anthropic/Message.schema.json): non-null `stop_reason`, typed content blocks and usage"),
+    row(Rule::RequestMaxTokens, "request.max-tokens", Error, "output never exceeds `max_tokens`, and `stop_reason` is `max_tokens` only when output reached it"),
+    row(Rule::RequestStopSequenceUnknown, "request.stop-sequence-unknown", Error, "a returned `stop_sequence` is one of the request's `stop_sequences`"),
+    row(Rule::RequestToolUseMismatch, "request.tool-use-mismatch", Error, "a `tool_use` block comes back exactly when `stop_reason` is `tool_use`, and only if a tool could be called"),
+    row(Rule::RequestToolInputSchema, "request.tool-input-schema", Error, "a tool call names an offered tool and its input validates against that tool's `input_schema`"),
+    row(Rule::RequestThinkingMissing, "request.thinking-missing", Error, "with thinking enabled, a thinking (or redacted_thinking) block comes back"),
+    row(Rule::RequestModelMismatch, "request.model-mismatch", Warn, "the response's `model` is the requested one (or its dated id)"),
+    row(Rule::RequestOutputTokenDrift, "request.output-token-drift", Warn, "`usage.output_tokens` is not far below the number of content deltas counted"),
     row(Rule::EnvelopeNotJson, "envelope.not-json", Error, "an error response's body is JSON"),
     row(Rule::EnvelopeShape, "envelope.shape", Error, "an error body is `{\"type\":\"error\",\"error\":{\"type\":string,\"message\":string}}`"),
     row(Rule::EnvelopeStatusMismatch, "envelope.status-mismatch", Error, "`error.type` is the one the API pairs with the HTTP status"),
@@ -138,6 +152,15 @@ impl Rule {
     pub fn from_id(id: &str) -> Option<Rule> {
         RULES.iter().find(|r| r.id == id).map(|r| r.rule)
     }
+}
+
+/// The rule table as Markdown, as the README shows it (`relaybench rules`).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| id | severity | the rule |\n|---|---|---|\n");
+    for r in RULES {
+        out.push_str(&format!("| `{}` | {} | {} |\n", r.id, r.severity.id(), r.text));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -36,6 +36,15 @@ struct Block {
     /// Concatenated `partial_json` of a tool block; `None` until the first fragment.
     json: Option<String>,
     tool: bool,
+    /// A tool block's name and input (from its start, replaced by the assembled JSON).
+    name: String,
+    input: Value,
+}
+
+impl Block {
+    fn placeholder() -> Block {
+        Block { kind: String::new(), stopped: true, json: None, tool: false, name: String::new(), input: Value::Null }
+    }
 }
 
 /// Checks one stream, event by event.
@@ -52,6 +61,12 @@ pub struct StreamChecker {
     /// Usage as last reported, by counter name.
     usage: Vec<(&'static str, u64)>,
     start_output: Option<u64>,
+    model: Option<String>,
+    stop_reason: Option<String>,
+    stop_sequence: Option<String>,
+    /// `output_tokens` of the last message_delta: the final count (message_start's is an
+    /// early estimate, so it does not stand in for a missing one).
+    final_output: Option<u64>,
     findings: Vec<Finding>,
 }
 
@@ -144,6 +159,7 @@ impl StreamChecker {
             self.update_usage(usage, raw);
         }
         self.start_output = data.pointer("/message/usage/output_tokens").and_then(Value::as_u64);
+        self.model = data.pointer("/message/model").and_then(Value::as_str).map(str::to_owned);
     }
 
     fn index_of(&mut self, data: &Value, raw: &str) -> Option<usize> {
@@ -170,13 +186,15 @@ impl StreamChecker {
         }
         let kind = data.pointer("/content_block/type").and_then(Value::as_str).unwrap_or_default().to_owned();
         let tool = matches!(kind.as_str(), "tool_use" | "server_tool_use" | "mcp_tool_use");
-        let block = Block { kind, stopped: false, json: None, tool };
+        let name = data.pointer("/content_block/name").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let input = data.pointer("/content_block/input").cloned().unwrap_or(Value::Null);
+        let block = Block { kind, stopped: false, json: None, tool, name, input };
         // Put the block where it claims to be, so the events that address it later are
         // judged on their own and one wrong index yields one finding. A gap is filled
         // with stopped placeholders; a repeated index restarts that slot.
         let at = index.map_or(self.blocks.len(), |i| (i as usize).min(self.blocks.len() + 1024));
         while self.blocks.len() < at {
-            self.blocks.push(Block { kind: String::new(), stopped: true, json: None, tool: false });
+            self.blocks.push(Block::placeholder());
         }
         match self.blocks.get_mut(at) {
             Some(slot) => *slot = block,
@@ -206,6 +224,9 @@ impl StreamChecker {
         self.blocks[i].stopped = true;
         if let Some(json) = self.blocks[i].json.take() {
             let parsed: Result<Value, _> = serde_json::from_str(&json);
+            // Unparsable input is unknown (Null): tool-input-invalid judges it, not the
+            // request's input_schema.
+            self.blocks[i].input = parsed.as_ref().cloned().unwrap_or(Value::Null);
             if !parsed.as_ref().is_ok_and(Value::is_object) {
                 let message = format!("block {i}: tool input does not parse to a JSON object");
                 self.findings.push(Finding::new(Rule::ToolInputInvalid, Some(self.index), message, json.as_bytes()));
@@ -217,6 +238,8 @@ impl StreamChecker {
         self.message_deltas += 1;
         let stop_reason = data.pointer("/delta/stop_reason");
         let reason = stop_reason.and_then(Value::as_str);
+        self.stop_reason = reason.map(str::to_owned);
+        self.stop_sequence = data.pointer("/delta/stop_sequence").and_then(Value::as_str).map(str::to_owned);
         let open: Vec<usize> = (0..self.blocks.len()).filter(|&i| !self.blocks[i].stopped).collect();
         if !open.is_empty() {
             let rule = if reason == Some("max_tokens") { Rule::BlockOpenAtMaxTokens } else { Rule::BlockOpenAtMessageDelta };
@@ -240,6 +263,7 @@ impl StreamChecker {
         }
         match data.get("usage") {
             Some(usage) if usage.get("output_tokens").is_some_and(Value::is_u64) => {
+                self.final_output = usage.get("output_tokens").and_then(Value::as_u64);
                 self.update_usage(usage, raw);
             }
             _ => self.find(Rule::MessageDeltaUsageMissing, "message_delta without integer usage.output_tokens", raw),
@@ -277,6 +301,30 @@ impl StreamChecker {
                 "stream ended without message_stop",
                 b"",
             ));
+        }
+    }
+
+    /// True when the stream ended with `message_stop` and no `error` event, so it can be
+    /// held against its request.
+    pub fn completed(&self) -> bool {
+        self.stopped && !self.errored
+    }
+
+    /// What the stream said, for the request-aware checks.
+    pub fn summary(&self, content_deltas: u64) -> super::request::ResponseSummary {
+        let blocks = self.blocks.iter().filter(|b| !b.kind.is_empty());
+        super::request::ResponseSummary {
+            model: self.model.clone(),
+            stop_reason: self.stop_reason.clone(),
+            stop_sequence: self.stop_sequence.clone(),
+            output_tokens: self.final_output,
+            blocks: blocks.clone().map(|b| b.kind.clone()).collect(),
+            // An input is known only once its block stopped and its JSON was assembled.
+            tool_inputs: blocks
+                .filter(|b| b.kind == "tool_use")
+                .map(|b| (b.name.clone(), if b.stopped { b.input.clone() } else { Value::Null }))
+                .collect(),
+            content_deltas: Some(content_deltas),
         }
     }
 

@@ -119,7 +119,7 @@ pub async fn run_closed_loop(
                 let index = picker.pick(n);
                 let request = &requests[index];
                 let start = Instant::now();
-                let outcome = client.execute(request.body.clone(), index, request.stream, start).await;
+                let outcome = client.execute(request.body.clone(), index, request.stream, Some(&request.facts), start).await;
                 if outcomes.send(outcome).is_err() {
                     break;
                 }
@@ -148,6 +148,7 @@ mod tests {
             weight: NonZeroU32::new(weight).expect("non-zero"),
             stream: false,
             body: Bytes::new(),
+            facts: std::sync::Arc::new(crate::conformance::request::RequestFacts::from_body(&serde_json::json!({}))),
         }
     }
 

@@ -147,6 +147,58 @@ pub fn apply_stream(rule: Rule, events: &mut Vec<Planned>) {
                 v["usage"]["input_tokens"] = json!(0);
             }
         }
+        Rule::RequestMaxTokens => {
+            if let Some(v) = message_delta_at.and_then(|at| events[at].json_mut()) {
+                v["usage"]["output_tokens"] = json!(IMPOSSIBLE_OUTPUT);
+            }
+        }
+        Rule::RequestStopSequenceUnknown => {
+            let has_tool = events.iter().any(|p| p.json_mut_ref().and_then(|v| v.pointer("/content_block/type")) == Some(&json!("tool_use")));
+            if let (false, Some(v)) = (has_tool, message_delta_at.and_then(|at| events[at].json_mut())) {
+                v["delta"]["stop_reason"] = json!("stop_sequence");
+                v["delta"]["stop_sequence"] = json!(UNREQUESTED_SEQUENCE);
+            }
+        }
+        Rule::RequestToolUseMismatch => {
+            if let Some(v) = message_delta_at.and_then(|at| events[at].json_mut()) {
+                if v["delta"]["stop_reason"] == "tool_use" {
+                    v["delta"]["stop_reason"] = json!("end_turn");
+                }
+            }
+        }
+        Rule::RequestToolInputSchema => {
+            // An empty object: valid JSON, but it lacks every required property.
+            let mut first = true;
+            events.retain_mut(|p| {
+                if delta_type(p) != Some("input_json_delta") {
+                    return true;
+                }
+                let keep = std::mem::replace(&mut first, false);
+                if let Some(delta) = p.json_mut().and_then(|v| v.get_mut("delta")) {
+                    delta["partial_json"] = json!("{}");
+                }
+                keep
+            });
+        }
+        Rule::RequestThinkingMissing => {
+            let thinking = events.iter().find_map(|p| match &p.data {
+                Payload::Json(v) if v.pointer("/content_block/type") == Some(&json!("thinking")) => v.get("index").and_then(Value::as_u64),
+                _ => None,
+            });
+            if let Some(gone) = thinking {
+                events.retain(|p| match &p.data {
+                    Payload::Json(v) => v.get("index").and_then(Value::as_u64) != Some(gone),
+                    Payload::Raw(_) => true,
+                });
+                for p in events.iter_mut() {
+                    if let Some(index) = p.json_mut().and_then(|v| v.get_mut("index")) {
+                        if let Some(i) = index.as_u64().filter(|&i| i > gone) {
+                            *index = json!(i - 1);
+                        }
+                    }
+                }
+            }
+        }
         Rule::MissingMessageDelta => events.retain(|p| !p.is(event::MESSAGE_DELTA)),
         Rule::MissingMessageStop => events.retain(|p| !p.is(event::MESSAGE_STOP)),
         Rule::EventAfterMessageStop => {
@@ -158,10 +210,23 @@ pub fn apply_stream(rule: Rule, events: &mut Vec<Planned>) {
     }
 }
 
+/// Output count no request allows, for `request.max-tokens`.
+const IMPOSSIBLE_OUTPUT: u64 = 1_000_000;
+/// A stop sequence nobody asked for, for `request.stop-sequence-unknown`.
+const UNREQUESTED_SEQUENCE: &str = "<unrequested>";
+
 /// Rewrites a non-streaming Message body to break `rule`.
 pub fn apply_message(rule: Rule, body: &mut Value) {
-    if rule == Rule::MessageShape {
-        body["stop_reason"] = Value::Null;
+    let has_tool = body["content"].as_array().is_some_and(|c| c.iter().any(|b| b["type"] == "tool_use"));
+    match rule {
+        Rule::MessageShape => body["stop_reason"] = Value::Null,
+        Rule::RequestMaxTokens => body["usage"]["output_tokens"] = json!(IMPOSSIBLE_OUTPUT),
+        Rule::RequestStopSequenceUnknown if !has_tool => {
+            body["stop_reason"] = json!("stop_sequence");
+            body["stop_sequence"] = json!(UNREQUESTED_SEQUENCE);
+        }
+        Rule::RequestToolUseMismatch if has_tool => body["stop_reason"] = json!("end_turn"),
+        _ => {}
     }
 }
 

@@ -44,6 +44,14 @@ impl Planned {
         }
     }
 
+    /// The JSON data, read-only.
+    pub fn json_mut_ref(&self) -> Option<&Value> {
+        match &self.data {
+            Payload::Json(v) => Some(v),
+            Payload::Raw(_) => None,
+        }
+    }
+
     /// True when the event is named `name`.
     pub fn is(&self, name: &str) -> bool {
         self.name.as_deref() == Some(name)

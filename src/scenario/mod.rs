@@ -500,6 +500,8 @@ pub struct PreparedRequest {
     pub stream: bool,
     /// Body bytes, built once.
     pub body: Bytes,
+    /// What the body asks for, for the request-aware checks (tool schemas compiled once).
+    pub facts: std::sync::Arc<crate::conformance::request::RequestFacts>,
 }
 
 impl Scenario {
@@ -508,11 +510,15 @@ impl Scenario {
         self.requests
             .iter()
             .enumerate()
-            .map(|(i, t)| PreparedRequest {
-                name: t.name.clone().unwrap_or_else(|| format!("request-{}", i + 1)),
-                weight: t.weight,
-                stream: t.stream,
-                body: Bytes::from(t.body(&self.model).to_string()),
+            .map(|(i, t)| {
+                let body = t.body(&self.model);
+                PreparedRequest {
+                    name: t.name.clone().unwrap_or_else(|| format!("request-{}", i + 1)),
+                    weight: t.weight,
+                    stream: t.stream,
+                    facts: std::sync::Arc::new(crate::conformance::request::RequestFacts::from_body(&body)),
+                    body: Bytes::from(body.to_string()),
+                }
             })
             .collect()
     }

@@ -1,0 +1,222 @@
+//! Request-aware checks: a complete response held against what was asked for.
+//!
+//! The facts of a request are derived once per template (tool input schemas compiled
+//! once), and the response is summarised the same way for streams and Messages, so one
+//! function judges both.
+
+use serde_json::Value;
+
+use super::{Finding, Rule};
+
+/// What a request asked for, as far as the response can be held to it.
+pub struct RequestFacts {
+    /// Model requested.
+    pub model: String,
+    /// `max_tokens`.
+    pub max_tokens: Option<u64>,
+    /// `stop_sequences`.
+    pub stop_sequences: Vec<String>,
+    /// Tools offered, with each `input_schema` compiled (None when it does not compile).
+    pub tools: Vec<(String, Option<jsonschema::Validator>)>,
+    /// `tool_choice` is `none`: tools are offered but may not be called.
+    pub tools_forbidden: bool,
+    /// Extended thinking was enabled.
+    pub thinking: bool,
+}
+
+impl std::fmt::Debug for RequestFacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestFacts")
+            .field("model", &self.model)
+            .field("max_tokens", &self.max_tokens)
+            .field("tools", &self.tools.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestFacts {
+    /// The facts of a request body.
+    pub fn from_body(body: &Value) -> RequestFacts {
+        let tools = body
+            .get("tools")
+            .and_then(Value::as_array)
+            .map(|tools| {
+                tools
+                    .iter()
+                    .filter_map(|t| {
+                        let name = t.get("name")?.as_str()?.to_owned();
+                        let validator = t.get("input_schema").and_then(|s| jsonschema::validator_for(s).ok());
+                        Some((name, validator))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        RequestFacts {
+            model: body.get("model").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            max_tokens: body.get("max_tokens").and_then(Value::as_u64),
+            stop_sequences: body
+                .get("stop_sequences")
+                .and_then(Value::as_array)
+                .map(|s| s.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default(),
+            tools,
+            tools_forbidden: body.pointer("/tool_choice/type").and_then(Value::as_str) == Some("none"),
+            thinking: matches!(body.pointer("/thinking/type").and_then(Value::as_str), Some("enabled" | "adaptive")),
+        }
+    }
+}
+
+/// What a complete response said, from a stream or a Message.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResponseSummary {
+    /// `model`.
+    pub model: Option<String>,
+    /// Final `stop_reason`.
+    pub stop_reason: Option<String>,
+    /// Final `stop_sequence`.
+    pub stop_sequence: Option<String>,
+    /// Final `usage.output_tokens`.
+    pub output_tokens: Option<u64>,
+    /// Block types, in order.
+    pub blocks: Vec<String>,
+    /// Tool calls: name and final input (Null when it could not be assembled).
+    pub tool_inputs: Vec<(String, Value)>,
+    /// Content deltas counted (streams only).
+    pub content_deltas: Option<u64>,
+}
+
+impl ResponseSummary {
+    /// The summary of a non-streaming Message.
+    pub fn from_message(v: &Value) -> ResponseSummary {
+        let content = v.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        ResponseSummary {
+            model: v.get("model").and_then(Value::as_str).map(str::to_owned),
+            stop_reason: v.get("stop_reason").and_then(Value::as_str).map(str::to_owned),
+            stop_sequence: v.get("stop_sequence").and_then(Value::as_str).map(str::to_owned),
+            output_tokens: v.pointer("/usage/output_tokens").and_then(Value::as_u64),
+            blocks: content
+                .iter()
+                .map(|b| b.get("type").and_then(Value::as_str).unwrap_or_default().to_owned())
+                .collect(),
+            tool_inputs: content
+                .iter()
+                .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
+                .map(|b| {
+                    let name = b.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+                    (name, b.get("input").cloned().unwrap_or(Value::Null))
+                })
+                .collect(),
+            content_deltas: None,
+        }
+    }
+}
+
+/// Judges a complete response against its request.
+pub fn check(facts: &RequestFacts, r: &ResponseSummary) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut find = |rule: Rule, message: String| findings.push(Finding::new(rule, None, message, b""));
+    let reason = r.stop_reason.as_deref();
+
+    if let (Some(max), Some(out)) = (facts.max_tokens, r.output_tokens) {
+        if out > max {
+            find(Rule::RequestMaxTokens, format!("output_tokens {out} exceeds max_tokens {max}"));
+        } else if reason == Some("max_tokens") && out < max {
+            find(Rule::RequestMaxTokens, format!("stop_reason max_tokens after {out} of {max} tokens"));
+        }
+    }
+    if let Some(seq) = &r.stop_sequence {
+        if reason == Some("stop_sequence") && !facts.stop_sequences.contains(seq) {
+            find(Rule::RequestStopSequenceUnknown, format!("stop_sequence {seq:?} was not requested"));
+        }
+    }
+    let calls = r.blocks.iter().filter(|b| *b == "tool_use").count();
+    // Without a stop_reason (its own finding) tool use cannot be judged against it.
+    let judged = reason.is_some_and(|r| r != "max_tokens");
+    if judged && (calls > 0) != (reason == Some("tool_use")) {
+        find(Rule::RequestToolUseMismatch, format!("{calls} tool_use block(s) with stop_reason {reason:?}"));
+    } else if calls > 0 && (facts.tools.is_empty() || facts.tools_forbidden) {
+        find(Rule::RequestToolUseMismatch, format!("{calls} tool_use block(s) though no tool could be called"));
+    }
+    for (name, input) in r.tool_inputs.iter().filter(|(_, input)| !input.is_null()) {
+        match facts.tools.iter().find(|(n, _)| n == name) {
+            None if !facts.tools.is_empty() => find(Rule::RequestToolInputSchema, format!("tool {name:?} was not offered")),
+            Some((_, Some(validator))) if !validator.is_valid(input) => {
+                let error = crate::schemas::first_error(validator, input);
+                find(Rule::RequestToolInputSchema, format!("input of {name:?} breaks its input_schema: {error}"));
+            }
+            _ => {}
+        }
+    }
+    if facts.thinking && !r.blocks.iter().any(|b| b == "thinking" || b == "redacted_thinking") {
+        find(Rule::RequestThinkingMissing, "thinking was enabled but no thinking block came back".into());
+    }
+    if let Some(model) = &r.model {
+        // The API answers an alias with its dated id (claude-sonnet-4-5 → …-20250929).
+        let echoed = *model == facts.model || model.strip_prefix(facts.model.as_str()).is_some_and(|rest| rest.starts_with('-'));
+        if !echoed && !facts.model.is_empty() {
+            find(Rule::RequestModelMismatch, format!("asked for {:?}, answered as {model:?}", facts.model));
+        }
+    }
+    if let (Some(counted), Some(reported)) = (r.content_deltas, r.output_tokens) {
+        // A delta carries at least one token (bar the empty first tool fragment), so more
+        // deltas than reported tokens means the count is wrong.
+        if counted > reported + (reported / 2).max(10) {
+            find(Rule::RequestOutputTokenDrift, format!("{counted} content deltas but output_tokens {reported}"));
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rules(facts: &RequestFacts, r: &ResponseSummary) -> Vec<Rule> {
+        check(facts, r).iter().map(|f| f.rule).collect()
+    }
+
+    fn answer(model: &str, output: u64, deltas: u64) -> ResponseSummary {
+        ResponseSummary {
+            model: Some(model.into()),
+            stop_reason: Some("end_turn".into()),
+            output_tokens: Some(output),
+            blocks: vec!["text".into()],
+            content_deltas: Some(deltas),
+            ..ResponseSummary::default()
+        }
+    }
+
+    #[test]
+    fn model_alias_answered_with_its_dated_id_is_echoed() {
+        let facts = RequestFacts::from_body(&json!({"model": "claude-sonnet-4-5", "max_tokens": 100}));
+        assert!(rules(&facts, &answer("claude-sonnet-4-5", 10, 10)).is_empty());
+        assert!(rules(&facts, &answer("claude-sonnet-4-5-20250929", 10, 10)).is_empty());
+        assert_eq!(rules(&facts, &answer("claude-3-haiku", 10, 10)), [Rule::RequestModelMismatch]);
+        assert_eq!(rules(&facts, &answer("claude-sonnet-4-50", 10, 10)), [Rule::RequestModelMismatch]);
+    }
+
+    #[test]
+    fn output_token_drift_warns_only_when_deltas_far_exceed_tokens() {
+        let facts = RequestFacts::from_body(&json!({"model": "m", "max_tokens": 1000}));
+        // Several tokens per delta is normal; fewer tokens than deltas is not.
+        assert!(rules(&facts, &answer("m", 300, 40)).is_empty());
+        assert!(rules(&facts, &answer("m", 100, 140)).is_empty());
+        assert_eq!(rules(&facts, &answer("m", 100, 200)), [Rule::RequestOutputTokenDrift]);
+    }
+
+    #[test]
+    fn tool_input_is_held_to_the_offered_schema() {
+        let facts = RequestFacts::from_body(&json!({"model": "m", "max_tokens": 100, "tools": [{"name": "w",
+            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]}));
+        let mut r = answer("m", 10, 10);
+        r.stop_reason = Some("tool_use".into());
+        r.blocks.push("tool_use".into());
+        r.tool_inputs = vec![("w".into(), json!({"city": "Paris"}))];
+        assert!(rules(&facts, &r).is_empty());
+        r.tool_inputs = vec![("w".into(), json!({"city": 5}))];
+        assert_eq!(rules(&facts, &r), [Rule::RequestToolInputSchema]);
+        r.tool_inputs = vec![("x".into(), json!({}))];
+        assert_eq!(rules(&facts, &r), [Rule::RequestToolInputSchema]);
+    }
+}
