@@ -8,6 +8,7 @@
 
 pub mod sse;
 pub mod mock;
+pub mod probes;
 pub mod protocol;
 pub mod report;
 pub mod rng;

@@ -38,6 +38,9 @@ pub enum Exit {
 /// of `relaybench mock`.
 pub const MOCK_KEY: &str = "relaybench-mock-key";
 
+/// The key the `wrong-key` probe presents.
+pub const PROBE_WRONG_KEY: &str = "relaybench-deliberately-wrong-key";
+
 /// How long requests in flight may finish after an interruption.
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
 
@@ -143,6 +146,14 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let stop = Arc::new(Stop::default());
     let interrupted = Arc::new(AtomicBool::new(false));
     let signals = options.handle_signals.then(|| tokio::spawn(watch_signals(stop.clone(), interrupted.clone())));
+    let probe_results = if scenario.probes.is_empty() {
+        Vec::new()
+    } else {
+        let mut wrong = target.clone();
+        wrong.api_key = ApiKey::new(PROBE_WRONG_KEY);
+        let wrong_key = Client::new(&wrong, timeouts)?;
+        crate::probes::run(&client, &wrong_key, &scenario.probes()).await
+    };
     if !options.quiet {
         // Printed once signals are handled, so an interrupt from now on yields a report.
         eprintln!(
@@ -200,7 +211,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         partial,
         stopped_early,
     };
-    let report = report::build(info, &collected);
+    let report = report::build(info, &collected, &probe_results);
     let out = options.out.clone().unwrap_or_else(|| scenario.output.clone());
     let dir = report::create_report_dir(&out, &scenario.name, &timefmt::compact(started_at))
         .and_then(|dir| report::write(&report, &dir).map(|()| dir))

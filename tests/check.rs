@@ -100,3 +100,36 @@ fn live_run_reports_findings_and_exits_1() {
     assert!(!rule.examples.is_empty() && rule.examples[0].event_index == Some(4));
     assert_eq!(r.conformance.rules.len(), 1, "{:?}", r.conformance.rules.keys());
 }
+
+#[test]
+fn probes_that_succeed_are_findings_naming_what_came_back() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    // A relay that answers every request with the same 200 Message, however wrong.
+    let message = r#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}"#;
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{message}",
+        message.len()
+    );
+    let url = runtime.block_on(common::bad_server(common::Script::Bytes(response.into_bytes())));
+    let dir = common::temp_dir("probes");
+    let probes: String = relaybench::probes::BUILTIN.iter().map(|p| format!("  - {p}\n")).collect();
+    let scenario = format!(
+        "name: t\ntarget: {{base_url: \"{url}\", api_key_env: RB_TEST_KEY}}\nmodel: m\nrequests:\n  - max_tokens: 8\n    prompt: hi\nload:\n  concurrency: 1\n  requests: 2\nprobes:\n{probes}"
+    );
+    let file = common::write_file(&dir, "s.yaml", &scenario);
+    let out = dir.join("out");
+    let o = Command::new(BIN)
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")])
+        .env("RB_TEST_KEY", "k")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("probes 0/6 passed"), "{stdout}");
+    assert!(stdout.contains("wrong-key (expected 401 authentication_error, got 200)"), "{stdout}");
+    let report_dir = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path();
+    let r = relaybench::report::read(&report_dir.join("report.json")).expect("report");
+    assert_eq!(r.totals.requests, 2, "probes are not load");
+    assert_eq!(r.conformance.rules["probe.unexpected-response"].count, 6);
+    assert!(r.conformance.rules["probe.unexpected-response"].examples[0].template.starts_with("probe:"));
+}

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use relaybench::conformance::request::RequestFacts;
 use relaybench::conformance::{check_capture, Capture, Rule};
 use relaybench::mock::{quirk, MockConfig, MockServer};
+use relaybench::probes;
 use tokio::time::Instant;
 
 const TOOLS: &str = r#""tools":[{"name":"get_weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]"#;
@@ -31,7 +32,7 @@ async fn mock(quirk: Option<Rule>) -> MockServer {
 }
 
 /// Rule ids found live over a stream with a tool call, a thinking stream, a Message and a
-/// 404, each held against its request.
+/// 404, each held against its request, and over every built-in negative probe.
 async fn live_findings(server: &MockServer) -> BTreeSet<&'static str> {
     let client = common::client(&server.base_url(), "k", Duration::from_secs(20));
     let mut found = BTreeSet::new();
@@ -46,6 +47,11 @@ async fn live_findings(server: &MockServer) -> BTreeSet<&'static str> {
         let o = client.execute(Bytes::from(body), 0, stream, Some(&facts), Instant::now()).await;
         found.extend(o.findings.iter().map(|f| f.rule.id()));
     }
+    let wrong_key = common::client(&server.base_url(), "wrong", Duration::from_secs(20));
+    let probes: Vec<_> = probes::BUILTIN.iter().map(|n| probes::builtin(n, "claude-sonnet-4-5").expect("builtin")).collect();
+    for result in probes::run(&client, &wrong_key, &probes).await {
+        found.extend(result.findings.iter().map(|f| f.rule.id()));
+    }
     found
 }
 
@@ -55,7 +61,8 @@ async fn offline_findings(server: &MockServer, rule: Rule) -> Option<BTreeSet<&'
         Some("stream") => (Capture::Stream, stream_body()),
         Some("message") => (Capture::Message, MESSAGE_BODY.to_owned()),
         Some("envelope") => (Capture::Error(404), ERROR_BODY.to_owned()),
-        // Headers are not in a captured body, nor is the request a response answers.
+        // Headers are not in a captured body, nor is the request a response answers, nor
+        // a probe's expectation.
         _ => return None,
     };
     let (_, captured) = common::capture(&server.base_url(), &body).await;

@@ -229,7 +229,8 @@ async fn respond(
         .await
         .map_err(|_| Rejection { status: 413, error_type: "request_too_large", message: "Request exceeds the maximum allowed number of bytes.".into() })?
         .to_bytes();
-    let body = validate::validate(&raw, &config.models)?;
+    let lax = config.quirk == Some(crate::conformance::Rule::ProbeUnexpectedResponse);
+    let body = validate::validate_with(&raw, &config.models, lax)?;
     let stream = body.get("stream").and_then(serde_json::Value::as_bool).unwrap_or(false);
     let id = format!("msg_{}", reply::base58(rng, 24));
     let planned = reply::plan(&body, &raw, config.seed, config.output, id);

@@ -1,5 +1,6 @@
 //! Deliberate protocol faults. A quirk is named by the conformance rule it breaks, and
-//! breaks that rule alone, so every error-severity rule can be shown firing against a
+//! breaks that rule alone (`probe.unexpected-response` is broken in request validation,
+//! which accepts an out-of-range temperature), so every error-severity rule can be shown firing against a
 //! live server (and staying silent when the quirk is off).
 
 use serde_json::{json, Value};

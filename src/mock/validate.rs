@@ -33,6 +33,12 @@ const KNOWN_FIELDS: [&str; 22] = [
 
 /// Checks a request body and returns it as an object, or the rejection the API would send.
 pub fn validate(raw: &[u8], models: &[String]) -> Result<Map<String, Value>, Rejection> {
+    validate_with(raw, models, false)
+}
+
+/// [`validate`], optionally letting sampling parameters out of range through, as a lax
+/// relay does (the mock's quirk for `probe.unexpected-response`).
+pub fn validate_with(raw: &[u8], models: &[String], lax_ranges: bool) -> Result<Map<String, Value>, Rejection> {
     let value: Value =
         serde_json::from_slice(raw).map_err(|e| invalid(format!("invalid JSON body: {e}")))?;
     let Value::Object(body) = value else {
@@ -53,8 +59,10 @@ pub fn validate(raw: &[u8], models: &[String]) -> Result<Map<String, Value>, Rej
         None => return Err(invalid("max_tokens: Field required")),
     };
     check_messages(body.get("messages"))?;
-    check_range(&body, "temperature", 0.0, 1.0)?;
-    check_range(&body, "top_p", 0.0, 1.0)?;
+    if !lax_ranges {
+        check_range(&body, "temperature", 0.0, 1.0)?;
+        check_range(&body, "top_p", 0.0, 1.0)?;
+    }
     if let Some(v) = body.get("top_k") {
         v.as_u64()
             .ok_or_else(|| invalid("top_k: Input should be an integer >= 0"))?;

@@ -37,6 +37,9 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(md, "| {} |", row.join(" | "));
     }
     let _ = writeln!(md, "\n**{}**\n", super::conformance_summary(r));
+    if let Some(line) = super::probes_summary(r) {
+        let _ = writeln!(md, "{line}\n");
+    }
     for line in super::conformance_lines(r) {
         let _ = writeln!(md, "- {}", line.replace('|', "\\|"));
     }

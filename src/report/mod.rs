@@ -20,6 +20,7 @@ use crate::conformance::{Rule, Severity};
 use crate::load::collect::Collected;
 use crate::metrics::{Metric, Recorder, Unit};
 use crate::outcome::OutcomeKind;
+use crate::probes::ProbeResult;
 
 /// Identifies the report format; bumped on incompatible changes.
 pub const REPORT_FORMAT: &str = "relaybench.report/1";
@@ -59,8 +60,27 @@ pub struct Report {
     pub templates: Vec<TemplateInfo>,
     /// The first failed requests, verbatim.
     pub examples: Vec<ExampleInfo>,
-    /// Conformance findings and the verdict.
+    /// Conformance findings and the verdict (load and probes together).
     pub conformance: Conformance,
+    /// Negative probes and what they got.
+    pub probes: Vec<ProbeInfo>,
+}
+
+/// One negative probe's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeInfo {
+    /// Probe name.
+    pub name: String,
+    /// Status the protocol requires.
+    pub expected_status: u16,
+    /// `error.type` the protocol requires.
+    pub expected_error_type: String,
+    /// Status received.
+    pub status: Option<u16>,
+    /// `error.type` received.
+    pub error_type: Option<String>,
+    /// Both matched.
+    pub passed: bool,
 }
 
 /// Conformance results of a run.
@@ -317,6 +337,47 @@ fn summarize(metric: Metric, h: &Histogram<u64>) -> MetricSummary {
     }
 }
 
+/// Findings per rule id over the load and the probes.
+fn finding_counts(r: &Recorder, probes: &[ProbeResult]) -> BTreeMap<String, u64> {
+    let mut counts = r.findings.clone();
+    for f in probes.iter().flat_map(|p| &p.findings) {
+        *counts.entry(f.rule.id().to_owned()).or_default() += 1;
+    }
+    counts
+}
+
+/// The first findings of each rule: probes' first (they ran first), then the load's.
+fn finding_examples(
+    collected: &Collected,
+    probes: &[ProbeResult],
+    template_name: &dyn Fn(usize) -> String,
+) -> Vec<(Rule, Vec<FindingInfo>)> {
+    let info = |request: u64, template: String, f: &crate::conformance::Finding| FindingInfo {
+        request,
+        template,
+        event_index: f.event_index,
+        message: f.message.clone(),
+        excerpt: f.excerpt.clone(),
+    };
+    let mut by_rule: BTreeMap<Rule, Vec<FindingInfo>> = BTreeMap::new();
+    for p in probes {
+        for f in &p.findings {
+            by_rule.entry(f.rule).or_default().push(info(0, format!("probe:{}", p.probe.name), f));
+        }
+    }
+    for (rule, kept) in &collected.finding_examples {
+        let list = by_rule.entry(*rule).or_default();
+        list.extend(kept.iter().map(|(request, template, f)| info(*request, template_name(*template), f)));
+    }
+    by_rule
+        .into_iter()
+        .map(|(rule, mut list)| {
+            list.truncate(crate::load::collect::MAX_FINDING_EXAMPLES);
+            (rule, list)
+        })
+        .collect()
+}
+
 /// Everything about a run the report needs besides the collected data.
 #[derive(Debug, Clone)]
 pub struct RunInfo {
@@ -339,7 +400,7 @@ pub struct RunInfo {
 }
 
 /// Builds the report of a run.
-pub fn build(info: RunInfo, collected: &Collected) -> Report {
+pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult]) -> Report {
     let r: &Recorder = &collected.recorder;
     let mut by_outcome: BTreeMap<String, u64> = OutcomeKind::ALL.iter().map(|k| (k.id().to_owned(), 0)).collect();
     for (k, v) in &r.outcomes {
@@ -393,26 +454,18 @@ pub fn build(info: RunInfo, collected: &Collected) -> Report {
                 detail: e.outcome.detail.clone(),
             })
             .collect(),
-        conformance: conformance(
-            &r.findings,
-            &collected
-                .finding_examples
-                .iter()
-                .map(|(rule, kept)| {
-                    let infos = kept
-                        .iter()
-                        .map(|(request, template, f)| FindingInfo {
-                            request: *request,
-                            template: template_name(*template),
-                            event_index: f.event_index,
-                            message: f.message.clone(),
-                            excerpt: f.excerpt.clone(),
-                        })
-                        .collect();
-                    (*rule, infos)
-                })
-                .collect::<Vec<_>>(),
-        ),
+        conformance: conformance(&finding_counts(r, probes), &finding_examples(collected, probes, &template_name)),
+        probes: probes
+            .iter()
+            .map(|p| ProbeInfo {
+                name: p.probe.name.clone(),
+                expected_status: p.probe.expect_status,
+                expected_error_type: p.probe.expect_error_type.clone(),
+                status: p.status,
+                error_type: p.error_type.clone(),
+                passed: p.passed,
+            })
+            .collect(),
         scenario: info.scenario,
         target: info.target,
         load: info.load,
@@ -533,6 +586,29 @@ pub fn conformance_lines(report: &Report) -> Vec<String> {
             format!("{} {} ×{}{example}", r.severity, id, r.count)
         })
         .collect()
+}
+
+/// The probes line, or None when no probe ran.
+pub fn probes_summary(report: &Report) -> Option<String> {
+    if report.probes.is_empty() {
+        return None;
+    }
+    let passed = report.probes.iter().filter(|p| p.passed).count();
+    let failed: Vec<String> = report
+        .probes
+        .iter()
+        .filter(|p| !p.passed)
+        .map(|p| {
+            let got = match (p.status, &p.error_type) {
+                (Some(s), Some(t)) => format!("{s} {t}"),
+                (Some(s), None) => s.to_string(),
+                (None, _) => "no response".into(),
+            };
+            format!("{} (expected {} {}, got {got})", p.name, p.expected_status, p.expected_error_type)
+        })
+        .collect();
+    let tail = if failed.is_empty() { String::new() } else { format!("; failed: {}", failed.join(", ")) };
+    Some(format!("probes {passed}/{} passed{tail}", report.probes.len()))
 }
 
 /// The verdict line.

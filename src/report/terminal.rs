@@ -50,6 +50,9 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(out, "{}", line(row));
     }
     let _ = writeln!(out, "\n{}", super::conformance_summary(r));
+    if let Some(line) = super::probes_summary(r) {
+        let _ = writeln!(out, "{line}");
+    }
     for line in super::conformance_lines(r) {
         let _ = writeln!(out, "  {line}");
     }

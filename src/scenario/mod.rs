@@ -47,6 +47,66 @@ pub struct Scenario {
     /// Folder the report folder is created in.
     #[serde(default = "default_output")]
     pub output: PathBuf,
+    /// Negative probes, sent once each before the load.
+    #[serde(default)]
+    pub probes: Vec<ProbeSpec>,
+}
+
+/// A negative probe as written: a built-in name, or a custom request with its expectation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeSpec {
+    /// One of [`crate::probes::BUILTIN`].
+    Builtin(String),
+    /// A custom probe.
+    Custom(CustomProbe),
+}
+
+/// A probe the scenario defines.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomProbe {
+    /// Name in the report.
+    pub name: String,
+    /// The request body, sent as is.
+    pub body: Value,
+    /// Send it with a deliberately wrong key.
+    #[serde(default)]
+    pub wrong_key: bool,
+    /// What the protocol requires back.
+    pub expect: ProbeExpectation,
+}
+
+/// The status and error type a probe must get.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeExpectation {
+    /// HTTP status.
+    pub status: u16,
+    /// `error.type`.
+    pub error_type: String,
+}
+
+impl<'de> Deserialize<'de> for ProbeSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ProbeSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a built-in probe name or a map with name, body and expect")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ProbeSpec, E> {
+                if crate::probes::BUILTIN.contains(&v) {
+                    Ok(ProbeSpec::Builtin(v.to_owned()))
+                } else {
+                    Err(E::custom(format!("unknown probe {v:?}; built-in probes: {}", crate::probes::BUILTIN.join(", "))))
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ProbeSpec, A::Error> {
+                CustomProbe::deserialize(de::value::MapAccessDeserializer::new(map)).map(ProbeSpec::Custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 fn default_seed() -> u64 {
@@ -505,6 +565,23 @@ pub struct PreparedRequest {
 }
 
 impl Scenario {
+    /// The probes, resolved (built-ins use the scenario's model).
+    pub fn probes(&self) -> Vec<crate::probes::Probe> {
+        self.probes
+            .iter()
+            .filter_map(|p| match p {
+                ProbeSpec::Builtin(name) => crate::probes::builtin(name, &self.model),
+                ProbeSpec::Custom(c) => Some(crate::probes::Probe {
+                    name: c.name.clone(),
+                    body: c.body.clone(),
+                    wrong_key: c.wrong_key,
+                    expect_status: c.expect.status,
+                    expect_error_type: c.expect.error_type.clone(),
+                }),
+            })
+            .collect()
+    }
+
     /// Templates with their bodies serialized once, so the hot loop only clones `Bytes`.
     pub fn prepared_requests(&self) -> Vec<PreparedRequest> {
         self.requests
@@ -643,6 +720,19 @@ load:
         let e = err(&GOOD.replace("  requests: 10\n", ""));
         assert_eq!(e.line, Some(10), "{e}");
         assert!(e.message.contains("stops by itself"), "{e}");
+    }
+
+    #[test]
+    fn probes_are_builtin_names_or_custom_maps() {
+        let text = format!("{GOOD}probes:\n  - wrong-key\n  - name: empty\n    body: {{model: m, max_tokens: 8, messages: []}}\n    expect: {{status: 400, error_type: invalid_request_error}}\n");
+        let s = parse(&text, Path::new("s.yaml")).expect("valid");
+        let probes = s.probes();
+        assert_eq!(probes.len(), 2);
+        assert!(probes[0].wrong_key);
+        assert_eq!(probes[1].expect_status, 400);
+        let e = err(&format!("{GOOD}probes:\n  - wrong-kye\n"));
+        assert_eq!(e.line, Some(13), "{e}");
+        assert!(e.message.contains("missing-max-tokens"), "{e}");
     }
 
     #[test]
