@@ -330,6 +330,7 @@ async fn read_message(body: hyper::body::Incoming, deadline: Instant, facts: Opt
             }
             outcome.output_tokens = message.pointer("/usage/output_tokens").and_then(Value::as_u64);
             outcome.input_tokens = message.pointer("/usage/input_tokens").and_then(Value::as_u64);
+            outcome.input_total = message.get("usage").and_then(input_total);
             outcome.stop_reason = message.get("stop_reason").and_then(Value::as_str).map(str::to_owned);
         }
         Err(e) => outcome.fail(OutcomeKind::Malformed, format!("body is not JSON ({e}): {}", excerpt(&bytes))),
@@ -408,6 +409,7 @@ impl StreamObserver {
                 let usage = data.pointer("/message/usage");
                 outcome.input_tokens = usage.and_then(|u| u.get("input_tokens")).and_then(Value::as_u64);
                 outcome.output_tokens = usage.and_then(|u| u.get("output_tokens")).and_then(Value::as_u64);
+                outcome.input_total = usage.and_then(input_total);
             }
             event::CONTENT_BLOCK_DELTA => {
                 let delta_type = data.pointer("/delta/type").and_then(Value::as_str).unwrap_or_default();
@@ -430,6 +432,9 @@ impl StreamObserver {
                 }
                 if let Some(n) = data.pointer("/usage/input_tokens").and_then(Value::as_u64) {
                     outcome.input_tokens = Some(n);
+                }
+                if let Some(total) = data.get("usage").and_then(input_total) {
+                    outcome.input_total = Some(total);
                 }
                 outcome.stop_reason = data.pointer("/delta/stop_reason").and_then(Value::as_str).map(str::to_owned);
             }
@@ -454,6 +459,13 @@ impl StreamObserver {
             outcome.fail(OutcomeKind::Truncated, format!("stream ended {what} without message_stop"));
         }
     }
+}
+
+/// `input_tokens` + `cache_creation_input_tokens` + `cache_read_input_tokens` of a usage
+/// object, when `input_tokens` is there.
+fn input_total(usage: &Value) -> Option<u64> {
+    let field = |k: &str| usage.get(k).and_then(Value::as_u64);
+    field("input_tokens").map(|n| n + field("cache_creation_input_tokens").unwrap_or(0) + field("cache_read_input_tokens").unwrap_or(0))
 }
 
 /// The first bytes of `bytes`, printable, for a finding or an error message.

@@ -105,6 +105,9 @@ pub struct Outcome {
     pub output_tokens: Option<u64>,
     /// `usage.input_tokens` as finally reported.
     pub input_tokens: Option<u64>,
+    /// Total input tokens: `input_tokens` plus cache creation and cache reads, which is
+    /// what stays the same for the same prompt whatever the cache did.
+    pub input_total: Option<u64>,
     /// Content deltas received (streams only).
     pub content_deltas: u64,
     /// `stop_reason` as finally reported.
@@ -131,6 +134,7 @@ impl Outcome {
             decode: None,
             output_tokens: None,
             input_tokens: None,
+            input_total: None,
             content_deltas: 0,
             stop_reason: None,
             findings: Vec::new(),

@@ -165,7 +165,9 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let started_at = SystemTime::now();
     let started = Instant::now();
     let (tx, rx) = mpsc::unbounded_channel();
-    let collector = tokio::spawn(collect(requests.len(), rx, stop.clone()));
+    let names = requests.iter().map(|r| r.name.clone()).collect();
+    let twins = crate::load::collect::stream_twins(&requests);
+    let collector = tokio::spawn(collect(names, twins, rx, stop.clone()));
     let grace = INTERRUPT_GRACE.min(timeouts.total);
     run_closed_loop(client.clone(), requests.clone(), picker, plan, stop.clone(), grace, tx).await;
     // The collector ends when the last worker drops its sender; it cannot panic.

@@ -174,4 +174,7 @@ fn shipped_scenarios_validate_and_smoke_runs_clean() {
     let r = only_report(&out);
     assert_eq!(r.totals.requests, 400);
     assert_eq!(r.totals.by_outcome["ok"], 400, "{:?}", r.examples);
+    let c = &r.conformance;
+    assert_eq!((c.violations, c.warnings, c.infos), (0, 0, 0), "{:?}", c.rules);
+    assert!(r.probes.iter().all(|p| p.passed), "{:?}", r.probes);
 }

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use super::Stop;
 use crate::conformance::{Finding, Rule};
 use crate::metrics::Recorder;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use crate::outcome::{Outcome, OutcomeKind};
 
 /// Failures kept verbatim for the report.
@@ -67,18 +67,71 @@ fn blocker_for(o: &Outcome) -> Blocker {
     }
 }
 
-/// Collects outcomes until every sender is gone.
-pub async fn collect(templates: usize, mut outcomes: mpsc::UnboundedReceiver<Outcome>, stop: Arc<Stop>) -> Collected {
+/// Distinct input totals kept per template; more than a few means the count is unstable
+/// anyway, and the cap keeps memory bounded on long runs.
+const MAX_INPUT_TOTALS: usize = 8;
+
+/// Templates whose bodies are the same but for `stream`, so their input usage must agree:
+/// pairs of (streamed template, non-streamed template).
+pub fn stream_twins(requests: &[crate::scenario::PreparedRequest]) -> Vec<(usize, usize)> {
+    let shape = |r: &crate::scenario::PreparedRequest| {
+        let mut v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        if let Some(map) = v.as_object_mut() {
+            map.remove("stream");
+        }
+        v
+    };
+    let mut twins = Vec::new();
+    for (i, a) in requests.iter().enumerate().filter(|(_, r)| r.stream) {
+        for (j, b) in requests.iter().enumerate().filter(|(_, r)| !r.stream) {
+            if shape(a) == shape(b) {
+                twins.push((i, j));
+            }
+        }
+    }
+    twins
+}
+
+/// Findings for twin templates whose input totals differ.
+fn compare_twins(twins: &[(usize, usize)], totals: &[BTreeSet<u64>], names: &[String]) -> Vec<(usize, Finding)> {
+    twins
+        .iter()
+        .filter(|(s, n)| !totals[*s].is_empty() && !totals[*n].is_empty() && totals[*s] != totals[*n])
+        .map(|&(s, n)| {
+            let message = format!(
+                "{} (streamed) reports input {:?}, {} (not streamed) reports {:?}",
+                names[s], totals[s], names[n], totals[n]
+            );
+            (s, Finding::new(Rule::RequestUsageStreamMismatch, None, message, b""))
+        })
+        .collect()
+}
+
+/// Collects outcomes until every sender is gone. `names` are the template names and
+/// `twins` the pairs whose usage must agree (see [`stream_twins`]).
+pub async fn collect(
+    names: Vec<String>,
+    twins: Vec<(usize, usize)>,
+    mut outcomes: mpsc::UnboundedReceiver<Outcome>,
+    stop: Arc<Stop>,
+) -> Collected {
+    let templates = names.len();
     let mut c = Collected {
         per_template: vec![0; templates],
         ..Collected::default()
     };
+    let mut input_totals = vec![BTreeSet::new(); templates];
     let mut fatal = 0u64;
     let mut passed = 0u64;
     while let Some(o) = outcomes.recv().await {
         c.recorder.record(&o);
         if let Some(n) = c.per_template.get_mut(o.template) {
             *n += 1;
+        }
+        if let (Some(total), Some(seen)) = (o.input_total, input_totals.get_mut(o.template)) {
+            if o.kind == OutcomeKind::Ok && seen.len() < MAX_INPUT_TOTALS {
+                seen.insert(total);
+            }
         }
         if is_fatal(&o) {
             fatal += 1;
@@ -102,9 +155,31 @@ pub async fn collect(templates: usize, mut outcomes: mpsc::UnboundedReceiver<Out
             });
         }
     }
+    for (template, finding) in compare_twins(&twins, &input_totals, &names) {
+        *c.recorder.findings.entry(finding.rule.id().to_owned()).or_default() += 1;
+        c.finding_examples.entry(finding.rule).or_default().push((0, template, finding));
+    }
     // A short run may end before the streak: it is still blocked if nothing got through.
     if c.blocker.is_none() && passed == 0 && fatal > 0 {
         c.blocker = c.examples.first().map(|e| blocker_for(&e.outcome));
     }
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twins_with_different_input_totals_are_flagged() {
+        let names = vec!["s".to_owned(), "n".to_owned()];
+        let same = [BTreeSet::from([40]), BTreeSet::from([40])];
+        assert!(compare_twins(&[(0, 1)], &same, &names).is_empty());
+        let differ = [BTreeSet::from([40]), BTreeSet::from([0])];
+        let found = compare_twins(&[(0, 1)], &differ, &names);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1.rule, Rule::RequestUsageStreamMismatch);
+        let missing = [BTreeSet::from([40]), BTreeSet::new()];
+        assert!(compare_twins(&[(0, 1)], &missing, &names).is_empty());
+    }
 }

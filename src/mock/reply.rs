@@ -197,8 +197,19 @@ pub fn plan(body: &Map<String, Value>, raw: &[u8], seed: u64, length: OutputLeng
         blocks,
         stop_reason,
         stop_sequence,
-        input_tokens: (raw.len() as u64 / 4).max(1),
+        input_tokens: prompt_tokens(body),
     }
+}
+
+/// Input token estimate from the prompt alone (system, messages, tools), about four bytes a
+/// token: like the API's count, it does not change with `stream` or sampling fields.
+fn prompt_tokens(body: &Map<String, Value>) -> u64 {
+    let bytes: usize = ["system", "messages", "tools"]
+        .iter()
+        .filter_map(|k| body.get(*k))
+        .map(|v| v.to_string().len())
+        .sum();
+    (bytes as u64 / 4).max(1)
 }
 
 fn thinking_enabled(body: &Map<String, Value>) -> bool {
@@ -353,6 +364,16 @@ mod tests {
     fn same_request_same_reply() {
         let req = json!({"model": "m", "max_tokens": 100, "messages": []});
         assert_eq!(plan_for(req.clone()), plan_for(req));
+    }
+
+    #[test]
+    fn input_tokens_depend_on_the_prompt_only() {
+        let a = plan_for(json!({"model": "m", "max_tokens": 100, "messages": [{"role": "user", "content": "hello"}]}));
+        let b = plan_for(json!({"model": "m", "max_tokens": 7, "stream": true, "temperature": 0.5,
+            "messages": [{"role": "user", "content": "hello"}]}));
+        assert_eq!(a.input_tokens, b.input_tokens);
+        let c = plan_for(json!({"model": "m", "max_tokens": 100, "messages": [{"role": "user", "content": "a much longer prompt than that"}]}));
+        assert!(c.input_tokens > a.input_tokens);
     }
 
     #[test]
