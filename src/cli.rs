@@ -77,6 +77,10 @@ pub enum Command {
         /// Break one conformance rule on purpose, named by its id (an error rule).
         #[arg(long, value_parser = crate::mock::quirk::parse)]
         quirk: Option<crate::conformance::Rule>,
+        /// Behave as a provider document describes its relay: dimilinks, onedim,
+        /// relay-002 or mandao (documented deviations included).
+        #[arg(long, value_parser = crate::mock::profile::parse)]
+        profile: Option<crate::mock::profile::RelayProfile>,
     },
 }
 

@@ -44,16 +44,22 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e.to_string(), Exit::Usage),
         },
-        Command::Mock { port, host, ttft, tokens_per_s, jitter, seed, quirk } => {
+        Command::Mock { port, host, ttft, tokens_per_s, jitter, seed, quirk, profile } => {
             let key = std::env::var("RELAYBENCH_MOCK_KEY").unwrap_or_else(|_| run::MOCK_KEY.to_owned());
             let mut config = MockConfig::new(key);
             config.seed = seed;
-            config.quirk = quirk;
+            if let Some(profile) = profile {
+                profile.apply(&mut config);
+            }
+            if quirk.is_some() {
+                config.quirk = quirk;
+            }
             config.latency = relaybench::mock::latency::LatencyModel { ttft, tokens_per_s, jitter };
+            let config_quirk = config.quirk;
             runtime.block_on(async {
                 match MockServer::start(config, std::net::SocketAddr::new(host, port)).await {
                     Ok(server) => {
-                        let quirk = quirk.map(|q| format!(" (breaking {} on purpose)", q.id())).unwrap_or_default();
+                        let quirk = config_quirk.map(|q| format!(" (breaking {} on purpose)", q.id())).unwrap_or_default();
                         eprintln!("relaybench mock listening on {}{quirk}", server.base_url());
                         tokio::select! {
                             _ = server.wait() => code(Exit::Ok),

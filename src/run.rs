@@ -237,7 +237,12 @@ async fn resolve_target(scenario: &Scenario) -> Result<(Target, Option<MockServe
                 tokens_per_s: spec.tokens_per_s,
                 jitter: spec.jitter,
             };
-            config.quirk = spec.quirk;
+            if let Some(profile) = spec.profile {
+                profile.apply(&mut config);
+            }
+            if spec.quirk.is_some() {
+                config.quirk = spec.quirk;
+            }
             config.output = OutputLength {
                 min: spec.output_tokens[0],
                 max: spec.output_tokens[1],

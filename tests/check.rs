@@ -133,3 +133,65 @@ fn probes_that_succeed_are_findings_naming_what_came_back() {
     assert_eq!(r.conformance.rules["probe.unexpected-response"].count, 6);
     assert!(r.conformance.rules["probe.unexpected-response"].examples[0].template.starts_with("probe:"));
 }
+
+#[test]
+fn clean_mock_yields_no_finding_over_thousands_of_mixed_requests() {
+    let dir = common::temp_dir("thousands");
+    let scenario = r#"
+name: thousands
+seed: 9
+target: {mock: {ttft: 1ms, tokens_per_s: 50000, output_tokens: [8, 64]}}
+model: claude-sonnet-4-5
+requests:
+  - {name: text, stream: true, max_tokens: 128, prompt: hi}
+  - {name: text-message, stream: false, max_tokens: 128, prompt: hi}
+  - {name: truncated, stream: true, max_tokens: 4, prompt: go on}
+  - {name: truncated-message, stream: false, max_tokens: 4, prompt: go on}
+  - {name: stop-sequence, stream: true, max_tokens: 128, prompt: hi, stop_sequences: [" the"]}
+  - {name: stop-sequence-message, stream: false, max_tokens: 128, prompt: hi, stop_sequences: [" the"]}
+  - name: tool
+    stream: true
+    max_tokens: 256
+    prompt: weather?
+    tools: [{name: get_weather, input_schema: {type: object, properties: {city: {type: string}}, required: [city]}}]
+  - name: tool-message
+    stream: false
+    max_tokens: 256
+    prompt: weather?
+    tools: [{name: get_weather, input_schema: {type: object, properties: {city: {type: string}}, required: [city]}}]
+    tool_choice: {type: any}
+  - name: tool-none
+    stream: true
+    max_tokens: 64
+    prompt: weather?
+    tools: [{name: get_weather, input_schema: {type: object}}]
+    tool_choice: {type: none}
+  - name: tool-result
+    stream: true
+    max_tokens: 64
+    messages:
+      - {role: user, content: weather?}
+      - {role: assistant, content: [{type: tool_use, id: toolu_1, name: get_weather, input: {city: Paris}}]}
+      - {role: user, content: [{type: tool_result, tool_use_id: toolu_1, content: "18C"}]}
+    tools: [{name: get_weather, input_schema: {type: object}}]
+  - {name: thinking, stream: true, max_tokens: 2048, prompt: think, thinking: {type: enabled, budget_tokens: 1024}}
+  - {name: thinking-message, stream: false, max_tokens: 2048, prompt: think, thinking: {type: enabled, budget_tokens: 1024}}
+  - {name: unknown-model, stream: true, max_tokens: 8, prompt: hi, model: no-such-model}
+  - {name: bad-temperature, stream: false, max_tokens: 8, prompt: hi, temperature: 3}
+load: {concurrency: 16, requests: 2000}
+"#;
+    let file = common::write_file(&dir, "s.yaml", scenario);
+    let out = dir.join("out");
+    let o = Command::new(BIN)
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let report_dir = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path();
+    let r = relaybench::report::read(&report_dir.join("report.json")).expect("report");
+    assert_eq!(r.totals.requests, 2000);
+    assert!(r.totals.by_outcome["http_error"] > 0, "the error templates ran");
+    assert!(r.templates.iter().all(|t| t.requests > 0), "every shape ran");
+    let c = &r.conformance;
+    assert_eq!((c.violations, c.warnings, c.infos), (0, 0, 0), "{:?}", c.rules);
+}

@@ -5,6 +5,7 @@
 //! response times that follow a latency model instead of arriving all at once.
 
 pub mod latency;
+pub mod profile;
 pub mod quirk;
 pub mod reply;
 pub mod stream;
@@ -63,6 +64,8 @@ pub struct MockConfig {
     pub models: Vec<String>,
     /// A conformance rule to break on purpose (see [`quirk`]).
     pub quirk: Option<crate::conformance::Rule>,
+    /// Body fields accepted beyond the official ones (a relay profile's extensions).
+    pub extra_fields: Vec<String>,
 }
 
 impl MockConfig {
@@ -75,6 +78,7 @@ impl MockConfig {
             output: OutputLength { min: 32, max: 192 },
             models: DEFAULT_MODELS.iter().map(|m| (*m).to_owned()).collect(),
             quirk: None,
+            extra_fields: Vec::new(),
         }
     }
 }
@@ -230,7 +234,7 @@ async fn respond(
         .map_err(|_| Rejection { status: 413, error_type: "request_too_large", message: "Request exceeds the maximum allowed number of bytes.".into() })?
         .to_bytes();
     let lax = config.quirk == Some(crate::conformance::Rule::ProbeUnexpectedResponse);
-    let body = validate::validate_with(&raw, &config.models, lax)?;
+    let body = validate::validate_with(&raw, &config.models, lax, &config.extra_fields)?;
     let stream = body.get("stream").and_then(serde_json::Value::as_bool).unwrap_or(false);
     let id = format!("msg_{}", reply::base58(rng, 24));
     let planned = reply::plan(&body, &raw, config.seed, config.output, id);

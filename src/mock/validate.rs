@@ -33,18 +33,25 @@ const KNOWN_FIELDS: [&str; 22] = [
 
 /// Checks a request body and returns it as an object, or the rejection the API would send.
 pub fn validate(raw: &[u8], models: &[String]) -> Result<Map<String, Value>, Rejection> {
-    validate_with(raw, models, false)
+    validate_with(raw, models, false, &[])
 }
 
 /// [`validate`], optionally letting sampling parameters out of range through, as a lax
 /// relay does (the mock's quirk for `probe.unexpected-response`).
-pub fn validate_with(raw: &[u8], models: &[String], lax_ranges: bool) -> Result<Map<String, Value>, Rejection> {
+/// `extra_fields` are accepted beyond the official ones, as a relay's extensions are.
+pub fn validate_with(
+    raw: &[u8],
+    models: &[String],
+    lax_ranges: bool,
+    extra_fields: &[String],
+) -> Result<Map<String, Value>, Rejection> {
     let value: Value =
         serde_json::from_slice(raw).map_err(|e| invalid(format!("invalid JSON body: {e}")))?;
     let Value::Object(body) = value else {
         return Err(invalid("request body must be a JSON object"));
     };
-    if let Some(extra) = body.keys().find(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
+    let known = |k: &String| KNOWN_FIELDS.contains(&k.as_str()) || extra_fields.contains(k);
+    if let Some(extra) = body.keys().find(|k| !known(k)) {
         return Err(invalid(format!("{extra}: Extra inputs are not permitted")));
     }
     let model = match body.get("model") {

@@ -238,6 +238,24 @@ pub struct MockSpec {
     /// Break this conformance rule on purpose (an error rule id).
     #[serde(default, deserialize_with = "quirk_name")]
     pub quirk: Option<crate::conformance::Rule>,
+    /// Behave as a relay profile (`relaybench mock --help` lists them).
+    #[serde(default, deserialize_with = "profile_name")]
+    pub profile: Option<crate::mock::profile::RelayProfile>,
+}
+
+/// A relay profile name, checked inside the visitor.
+fn profile_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::mock::profile::RelayProfile>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<crate::mock::profile::RelayProfile>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a relay profile name such as dimilinks")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            crate::mock::profile::parse(v).map(Some).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(V)
 }
 
 /// A quirk name, checked inside the visitor so a wrong name points at itself.
@@ -264,6 +282,7 @@ impl Default for MockSpec {
             output_tokens: default_mock_length(),
             http2: false,
             quirk: None,
+            profile: None,
         }
     }
 }

@@ -1,0 +1,57 @@
+//! Relay profiles reproduce what their provider documents state, and only that.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use bytes::Bytes;
+use relaybench::mock::profile::{self, PROFILES};
+use relaybench::mock::{MockConfig, MockServer};
+use relaybench::probes;
+use tokio::time::Instant;
+
+async fn start(profile: Option<&str>) -> MockServer {
+    let mut config = MockConfig::new("k");
+    config.latency.ttft = Duration::from_millis(1);
+    config.latency.tokens_per_s = 20_000.0;
+    if let Some(name) = profile {
+        profile::parse(name).expect("profile").apply(&mut config);
+    }
+    MockServer::start_local(config).await.expect("mock")
+}
+
+async fn status_of(server: &MockServer, body: serde_json::Value) -> Option<u16> {
+    let client = common::client(&server.base_url(), "k", Duration::from_secs(10));
+    client.execute(Bytes::from(body.to_string()), 0, false, None, Instant::now()).await.status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_profile_shows_its_documented_deviation_and_nothing_else() {
+    for p in PROFILES {
+        let server = start(Some(p.id)).await;
+        let client = common::client(&server.base_url(), "k", Duration::from_secs(10));
+        let wrong = common::client(&server.base_url(), "wrong", Duration::from_secs(10));
+        let all: Vec<_> = probes::BUILTIN.iter().map(|n| probes::builtin(n, "claude-sonnet-4-5").expect("probe")).collect();
+        let mut found = BTreeSet::new();
+        for r in probes::run(&client, &wrong, &all).await {
+            found.extend(r.findings.iter().map(|f| f.rule.id()));
+        }
+        let expected: BTreeSet<&str> = p.quirk.map(|q| q.id()).into_iter().collect();
+        assert_eq!(found, expected, "profile {}", p.id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documented_extensions_are_accepted_only_by_their_profile() {
+    let base = |model: &str| serde_json::json!({"model": model, "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]});
+    let official = start(None).await;
+    let mut web = base("claude-sonnet-4-5");
+    web["web_search_options"] = serde_json::json!({});
+    assert_eq!(status_of(&official, web.clone()).await, Some(400));
+    assert_eq!(status_of(&start(Some("mandao")).await, web).await, Some(200));
+    assert_eq!(status_of(&official, base("claude-haiku-3-5-20241022")).await, Some(404));
+    assert_eq!(status_of(&start(Some("relay-002")).await, base("claude-haiku-3-5-20241022")).await, Some(200));
+    assert_eq!(status_of(&official, base("claude-opus-4-7-thinking")).await, Some(404));
+    assert_eq!(status_of(&start(Some("dimilinks")).await, base("claude-opus-4-7-thinking")).await, Some(200));
+}
