@@ -14,55 +14,23 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use relaybench::conformance::stream::StreamChecker;
 use relaybench::mock::reply::{plan, OutputLength};
 use relaybench::mock::stream::{plan_events, write_event};
-use relaybench::rng::Rng;
 use relaybench::sse::Parser;
 use serde_json::Value;
 
-/// One streamed answer from the mock's planner with a tool call, cut into 1–4 KiB chunks.
-fn stream_chunks() -> (Vec<Bytes>, usize) {
-    let body = serde_json::json!({
-        "model": "claude-sonnet-4-5", "max_tokens": 4096, "stream": true,
-        "messages": [{"role": "user", "content": "weather in Paris?"}],
-        "tools": [{"name": "get_weather", "input_schema": {"type": "object",
-            "properties": {"city": {"type": "string"}, "unit": {"type": "string"}}, "required": ["city", "unit"]}}],
-        "tool_choice": {"type": "any"},
-    });
-    let map = body.as_object().expect("object").clone();
-    let raw = body.to_string();
-    // With tool_choice any, the mock writes a short text block, then the tool call.
-    let mut bytes = Vec::new();
-    let mut events = 0;
-    let reply = plan(&map, raw.as_bytes(), 3, OutputLength { min: 2000, max: 2000 }, "msg_bench".into());
-    for planned in plan_events(&reply) {
-        write_event(&mut bytes, &planned);
-        events += 1;
-    }
-    let mut rng = Rng::new(5);
-    let mut chunks = Vec::new();
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let len = (rng.range(1024, 4096) as usize).min(bytes.len() - pos);
-        chunks.push(Bytes::copy_from_slice(&bytes[pos..pos + len]));
-        pos += len;
-    }
-    (chunks, events)
-}
+mod support;
 
-/// A long streamed text answer, cut into 2 KiB chunks.
-fn long_text_chunks() -> (Vec<Bytes>, usize) {
-    let body = serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 4096, "stream": true,
-        "messages": [{"role": "user", "content": "write at length"}]});
+/// A streamed answer from the mock's planner for `body`, `tokens` long, in network chunks.
+fn mock_stream(body: serde_json::Value, tokens: u32, seed: u64) -> (Vec<Bytes>, usize) {
     let map = body.as_object().expect("object").clone();
     let raw = body.to_string();
-    let reply = plan(&map, raw.as_bytes(), 4, OutputLength { min: 3000, max: 3000 }, "msg_bench".into());
+    let reply = plan(&map, raw.as_bytes(), seed, OutputLength { min: tokens, max: tokens }, "msg_bench".into());
     let mut bytes = Vec::new();
     let mut events = 0;
     for planned in plan_events(&reply) {
         write_event(&mut bytes, &planned);
         events += 1;
     }
-    let chunks = bytes.chunks(2048).map(Bytes::copy_from_slice).collect();
-    (chunks, events)
+    (support::network_chunks(&bytes, seed), events)
 }
 
 fn parse_only(streams: &[Vec<Bytes>]) -> usize {
@@ -103,8 +71,18 @@ fn checked(streams: &[Vec<Bytes>]) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
-    let (tool, tool_events) = stream_chunks();
-    let (text, text_events) = long_text_chunks();
+    // With tool_choice any, the mock writes a short text block, then the tool call.
+    let tool_body = serde_json::json!({
+        "model": "claude-sonnet-4-5", "max_tokens": 4096, "stream": true,
+        "messages": [{"role": "user", "content": "weather in Paris?"}],
+        "tools": [{"name": "get_weather", "input_schema": {"type": "object",
+            "properties": {"city": {"type": "string"}, "unit": {"type": "string"}}, "required": ["city", "unit"]}}],
+        "tool_choice": {"type": "any"},
+    });
+    let text_body = serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 4096, "stream": true,
+        "messages": [{"role": "user", "content": "write at length"}]});
+    let (tool, tool_events) = mock_stream(tool_body, 2000, 3);
+    let (text, text_events) = mock_stream(text_body, 3000, 4);
     let streams = vec![tool, text];
     let events = tool_events + text_events;
     assert_eq!(checked(&streams), events);

@@ -16,6 +16,8 @@ use futures::StreamExt;
 use relaybench::rng::Rng;
 use relaybench::sse::Parser;
 
+mod support;
+
 const TARGET_BYTES: usize = 10 << 20;
 
 /// A realistic stream: mostly text deltas, some thinking and tool-input deltas, pings.
@@ -56,19 +58,6 @@ fn anthropic_stream(line_end: &str) -> (Vec<u8>, usize) {
     push(&mut out, "message_stop", r#"{"type":"message_stop"}"#);
     events += 1;
     (out.into_bytes(), events)
-}
-
-/// Cuts `bytes` into pieces of 1–4 KiB, as reads from a socket arrive.
-fn network_chunks(bytes: &[u8]) -> Vec<Bytes> {
-    let mut rng = Rng::new(11);
-    let mut chunks = Vec::new();
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let len = (rng.range(1024, 4096) as usize).min(bytes.len() - pos);
-        chunks.push(Bytes::copy_from_slice(&bytes[pos..pos + len]));
-        pos += len;
-    }
-    chunks
 }
 
 fn relaybench_parse(chunks: &[Bytes]) -> usize {
@@ -132,7 +121,7 @@ fn memchr_floor(chunks: &[Bytes]) -> usize {
 fn bench(c: &mut Criterion) {
     for (label, line_end) in [("lf", "\n"), ("crlf", "\r\n")] {
         let (bytes, events) = anthropic_stream(line_end);
-        let chunks = network_chunks(&bytes);
+        let chunks = support::network_chunks(&bytes, 11);
         // Every parser must see every event, or its speed means nothing.
         assert_eq!(relaybench_parse(&chunks), events);
         assert_eq!(sse_stream_parse(&chunks), events);
