@@ -167,7 +167,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let (tx, rx) = mpsc::unbounded_channel();
     let names = requests.iter().map(|r| r.name.clone()).collect();
     let twins = crate::load::collect::stream_twins(&requests);
-    let collector = tokio::spawn(collect(names, twins, rx, stop.clone()));
+    let collector = tokio::spawn(collect(names, twins, rx));
     let grace = INTERRUPT_GRACE.min(timeouts.total);
     run_closed_loop(client.clone(), requests.clone(), picker, plan, stop.clone(), grace, tx).await;
     // The collector ends when the last worker drops its sender; it cannot panic.

@@ -1,8 +1,6 @@
 //! The collector: the one owner of a run's measurements. It folds outcomes into the
 //! recorder, keeps the first failures as examples, and decides when a run cannot go on.
 
-use std::sync::Arc;
-
 use tokio::sync::mpsc;
 
 use super::Stop;
@@ -56,6 +54,28 @@ pub struct Collected {
 
 fn is_fatal(o: &Outcome) -> bool {
     o.kind == OutcomeKind::ConnectError || matches!(o.status, Some(401 | 403))
+}
+
+/// Stops a run that cannot proceed. Workers record each outcome here before starting
+/// their next request, so the stop comes after at most [`FATAL_STREAK`] such outcomes plus
+/// the requests already in flight, however fast failures arrive (the collector, which
+/// drains a channel, may lag far behind a refused port).
+#[derive(Debug, Default)]
+pub struct FailFast {
+    fatal: std::sync::atomic::AtomicU64,
+    passed: std::sync::atomic::AtomicU64,
+}
+
+impl FailFast {
+    /// Records one outcome; asks `stop` to stop once the streak is reached.
+    pub fn record(&self, o: &Outcome, stop: &Stop) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if !is_fatal(o) {
+            self.passed.fetch_add(1, SeqCst);
+        } else if self.fatal.fetch_add(1, SeqCst) + 1 >= FATAL_STREAK && self.passed.load(SeqCst) == 0 {
+            stop.stop();
+        }
+    }
 }
 
 fn blocker_for(o: &Outcome) -> Blocker {
@@ -113,7 +133,6 @@ pub async fn collect(
     names: Vec<String>,
     twins: Vec<(usize, usize)>,
     mut outcomes: mpsc::UnboundedReceiver<Outcome>,
-    stop: Arc<Stop>,
 ) -> Collected {
     let templates = names.len();
     let mut c = Collected {
@@ -140,7 +159,6 @@ pub async fn collect(
         }
         if passed == 0 && fatal >= FATAL_STREAK && c.blocker.is_none() {
             c.blocker = Some(blocker_for(&o));
-            stop.stop();
         }
         for f in &o.findings {
             let kept = c.finding_examples.entry(f.rule).or_default();

@@ -102,11 +102,12 @@ pub async fn run_closed_loop(
     outcomes: mpsc::UnboundedSender<Outcome>,
 ) {
     let next = Arc::new(AtomicU64::new(0));
+    let fail_fast = Arc::new(collect::FailFast::default());
     let deadline = plan.duration.map(|d| Instant::now() + d);
     let mut workers = JoinSet::new();
     for _ in 0..plan.concurrency {
         let (client, requests, picker) = (client.clone(), requests.clone(), picker.clone());
-        let (next, stop, outcomes) = (next.clone(), stop.clone(), outcomes.clone());
+        let (next, stop, outcomes, fail_fast) = (next.clone(), stop.clone(), outcomes.clone(), fail_fast.clone());
         workers.spawn(async move {
             loop {
                 if stop.is_stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
@@ -120,6 +121,7 @@ pub async fn run_closed_loop(
                 let request = &requests[index];
                 let start = Instant::now();
                 let outcome = client.execute(request.body.clone(), index, request.stream, Some(&request.facts), start).await;
+                fail_fast.record(&outcome, &stop);
                 if outcomes.send(outcome).is_err() {
                     break;
                 }
