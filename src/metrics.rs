@@ -25,6 +25,8 @@ pub enum Metric {
     E2e,
     /// Per-request generation speed.
     OutputTokensPerS,
+    /// Open loop: due time to send.
+    SendLag,
 }
 
 /// Unit a histogram stores its values in.
@@ -48,13 +50,14 @@ impl Unit {
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 7] = [
         Metric::Ttfb,
         Metric::MessageStart,
         Metric::Ttft,
         Metric::Itl,
         Metric::E2e,
         Metric::OutputTokensPerS,
+        Metric::SendLag,
     ];
 
     /// Stable id used in reports and thresholds.
@@ -66,6 +69,7 @@ impl Metric {
             Metric::Itl => "itl",
             Metric::E2e => "e2e",
             Metric::OutputTokensPerS => "output_tokens_per_s",
+            Metric::SendLag => "send_lag",
         }
     }
 
@@ -78,6 +82,7 @@ impl Metric {
             Metric::Itl => "each gap between two consecutive content deltas of one stream; deltas that arrive in one read have a gap of 0",
             Metric::E2e => "time from the request's start to the end of the response body, for every request that got a response",
             Metric::OutputTokensPerS => "per stream, `usage.output_tokens` minus one, divided by the time from the first to the last content delta (streams with at least two content deltas)",
+            Metric::SendLag => "open-loop executors: time from when a request was due to when it began to be sent; the latencies above are measured from the due time, so they include it",
         }
     }
 
@@ -172,6 +177,9 @@ impl Recorder {
             *self.findings.entry(f.rule.id().to_owned()).or_default() += 1;
         }
         let micros = |d: std::time::Duration| d.as_micros().min(u128::from(u64::MAX)) as u64;
+        if let Some(d) = o.send_lag {
+            self.add(Metric::SendLag, micros(d));
+        }
         if let Some(d) = o.ttfb {
             self.add(Metric::Ttfb, micros(d));
         }

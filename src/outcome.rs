@@ -89,6 +89,8 @@ pub struct Outcome {
     pub error_type: Option<String>,
     /// A short description of what went wrong, for the report's examples.
     pub detail: Option<String>,
+    /// Open loop: from the due time to the moment the request began to be sent.
+    pub send_lag: Option<Duration>,
     /// Time to the response head.
     pub ttfb: Option<Duration>,
     /// Time to the `message_start` event.
@@ -126,6 +128,7 @@ impl Outcome {
             status: None,
             error_type: None,
             detail: None,
+            send_lag: None,
             ttfb: None,
             message_start: None,
             ttft: None,

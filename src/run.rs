@@ -2,7 +2,7 @@
 //! collect, write the report, and say which exit code the result deserves.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -11,13 +11,13 @@ use tokio::time::Instant;
 
 use crate::client::{ApiKey, AuthStyle, Client, ClientError, Target, Timeouts};
 use crate::load::collect::{collect, Blocker};
-use crate::load::{run_closed_loop, ClosedLoop, Picker, Stop};
+use crate::load::{run_closed_loop, run_open_loop, ClosedLoop, OpenLoop, Picker, Stop};
 use crate::mock::latency::LatencyModel;
 use crate::mock::reply::OutputLength;
 use crate::mock::{MockConfig, MockServer};
 use crate::protocol::ANTHROPIC_VERSION;
 use crate::report::{self, timefmt, LoadInfo, Report, RunInfo, ScenarioInfo, TargetInfo};
-use crate::scenario::{self, Scenario, ScenarioError, TargetSpec};
+use crate::scenario::{self, Executor, Scenario, ScenarioError, TargetSpec};
 
 /// Process exit codes, the contract with CI systems and scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,11 +137,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let client = Client::new(&target, timeouts)?;
     let requests: Arc<[_]> = scenario.prepared_requests().into();
     let picker = Picker::new(&requests, scenario.seed);
-    let plan = ClosedLoop {
-        concurrency: scenario.load.concurrency.get(),
-        requests: scenario.load.requests,
-        duration: scenario.load.duration.map(|d| d.0),
-    };
+    let load = &scenario.load;
 
     let stop = Arc::new(Stop::default());
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -169,7 +165,30 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let twins = crate::load::collect::stream_twins(&requests);
     let collector = tokio::spawn(collect(names, twins, rx));
     let grace = INTERRUPT_GRACE.min(timeouts.total);
-    run_closed_loop(client.clone(), requests.clone(), picker, plan, stop.clone(), grace, tx).await;
+    let dropped = Arc::new(AtomicU64::new(0));
+    match (load.executor, load.concurrency, load.rate) {
+        (Executor::Concurrency, Some(concurrency), _) => {
+            let plan = ClosedLoop {
+                concurrency: concurrency.get(),
+                requests: load.requests,
+                duration: load.duration.map(|d| d.0),
+            };
+            run_closed_loop(client.clone(), requests.clone(), picker, plan, stop.clone(), grace, tx).await;
+        }
+        (executor, _, Some(rate)) => {
+            let plan = OpenLoop {
+                rate,
+                poisson: executor == Executor::Poisson,
+                seed: scenario.seed,
+                max_in_flight: load.max_in_flight.get(),
+                requests: load.requests,
+                duration: load.duration.map(|d| d.0),
+            };
+            run_open_loop(client.clone(), requests.clone(), picker, plan, stop.clone(), grace, tx, dropped.clone()).await;
+        }
+        // The scenario loader admits only the two shapes above.
+        _ => drop(tx),
+    }
     // The collector ends when the last worker drops its sender; it cannot panic.
     let collected = collector.await.unwrap_or_default();
     let duration_s = started.elapsed().as_secs_f64();
@@ -202,11 +221,14 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             http2: target.http2,
         },
         load: LoadInfo {
-            executor: "concurrency".to_owned(),
-            concurrency: plan.concurrency,
-            requests: plan.requests,
-            duration_s: plan.duration.map(|d| d.as_secs_f64()),
+            executor: load.executor.id().to_owned(),
+            concurrency: load.concurrency.map(|c| c.get()),
+            rate: load.rate,
+            max_in_flight: (load.executor != Executor::Concurrency).then(|| load.max_in_flight.get()),
+            requests: load.requests,
+            duration_s: load.duration.map(|d| d.0.as_secs_f64()),
         },
+        dropped: dropped.load(Ordering::SeqCst),
         templates: requests.iter().map(|r| (r.name.clone(), r.weight.get(), r.stream)).collect(),
         started_at: timefmt::rfc3339(started_at),
         duration_s,
@@ -237,6 +259,8 @@ async fn resolve_target(scenario: &Scenario) -> Result<(Target, Option<MockServe
                 tokens_per_s: spec.tokens_per_s,
                 jitter: spec.jitter,
             };
+            config.capacity = spec.capacity.map(|k| k.get() as usize);
+            config.stall = spec.stall.map(|s| crate::mock::Stall { after: s.after.0, length: s.length.0 });
             if let Some(profile) = spec.profile {
                 profile.apply(&mut config);
             }

@@ -1,6 +1,8 @@
 //! Load generation: which request goes next, how many run at once, and when to stop.
 //!
-//! Workers only pick, send and hand the outcome to a channel; the collector that owns
+//! Two executors: a closed loop (`concurrency` workers) and an open loop (requests sent
+//! when due, at a rate). Workers only pick, send and hand the outcome to a channel; the
+//! collector that owns
 //! every measurement lives in [`collect`], so nothing measured is lost when the run is
 //! stopped early.
 
@@ -129,13 +131,108 @@ pub async fn run_closed_loop(
         });
     }
     drop(outcomes);
+    finish(workers, &stop, grace).await;
+}
+
+/// Waits for every task; after a stop, tasks still running when `grace` ends are cut.
+async fn finish(mut tasks: JoinSet<()>, stop: &Stop, grace: Duration) {
     tokio::select! {
-        _ = async { while workers.join_next().await.is_some() {} } => {}
+        _ = async { while tasks.join_next().await.is_some() {} } => {}
         _ = async { stop.wait().await; tokio::time::sleep(grace).await } => {
-            workers.abort_all();
-            while workers.join_next().await.is_some() {}
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
         }
     }
+}
+
+/// An open loop: requests are sent when due, at `rate` per second, whether or not
+/// earlier ones have finished (k6's arrival-rate executors).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OpenLoop {
+    /// Requests per second.
+    pub rate: f64,
+    /// Exponential gaps (Poisson arrivals) instead of a fixed schedule.
+    pub poisson: bool,
+    /// Seed of the Poisson gaps.
+    pub seed: u64,
+    /// A request due while this many are in flight is dropped, not delayed.
+    pub max_in_flight: u32,
+    /// Stop after scheduling this many requests (sent or dropped).
+    pub requests: Option<u64>,
+    /// Stop scheduling after this long.
+    pub duration: Option<Duration>,
+}
+
+impl OpenLoop {
+    /// The gap before the next arrival.
+    fn gap(&self, rng: &mut Rng) -> Duration {
+        let mean = 1.0 / self.rate;
+        if self.poisson {
+            // Inverse transform: -ln(1 - U) is exponential with mean 1.
+            Duration::from_secs_f64(-(1.0 - rng.next_f64()).ln() * mean)
+        } else {
+            Duration::from_secs_f64(mean)
+        }
+    }
+}
+
+/// Runs the open loop. Latencies are measured from each request's due time, so a server
+/// (or client) that falls behind shows in them instead of being hidden by a late send;
+/// the send lag itself is recorded on each outcome. Dropped requests are counted in
+/// `dropped`. Returns when every request has ended.
+#[allow(clippy::too_many_arguments)] // each argument is one part of the run's wiring
+pub async fn run_open_loop(
+    client: Client,
+    requests: Arc<[PreparedRequest]>,
+    picker: Picker,
+    plan: OpenLoop,
+    stop: Arc<Stop>,
+    grace: Duration,
+    outcomes: mpsc::UnboundedSender<Outcome>,
+    dropped: Arc<AtomicU64>,
+) {
+    let start = Instant::now();
+    let deadline = plan.duration.map(|d| start + d);
+    let slots = Arc::new(tokio::sync::Semaphore::new(plan.max_in_flight as usize));
+    let fail_fast = Arc::new(collect::FailFast::default());
+    let mut rng = Rng::derive(plan.seed, 0x6f70_656e);
+    let mut tasks = JoinSet::new();
+    let mut due = start;
+    for n in 0u64.. {
+        if plan.requests.is_some_and(|max| n >= max) {
+            break;
+        }
+        if n > 0 {
+            due += plan.gap(&mut rng);
+        }
+        if deadline.is_some_and(|d| due >= d) {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(due) => {}
+            _ = stop.wait() => break,
+        }
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        let index = picker.pick(n);
+        let (client, requests, outcomes) = (client.clone(), requests.clone(), outcomes.clone());
+        let (stop, fail_fast) = (stop.clone(), fail_fast.clone());
+        tasks.spawn(async move {
+            let request = &requests[index];
+            let lag = due.elapsed();
+            let mut outcome = client.execute(request.body.clone(), index, request.stream, Some(&request.facts), due).await;
+            outcome.send_lag = Some(lag);
+            fail_fast.record(&outcome, &stop);
+            let _ = outcomes.send(outcome);
+            drop(slot);
+        });
+        // Reap finished tasks so the set holds only those in flight.
+        while tasks.try_join_next().is_some() {}
+    }
+    drop(outcomes);
+    finish(tasks, &stop, grace).await;
 }
 
 #[cfg(test)]
@@ -152,6 +249,21 @@ mod tests {
             body: Bytes::new(),
             facts: std::sync::Arc::new(crate::conformance::request::RequestFacts::from_body(&serde_json::json!({}))),
         }
+    }
+
+    #[test]
+    fn poisson_gaps_average_the_rate_and_repeat() {
+        let plan = OpenLoop { rate: 200.0, poisson: true, seed: 3, max_in_flight: 1, requests: None, duration: None };
+        let gaps = |seed| {
+            let mut rng = Rng::derive(seed, 1);
+            (0..20_000).map(|_| plan.gap(&mut rng).as_secs_f64()).collect::<Vec<_>>()
+        };
+        let a = gaps(3);
+        let mean = a.iter().sum::<f64>() / a.len() as f64;
+        assert!((mean - 0.005).abs() < 0.0002, "mean gap {mean}");
+        assert_eq!(a, gaps(3));
+        let fixed = OpenLoop { poisson: false, ..plan };
+        assert_eq!(fixed.gap(&mut Rng::new(1)), Duration::from_millis(5));
     }
 
     #[test]

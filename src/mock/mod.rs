@@ -66,6 +66,20 @@ pub struct MockConfig {
     pub quirk: Option<crate::conformance::Rule>,
     /// Body fields accepted beyond the official ones (a relay profile's extensions).
     pub extra_fields: Vec<String>,
+    /// At most this many responses in progress; the rest queue, and the wait shows as
+    /// latency (a provider with a known capacity, for sweeps).
+    pub capacity: Option<usize>,
+    /// A pause: from `after` the server start, for `length`, no response begins.
+    pub stall: Option<Stall>,
+}
+
+/// A fixed pause in the mock's service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stall {
+    /// When it begins, from the server's start.
+    pub after: std::time::Duration,
+    /// How long it lasts.
+    pub length: std::time::Duration,
 }
 
 impl MockConfig {
@@ -79,6 +93,8 @@ impl MockConfig {
             models: DEFAULT_MODELS.iter().map(|m| (*m).to_owned()).collect(),
             quirk: None,
             extra_fields: Vec::new(),
+            capacity: None,
+            stall: None,
         }
     }
 }
@@ -86,6 +102,8 @@ impl MockConfig {
 struct State {
     config: MockConfig,
     requests: AtomicU64,
+    started: Instant,
+    slots: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// A running mock. Dropping it stops the server and closes its connections.
@@ -99,9 +117,12 @@ impl MockServer {
     pub async fn start(config: MockConfig, addr: SocketAddr) -> std::io::Result<MockServer> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let slots = config.capacity.map(|k| Arc::new(tokio::sync::Semaphore::new(k.max(1))));
         let state = Arc::new(State {
             config,
             requests: AtomicU64::new(0),
+            started: Instant::now(),
+            slots,
         });
         let task = tokio::spawn(accept_loop(listener, state));
         Ok(MockServer { addr, task: Some(task) })
@@ -190,11 +211,10 @@ impl Body for MockBody {
 }
 
 async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<MockBody>, Infallible> {
-    let start = Instant::now();
     let n = state.requests.fetch_add(1, Ordering::Relaxed);
     let mut rng = Rng::derive(state.config.seed, n);
     let request_id = format!("req_{}", reply::base58(&mut rng, 24));
-    let response = match respond(req, &state, &mut rng, start).await {
+    let response = match respond(req, &state, &mut rng).await {
         Ok(r) => r,
         Err(rej) => {
             let status = StatusCode::from_u16(rej.status).unwrap_or(StatusCode::BAD_REQUEST);
@@ -211,12 +231,7 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
     Ok(with_request_id(response, &request_id))
 }
 
-async fn respond(
-    req: Request<Incoming>,
-    state: &State,
-    rng: &mut Rng,
-    start: Instant,
-) -> Result<Response<MockBody>, Rejection> {
+async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result<Response<MockBody>, Rejection> {
     let config = &state.config;
     if req.uri().path() != protocol::MESSAGES_PATH {
         return Err(Rejection { status: 404, error_type: "not_found_error", message: format!("Not found: {}", req.uri().path()) });
@@ -236,6 +251,18 @@ async fn respond(
     let lax = config.quirk == Some(crate::conformance::Rule::ProbeUnexpectedResponse);
     let body = validate::validate_with(&raw, &config.models, lax, &config.extra_fields)?;
     let stream = body.get("stream").and_then(serde_json::Value::as_bool).unwrap_or(false);
+    // Queue for a slot, then wait out a stall; the response's own delays start after.
+    let slot = match &state.slots {
+        Some(slots) => slots.clone().acquire_owned().await.ok(),
+        None => None,
+    };
+    if let Some(stall) = config.stall {
+        let (begin, end) = (state.started + stall.after, state.started + stall.after + stall.length);
+        if (begin..end).contains(&Instant::now()) {
+            tokio::time::sleep_until(end).await;
+        }
+    }
+    let start = Instant::now();
     let id = format!("msg_{}", reply::base58(rng, 24));
     let planned = reply::plan(&body, &raw, config.seed, config.output, id);
     let timing = config.latency.draw(rng);
@@ -246,7 +273,10 @@ async fn respond(
             quirk::apply_stream(q, &mut events);
         }
         let (tx, rx) = mpsc::channel(16);
-        tokio::spawn(stream::send_events(events, timing, start, tx));
+        tokio::spawn(async move {
+            stream::send_events(events, timing, start, tx).await;
+            drop(slot);
+        });
         let mut response = Response::new(MockBody::Stream(rx));
         let content_type = quirk::stream_content_type(config.quirk);
         response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
@@ -259,6 +289,7 @@ async fn respond(
     if let Some(q) = config.quirk {
         quirk::apply_message(q, &mut message);
     }
+    drop(slot);
     Ok(json_response(StatusCode::OK, &message))
 }
 

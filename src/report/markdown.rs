@@ -11,13 +11,16 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(md, "# relaybench: {}{partial}\n", r.scenario.name);
     let _ = writeln!(
         md,
-        "Target `{}` ({}), model `{}`, executor `{}` with {} in flight, started {}, {:.1} s.\n",
-        r.target.url, r.target.kind, r.target.model, r.load.executor, r.load.concurrency, r.started_at, r.duration_s
+        "Target `{}` ({}), model `{}`, {}, started {}, {:.1} s.\n",
+        r.target.url, r.target.kind, r.target.model, super::load_line(r), r.started_at, r.duration_s
     );
     if let Some(why) = &r.stopped_early {
         let _ = writeln!(md, "**Stopped early:** {why}\n");
     }
-    let outcomes: Vec<String> = outcome_counts(r).iter().map(|(id, n)| format!("{id} {n}")).collect();
+    let mut outcomes: Vec<String> = outcome_counts(r).iter().map(|(id, n)| format!("{id} {n}")).collect();
+    if r.totals.dropped > 0 {
+        outcomes.push(format!("dropped {}", r.totals.dropped));
+    }
     let _ = writeln!(
         md,
         "**{} requests** ({} streamed): {}. Error rate {:.2}%.\n",

@@ -188,8 +188,12 @@ pub struct TargetInfo {
 pub struct LoadInfo {
     /// Executor id.
     pub executor: String,
-    /// Workers.
-    pub concurrency: u32,
+    /// Workers (closed loop).
+    pub concurrency: Option<u32>,
+    /// Requests per second (open loop).
+    pub rate: Option<f64>,
+    /// Cap on requests in flight (open loop).
+    pub max_in_flight: Option<u32>,
     /// Planned request count.
     pub requests: Option<u64>,
     /// Planned duration in seconds.
@@ -209,6 +213,8 @@ pub struct Totals {
     pub by_status: BTreeMap<String, u64>,
     /// By `error.type`.
     pub by_error_type: BTreeMap<String, u64>,
+    /// Open loop: requests due while `max_in_flight` were in flight, so not sent.
+    pub dropped: u64,
     /// Fraction of requests whose outcome is not `ok`.
     pub error_rate: f64,
 }
@@ -397,6 +403,8 @@ pub struct RunInfo {
     pub partial: bool,
     /// Why it stopped early.
     pub stopped_early: Option<String>,
+    /// Requests dropped by the open loop's cap.
+    pub dropped: u64,
 }
 
 /// Builds the report of a run.
@@ -418,6 +426,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult]) -> Re
             by_outcome,
             by_status: r.statuses.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             by_error_type: r.error_types.clone(),
+            dropped: info.dropped,
             error_rate: if r.requests == 0 { 0.0 } else { (r.requests - ok) as f64 / r.requests as f64 },
         },
         throughput: Throughput {
@@ -586,6 +595,19 @@ pub fn conformance_lines(report: &Report) -> Vec<String> {
             format!("{} {} ×{}{example}", r.severity, id, r.count)
         })
         .collect()
+}
+
+/// The load shape in words, e.g. `constant-rate 50 req/s (at most 1000 in flight)`.
+pub fn load_line(r: &Report) -> String {
+    match (r.load.concurrency, r.load.rate) {
+        (Some(c), _) => format!("{} {c} in flight", r.load.executor),
+        (None, Some(rate)) => format!(
+            "{} {rate} req/s (at most {} in flight)",
+            r.load.executor,
+            r.load.max_in_flight.unwrap_or_default()
+        ),
+        (None, None) => r.load.executor.clone(),
+    }
 }
 
 /// The probes line, or None when no probe ran.

@@ -8,11 +8,14 @@ use super::{metric_rows, outcome_counts, Report, METRIC_COLUMNS};
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
     let partial = if r.partial { "  [PARTIAL: interrupted]" } else { "" };
-    let _ = writeln!(out, "relaybench  {}  →  {}{partial}", r.scenario.name, r.target.url);
+    let _ = writeln!(out, "relaybench  {}  →  {}  ({}){partial}", r.scenario.name, r.target.url, super::load_line(r));
     if let Some(why) = &r.stopped_early {
         let _ = writeln!(out, "stopped early: {why}");
     }
-    let outcomes: Vec<String> = outcome_counts(r).iter().map(|(id, n)| format!("{id}={n}")).collect();
+    let mut outcomes: Vec<String> = outcome_counts(r).iter().map(|(id, n)| format!("{id}={n}")).collect();
+    if r.totals.dropped > 0 {
+        outcomes.push(format!("dropped={}", r.totals.dropped));
+    }
     let _ = writeln!(
         out,
         "requests {} ({} streamed) in {:.1}s   {}   error rate {:.2}%",

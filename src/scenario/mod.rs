@@ -238,6 +238,12 @@ pub struct MockSpec {
     /// Break this conformance rule on purpose (an error rule id).
     #[serde(default, deserialize_with = "quirk_name")]
     pub quirk: Option<crate::conformance::Rule>,
+    /// At most this many responses in progress; the rest queue.
+    #[serde(default)]
+    pub capacity: Option<NonZeroU32>,
+    /// A fixed pause in service: `{after: 2s, for: 500ms}`.
+    #[serde(default)]
+    pub stall: Option<StallSpec>,
     /// Behave as a relay profile (`relaybench mock --help` lists them).
     #[serde(default, deserialize_with = "profile_name")]
     pub profile: Option<crate::mock::profile::RelayProfile>,
@@ -256,6 +262,17 @@ fn profile_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::mock::p
         }
     }
     d.deserialize_str(V)
+}
+
+/// A pause in the mock's service.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StallSpec {
+    /// When it begins, from the mock's start.
+    pub after: HumanDuration,
+    /// How long it lasts.
+    #[serde(rename = "for")]
+    pub length: HumanDuration,
 }
 
 /// A quirk name, checked inside the visitor so a wrong name points at itself.
@@ -282,6 +299,8 @@ impl Default for MockSpec {
             output_tokens: default_mock_length(),
             http2: false,
             quirk: None,
+            capacity: None,
+            stall: None,
             profile: None,
         }
     }
@@ -528,12 +547,46 @@ impl RequestTemplate {
     }
 }
 
-/// How much load: a closed loop of `concurrency` workers until a count or a duration.
+/// How requests are scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Executor {
+    /// Closed loop: `concurrency` workers, each sending its next request when the last ends.
+    #[default]
+    Concurrency,
+    /// Open loop: `rate` requests per second on a fixed schedule.
+    ConstantRate,
+    /// Open loop: `rate` requests per second on average, exponential gaps from the seed.
+    Poisson,
+}
+
+impl Executor {
+    /// Id used in reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Executor::Concurrency => "concurrency",
+            Executor::ConstantRate => "constant-rate",
+            Executor::Poisson => "poisson",
+        }
+    }
+}
+
+/// How much load, for how long.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoadSpec {
-    /// Requests in flight at once.
-    pub concurrency: NonZeroU32,
+    /// How requests are scheduled.
+    #[serde(default)]
+    pub executor: Executor,
+    /// Requests in flight at once (closed loop).
+    #[serde(default)]
+    pub concurrency: Option<NonZeroU32>,
+    /// Requests per second (open loop).
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// Open loop: a request due while this many are in flight is dropped (counted, not sent).
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: NonZeroU32,
     /// Stop after this many requests.
     #[serde(default)]
     pub requests: Option<u64>,
@@ -548,6 +601,10 @@ pub struct LoadSpec {
     pub connect_timeout: HumanDuration,
 }
 
+fn default_max_in_flight() -> NonZeroU32 {
+    NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN)
+}
+
 impl Validate for LoadSpec {
     fn validate(&self) -> Result<(), String> {
         if self.requests.is_none() && self.duration.is_none() {
@@ -556,7 +613,19 @@ impl Validate for LoadSpec {
         if self.requests == Some(0) {
             return Err("load.requests must be at least 1".into());
         }
-        Ok(())
+        match (self.executor, self.concurrency, self.rate) {
+            (Executor::Concurrency, None, _) => Err("the concurrency executor needs `concurrency`".into()),
+            (Executor::Concurrency, Some(_), Some(_)) => {
+                Err("`rate` is for the open-loop executors (constant-rate, poisson); the concurrency executor takes `concurrency`".into())
+            }
+            (Executor::Concurrency, Some(_), None) => Ok(()),
+            (_, Some(_), _) => Err(format!(
+                "the {} executor takes `rate` and `max_in_flight`, not `concurrency`",
+                self.executor.id()
+            )),
+            (_, None, Some(r)) if r.is_finite() && r > 0.0 => Ok(()),
+            (_, None, _) => Err(format!("the {} executor needs `rate` (requests per second, above 0)", self.executor.id())),
+        }
     }
 }
 
@@ -739,6 +808,20 @@ load:
         let e = err(&GOOD.replace("  requests: 10\n", ""));
         assert_eq!(e.line, Some(10), "{e}");
         assert!(e.message.contains("stops by itself"), "{e}");
+    }
+
+    #[test]
+    fn open_loop_executors_take_a_rate_not_a_concurrency() {
+        let open = GOOD.replace("  concurrency: 4\n", "  executor: poisson\n  rate: 50\n");
+        let s = parse(&open, Path::new("s.yaml")).expect("valid");
+        assert_eq!((s.load.executor, s.load.rate), (Executor::Poisson, Some(50.0)));
+        let e = err(&GOOD.replace("  concurrency: 4\n", "  executor: constant-rate\n"));
+        assert!(e.message.contains("needs `rate`"), "{e}");
+        assert_eq!(e.line, Some(10), "{e}");
+        let e = err(&GOOD.replace("  concurrency: 4\n", "  executor: poisson\n  concurrency: 4\n  rate: 5\n"));
+        assert!(e.message.contains("not `concurrency`"), "{e}");
+        let e = err(&GOOD.replace("  concurrency: 4\n", "  executor: sometimes\n"));
+        assert_eq!(e.line, Some(10), "{e}");
     }
 
     #[test]

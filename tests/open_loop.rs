@@ -1,0 +1,65 @@
+//! The open-loop executors: latency measured from the due time (coordinated omission
+//! corrected), dropped requests counted, and schedules that repeat.
+
+mod common;
+
+use std::process::Command;
+
+use relaybench::report::Report;
+
+const BIN: &str = env!("CARGO_BIN_EXE_relaybench");
+
+fn run(name: &str, scenario: &str) -> Report {
+    let dir = common::temp_dir(name);
+    let file = common::write_file(&dir, "s.yaml", scenario);
+    let out = dir.join("out");
+    let o = Command::new(BIN)
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let report_dir = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path();
+    relaybench::report::read(&report_dir.join("report.json")).expect("report")
+}
+
+fn scenario(mock: &str, load: &str) -> String {
+    format!("name: t\nseed: 5\ntarget: {{mock: {{{mock}}}}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{stream: true, max_tokens: 16, prompt: hi}}\nload: {{{load}}}\n")
+}
+
+const STALLING: &str = "ttft: 5ms, tokens_per_s: 5000, jitter: 0, output_tokens: [4, 8], stall: {after: 300ms, for: 600ms}";
+
+#[test]
+fn open_loop_latency_includes_a_stall_that_closed_loop_hides() {
+    let open = run("co-open", &scenario(STALLING, "executor: constant-rate, rate: 100, duration: 1500ms"));
+    let closed = run("co-closed", &scenario(STALLING, "concurrency: 2, duration: 1500ms"));
+    // Requests due during the 600 ms stall wait for its end; measured from their due time,
+    // about a third of the open loop's requests show at least 150 ms.
+    let open_p90 = open.metrics["ttfb"].p90;
+    assert!(open_p90 >= 150.0, "open-loop ttfb p90 {open_p90} ms");
+    assert_eq!(open.metrics["send_lag"].count, open.totals.requests, "each open-loop request has a send lag");
+    // Two workers meet the stall once each; everything else runs at full speed.
+    let closed_p90 = closed.metrics["ttfb"].p90;
+    assert!(closed_p90 < 100.0, "closed-loop ttfb p90 {closed_p90} ms");
+    assert_eq!(closed.metrics["send_lag"].count, 0);
+    assert_eq!(open.load.executor, "constant-rate");
+}
+
+#[test]
+fn requests_due_at_the_in_flight_cap_are_dropped_and_counted() {
+    let slow = "ttft: 200ms, tokens_per_s: 1000, jitter: 0, output_tokens: [4, 8], capacity: 1";
+    let r = run("dropped", &scenario(slow, "executor: constant-rate, rate: 100, max_in_flight: 2, requests: 50"));
+    assert!(r.totals.dropped > 0, "the cap was reached");
+    assert_eq!(r.totals.requests + r.totals.dropped, 50, "every scheduled request is sent or dropped");
+    assert_eq!(r.load.max_in_flight, Some(2));
+}
+
+#[test]
+fn poisson_schedules_repeat_with_the_seed() {
+    let fast = "ttft: 1ms, tokens_per_s: 20000, jitter: 0, output_tokens: [4, 8]";
+    let a = run("poisson-a", &scenario(fast, "executor: poisson, rate: 200, requests: 60"));
+    let b = run("poisson-b", &scenario(fast, "executor: poisson, rate: 200, requests: 60"));
+    assert_eq!((a.totals.requests, a.totals.dropped), (60, 0));
+    assert_eq!(a.templates, b.templates);
+    // 60 arrivals at 200/s take about 0.3 s; the schedule, not the server, sets the pace.
+    assert!(a.duration_s > 0.1, "{}", a.duration_s);
+}
