@@ -18,6 +18,7 @@ pub mod client;
 pub mod conformance;
 pub mod load;
 pub mod scenario;
+pub mod thresholds;
 pub mod schemas;
 pub mod metrics;
 pub mod outcome;

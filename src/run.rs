@@ -113,7 +113,7 @@ impl Finished {
             Exit::CannotProceed
         } else if self.report.partial {
             Exit::Interrupted
-        } else if self.report.conformance.violations > 0 {
+        } else if self.report.conformance.violations > 0 || self.report.thresholds.iter().any(|t| !t.passed) {
             Exit::GateFailed
         } else {
             Exit::Ok
@@ -235,7 +235,8 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         partial,
         stopped_early,
     };
-    let report = report::build(info, &collected, &probe_results);
+    let mut report = report::build(info, &collected, &probe_results);
+    report.thresholds = scenario.thresholds.iter().map(|t| t.evaluate(&report)).collect();
     let out = options.out.clone().unwrap_or_else(|| scenario.output.clone());
     let dir = report::create_report_dir(&out, &scenario.name, &timefmt::compact(started_at))
         .and_then(|dir| report::write(&report, &dir).map(|()| dir))

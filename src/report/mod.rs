@@ -3,6 +3,7 @@
 //! Histograms are stored whole (HdrHistogram V2 + DEFLATE, base64), so reports from
 //! several runs or machines merge exactly; the percentiles beside them are for reading.
 
+pub mod junit;
 pub mod markdown;
 pub mod terminal;
 pub mod timefmt;
@@ -28,6 +29,8 @@ pub const REPORT_FORMAT: &str = "relaybench.report/1";
 pub const REPORT_JSON: &str = "report.json";
 /// File name of the Markdown summary.
 pub const SUMMARY_MD: &str = "summary.md";
+/// File name of the JUnit XML for CI systems.
+pub const JUNIT_XML: &str = "junit.xml";
 
 /// The canonical record of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +67,8 @@ pub struct Report {
     pub conformance: Conformance,
     /// Negative probes and what they got.
     pub probes: Vec<ProbeInfo>,
+    /// Thresholds and their verdicts.
+    pub thresholds: Vec<crate::thresholds::ThresholdResult>,
 }
 
 /// One negative probe's result.
@@ -464,6 +469,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult]) -> Re
             })
             .collect(),
         conformance: conformance(&finding_counts(r, probes), &finding_examples(collected, probes, &template_name)),
+        thresholds: Vec::new(),
         probes: probes
             .iter()
             .map(|p| ProbeInfo {
@@ -521,7 +527,8 @@ pub fn create_report_dir(out: &Path, name: &str, stamp: &str) -> std::io::Result
 pub fn write(report: &Report, dir: &Path) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
     write_atomic(&dir.join(REPORT_JSON), &json)?;
-    write_atomic(&dir.join(SUMMARY_MD), markdown::render(report).as_bytes())
+    write_atomic(&dir.join(SUMMARY_MD), markdown::render(report).as_bytes())?;
+    write_atomic(&dir.join(JUNIT_XML), junit::render(report).as_bytes())
 }
 
 /// Reads a report file.
@@ -631,6 +638,25 @@ pub fn probes_summary(report: &Report) -> Option<String> {
         .collect();
     let tail = if failed.is_empty() { String::new() } else { format!("; failed: {}", failed.join(", ")) };
     Some(format!("probes {passed}/{} passed{tail}", report.probes.len()))
+}
+
+/// The thresholds line, or None when there are none.
+pub fn thresholds_summary(report: &Report) -> Option<String> {
+    if report.thresholds.is_empty() {
+        return None;
+    }
+    let passed = report.thresholds.iter().filter(|t| t.passed).count();
+    let failed: Vec<String> = report
+        .thresholds
+        .iter()
+        .filter(|t| !t.passed)
+        .map(|t| match t.observed {
+            Some(v) => format!("{} (observed {v:.3})", t.expression),
+            None => format!("{} (no data)", t.expression),
+        })
+        .collect();
+    let tail = if failed.is_empty() { String::new() } else { format!("; failed: {}", failed.join(", ")) };
+    Some(format!("thresholds {passed}/{} passed{tail}", report.thresholds.len()))
 }
 
 /// The verdict line.

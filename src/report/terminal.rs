@@ -56,6 +56,9 @@ pub fn render(r: &Report) -> String {
     if let Some(line) = super::probes_summary(r) {
         let _ = writeln!(out, "{line}");
     }
+    if let Some(line) = super::thresholds_summary(r) {
+        let _ = writeln!(out, "{line}");
+    }
     for line in super::conformance_lines(r) {
         let _ = writeln!(out, "  {line}");
     }

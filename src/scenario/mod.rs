@@ -50,6 +50,30 @@ pub struct Scenario {
     /// Negative probes, sent once each before the load.
     #[serde(default)]
     pub probes: Vec<ProbeSpec>,
+    /// Pass/fail expressions over the report, e.g. `ttft.p95 < 800ms`.
+    #[serde(default, deserialize_with = "threshold_list")]
+    pub thresholds: Vec<crate::thresholds::Threshold>,
+}
+
+/// Thresholds, each parsed inside its own visitor so a mistake points at its line.
+fn threshold_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<crate::thresholds::Threshold>, D::Error> {
+    struct One(crate::thresholds::Threshold);
+    impl<'de> Deserialize<'de> for One {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = One;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a threshold such as `ttft.p95 < 800ms`")
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<One, E> {
+                    crate::thresholds::parse(v).map(One).map_err(E::custom)
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+    Ok(Vec::<One>::deserialize(d)?.into_iter().map(|o| o.0).collect())
 }
 
 /// A negative probe as written: a built-in name, or a custom request with its expectation.
@@ -822,6 +846,15 @@ load:
         assert!(e.message.contains("not `concurrency`"), "{e}");
         let e = err(&GOOD.replace("  concurrency: 4\n", "  executor: sometimes\n"));
         assert_eq!(e.line, Some(10), "{e}");
+    }
+
+    #[test]
+    fn thresholds_parse_and_a_bad_one_names_its_line() {
+        let text = format!("{GOOD}thresholds:\n  - ttft.p95 < 800ms\n  - error_rate < 1%\n");
+        assert_eq!(parse(&text, Path::new("s.yaml")).expect("valid").thresholds.len(), 2);
+        let e = err(&format!("{GOOD}thresholds:\n  - ttft.p95 < 800ms\n  - tfft.p95 < 1s\n"));
+        assert_eq!(e.line, Some(14), "{e}");
+        assert!(e.message.contains("unknown threshold metric"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,110 @@
+//! JUnit XML, the format CI systems display: one test case per threshold, per
+//! conformance rule and per negative probe.
+
+use std::fmt::Write;
+
+use super::Report;
+use crate::conformance::{Severity, RULES};
+
+/// Escapes text for XML attributes and content.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 forbids most control characters even when escaped.
+            c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One test case: its name and, when it failed, the failure message and details.
+struct Case {
+    name: String,
+    failure: Option<(String, String)>,
+}
+
+fn suite(xml: &mut String, name: &str, classname: &str, cases: &[Case]) {
+    let failures = cases.iter().filter(|c| c.failure.is_some()).count();
+    let _ = writeln!(
+        xml,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">",
+        escape(name),
+        cases.len()
+    );
+    for case in cases {
+        let _ = write!(xml, "    <testcase classname=\"{}\" name=\"{}\"", escape(classname), escape(&case.name));
+        match &case.failure {
+            None => xml.push_str("/>\n"),
+            Some((message, details)) => {
+                let _ = writeln!(xml, ">\n      <failure message=\"{}\" type=\"failure\">{}</failure>\n    </testcase>", escape(message), escape(details));
+            }
+        }
+    }
+    xml.push_str("  </testsuite>\n");
+}
+
+/// Renders the report's gates as JUnit XML.
+pub fn render(r: &Report) -> String {
+    let scenario = &r.scenario.name;
+    let thresholds: Vec<Case> = r
+        .thresholds
+        .iter()
+        .map(|t| Case {
+            name: t.expression.clone(),
+            failure: (!t.passed).then(|| {
+                let observed = t.observed.map_or("no data".to_owned(), |v| format!("{v:.3}"));
+                (format!("observed {observed}"), format!("{} failed: observed {observed}", t.expression))
+            }),
+        })
+        .collect();
+    let rules: Vec<Case> = RULES
+        .iter()
+        .map(|rule| {
+            let fired = r.conformance.rules.get(rule.id);
+            let failure = fired.filter(|_| rule.severity == Severity::Error).map(|f| {
+                let examples: Vec<String> = f
+                    .examples
+                    .iter()
+                    .map(|e| format!("request {} ({}): {} | {}", e.request, e.template, e.message, e.excerpt))
+                    .collect();
+                (format!("{} finding(s): {}", f.count, rule.text), examples.join("\n"))
+            });
+            Case { name: rule.id.to_owned(), failure }
+        })
+        .collect();
+    let probes: Vec<Case> = r
+        .probes
+        .iter()
+        .map(|p| Case {
+            name: p.name.clone(),
+            failure: (!p.passed).then(|| {
+                let got = format!("{:?} {:?}", p.status, p.error_type);
+                (format!("expected {} {}, got {got}", p.expected_status, p.expected_error_type), String::new())
+            }),
+        })
+        .collect();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(xml, "<testsuites name=\"relaybench {}\">", escape(scenario));
+    suite(&mut xml, &format!("{scenario}.thresholds"), "relaybench.thresholds", &thresholds);
+    suite(&mut xml, &format!("{scenario}.conformance"), "relaybench.conformance", &rules);
+    suite(&mut xml, &format!("{scenario}.probes"), "relaybench.probes", &probes);
+    xml.push_str("</testsuites>\n");
+    xml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_control_characters() {
+        assert_eq!(escape("a<b & \"c\" 'd'>\u{1}"), "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt; ");
+    }
+}

@@ -1,0 +1,93 @@
+//! Thresholds decide the exit code, and the JUnit XML a CI system reads is well formed
+//! and agrees with the report.
+
+mod common;
+
+use std::process::Command;
+
+use quick_xml::events::Event;
+
+const BIN: &str = env!("CARGO_BIN_EXE_relaybench");
+
+/// Counts of `<testcase>` and `<failure>` elements, and the sums of the suites' `tests`
+/// and `failures` attributes, from a parse that fails on malformed XML.
+fn junit_counts(xml: &str) -> (usize, usize, usize, usize) {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut cases, mut failures, mut declared_tests, mut declared_failures) = (0, 0, 0, 0);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
+                b"testcase" => cases += 1,
+                b"failure" => failures += 1,
+                b"testsuite" => {
+                    for a in e.attributes() {
+                        let a = a.expect("attribute");
+                        let n: usize = String::from_utf8_lossy(&a.value).parse().unwrap_or(0);
+                        match a.key.as_ref() {
+                            b"tests" => declared_tests += n,
+                            b"failures" => declared_failures += n,
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    (cases, failures, declared_tests, declared_failures)
+}
+
+#[test]
+fn a_failed_threshold_exits_1_and_junit_says_which() {
+    let dir = common::temp_dir("gates");
+    let scenario = "name: gate\ntarget: {mock: {ttft: 20ms, tokens_per_s: 2000}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {stream: true, max_tokens: 32, prompt: hi}\nload: {concurrency: 2, requests: 10}\nthresholds:\n  - error_rate < 1%\n  - ttft.p50 < 1ms\n  - send_lag.p99 < 1s\n";
+    let file = common::write_file(&dir, "s.yaml", scenario);
+    let out = dir.join("out");
+    let o = Command::new(BIN)
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("thresholds 1/3 passed"), "{stdout}");
+    assert!(stdout.contains("ttft.p50 < 1ms (observed"), "{stdout}");
+    assert!(stdout.contains("send_lag.p99 < 1s (no data)"), "a closed loop has no send lag: {stdout}");
+    let report_dir = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path();
+    let r = relaybench::report::read(&report_dir.join("report.json")).expect("report");
+    let verdicts: Vec<bool> = r.thresholds.iter().map(|t| t.passed).collect();
+    assert_eq!(verdicts, [true, false, false]);
+    assert!(r.thresholds[1].observed.expect("observed") >= 20.0);
+
+    let xml = std::fs::read_to_string(report_dir.join("junit.xml")).expect("junit.xml");
+    let (cases, failures, declared_tests, declared_failures) = junit_counts(&xml);
+    assert_eq!(cases, 3 + relaybench::conformance::RULES.len(), "one case per threshold and per rule");
+    assert_eq!((failures, declared_tests, declared_failures), (2, cases, 2));
+    assert!(xml.contains("name=\"ttft.p50 &lt; 1ms\""), "{xml}");
+}
+
+#[test]
+fn bad_threshold_is_a_scenario_error_before_anything_is_sent() {
+    let dir = common::temp_dir("gates-bad");
+    let scenario = "name: gate\ntarget: {base_url: \"http://127.0.0.1:9\", api_key_env: RB_TEST_KEY}\nmodel: m\nrequests:\n  - {max_tokens: 8, prompt: hi}\nload: {concurrency: 1, requests: 1}\nthresholds:\n  - ttft.p95 < 800ms\n  - latency.p95 < 1s\n";
+    let file = common::write_file(&dir, "bad.yaml", scenario);
+    let o = Command::new(BIN).args(["run", file.to_str().expect("utf8")]).env("RB_TEST_KEY", "k").output().expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad.yaml:9:5: ") && err.contains("unknown threshold metric \"latency.p95\""), "{err}");
+}
+
+#[test]
+fn the_ci_gate_scenario_passes_against_the_mock() {
+    let out = common::temp_dir("ci-gate");
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ci-gate.yaml");
+    let o = Command::new(BIN)
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let report_dir = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path();
+    let xml = std::fs::read_to_string(report_dir.join("junit.xml")).expect("junit.xml");
+    assert_eq!(junit_counts(&xml).1, 0, "no failures");
+}
