@@ -82,11 +82,15 @@ pub struct Target {
     pub http2: bool,
 }
 
-/// Limits of one request.
+/// Limits of one request, each a distinct outcome when it is hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// TCP (and TLS) connection set-up.
     pub connect: Duration,
+    /// From sending to the response head.
+    pub ttfb: Option<Duration>,
+    /// Longest silence between two pieces of a streamed body.
+    pub idle: Option<Duration>,
     /// The whole request, from start to the end of the body.
     pub total: Duration,
 }
@@ -95,9 +99,23 @@ impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             connect: Duration::from_secs(10),
+            ttfb: None,
+            idle: None,
             total: Duration::from_secs(120),
         }
     }
+}
+
+/// True when a connect error was the connect timeout.
+fn is_connect_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// Why a client could not be built.
@@ -218,8 +236,16 @@ impl Client {
         outcome: &mut Outcome,
     ) {
         let request = self.build_request(body);
-        let response = match timeout_at(deadline, self.inner.request(request)).await {
+        let sent = Instant::now();
+        let head_deadline = self.timeouts.ttfb.map_or(deadline, |t| (sent + t).min(deadline));
+        let response = match timeout_at(head_deadline, self.inner.request(request)).await {
+            Err(_) if head_deadline < deadline => {
+                return outcome.fail(OutcomeKind::TtfbTimeout, "no response head within the time-to-first-byte limit")
+            }
             Err(_) => return outcome.fail(OutcomeKind::Timeout, "no response head before the time limit"),
+            Ok(Err(e)) if e.is_connect() && is_connect_timeout(&e) => {
+                return outcome.fail(OutcomeKind::ConnectTimeout, format!("no connection to {} within the connect limit", self.uri))
+            }
             Ok(Err(e)) if e.is_connect() => {
                 return outcome.fail(OutcomeKind::ConnectError, format!("cannot connect to {}: {}", self.uri, error_chain(&e)))
             }
@@ -235,7 +261,7 @@ impl Client {
         if !(200..300).contains(&status) {
             read_error_body(body, deadline, outcome).await;
         } else if outcome.stream {
-            read_stream(body, start, deadline, facts, outcome).await;
+            read_stream(body, start, deadline, self.timeouts.idle, facts, outcome).await;
         } else {
             read_message(body, deadline, facts, outcome).await;
         }
@@ -341,13 +367,19 @@ async fn read_stream(
     mut body: hyper::body::Incoming,
     start: Instant,
     deadline: Instant,
+    idle: Option<Duration>,
     facts: Option<&RequestFacts>,
     outcome: &mut Outcome,
 ) {
     let mut parser = sse::Parser::new();
     let mut observer = StreamObserver::default();
     loop {
-        let frame = match timeout_at(deadline, body.frame()).await {
+        let frame_deadline = idle.map_or(deadline, |i| (Instant::now() + i).min(deadline));
+        let frame = match timeout_at(frame_deadline, body.frame()).await {
+            Err(_) if frame_deadline < deadline => {
+                outcome.fail(OutcomeKind::IdleTimeout, "the stream fell silent longer than the idle limit");
+                break;
+            }
             Err(_) => {
                 outcome.fail(OutcomeKind::Timeout, "stream not complete before the time limit");
                 break;
@@ -364,8 +396,8 @@ async fn read_stream(
         parser.feed(&data, |ev| observer.observe(ev, now, start, outcome));
     }
     let unfinished = parser.finish();
-    // A stream cut by our own time limit says nothing about the server's protocol.
-    if outcome.kind != OutcomeKind::Timeout {
+    // A stream cut by our own time limits says nothing about the server's protocol.
+    if !matches!(outcome.kind, OutcomeKind::Timeout | OutcomeKind::IdleTimeout) {
         observer.checker.finish();
     }
     // Only a complete stream can be held to what was asked.

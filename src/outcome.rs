@@ -20,6 +20,12 @@ pub enum OutcomeKind {
     Malformed,
     /// No connection could be made.
     ConnectError,
+    /// The connection was not made within the connect time limit.
+    ConnectTimeout,
+    /// No response head within the time-to-first-byte limit.
+    TtfbTimeout,
+    /// A stream fell silent longer than the idle limit.
+    IdleTimeout,
     /// The request did not finish within its time limit.
     Timeout,
     /// The connection failed after it was made, before a response head arrived.
@@ -28,13 +34,16 @@ pub enum OutcomeKind {
 
 impl OutcomeKind {
     /// Every kind, in report order.
-    pub const ALL: [OutcomeKind; 8] = [
+    pub const ALL: [OutcomeKind; 11] = [
         OutcomeKind::Ok,
         OutcomeKind::HttpError,
         OutcomeKind::StreamError,
         OutcomeKind::Truncated,
         OutcomeKind::Malformed,
         OutcomeKind::ConnectError,
+        OutcomeKind::ConnectTimeout,
+        OutcomeKind::TtfbTimeout,
+        OutcomeKind::IdleTimeout,
         OutcomeKind::Timeout,
         OutcomeKind::TransportError,
     ];
@@ -48,6 +57,9 @@ impl OutcomeKind {
             OutcomeKind::Truncated => "truncated",
             OutcomeKind::Malformed => "malformed",
             OutcomeKind::ConnectError => "connect_error",
+            OutcomeKind::ConnectTimeout => "connect_timeout",
+            OutcomeKind::TtfbTimeout => "ttfb_timeout",
+            OutcomeKind::IdleTimeout => "idle_timeout",
             OutcomeKind::Timeout => "timeout",
             OutcomeKind::TransportError => "transport_error",
         }
@@ -61,7 +73,10 @@ impl OutcomeKind {
             OutcomeKind::StreamError => "a stream that carried `event: error` after the 200 status",
             OutcomeKind::Truncated => "a stream that ended, or a connection that dropped, before `message_stop`",
             OutcomeKind::Malformed => "bytes that do not parse: SSE framing, non-JSON data, an event over the size limit, a body over 64 MiB",
-            OutcomeKind::ConnectError => "no connection could be made (refused, DNS, TLS, connect timeout)",
+            OutcomeKind::ConnectError => "no connection could be made (refused, DNS, TLS)",
+            OutcomeKind::ConnectTimeout => "the connection was not made within `load.connect_timeout`",
+            OutcomeKind::TtfbTimeout => "no response head within `load.ttfb_timeout` of sending",
+            OutcomeKind::IdleTimeout => "a stream sent nothing for longer than `load.idle_timeout`",
             OutcomeKind::Timeout => "the request did not finish within `load.timeout`",
             OutcomeKind::TransportError => "the connection failed after it was made, before a response head arrived",
         }

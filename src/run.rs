@@ -132,6 +132,8 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let (target, _mock) = resolve_target(scenario).await?;
     let timeouts = Timeouts {
         connect: scenario.load.connect_timeout.0,
+        ttfb: scenario.load.ttfb_timeout.map(|t| t.0),
+        idle: scenario.load.idle_timeout.map(|t| t.0),
         total: scenario.load.timeout.0,
     };
     let client = Client::new(&target, timeouts)?;

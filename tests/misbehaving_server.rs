@@ -64,3 +64,26 @@ async fn non_json_error_body_is_still_an_http_error() {
     assert_eq!(o.error_type, None);
     assert!(o.detail.expect("detail").contains("bad gateway"));
 }
+
+#[tokio::test]
+async fn silent_stream_hits_the_idle_limit_not_the_total() {
+    let body = b"event: ping\ndata: {\"type\":\"ping\"}\n\n".repeat(50);
+    let url = bad_server(Script::Drip(with_head(&body), Duration::from_millis(300))).await;
+    let timeouts = relaybench::client::Timeouts { idle: Some(Duration::from_millis(100)), total: Duration::from_secs(20), ..Default::default() };
+    let o = common::client_with(&url, timeouts).execute(common::body(true, 16), 0, true, None, Instant::now()).await;
+    assert_eq!(o.kind, OutcomeKind::IdleTimeout, "{:?}", o.detail);
+    assert!(o.e2e < Duration::from_secs(10));
+    // Cutting the stream was our limit, not the server's protocol fault.
+    let missing_stop = o.findings.iter().any(|f| f.rule == relaybench::conformance::Rule::MissingMessageStop);
+    assert!(!missing_stop, "{:?}", o.findings);
+}
+
+#[tokio::test]
+async fn server_that_never_answers_hits_the_ttfb_limit() {
+    // Reads the request, then sends nothing for longer than the limit.
+    let url = bad_server(Script::Drip(b"HTTP/1.1 200 OK\r\n".to_vec(), Duration::from_secs(5))).await;
+    let timeouts = relaybench::client::Timeouts { ttfb: Some(Duration::from_millis(200)), total: Duration::from_secs(20), ..Default::default() };
+    let o = common::client_with(&url, timeouts).execute(common::body(true, 16), 0, true, None, Instant::now()).await;
+    assert_eq!(o.kind, OutcomeKind::TtfbTimeout, "{:?}", o.detail);
+    assert_eq!(o.status, None);
+}

@@ -623,6 +623,12 @@ pub struct LoadSpec {
     /// Limit on connection set-up.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: HumanDuration,
+    /// Limit from sending to the response head.
+    #[serde(default)]
+    pub ttfb_timeout: Option<HumanDuration>,
+    /// Longest silence allowed between two pieces of a stream.
+    #[serde(default)]
+    pub idle_timeout: Option<HumanDuration>,
 }
 
 fn default_max_in_flight() -> NonZeroU32 {

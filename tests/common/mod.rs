@@ -21,7 +21,20 @@ pub fn client(base_url: &str, key: &str, total: Duration) -> Client {
         headers: Vec::new(),
         http2: false,
     };
-    Client::new(&target, Timeouts { connect: Duration::from_secs(5), total }).expect("client")
+    Client::new(&target, Timeouts { connect: Duration::from_secs(5), total, ..Timeouts::default() }).expect("client")
+}
+
+/// A client with every limit given.
+pub fn client_with(base_url: &str, timeouts: Timeouts) -> Client {
+    let target = Target {
+        base_url: base_url.to_owned(),
+        auth: AuthStyle::XApiKey,
+        api_key: ApiKey::new("k"),
+        anthropic_version: Some(ANTHROPIC_VERSION.to_owned()),
+        headers: Vec::new(),
+        http2: false,
+    };
+    Client::new(&target, timeouts).expect("client")
 }
 
 /// A request body for the mock.
