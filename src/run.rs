@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::client::{ApiKey, AuthStyle, Client, ClientError, Target, Timeouts};
-use crate::load::collect::{collect, Blocker};
+use crate::load::collect::{collect, Blocker, Collected};
 use crate::load::{run_closed_loop, run_open_loop, ClosedLoop, OpenLoop, Picker, Stop};
 use crate::mock::latency::LatencyModel;
 use crate::mock::reply::OutputLength;
@@ -162,20 +162,40 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     }
     let started_at = SystemTime::now();
     let started = Instant::now();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let names = requests.iter().map(|r| r.name.clone()).collect();
-    let twins = crate::load::collect::stream_twins(&requests);
-    let collector = tokio::spawn(collect(names, twins, rx));
     let grace = INTERRUPT_GRACE.min(timeouts.total);
-    let dropped = Arc::new(AtomicU64::new(0));
-    match (load.executor, load.concurrency, load.rate) {
+    let phase = |plan| run_phase(&client, &requests, &picker, plan, &stop, grace);
+    let mut steps = Vec::new();
+    let (collected, dropped) = match (load.executor, load.concurrency, load.rate) {
         (Executor::Concurrency, Some(concurrency), _) => {
             let plan = ClosedLoop {
                 concurrency: concurrency.get(),
                 requests: load.requests,
                 duration: load.duration.map(|d| d.0),
             };
-            run_closed_loop(client.clone(), requests.clone(), picker, plan, stop.clone(), grace, tx).await;
+            phase(Plan::Closed(plan)).await
+        }
+        (Executor::Sweep, _, _) => {
+            let mut all = Collected::default();
+            let mut dropped = 0;
+            for rate in load.sweep_rates() {
+                if stop.is_stopped() {
+                    break;
+                }
+                let step_started = Instant::now();
+                let plan = OpenLoop {
+                    rate,
+                    poisson: false,
+                    seed: scenario.seed,
+                    max_in_flight: load.max_in_flight.get(),
+                    requests: None,
+                    duration: load.step_duration.map(|d| d.0),
+                };
+                let (step, step_dropped) = phase(Plan::Open(plan)).await;
+                steps.push((rate, step_started.elapsed().as_secs_f64(), step_dropped, step.clone()));
+                all.merge(step);
+                dropped += step_dropped;
+            }
+            (all, dropped)
         }
         (executor, _, Some(rate)) => {
             let plan = OpenLoop {
@@ -186,13 +206,11 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
                 requests: load.requests,
                 duration: load.duration.map(|d| d.0),
             };
-            run_open_loop(client.clone(), requests.clone(), picker, plan, stop.clone(), grace, tx, dropped.clone()).await;
+            phase(Plan::Open(plan)).await
         }
-        // The scenario loader admits only the two shapes above.
-        _ => drop(tx),
-    }
-    // The collector ends when the last worker drops its sender; it cannot panic.
-    let collected = collector.await.unwrap_or_default();
+        // The scenario loader admits only the shapes above.
+        _ => (Collected::default(), 0),
+    };
     let duration_s = started.elapsed().as_secs_f64();
     if let Some(task) = signals {
         task.abort();
@@ -230,14 +248,25 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             requests: load.requests,
             duration_s: load.duration.map(|d| d.0.as_secs_f64()),
         },
-        dropped: dropped.load(Ordering::SeqCst),
+        dropped,
         templates: requests.iter().map(|r| (r.name.clone(), r.weight.get(), r.stream)).collect(),
         started_at: timefmt::rfc3339(started_at),
         duration_s,
         partial,
         stopped_early,
     };
+    let sweep = (!steps.is_empty()).then(|| {
+        let step_reports = steps
+            .into_iter()
+            .map(|(rate, duration_s, dropped, step)| {
+                let step_info = RunInfo { duration_s, dropped, ..info.clone() };
+                report::sweep::step(rate, &report::build(step_info, &step, &[]), &load.slo)
+            })
+            .collect();
+        report::sweep::SweepReport::new(step_reports)
+    });
     let mut report = report::build(info, &collected, &probe_results);
+    report.sweep = sweep;
     report.thresholds = scenario.thresholds.iter().map(|t| t.evaluate(&report)).collect();
     let out = options.out.clone().unwrap_or_else(|| scenario.output.clone());
     let dir = report::create_report_dir(&out, &scenario.name, &timefmt::compact(started_at))
@@ -248,6 +277,37 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         dir,
         blocker: collected.blocker,
     })
+}
+
+/// One phase of load.
+enum Plan {
+    Closed(ClosedLoop),
+    Open(OpenLoop),
+}
+
+/// Runs one phase with its own collector; returns what it collected and how many
+/// requests its open loop dropped.
+async fn run_phase(
+    client: &Client,
+    requests: &Arc<[crate::scenario::PreparedRequest]>,
+    picker: &Picker,
+    plan: Plan,
+    stop: &Arc<Stop>,
+    grace: Duration,
+) -> (Collected, u64) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let names = requests.iter().map(|r| r.name.clone()).collect();
+    let twins = crate::load::collect::stream_twins(requests);
+    let collector = tokio::spawn(collect(names, twins, rx));
+    let dropped = Arc::new(AtomicU64::new(0));
+    match plan {
+        Plan::Closed(p) => run_closed_loop(client.clone(), requests.clone(), picker.clone(), p, stop.clone(), grace, tx).await,
+        Plan::Open(p) => {
+            run_open_loop(client.clone(), requests.clone(), picker.clone(), p, stop.clone(), grace, tx, dropped.clone()).await
+        }
+    }
+    // The collector ends when the last worker drops its sender; it cannot panic.
+    (collector.await.unwrap_or_default(), dropped.load(Ordering::SeqCst))
 }
 
 /// The client target for a scenario, starting the embedded mock when it is the target.

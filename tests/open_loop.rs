@@ -63,3 +63,21 @@ fn poisson_schedules_repeat_with_the_seed() {
     // 60 arrivals at 200/s take about 0.3 s; the schedule, not the server, sets the pace.
     assert!(a.duration_s > 0.1, "{}", a.duration_s);
 }
+
+#[test]
+fn sweep_finds_the_knee_within_one_step_of_the_mock_capacity() {
+    // Capacity 4 responses at once, each 50 ms + 19 tokens at 1 ms: about 57 requests/s.
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/capacity-sweep.yaml");
+    let text = std::fs::read_to_string(file).expect("scenario").replace("step_duration: 3s", "step_duration: 1500ms");
+    let r = run("sweep", &text);
+    let sweep = r.sweep.expect("sweep section");
+    let rates: Vec<f64> = sweep.steps.iter().map(|s| s.rate).collect();
+    assert_eq!(rates, [10.0, 20.0, 40.0, 80.0, 160.0]);
+    // Below capacity TTFT stays near the configured 50 ms; past it, requests queue.
+    assert!(sweep.steps[0].ttft_p95 < 150.0, "{:?}", sweep.steps[0]);
+    assert!(sweep.steps[4].ttft_p95 > 300.0, "{:?}", sweep.steps[4]);
+    // 57 requests/s lies between the 40 and 80 steps: the goodput is one of them.
+    let goodput = sweep.goodput_rate.expect("some step met the SLO");
+    assert!(goodput == 40.0 || goodput == 80.0, "goodput {goodput}");
+    assert_eq!(r.totals.requests, sweep.steps.iter().map(|s| s.requests).sum::<u64>());
+}

@@ -52,6 +52,30 @@ pub struct Collected {
     pub blocker: Option<Blocker>,
 }
 
+impl Collected {
+    /// Adds another phase's collection (a sweep step) to this one; histograms merge
+    /// exactly, examples stay capped.
+    pub fn merge(&mut self, other: Collected) {
+        self.recorder.merge(&other.recorder);
+        if self.per_template.len() < other.per_template.len() {
+            self.per_template.resize(other.per_template.len(), 0);
+        }
+        for (mine, theirs) in self.per_template.iter_mut().zip(&other.per_template) {
+            *mine += theirs;
+        }
+        let room = MAX_EXAMPLES.saturating_sub(self.examples.len());
+        self.examples.extend(other.examples.into_iter().take(room));
+        for (rule, kept) in other.finding_examples {
+            let mine = self.finding_examples.entry(rule).or_default();
+            let room = MAX_FINDING_EXAMPLES.saturating_sub(mine.len());
+            mine.extend(kept.into_iter().take(room));
+        }
+        if self.blocker.is_none() {
+            self.blocker = other.blocker;
+        }
+    }
+}
+
 fn is_fatal(o: &Outcome) -> bool {
     o.kind == OutcomeKind::ConnectError || matches!(o.status, Some(401 | 403))
 }

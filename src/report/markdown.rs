@@ -39,6 +39,17 @@ pub fn render(r: &Report) -> String {
     for row in metric_rows(r) {
         let _ = writeln!(md, "| {} |", row.join(" | "));
     }
+    if let Some(sweep) = &r.sweep {
+        let rows = super::sweep::rows(sweep);
+        let _ = writeln!(md, "\n## Sweep\n");
+        for (i, row) in rows.iter().enumerate() {
+            let _ = writeln!(md, "| {} |", row.join(" | "));
+            if i == 0 {
+                let _ = writeln!(md, "|{}", "---|".repeat(row.len()));
+            }
+        }
+        let _ = writeln!(md, "\n{}", super::sweep::goodput_line(sweep));
+    }
     let _ = writeln!(md, "\n**{}**\n", super::conformance_summary(r));
     if let Some(line) = super::probes_summary(r) {
         let _ = writeln!(md, "{line}\n");

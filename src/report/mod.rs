@@ -5,6 +5,7 @@
 
 pub mod junit;
 pub mod markdown;
+pub mod sweep;
 pub mod terminal;
 pub mod timefmt;
 
@@ -69,6 +70,8 @@ pub struct Report {
     pub probes: Vec<ProbeInfo>,
     /// Thresholds and their verdicts.
     pub thresholds: Vec<crate::thresholds::ThresholdResult>,
+    /// The sweep's steps and goodput, for the sweep executor.
+    pub sweep: Option<sweep::SweepReport>,
 }
 
 /// One negative probe's result.
@@ -470,6 +473,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult]) -> Re
             .collect(),
         conformance: conformance(&finding_counts(r, probes), &finding_examples(collected, probes, &template_name)),
         thresholds: Vec::new(),
+        sweep: None,
         probes: probes
             .iter()
             .map(|p| ProbeInfo {

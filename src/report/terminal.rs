@@ -52,6 +52,21 @@ pub fn render(r: &Report) -> String {
     for row in &rows {
         let _ = writeln!(out, "{}", line(row));
     }
+    if let Some(sweep) = &r.sweep {
+        let rows = super::sweep::rows(sweep);
+        let mut widths = [0usize; 8];
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let _ = writeln!(out);
+        for row in &rows {
+            let cells: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:>w$}")).collect();
+            let _ = writeln!(out, "{}", cells.join("  "));
+        }
+        let _ = writeln!(out, "{}", super::sweep::goodput_line(sweep));
+    }
     let _ = writeln!(out, "\n{}", super::conformance_summary(r));
     if let Some(line) = super::probes_summary(r) {
         let _ = writeln!(out, "{line}");

@@ -582,6 +582,9 @@ pub enum Executor {
     ConstantRate,
     /// Open loop: `rate` requests per second on average, exponential gaps from the seed.
     Poisson,
+    /// Open-loop steps at increasing rates, each held for `step_duration` and judged by
+    /// `slo`; the report names the highest rate that met it (the goodput).
+    Sweep,
 }
 
 impl Executor {
@@ -591,6 +594,7 @@ impl Executor {
             Executor::Concurrency => "concurrency",
             Executor::ConstantRate => "constant-rate",
             Executor::Poisson => "poisson",
+            Executor::Sweep => "sweep",
         }
     }
 }
@@ -629,6 +633,32 @@ pub struct LoadSpec {
     /// Longest silence allowed between two pieces of a stream.
     #[serde(default)]
     pub idle_timeout: Option<HumanDuration>,
+    /// Sweep: the rates to hold, in order.
+    #[serde(default)]
+    pub rates: Option<Vec<f64>>,
+    /// Sweep: instead of `rates`, go up to this rate…
+    #[serde(default)]
+    pub up_to: Option<f64>,
+    /// …in this many equal steps.
+    #[serde(default)]
+    pub steps: Option<NonZeroU32>,
+    /// Sweep: how long each rate is held.
+    #[serde(default)]
+    pub step_duration: Option<HumanDuration>,
+    /// Sweep: the thresholds each step must meet to count toward the goodput.
+    #[serde(default, deserialize_with = "threshold_list")]
+    pub slo: Vec<crate::thresholds::Threshold>,
+}
+
+impl LoadSpec {
+    /// The sweep's rates, from `rates` or from `up_to` in `steps`.
+    pub fn sweep_rates(&self) -> Vec<f64> {
+        match (&self.rates, self.up_to, self.steps) {
+            (Some(rates), _, _) => rates.clone(),
+            (None, Some(top), Some(k)) => (1..=k.get()).map(|i| top * f64::from(i) / f64::from(k.get())).collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 fn default_max_in_flight() -> NonZeroU32 {
@@ -637,6 +667,25 @@ fn default_max_in_flight() -> NonZeroU32 {
 
 impl Validate for LoadSpec {
     fn validate(&self) -> Result<(), String> {
+        if self.executor == Executor::Sweep {
+            let rates = self.sweep_rates();
+            if rates.is_empty() {
+                return Err("the sweep executor needs `rates: [...]`, or `up_to` with `steps`".into());
+            }
+            if rates.iter().any(|r| !r.is_finite() || *r <= 0.0) {
+                return Err("sweep rates must be above 0".into());
+            }
+            if self.step_duration.is_none() {
+                return Err("the sweep executor needs `step_duration`".into());
+            }
+            if self.concurrency.is_some() || self.rate.is_some() {
+                return Err("the sweep executor takes `rates` (or `up_to` and `steps`), not `concurrency` or `rate`".into());
+            }
+            return Ok(());
+        }
+        if self.rates.is_some() || self.up_to.is_some() || self.step_duration.is_some() || !self.slo.is_empty() {
+            return Err("`rates`, `up_to`, `steps`, `step_duration` and `slo` belong to the sweep executor".into());
+        }
         if self.requests.is_none() && self.duration.is_none() {
             return Err("load needs `requests` (a count), `duration`, or both, so the run stops by itself".into());
         }
@@ -861,6 +910,18 @@ load:
         let e = err(&format!("{GOOD}thresholds:\n  - ttft.p95 < 800ms\n  - tfft.p95 < 1s\n"));
         assert_eq!(e.line, Some(14), "{e}");
         assert!(e.message.contains("unknown threshold metric"), "{e}");
+    }
+
+    #[test]
+    fn sweep_takes_rates_or_up_to_in_steps() {
+        let sweep = GOOD.replace("  concurrency: 4\n  requests: 10\n", "  executor: sweep\n  up_to: 80\n  steps: 4\n  step_duration: 2s\n  slo: [ttft.p95 < 500ms]\n");
+        let s = parse(&sweep, Path::new("s.yaml")).expect("valid");
+        assert_eq!(s.load.sweep_rates(), [20.0, 40.0, 60.0, 80.0]);
+        assert_eq!(s.load.slo.len(), 1);
+        let e = err(&GOOD.replace("  concurrency: 4\n  requests: 10\n", "  executor: sweep\n  rates: [5, 10]\n"));
+        assert!(e.message.contains("step_duration"), "{e}");
+        let e = err(&GOOD.replace("  requests: 10\n", "  requests: 10\n  slo: [ttft.p95 < 1s]\n"));
+        assert!(e.message.contains("belong to the sweep"), "{e}");
     }
 
     #[test]

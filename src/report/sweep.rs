@@ -1,0 +1,136 @@
+//! The sweep section: each step's figures and SLO verdict, and the goodput, the answer
+//! capacity planning wants.
+
+use serde::{Deserialize, Serialize};
+
+use super::Report;
+use crate::thresholds::{Threshold, ThresholdResult};
+
+/// One held rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Target rate, requests per second.
+    pub rate: f64,
+    /// How long the step ran, seconds.
+    pub duration_s: f64,
+    /// Requests completed.
+    pub requests: u64,
+    /// Requests dropped at the in-flight cap.
+    pub dropped: u64,
+    /// Completed requests per second achieved.
+    pub requests_per_s: f64,
+    /// Output tokens per second over the step.
+    pub output_tokens_per_s: f64,
+    /// Fraction of requests not ok.
+    pub error_rate: f64,
+    /// TTFT median, ms.
+    pub ttft_p50: f64,
+    /// TTFT 95th percentile, ms.
+    pub ttft_p95: f64,
+    /// Inter-token latency 99th percentile, ms.
+    pub itl_p99: f64,
+    /// End-to-end 95th percentile, ms.
+    pub e2e_p95: f64,
+    /// The SLO's thresholds on this step.
+    pub slo: Vec<ThresholdResult>,
+    /// Every SLO threshold held.
+    pub slo_passed: bool,
+}
+
+/// All steps and the goodput.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepReport {
+    /// Steps in the order run.
+    pub steps: Vec<Step>,
+    /// The highest rate at which that step and every lower one met the SLO.
+    pub goodput_rate: Option<f64>,
+}
+
+/// A step's figures, from a report built over that step alone.
+pub fn step(rate: f64, r: &Report, slo: &[Threshold]) -> Step {
+    let stat = |id: &str, pick: fn(&super::MetricSummary) -> f64| r.metrics.get(id).map_or(0.0, pick);
+    let slo: Vec<ThresholdResult> = slo.iter().map(|t| t.evaluate(r)).collect();
+    Step {
+        rate,
+        duration_s: r.duration_s,
+        requests: r.totals.requests,
+        dropped: r.totals.dropped,
+        requests_per_s: r.throughput.requests_per_s,
+        output_tokens_per_s: r.throughput.output_tokens_per_s,
+        error_rate: r.totals.error_rate,
+        ttft_p50: stat("ttft", |s| s.p50),
+        ttft_p95: stat("ttft", |s| s.p95),
+        itl_p99: stat("itl", |s| s.p99),
+        e2e_p95: stat("e2e", |s| s.p95),
+        slo_passed: slo.iter().all(|t| t.passed),
+        slo,
+    }
+}
+
+impl SweepReport {
+    /// Steps with their goodput: the last rate of the unbroken run of passing steps,
+    /// taken in increasing rate.
+    pub fn new(steps: Vec<Step>) -> SweepReport {
+        let mut by_rate: Vec<&Step> = steps.iter().collect();
+        by_rate.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+        let goodput_rate = by_rate.iter().take_while(|s| s.slo_passed).last().map(|s| s.rate);
+        SweepReport { steps, goodput_rate }
+    }
+}
+
+/// The sweep table as aligned text rows (header first), shared by both summaries.
+pub fn rows(sweep: &SweepReport) -> Vec<[String; 8]> {
+    let mut rows = vec![["rate", "req/s", "errors", "dropped", "ttft p50", "ttft p95", "itl p99", "slo"].map(str::to_owned)];
+    for s in &sweep.steps {
+        rows.push([
+            format!("{:.1}", s.rate),
+            format!("{:.1}", s.requests_per_s),
+            format!("{:.2}%", s.error_rate * 100.0),
+            s.dropped.to_string(),
+            format!("{:.1}", s.ttft_p50),
+            format!("{:.1}", s.ttft_p95),
+            format!("{:.1}", s.itl_p99),
+            if s.slo_passed { "pass" } else { "FAIL" }.to_owned(),
+        ]);
+    }
+    rows
+}
+
+/// The goodput sentence.
+pub fn goodput_line(sweep: &SweepReport) -> String {
+    match sweep.goodput_rate {
+        Some(rate) => format!("goodput: {rate:.1} req/s is the highest rate that met the SLO (with every lower step)"),
+        None => "goodput: no step met the SLO".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(rate: f64, passed: bool) -> Step {
+        Step {
+            rate,
+            duration_s: 1.0,
+            requests: 1,
+            dropped: 0,
+            requests_per_s: rate,
+            output_tokens_per_s: 0.0,
+            error_rate: 0.0,
+            ttft_p50: 0.0,
+            ttft_p95: 0.0,
+            itl_p99: 0.0,
+            e2e_p95: 0.0,
+            slo: Vec::new(),
+            slo_passed: passed,
+        }
+    }
+
+    #[test]
+    fn goodput_is_the_top_of_the_unbroken_passing_run() {
+        let s = SweepReport::new(vec![at(10.0, true), at(20.0, true), at(40.0, false), at(80.0, true)]);
+        assert_eq!(s.goodput_rate, Some(20.0));
+        assert_eq!(SweepReport::new(vec![at(10.0, false), at(20.0, true)]).goodput_rate, None);
+        assert_eq!(SweepReport::new(vec![at(20.0, true), at(10.0, true)]).goodput_rate, Some(20.0));
+    }
+}
