@@ -221,6 +221,7 @@ impl Client {
         start: Instant,
     ) -> Outcome {
         let mut outcome = Outcome::new(template, stream);
+        outcome.start = Some(start);
         let deadline = Instant::now() + self.timeouts.total;
         self.exchange(body, start, deadline, facts, &mut outcome).await;
         outcome.e2e = Instant::now().saturating_duration_since(start);

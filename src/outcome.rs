@@ -104,6 +104,8 @@ pub struct Outcome {
     pub error_type: Option<String>,
     /// A short description of what went wrong, for the report's examples.
     pub detail: Option<String>,
+    /// The reference moment latencies are measured from (sent, or due in an open loop).
+    pub start: Option<tokio::time::Instant>,
     /// Open loop: from the due time to the moment the request began to be sent.
     pub send_lag: Option<Duration>,
     /// Time to the response head.
@@ -143,6 +145,7 @@ impl Outcome {
             status: None,
             error_type: None,
             detail: None,
+            start: None,
             send_lag: None,
             ttfb: None,
             message_start: None,

@@ -163,7 +163,8 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let started_at = SystemTime::now();
     let started = Instant::now();
     let grace = INTERRUPT_GRACE.min(timeouts.total);
-    let phase = |plan| run_phase(&client, &requests, &picker, plan, &stop, grace);
+    let run_start = Instant::now();
+    let phase = |plan| run_phase(&client, &requests, &picker, plan, &stop, grace, run_start);
     let mut steps = Vec::new();
     let (collected, dropped) = match (load.executor, load.concurrency, load.rate) {
         (Executor::Concurrency, Some(concurrency), _) => {
@@ -294,11 +295,12 @@ async fn run_phase(
     plan: Plan,
     stop: &Arc<Stop>,
     grace: Duration,
+    run_start: Instant,
 ) -> (Collected, u64) {
     let (tx, rx) = mpsc::unbounded_channel();
     let names = requests.iter().map(|r| r.name.clone()).collect();
     let twins = crate::load::collect::stream_twins(requests);
-    let collector = tokio::spawn(collect(names, twins, rx));
+    let collector = tokio::spawn(collect(names, twins, run_start, rx));
     let dropped = Arc::new(AtomicU64::new(0));
     match plan {
         Plan::Closed(p) => run_closed_loop(client.clone(), requests.clone(), picker.clone(), p, stop.clone(), grace, tx).await,

@@ -42,6 +42,12 @@ fn open_loop_latency_includes_a_stall_that_closed_loop_hides() {
     assert!(closed_p90 < 100.0, "closed-loop ttfb p90 {closed_p90} ms");
     assert_eq!(closed.metrics["send_lag"].count, 0);
     assert_eq!(open.load.executor, "constant-rate");
+    // The time series accounts for every request, and a fixed schedule starts about
+    // 100 requests in its first second.
+    let series = &open.time_series;
+    assert_eq!(series.iter().map(|s| s.started).sum::<u64>(), open.totals.requests);
+    assert_eq!(series.iter().map(|s| s.finished).sum::<u64>(), open.totals.requests);
+    assert!((95..=101).contains(&series[0].started), "{:?}", series[0]);
 }
 
 #[test]

@@ -37,6 +37,48 @@ pub enum Blocker {
     AuthRejected(String),
 }
 
+/// TTFT samples kept per second of the time series; the median of a busier second is
+/// taken from its first samples.
+pub const MAX_BUCKET_SAMPLES: usize = 2000;
+
+/// One second of the run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bucket {
+    /// Requests whose start fell in this second.
+    pub started: u64,
+    /// Requests that ended in this second.
+    pub finished: u64,
+    /// Of those, not ok.
+    pub errors: u64,
+    /// Output tokens reported by requests that ended in this second.
+    pub output_tokens: u64,
+    /// TTFT of streams that ended in this second, microseconds (capped).
+    pub ttft_us: Vec<u64>,
+    /// Samples left out by the cap.
+    pub ttft_unsampled: u64,
+}
+
+impl Bucket {
+    fn add_ttft(&mut self, us: u64) {
+        if self.ttft_us.len() < MAX_BUCKET_SAMPLES {
+            self.ttft_us.push(us);
+        } else {
+            self.ttft_unsampled += 1;
+        }
+    }
+
+    fn merge(&mut self, other: &Bucket) {
+        self.started += other.started;
+        self.finished += other.finished;
+        self.errors += other.errors;
+        self.output_tokens += other.output_tokens;
+        for &us in &other.ttft_us {
+            self.add_ttft(us);
+        }
+        self.ttft_unsampled += other.ttft_unsampled;
+    }
+}
+
 /// Everything a run collected.
 #[derive(Debug, Clone, Default)]
 pub struct Collected {
@@ -50,6 +92,8 @@ pub struct Collected {
     pub finding_examples: BTreeMap<Rule, Vec<(u64, usize, Finding)>>,
     /// Set when no request got past connection or authentication.
     pub blocker: Option<Blocker>,
+    /// Per-second buckets, by seconds since the run began.
+    pub time_series: BTreeMap<u64, Bucket>,
 }
 
 impl Collected {
@@ -72,6 +116,9 @@ impl Collected {
         }
         if self.blocker.is_none() {
             self.blocker = other.blocker;
+        }
+        for (second, bucket) in &other.time_series {
+            self.time_series.entry(*second).or_default().merge(bucket);
         }
     }
 }
@@ -151,11 +198,13 @@ fn compare_twins(twins: &[(usize, usize)], totals: &[BTreeSet<u64>], names: &[St
         .collect()
 }
 
-/// Collects outcomes until every sender is gone. `names` are the template names and
-/// `twins` the pairs whose usage must agree (see [`stream_twins`]).
+/// Collects outcomes until every sender is gone. `names` are the template names, `twins`
+/// the pairs whose usage must agree (see [`stream_twins`]), and `run_start` the origin of
+/// the time series.
 pub async fn collect(
     names: Vec<String>,
     twins: Vec<(usize, usize)>,
+    run_start: tokio::time::Instant,
     mut outcomes: mpsc::UnboundedReceiver<Outcome>,
 ) -> Collected {
     let templates = names.len();
@@ -168,6 +217,17 @@ pub async fn collect(
     let mut passed = 0u64;
     while let Some(o) = outcomes.recv().await {
         c.recorder.record(&o);
+        let second_of = |t: tokio::time::Instant| t.saturating_duration_since(run_start).as_secs();
+        let finished = c.time_series.entry(second_of(tokio::time::Instant::now())).or_default();
+        finished.finished += 1;
+        finished.errors += u64::from(o.kind != OutcomeKind::Ok);
+        finished.output_tokens += o.output_tokens.unwrap_or(0);
+        if let Some(ttft) = o.ttft {
+            finished.add_ttft(ttft.as_micros() as u64);
+        }
+        if let Some(start) = o.start {
+            c.time_series.entry(second_of(start)).or_default().started += 1;
+        }
         if let Some(n) = c.per_template.get_mut(o.template) {
             *n += 1;
         }

@@ -72,6 +72,27 @@ pub struct Report {
     pub thresholds: Vec<crate::thresholds::ThresholdResult>,
     /// The sweep's steps and goodput, for the sweep executor.
     pub sweep: Option<sweep::SweepReport>,
+    /// One entry per second of the run, so a ramp or a stall can be seen over time.
+    pub time_series: Vec<SecondInfo>,
+}
+
+/// One second of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecondInfo {
+    /// Seconds since the run began.
+    pub second: u64,
+    /// Requests started (sent, or due in an open loop).
+    pub started: u64,
+    /// Requests that ended.
+    pub finished: u64,
+    /// Of those, not ok.
+    pub errors: u64,
+    /// Output tokens of the requests that ended.
+    pub output_tokens: u64,
+    /// Median TTFT of the streams that ended, ms.
+    pub ttft_p50_ms: Option<f64>,
+    /// True when the median came from the first samples only (a busy second).
+    pub ttft_sampled: bool,
 }
 
 /// One negative probe's result.
@@ -351,6 +372,28 @@ fn summarize(metric: Metric, h: &Histogram<u64>) -> MetricSummary {
     }
 }
 
+fn time_series(collected: &Collected) -> Vec<SecondInfo> {
+    let Some(&last) = collected.time_series.keys().last() else {
+        return Vec::new();
+    };
+    (0..=last)
+        .map(|second| {
+            let b = collected.time_series.get(&second).cloned().unwrap_or_default();
+            let mut ttft = b.ttft_us.clone();
+            ttft.sort_unstable();
+            SecondInfo {
+                second,
+                started: b.started,
+                finished: b.finished,
+                errors: b.errors,
+                output_tokens: b.output_tokens,
+                ttft_p50_ms: (!ttft.is_empty()).then(|| ttft[ttft.len() / 2] as f64 / 1000.0),
+                ttft_sampled: b.ttft_unsampled > 0,
+            }
+        })
+        .collect()
+}
+
 /// Findings per rule id over the load and the probes.
 fn finding_counts(r: &Recorder, probes: &[ProbeResult]) -> BTreeMap<String, u64> {
     let mut counts = r.findings.clone();
@@ -474,6 +517,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult]) -> Re
         conformance: conformance(&finding_counts(r, probes), &finding_examples(collected, probes, &template_name)),
         thresholds: Vec::new(),
         sweep: None,
+        time_series: time_series(collected),
         probes: probes
             .iter()
             .map(|p| ProbeInfo {
