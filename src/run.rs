@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use crate::client::{ApiKey, AuthStyle, Client, ClientError, Target, Timeouts};
 use crate::load::collect::{collect, Blocker, Collected};
+use crate::load::progress::{self, Live};
 use crate::load::{run_closed_loop, run_open_loop, ClosedLoop, OpenLoop, Picker, Stop};
 use crate::mock::latency::LatencyModel;
 use crate::mock::reply::OutputLength;
@@ -164,7 +165,9 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let started = Instant::now();
     let grace = INTERRUPT_GRACE.min(timeouts.total);
     let run_start = Instant::now();
-    let phase = |plan| run_phase(&client, &requests, &picker, plan, &stop, grace, run_start);
+    let live = Arc::new(Live::default());
+    let progress = (!options.quiet).then(|| tokio::spawn(progress::report(live.clone(), run_start)));
+    let phase = |plan| run_phase(&client, &requests, &picker, plan, &stop, grace, run_start, &live);
     let mut steps = Vec::new();
     let (collected, dropped) = match (load.executor, load.concurrency, load.rate) {
         (Executor::Concurrency, Some(concurrency), _) => {
@@ -215,6 +218,10 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let duration_s = started.elapsed().as_secs_f64();
     if let Some(task) = signals {
         task.abort();
+    }
+    if let Some(task) = progress {
+        task.abort();
+        progress::clear();
     }
 
     let partial = interrupted.load(Ordering::SeqCst);
@@ -286,6 +293,7 @@ enum Plan {
     Open(OpenLoop),
 }
 
+#[allow(clippy::too_many_arguments)] // each argument is one part of the run's wiring
 /// Runs one phase with its own collector; returns what it collected and how many
 /// requests its open loop dropped.
 async fn run_phase(
@@ -296,6 +304,7 @@ async fn run_phase(
     stop: &Arc<Stop>,
     grace: Duration,
     run_start: Instant,
+    live: &Arc<Live>,
 ) -> (Collected, u64) {
     let (tx, rx) = mpsc::unbounded_channel();
     let names = requests.iter().map(|r| r.name.clone()).collect();
@@ -303,9 +312,12 @@ async fn run_phase(
     let collector = tokio::spawn(collect(names, twins, run_start, rx));
     let dropped = Arc::new(AtomicU64::new(0));
     match plan {
-        Plan::Closed(p) => run_closed_loop(client.clone(), requests.clone(), picker.clone(), p, stop.clone(), grace, tx).await,
+        Plan::Closed(p) => {
+            run_closed_loop(client.clone(), requests.clone(), picker.clone(), p, stop.clone(), grace, tx, live.clone()).await
+        }
         Plan::Open(p) => {
-            run_open_loop(client.clone(), requests.clone(), picker.clone(), p, stop.clone(), grace, tx, dropped.clone()).await
+            let (stop, dropped, live) = (stop.clone(), dropped.clone(), live.clone());
+            run_open_loop(client.clone(), requests.clone(), picker.clone(), p, stop, grace, tx, dropped, live).await
         }
     }
     // The collector ends when the last worker drops its sender; it cannot panic.

@@ -180,3 +180,19 @@ fn shipped_scenarios_validate_and_smoke_runs_clean() {
     assert_eq!((c.violations, c.warnings, c.infos), (0, 0, 0), "{:?}", c.rules);
     assert!(r.probes.iter().all(|p| p.passed), "{:?}", r.probes);
 }
+
+#[test]
+fn progress_lines_go_to_stderr_unless_quiet() {
+    let dir = common::temp_dir("cli-progress");
+    let file = common::write_file(&dir, "s.yaml", &scenario("{mock: {ttft: 5ms, tokens_per_s: 2000}}", "  concurrency: 1\n  duration: 7s"));
+    let out = dir.join("out");
+    let o = run(&["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    // Not a terminal: a plain line every five seconds, never on stdout.
+    let line = stderr.lines().find(|l| l.starts_with("[   5s] done ")).unwrap_or_else(|| panic!("no progress line: {stderr}"));
+    assert!(line.contains("in flight") && line.contains("req/s") && line.contains("ttft p50"), "{line}");
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("] done "), "progress stays off stdout");
+    let quiet = run(&["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"], &[]);
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("] done "), "quiet prints no progress");
+}

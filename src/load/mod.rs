@@ -7,6 +7,7 @@
 //! stopped early.
 
 pub mod collect;
+pub mod progress;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -94,6 +95,7 @@ pub struct ClosedLoop {
 
 /// Runs the closed loop, sending each outcome on `outcomes`. Returns when every worker
 /// has finished; requests in flight at a stop are given `grace` to complete, then cut.
+#[allow(clippy::too_many_arguments)] // each argument is one part of the run's wiring
 pub async fn run_closed_loop(
     client: Client,
     requests: Arc<[PreparedRequest]>,
@@ -102,6 +104,7 @@ pub async fn run_closed_loop(
     stop: Arc<Stop>,
     grace: Duration,
     outcomes: mpsc::UnboundedSender<Outcome>,
+    live: Arc<progress::Live>,
 ) {
     let next = Arc::new(AtomicU64::new(0));
     let fail_fast = Arc::new(collect::FailFast::default());
@@ -110,6 +113,7 @@ pub async fn run_closed_loop(
     for _ in 0..plan.concurrency {
         let (client, requests, picker) = (client.clone(), requests.clone(), picker.clone());
         let (next, stop, outcomes, fail_fast) = (next.clone(), stop.clone(), outcomes.clone(), fail_fast.clone());
+        let live = live.clone();
         workers.spawn(async move {
             loop {
                 if stop.is_stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
@@ -122,7 +126,9 @@ pub async fn run_closed_loop(
                 let index = picker.pick(n);
                 let request = &requests[index];
                 let start = Instant::now();
+                live.started();
                 let outcome = client.execute(request.body.clone(), index, request.stream, Some(&request.facts), start).await;
+                live.finished(&outcome);
                 fail_fast.record(&outcome, &stop);
                 if outcomes.send(outcome).is_err() {
                     break;
@@ -190,6 +196,7 @@ pub async fn run_open_loop(
     grace: Duration,
     outcomes: mpsc::UnboundedSender<Outcome>,
     dropped: Arc<AtomicU64>,
+    live: Arc<progress::Live>,
 ) {
     let start = Instant::now();
     let deadline = plan.duration.map(|d| start + d);
@@ -214,15 +221,18 @@ pub async fn run_open_loop(
         }
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             dropped.fetch_add(1, Ordering::Relaxed);
+            live.dropped();
             continue;
         };
         let index = picker.pick(n);
         let (client, requests, outcomes) = (client.clone(), requests.clone(), outcomes.clone());
-        let (stop, fail_fast) = (stop.clone(), fail_fast.clone());
+        let (stop, fail_fast, live) = (stop.clone(), fail_fast.clone(), live.clone());
         tasks.spawn(async move {
             let request = &requests[index];
             let lag = due.elapsed();
+            live.started();
             let mut outcome = client.execute(request.body.clone(), index, request.stream, Some(&request.facts), due).await;
+            live.finished(&outcome);
             outcome.send_lag = Some(lag);
             fail_fast.record(&outcome, &stop);
             let _ = outcomes.send(outcome);
