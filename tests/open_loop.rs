@@ -87,3 +87,16 @@ fn sweep_finds_the_knee_within_one_step_of_the_mock_capacity() {
     assert!(goodput == 40.0 || goodput == 80.0, "goodput {goodput}");
     assert_eq!(r.totals.requests, sweep.steps.iter().map(|s| s.requests).sum::<u64>());
 }
+
+#[test]
+fn a_500_per_second_schedule_is_kept_and_its_send_lag_reported() {
+    // The precise figure (within 2% over 10 s) is `cargo bench --bench schedule`; this
+    // test keeps generous bounds so a loaded machine cannot make it flaky.
+    let fast = "ttft: 1ms, tokens_per_s: 50000, jitter: 0, output_tokens: [4, 8]";
+    let r = run("schedule", &scenario(fast, "executor: constant-rate, rate: 500, duration: 2s, max_in_flight: 2000"));
+    assert_eq!((r.totals.requests, r.totals.dropped), (1000, 0));
+    let achieved = r.throughput.send_rate.expect("send rate");
+    assert!((achieved - 500.0).abs() < 50.0, "achieved {achieved} req/s");
+    assert_eq!(r.metrics["send_lag"].count, 1000);
+    assert!(r.metrics["send_lag"].p99 < 100.0, "send lag p99 {}", r.metrics["send_lag"].p99);
+}

@@ -94,6 +94,19 @@ pub struct Collected {
     pub blocker: Option<Blocker>,
     /// Per-second buckets, by seconds since the run began.
     pub time_series: BTreeMap<u64, Bucket>,
+    /// Open loop: the first and last moments a request was actually sent.
+    pub sends: Option<(tokio::time::Instant, tokio::time::Instant)>,
+    /// Open loop: requests with a send time.
+    pub sent: u64,
+}
+
+impl Collected {
+    /// Open loop: requests actually sent per second, between the first and last send.
+    pub fn send_rate(&self) -> Option<f64> {
+        let (first, last) = self.sends?;
+        let span = last.duration_since(first).as_secs_f64();
+        (self.sent > 1 && span > 0.0).then(|| (self.sent - 1) as f64 / span)
+    }
 }
 
 impl Collected {
@@ -120,6 +133,11 @@ impl Collected {
         for (second, bucket) in &other.time_series {
             self.time_series.entry(*second).or_default().merge(bucket);
         }
+        self.sent += other.sent;
+        self.sends = match (self.sends, other.sends) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (x, y) => x.or(y),
+        };
     }
 }
 
@@ -227,6 +245,14 @@ pub async fn collect(
         }
         if let Some(start) = o.start {
             c.time_series.entry(second_of(start)).or_default().started += 1;
+            if let Some(lag) = o.send_lag {
+                let sent = start + lag;
+                c.sent += 1;
+                c.sends = Some(match c.sends {
+                    None => (sent, sent),
+                    Some((a, b)) => (a.min(sent), b.max(sent)),
+                });
+            }
         }
         if let Some(n) = c.per_template.get_mut(o.template) {
             *n += 1;

@@ -261,6 +261,9 @@ pub struct Throughput {
     pub input_tokens: u64,
     /// Content deltas counted in streams.
     pub content_deltas: u64,
+    /// Open loop: requests actually sent per second, from the first send to the last (the
+    /// schedule's accuracy; compare with the target rate).
+    pub send_rate: Option<f64>,
 }
 
 /// One metric's distribution.
@@ -486,6 +489,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult]) -> Re
             output_tokens: r.output_tokens,
             input_tokens: r.input_tokens,
             content_deltas: r.content_deltas,
+            send_rate: collected.send_rate(),
         },
         metrics: Metric::ALL
             .iter()
