@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::client::{ApiKey, AuthStyle, Client, ClientError, Target, Timeouts};
 use crate::load::collect::{collect, Blocker, Collected};
 use crate::load::progress::{self, Live};
-use crate::load::{run_closed_loop, run_open_loop, ClosedLoop, OpenLoop, Picker, Stop};
+use crate::load::{run_closed_loop, run_open_loop, ClosedLoop, OpenLoop, Picker, RateShape, Stop};
 use crate::mock::latency::LatencyModel;
 use crate::mock::reply::OutputLength;
 use crate::mock::{MockConfig, MockServer};
@@ -187,7 +187,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
                 }
                 let step_started = Instant::now();
                 let plan = OpenLoop {
-                    rate,
+                    rate: RateShape::Constant(rate),
                     poisson: false,
                     seed: scenario.seed,
                     max_in_flight: load.max_in_flight.get(),
@@ -201,9 +201,21 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             }
             (all, dropped)
         }
+        (Executor::Stages, _, _) => {
+            let stages = load.stages.iter().flatten().map(|s| (s.duration.0, s.target)).collect();
+            let plan = OpenLoop {
+                rate: RateShape::Ramp { start: load.start_rate.unwrap_or(0.0), stages },
+                poisson: false,
+                seed: scenario.seed,
+                max_in_flight: load.max_in_flight.get(),
+                requests: load.requests,
+                duration: load.duration.map(|d| d.0),
+            };
+            phase(Plan::Open(plan)).await
+        }
         (executor, _, Some(rate)) => {
             let plan = OpenLoop {
-                rate,
+                rate: RateShape::Constant(rate),
                 poisson: executor == Executor::Poisson,
                 seed: scenario.seed,
                 max_in_flight: load.max_in_flight.get(),

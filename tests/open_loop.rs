@@ -100,3 +100,18 @@ fn a_500_per_second_schedule_is_kept_and_its_send_lag_reported() {
     assert_eq!(r.metrics["send_lag"].count, 1000);
     assert!(r.metrics["send_lag"].p99 < 100.0, "send lag p99 {}", r.metrics["send_lag"].p99);
 }
+
+#[test]
+fn stages_ramp_the_arrival_rate_up_and_down() {
+    // 0 → 100 req/s over 2 s, then back to 0 over 2 s: about 25, 75, 75, 25 requests due
+    // in the four seconds. Buckets count due times, so machine load cannot move them.
+    let fast = "ttft: 1ms, tokens_per_s: 50000, jitter: 0, output_tokens: [4, 8]";
+    let r = run("stages", &scenario(fast, "executor: stages, stages: [{duration: 2s, target: 100}, {duration: 2s, target: 0}]"));
+    let started: Vec<u64> = r.time_series.iter().map(|s| s.started).collect();
+    assert!(started.len() >= 4, "{started:?}");
+    for (second, expected) in [(0, 25), (1, 75), (2, 75), (3, 25)] {
+        let got = started[second] as i64;
+        assert!((got - expected).abs() <= 3, "second {second}: {got} started, expected about {expected} ({started:?})");
+    }
+    assert_eq!(r.load.executor, "stages");
+}

@@ -153,10 +153,10 @@ async fn finish(mut tasks: JoinSet<()>, stop: &Stop, grace: Duration) {
 
 /// An open loop: requests are sent when due, at `rate` per second, whether or not
 /// earlier ones have finished (k6's arrival-rate executors).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OpenLoop {
-    /// Requests per second.
-    pub rate: f64,
+    /// Requests per second, constant or ramping.
+    pub rate: RateShape,
     /// Exponential gaps (Poisson arrivals) instead of a fixed schedule.
     pub poisson: bool,
     /// Seed of the Poisson gaps.
@@ -169,15 +169,93 @@ pub struct OpenLoop {
     pub duration: Option<Duration>,
 }
 
+/// The arrival rate over time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RateShape {
+    /// The same rate throughout.
+    Constant(f64),
+    /// From `start`, linearly to each stage's target over that stage's duration (k6's
+    /// ramping arrival rate); the run ends with the last stage.
+    Ramp {
+        /// Rate at the beginning.
+        start: f64,
+        /// (duration, target rate at its end).
+        stages: Vec<(Duration, f64)>,
+    },
+}
+
+impl RateShape {
+    /// Requests per second at `elapsed` into the run.
+    pub fn at(&self, elapsed: Duration) -> f64 {
+        match self {
+            RateShape::Constant(r) => *r,
+            RateShape::Ramp { start, stages } => {
+                let (mut from, mut t) = (*start, elapsed);
+                for &(length, to) in stages {
+                    if t < length {
+                        return from + (to - from) * (t.as_secs_f64() / length.as_secs_f64());
+                    }
+                    t -= length;
+                    from = to;
+                }
+                from
+            }
+        }
+    }
+
+    /// When a ramp ends; a constant rate has no end of its own.
+    pub fn end(&self) -> Option<Duration> {
+        match self {
+            RateShape::Constant(_) => None,
+            RateShape::Ramp { stages, .. } => Some(stages.iter().map(|(d, _)| *d).sum()),
+        }
+    }
+
+    /// When the cumulative number of arrivals, the integral of the rate, reaches `count`;
+    /// None when it never does. Scheduling the n-th arrival at the time the integral
+    /// reaches n follows a ramp exactly, even from zero, where stepping by 1/rate(now)
+    /// would leap over it.
+    pub fn time_of(&self, count: f64) -> Option<Duration> {
+        match self {
+            RateShape::Constant(r) => (*r > 0.0).then(|| Duration::from_secs_f64(count / r)),
+            RateShape::Ramp { start, stages } => {
+                let (mut from, mut elapsed, mut left) = (*start, Duration::ZERO, count);
+                if left <= 0.0 {
+                    return Some(Duration::ZERO);
+                }
+                for &(length, to) in stages {
+                    let l = length.as_secs_f64();
+                    let area = (from + to) / 2.0 * l;
+                    if left <= area {
+                        // Within the stage: from·τ + k·τ²/2 = left, with k the slope.
+                        let k = (to - from) / l;
+                        let tau = if k.abs() < 1e-12 {
+                            left / from
+                        } else {
+                            (-from + (from * from + 2.0 * k * left).max(0.0).sqrt()) / k
+                        };
+                        let tau = if tau.is_finite() { tau.clamp(0.0, l) } else { 0.0 };
+                        return Some(elapsed + Duration::from_secs_f64(tau));
+                    }
+                    left -= area;
+                    elapsed += length;
+                    from = to;
+                }
+                None
+            }
+        }
+    }
+}
+
 impl OpenLoop {
-    /// The gap before the next arrival.
-    fn gap(&self, rng: &mut Rng) -> Duration {
-        let mean = 1.0 / self.rate;
+    /// How far the next arrival is in count space: 1 on a fixed schedule, exponential
+    /// with mean 1 for Poisson arrivals (time-rescaled, so they follow a ramp too).
+    fn step(&self, rng: &mut Rng) -> f64 {
         if self.poisson {
             // Inverse transform: -ln(1 - U) is exponential with mean 1.
-            Duration::from_secs_f64(-(1.0 - rng.next_f64()).ln() * mean)
+            -(1.0 - rng.next_f64()).ln()
         } else {
-            Duration::from_secs_f64(mean)
+            1.0
         }
     }
 }
@@ -199,19 +277,24 @@ pub async fn run_open_loop(
     live: Arc<progress::Live>,
 ) {
     let start = Instant::now();
-    let deadline = plan.duration.map(|d| start + d);
+    let end = match (plan.duration, plan.rate.end()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let deadline = end.map(|d| start + d);
     let slots = Arc::new(tokio::sync::Semaphore::new(plan.max_in_flight as usize));
     let fail_fast = Arc::new(collect::FailFast::default());
     let mut rng = Rng::derive(plan.seed, 0x6f70_656e);
     let mut tasks = JoinSet::new();
-    let mut due = start;
+    let mut count = 0.0;
     for n in 0u64.. {
         if plan.requests.is_some_and(|max| n >= max) {
             break;
         }
-        if n > 0 {
-            due += plan.gap(&mut rng);
-        }
+        // The first arrival is at count 0 (time 0); each later one a step further.
+        let Some(offset) = plan.rate.time_of(count) else { break };
+        let due = start + offset;
+        count += plan.step(&mut rng);
         if deadline.is_some_and(|d| due >= d) {
             break;
         }
@@ -263,17 +346,43 @@ mod tests {
 
     #[test]
     fn poisson_gaps_average_the_rate_and_repeat() {
-        let plan = OpenLoop { rate: 200.0, poisson: true, seed: 3, max_in_flight: 1, requests: None, duration: None };
-        let gaps = |seed| {
+        let plan = OpenLoop { rate: RateShape::Constant(200.0), poisson: true, seed: 3, max_in_flight: 1, requests: None, duration: None };
+        let arrivals = |seed| {
             let mut rng = Rng::derive(seed, 1);
-            (0..20_000).map(|_| plan.gap(&mut rng).as_secs_f64()).collect::<Vec<_>>()
+            let mut count = 0.0;
+            (0..20_000)
+                .map(|_| {
+                    count += plan.step(&mut rng);
+                    plan.rate.time_of(count).expect("constant rate").as_secs_f64()
+                })
+                .collect::<Vec<_>>()
         };
-        let a = gaps(3);
-        let mean = a.iter().sum::<f64>() / a.len() as f64;
-        assert!((mean - 0.005).abs() < 0.0002, "mean gap {mean}");
-        assert_eq!(a, gaps(3));
+        let a = arrivals(3);
+        let mean_gap = a[a.len() - 1] / a.len() as f64;
+        assert!((mean_gap - 0.005).abs() < 0.0002, "mean gap {mean_gap}");
+        assert_eq!(a, arrivals(3));
         let fixed = OpenLoop { poisson: false, ..plan };
-        assert_eq!(fixed.gap(&mut Rng::new(1)), Duration::from_millis(5));
+        assert_eq!(fixed.rate.time_of(fixed.step(&mut Rng::new(1))), Some(Duration::from_millis(5)));
+    }
+
+    #[test]
+    fn ramp_interpolates_between_stage_targets() {
+        let s = Duration::from_secs;
+        let ramp = RateShape::Ramp { start: 0.0, stages: vec![(s(10), 100.0), (s(10), 100.0), (s(5), 50.0)] };
+        assert_eq!(ramp.at(s(0)), 0.0);
+        assert_eq!(ramp.at(s(5)), 50.0);
+        assert_eq!(ramp.at(s(15)), 100.0);
+        assert_eq!(ramp.at(Duration::from_millis(22_500)), 75.0);
+        assert_eq!(ramp.at(s(60)), 50.0);
+        assert_eq!(ramp.end(), Some(s(25)));
+        // The integral: 500 arrivals in the first stage, 1000 in the second, 375 in the third.
+        assert_eq!(ramp.time_of(500.0), Some(s(10)));
+        assert_eq!(ramp.time_of(125.0), Some(s(5)));
+        assert_eq!(ramp.time_of(1500.0), Some(s(20)));
+        assert!(ramp.time_of(1876.0).is_none());
+        let idle_first = RateShape::Ramp { start: 0.0, stages: vec![(s(1), 0.0), (s(1), 100.0)] };
+        assert_eq!(idle_first.time_of(0.0), Some(Duration::ZERO));
+        assert_eq!(idle_first.time_of(50.0), Some(s(2)));
     }
 
     #[test]

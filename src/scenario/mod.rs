@@ -582,6 +582,8 @@ pub enum Executor {
     ConstantRate,
     /// Open loop: `rate` requests per second on average, exponential gaps from the seed.
     Poisson,
+    /// Open loop whose rate ramps linearly through `stages` (k6's ramping arrival rate).
+    Stages,
     /// Open-loop steps at increasing rates, each held for `step_duration` and judged by
     /// `slo`; the report names the highest rate that met it (the goodput).
     Sweep,
@@ -595,6 +597,7 @@ impl Executor {
             Executor::ConstantRate => "constant-rate",
             Executor::Poisson => "poisson",
             Executor::Sweep => "sweep",
+            Executor::Stages => "stages",
         }
     }
 }
@@ -633,6 +636,12 @@ pub struct LoadSpec {
     /// Longest silence allowed between two pieces of a stream.
     #[serde(default)]
     pub idle_timeout: Option<HumanDuration>,
+    /// Stages: the rate at the beginning of the ramp.
+    #[serde(default)]
+    pub start_rate: Option<f64>,
+    /// Stages: `{duration, target}` each; the rate moves linearly to `target` over `duration`.
+    #[serde(default)]
+    pub stages: Option<Vec<StageSpec>>,
     /// Sweep: the rates to hold, in order.
     #[serde(default)]
     pub rates: Option<Vec<f64>>,
@@ -648,6 +657,16 @@ pub struct LoadSpec {
     /// Sweep: the thresholds each step must meet to count toward the goodput.
     #[serde(default, deserialize_with = "threshold_list")]
     pub slo: Vec<crate::thresholds::Threshold>,
+}
+
+/// One stage of a ramp.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    /// How long the stage lasts.
+    pub duration: HumanDuration,
+    /// Requests per second at its end.
+    pub target: f64,
 }
 
 impl LoadSpec {
@@ -682,6 +701,22 @@ impl Validate for LoadSpec {
                 return Err("the sweep executor takes `rates` (or `up_to` and `steps`), not `concurrency` or `rate`".into());
             }
             return Ok(());
+        }
+        if self.executor == Executor::Stages {
+            let Some(stages) = self.stages.as_ref().filter(|s| !s.is_empty()) else {
+                return Err("the stages executor needs `stages: [{duration, target}, ...]`".into());
+            };
+            let valid = |r: f64| r.is_finite() && r >= 0.0;
+            if stages.iter().any(|s| s.duration.0.is_zero() || !valid(s.target)) || !self.start_rate.is_none_or(valid) {
+                return Err("stage durations must be above 0 and rates 0 or more".into());
+            }
+            if self.concurrency.is_some() || self.rate.is_some() {
+                return Err("the stages executor takes `stages` (and `start_rate`), not `concurrency` or `rate`".into());
+            }
+            return Ok(());
+        }
+        if self.stages.is_some() || self.start_rate.is_some() {
+            return Err("`stages` and `start_rate` belong to the stages executor".into());
         }
         if self.rates.is_some() || self.up_to.is_some() || self.step_duration.is_some() || !self.slo.is_empty() {
             return Err("`rates`, `up_to`, `steps`, `step_duration` and `slo` belong to the sweep executor".into());
@@ -910,6 +945,15 @@ load:
         let e = err(&format!("{GOOD}thresholds:\n  - ttft.p95 < 800ms\n  - tfft.p95 < 1s\n"));
         assert_eq!(e.line, Some(14), "{e}");
         assert!(e.message.contains("unknown threshold metric"), "{e}");
+    }
+
+    #[test]
+    fn stages_take_a_list_of_duration_and_target() {
+        let ramp = GOOD.replace("  concurrency: 4\n  requests: 10\n", "  executor: stages\n  stages:\n    - {duration: 5s, target: 50}\n    - {duration: 5s, target: 0}\n");
+        let s = parse(&ramp, Path::new("s.yaml")).expect("valid");
+        assert_eq!(s.load.stages.as_ref().map(Vec::len), Some(2));
+        let e = err(&GOOD.replace("  concurrency: 4\n  requests: 10\n", "  executor: stages\n"));
+        assert!(e.message.contains("needs `stages: ["), "{e}");
     }
 
     #[test]
