@@ -9,13 +9,45 @@ use quick_xml::events::Event;
 
 const BIN: &str = env!("CARGO_BIN_EXE_relaybench");
 
+/// The structure of the common JUnit schema (the Ant format CI systems read): which
+/// element may hold which, and the attributes each requires.
+const JUNIT_STRUCTURE: [(&str, &[&str], &[&str]); 4] = [
+    // (element, allowed parents, required attributes)
+    ("testsuites", &[], &[]),
+    ("testsuite", &["testsuites"], &["name", "tests"]),
+    ("testcase", &["testsuite"], &["name", "classname"]),
+    ("failure", &["testcase"], &[]),
+];
+
 /// Counts of `<testcase>` and `<failure>` elements, and the sums of the suites' `tests`
-/// and `failures` attributes, from a parse that fails on malformed XML.
+/// and `failures` attributes, from a parse that fails on malformed XML or on structure the
+/// common JUnit schema does not allow.
 fn junit_counts(xml: &str) -> (usize, usize, usize, usize) {
     let mut reader = quick_xml::Reader::from_str(xml);
     let (mut cases, mut failures, mut declared_tests, mut declared_failures) = (0, 0, 0, 0);
+    let mut open: Vec<String> = Vec::new();
     loop {
-        match reader.read_event().expect("well-formed XML") {
+        let event = reader.read_event().expect("well-formed XML");
+        if let Event::Start(e) | Event::Empty(e) = &event {
+            let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+            let (_, parents, required) = JUNIT_STRUCTURE
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .unwrap_or_else(|| panic!("<{name}> is not a JUnit element"));
+            let parent = open.last().map(String::as_str);
+            assert!(parents.is_empty() == parent.is_none() && parent.is_none_or(|p| parents.contains(&p)), "<{name}> inside {parent:?}");
+            for attribute in *required {
+                assert!(e.try_get_attribute(*attribute).expect("attribute").is_some(), "<{name}> lacks {attribute}");
+            }
+        }
+        match &event {
+            Event::Start(e) => open.push(String::from_utf8_lossy(e.name().as_ref()).into_owned()),
+            Event::End(_) => {
+                open.pop();
+            }
+            _ => {}
+        }
+        match event {
             Event::Eof => break,
             Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
                 b"testcase" => cases += 1,
@@ -90,4 +122,16 @@ fn the_ci_gate_scenario_passes_against_the_mock() {
     let report_dir = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path();
     let xml = std::fs::read_to_string(report_dir.join("junit.xml")).expect("junit.xml");
     assert_eq!(junit_counts(&xml).1, 0, "no failures");
+}
+
+#[test]
+#[should_panic(expected = "inside")]
+fn the_junit_structure_check_rejects_a_case_outside_a_suite() {
+    junit_counts(r#"<testsuites><testcase name="x" classname="c"/></testsuites>"#);
+}
+
+#[test]
+#[should_panic(expected = "lacks tests")]
+fn the_junit_structure_check_rejects_a_suite_without_its_count() {
+    junit_counts(r#"<testsuites><testsuite name="s"></testsuite></testsuites>"#);
 }
