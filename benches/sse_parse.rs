@@ -42,7 +42,7 @@ fn anthropic_stream(line_end: &str) -> (Vec<u8>, usize) {
         let data = if roll < 2 {
             r#"{"type": "ping"}"#.to_owned()
         } else if roll < 8 {
-            format!(r#"{{"type":"content_block_delta","index":1,"delta":{{"type":"input_json_delta","partial_json":"{{\"city\": \"Par"}}}}"#)
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"Par"}}"#.to_owned()
         } else if roll < 14 {
             let w = words[rng.range(0, words.len() as u64 - 1) as usize];
             format!(r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"thinking_delta","thinking":"Let me think{w}"}}}}"#)

@@ -154,7 +154,7 @@ pub fn apply_stream(rule: Rule, events: &mut Vec<Planned>) {
             }
         }
         Rule::RequestStopSequenceUnknown => {
-            let has_tool = events.iter().any(|p| p.json_mut_ref().and_then(|v| v.pointer("/content_block/type")) == Some(&json!("tool_use")));
+            let has_tool = events.iter().any(|p| p.json().and_then(|v| v.pointer("/content_block/type")) == Some(&json!("tool_use")));
             if let (false, Some(v)) = (has_tool, message_delta_at.and_then(|at| events[at].json_mut())) {
                 v["delta"]["stop_reason"] = json!("stop_sequence");
                 v["delta"]["stop_sequence"] = json!(UNREQUESTED_SEQUENCE);

@@ -45,7 +45,7 @@ impl Planned {
     }
 
     /// The JSON data, read-only.
-    pub fn json_mut_ref(&self) -> Option<&Value> {
+    pub fn json(&self) -> Option<&Value> {
         match &self.data {
             Payload::Json(v) => Some(v),
             Payload::Raw(_) => None,

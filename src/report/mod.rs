@@ -589,35 +589,6 @@ pub fn read(path: &Path) -> Result<Report, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("{}: not a relaybench report: {e}", path.display()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::metrics::new_histogram;
-
-    #[test]
-    fn histogram_round_trips_exactly() {
-        let mut h = new_histogram();
-        for v in [1u64, 5, 250, 1_000, 123_456, 9_999_999] {
-            h.record_n(v, v % 7 + 1).expect("in range");
-        }
-        let back = decode_histogram(&encode_histogram(&h)).expect("decodes");
-        assert_eq!(back, h);
-        assert!(decode_histogram("not base64!").is_err());
-    }
-
-    #[test]
-    fn atomic_write_replaces_whole_file() {
-        let dir = std::env::temp_dir().join(format!("relaybench-atomic-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("tmp dir");
-        let path = dir.join("r.json");
-        write_atomic(&path, b"first").expect("write");
-        write_atomic(&path, b"second").expect("rewrite");
-        assert_eq!(std::fs::read(&path).expect("read"), b"second");
-        let leftovers = std::fs::read_dir(&dir).expect("list").count();
-        assert_eq!(leftovers, 1, "no temporary file left behind");
-        std::fs::remove_dir_all(&dir).expect("cleanup");
-    }
-}
 
 /// Column headers of the metric table both renderers print.
 pub const METRIC_COLUMNS: [&str; 8] = ["metric", "unit", "count", "p50", "p90", "p95", "p99", "max"];
@@ -715,4 +686,34 @@ pub fn thresholds_summary(report: &Report) -> Option<String> {
 pub fn conformance_summary(report: &Report) -> String {
     let c = &report.conformance;
     format!("conformance {}: {} violations, {} warnings, {} info", c.verdict.to_uppercase(), c.violations, c.warnings, c.infos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::new_histogram;
+
+    #[test]
+    fn histogram_round_trips_exactly() {
+        let mut h = new_histogram();
+        for v in [1u64, 5, 250, 1_000, 123_456, 9_999_999] {
+            h.record_n(v, v % 7 + 1).expect("in range");
+        }
+        let back = decode_histogram(&encode_histogram(&h)).expect("decodes");
+        assert_eq!(back, h);
+        assert!(decode_histogram("not base64!").is_err());
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let dir = std::env::temp_dir().join(format!("relaybench-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp dir");
+        let path = dir.join("r.json");
+        write_atomic(&path, b"first").expect("write");
+        write_atomic(&path, b"second").expect("rewrite");
+        assert_eq!(std::fs::read(&path).expect("read"), b"second");
+        let leftovers = std::fs::read_dir(&dir).expect("list").count();
+        assert_eq!(leftovers, 1, "no temporary file left behind");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
 }
