@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::client::{ApiKey, AuthStyle, Client, ClientError, Target, Timeouts};
 use crate::load::collect::{collect, Blocker, Collected};
 use crate::load::progress::{self, Live};
-use crate::load::{run_closed_loop, run_open_loop, ClosedLoop, OpenLoop, Picker, RateShape, Stop};
+use crate::load::{run_closed_loop, run_open_loop, ClosedLoop, OpenLoop, Picker, RateShape, Stop, Wiring};
 use crate::mock::latency::LatencyModel;
 use crate::mock::reply::OutputLength;
 use crate::mock::{MockConfig, MockServer};
@@ -323,14 +323,10 @@ async fn run_phase(
     let twins = crate::load::collect::stream_twins(requests);
     let collector = tokio::spawn(collect(names, twins, run_start, rx));
     let dropped = Arc::new(AtomicU64::new(0));
+    let wiring = Wiring::new(client.clone(), requests.clone(), picker.clone(), stop.clone(), tx, live.clone());
     match plan {
-        Plan::Closed(p) => {
-            run_closed_loop(client.clone(), requests.clone(), picker.clone(), p, stop.clone(), grace, tx, live.clone()).await
-        }
-        Plan::Open(p) => {
-            let (stop, dropped, live) = (stop.clone(), dropped.clone(), live.clone());
-            run_open_loop(client.clone(), requests.clone(), picker.clone(), p, stop, grace, tx, dropped, live).await
-        }
+        Plan::Closed(p) => run_closed_loop(wiring, p, grace).await,
+        Plan::Open(p) => run_open_loop(wiring, p, grace, dropped.clone()).await,
     }
     // The collector ends when the last worker drops its sender; it cannot panic.
     (collector.await.unwrap_or_default(), dropped.load(Ordering::SeqCst))

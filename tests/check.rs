@@ -90,8 +90,7 @@ fn live_run_reports_findings_and_exits_1() {
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
-    let report_dir = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path();
-    let r = relaybench::report::read(&report_dir.join("report.json")).expect("report");
+    let r = common::only_report(&out);
     assert_eq!(r.totals.by_outcome["ok"], 6, "the responses themselves completed");
     assert_eq!(r.conformance.verdict, "fail");
     let rule = &r.conformance.rules["stream.stop-reason-null"];
@@ -127,8 +126,7 @@ fn probes_that_succeed_are_findings_naming_what_came_back() {
     assert_eq!(o.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("probes 0/6 passed"), "{stdout}");
     assert!(stdout.contains("wrong-key (expected 401 authentication_error, got 200)"), "{stdout}");
-    let report_dir = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path();
-    let r = relaybench::report::read(&report_dir.join("report.json")).expect("report");
+    let r = common::only_report(&out);
     assert_eq!(r.totals.requests, 2, "probes are not load");
     assert_eq!(r.conformance.rules["probe.unexpected-response"].count, 6);
     assert!(r.conformance.rules["probe.unexpected-response"].examples[0].template.starts_with("probe:"));
@@ -187,8 +185,7 @@ load: {concurrency: 16, requests: 2000}
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let report_dir = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path();
-    let r = relaybench::report::read(&report_dir.join("report.json")).expect("report");
+    let r = common::only_report(&out);
     assert_eq!(r.totals.requests, 2000);
     assert!(r.totals.by_outcome["http_error"] > 0, "the error templates ran");
     assert!(r.templates.iter().all(|t| t.requests > 0), "every shape ran");

@@ -30,12 +30,6 @@ fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
-fn only_report(out: &std::path::Path) -> Report {
-    let dirs: Vec<_> = std::fs::read_dir(out).expect("out dir").collect();
-    assert_eq!(dirs.len(), 1, "one report folder");
-    let dir = dirs[0].as_ref().expect("entry").path();
-    report::read(&dir.join(report::REPORT_JSON)).expect("report parses")
-}
 
 #[test]
 fn run_against_mock_writes_a_report_that_round_trips() {
@@ -45,7 +39,7 @@ fn run_against_mock_writes_a_report_that_round_trips() {
     let o = run(&["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("report: "));
-    let r = only_report(&out);
+    let r = common::only_report(&out);
     assert_eq!(r.totals.requests, 40);
     assert_eq!(r.totals.by_outcome["ok"], 40);
     assert_eq!(r.templates.iter().map(|t| t.requests).sum::<u64>(), 40);
@@ -60,7 +54,7 @@ fn run_against_mock_writes_a_report_that_round_trips() {
     }
     assert_eq!(r.metrics["e2e"].count, 40);
     assert_eq!(r.metrics["ttft"].count, r.totals.streamed);
-    let md = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path().join(report::SUMMARY_MD);
+    let md = common::only_report_dir(&out).join(report::SUMMARY_MD);
     assert!(std::fs::read_to_string(md).expect("summary").contains("| ttft | ms |"));
 }
 
@@ -90,7 +84,7 @@ fn unreachable_target_exits_3_with_one_message() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("target unreachable"), "{}", text(&o));
     // It stopped early instead of failing 50 times: after the streak of fatal outcomes
     // plus at most the other worker's request in flight. It still left a report.
-    let r = only_report(&out);
+    let r = common::only_report(&out);
     let bound = relaybench::load::collect::FATAL_STREAK + 1;
     assert!(r.totals.requests <= bound, "{} requests, bound {bound}", r.totals.requests);
     assert_eq!(r.totals.by_outcome["connect_error"], r.totals.requests);
@@ -153,7 +147,7 @@ fn sigint_mid_run_leaves_a_valid_partial_report() {
     std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
     assert_eq!(o.status.code(), Some(130), "{}{rest}", text(&o));
     assert!(rest.contains("interrupted"), "{rest}");
-    let r = only_report(&out);
+    let r = common::only_report(&out);
     assert!(r.partial);
     assert!(r.totals.requests > 0, "requests finished before the signal are reported");
     assert_eq!(r.stopped_early.as_deref(), Some("interrupted by signal"));
@@ -173,7 +167,7 @@ fn shipped_scenarios_validate_and_smoke_runs_clean() {
     let smoke = dir.join("smoke.yaml");
     let o = run(&["run", smoke.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let r = only_report(&out);
+    let r = common::only_report(&out);
     assert_eq!(r.totals.requests, 400);
     assert_eq!(r.totals.by_outcome["ok"], 400, "{:?}", r.examples);
     let c = &r.conformance;

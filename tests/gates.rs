@@ -86,13 +86,12 @@ fn a_failed_threshold_exits_1_and_junit_says_which() {
     assert!(stdout.contains("thresholds 1/3 passed"), "{stdout}");
     assert!(stdout.contains("ttft.p50 < 1ms (observed"), "{stdout}");
     assert!(stdout.contains("send_lag.p99 < 1s (no data)"), "a closed loop has no send lag: {stdout}");
-    let report_dir = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path();
-    let r = relaybench::report::read(&report_dir.join("report.json")).expect("report");
+    let r = common::only_report(&out);
     let verdicts: Vec<bool> = r.thresholds.iter().map(|t| t.passed).collect();
     assert_eq!(verdicts, [true, false, false]);
     assert!(r.thresholds[1].observed.expect("observed") >= 20.0);
 
-    let xml = std::fs::read_to_string(report_dir.join("junit.xml")).expect("junit.xml");
+    let xml = std::fs::read_to_string(common::only_report_dir(&out).join(relaybench::report::JUNIT_XML)).expect("junit.xml");
     let (cases, failures, declared_tests, declared_failures) = junit_counts(&xml);
     assert_eq!(cases, 3 + relaybench::conformance::RULES.len(), "one case per threshold and per rule");
     assert_eq!((failures, declared_tests, declared_failures), (2, cases, 2));
@@ -119,7 +118,7 @@ fn the_ci_gate_scenario_passes_against_the_mock() {
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    let report_dir = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path();
+    let report_dir = common::only_report_dir(&out);
     let xml = std::fs::read_to_string(report_dir.join("junit.xml")).expect("junit.xml");
     assert_eq!(junit_counts(&xml).1, 0, "no failures");
 }

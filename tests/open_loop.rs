@@ -18,8 +18,7 @@ fn run(name: &str, scenario: &str) -> Report {
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let report_dir = std::fs::read_dir(&out).expect("out").next().expect("dir").expect("entry").path();
-    relaybench::report::read(&report_dir.join("report.json")).expect("report")
+    common::only_report(&out)
 }
 
 fn scenario(mock: &str, load: &str) -> String {

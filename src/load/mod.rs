@@ -93,50 +93,80 @@ pub struct ClosedLoop {
     pub duration: Option<Duration>,
 }
 
-/// Runs the closed loop, sending each outcome on `outcomes`. Returns when every worker
-/// has finished; requests in flight at a stop are given `grace` to complete, then cut.
-#[allow(clippy::too_many_arguments)] // each argument is one part of the run's wiring
-pub async fn run_closed_loop(
-    client: Client,
-    requests: Arc<[PreparedRequest]>,
-    picker: Picker,
-    plan: ClosedLoop,
-    stop: Arc<Stop>,
-    grace: Duration,
-    outcomes: mpsc::UnboundedSender<Outcome>,
-    live: Arc<progress::Live>,
-) {
+/// What both executors share: where requests go, how each is chosen, and where its
+/// outcome and progress are reported.
+#[derive(Clone)]
+pub struct Wiring {
+    /// The target's client.
+    pub client: Client,
+    /// The templates.
+    pub requests: Arc<[PreparedRequest]>,
+    /// Chooses the template of request n.
+    pub picker: Picker,
+    /// Asked to stop by a signal or the fail-fast gate.
+    pub stop: Arc<Stop>,
+    /// Where outcomes go (the collector).
+    pub outcomes: mpsc::UnboundedSender<Outcome>,
+    /// Live progress counters.
+    pub live: Arc<progress::Live>,
+    fail_fast: Arc<collect::FailFast>,
+}
+
+impl Wiring {
+    /// Wiring for one phase.
+    pub fn new(
+        client: Client,
+        requests: Arc<[PreparedRequest]>,
+        picker: Picker,
+        stop: Arc<Stop>,
+        outcomes: mpsc::UnboundedSender<Outcome>,
+        live: Arc<progress::Live>,
+    ) -> Wiring {
+        Wiring { client, requests, picker, stop, outcomes, live, fail_fast: Arc::default() }
+    }
+
+    /// Sends request number `n`, measured from `start`, and reports its outcome. Returns
+    /// false when the collector is gone.
+    async fn send(&self, n: u64, start: Instant, send_lag: Option<Duration>) -> bool {
+        let index = self.picker.pick(n);
+        let request = &self.requests[index];
+        self.live.started();
+        let mut outcome = self
+            .client
+            .execute(request.body.clone(), index, request.stream, Some(&request.facts), start)
+            .await;
+        outcome.send_lag = send_lag;
+        self.live.finished(&outcome);
+        self.fail_fast.record(&outcome, &self.stop);
+        self.outcomes.send(outcome).is_ok()
+    }
+}
+
+/// Runs the closed loop. Returns when every worker has finished; requests in flight at a
+/// stop are given `grace` to complete, then cut.
+pub async fn run_closed_loop(wiring: Wiring, plan: ClosedLoop, grace: Duration) {
     let next = Arc::new(AtomicU64::new(0));
-    let fail_fast = Arc::new(collect::FailFast::default());
     let deadline = plan.duration.map(|d| Instant::now() + d);
     let mut workers = JoinSet::new();
     for _ in 0..plan.concurrency {
-        let (client, requests, picker) = (client.clone(), requests.clone(), picker.clone());
-        let (next, stop, outcomes, fail_fast) = (next.clone(), stop.clone(), outcomes.clone(), fail_fast.clone());
-        let live = live.clone();
+        let (wiring, next) = (wiring.clone(), next.clone());
         workers.spawn(async move {
             loop {
-                if stop.is_stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
+                if wiring.stop.is_stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 if plan.requests.is_some_and(|max| n >= max) {
                     break;
                 }
-                let index = picker.pick(n);
-                let request = &requests[index];
-                let start = Instant::now();
-                live.started();
-                let outcome = client.execute(request.body.clone(), index, request.stream, Some(&request.facts), start).await;
-                live.finished(&outcome);
-                fail_fast.record(&outcome, &stop);
-                if outcomes.send(outcome).is_err() {
+                if !wiring.send(n, Instant::now(), None).await {
                     break;
                 }
             }
         });
     }
-    drop(outcomes);
+    let stop = wiring.stop.clone();
+    drop(wiring);
     finish(workers, &stop, grace).await;
 }
 
@@ -264,18 +294,7 @@ impl OpenLoop {
 /// (or client) that falls behind shows in them instead of being hidden by a late send;
 /// the send lag itself is recorded on each outcome. Dropped requests are counted in
 /// `dropped`. Returns when every request has ended.
-#[allow(clippy::too_many_arguments)] // each argument is one part of the run's wiring
-pub async fn run_open_loop(
-    client: Client,
-    requests: Arc<[PreparedRequest]>,
-    picker: Picker,
-    plan: OpenLoop,
-    stop: Arc<Stop>,
-    grace: Duration,
-    outcomes: mpsc::UnboundedSender<Outcome>,
-    dropped: Arc<AtomicU64>,
-    live: Arc<progress::Live>,
-) {
+pub async fn run_open_loop(wiring: Wiring, plan: OpenLoop, grace: Duration, dropped: Arc<AtomicU64>) {
     let start = Instant::now();
     let end = match (plan.duration, plan.rate.end()) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -283,7 +302,6 @@ pub async fn run_open_loop(
     };
     let deadline = end.map(|d| start + d);
     let slots = Arc::new(tokio::sync::Semaphore::new(plan.max_in_flight as usize));
-    let fail_fast = Arc::new(collect::FailFast::default());
     let mut rng = Rng::derive(plan.seed, 0x6f70_656e);
     let mut tasks = JoinSet::new();
     let mut count = 0.0;
@@ -300,31 +318,23 @@ pub async fn run_open_loop(
         }
         tokio::select! {
             _ = tokio::time::sleep_until(due) => {}
-            _ = stop.wait() => break,
+            _ = wiring.stop.wait() => break,
         }
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             dropped.fetch_add(1, Ordering::Relaxed);
-            live.dropped();
+            wiring.live.dropped();
             continue;
         };
-        let index = picker.pick(n);
-        let (client, requests, outcomes) = (client.clone(), requests.clone(), outcomes.clone());
-        let (stop, fail_fast, live) = (stop.clone(), fail_fast.clone(), live.clone());
+        let wiring = wiring.clone();
         tasks.spawn(async move {
-            let request = &requests[index];
-            let lag = due.elapsed();
-            live.started();
-            let mut outcome = client.execute(request.body.clone(), index, request.stream, Some(&request.facts), due).await;
-            live.finished(&outcome);
-            outcome.send_lag = Some(lag);
-            fail_fast.record(&outcome, &stop);
-            let _ = outcomes.send(outcome);
+            wiring.send(n, due, Some(due.elapsed())).await;
             drop(slot);
         });
         // Reap finished tasks so the set holds only those in flight.
         while tasks.try_join_next().is_some() {}
     }
-    drop(outcomes);
+    let stop = wiring.stop.clone();
+    drop(wiring);
     finish(tasks, &stop, grace).await;
 }
 

@@ -168,3 +168,15 @@ pub async fn capture(base_url: &str, body: &str) -> (String, Vec<u8>) {
     (String::from_utf8_lossy(&raw[..split]).into_owned(), raw[split..].to_vec())
 }
 
+
+/// The one report folder a run wrote under `out`.
+pub fn only_report_dir(out: &Path) -> PathBuf {
+    let dirs: Vec<_> = std::fs::read_dir(out).expect("out dir").collect();
+    assert_eq!(dirs.len(), 1, "one report folder");
+    dirs.into_iter().next().expect("one").expect("entry").path()
+}
+
+/// The report of the one run written under `out`.
+pub fn only_report(out: &Path) -> relaybench::report::Report {
+    relaybench::report::read(&only_report_dir(out).join(relaybench::report::REPORT_JSON)).expect("report parses")
+}
