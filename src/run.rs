@@ -162,19 +162,28 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         );
     }
     let started_at = SystemTime::now();
-    let started = Instant::now();
-    let grace = INTERRUPT_GRACE.min(timeouts.total);
     let run_start = Instant::now();
+    let grace = INTERRUPT_GRACE.min(timeouts.total);
     let live = Arc::new(Live::default());
     let progress = (!options.quiet).then(|| tokio::spawn(progress::report(live.clone(), run_start)));
     let phase = |plan| run_phase(&client, &requests, &picker, plan, &stop, grace, run_start, &live);
+    // Every open loop shares the seed and the in-flight cap; each executor sets the rest.
+    let open = |rate, poisson, requests, duration| OpenLoop {
+        rate,
+        poisson,
+        seed: scenario.seed,
+        max_in_flight: load.max_in_flight.get(),
+        requests,
+        duration,
+    };
+    let (requests_limit, duration_limit) = (load.requests, load.duration.map(|d| d.0));
     let mut steps = Vec::new();
     let (collected, dropped) = match (load.executor, load.concurrency, load.rate) {
         (Executor::Concurrency, Some(concurrency), _) => {
             let plan = ClosedLoop {
                 concurrency: concurrency.get(),
-                requests: load.requests,
-                duration: load.duration.map(|d| d.0),
+                requests: requests_limit,
+                duration: duration_limit,
             };
             phase(Plan::Closed(plan)).await
         }
@@ -186,14 +195,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
                     break;
                 }
                 let step_started = Instant::now();
-                let plan = OpenLoop {
-                    rate: RateShape::Constant(rate),
-                    poisson: false,
-                    seed: scenario.seed,
-                    max_in_flight: load.max_in_flight.get(),
-                    requests: None,
-                    duration: load.step_duration.map(|d| d.0),
-                };
+                let plan = open(RateShape::Constant(rate), false, None, load.step_duration.map(|d| d.0));
                 let (step, step_dropped) = phase(Plan::Open(plan)).await;
                 steps.push((rate, step_started.elapsed().as_secs_f64(), step_dropped, step.clone()));
                 all.merge(step);
@@ -203,31 +205,17 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         }
         (Executor::Stages, _, _) => {
             let stages = load.stages.iter().flatten().map(|s| (s.duration.0, s.target)).collect();
-            let plan = OpenLoop {
-                rate: RateShape::Ramp { start: load.start_rate.unwrap_or(0.0), stages },
-                poisson: false,
-                seed: scenario.seed,
-                max_in_flight: load.max_in_flight.get(),
-                requests: load.requests,
-                duration: load.duration.map(|d| d.0),
-            };
-            phase(Plan::Open(plan)).await
+            let ramp = RateShape::Ramp { start: load.start_rate.unwrap_or(0.0), stages };
+            phase(Plan::Open(open(ramp, false, requests_limit, duration_limit))).await
         }
         (executor, _, Some(rate)) => {
-            let plan = OpenLoop {
-                rate: RateShape::Constant(rate),
-                poisson: executor == Executor::Poisson,
-                seed: scenario.seed,
-                max_in_flight: load.max_in_flight.get(),
-                requests: load.requests,
-                duration: load.duration.map(|d| d.0),
-            };
-            phase(Plan::Open(plan)).await
+            let poisson = executor == Executor::Poisson;
+            phase(Plan::Open(open(RateShape::Constant(rate), poisson, requests_limit, duration_limit))).await
         }
         // The scenario loader admits only the shapes above.
         _ => (Collected::default(), 0),
     };
-    let duration_s = started.elapsed().as_secs_f64();
+    let duration_s = run_start.elapsed().as_secs_f64();
     if let Some(task) = signals {
         task.abort();
     }
