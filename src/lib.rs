@@ -6,19 +6,19 @@
 // No unsafe anywhere in the library; `forbid` cannot be re-allowed further down.
 #![forbid(unsafe_code)]
 
-pub mod sse;
+pub mod cli;
+pub mod client;
+pub mod conformance;
+pub mod load;
+pub mod metrics;
 pub mod mock;
+pub mod outcome;
 pub mod probes;
 pub mod protocol;
 pub mod report;
 pub mod rng;
 pub mod run;
-pub mod cli;
-pub mod client;
-pub mod conformance;
-pub mod load;
 pub mod scenario;
-pub mod thresholds;
 pub mod schemas;
-pub mod metrics;
-pub mod outcome;
+pub mod sse;
+pub mod thresholds;
