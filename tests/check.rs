@@ -134,7 +134,6 @@ fn probes_that_succeed_are_findings_naming_what_came_back() {
 
 #[test]
 fn clean_mock_yields_no_finding_over_thousands_of_mixed_requests() {
-    let dir = common::temp_dir("thousands");
     let scenario = r#"
 name: thousands
 seed: 9
@@ -178,14 +177,7 @@ requests:
   - {name: bad-temperature, stream: false, max_tokens: 8, prompt: hi, temperature: 3}
 load: {concurrency: 16, requests: 2000}
 "#;
-    let file = common::write_file(&dir, "s.yaml", scenario);
-    let out = dir.join("out");
-    let o = Command::new(BIN)
-        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"])
-        .output()
-        .expect("run");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let r = common::only_report(&out);
+    let r = common::run_ok("thousands", scenario);
     assert_eq!(r.totals.requests, 2000);
     assert!(r.totals.by_outcome["http_error"] > 0, "the error templates ran");
     assert!(r.templates.iter().all(|t| t.requests > 0), "every shape ran");

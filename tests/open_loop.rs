@@ -3,22 +3,10 @@
 
 mod common;
 
-use std::process::Command;
-
 use relaybench::report::Report;
 
-const BIN: &str = env!("CARGO_BIN_EXE_relaybench");
-
 fn run(name: &str, scenario: &str) -> Report {
-    let dir = common::temp_dir(name);
-    let file = common::write_file(&dir, "s.yaml", scenario);
-    let out = dir.join("out");
-    let o = Command::new(BIN)
-        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"])
-        .output()
-        .expect("run");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    common::only_report(&out)
+    common::run_ok(name, scenario)
 }
 
 fn scenario(mock: &str, load: &str) -> String {

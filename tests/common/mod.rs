@@ -180,3 +180,17 @@ pub fn only_report_dir(out: &Path) -> PathBuf {
 pub fn only_report(out: &Path) -> relaybench::report::Report {
     relaybench::report::read(&only_report_dir(out).join(relaybench::report::REPORT_JSON)).expect("report parses")
 }
+
+/// Runs `scenario` (YAML text) with the relaybench binary, quietly, in a fresh folder named
+/// after `name`; asserts it exits 0 and returns its report.
+pub fn run_ok(name: &str, scenario: &str) -> relaybench::report::Report {
+    let dir = temp_dir(name);
+    let file = write_file(&dir, "s.yaml", scenario);
+    let out = dir.join("out");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_relaybench"))
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"])
+        .output()
+        .expect("run relaybench");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    only_report(&out)
+}
