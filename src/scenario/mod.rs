@@ -60,17 +60,7 @@ fn threshold_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<crate::threshol
     struct One(crate::thresholds::Threshold);
     impl<'de> Deserialize<'de> for One {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl Visitor<'_> for V {
-                type Value = One;
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("a threshold such as `ttft.p95 < 800ms`")
-                }
-                fn visit_str<E: de::Error>(self, v: &str) -> Result<One, E> {
-                    crate::thresholds::parse(v).map(One).map_err(E::custom)
-                }
-            }
-            d.deserialize_str(V)
+            parse_str(d, "a threshold such as `ttft.p95 < 800ms`", crate::thresholds::parse).map(One)
         }
     }
     Ok(Vec::<One>::deserialize(d)?.into_iter().map(|o| o.0).collect())
@@ -152,24 +142,33 @@ fn report_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
-/// Deserializes a string and checks it inside the visitor, so an error carries the
-/// position of the string itself rather than of the map around it.
+/// Deserializes a string and checks it with `check` inside the visitor.
 fn string_where<'de, D: Deserializer<'de>>(
     d: D,
     check: fn(&str) -> Result<(), &'static str>,
 ) -> Result<String, D::Error> {
-    struct V(fn(&str) -> Result<(), &'static str>);
-    impl Visitor<'_> for V {
-        type Value = String;
+    parse_str(d, "a string", |v| check(v).map(|()| v.to_owned()).map_err(str::to_owned))
+}
+
+/// Deserializes a string into a value with `parse`, inside the string's own visitor, so
+/// an error carries the position of the string itself rather than of the map around it.
+/// `expecting` says what was wanted when the value is not a string at all.
+fn parse_str<'de, D, T, F>(d: D, expecting: &'static str, parse: F) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    F: FnOnce(&str) -> Result<T, String>,
+{
+    struct V<F>(&'static str, F);
+    impl<T, F: FnOnce(&str) -> Result<T, String>> Visitor<'_> for V<F> {
+        type Value = T;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a string")
+            f.write_str(self.0)
         }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-            (self.0)(v).map_err(E::custom)?;
-            Ok(v.to_owned())
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            (self.1)(v).map_err(E::custom)
         }
     }
-    d.deserialize_str(V(check))
+    d.deserialize_str(V(expecting, parse))
 }
 
 /// A map-shaped value with rules that span several of its fields.
@@ -275,17 +274,7 @@ pub struct MockSpec {
 
 /// A relay profile name, checked inside the visitor.
 fn profile_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::mock::profile::RelayProfile>, D::Error> {
-    struct V;
-    impl Visitor<'_> for V {
-        type Value = Option<crate::mock::profile::RelayProfile>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a relay profile name such as dimilinks")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            crate::mock::profile::parse(v).map(Some).map_err(E::custom)
-        }
-    }
-    d.deserialize_str(V)
+    parse_str(d, "a relay profile name such as dimilinks", crate::mock::profile::parse).map(Some)
 }
 
 /// A pause in the mock's service.
@@ -301,17 +290,7 @@ pub struct StallSpec {
 
 /// A quirk name, checked inside the visitor so a wrong name points at itself.
 fn quirk_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::conformance::Rule>, D::Error> {
-    struct V;
-    impl Visitor<'_> for V {
-        type Value = Option<crate::conformance::Rule>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an error rule id such as stream.stop-reason-null")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            crate::mock::quirk::parse(v).map(Some).map_err(E::custom)
-        }
-    }
-    d.deserialize_str(V)
+    parse_str(d, "an error rule id such as stream.stop-reason-null", crate::mock::quirk::parse).map(Some)
 }
 
 impl Default for MockSpec {
