@@ -17,10 +17,7 @@ pub fn render(r: &Report) -> String {
     if let Some(why) = &r.stopped_early {
         let _ = writeln!(md, "**Stopped early:** {why}\n");
     }
-    let mut outcomes: Vec<String> = outcome_counts(r).iter().map(|(id, n)| format!("{id} {n}")).collect();
-    if r.totals.dropped > 0 {
-        outcomes.push(format!("dropped {}", r.totals.dropped));
-    }
+    let outcomes: Vec<String> = outcome_counts(r).iter().map(|(id, n)| format!("{id} {n}")).collect();
     let _ = writeln!(
         md,
         "**{} requests** ({} streamed): {}. Error rate {:.2}%.\n",

@@ -605,13 +605,18 @@ pub fn metric_rows(report: &Report) -> Vec<[String; 8]> {
         .collect()
 }
 
-/// Outcome counts that are not zero, in report order, `ok` always first.
+/// Outcome counts that are not zero, in report order, `ok` always first, then the open
+/// loop's dropped requests when there were any.
 pub fn outcome_counts(report: &Report) -> Vec<(&'static str, u64)> {
-    OutcomeKind::ALL
+    let mut counts: Vec<(&'static str, u64)> = OutcomeKind::ALL
         .iter()
         .map(|k| (k.id(), report.totals.by_outcome.get(k.id()).copied().unwrap_or(0)))
         .filter(|(id, n)| *n > 0 || *id == OutcomeKind::Ok.id())
-        .collect()
+        .collect();
+    if report.totals.dropped > 0 {
+        counts.push(("dropped", report.totals.dropped));
+    }
+    counts
 }
 
 /// One line per rule that fired: `severity id count`, errors first.
