@@ -12,13 +12,14 @@ use tokio::time::Instant;
 use crate::client::{ApiKey, AuthStyle, Client, ClientError, Target, Timeouts};
 use crate::load::collect::{collect, Blocker, Collected};
 use crate::load::progress::{self, Live};
-use crate::load::{run_closed_loop, run_open_loop, ClosedLoop, OpenLoop, Picker, RateShape, Stop, Wiring};
+use crate::load::{run_closed_loop, run_open_loop, ClosedLoop, LoadShape, OpenLoop, Picker, Stop, Wiring};
 use crate::mock::latency::LatencyModel;
 use crate::mock::reply::OutputLength;
 use crate::mock::{MockConfig, MockServer};
 use crate::protocol::ANTHROPIC_VERSION;
+use crate::report::phase::PhaseReport;
 use crate::report::{self, timefmt, LoadInfo, Report, RunInfo, ScenarioInfo, TargetInfo};
-use crate::scenario::{self, Executor, Scenario, ScenarioError, TargetSpec};
+use crate::scenario::{self, Executor, LoadSpec, PreparedRequest, Ramp, Scenario, ScenarioError, TargetSpec};
 
 /// Process exit codes, the contract with CI systems and scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +115,7 @@ impl Finished {
             Exit::CannotProceed
         } else if self.report.partial {
             Exit::Interrupted
-        } else if self.report.conformance.violations > 0 || self.report.thresholds.iter().any(|t| !t.passed) {
+        } else if self.report.conformance.violations > 0 || report::all_thresholds(&self.report).any(|(_, t)| !t.passed) {
             Exit::GateFailed
         } else {
             Exit::Ok
@@ -131,16 +132,12 @@ pub async fn run_file(path: &Path, options: &RunOptions) -> Result<Finished, Run
 /// Runs a loaded scenario.
 pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Result<Finished, RunError> {
     let (target, _mock) = resolve_target(scenario).await?;
-    let timeouts = Timeouts {
-        connect: scenario.load.connect_timeout.0,
-        ttfb: scenario.load.ttfb_timeout.map(|t| t.0),
-        idle: scenario.load.idle_timeout.map(|t| t.0),
-        total: scenario.load.timeout.0,
-    };
-    let client = Client::new(&target, timeouts)?;
+    let phases = scenario.phases();
+    // The loader admits no scenario without a phase; the probes use the first one's limits.
+    let probe_timeouts = phases.first().map_or_else(Timeouts::default, |p| p.load.timeouts());
+    let client = Client::new(&target, probe_timeouts)?;
     let requests: Arc<[_]> = scenario.prepared_requests().into();
     let picker = Picker::new(&requests, scenario.seed);
-    let load = &scenario.load;
 
     let stop = Arc::new(Stop::default());
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -150,7 +147,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     } else {
         let mut wrong = target.clone();
         wrong.api_key = ApiKey::new(PROBE_WRONG_KEY);
-        let wrong_key = Client::new(&wrong, timeouts)?;
+        let wrong_key = Client::new(&wrong, probe_timeouts)?;
         crate::probes::run(&client, &wrong_key, &scenario.probes()).await
     };
     if !options.quiet {
@@ -163,58 +160,29 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     }
     let started_at = SystemTime::now();
     let run_start = Instant::now();
-    let grace = INTERRUPT_GRACE.min(timeouts.total);
     let live = Arc::new(Live::default());
-    let progress = (!options.quiet).then(|| tokio::spawn(progress::report(live.clone(), run_start)));
-    let phase = |plan| run_phase(&client, &requests, &picker, plan, &stop, grace, run_start, &live);
-    // Every open loop shares the seed and the in-flight cap; each executor sets the rest.
-    let open = |rate, poisson, requests, duration| OpenLoop {
-        rate,
-        poisson,
-        seed: scenario.seed,
-        max_in_flight: load.max_in_flight.get(),
-        requests,
-        duration,
-    };
-    let (requests_limit, duration_limit) = (load.requests, load.duration.map(|d| d.0));
-    let mut steps = Vec::new();
-    let (collected, dropped) = match (load.executor, load.concurrency, load.rate) {
-        (Executor::Concurrency, Some(concurrency), _) => {
-            let plan = ClosedLoop {
-                concurrency: concurrency.get(),
-                requests: requests_limit,
-                duration: duration_limit,
-            };
-            phase(Plan::Closed(plan)).await
+    let planned = progress::Planned::of(phases.iter().map(|p| p.load.planned()));
+    let progress = (!options.quiet).then(|| tokio::spawn(progress::report(live.clone(), run_start, planned)));
+    let mut runs = Vec::new();
+    for spec in &phases {
+        if stop.is_stopped() {
+            break;
         }
-        (Executor::Sweep, _, _) => {
-            let mut all = Collected::default();
-            let mut dropped = 0;
-            for rate in load.sweep_rates() {
-                if stop.is_stopped() {
-                    break;
-                }
-                let step_started = Instant::now();
-                let plan = open(RateShape::Constant(rate), false, None, load.step_duration.map(|d| d.0));
-                let (step, step_dropped) = phase(Plan::Open(plan)).await;
-                steps.push((rate, step_started.elapsed().as_secs_f64(), step_dropped, step.clone()));
-                all.merge(step);
-                dropped += step_dropped;
-            }
-            (all, dropped)
-        }
-        (Executor::Stages, _, _) => {
-            let stages = load.stages.iter().flatten().map(|s| (s.duration.0, s.target)).collect();
-            let ramp = RateShape::Ramp { start: load.start_rate.unwrap_or(0.0), stages };
-            phase(Plan::Open(open(ramp, false, requests_limit, duration_limit))).await
-        }
-        (executor, _, Some(rate)) => {
-            let poisson = executor == Executor::Poisson;
-            phase(Plan::Open(open(RateShape::Constant(rate), poisson, requests_limit, duration_limit))).await
-        }
-        // The scenario loader admits only the shapes above.
-        _ => (Collected::default(), 0),
-    };
+        let client = Client::new(&target, spec.load.timeouts())?;
+        let ctx = PhaseContext {
+            client: &client,
+            requests: &requests,
+            picker: &picker,
+            stop: &stop,
+            grace: INTERRUPT_GRACE.min(spec.load.timeout.0),
+            run_start,
+            live: &live,
+            seed: scenario.seed,
+        };
+        let start_s = run_start.elapsed().as_secs_f64();
+        let run = ctx.drive(&spec.load).await;
+        runs.push((spec, start_s, run_start.elapsed().as_secs_f64() - start_s, run));
+    }
     let duration_s = run_start.elapsed().as_secs_f64();
     if let Some(task) = signals {
         task.abort();
@@ -224,6 +192,12 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         progress::clear();
     }
 
+    let mut collected = Collected::default();
+    let mut dropped = 0;
+    for (_, _, _, run) in &runs {
+        collected.merge(run.collected.clone());
+        dropped += run.dropped;
+    }
     let partial = interrupted.load(Ordering::SeqCst);
     let stopped_early = match (&collected.blocker, partial) {
         (Some(Blocker::Unreachable(d)), _) => Some(format!("target unreachable: {d}")),
@@ -248,14 +222,6 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             model: scenario.model.clone(),
             http2: target.http2,
         },
-        load: LoadInfo {
-            executor: load.executor.id().to_owned(),
-            concurrency: load.concurrency.map(|c| c.get()),
-            rate: load.rate,
-            max_in_flight: (load.executor != Executor::Concurrency).then(|| load.max_in_flight.get()),
-            requests: load.requests,
-            duration_s: load.duration.map(|d| d.0.as_secs_f64()),
-        },
         dropped,
         templates: requests.iter().map(|r| (r.name.clone(), r.weight.get(), r.stream)).collect(),
         started_at: timefmt::rfc3339(started_at),
@@ -263,18 +229,23 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         partial,
         stopped_early,
     };
-    let sweep = (!steps.is_empty()).then(|| {
-        let step_reports = steps
-            .into_iter()
-            .map(|(rate, duration_s, dropped, step)| {
-                let step_info = RunInfo { duration_s, dropped, ..info.clone() };
-                report::sweep::step(rate, &report::build(step_info, &step, &[]), &load.slo)
-            })
-            .collect();
-        report::sweep::SweepReport::new(step_reports)
-    });
+    // A part of the run (a phase, a sweep step) reported as if it were a run of its own.
+    let part = |collected: &Collected, duration_s: f64, dropped: u64| {
+        report::build(RunInfo { duration_s, dropped, ..info.clone() }, collected, &[])
+    };
+    let phase_reports = runs
+        .iter()
+        .map(|(spec, start_s, duration_s, run)| {
+            let sweep = (!run.steps.is_empty()).then(|| {
+                let steps = run.steps.iter().map(|s| report::sweep::step(s.rate, &part(&s.collected, s.duration_s, s.dropped), &spec.load.slo));
+                report::sweep::SweepReport::new(steps.collect())
+            });
+            let alone = part(&run.collected, *duration_s, run.dropped);
+            PhaseReport::new(&spec.name, *start_s, &alone, load_info(&spec.load), &spec.thresholds, sweep)
+        })
+        .collect();
     let mut report = report::build(info, &collected, &probe_results);
-    report.sweep = sweep;
+    report.phases = phase_reports;
     report.thresholds = scenario.thresholds.iter().map(|t| t.evaluate(&report)).collect();
     let out = options.out.clone().unwrap_or_else(|| scenario.output.clone());
     let dir = report::create_report_dir(&out, &scenario.name, &timefmt::compact(started_at))
@@ -287,37 +258,134 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     })
 }
 
-/// One phase of load.
+/// What one phase collected.
+struct PhaseRun {
+    collected: Collected,
+    dropped: u64,
+    /// The sweep's steps, for the sweep executor.
+    steps: Vec<SweepStep>,
+}
+
+/// One held rate of a sweep.
+struct SweepStep {
+    rate: f64,
+    duration_s: f64,
+    dropped: u64,
+    collected: Collected,
+}
+
+/// One loop of load.
 enum Plan {
     Closed(ClosedLoop),
     Open(OpenLoop),
 }
 
-#[allow(clippy::too_many_arguments)] // each argument is one part of the run's wiring
-/// Runs one phase with its own collector; returns what it collected and how many
-/// requests its open loop dropped.
-async fn run_phase(
-    client: &Client,
-    requests: &Arc<[crate::scenario::PreparedRequest]>,
-    picker: &Picker,
-    plan: Plan,
-    stop: &Arc<Stop>,
+/// Everything a phase shares with the rest of the run.
+struct PhaseContext<'a> {
+    client: &'a Client,
+    requests: &'a Arc<[PreparedRequest]>,
+    picker: &'a Picker,
+    stop: &'a Arc<Stop>,
     grace: Duration,
     run_start: Instant,
-    live: &Arc<Live>,
-) -> (Collected, u64) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let names = requests.iter().map(|r| r.name.clone()).collect();
-    let twins = crate::load::collect::stream_twins(requests);
-    let collector = tokio::spawn(collect(names, twins, run_start, rx));
-    let dropped = Arc::new(AtomicU64::new(0));
-    let wiring = Wiring::new(client.clone(), requests.clone(), picker.clone(), stop.clone(), tx, live.clone());
-    match plan {
-        Plan::Closed(p) => run_closed_loop(wiring, p, grace).await,
-        Plan::Open(p) => run_open_loop(wiring, p, grace, dropped.clone()).await,
+    live: &'a Arc<Live>,
+    seed: u64,
+}
+
+impl PhaseContext<'_> {
+    /// Runs the phase's executor.
+    async fn drive(&self, load: &LoadSpec) -> PhaseRun {
+        // Every open loop shares the seed and the in-flight cap; each executor sets the rest.
+        let open = |rate, poisson, requests, duration| OpenLoop {
+            rate,
+            poisson,
+            seed: self.seed,
+            max_in_flight: load.max_in_flight.get(),
+            requests,
+            duration,
+        };
+        let (requests, duration) = (load.requests, load.duration.map(|d| d.0));
+        let ramp = || LoadShape::Ramp {
+            start: load.start.unwrap_or(0.0),
+            stages: load.stages.iter().flatten().map(|s| (s.duration.0, s.target)).collect(),
+        };
+        let single = |(collected, dropped)| PhaseRun { collected, dropped, steps: Vec::new() };
+        match (load.executor, load.ramp) {
+            (Executor::Concurrency, _) => {
+                let workers = LoadShape::Constant(f64::from(load.concurrency.map_or(1, |c| c.get())));
+                single(self.run(Plan::Closed(ClosedLoop { workers, requests, duration })).await)
+            }
+            (Executor::Stages, Ramp::Concurrency) => {
+                single(self.run(Plan::Closed(ClosedLoop { workers: ramp(), requests, duration })).await)
+            }
+            (Executor::Stages, Ramp::Rate) => single(self.run(Plan::Open(open(ramp(), false, requests, duration))).await),
+            (Executor::Sweep, _) => {
+                let mut phase = PhaseRun { collected: Collected::default(), dropped: 0, steps: Vec::new() };
+                for rate in load.sweep_rates() {
+                    if self.stop.is_stopped() {
+                        break;
+                    }
+                    let started = Instant::now();
+                    let plan = open(LoadShape::Constant(rate), false, None, load.step_duration.map(|d| d.0));
+                    let (collected, dropped) = self.run(Plan::Open(plan)).await;
+                    let duration_s = started.elapsed().as_secs_f64();
+                    phase.collected.merge(collected.clone());
+                    phase.dropped += dropped;
+                    phase.steps.push(SweepStep { rate, duration_s, dropped, collected });
+                }
+                phase
+            }
+            (executor @ (Executor::ConstantRate | Executor::Poisson), _) => {
+                let rate = LoadShape::Constant(load.rate.unwrap_or(0.0));
+                single(self.run(Plan::Open(open(rate, executor == Executor::Poisson, requests, duration))).await)
+            }
+        }
     }
-    // The collector ends when the last worker drops its sender; it cannot panic.
-    (collector.await.unwrap_or_default(), dropped.load(Ordering::SeqCst))
+
+    /// Runs one loop with its own collector; returns what it collected and how many
+    /// requests its open loop dropped.
+    async fn run(&self, plan: Plan) -> (Collected, u64) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let names = self.requests.iter().map(|r| r.name.clone()).collect();
+        let twins = crate::load::collect::stream_twins(self.requests);
+        let collector = tokio::spawn(collect(names, twins, self.run_start, rx));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let wiring = Wiring::new(
+            self.client.clone(),
+            self.requests.clone(),
+            self.picker.clone(),
+            self.stop.clone(),
+            tx,
+            self.live.clone(),
+        );
+        match plan {
+            Plan::Closed(p) => run_closed_loop(wiring, p, self.grace).await,
+            Plan::Open(p) => run_open_loop(wiring, p, self.grace, dropped.clone()).await,
+        }
+        // The collector ends when the last worker drops its sender; it cannot panic.
+        (collector.await.unwrap_or_default(), dropped.load(Ordering::SeqCst))
+    }
+}
+
+/// The report's description of a load.
+fn load_info(load: &LoadSpec) -> LoadInfo {
+    let stages = load.executor == Executor::Stages;
+    let closed = load.executor == Executor::Concurrency || (stages && load.ramp == Ramp::Concurrency);
+    LoadInfo {
+        executor: load.executor.id().to_owned(),
+        concurrency: load.concurrency.map(|c| c.get()),
+        rate: load.rate,
+        ramp: stages.then(|| load.ramp.id().to_owned()),
+        levels: if stages {
+            std::iter::once(load.start.unwrap_or(0.0)).chain(load.stages.iter().flatten().map(|s| s.target)).collect()
+        } else {
+            Vec::new()
+        },
+        rates: load.sweep_rates(),
+        max_in_flight: (!closed).then(|| load.max_in_flight.get()),
+        requests: load.requests,
+        duration_s: load.duration.map(|d| d.0.as_secs_f64()),
+    }
 }
 
 /// The client target for a scenario, starting the embedded mock when it is the target.

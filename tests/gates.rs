@@ -134,3 +134,37 @@ fn the_junit_structure_check_rejects_a_case_outside_a_suite() {
 fn the_junit_structure_check_rejects_a_suite_without_its_count() {
     junit_counts(r#"<testsuites><testsuite name="s"></testsuite></testsuites>"#);
 }
+
+#[test]
+fn phases_run_in_order_and_each_threshold_judges_its_own_phase() {
+    let dir = common::temp_dir("gates-phases");
+    // The same bound passes on the fast phase and fails on the slow one: each phase is
+    // judged on its own requests, not on the run's mix.
+    let scenario = "name: phased\ntarget: {mock: {ttft: 5ms, tokens_per_s: 5000, jitter: 0, capacity: 1}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {stream: true, max_tokens: 16, prompt: hi}\nphases:\n  - name: calm\n    load: {concurrency: 1, requests: 6}\n    thresholds: [ttft.p95 < 100ms, requests == 6]\n  - name: crowded\n    load: {executor: constant-rate, rate: 200, requests: 40}\n    thresholds: [ttft.p95 < 100ms]\nthresholds: [requests == 46]\n";
+    let file = common::write_file(&dir, "s.yaml", scenario);
+    let out = dir.join("out");
+    let o = Command::new(BIN)
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("failed: crowded: ttft.p95 < 100ms (observed"), "{stdout}");
+    let r = common::only_report(&out);
+    let names: Vec<&str> = r.phases.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["calm", "crowded"]);
+    assert_eq!((r.phases[0].figures.requests, r.phases[1].figures.requests, r.totals.requests), (6, 40, 46));
+    assert!(r.phases[1].start_s >= r.phases[0].figures.duration_s * 0.99, "{:?}", r.phases);
+    assert_eq!((r.phases[0].load.executor.as_str(), r.phases[1].load.rate), ("concurrency", Some(200.0)));
+    let verdicts = |p: usize| r.phases[p].thresholds.iter().map(|t| t.passed).collect::<Vec<_>>();
+    // 40 requests due in 0.2 s at a mock serving one at a time queue far past 100 ms.
+    assert_eq!((verdicts(0), verdicts(1)), (vec![true, true], vec![false]));
+    assert!(r.thresholds[0].passed, "the scenario's threshold sees the whole run");
+
+    let xml = std::fs::read_to_string(common::only_report_dir(&out).join(relaybench::report::JUNIT_XML)).expect("junit.xml");
+    let (cases, failures, _, _) = junit_counts(&xml);
+    assert_eq!((cases, failures), (4 + relaybench::conformance::RULES.len(), 1));
+    assert!(xml.contains("name=\"crowded: ttft.p95 &lt; 100ms\""), "{xml}");
+    let summary = std::fs::read_to_string(common::only_report_dir(&out).join(relaybench::report::SUMMARY_MD)).expect("summary.md");
+    assert!(summary.contains("## Phases") && summary.contains("| crowded | constant-rate 200 req/s"), "{summary}");
+}

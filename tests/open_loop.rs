@@ -28,7 +28,7 @@ fn open_loop_latency_includes_a_stall_that_closed_loop_hides() {
     let closed_p90 = closed.metrics["ttfb"].p90;
     assert!(closed_p90 < 100.0, "closed-loop ttfb p90 {closed_p90} ms");
     assert_eq!(closed.metrics["send_lag"].count, 0);
-    assert_eq!(open.load.executor, "constant-rate");
+    assert_eq!(open.phases[0].load.executor, "constant-rate");
     // The time series accounts for every request, and a fixed schedule starts about
     // 100 requests in its first second.
     let series = &open.time_series;
@@ -43,7 +43,7 @@ fn requests_due_at_the_in_flight_cap_are_dropped_and_counted() {
     let r = run("dropped", &scenario(slow, "executor: constant-rate, rate: 100, max_in_flight: 2, requests: 50"));
     assert!(r.totals.dropped > 0, "the cap was reached");
     assert_eq!(r.totals.requests + r.totals.dropped, 50, "every scheduled request is sent or dropped");
-    assert_eq!(r.load.max_in_flight, Some(2));
+    assert_eq!(r.phases[0].load.max_in_flight, Some(2));
 }
 
 #[test]
@@ -63,16 +63,16 @@ fn sweep_finds_the_knee_within_one_step_of_the_mock_capacity() {
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/capacity-sweep.yaml");
     let text = std::fs::read_to_string(file).expect("scenario").replace("step_duration: 3s", "step_duration: 1500ms");
     let r = run("sweep", &text);
-    let sweep = r.sweep.expect("sweep section");
+    let sweep = r.phases[0].sweep.clone().expect("sweep section");
     let rates: Vec<f64> = sweep.steps.iter().map(|s| s.rate).collect();
     assert_eq!(rates, [10.0, 20.0, 40.0, 80.0, 160.0]);
     // Below capacity TTFT stays near the configured 50 ms; past it, requests queue.
-    assert!(sweep.steps[0].ttft_p95 < 150.0, "{:?}", sweep.steps[0]);
-    assert!(sweep.steps[4].ttft_p95 > 300.0, "{:?}", sweep.steps[4]);
+    assert!(sweep.steps[0].figures.ttft_p95 < 150.0, "{:?}", sweep.steps[0]);
+    assert!(sweep.steps[4].figures.ttft_p95 > 300.0, "{:?}", sweep.steps[4]);
     // 57 requests/s lies between the 40 and 80 steps: the goodput is one of them.
     let goodput = sweep.goodput_rate.expect("some step met the SLO");
     assert!(goodput == 40.0 || goodput == 80.0, "goodput {goodput}");
-    assert_eq!(r.totals.requests, sweep.steps.iter().map(|s| s.requests).sum::<u64>());
+    assert_eq!(r.totals.requests, sweep.steps.iter().map(|s| s.figures.requests).sum::<u64>());
 }
 
 #[test]
@@ -100,5 +100,22 @@ fn stages_ramp_the_arrival_rate_up_and_down() {
         let got = started[second] as i64;
         assert!((got - expected).abs() <= 3, "second {second}: {got} started, expected about {expected} ({started:?})");
     }
-    assert_eq!(r.load.executor, "stages");
+    assert_eq!(r.phases[0].load.executor, "stages");
+}
+
+#[test]
+fn a_concurrency_ramp_adds_workers_over_time() {
+    // 0 → 8 workers over 2 s, then 8 for 1 s; each request takes at least 100 ms. In the
+    // first second at most 3 workers are active (the i-th from i/4 s), so at most about
+    // 17 requests start; in the third, 8 workers start far more.
+    let slow = "ttft: 100ms, tokens_per_s: 5000, jitter: 0, output_tokens: [4, 8]";
+    let load = "executor: stages, ramp: concurrency, stages: [{duration: 2s, target: 8}, {duration: 1s, target: 8}]";
+    let r = run("ramp-workers", &scenario(slow, load));
+    let started: Vec<u64> = r.time_series.iter().map(|s| s.started).collect();
+    assert!(started.len() >= 3, "{started:?}");
+    assert!((1..=20).contains(&started[0]), "first second {started:?}");
+    assert!(started[2] >= 30 && started[2] > 2 * started[0], "third second {started:?}");
+    assert_eq!(r.metrics["send_lag"].count, 0, "a closed loop has no schedule to lag");
+    assert_eq!((r.phases[0].load.ramp.as_deref(), r.phases[0].load.max_in_flight), (Some("concurrency"), None));
+    assert!(r.duration_s < 10.0, "the ramp ends the run: {}", r.duration_s);
 }

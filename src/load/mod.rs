@@ -1,10 +1,9 @@
 //! Load generation: which request goes next, how many run at once, and when to stop.
 //!
-//! Two executors: a closed loop (`concurrency` workers) and an open loop (requests sent
-//! when due, at a rate). Workers only pick, send and hand the outcome to a channel; the
-//! collector that owns
-//! every measurement lives in [`collect`], so nothing measured is lost when the run is
-//! stopped early.
+//! Two loops: a closed loop (workers, constant or ramping) and an open loop (requests
+//! sent when due, at a constant or ramping rate). Workers only pick, send and hand the
+//! outcome to a channel; the collector that owns every measurement lives in [`collect`],
+//! so nothing measured is lost when the run is stopped early.
 
 pub mod collect;
 pub mod progress;
@@ -81,12 +80,12 @@ impl Stop {
     }
 }
 
-/// A closed loop: `concurrency` workers, each sending its next request as soon as the
-/// previous one ends, until `requests` were started or `duration` has passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A closed loop: workers, each sending its next request as soon as the previous one
+/// ends, until `requests` were started or `duration` has passed.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClosedLoop {
-    /// Workers.
-    pub concurrency: u32,
+    /// How many workers send at each moment: constant, or a ramp (k6's ramping VUs).
+    pub workers: LoadShape,
     /// Stop after starting this many requests.
     pub requests: Option<u64>,
     /// Stop starting requests after this long.
@@ -146,14 +145,25 @@ impl Wiring {
 /// stop are given `grace` to complete, then cut.
 pub async fn run_closed_loop(wiring: Wiring, plan: ClosedLoop, grace: Duration) {
     let next = Arc::new(AtomicU64::new(0));
-    let deadline = plan.duration.map(|d| Instant::now() + d);
+    let start = Instant::now();
+    let deadline = earliest(plan.duration, plan.workers.end()).map(|d| start + d);
+    let shape = Arc::new(plan.workers);
     let mut workers = JoinSet::new();
-    for _ in 0..plan.concurrency {
-        let (wiring, next) = (wiring.clone(), next.clone());
+    for worker in 0..shape.peak().ceil() as u32 {
+        let (wiring, next, shape) = (wiring.clone(), next.clone(), shape.clone());
         workers.spawn(async move {
             loop {
                 if wiring.stop.is_stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
+                }
+                // On a ramp, worker i sends only while the level is above i; a worker
+                // ramped down finishes its request first, as k6's ramping VUs do.
+                if shape.at(start.elapsed()) < f64::from(worker + 1) {
+                    tokio::select! {
+                        _ = tokio::time::sleep(RAMP_POLL) => {}
+                        _ = wiring.stop.wait() => {}
+                    }
+                    continue;
                 }
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 if plan.requests.is_some_and(|max| n >= max) {
@@ -168,6 +178,18 @@ pub async fn run_closed_loop(wiring: Wiring, plan: ClosedLoop, grace: Duration) 
     let stop = wiring.stop.clone();
     drop(wiring);
     finish(workers, &stop, grace).await;
+}
+
+/// How often an idle worker of a concurrency ramp looks at the level again; small
+/// against any stage a person writes, large enough to cost nothing.
+const RAMP_POLL: Duration = Duration::from_millis(10);
+
+/// The earlier of two optional ends.
+fn earliest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Waits for every task; after a stop, tasks still running when `grace` ends are cut.
@@ -186,7 +208,7 @@ async fn finish(mut tasks: JoinSet<()>, stop: &Stop, grace: Duration) {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenLoop {
     /// Requests per second, constant or ramping.
-    pub rate: RateShape,
+    pub rate: LoadShape,
     /// Exponential gaps (Poisson arrivals) instead of a fixed schedule.
     pub poisson: bool,
     /// Seed of the Poisson gaps.
@@ -199,27 +221,35 @@ pub struct OpenLoop {
     pub duration: Option<Duration>,
 }
 
-/// The arrival rate over time.
+/// A level over time: the arrival rate of an open loop, or the workers of a closed one.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RateShape {
-    /// The same rate throughout.
+pub enum LoadShape {
+    /// The same level throughout.
     Constant(f64),
     /// From `start`, linearly to each stage's target over that stage's duration (k6's
-    /// ramping arrival rate); the run ends with the last stage.
+    /// ramping executors); the load ends with the last stage.
     Ramp {
-        /// Rate at the beginning.
+        /// Level at the beginning.
         start: f64,
-        /// (duration, target rate at its end).
+        /// (duration, target level at its end).
         stages: Vec<(Duration, f64)>,
     },
 }
 
-impl RateShape {
-    /// Requests per second at `elapsed` into the run.
+impl LoadShape {
+    /// The highest level the shape reaches.
+    pub fn peak(&self) -> f64 {
+        match self {
+            LoadShape::Constant(level) => *level,
+            LoadShape::Ramp { start, stages } => stages.iter().map(|s| s.1).fold(*start, f64::max),
+        }
+    }
+
+    /// The level at `elapsed` into the load.
     pub fn at(&self, elapsed: Duration) -> f64 {
         match self {
-            RateShape::Constant(r) => *r,
-            RateShape::Ramp { start, stages } => {
+            LoadShape::Constant(r) => *r,
+            LoadShape::Ramp { start, stages } => {
                 let (mut from, mut t) = (*start, elapsed);
                 for &(length, to) in stages {
                     if t < length {
@@ -236,8 +266,8 @@ impl RateShape {
     /// When a ramp ends; a constant rate has no end of its own.
     pub fn end(&self) -> Option<Duration> {
         match self {
-            RateShape::Constant(_) => None,
-            RateShape::Ramp { stages, .. } => Some(stages.iter().map(|(d, _)| *d).sum()),
+            LoadShape::Constant(_) => None,
+            LoadShape::Ramp { stages, .. } => Some(stages.iter().map(|(d, _)| *d).sum()),
         }
     }
 
@@ -247,8 +277,8 @@ impl RateShape {
     /// would leap over it.
     pub fn time_of(&self, count: f64) -> Option<Duration> {
         match self {
-            RateShape::Constant(r) => (*r > 0.0).then(|| Duration::from_secs_f64(count / r)),
-            RateShape::Ramp { start, stages } => {
+            LoadShape::Constant(r) => (*r > 0.0).then(|| Duration::from_secs_f64(count / r)),
+            LoadShape::Ramp { start, stages } => {
                 let (mut from, mut elapsed, mut left) = (*start, Duration::ZERO, count);
                 if left <= 0.0 {
                     return Some(Duration::ZERO);
@@ -296,11 +326,7 @@ impl OpenLoop {
 /// `dropped`. Returns when every request has ended.
 pub async fn run_open_loop(wiring: Wiring, plan: OpenLoop, grace: Duration, dropped: Arc<AtomicU64>) {
     let start = Instant::now();
-    let end = match (plan.duration, plan.rate.end()) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    let deadline = end.map(|d| start + d);
+    let deadline = earliest(plan.duration, plan.rate.end()).map(|d| start + d);
     let slots = Arc::new(tokio::sync::Semaphore::new(plan.max_in_flight as usize));
     let mut rng = Rng::derive(plan.seed, 0x6f70_656e);
     let mut tasks = JoinSet::new();
@@ -356,7 +382,7 @@ mod tests {
 
     #[test]
     fn poisson_gaps_average_the_rate_and_repeat() {
-        let plan = OpenLoop { rate: RateShape::Constant(200.0), poisson: true, seed: 3, max_in_flight: 1, requests: None, duration: None };
+        let plan = OpenLoop { rate: LoadShape::Constant(200.0), poisson: true, seed: 3, max_in_flight: 1, requests: None, duration: None };
         let arrivals = |seed| {
             let mut rng = Rng::derive(seed, 1);
             let mut count = 0.0;
@@ -378,7 +404,7 @@ mod tests {
     #[test]
     fn ramp_interpolates_between_stage_targets() {
         let s = Duration::from_secs;
-        let ramp = RateShape::Ramp { start: 0.0, stages: vec![(s(10), 100.0), (s(10), 100.0), (s(5), 50.0)] };
+        let ramp = LoadShape::Ramp { start: 0.0, stages: vec![(s(10), 100.0), (s(10), 100.0), (s(5), 50.0)] };
         assert_eq!(ramp.at(s(0)), 0.0);
         assert_eq!(ramp.at(s(5)), 50.0);
         assert_eq!(ramp.at(s(15)), 100.0);
@@ -390,9 +416,17 @@ mod tests {
         assert_eq!(ramp.time_of(125.0), Some(s(5)));
         assert_eq!(ramp.time_of(1500.0), Some(s(20)));
         assert!(ramp.time_of(1876.0).is_none());
-        let idle_first = RateShape::Ramp { start: 0.0, stages: vec![(s(1), 0.0), (s(1), 100.0)] };
+        let idle_first = LoadShape::Ramp { start: 0.0, stages: vec![(s(1), 0.0), (s(1), 100.0)] };
         assert_eq!(idle_first.time_of(0.0), Some(Duration::ZERO));
         assert_eq!(idle_first.time_of(50.0), Some(s(2)));
+    }
+
+    #[test]
+    fn peak_is_the_highest_level() {
+        let s = Duration::from_secs;
+        assert_eq!(LoadShape::Constant(4.0).peak(), 4.0);
+        assert_eq!(LoadShape::Ramp { start: 2.0, stages: vec![(s(1), 8.0), (s(1), 0.0)] }.peak(), 8.0);
+        assert_eq!(LoadShape::Ramp { start: 3.0, stages: vec![(s(1), 1.0)] }.peak(), 3.0);
     }
 
     #[test]

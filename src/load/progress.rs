@@ -69,9 +69,43 @@ impl Live {
     }
 }
 
-/// Prints progress until aborted. On a terminal the line is rewritten every second;
-/// otherwise a line is printed every five seconds.
-pub async fn report(live: Arc<Live>, run_start: Instant) {
+/// How much the run plans to do, where its scenario says so: the bar's 100%.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Planned {
+    /// The sum of every phase's time limit, when each has one.
+    pub duration: Option<Duration>,
+    /// The sum of every phase's request limit, when each has one.
+    pub requests: Option<u64>,
+}
+
+impl Planned {
+    /// The plan of phases given as `(time limit, request limit)` each.
+    pub fn of(phases: impl IntoIterator<Item = (Option<Duration>, Option<u64>)>) -> Planned {
+        phases.into_iter().fold(Planned { duration: Some(Duration::ZERO), requests: Some(0) }, |sum, (d, n)| Planned {
+            duration: sum.duration.zip(d).map(|(a, b)| a + b),
+            requests: sum.requests.zip(n).map(|(a, b)| a + b),
+        })
+    }
+
+    /// How far along the run is, 0 to 1: by requests scheduled when the plan counts
+    /// them, else by time; None when it bounds neither.
+    fn fraction(&self, elapsed: Duration, scheduled: u64) -> Option<f64> {
+        let by_requests = self.requests.filter(|&n| n > 0).map(|n| scheduled as f64 / n as f64);
+        let by_time = self.duration.filter(|d| !d.is_zero()).map(|d| elapsed.as_secs_f64() / d.as_secs_f64());
+        by_requests.or(by_time).map(|f| f.clamp(0.0, 1.0))
+    }
+}
+
+/// A text bar, e.g. `[#####...............]  25%`.
+fn bar(fraction: f64) -> String {
+    const WIDTH: usize = 20;
+    let filled = (fraction * WIDTH as f64).round() as usize;
+    format!("[{}{}] {:>3.0}%", "#".repeat(filled), ".".repeat(WIDTH - filled), fraction * 100.0)
+}
+
+/// Prints progress until aborted. On a terminal a bar and status line are rewritten
+/// every second; otherwise a line is printed every five seconds.
+pub async fn report(live: Arc<Live>, run_start: Instant, planned: Planned) {
     let terminal = std::io::stderr().is_terminal();
     let every = if terminal { Duration::from_secs(1) } else { Duration::from_secs(5) };
     let mut last = (Instant::now(), 0u64, 0u64);
@@ -89,11 +123,14 @@ pub async fn report(live: Arc<Live>, run_start: Instant) {
             .ttft()
             .map(|(p50, p95)| format!("ttft p50 {p50:.0}ms p95 {p95:.0}ms"))
             .unwrap_or_else(|| "ttft -".to_owned());
+        let elapsed = now.duration_since(run_start);
+        let dropped = live.dropped.load(Ordering::Relaxed);
+        let scheduled = live.started.load(Ordering::Relaxed) + dropped;
+        let progress = planned.fraction(elapsed, scheduled).map(|f| format!("{}  ", bar(f))).unwrap_or_default();
         let line = format!(
-            "[{:>4}s] done {finished}  in flight {in_flight}  errors {}  dropped {}  {rate:.1} req/s  {ttft}  {tok_rate:.0} tok/s",
-            now.duration_since(run_start).as_secs(),
+            "{progress}[{:>4}s] done {finished}  in flight {in_flight}  errors {}  dropped {dropped}  {rate:.1} req/s  {ttft}  {tok_rate:.0} tok/s",
+            elapsed.as_secs(),
             live.errors.load(Ordering::Relaxed),
-            live.dropped.load(Ordering::Relaxed),
         );
         let mut err = std::io::stderr().lock();
         let _ = if terminal { write!(err, "\r\x1b[2K{line}") } else { writeln!(err, "{line}") };
@@ -105,5 +142,24 @@ pub async fn report(live: Arc<Live>, run_start: Instant) {
 pub fn clear() {
     if std::io::stderr().is_terminal() {
         let _ = write!(std::io::stderr(), "\r\x1b[2K");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_counts_requests_first_then_time() {
+        let s = Duration::from_secs;
+        let both = Planned::of([(Some(s(10)), Some(100)), (Some(s(10)), Some(300))]);
+        assert_eq!(both, Planned { duration: Some(s(20)), requests: Some(400) });
+        assert_eq!(both.fraction(s(5), 100), Some(0.25));
+        // One phase without a request limit leaves time as the measure.
+        let timed = Planned::of([(Some(s(10)), Some(100)), (Some(s(30)), None)]);
+        assert_eq!(timed.fraction(s(10), 100), Some(0.25));
+        assert_eq!(Planned::of([(None, None)]).fraction(s(1), 1), None);
+        assert_eq!(timed.fraction(s(90), 0), Some(1.0));
+        assert_eq!(bar(0.25), "[#####...............]  25%");
     }
 }

@@ -1,5 +1,5 @@
-//! JUnit XML, the format CI systems display: one test case per threshold, per
-//! conformance rule and per negative probe.
+//! JUnit XML, the format CI systems display: one test case per threshold (the
+//! scenario's and each phase's), per conformance rule and per negative probe.
 
 use std::fmt::Write;
 
@@ -53,11 +53,12 @@ fn suite(xml: &mut String, name: &str, classname: &str, cases: &[Case]) {
 /// Renders the report's gates as JUnit XML.
 pub fn render(r: &Report) -> String {
     let scenario = &r.scenario.name;
-    let thresholds: Vec<Case> = r
-        .thresholds
-        .iter()
-        .map(|t| Case {
-            name: t.expression.clone(),
+    let thresholds: Vec<Case> = super::all_thresholds(r)
+        .map(|(phase, t)| Case {
+            name: match phase {
+                Some(phase) => format!("{phase}: {}", t.expression),
+                None => t.expression.clone(),
+            },
             failure: (!t.passed).then(|| {
                 let observed = t.observed.map_or("no data".to_owned(), |v| format!("{v:.3}"));
                 (format!("observed {observed}"), format!("{} failed: observed {observed}", t.expression))

@@ -31,21 +31,19 @@ pub fn render(r: &Report) -> String {
         "Throughput: {:.1} requests/s, {:.1} output tokens/s ({} output tokens).\n",
         r.throughput.requests_per_s, r.throughput.output_tokens_per_s, r.throughput.output_tokens
     );
-    let _ = writeln!(md, "| {} |", METRIC_COLUMNS.join(" | "));
-    let _ = writeln!(md, "|{}", "---|".repeat(METRIC_COLUMNS.len()));
-    for row in metric_rows(r) {
-        let _ = writeln!(md, "| {} |", row.join(" | "));
+    let mut metrics = vec![METRIC_COLUMNS.map(str::to_owned)];
+    metrics.extend(metric_rows(r));
+    table(&mut md, &metrics);
+    if r.phases.len() > 1 {
+        let _ = writeln!(md, "\n## Phases\n");
+        table(&mut md, &super::phase::rows(&r.phases));
     }
-    if let Some(sweep) = &r.sweep {
-        let rows = super::sweep::rows(sweep);
-        let _ = writeln!(md, "\n## Sweep\n");
-        for (i, row) in rows.iter().enumerate() {
-            let _ = writeln!(md, "| {} |", row.join(" | "));
-            if i == 0 {
-                let _ = writeln!(md, "|{}", "---|".repeat(row.len()));
-            }
+    for p in &r.phases {
+        if let Some(sweep) = &p.sweep {
+            let _ = writeln!(md, "\n## Sweep{}\n", if r.phases.len() > 1 { format!(" ({})", p.name) } else { String::new() });
+            table(&mut md, &super::sweep::rows(sweep));
+            let _ = writeln!(md, "\n{}", super::sweep::goodput_line(sweep));
         }
-        let _ = writeln!(md, "\n{}", super::sweep::goodput_line(sweep));
     }
     let _ = writeln!(md, "\n**{}**\n", super::conformance_summary(r));
     if let Some(line) = super::probes_summary(r) {
@@ -65,4 +63,14 @@ pub fn render(r: &Report) -> String {
         }
     }
     md
+}
+
+/// A Markdown table; the first row is the header.
+fn table<const N: usize>(md: &mut String, rows: &[[String; N]]) {
+    for (i, row) in rows.iter().enumerate() {
+        let _ = writeln!(md, "| {} |", row.join(" | "));
+        if i == 0 {
+            let _ = writeln!(md, "|{}", "---|".repeat(N));
+        }
+    }
 }

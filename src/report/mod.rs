@@ -5,6 +5,7 @@
 
 pub mod junit;
 pub mod markdown;
+pub mod phase;
 pub mod sweep;
 pub mod terminal;
 pub mod timefmt;
@@ -44,8 +45,6 @@ pub struct Report {
     pub scenario: ScenarioInfo,
     /// Where requests went.
     pub target: TargetInfo,
-    /// The load shape.
-    pub load: LoadInfo,
     /// Start of the run, RFC 3339 UTC.
     pub started_at: String,
     /// Wall-clock length of the run in seconds.
@@ -68,10 +67,10 @@ pub struct Report {
     pub conformance: Conformance,
     /// Negative probes and what they got.
     pub probes: Vec<ProbeInfo>,
-    /// Thresholds and their verdicts.
+    /// The scenario's thresholds, judged on the whole run, and their verdicts.
     pub thresholds: Vec<crate::thresholds::ThresholdResult>,
-    /// The sweep's steps and goodput, for the sweep executor.
-    pub sweep: Option<sweep::SweepReport>,
+    /// Each load of the scenario in run order, with its own figures and thresholds.
+    pub phases: Vec<phase::PhaseReport>,
     /// One entry per second of the run, so a ramp or a stall can be seen over time.
     pub time_series: Vec<SecondInfo>,
 }
@@ -212,7 +211,7 @@ pub struct TargetInfo {
     pub http2: bool,
 }
 
-/// Load shape.
+/// Load shape of a phase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadInfo {
     /// Executor id.
@@ -221,12 +220,34 @@ pub struct LoadInfo {
     pub concurrency: Option<u32>,
     /// Requests per second (open loop).
     pub rate: Option<f64>,
+    /// Stages: what ramps (`rate` or `concurrency`).
+    pub ramp: Option<String>,
+    /// Stages: the level at the start, then each stage's target.
+    pub levels: Vec<f64>,
+    /// Sweep: the rates held.
+    pub rates: Vec<f64>,
     /// Cap on requests in flight (open loop).
     pub max_in_flight: Option<u32>,
     /// Planned request count.
     pub requests: Option<u64>,
     /// Planned duration in seconds.
     pub duration_s: Option<f64>,
+}
+
+impl LoadInfo {
+    /// The load in words, e.g. `constant-rate 50 req/s (at most 1000 in flight)`.
+    pub fn describe(&self) -> String {
+        let cap = self.max_in_flight.map(|m| format!(" (at most {m} in flight)")).unwrap_or_default();
+        let list = |values: &[f64]| values.iter().map(|v| format!("{v}")).collect::<Vec<_>>().join("→");
+        match (self.concurrency, self.rate, self.ramp.as_deref()) {
+            (Some(c), _, _) => format!("{} {c} in flight", self.executor),
+            (None, Some(rate), _) => format!("{} {rate} req/s{cap}", self.executor),
+            (None, None, Some("concurrency")) => format!("{} {} in flight", self.executor, list(&self.levels)),
+            (None, None, Some(_)) => format!("{} {} req/s{cap}", self.executor, list(&self.levels)),
+            (None, None, None) if !self.rates.is_empty() => format!("{} {} req/s{cap}", self.executor, list(&self.rates)),
+            (None, None, None) => self.executor.clone(),
+        }
+    }
 }
 
 /// Counts.
@@ -445,8 +466,6 @@ pub struct RunInfo {
     pub scenario: ScenarioInfo,
     /// Target identity.
     pub target: TargetInfo,
-    /// Load shape.
-    pub load: LoadInfo,
     /// Template names, weights, stream flags.
     pub templates: Vec<(String, u32, bool)>,
     /// Start, RFC 3339.
@@ -520,7 +539,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult]) -> Re
             .collect(),
         conformance: conformance(&finding_counts(r, probes), &finding_examples(collected, probes, &template_name)),
         thresholds: Vec::new(),
-        sweep: None,
+        phases: Vec::new(),
         time_series: time_series(collected),
         probes: probes
             .iter()
@@ -535,7 +554,6 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult]) -> Re
             .collect(),
         scenario: info.scenario,
         target: info.target,
-        load: info.load,
         started_at: info.started_at,
         duration_s: info.duration_s,
         partial: info.partial,
@@ -632,17 +650,18 @@ pub fn conformance_lines(report: &Report) -> Vec<String> {
         .collect()
 }
 
-/// The load shape in words, e.g. `constant-rate 50 req/s (at most 1000 in flight)`.
+/// The run's load in words: its one phase, or each phase by name.
 pub fn load_line(r: &Report) -> String {
-    match (r.load.concurrency, r.load.rate) {
-        (Some(c), _) => format!("{} {c} in flight", r.load.executor),
-        (None, Some(rate)) => format!(
-            "{} {rate} req/s (at most {} in flight)",
-            r.load.executor,
-            r.load.max_in_flight.unwrap_or_default()
-        ),
-        (None, None) => r.load.executor.clone(),
+    match r.phases.as_slice() {
+        [only] => only.load.describe(),
+        phases => phases.iter().map(|p| format!("{}: {}", p.name, p.load.describe())).collect::<Vec<_>>().join("; "),
     }
+}
+
+/// Every threshold of the run: the scenario's (no phase name), then each phase's.
+pub fn all_thresholds(r: &Report) -> impl Iterator<Item = (Option<&str>, &crate::thresholds::ThresholdResult)> {
+    let run = r.thresholds.iter().map(|t| (None, t));
+    run.chain(r.phases.iter().flat_map(|p| p.thresholds.iter().map(move |t| (Some(p.name.as_str()), t))))
 }
 
 /// The probes line, or None when no probe ran.
@@ -668,23 +687,26 @@ pub fn probes_summary(report: &Report) -> Option<String> {
     Some(format!("probes {passed}/{} passed{tail}", report.probes.len()))
 }
 
-/// The thresholds line, or None when there are none.
+/// The thresholds line (the scenario's and every phase's), or None when there are none.
 pub fn thresholds_summary(report: &Report) -> Option<String> {
-    if report.thresholds.is_empty() {
+    let all: Vec<_> = all_thresholds(report).collect();
+    if all.is_empty() {
         return None;
     }
-    let passed = report.thresholds.iter().filter(|t| t.passed).count();
-    let failed: Vec<String> = report
-        .thresholds
+    let passed = all.iter().filter(|(_, t)| t.passed).count();
+    let failed: Vec<String> = all
         .iter()
-        .filter(|t| !t.passed)
-        .map(|t| match t.observed {
-            Some(v) => format!("{} (observed {v:.3})", t.expression),
-            None => format!("{} (no data)", t.expression),
+        .filter(|(_, t)| !t.passed)
+        .map(|(phase, t)| {
+            let phase = phase.map(|p| format!("{p}: ")).unwrap_or_default();
+            match t.observed {
+                Some(v) => format!("{phase}{} (observed {v:.3})", t.expression),
+                None => format!("{phase}{} (no data)", t.expression),
+            }
         })
         .collect();
     let tail = if failed.is_empty() { String::new() } else { format!("; failed: {}", failed.join(", ")) };
-    Some(format!("thresholds {passed}/{} passed{tail}", report.thresholds.len()))
+    Some(format!("thresholds {passed}/{} passed{tail}", all.len()))
 }
 
 /// The verdict line.

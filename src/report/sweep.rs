@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::phase::Figures;
 use super::Report;
 use crate::thresholds::{Threshold, ThresholdResult};
 
@@ -11,26 +12,9 @@ use crate::thresholds::{Threshold, ThresholdResult};
 pub struct Step {
     /// Target rate, requests per second.
     pub rate: f64,
-    /// How long the step ran, seconds.
-    pub duration_s: f64,
-    /// Requests completed.
-    pub requests: u64,
-    /// Requests dropped at the in-flight cap.
-    pub dropped: u64,
-    /// Completed requests per second achieved.
-    pub requests_per_s: f64,
-    /// Output tokens per second over the step.
-    pub output_tokens_per_s: f64,
-    /// Fraction of requests not ok.
-    pub error_rate: f64,
-    /// TTFT median, ms.
-    pub ttft_p50: f64,
-    /// TTFT 95th percentile, ms.
-    pub ttft_p95: f64,
-    /// Inter-token latency 99th percentile, ms.
-    pub itl_p99: f64,
-    /// End-to-end 95th percentile, ms.
-    pub e2e_p95: f64,
+    /// The step's figures.
+    #[serde(flatten)]
+    pub figures: Figures,
     /// The SLO's thresholds on this step.
     pub slo: Vec<ThresholdResult>,
     /// Every SLO threshold held.
@@ -46,25 +30,10 @@ pub struct SweepReport {
     pub goodput_rate: Option<f64>,
 }
 
-/// A step's figures, from a report built over that step alone.
+/// A step's figures and SLO verdict, from a report built over that step alone.
 pub fn step(rate: f64, r: &Report, slo: &[Threshold]) -> Step {
-    let stat = |id: &str, pick: fn(&super::MetricSummary) -> f64| r.metrics.get(id).map_or(0.0, pick);
     let slo: Vec<ThresholdResult> = slo.iter().map(|t| t.evaluate(r)).collect();
-    Step {
-        rate,
-        duration_s: r.duration_s,
-        requests: r.totals.requests,
-        dropped: r.totals.dropped,
-        requests_per_s: r.throughput.requests_per_s,
-        output_tokens_per_s: r.throughput.output_tokens_per_s,
-        error_rate: r.totals.error_rate,
-        ttft_p50: stat("ttft", |s| s.p50),
-        ttft_p95: stat("ttft", |s| s.p95),
-        itl_p99: stat("itl", |s| s.p99),
-        e2e_p95: stat("e2e", |s| s.p95),
-        slo_passed: slo.iter().all(|t| t.passed),
-        slo,
-    }
+    Step { rate, figures: Figures::of(r), slo_passed: slo.iter().all(|t| t.passed), slo }
 }
 
 impl SweepReport {
@@ -82,14 +51,15 @@ impl SweepReport {
 pub fn rows(sweep: &SweepReport) -> Vec<[String; 8]> {
     let mut rows = vec![["rate", "req/s", "errors", "dropped", "ttft p50", "ttft p95", "itl p99", "slo"].map(str::to_owned)];
     for s in &sweep.steps {
+        let f = &s.figures;
         rows.push([
             format!("{:.1}", s.rate),
-            format!("{:.1}", s.requests_per_s),
-            format!("{:.2}%", s.error_rate * 100.0),
-            s.dropped.to_string(),
-            format!("{:.1}", s.ttft_p50),
-            format!("{:.1}", s.ttft_p95),
-            format!("{:.1}", s.itl_p99),
+            format!("{:.1}", f.requests_per_s),
+            format!("{:.2}%", f.error_rate * 100.0),
+            f.dropped.to_string(),
+            format!("{:.1}", f.ttft_p50),
+            format!("{:.1}", f.ttft_p95),
+            format!("{:.1}", f.itl_p99),
             if s.slo_passed { "pass" } else { "FAIL" }.to_owned(),
         ]);
     }
@@ -109,8 +79,7 @@ mod tests {
     use super::*;
 
     fn at(rate: f64, passed: bool) -> Step {
-        Step {
-            rate,
+        let figures = Figures {
             duration_s: 1.0,
             requests: 1,
             dropped: 0,
@@ -121,9 +90,8 @@ mod tests {
             ttft_p95: 0.0,
             itl_p99: 0.0,
             e2e_p95: 0.0,
-            slo: Vec::new(),
-            slo_passed: passed,
-        }
+        };
+        Step { rate, figures, slo: Vec::new(), slo_passed: passed }
     }
 
     #[test]

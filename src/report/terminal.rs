@@ -49,20 +49,23 @@ pub fn render(r: &Report) -> String {
     for row in &rows {
         let _ = writeln!(out, "{}", line(row));
     }
-    if let Some(sweep) = &r.sweep {
-        let rows = super::sweep::rows(sweep);
-        let mut widths = [0usize; 8];
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
+    if r.phases.len() > 1 {
         let _ = writeln!(out);
-        for row in &rows {
-            let cells: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:>w$}")).collect();
-            let _ = writeln!(out, "{}", cells.join("  "));
+        for line in aligned(&super::phase::rows(&r.phases)) {
+            let _ = writeln!(out, "{line}");
         }
-        let _ = writeln!(out, "{}", super::sweep::goodput_line(sweep));
+    }
+    for p in &r.phases {
+        if let Some(sweep) = &p.sweep {
+            let _ = writeln!(out);
+            if r.phases.len() > 1 {
+                let _ = writeln!(out, "sweep of phase {}:", p.name);
+            }
+            for line in aligned(&super::sweep::rows(sweep)) {
+                let _ = writeln!(out, "{line}");
+            }
+            let _ = writeln!(out, "{}", super::sweep::goodput_line(sweep));
+        }
     }
     let _ = writeln!(out, "\n{}", super::conformance_summary(r));
     if let Some(line) = super::probes_summary(r) {
@@ -78,4 +81,17 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(out, "  e.g. request {} ({}): {} {}", e.request, e.template, e.outcome, e.detail.as_deref().unwrap_or(""));
     }
     out
+}
+
+/// Rows of cells as lines, each column right-aligned to its widest cell.
+fn aligned<const N: usize>(rows: &[[String; N]]) -> Vec<String> {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    rows.iter()
+        .map(|row| row.iter().zip(widths).map(|(c, w)| format!("{c:>w$}")).collect::<Vec<_>>().join("  "))
+        .collect()
 }

@@ -41,9 +41,12 @@ pub struct Scenario {
     /// Request templates, picked by weight.
     #[serde(deserialize_with = "non_empty_templates")]
     pub requests: Vec<RequestTemplate>,
-    /// How much load, for how long.
-    #[serde(deserialize_with = "validated")]
-    pub load: LoadSpec,
+    /// How much load, for how long: one phase. Give this or `phases`.
+    #[serde(default, deserialize_with = "some_validated")]
+    load: Option<LoadSpec>,
+    /// Several loads run one after another, each reported and judged on its own.
+    #[serde(default)]
+    phases: Vec<PhaseSpec>,
     /// Folder the report folder is created in.
     #[serde(default = "default_output")]
     pub output: PathBuf,
@@ -53,6 +56,40 @@ pub struct Scenario {
     /// Pass/fail expressions over the report, e.g. `ttft.p95 < 800ms`.
     #[serde(default, deserialize_with = "threshold_list")]
     pub thresholds: Vec<crate::thresholds::Threshold>,
+}
+
+/// One phase of a scenario: a load with its own name and thresholds.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseSpec {
+    /// Name in the report.
+    #[serde(deserialize_with = "report_name")]
+    pub name: String,
+    /// The load.
+    #[serde(deserialize_with = "validated")]
+    pub load: LoadSpec,
+    /// Thresholds judged on this phase alone.
+    #[serde(default, deserialize_with = "threshold_list")]
+    pub thresholds: Vec<crate::thresholds::Threshold>,
+}
+
+/// Name of the single phase of a scenario that gives `load:`.
+pub const SINGLE_PHASE: &str = "load";
+
+impl Validate for Scenario {
+    fn validate(&self) -> Result<(), String> {
+        match (&self.load, self.phases.is_empty()) {
+            (Some(_), false) => return Err("give `load:` (one phase) or `phases:` (several), not both".into()),
+            (None, true) => return Err("missing field `load` (or `phases:`, a list of {name, load, thresholds})".into()),
+            _ => {}
+        }
+        for (i, phase) in self.phases.iter().enumerate() {
+            if self.phases[..i].iter().any(|p| p.name == phase.name) {
+                return Err(format!("phases[{i}]: the name `{}` is used twice; phases are reported by name", phase.name));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Thresholds, each parsed inside its own visitor so a mistake points at its line.
@@ -198,6 +235,14 @@ impl<'de, T: Deserialize<'de> + Validate> Visitor<'de> for ValidatedVisitor<T> {
         value.validate().map_err(de::Error::custom)?;
         Ok(value)
     }
+}
+
+fn some_validated<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Validate,
+{
+    validated(d).map(Some)
 }
 
 /// One validated template, for use as a sequence element.
@@ -561,11 +606,23 @@ pub enum Executor {
     ConstantRate,
     /// Open loop: `rate` requests per second on average, exponential gaps from the seed.
     Poisson,
-    /// Open loop whose rate ramps linearly through `stages` (k6's ramping arrival rate).
+    /// A linear ramp through `stages`: of the arrival rate (open loop, k6's ramping
+    /// arrival rate) or, with `ramp: concurrency`, of the workers (closed loop, k6's
+    /// ramping VUs).
     Stages,
     /// Open-loop steps at increasing rates, each held for `step_duration` and judged by
     /// `slo`; the report names the highest rate that met it (the goodput).
     Sweep,
+}
+
+impl Ramp {
+    /// Id used in reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Ramp::Rate => "rate",
+            Ramp::Concurrency => "concurrency",
+        }
+    }
 }
 
 impl Executor {
@@ -615,10 +672,14 @@ pub struct LoadSpec {
     /// Longest silence allowed between two pieces of a stream.
     #[serde(default)]
     pub idle_timeout: Option<HumanDuration>,
-    /// Stages: the rate at the beginning of the ramp.
+    /// Stages: what ramps, the arrival rate (default) or the number of workers.
     #[serde(default)]
-    pub start_rate: Option<f64>,
-    /// Stages: `{duration, target}` each; the rate moves linearly to `target` over `duration`.
+    pub ramp: Ramp,
+    /// Stages: the rate (or workers) at the beginning of the ramp.
+    #[serde(default)]
+    pub start: Option<f64>,
+    /// Stages: `{duration, target}` each; the rate (or workers) moves linearly to
+    /// `target` over `duration`.
     #[serde(default)]
     pub stages: Option<Vec<StageSpec>>,
     /// Sweep: the rates to hold, in order.
@@ -638,17 +699,50 @@ pub struct LoadSpec {
     pub slo: Vec<crate::thresholds::Threshold>,
 }
 
+/// What a `stages` ramp moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ramp {
+    /// Requests per second (open loop).
+    #[default]
+    Rate,
+    /// Requests in flight (closed loop).
+    Concurrency,
+}
+
 /// One stage of a ramp.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageSpec {
     /// How long the stage lasts.
     pub duration: HumanDuration,
-    /// Requests per second at its end.
+    /// Requests per second (or workers) at its end.
     pub target: f64,
 }
 
 impl LoadSpec {
+    /// The request limits of this load.
+    pub fn timeouts(&self) -> crate::client::Timeouts {
+        crate::client::Timeouts {
+            connect: self.connect_timeout.0,
+            ttfb: self.ttfb_timeout.map(|t| t.0),
+            idle: self.idle_timeout.map(|t| t.0),
+            total: self.timeout.0,
+        }
+    }
+
+    /// How long the load lasts at most and how many requests it schedules at most, where
+    /// the scenario bounds them; for progress.
+    pub fn planned(&self) -> (Option<Duration>, Option<u64>) {
+        let stages = self.stages.iter().flatten().map(|s| s.duration.0).sum::<Duration>();
+        let duration = self.duration.map(|d| d.0);
+        match self.executor {
+            Executor::Sweep => (self.step_duration.map(|d| d.0 * self.sweep_rates().len() as u32), None),
+            Executor::Stages => (Some(duration.map_or(stages, |d| d.min(stages))), self.requests),
+            _ => (duration, self.requests),
+        }
+    }
+
     /// The sweep's rates, from `rates` or from `up_to` in `steps`.
     pub fn sweep_rates(&self) -> Vec<f64> {
         match (&self.rates, self.up_to, self.steps) {
@@ -685,17 +779,24 @@ impl Validate for LoadSpec {
             let Some(stages) = self.stages.as_ref().filter(|s| !s.is_empty()) else {
                 return Err("the stages executor needs `stages: [{duration, target}, ...]`".into());
             };
-            let valid = |r: f64| r.is_finite() && r >= 0.0;
-            if stages.iter().any(|s| s.duration.0.is_zero() || !valid(s.target)) || !self.start_rate.is_none_or(valid) {
-                return Err("stage durations must be above 0 and rates 0 or more".into());
+            let valid = |r: f64| r.is_finite() && r >= 0.0 && (self.ramp == Ramp::Rate || r.fract() == 0.0);
+            if stages.iter().any(|s| s.duration.0.is_zero() || !valid(s.target)) || !self.start.is_none_or(valid) {
+                return Err(match self.ramp {
+                    Ramp::Rate => "stage durations must be above 0 and rates 0 or more",
+                    Ramp::Concurrency => "stage durations must be above 0 and worker counts whole numbers, 0 or more",
+                }
+                .into());
             }
             if self.concurrency.is_some() || self.rate.is_some() {
-                return Err("the stages executor takes `stages` (and `start_rate`), not `concurrency` or `rate`".into());
+                return Err("the stages executor takes `stages` (and `start`), not `concurrency` or `rate`".into());
+            }
+            if self.ramp == Ramp::Concurrency && stages.iter().all(|s| s.target < 1.0) && self.start.is_none_or(|s| s < 1.0) {
+                return Err("a concurrency ramp needs at least one stage with a target of 1 or more".into());
             }
             return Ok(());
         }
-        if self.stages.is_some() || self.start_rate.is_some() {
-            return Err("`stages` and `start_rate` belong to the stages executor".into());
+        if self.stages.is_some() || self.start.is_some() || self.ramp != Ramp::Rate {
+            return Err("`stages`, `ramp` and `start` belong to the stages executor".into());
         }
         if self.rates.is_some() || self.up_to.is_some() || self.step_duration.is_some() || !self.slo.is_empty() {
             return Err("`rates`, `up_to`, `steps`, `step_duration` and `slo` belong to the sweep executor".into());
@@ -746,6 +847,14 @@ pub struct PreparedRequest {
 }
 
 impl Scenario {
+    /// The phases in run order; a scenario with `load:` has one, named [`SINGLE_PHASE`].
+    pub fn phases(&self) -> Vec<PhaseSpec> {
+        match &self.load {
+            Some(load) => vec![PhaseSpec { name: SINGLE_PHASE.to_owned(), load: load.clone(), thresholds: Vec::new() }],
+            None => self.phases.clone(),
+        }
+    }
+
     /// The probes, resolved (built-ins use the scenario's model).
     pub fn probes(&self) -> Vec<crate::probes::Probe> {
         self.probes
@@ -824,7 +933,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Parses scenario text; `path` is used in messages only.
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-    let scenario: Scenario = serde_yaml::from_str(text).map_err(|e| {
+    let scenario: Scenario = validated(serde_yaml::Deserializer::from_str(text)).map_err(|e: serde_yaml::Error| {
         let location = e.location();
         // serde_yaml ends its message with " at line L column C"; the prefix says it.
         let message = e.to_string();
@@ -907,7 +1016,8 @@ load:
     fn open_loop_executors_take_a_rate_not_a_concurrency() {
         let open = GOOD.replace("  concurrency: 4\n", "  executor: poisson\n  rate: 50\n");
         let s = parse(&open, Path::new("s.yaml")).expect("valid");
-        assert_eq!((s.load.executor, s.load.rate), (Executor::Poisson, Some(50.0)));
+        let load = &s.phases()[0].load;
+        assert_eq!((load.executor, load.rate), (Executor::Poisson, Some(50.0)));
         let e = err(&GOOD.replace("  concurrency: 4\n", "  executor: constant-rate\n"));
         assert!(e.message.contains("needs `rate`"), "{e}");
         assert_eq!(e.line, Some(10), "{e}");
@@ -930,21 +1040,50 @@ load:
     fn stages_take_a_list_of_duration_and_target() {
         let ramp = GOOD.replace("  concurrency: 4\n  requests: 10\n", "  executor: stages\n  stages:\n    - {duration: 5s, target: 50}\n    - {duration: 5s, target: 0}\n");
         let s = parse(&ramp, Path::new("s.yaml")).expect("valid");
-        assert_eq!(s.load.stages.as_ref().map(Vec::len), Some(2));
+        assert_eq!(s.phases()[0].load.stages.as_ref().map(Vec::len), Some(2));
         let e = err(&GOOD.replace("  concurrency: 4\n  requests: 10\n", "  executor: stages\n"));
         assert!(e.message.contains("needs `stages: ["), "{e}");
+        let workers = ramp.replace("executor: stages\n", "executor: stages\n  ramp: concurrency\n");
+        assert_eq!(parse(&workers, Path::new("s.yaml")).expect("valid").phases()[0].load.ramp, Ramp::Concurrency);
+        let e = err(&workers.replace("target: 50", "target: 2.5"));
+        assert!(e.message.contains("whole numbers"), "{e}");
+        let e = err(&GOOD.replace("  requests: 10\n", "  requests: 10\n  ramp: concurrency\n"));
+        assert!(e.message.contains("belong to the stages executor"), "{e}");
     }
 
     #[test]
     fn sweep_takes_rates_or_up_to_in_steps() {
         let sweep = GOOD.replace("  concurrency: 4\n  requests: 10\n", "  executor: sweep\n  up_to: 80\n  steps: 4\n  step_duration: 2s\n  slo: [ttft.p95 < 500ms]\n");
         let s = parse(&sweep, Path::new("s.yaml")).expect("valid");
-        assert_eq!(s.load.sweep_rates(), [20.0, 40.0, 60.0, 80.0]);
-        assert_eq!(s.load.slo.len(), 1);
+        let load = &s.phases()[0].load;
+        assert_eq!(load.sweep_rates(), [20.0, 40.0, 60.0, 80.0]);
+        assert_eq!(load.slo.len(), 1);
         let e = err(&GOOD.replace("  concurrency: 4\n  requests: 10\n", "  executor: sweep\n  rates: [5, 10]\n"));
         assert!(e.message.contains("step_duration"), "{e}");
         let e = err(&GOOD.replace("  requests: 10\n", "  requests: 10\n  slo: [ttft.p95 < 1s]\n"));
         assert!(e.message.contains("belong to the sweep"), "{e}");
+    }
+
+    #[test]
+    fn phases_run_in_order_with_their_own_thresholds() {
+        let phases = "phases:\n  - name: warm-up\n    load: {concurrency: 2, requests: 4}\n  - name: steady\n    load: {executor: constant-rate, rate: 5, duration: 1s}\n    thresholds: [ttft.p95 < 1s]\n";
+        let text = GOOD.replace("load:\n  concurrency: 4\n  requests: 10\n", phases);
+        let s = parse(&text, Path::new("s.yaml")).expect("valid");
+        let names: Vec<String> = s.phases().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["warm-up", "steady"]);
+        assert_eq!(s.phases()[1].thresholds.len(), 1);
+        assert_eq!(parse(GOOD, Path::new("s.yaml")).expect("valid").phases()[0].name, SINGLE_PHASE);
+        // Each phase's load is checked where it is written.
+        let e = err(&text.replace("rate: 5, ", ""));
+        assert_eq!(e.line, Some(13), "{e}");
+        assert!(e.message.contains("needs `rate`"), "{e}");
+        let e = err(&text.replace("name: steady", "name: warm-up"));
+        assert!(e.message.contains("used twice"), "{e}");
+        let e = err(&format!("{text}load: {{concurrency: 1, requests: 1}}\n"));
+        assert!(e.message.contains("not both"), "{e}");
+        let e = err(&GOOD.replace("load:\n  concurrency: 4\n  requests: 10\n", ""));
+        assert_eq!(e.line, Some(1), "{e}");
+        assert!(e.message.contains("missing field `load`"), "{e}");
     }
 
     #[test]

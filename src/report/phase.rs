@@ -1,0 +1,109 @@
+//! The phases of a run: each load of a scenario reported on its own, with its thresholds.
+
+use serde::{Deserialize, Serialize};
+
+use super::sweep::SweepReport;
+use super::{LoadInfo, Report};
+use crate::thresholds::{Threshold, ThresholdResult};
+
+/// The headline figures of a part of a run (a phase or a sweep step), from a report
+/// built over that part alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// How long the part ran, seconds.
+    pub duration_s: f64,
+    /// Requests completed.
+    pub requests: u64,
+    /// Requests dropped at the in-flight cap.
+    pub dropped: u64,
+    /// Completed requests per second achieved.
+    pub requests_per_s: f64,
+    /// Output tokens per second.
+    pub output_tokens_per_s: f64,
+    /// Fraction of requests not ok.
+    pub error_rate: f64,
+    /// TTFT median, ms.
+    pub ttft_p50: f64,
+    /// TTFT 95th percentile, ms.
+    pub ttft_p95: f64,
+    /// Inter-token latency 99th percentile, ms.
+    pub itl_p99: f64,
+    /// End-to-end 95th percentile, ms.
+    pub e2e_p95: f64,
+}
+
+impl Figures {
+    /// The figures of `r`.
+    pub fn of(r: &Report) -> Figures {
+        let stat = |id: &str, pick: fn(&super::MetricSummary) -> f64| r.metrics.get(id).map_or(0.0, pick);
+        Figures {
+            duration_s: r.duration_s,
+            requests: r.totals.requests,
+            dropped: r.totals.dropped,
+            requests_per_s: r.throughput.requests_per_s,
+            output_tokens_per_s: r.throughput.output_tokens_per_s,
+            error_rate: r.totals.error_rate,
+            ttft_p50: stat("ttft", |s| s.p50),
+            ttft_p95: stat("ttft", |s| s.p95),
+            itl_p99: stat("itl", |s| s.p99),
+            e2e_p95: stat("e2e", |s| s.p95),
+        }
+    }
+}
+
+/// One phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseReport {
+    /// Name from the scenario (`load` for a scenario with one `load:`).
+    pub name: String,
+    /// Its load shape.
+    pub load: LoadInfo,
+    /// When it began, seconds after the run began (to find it in the time series).
+    pub start_s: f64,
+    /// Its figures.
+    #[serde(flatten)]
+    pub figures: Figures,
+    /// Its own thresholds, judged on this phase alone.
+    pub thresholds: Vec<ThresholdResult>,
+    /// Steps and goodput, for the sweep executor.
+    pub sweep: Option<SweepReport>,
+}
+
+impl PhaseReport {
+    /// The phase's entry from a report built over the phase alone.
+    pub fn new(name: &str, start_s: f64, r: &Report, load: LoadInfo, thresholds: &[Threshold], sweep: Option<SweepReport>) -> PhaseReport {
+        PhaseReport {
+            name: name.to_owned(),
+            load,
+            start_s,
+            figures: Figures::of(r),
+            thresholds: thresholds.iter().map(|t| t.evaluate(r)).collect(),
+            sweep,
+        }
+    }
+}
+
+/// The phase table as text rows (header first), shared by both summaries.
+pub fn rows(phases: &[PhaseReport]) -> Vec<[String; 9]> {
+    let mut rows = vec![["phase", "load", "req/s", "errors", "dropped", "ttft p50", "ttft p95", "itl p99", "thresholds"].map(str::to_owned)];
+    for p in phases {
+        let f = &p.figures;
+        let passed = p.thresholds.iter().filter(|t| t.passed).count();
+        rows.push([
+            p.name.clone(),
+            p.load.describe(),
+            format!("{:.1}", f.requests_per_s),
+            format!("{:.2}%", f.error_rate * 100.0),
+            f.dropped.to_string(),
+            format!("{:.1}", f.ttft_p50),
+            format!("{:.1}", f.ttft_p95),
+            format!("{:.1}", f.itl_p99),
+            match (p.thresholds.len(), passed == p.thresholds.len()) {
+                (0, _) => "-".to_owned(),
+                (n, true) => format!("{n} pass"),
+                (n, false) => format!("{} of {n} FAIL", n - passed),
+            },
+        ]);
+    }
+    rows
+}
