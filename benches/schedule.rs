@@ -19,7 +19,7 @@ fn main() {
     let options = relaybench::run::RunOptions { out: Some(out), handle_signals: false, quiet: true };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let done = runtime.block_on(relaybench::run::run(&parsed, Path::new("schedule.yaml"), &options)).expect("run");
-    let r = &done.report;
+    let r = done.report();
     let achieved = r.throughput.send_rate.expect("open loop send rate");
     let lag = &r.metrics["send_lag"];
     println!("target {rate:.1} req/s for 10 s: sent {} (dropped {})", r.totals.requests, r.totals.dropped);

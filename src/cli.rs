@@ -62,12 +62,12 @@ pub enum Command {
         /// Address to bind; loopback by default.
         #[arg(long, default_value = "127.0.0.1")]
         host: std::net::IpAddr,
-        /// Delay to the first token, e.g. 120ms.
-        #[arg(long, default_value = "120ms", value_parser = parse_duration)]
-        ttft: std::time::Duration,
-        /// Tokens per second after the first.
-        #[arg(long, default_value_t = 200.0)]
-        tokens_per_s: f64,
+        /// Delay to the first token, e.g. 120ms (default 120ms, or the profile's).
+        #[arg(long, value_parser = parse_duration)]
+        ttft: Option<std::time::Duration>,
+        /// Tokens per second after the first (default 200, or the profile's).
+        #[arg(long)]
+        tokens_per_s: Option<f64>,
         /// Delays are stretched by a random factor in [1, 1 + jitter].
         #[arg(long, default_value_t = 0.25)]
         jitter: f64,
@@ -77,10 +77,30 @@ pub enum Command {
         /// Break one conformance rule on purpose, named by its id (an error rule).
         #[arg(long, value_parser = crate::mock::quirk::parse)]
         quirk: Option<crate::conformance::Rule>,
-        /// Behave as a provider document describes its relay: dimilinks, onedim,
-        /// relay-002 or mandao (documented deviations included).
-        #[arg(long, value_parser = crate::mock::profile::parse)]
-        profile: Option<crate::mock::profile::RelayProfile>,
+        /// Impersonate a catalog provider (`relaybench providers` lists them): its
+        /// models and documented deviations; its stand-in latency unless --ttft or
+        /// --tokens-per-s are given.
+        #[arg(long, value_parser = crate::provider::find)]
+        profile: Option<&'static crate::provider::Provider>,
+    },
+    /// List the built-in provider catalog, or show one entry with `show ID`.
+    Providers {
+        /// `show`.
+        #[arg(value_parser = ["show"], requires = "id")]
+        action: Option<String>,
+        /// Provider id.
+        id: Option<String>,
+    },
+    /// Compare two saved reports (the same provider over time, or two providers) and
+    /// flag regressions of B against A beyond a tolerance. Exits 1 on a regression.
+    Compare {
+        /// The baseline report.json.
+        a: PathBuf,
+        /// The report.json judged against it.
+        b: PathBuf,
+        /// Allowed worsening of a latency or throughput figure, in percent.
+        #[arg(long, default_value_t = 10.0)]
+        tolerance: f64,
     },
 }
 

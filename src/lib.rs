@@ -15,6 +15,7 @@ pub mod mock;
 pub mod outcome;
 pub mod probes;
 pub mod protocol;
+pub mod provider;
 pub mod report;
 pub mod rng;
 pub mod run;

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use relaybench::cli::{Cli, Command};
+use relaybench::mock::latency::LatencyModel;
 use relaybench::mock::{MockConfig, MockServer};
+use relaybench::scenario::target::{MOCK_TOKENS_PER_S, MOCK_TTFT};
 use relaybench::run::{self, Exit, RunOptions};
 
 fn main() -> ExitCode {
@@ -20,17 +22,36 @@ fn main() -> ExitCode {
             match runtime.block_on(run::run_file(&scenario, &options)) {
                 Ok(done) => {
                     if !quiet {
-                        print!("{}", relaybench::report::terminal::render(&done.report));
+                        match &done.comparison {
+                            Some(c) => print!("{}", relaybench::report::comparison::terminal(c)),
+                            None => print!("{}", relaybench::report::terminal::render(done.report())),
+                        }
                     }
-                    println!("report: {}", done.dir.join(relaybench::report::REPORT_JSON).display());
-                    if let Some(why) = &done.report.stopped_early {
-                        eprintln!("relaybench: {why}");
+                    println!("report: {}", done.main_file().display());
+                    for t in &done.targets {
+                        if let Some(why) = &t.report.stopped_early {
+                            eprintln!("relaybench: {why}");
+                        }
                     }
                     code(done.exit())
                 }
                 Err(e) => fail(&e.to_string(), e.exit()),
             }
         }
+        Command::Providers { id, .. } => match id {
+            None => {
+                print!("{}", relaybench::provider::list());
+                code(Exit::Ok)
+            }
+            Some(id) => match relaybench::provider::find(&id) {
+                Ok(p) => {
+                    print!("{}", relaybench::provider::show(p));
+                    code(Exit::Ok)
+                }
+                Err(e) => fail(&e, Exit::Usage),
+            },
+        },
+        Command::Compare { a, b, tolerance } => compare(&a, &b, tolerance),
         Command::Check { files, status } => check(&files, status),
         Command::Schemas { write } => schemas(write),
         Command::Rules => {
@@ -48,13 +69,15 @@ fn main() -> ExitCode {
             let key = std::env::var("RELAYBENCH_MOCK_KEY").unwrap_or_else(|_| run::MOCK_KEY.to_owned());
             let mut config = MockConfig::new(key);
             config.seed = seed;
+            let plain = LatencyModel { ttft: MOCK_TTFT, tokens_per_s: MOCK_TOKENS_PER_S, jitter };
+            let base = profile.map_or(plain, |p| relaybench::mock::profile::latency(p, plain));
             if let Some(profile) = profile {
-                profile.apply(&mut config);
+                relaybench::mock::profile::apply(profile, &mut config);
             }
             if quirk.is_some() {
                 config.quirk = quirk;
             }
-            config.latency = relaybench::mock::latency::LatencyModel { ttft, tokens_per_s, jitter };
+            config.latency = LatencyModel { ttft: ttft.unwrap_or(base.ttft), tokens_per_s: tokens_per_s.unwrap_or(base.tokens_per_s), jitter };
             let config_quirk = config.quirk;
             runtime.block_on(async {
                 match MockServer::start(config, std::net::SocketAddr::new(host, port)).await {
@@ -101,6 +124,16 @@ fn check(files: &[std::path::PathBuf], status: Option<u16>) -> ExitCode {
         }
     }
     code(if violation { Exit::GateFailed } else { Exit::Ok })
+}
+
+fn compare(a: &std::path::Path, b: &std::path::Path, tolerance: f64) -> ExitCode {
+    let (a, b) = match (relaybench::report::read(a), relaybench::report::read(b)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return fail(&e, Exit::Usage),
+    };
+    let diff = relaybench::report::regression::compare(&a, &b, tolerance / 100.0);
+    print!("{}", relaybench::report::regression::render(&diff));
+    code(if diff.regressions() > 0 { Exit::GateFailed } else { Exit::Ok })
 }
 
 fn schemas(write: bool) -> ExitCode {

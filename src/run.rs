@@ -19,7 +19,9 @@ use crate::mock::{MockConfig, MockServer};
 use crate::protocol::ANTHROPIC_VERSION;
 use crate::report::phase::PhaseReport;
 use crate::report::{self, timefmt, LoadInfo, Report, RunInfo, ScenarioInfo, TargetInfo};
-use crate::scenario::{self, Executor, LoadSpec, PreparedRequest, Ramp, Scenario, ScenarioError, TargetSpec};
+use crate::report::comparison::Comparison;
+use crate::scenario::target::{MOCK_TOKENS_PER_S, MOCK_TTFT};
+use crate::scenario::{self, Executor, LoadSpec, PreparedRequest, Ramp, Scenario, ScenarioError, TargetKind, TargetSpec};
 
 /// Process exit codes, the contract with CI systems and scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +55,10 @@ pub enum RunError {
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
     /// The key's environment variable is not set.
-    #[error("target {url}: environment variable {var} is not set; export it with the API key (the key is read only from the environment)")]
+    #[error("target {target} ({url}): environment variable {var} is not set; export it with the API key (the key is read only from the environment)")]
     MissingKey {
+        /// Target name (the provider id for a catalog provider).
+        target: String,
         /// Target URL.
         url: String,
         /// Variable name.
@@ -97,20 +101,20 @@ pub struct RunOptions {
     pub quiet: bool,
 }
 
-/// A run that wrote its report.
+/// One target's part of a finished run.
 #[derive(Debug, Clone)]
-pub struct Finished {
-    /// The report as written.
+pub struct TargetRun {
+    /// Its report as written.
     pub report: Report,
-    /// Its folder.
+    /// The folder holding its report files.
     pub dir: PathBuf,
-    /// Set when the run could not proceed.
+    /// Set when the run could not proceed against it.
     pub blocker: Option<Blocker>,
 }
 
-impl Finished {
-    /// The exit code the result deserves.
-    pub fn exit(&self) -> Exit {
+impl TargetRun {
+    /// The exit code this target's result deserves.
+    fn exit(&self) -> Exit {
         if self.blocker.is_some() {
             Exit::CannotProceed
         } else if self.report.partial {
@@ -123,65 +127,131 @@ impl Finished {
     }
 }
 
+/// A run that wrote its report (one per target, and the comparison when there are
+/// several).
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// Each target's result, in scenario order.
+    pub targets: Vec<TargetRun>,
+    /// The run's folder.
+    pub dir: PathBuf,
+    /// The side-by-side report, when the scenario has several targets.
+    pub comparison: Option<Comparison>,
+}
+
+impl Finished {
+    /// The first (for most scenarios the only) target's report.
+    pub fn report(&self) -> &Report {
+        &self.targets[0].report
+    }
+
+    /// The exit code the result deserves: the most serious over the targets (could not
+    /// proceed, then interrupted, then a failed gate).
+    pub fn exit(&self) -> Exit {
+        let exits: Vec<Exit> = self.targets.iter().map(TargetRun::exit).collect();
+        [Exit::CannotProceed, Exit::Interrupted, Exit::GateFailed].into_iter().find(|e| exits.contains(e)).unwrap_or(Exit::Ok)
+    }
+
+    /// The file a user opens first: the comparison or the only report.
+    pub fn main_file(&self) -> PathBuf {
+        match self.comparison {
+            Some(_) => self.dir.join(report::comparison::COMPARISON_JSON),
+            None => self.targets[0].dir.join(report::REPORT_JSON),
+        }
+    }
+}
+
 /// Loads the scenario at `path` and runs it.
 pub async fn run_file(path: &Path, options: &RunOptions) -> Result<Finished, RunError> {
     let scenario = scenario::load(path)?;
     run(&scenario, path, options).await
 }
 
-/// Runs a loaded scenario.
-pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Result<Finished, RunError> {
-    let (target, _mock) = resolve_target(scenario).await?;
-    let phases = scenario.phases();
-    // The loader admits no scenario without a phase; the probes use the first one's limits.
-    let probe_timeouts = phases.first().map_or_else(Timeouts::default, |p| p.load.timeouts());
-    let client = Client::new(&target, probe_timeouts)?;
-    let requests: Arc<[_]> = scenario.prepared_requests().into();
-    let picker = Picker::new(&requests, scenario.seed);
+/// A target ready to be sent load: its client settings, its mock if any, and the
+/// scenario's templates built for its model.
+struct ReadyTarget {
+    spec: TargetSpec,
+    target: Target,
+    /// The embedded mock serving it; lives as long as the run.
+    _mock: Option<MockServer>,
+    model: String,
+    requests: Arc<[PreparedRequest]>,
+    picker: Picker,
+    stop: Arc<Stop>,
+}
 
-    let stop = Arc::new(Stop::default());
+/// Runs a loaded scenario: every target gets the same phases at the same time, so a
+/// slow minute of the network hits all of them alike.
+pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Result<Finished, RunError> {
+    // Every target is resolved (keys read, mocks started, URLs checked) before anything
+    // is sent, so a missing key stops the run with nothing sent.
+    let phases = scenario.phases();
+    let probe_timeouts = phases.first().map_or_else(Timeouts::default, |p| p.load.timeouts());
+    let mut ready = Vec::new();
+    for spec in scenario.targets() {
+        let (target, mock) = resolve_target(&spec, scenario.seed).await?;
+        Client::new(&target, probe_timeouts)?;
+        let model = spec.model.clone().unwrap_or_else(|| scenario.model.clone());
+        let requests: Arc<[_]> = scenario.prepared_requests(&model).into();
+        let picker = Picker::new(&requests, scenario.seed);
+        ready.push(ReadyTarget { spec, target, _mock: mock, model, requests, picker, stop: Arc::default() });
+    }
+
     let interrupted = Arc::new(AtomicBool::new(false));
-    let signals = options.handle_signals.then(|| tokio::spawn(watch_signals(stop.clone(), interrupted.clone())));
-    let probe_results = if scenario.probes.is_empty() {
-        Vec::new()
-    } else {
-        let mut wrong = target.clone();
-        wrong.api_key = ApiKey::new(PROBE_WRONG_KEY);
-        let wrong_key = Client::new(&wrong, probe_timeouts)?;
-        crate::probes::run(&client, &wrong_key, &scenario.probes()).await
-    };
+    let stops: Vec<Arc<Stop>> = ready.iter().map(|t| t.stop.clone()).collect();
+    let signals = options.handle_signals.then(|| tokio::spawn(watch_signals(stops, interrupted.clone())));
+    let mut probe_results = Vec::new();
+    for t in &ready {
+        probe_results.push(run_probes(scenario, t, probe_timeouts).await?);
+    }
     if !options.quiet {
         // Printed once signals are handled, so an interrupt from now on yields a report.
+        let urls: Vec<String> = ready.iter().map(|t| Client::new(&t.target, probe_timeouts).map(|c| c.uri().to_string())).collect::<Result<_, _>>()?;
         eprintln!(
             "relaybench: running `{}` against {} (Ctrl-C stops and writes a partial report)",
             scenario.name,
-            client.uri()
+            urls.join(", ")
         );
     }
     let started_at = SystemTime::now();
     let run_start = Instant::now();
     let live = Arc::new(Live::default());
-    let planned = progress::Planned::of(phases.iter().map(|p| p.load.planned()));
+    let mut planned = progress::Planned::of(phases.iter().map(|p| p.load.planned()));
+    planned.requests = planned.requests.map(|n| n * ready.len() as u64);
     let progress = (!options.quiet).then(|| tokio::spawn(progress::report(live.clone(), run_start, planned)));
-    let mut runs = Vec::new();
-    for spec in &phases {
-        if stop.is_stopped() {
+    // runs[target] holds (phase index, start, duration, what it collected).
+    let mut runs: Vec<Vec<(usize, f64, f64, PhaseRun)>> = ready.iter().map(|_| Vec::new()).collect();
+    for (index, spec) in phases.iter().enumerate() {
+        let start_s = run_start.elapsed().as_secs_f64();
+        let mut tasks = Vec::new();
+        for t in ready.iter().filter(|t| !t.stop.is_stopped()) {
+            let ctx = PhaseContext {
+                client: Client::new(&t.target, spec.load.timeouts())?,
+                requests: t.requests.clone(),
+                picker: t.picker.clone(),
+                stop: t.stop.clone(),
+                grace: INTERRUPT_GRACE.min(spec.load.timeout.0),
+                run_start,
+                live: live.clone(),
+                seed: scenario.seed,
+            };
+            let load = spec.load.clone();
+            tasks.push(tokio::spawn(async move {
+                let started = Instant::now();
+                let run = ctx.drive(&load).await;
+                (started.elapsed().as_secs_f64(), run)
+            }));
+        }
+        if tasks.is_empty() {
             break;
         }
-        let client = Client::new(&target, spec.load.timeouts())?;
-        let ctx = PhaseContext {
-            client: &client,
-            requests: &requests,
-            picker: &picker,
-            stop: &stop,
-            grace: INTERRUPT_GRACE.min(spec.load.timeout.0),
-            run_start,
-            live: &live,
-            seed: scenario.seed,
-        };
-        let start_s = run_start.elapsed().as_secs_f64();
-        let run = ctx.drive(&spec.load).await;
-        runs.push((spec, start_s, run_start.elapsed().as_secs_f64() - start_s, run));
+        let active: Vec<usize> = (0..ready.len()).filter(|&i| !ready[i].stop.is_stopped()).collect();
+        for (i, task) in active.into_iter().zip(tasks) {
+            // A phase task ends when its loops do; it does not panic.
+            if let Ok((duration_s, run)) = task.await {
+                runs[i].push((index, start_s, duration_s, run));
+            }
+        }
     }
     let duration_s = run_start.elapsed().as_secs_f64();
     if let Some(task) = signals {
@@ -192,42 +262,94 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         progress::clear();
     }
 
-    let mut collected = Collected::default();
-    let mut dropped = 0;
-    for (_, _, _, run) in &runs {
-        collected.merge(run.collected.clone());
-        dropped += run.dropped;
-    }
     let partial = interrupted.load(Ordering::SeqCst);
-    let stopped_early = match (&collected.blocker, partial) {
-        (Some(Blocker::Unreachable(d)), _) => Some(format!("target unreachable: {d}")),
-        (Some(Blocker::AuthRejected(d)), _) => Some(format!("authentication refused on every request: {d}")),
+    let started_text = timefmt::rfc3339(started_at);
+    let out = options.out.clone().unwrap_or_else(|| scenario.output.clone());
+    let dir = report::create_report_dir(&out, &scenario.name, &timefmt::compact(started_at))
+        .map_err(|source| RunError::Report { dir: out.clone(), source })?;
+    let several = ready.len() > 1;
+    let mut targets = Vec::new();
+    for ((t, runs), probes) in ready.iter().zip(runs).zip(probe_results) {
+        let info = RunInfo {
+            scenario: ScenarioInfo {
+                name: scenario.name.clone(),
+                file: path.display().to_string(),
+                description: scenario.description.clone(),
+                seed: scenario.seed,
+            },
+            target: target_info(t, probe_timeouts)?,
+            dropped: 0,
+            templates: t.requests.iter().map(|r| (r.name.clone(), r.weight.get(), r.stream)).collect(),
+            started_at: started_text.clone(),
+            duration_s,
+            partial,
+            stopped_early: None,
+        };
+        let (report, blocker) = target_report(scenario, &phases, info, &runs, &probes);
+        let target_dir = if several { dir.join(&t.spec.name) } else { dir.clone() };
+        std::fs::create_dir_all(&target_dir)
+            .and_then(|()| report::write(&report, &target_dir))
+            .map_err(|source| RunError::Report { dir: target_dir.clone(), source })?;
+        targets.push(TargetRun { report, dir: target_dir, blocker });
+    }
+    let comparison = several.then(|| {
+        let reports: Vec<(&Report, &str)> = targets.iter().map(|t| (&t.report, t.dir.file_name().and_then(|n| n.to_str()).unwrap_or(""))).collect();
+        Comparison::new(&reports)
+    });
+    if let Some(c) = &comparison {
+        report::comparison::write(c, &dir).map_err(|source| RunError::Report { dir: dir.clone(), source })?;
+    }
+    Ok(Finished { targets, dir, comparison })
+}
+
+/// The negative probes against one target, with its model.
+async fn run_probes(scenario: &Scenario, t: &ReadyTarget, timeouts: Timeouts) -> Result<Vec<crate::probes::ProbeResult>, RunError> {
+    if scenario.probes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let client = Client::new(&t.target, timeouts)?;
+    let mut wrong = t.target.clone();
+    wrong.api_key = ApiKey::new(PROBE_WRONG_KEY);
+    let wrong_key = Client::new(&wrong, timeouts)?;
+    Ok(crate::probes::run(&client, &wrong_key, &scenario.probes(&t.model)).await)
+}
+
+/// How a target is named in its report.
+fn target_info(t: &ReadyTarget, timeouts: Timeouts) -> Result<TargetInfo, RunError> {
+    Ok(TargetInfo {
+        name: t.spec.name.clone(),
+        provider: t.spec.provider.map(|p| p.id.to_owned()),
+        kind: match t.spec.kind {
+            TargetKind::Mock(_) => "mock",
+            TargetKind::Http(_) => "http",
+        }
+        .to_owned(),
+        url: Client::new(&t.target, timeouts)?.uri().to_string(),
+        model: t.model.clone(),
+        http2: t.target.http2,
+        prices: t.spec.prices.map(|p| report::PricesInfo { input_per_mtok: p.input_per_mtok, output_per_mtok: p.output_per_mtok }),
+    })
+}
+
+/// One target's report from its phases, and what blocked it, if anything.
+fn target_report(
+    scenario: &Scenario,
+    phases: &[scenario::PhaseSpec],
+    mut info: RunInfo,
+    runs: &[(usize, f64, f64, PhaseRun)],
+    probes: &[crate::probes::ProbeResult],
+) -> (Report, Option<Blocker>) {
+    let mut collected = Collected::default();
+    for (_, _, _, run) in runs {
+        collected.merge(run.collected.clone());
+        info.dropped += run.dropped;
+    }
+    let name = &info.target.name;
+    info.stopped_early = match (&collected.blocker, info.partial) {
+        (Some(Blocker::Unreachable(d)), _) => Some(format!("{name}: target unreachable: {d}")),
+        (Some(Blocker::AuthRejected(d)), _) => Some(format!("{name}: authentication refused on every request: {d}")),
         (None, true) => Some("interrupted by signal".to_owned()),
         (None, false) => None,
-    };
-    let info = RunInfo {
-        scenario: ScenarioInfo {
-            name: scenario.name.clone(),
-            file: path.display().to_string(),
-            description: scenario.description.clone(),
-            seed: scenario.seed,
-        },
-        target: TargetInfo {
-            kind: match scenario.target {
-                TargetSpec::Mock(_) => "mock",
-                TargetSpec::Http(_) => "http",
-            }
-            .to_owned(),
-            url: client.uri().to_string(),
-            model: scenario.model.clone(),
-            http2: target.http2,
-        },
-        dropped,
-        templates: requests.iter().map(|r| (r.name.clone(), r.weight.get(), r.stream)).collect(),
-        started_at: timefmt::rfc3339(started_at),
-        duration_s,
-        partial,
-        stopped_early,
     };
     // A part of the run (a phase, a sweep step) reported as if it were a run of its own.
     let part = |collected: &Collected, duration_s: f64, dropped: u64| {
@@ -235,7 +357,8 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     };
     let phase_reports = runs
         .iter()
-        .map(|(spec, start_s, duration_s, run)| {
+        .map(|(index, start_s, duration_s, run)| {
+            let spec = &phases[*index];
             let sweep = (!run.steps.is_empty()).then(|| {
                 let steps = run.steps.iter().map(|s| report::sweep::step(s.rate, &part(&s.collected, s.duration_s, s.dropped), &spec.load.slo));
                 report::sweep::SweepReport::new(steps.collect())
@@ -244,18 +367,10 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             PhaseReport::new(&spec.name, *start_s, &alone, load_info(&spec.load), &spec.thresholds, sweep)
         })
         .collect();
-    let mut report = report::build(info, &collected, &probe_results);
+    let mut report = report::build(info, &collected, probes);
     report.phases = phase_reports;
     report.thresholds = scenario.thresholds.iter().map(|t| t.evaluate(&report)).collect();
-    let out = options.out.clone().unwrap_or_else(|| scenario.output.clone());
-    let dir = report::create_report_dir(&out, &scenario.name, &timefmt::compact(started_at))
-        .and_then(|dir| report::write(&report, &dir).map(|()| dir))
-        .map_err(|source| RunError::Report { dir: out.clone(), source })?;
-    Ok(Finished {
-        report,
-        dir,
-        blocker: collected.blocker,
-    })
+    (report, collected.blocker)
 }
 
 /// What one phase collected.
@@ -280,19 +395,19 @@ enum Plan {
     Open(OpenLoop),
 }
 
-/// Everything a phase shares with the rest of the run.
-struct PhaseContext<'a> {
-    client: &'a Client,
-    requests: &'a Arc<[PreparedRequest]>,
-    picker: &'a Picker,
-    stop: &'a Arc<Stop>,
+/// Everything a phase against one target needs; cheap clones, so it moves into a task.
+struct PhaseContext {
+    client: Client,
+    requests: Arc<[PreparedRequest]>,
+    picker: Picker,
+    stop: Arc<Stop>,
     grace: Duration,
     run_start: Instant,
-    live: &'a Arc<Live>,
+    live: Arc<Live>,
     seed: u64,
 }
 
-impl PhaseContext<'_> {
+impl PhaseContext {
     /// Runs the phase's executor.
     async fn drive(&self, load: &LoadSpec) -> PhaseRun {
         // Every open loop shares the seed and the in-flight cap; each executor sets the rest.
@@ -347,7 +462,7 @@ impl PhaseContext<'_> {
     async fn run(&self, plan: Plan) -> (Collected, u64) {
         let (tx, rx) = mpsc::unbounded_channel();
         let names = self.requests.iter().map(|r| r.name.clone()).collect();
-        let twins = crate::load::collect::stream_twins(self.requests);
+        let twins = crate::load::collect::stream_twins(&self.requests);
         let collector = tokio::spawn(collect(names, twins, self.run_start, rx));
         let dropped = Arc::new(AtomicU64::new(0));
         let wiring = Wiring::new(
@@ -388,45 +503,48 @@ fn load_info(load: &LoadSpec) -> LoadInfo {
     }
 }
 
-/// The client target for a scenario, starting the embedded mock when it is the target.
+/// The client settings for a target, starting the embedded mock when it is the target.
 /// The mock lives as long as the returned handle.
-async fn resolve_target(scenario: &Scenario) -> Result<(Target, Option<MockServer>), RunError> {
-    match &scenario.target {
-        TargetSpec::Mock(spec) => {
+async fn resolve_target(spec: &TargetSpec, seed: u64) -> Result<(Target, Option<MockServer>), RunError> {
+    match &spec.kind {
+        TargetKind::Mock(mock) => {
             let mut config = MockConfig::new(MOCK_KEY);
-            config.seed = scenario.seed;
+            config.seed = seed;
+            let plain = LatencyModel { ttft: MOCK_TTFT, tokens_per_s: MOCK_TOKENS_PER_S, jitter: mock.jitter };
+            // An impersonated provider brings its stand-in latency; the scenario's wins.
+            let base = mock.profile.map_or(plain, |p| crate::mock::profile::latency(p, plain));
             config.latency = LatencyModel {
-                ttft: spec.ttft.0,
-                tokens_per_s: spec.tokens_per_s,
-                jitter: spec.jitter,
+                ttft: mock.ttft.map_or(base.ttft, |t| t.0),
+                tokens_per_s: mock.tokens_per_s.unwrap_or(base.tokens_per_s),
+                jitter: mock.jitter,
             };
-            config.capacity = spec.capacity.map(|k| k.get() as usize);
-            config.stall = spec.stall.map(|s| crate::mock::Stall { after: s.after.0, length: s.length.0 });
-            if let Some(profile) = spec.profile {
-                profile.apply(&mut config);
+            config.capacity = mock.capacity.map(|k| k.get() as usize);
+            config.stall = mock.stall.map(|s| crate::mock::Stall { after: s.after.0, length: s.length.0 });
+            if let Some(profile) = mock.profile {
+                crate::mock::profile::apply(profile, &mut config);
             }
-            if spec.quirk.is_some() {
-                config.quirk = spec.quirk;
+            if mock.quirk.is_some() {
+                config.quirk = mock.quirk;
             }
-            config.output = OutputLength {
-                min: spec.output_tokens[0],
-                max: spec.output_tokens[1],
-            };
+            config.output = OutputLength { min: mock.output_tokens[0], max: mock.output_tokens[1] };
             let server = MockServer::start_local(config).await.map_err(RunError::Mock)?;
+            // Requests are built as for the impersonated provider: its auth header and
+            // its anthropic-version.
             let target = Target {
                 base_url: server.base_url(),
-                auth: AuthStyle::XApiKey,
+                auth: mock.profile.map_or(AuthStyle::XApiKey, |p| p.auth),
                 api_key: ApiKey::new(MOCK_KEY),
-                anthropic_version: Some(ANTHROPIC_VERSION.to_owned()),
+                anthropic_version: mock.profile.map_or(Some(ANTHROPIC_VERSION), |p| p.anthropic_version).map(str::to_owned),
                 headers: Vec::new(),
-                http2: spec.http2,
+                http2: mock.http2,
             };
             Ok((target, Some(server)))
         }
-        TargetSpec::Http(http) => {
+        TargetKind::Http(http) => {
             let key = std::env::var(&http.api_key_env).ok().filter(|k| !k.is_empty());
             let Some(key) = key else {
                 return Err(RunError::MissingKey {
+                    target: spec.name.clone(),
                     url: http.base_url.clone(),
                     var: http.api_key_env.clone(),
                 });
@@ -446,10 +564,12 @@ async fn resolve_target(scenario: &Scenario) -> Result<(Target, Option<MockServe
 
 /// First SIGINT/SIGTERM: stop scheduling and let the run write a partial report.
 /// Second: exit at once; reports are written atomically, so none is left half-written.
-async fn watch_signals(stop: Arc<Stop>, interrupted: Arc<AtomicBool>) {
+async fn watch_signals(stops: Vec<Arc<Stop>>, interrupted: Arc<AtomicBool>) {
     signal().await;
     interrupted.store(true, Ordering::SeqCst);
-    stop.stop();
+    for stop in &stops {
+        stop.stop();
+    }
     eprintln!("relaybench: interrupted; finishing requests in flight (up to {}s), then writing the partial report. Interrupt again to quit now.", INTERRUPT_GRACE.as_secs());
     signal().await;
     std::process::exit(Exit::Interrupted as i32);

@@ -1,4 +1,5 @@
-//! Relay profiles reproduce what their provider documents state, and only that.
+//! The mock impersonating each catalog provider reproduces what its document states,
+//! and only that.
 
 mod common;
 
@@ -6,7 +7,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use bytes::Bytes;
-use relaybench::mock::profile::{self, PROFILES};
+use relaybench::mock::profile;
+use relaybench::provider::CATALOG;
 use relaybench::mock::{MockConfig, MockServer};
 use relaybench::probes;
 use tokio::time::Instant;
@@ -16,7 +18,7 @@ async fn start(profile: Option<&str>) -> MockServer {
     config.latency.ttft = Duration::from_millis(1);
     config.latency.tokens_per_s = 20_000.0;
     if let Some(name) = profile {
-        profile::parse(name).expect("profile").apply(&mut config);
+        profile::apply(profile::parse(name).expect("profile"), &mut config);
     }
     MockServer::start_local(config).await.expect("mock")
 }
@@ -28,7 +30,7 @@ async fn status_of(server: &MockServer, body: serde_json::Value) -> Option<u16> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_profile_shows_its_documented_deviation_and_nothing_else() {
-    for p in PROFILES {
+    for p in CATALOG {
         let server = start(Some(p.id)).await;
         let client = common::client(&server.base_url(), "k", Duration::from_secs(10));
         let wrong = common::client(&server.base_url(), "wrong", Duration::from_secs(10));
@@ -54,4 +56,32 @@ async fn documented_extensions_are_accepted_only_by_their_profile() {
     assert_eq!(status_of(&start(Some("relay-002")).await, base("claude-haiku-3-5-20241022")).await, Some(200));
     assert_eq!(status_of(&official, base("claude-opus-4-7-thinking")).await, Some(404));
     assert_eq!(status_of(&start(Some("dimilinks")).await, base("claude-opus-4-7-thinking")).await, Some(200));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn optional_version_and_base64_only_images_follow_the_documents() {
+    let body = serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]});
+    let without_version = |server: &MockServer| {
+        let target = relaybench::client::Target {
+            base_url: server.base_url(),
+            auth: relaybench::client::AuthStyle::Bearer,
+            api_key: relaybench::client::ApiKey::new("k"),
+            anthropic_version: None,
+            headers: Vec::new(),
+            http2: false,
+        };
+        relaybench::client::Client::new(&target, relaybench::client::Timeouts::default()).expect("client")
+    };
+    for (id, expected) in [("anthropic", 400), ("dimilinks", 200), ("mandao", 200), ("onedim", 400)] {
+        let server = start(Some(id)).await;
+        let got = without_version(&server).execute(Bytes::from(body.to_string()), 0, false, None, Instant::now()).await.status;
+        assert_eq!(got, Some(expected), "{id} without anthropic-version");
+    }
+    let image = |source: serde_json::Value| serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 8, "messages": [{"role": "user", "content": [{"type": "image", "source": source}, {"type": "text", "text": "what is this?"}]}]});
+    let url = image(serde_json::json!({"type": "url", "url": "https://example.invalid/cat.png"}));
+    let base64 = image(serde_json::json!({"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}));
+    let mandao = start(Some("mandao")).await;
+    assert_eq!(status_of(&mandao, url.clone()).await, Some(400));
+    assert_eq!(status_of(&mandao, base64).await, Some(200));
+    assert_eq!(status_of(&start(Some("onedim")).await, url).await, Some(200));
 }

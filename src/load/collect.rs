@@ -86,6 +86,9 @@ pub struct Collected {
     pub recorder: Recorder,
     /// Completed requests per template.
     pub per_template: Vec<u64>,
+    /// Total input tokens (input plus cache) of each template's first ok response: the
+    /// provider's count for that prompt, compared across providers.
+    pub input_tokens: Vec<Option<u64>>,
     /// The first failures.
     pub examples: Vec<Example>,
     /// The first findings of each rule, with the request (completion order) they came from.
@@ -119,6 +122,12 @@ impl Collected {
         }
         for (mine, theirs) in self.per_template.iter_mut().zip(&other.per_template) {
             *mine += theirs;
+        }
+        if self.input_tokens.len() < other.input_tokens.len() {
+            self.input_tokens.resize(other.input_tokens.len(), None);
+        }
+        for (mine, theirs) in self.input_tokens.iter_mut().zip(&other.input_tokens) {
+            *mine = mine.or(*theirs);
         }
         let room = MAX_EXAMPLES.saturating_sub(self.examples.len());
         self.examples.extend(other.examples.into_iter().take(room));
@@ -228,6 +237,7 @@ pub async fn collect(
     let templates = names.len();
     let mut c = Collected {
         per_template: vec![0; templates],
+        input_tokens: vec![None; templates],
         ..Collected::default()
     };
     let mut input_totals = vec![BTreeSet::new(); templates];
@@ -256,6 +266,9 @@ pub async fn collect(
         }
         if let Some(n) = c.per_template.get_mut(o.template) {
             *n += 1;
+        }
+        if let (Some(total), Some(first), OutcomeKind::Ok) = (o.input_total, c.input_tokens.get_mut(o.template), o.kind) {
+            first.get_or_insert(total);
         }
         if let (Some(total), Some(seen)) = (o.input_total, input_totals.get_mut(o.template)) {
             if o.kind == OutcomeKind::Ok && seen.len() < MAX_INPUT_TOTALS {

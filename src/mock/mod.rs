@@ -35,16 +35,7 @@ use reply::OutputLength;
 use validate::Rejection;
 
 /// Models the mock serves when none are configured: the current Claude ids.
-pub const DEFAULT_MODELS: [&str; 8] = [
-    "claude-opus-4-7",
-    "claude-opus-4-6",
-    "claude-sonnet-4-6",
-    "claude-sonnet-4-5",
-    "claude-sonnet-4-5-20250929",
-    "claude-haiku-4-5",
-    "claude-haiku-4-5-20251001",
-    "claude-opus-4-1-20250805",
-];
+pub const DEFAULT_MODELS: [&str; 8] = crate::provider::OFFICIAL_MODELS;
 
 /// Largest request body the API accepts (DOC-ERR: 413 beyond 32 MB).
 const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
@@ -66,6 +57,10 @@ pub struct MockConfig {
     pub quirk: Option<crate::conformance::Rule>,
     /// Body fields accepted beyond the official ones (a relay profile's extensions).
     pub extra_fields: Vec<String>,
+    /// Reject requests without `anthropic-version`, as the API does.
+    pub version_required: bool,
+    /// Accept images by URL as well as base64.
+    pub url_images: bool,
     /// At most this many responses in progress; the rest queue, and the wait shows as
     /// latency (a provider with a known capacity, for sweeps).
     pub capacity: Option<usize>,
@@ -93,6 +88,8 @@ impl MockConfig {
             models: DEFAULT_MODELS.iter().map(|m| (*m).to_owned()).collect(),
             quirk: None,
             extra_fields: Vec::new(),
+            version_required: true,
+            url_images: true,
             capacity: None,
             stall: None,
         }
@@ -240,7 +237,7 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
         return Err(Rejection { status: 405, error_type: "invalid_request_error", message: format!("Method {} not allowed", req.method()) });
     }
     check_auth(req.headers(), &config.api_key)?;
-    if !req.headers().contains_key(protocol::HEADER_VERSION) {
+    if config.version_required && !req.headers().contains_key(protocol::HEADER_VERSION) {
         return Err(Rejection { status: 400, error_type: "invalid_request_error", message: "anthropic-version: header is required".into() });
     }
     let raw = Limited::new(req.into_body(), MAX_REQUEST_BYTES)
@@ -250,6 +247,9 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
         .to_bytes();
     let lax = config.quirk == Some(crate::conformance::Rule::ProbeUnexpectedResponse);
     let body = validate::validate_with(&raw, &config.models, lax, &config.extra_fields)?;
+    if !config.url_images && validate::has_url_image(&body) {
+        return Err(Rejection { status: 400, error_type: "invalid_request_error", message: "image source type url is not supported; send the image as base64".into() });
+    }
     let stream = body.get("stream").and_then(serde_json::Value::as_bool).unwrap_or(false);
     // Queue for a slot, then wait out a stall; the response's own delays start after.
     let slot = match &state.slots {

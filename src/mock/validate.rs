@@ -129,6 +129,12 @@ fn check_messages(messages: Option<&Value>) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// Whether any message holds an image given by URL (`source.type: url`).
+pub fn has_url_image(body: &Map<String, Value>) -> bool {
+    let blocks = body.get("messages").and_then(Value::as_array).into_iter().flatten().filter_map(|m| m.get("content")?.as_array());
+    blocks.flatten().any(|b| b.get("type").and_then(Value::as_str) == Some("image") && b.pointer("/source/type").and_then(Value::as_str) == Some("url"))
+}
+
 fn check_range(body: &Map<String, Value>, field: &str, lo: f64, hi: f64) -> Result<(), Rejection> {
     match body.get(field) {
         None => Ok(()),

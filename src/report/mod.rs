@@ -3,9 +3,11 @@
 //! Histograms are stored whole (HdrHistogram V2 + DEFLATE, base64), so reports from
 //! several runs or machines merge exactly; the percentiles beside them are for reading.
 
+pub mod comparison;
 pub mod junit;
 pub mod markdown;
 pub mod phase;
+pub mod regression;
 pub mod sweep;
 pub mod terminal;
 pub mod timefmt;
@@ -201,14 +203,30 @@ pub struct ScenarioInfo {
 /// Target identity (never the key).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetInfo {
+    /// Name in the scenario (the provider id for a catalog provider).
+    pub name: String,
+    /// Catalog provider id, when the target came from the catalog (or the mock
+    /// impersonated it).
+    pub provider: Option<String>,
     /// `mock` or `http`.
     pub kind: String,
     /// The URL requests went to.
     pub url: String,
-    /// Default model of the scenario.
+    /// Model sent when a template names none.
     pub model: String,
     /// Whether HTTP/2 was forced.
     pub http2: bool,
+    /// Prices used for `cost_usd`.
+    pub prices: Option<PricesInfo>,
+}
+
+/// Prices, US dollars per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PricesInfo {
+    /// Per million input tokens.
+    pub input_per_mtok: f64,
+    /// Per million output tokens.
+    pub output_per_mtok: f64,
 }
 
 /// Load shape of a phase.
@@ -285,6 +303,8 @@ pub struct Throughput {
     /// Open loop: requests actually sent per second, from the first send to the last (the
     /// schedule's accuracy; compare with the target rate).
     pub send_rate: Option<f64>,
+    /// What the run's tokens cost at the target's prices, US dollars; None without prices.
+    pub cost_usd: Option<f64>,
 }
 
 /// One metric's distribution.
@@ -327,6 +347,9 @@ pub struct TemplateInfo {
     pub stream: bool,
     /// Requests completed with it.
     pub requests: u64,
+    /// Total input tokens (input plus cache) the provider reported for its first ok
+    /// response: the same prompt's count, compared across providers.
+    pub input_tokens: Option<u64>,
 }
 
 /// One failed request.
@@ -509,6 +532,9 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult]) -> Re
             input_tokens: r.input_tokens,
             content_deltas: r.content_deltas,
             send_rate: collected.send_rate(),
+            cost_usd: info.target.prices.map(|p| {
+                (r.input_tokens as f64 * p.input_per_mtok + r.output_tokens as f64 * p.output_per_mtok) / 1e6
+            }),
         },
         metrics: Metric::ALL
             .iter()
@@ -523,6 +549,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult]) -> Re
                 weight: *weight,
                 stream: *stream,
                 requests: collected.per_template.get(i).copied().unwrap_or(0),
+                input_tokens: collected.input_tokens.get(i).copied().flatten(),
             })
             .collect(),
         examples: collected

@@ -5,8 +5,8 @@
 //! All YAML parsing stays behind [`load`] so the YAML crate can be swapped in one place.
 
 pub mod duration;
+pub mod target;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
@@ -17,9 +17,8 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::client::AuthStyle;
-use crate::protocol::ANTHROPIC_VERSION;
 pub use duration::HumanDuration;
+pub use target::{HttpTarget, MockSpec, StallSpec, TargetKind, TargetSpec};
 
 /// A scenario that parsed and passed every check.
 #[derive(Debug, Clone, Deserialize)]
@@ -34,8 +33,13 @@ pub struct Scenario {
     /// Seed of every random choice (template picks, mock output and jitter).
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// Where requests go.
-    pub target: TargetSpec,
+    /// Where requests go. Give this or `targets`.
+    #[serde(default)]
+    target: Option<TargetSpec>,
+    /// Several targets, each sent the same workload at the same time, compared in one
+    /// report.
+    #[serde(default)]
+    targets: Vec<TargetSpec>,
     /// Model id sent when a template names none.
     pub model: String,
     /// Request templates, picked by weight.
@@ -78,6 +82,16 @@ pub const SINGLE_PHASE: &str = "load";
 
 impl Validate for Scenario {
     fn validate(&self) -> Result<(), String> {
+        match (&self.target, self.targets.is_empty()) {
+            (Some(_), false) => return Err("give `target:` (one) or `targets:` (several, compared), not both".into()),
+            (None, true) => return Err("missing field `target` (or `targets:`, a list of targets to compare)".into()),
+            _ => {}
+        }
+        for (i, t) in self.targets.iter().enumerate() {
+            if self.targets[..i].iter().any(|u| u.name == t.name) {
+                return Err(format!("targets[{i}]: the name `{}` is used twice; give each target a distinct `name:`", t.name));
+            }
+        }
         match (&self.load, self.phases.is_empty()) {
             (Some(_), false) => return Err("give `load:` (one phase) or `phases:` (several), not both".into()),
             (None, true) => return Err("missing field `load` (or `phases:`, a list of {name, load, thresholds})".into()),
@@ -273,218 +287,6 @@ fn non_empty_templates<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RequestTem
         }
     }
     d.deserialize_seq(V)
-}
-
-/// The target: the embedded mock, or a real endpoint.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TargetSpec {
-    /// Start the embedded mock on an ephemeral loopback port.
-    Mock(MockSpec),
-    /// An HTTP endpoint speaking the Messages API.
-    Http(HttpTarget),
-}
-
-/// Knobs of the embedded mock, when a scenario targets it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MockSpec {
-    /// Delay to the first token.
-    #[serde(default = "default_mock_ttft")]
-    pub ttft: HumanDuration,
-    /// Tokens per second after the first.
-    #[serde(default = "default_mock_tps")]
-    pub tokens_per_s: f64,
-    /// Delays are stretched by a random factor in `[1, 1 + jitter]`.
-    #[serde(default = "default_mock_jitter")]
-    pub jitter: f64,
-    /// Natural answer length range `[min, max]` in tokens, before `max_tokens` applies.
-    #[serde(default = "default_mock_length")]
-    pub output_tokens: [u32; 2],
-    /// Talk HTTP/2 (h2c) to the mock instead of HTTP/1.1.
-    #[serde(default)]
-    pub http2: bool,
-    /// Break this conformance rule on purpose (an error rule id).
-    #[serde(default, deserialize_with = "quirk_name")]
-    pub quirk: Option<crate::conformance::Rule>,
-    /// At most this many responses in progress; the rest queue.
-    #[serde(default)]
-    pub capacity: Option<NonZeroU32>,
-    /// A fixed pause in service: `{after: 2s, for: 500ms}`.
-    #[serde(default)]
-    pub stall: Option<StallSpec>,
-    /// Behave as a relay profile (`relaybench mock --help` lists them).
-    #[serde(default, deserialize_with = "profile_name")]
-    pub profile: Option<crate::mock::profile::RelayProfile>,
-}
-
-/// A relay profile name, checked inside the visitor.
-fn profile_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::mock::profile::RelayProfile>, D::Error> {
-    parse_str(d, "a relay profile name such as dimilinks", crate::mock::profile::parse).map(Some)
-}
-
-/// A pause in the mock's service.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StallSpec {
-    /// When it begins, from the mock's start.
-    pub after: HumanDuration,
-    /// How long it lasts.
-    #[serde(rename = "for")]
-    pub length: HumanDuration,
-}
-
-/// A quirk name, checked inside the visitor so a wrong name points at itself.
-fn quirk_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::conformance::Rule>, D::Error> {
-    parse_str(d, "an error rule id such as stream.stop-reason-null", crate::mock::quirk::parse).map(Some)
-}
-
-impl Default for MockSpec {
-    fn default() -> Self {
-        MockSpec {
-            ttft: default_mock_ttft(),
-            tokens_per_s: default_mock_tps(),
-            jitter: default_mock_jitter(),
-            output_tokens: default_mock_length(),
-            http2: false,
-            quirk: None,
-            capacity: None,
-            stall: None,
-            profile: None,
-        }
-    }
-}
-
-fn default_mock_ttft() -> HumanDuration {
-    HumanDuration(Duration::from_millis(120))
-}
-fn default_mock_tps() -> f64 {
-    200.0
-}
-fn default_mock_jitter() -> f64 {
-    0.25
-}
-fn default_mock_length() -> [u32; 2] {
-    [32, 192]
-}
-
-/// A real endpoint.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HttpTarget {
-    /// Base URL; `/v1/messages` is appended.
-    pub base_url: String,
-    /// `x-api-key` or `bearer`.
-    pub auth: AuthStyle,
-    /// Name of the environment variable holding the key (never the key itself).
-    pub api_key_env: String,
-    /// `anthropic-version` to send; `null` in YAML sends none.
-    pub anthropic_version: Option<String>,
-    /// Extra headers on every request.
-    pub headers: BTreeMap<String, String>,
-    /// HTTP/2 with prior knowledge on `http://` URLs.
-    pub http2: bool,
-}
-
-/// Auth styles as written in YAML.
-#[derive(Debug, Clone, Copy, Deserialize)]
-enum AuthSpec {
-    #[serde(rename = "x-api-key")]
-    XApiKey,
-    #[serde(rename = "bearer")]
-    Bearer,
-}
-
-/// Every key a target map may hold; which combination is valid is checked after.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TargetFields {
-    #[serde(default, deserialize_with = "mock_or_default")]
-    mock: Option<MockSpec>,
-    #[serde(default)]
-    base_url: Option<String>,
-    #[serde(default)]
-    auth: Option<AuthSpec>,
-    #[serde(default, deserialize_with = "env_var_name")]
-    api_key_env: Option<String>,
-    #[serde(default = "default_version")]
-    anthropic_version: Option<String>,
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-    #[serde(default)]
-    http2: bool,
-}
-
-impl Validate for TargetFields {
-    fn validate(&self) -> Result<(), String> {
-        match (&self.mock, &self.base_url, &self.api_key_env) {
-            (Some(_), None, None) if self.auth.is_none() && self.headers.is_empty() => Ok(()),
-            (Some(_), _, _) => Err("target: `mock` takes no base_url, auth, api_key_env or headers".into()),
-            (None, Some(_), Some(_)) => Ok(()),
-            (None, Some(_), None) => Err("target: api_key_env is required with base_url (the NAME of the variable holding the key)".into()),
-            (None, None, _) => Err("target: give `mock`, or `base_url` with `api_key_env`".into()),
-        }
-    }
-}
-
-/// `mock:` with no value means the default mock.
-fn mock_or_default<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MockSpec>, D::Error> {
-    Ok(Some(Option::<MockSpec>::deserialize(d)?.unwrap_or_default()))
-}
-
-fn default_version() -> Option<String> {
-    Some(ANTHROPIC_VERSION.to_owned())
-}
-
-/// Rejects anything that is not a plausible variable name. The value is never echoed:
-/// the usual mistake is pasting the key itself here.
-fn env_var_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    string_where(d, |name| {
-        let ok = name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        ok.then_some(()).ok_or(
-            "api_key_env must be the NAME of an environment variable (e.g. ANTHROPIC_API_KEY), never the key itself",
-        )
-    })
-    .map(Some)
-}
-
-impl<'de> Deserialize<'de> for TargetSpec {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = TargetSpec;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("`mock`, a map with `mock:`, or a map with `base_url:` and `api_key_env:`")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<TargetSpec, E> {
-                match v {
-                    "mock" => Ok(TargetSpec::Mock(MockSpec::default())),
-                    _ => Err(E::custom(format!(
-                        "target {v:?} is not known: write `mock`, or a map with base_url and api_key_env"
-                    ))),
-                }
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TargetSpec, A::Error> {
-                let f = ValidatedVisitor::<TargetFields>(std::marker::PhantomData).visit_map(map)?;
-                Ok(match (f.mock, f.base_url, f.api_key_env) {
-                    (Some(mock), _, _) => TargetSpec::Mock(mock),
-                    (None, Some(base_url), Some(api_key_env)) => TargetSpec::Http(HttpTarget {
-                        base_url,
-                        auth: match f.auth {
-                            Some(AuthSpec::Bearer) => AuthStyle::Bearer,
-                            Some(AuthSpec::XApiKey) | None => AuthStyle::XApiKey,
-                        },
-                        api_key_env,
-                        anthropic_version: f.anthropic_version,
-                        headers: f.headers,
-                        http2: f.http2,
-                    }),
-                    // validate() admitted only the two shapes above.
-                    _ => return Err(de::Error::custom("target: give `mock`, or `base_url` with `api_key_env`")),
-                })
-            }
-        }
-        d.deserialize_any(V)
-    }
 }
 
 /// One kind of request in the mix.
@@ -855,12 +657,20 @@ impl Scenario {
         }
     }
 
-    /// The probes, resolved (built-ins use the scenario's model).
-    pub fn probes(&self) -> Vec<crate::probes::Probe> {
+    /// The targets in the order given; a scenario with `target:` has one.
+    pub fn targets(&self) -> Vec<TargetSpec> {
+        match &self.target {
+            Some(t) => vec![t.clone()],
+            None => self.targets.clone(),
+        }
+    }
+
+    /// The probes, resolved (built-ins use `model`).
+    pub fn probes(&self, model: &str) -> Vec<crate::probes::Probe> {
         self.probes
             .iter()
             .filter_map(|p| match p {
-                ProbeSpec::Builtin(name) => crate::probes::builtin(name, &self.model),
+                ProbeSpec::Builtin(name) => crate::probes::builtin(name, model),
                 ProbeSpec::Custom(c) => Some(crate::probes::Probe {
                     name: c.name.clone(),
                     body: c.body.clone(),
@@ -872,13 +682,14 @@ impl Scenario {
             .collect()
     }
 
-    /// Templates with their bodies serialized once, so the hot loop only clones `Bytes`.
-    pub fn prepared_requests(&self) -> Vec<PreparedRequest> {
+    /// Templates with their bodies serialized once, so the hot loop only clones `Bytes`;
+    /// `model` goes to templates that name none.
+    pub fn prepared_requests(&self, model: &str) -> Vec<PreparedRequest> {
         self.requests
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let body = t.body(&self.model);
+                let body = t.body(model);
                 PreparedRequest {
                     name: t.name.clone().unwrap_or_else(|| format!("request-{}", i + 1)),
                     weight: t.weight,
@@ -976,7 +787,7 @@ load:
     #[test]
     fn good_scenario_builds_the_documented_body() {
         let s = parse(GOOD, Path::new("s.yaml")).expect("valid");
-        assert_eq!(s.target, TargetSpec::Mock(MockSpec::default()));
+        assert_eq!(s.targets(), [TargetSpec::mock()]);
         let body = s.requests[0].body(&s.model);
         assert_eq!(
             body,
@@ -1090,7 +901,7 @@ load:
     fn probes_are_builtin_names_or_custom_maps() {
         let text = format!("{GOOD}probes:\n  - wrong-key\n  - name: empty\n    body: {{model: m, max_tokens: 8, messages: []}}\n    expect: {{status: 400, error_type: invalid_request_error}}\n");
         let s = parse(&text, Path::new("s.yaml")).expect("valid");
-        let probes = s.probes();
+        let probes = s.probes(&s.model);
         assert_eq!(probes.len(), 2);
         assert!(probes[0].wrong_key);
         assert_eq!(probes[1].expect_status, 400);
@@ -1119,8 +930,8 @@ load:
             "target:\n  base_url: https://relay.example\n  auth: bearer\n  api_key_env: RELAY_KEY\n  anthropic_version: null",
         );
         let s = parse(&text, Path::new("s.yaml")).expect("valid");
-        let TargetSpec::Http(t) = s.target else { panic!("http target") };
-        assert_eq!(t.auth, AuthStyle::Bearer);
+        let TargetKind::Http(t) = s.targets().remove(0).kind else { panic!("http target") };
+        assert_eq!(t.auth, crate::client::AuthStyle::Bearer);
         assert_eq!(t.anthropic_version, None);
         let e = err(&GOOD.replace("target: mock", "target:\n  mock:\n    ttft: soon"));
         assert_eq!(e.line, Some(4), "{e}");

@@ -70,7 +70,7 @@ pub async fn bad_server(script: Script) -> String {
             let Ok((mut sock, _)) = listener.accept().await else { return };
             let script = script.clone();
             tokio::spawn(async move {
-                read_request(&mut sock).await;
+                let _ = read_request(&mut sock).await;
                 match script {
                     Script::Bytes(b) => {
                         let _ = sock.write_all(&b).await;
@@ -102,14 +102,36 @@ pub async fn bad_server(script: Script) -> String {
     format!("http://{addr}")
 }
 
-/// Reads one request head and its Content-Length body.
-async fn read_request(sock: &mut tokio::net::TcpStream) {
+/// Serves `response` to every request on an ephemeral loopback port and keeps each
+/// request's raw bytes; returns the base URL and the requests received.
+pub async fn recording_server(response: Vec<u8>) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let (response, kept) = (response.clone(), kept.clone());
+            tokio::spawn(async move {
+                let request = read_request(&mut sock).await;
+                kept.lock().expect("lock").push(request);
+                let _ = sock.write_all(&response).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+/// Reads one request head and its Content-Length body, and returns them.
+async fn read_request(sock: &mut tokio::net::TcpStream) -> Vec<u8> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        let Ok(n) = sock.read(&mut chunk).await else { return };
+        let Ok(n) = sock.read(&mut chunk).await else { return buf };
         if n == 0 {
-            return;
+            return buf;
         }
         buf.extend_from_slice(&chunk[..n]);
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -120,7 +142,7 @@ async fn read_request(sock: &mut tokio::net::TcpStream) {
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(0);
             if buf.len() >= end + 4 + len {
-                return;
+                return buf;
             }
         }
     }

@@ -1,0 +1,380 @@
+//! Where requests go: the embedded mock (plain, or impersonating a catalog provider), a
+//! catalog provider by id with any field overridden, or any endpoint spelled out.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+
+use super::{parse_str, report_name, string_where, HumanDuration, Validate, ValidatedVisitor};
+use crate::client::AuthStyle;
+use crate::protocol::ANTHROPIC_VERSION;
+use crate::provider::{Prices, Provider};
+
+/// One target of a scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetSpec {
+    /// Name in reports: `name:`, else the provider id, else `mock` or `http`.
+    pub name: String,
+    /// The catalog entry it was built from, if any.
+    pub provider: Option<&'static Provider>,
+    /// Model sent to this target when a template names none (ids differ between relays).
+    pub model: Option<String>,
+    /// Prices for the cost per run (overrides the catalog's).
+    pub prices: Option<Prices>,
+    /// Mock or endpoint.
+    pub kind: TargetKind,
+}
+
+/// The embedded mock or a real endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetKind {
+    /// Start the embedded mock on an ephemeral loopback port.
+    Mock(MockSpec),
+    /// An HTTP endpoint speaking the Messages API.
+    Http(HttpTarget),
+}
+
+impl TargetSpec {
+    /// The default mock, as `target: mock` gives.
+    pub fn mock() -> TargetSpec {
+        TargetSpec { name: "mock".into(), provider: None, model: None, prices: None, kind: TargetKind::Mock(MockSpec::default()) }
+    }
+}
+
+/// Knobs of the embedded mock, when a scenario targets it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockSpec {
+    /// Delay to the first token (default 120 ms, or the impersonated provider's).
+    #[serde(default)]
+    pub ttft: Option<HumanDuration>,
+    /// Tokens per second after the first (default 200, or the impersonated provider's).
+    #[serde(default)]
+    pub tokens_per_s: Option<f64>,
+    /// Delays are stretched by a random factor in `[1, 1 + jitter]`.
+    #[serde(default = "default_mock_jitter")]
+    pub jitter: f64,
+    /// Natural answer length range `[min, max]` in tokens, before `max_tokens` applies.
+    #[serde(default = "default_mock_length")]
+    pub output_tokens: [u32; 2],
+    /// Talk HTTP/2 (h2c) to the mock instead of HTTP/1.1.
+    #[serde(default)]
+    pub http2: bool,
+    /// Break this conformance rule on purpose (an error rule id).
+    #[serde(default, deserialize_with = "quirk_name")]
+    pub quirk: Option<crate::conformance::Rule>,
+    /// At most this many responses in progress; the rest queue.
+    #[serde(default)]
+    pub capacity: Option<NonZeroU32>,
+    /// A fixed pause in service: `{after: 2s, for: 500ms}`.
+    #[serde(default)]
+    pub stall: Option<StallSpec>,
+    /// Impersonate this catalog provider (`relaybench providers` lists them).
+    #[serde(default, deserialize_with = "provider_id")]
+    pub profile: Option<&'static Provider>,
+}
+
+/// Default delay to the first token of the plain mock.
+pub const MOCK_TTFT: Duration = Duration::from_millis(120);
+/// Default tokens per second of the plain mock.
+pub const MOCK_TOKENS_PER_S: f64 = 200.0;
+
+/// A catalog id, checked inside the visitor so a wrong one points at itself.
+fn provider_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'static Provider>, D::Error> {
+    parse_str(d, "a provider id such as dimilinks", crate::provider::find).map(Some)
+}
+
+/// A pause in the mock's service.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StallSpec {
+    /// When it begins, from the mock's start.
+    pub after: HumanDuration,
+    /// How long it lasts.
+    #[serde(rename = "for")]
+    pub length: HumanDuration,
+}
+
+/// A quirk name, checked inside the visitor so a wrong name points at itself.
+fn quirk_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::conformance::Rule>, D::Error> {
+    parse_str(d, "an error rule id such as stream.stop-reason-null", crate::mock::quirk::parse).map(Some)
+}
+
+impl Default for MockSpec {
+    fn default() -> Self {
+        MockSpec {
+            ttft: None,
+            tokens_per_s: None,
+            jitter: default_mock_jitter(),
+            output_tokens: default_mock_length(),
+            http2: false,
+            quirk: None,
+            capacity: None,
+            stall: None,
+            profile: None,
+        }
+    }
+}
+
+fn default_mock_jitter() -> f64 {
+    0.25
+}
+fn default_mock_length() -> [u32; 2] {
+    [32, 192]
+}
+
+/// A real endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpTarget {
+    /// Base URL; `/v1/messages` is appended.
+    pub base_url: String,
+    /// `x-api-key` or `bearer`.
+    pub auth: AuthStyle,
+    /// Name of the environment variable holding the key (never the key itself).
+    pub api_key_env: String,
+    /// `anthropic-version` to send; `null` in YAML sends none.
+    pub anthropic_version: Option<String>,
+    /// Extra headers on every request.
+    pub headers: BTreeMap<String, String>,
+    /// HTTP/2 with prior knowledge on `http://` URLs.
+    pub http2: bool,
+}
+
+/// Auth styles as written in YAML.
+#[derive(Debug, Clone, Copy, Deserialize)]
+enum AuthSpec {
+    #[serde(rename = "x-api-key")]
+    XApiKey,
+    #[serde(rename = "bearer")]
+    Bearer,
+}
+
+impl From<AuthSpec> for AuthStyle {
+    fn from(a: AuthSpec) -> AuthStyle {
+        match a {
+            AuthSpec::XApiKey => AuthStyle::XApiKey,
+            AuthSpec::Bearer => AuthStyle::Bearer,
+        }
+    }
+}
+
+/// Prices as written in YAML, US dollars per million tokens.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PricesSpec {
+    input_per_mtok: f64,
+    output_per_mtok: f64,
+}
+
+/// Every key a target map may hold; which combination is valid is checked after.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetFields {
+    #[serde(default, deserialize_with = "report_name_opt")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "provider_id")]
+    provider: Option<&'static Provider>,
+    #[serde(default, deserialize_with = "mock_or_default")]
+    mock: Option<MockSpec>,
+    #[serde(default)]
+    base_url: Option<String>,
+    #[serde(default)]
+    auth: Option<AuthSpec>,
+    #[serde(default, deserialize_with = "env_var_name")]
+    api_key_env: Option<String>,
+    /// Absent: the provider's (or the API's); `null`: none sent.
+    #[serde(default, deserialize_with = "present")]
+    anthropic_version: Option<Option<String>>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    http2: bool,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    prices: Option<PricesSpec>,
+}
+
+impl Validate for TargetFields {
+    fn validate(&self) -> Result<(), String> {
+        if let Some(p) = self.prices {
+            if !(p.input_per_mtok >= 0.0 && p.output_per_mtok >= 0.0) {
+                return Err("prices must be 0 or more".into());
+            }
+        }
+        let endpoint = self.base_url.is_some() || self.auth.is_some() || self.api_key_env.is_some() || !self.headers.is_empty();
+        match (&self.mock, self.provider) {
+            (Some(_), _) if endpoint || self.anthropic_version.is_some() => {
+                Err("`mock` takes no base_url, auth, api_key_env, anthropic_version or headers".into())
+            }
+            (Some(_), _) => Ok(()),
+            (None, Some(p)) if p.base_url.is_none() && self.base_url.is_none() => Err(format!(
+                "provider {} documents no base URL; give `base_url` (the key is read from {})",
+                p.id,
+                self.api_key_env.as_deref().unwrap_or(p.key_env)
+            )),
+            (None, Some(_)) => Ok(()),
+            (None, None) => match (&self.base_url, &self.api_key_env) {
+                (Some(_), Some(_)) => Ok(()),
+                (Some(_), None) => Err("api_key_env is required with base_url (the NAME of the variable holding the key)".into()),
+                (None, _) => Err("give `mock`, `provider` (a catalog id), or `base_url` with `api_key_env`".into()),
+            },
+        }
+    }
+}
+
+/// Deserializes a field that is present, so `Some(None)` means an explicit `null`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+fn report_name_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    report_name(d).map(Some)
+}
+
+/// `mock:` with no value means the default mock.
+fn mock_or_default<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MockSpec>, D::Error> {
+    Ok(Some(Option::<MockSpec>::deserialize(d)?.unwrap_or_default()))
+}
+
+/// Rejects anything that is not a plausible variable name. The value is never echoed:
+/// the usual mistake is pasting the key itself here.
+fn env_var_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    string_where(d, |name| {
+        let ok = name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        ok.then_some(()).ok_or(
+            "api_key_env must be the NAME of an environment variable (e.g. ANTHROPIC_API_KEY), never the key itself",
+        )
+    })
+    .map(Some)
+}
+
+impl TargetFields {
+    /// The target these fields describe; `validate` admitted the combination.
+    fn build(self) -> TargetSpec {
+        let provider = self.provider;
+        let (default_name, kind) = match self.mock {
+            Some(mut mock) => {
+                // `provider: X` with `mock:` impersonates X.
+                mock.profile = mock.profile.or(provider);
+                ("mock", TargetKind::Mock(mock))
+            }
+            None => {
+                let version = match (self.anthropic_version, provider) {
+                    (Some(v), _) => v,
+                    (None, Some(p)) => p.anthropic_version.map(str::to_owned),
+                    (None, None) => Some(ANTHROPIC_VERSION.to_owned()),
+                };
+                let http = HttpTarget {
+                    base_url: self.base_url.or_else(|| provider.and_then(|p| p.base_url.map(str::to_owned))).unwrap_or_default(),
+                    auth: self.auth.map(AuthStyle::from).or(provider.map(|p| p.auth)).unwrap_or(AuthStyle::XApiKey),
+                    api_key_env: self.api_key_env.or_else(|| provider.map(|p| p.key_env.to_owned())).unwrap_or_default(),
+                    anthropic_version: version,
+                    headers: self.headers,
+                    http2: self.http2,
+                };
+                ("http", TargetKind::Http(http))
+            }
+        };
+        TargetSpec {
+            name: self.name.or_else(|| provider.map(|p| p.id.to_owned())).unwrap_or_else(|| default_name.to_owned()),
+            provider,
+            model: self.model,
+            prices: self
+                .prices
+                .map(|p| Prices { input_per_mtok: p.input_per_mtok, output_per_mtok: p.output_per_mtok })
+                .or(provider.and_then(|p| p.prices)),
+            kind,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TargetSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TargetSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`mock`, a provider id, or a map with `mock:`, `provider:` or `base_url:`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TargetSpec, E> {
+                if v == "mock" {
+                    return Ok(TargetSpec::mock());
+                }
+                let provider = crate::provider::find(v).map_err(|e| E::custom(format!("{e}, or `mock`")))?;
+                let fields = TargetFields {
+                    name: None,
+                    provider: Some(provider),
+                    mock: None,
+                    base_url: None,
+                    auth: None,
+                    api_key_env: None,
+                    anthropic_version: None,
+                    headers: BTreeMap::new(),
+                    http2: false,
+                    model: None,
+                    prices: None,
+                };
+                fields.validate().map_err(E::custom)?;
+                Ok(fields.build())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TargetSpec, A::Error> {
+                ValidatedVisitor::<TargetFields>(std::marker::PhantomData).visit_map(map).map(TargetFields::build)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(yaml: &str) -> Result<TargetSpec, String> {
+        serde_yaml::from_str::<TargetSpec>(yaml).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_provider_id_fills_every_field_from_the_catalog() {
+        let t = target("dimilinks").expect("catalog id");
+        assert_eq!((t.name.as_str(), t.provider.map(|p| p.id)), ("dimilinks", Some("dimilinks")));
+        let TargetKind::Http(http) = t.kind else { panic!("endpoint") };
+        assert_eq!(http.base_url, "https://api-direct.dimilinks.com");
+        assert_eq!((http.auth, http.api_key_env.as_str()), (AuthStyle::Bearer, "DIMILINKS_API_KEY"));
+        assert_eq!(http.anthropic_version.as_deref(), Some(ANTHROPIC_VERSION));
+    }
+
+    #[test]
+    fn any_catalog_field_can_be_overridden() {
+        let t = target("{provider: mandao, name: mandao-bearer, auth: bearer, api_key_env: MY_KEY, anthropic_version: null, model: claude-opus-4-7, headers: {anthropic-beta: tools-2024-04-04}}").expect("valid");
+        assert_eq!((t.name.as_str(), t.model.as_deref()), ("mandao-bearer", Some("claude-opus-4-7")));
+        let TargetKind::Http(http) = t.kind else { panic!("endpoint") };
+        assert_eq!((http.auth, http.api_key_env.as_str(), http.anthropic_version), (AuthStyle::Bearer, "MY_KEY", None));
+        assert_eq!(http.base_url, "https://ai-api.mandao.com");
+        assert_eq!(http.headers.get("anthropic-beta").map(String::as_str), Some("tools-2024-04-04"));
+    }
+
+    #[test]
+    fn a_provider_without_a_host_needs_base_url() {
+        let e = target("relay-002").expect_err("no base URL");
+        assert!(e.contains("provider relay-002 documents no base URL") && e.contains("RELAY_002_API_KEY"), "{e}");
+        let t = target("{provider: relay-002, base_url: \"http://127.0.0.1:9\"}").expect("valid");
+        let TargetKind::Http(http) = t.kind else { panic!("endpoint") };
+        assert_eq!((http.base_url.as_str(), http.auth), ("http://127.0.0.1:9", AuthStyle::Bearer));
+        assert!(target("dimilnks").expect_err("unknown").contains("the catalog has: anthropic, dimilinks"));
+    }
+
+    #[test]
+    fn a_provider_with_mock_is_impersonated() {
+        let t = target("{provider: dimilinks, mock: {capacity: 4}}").expect("valid");
+        let TargetKind::Mock(mock) = &t.kind else { panic!("mock") };
+        assert_eq!(mock.profile.map(|p| p.id), Some("dimilinks"));
+        assert_eq!(t.name, "dimilinks");
+        assert!(target("{provider: dimilinks, mock: {}, base_url: \"http://127.0.0.1:9\"}").is_err());
+    }
+}
