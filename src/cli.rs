@@ -83,6 +83,8 @@ pub enum Command {
         #[arg(long, value_parser = crate::provider::find)]
         profile: Option<&'static crate::provider::Provider>,
     },
+    /// List the feature suite's cases (a scenario's `features:` names them, or `all`).
+    Features,
     /// List the built-in provider catalog, or show one entry with `show ID`.
     Providers {
         /// `show`.

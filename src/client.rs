@@ -353,7 +353,9 @@ async fn read_message(body: hyper::body::Incoming, deadline: Instant, facts: Opt
     match parsed {
         Ok(message) => {
             if let Some(facts) = facts {
-                outcome.findings.extend(request::check(facts, &ResponseSummary::from_message(&message)));
+                let summary = ResponseSummary::from_message(&message);
+                outcome.findings.extend(request::check(facts, &summary));
+                outcome.response = Some(summary);
             }
             outcome.output_tokens = message.pointer("/usage/output_tokens").and_then(Value::as_u64);
             outcome.input_tokens = message.pointer("/usage/input_tokens").and_then(Value::as_u64);
@@ -405,6 +407,7 @@ async fn read_stream(
     if let (Some(facts), true) = (facts, observer.checker.completed()) {
         let summary = observer.checker.summary(outcome.content_deltas);
         outcome.findings.extend(request::check(facts, &summary));
+        outcome.response = Some(summary);
     }
     outcome.findings.append(&mut observer.checker.take_findings());
     observer.finish(outcome, unfinished);

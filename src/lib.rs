@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod client;
 pub mod conformance;
+pub mod features;
 pub mod load;
 pub mod metrics;
 pub mod mock;

@@ -52,6 +52,10 @@ fn main() -> ExitCode {
             },
         },
         Command::Compare { a, b, tolerance } => compare(&a, &b, tolerance),
+        Command::Features => {
+            print!("{}", relaybench::features::listing());
+            code(Exit::Ok)
+        }
         Command::Check { files, status } => check(&files, status),
         Command::Schemas { write } => schemas(write),
         Command::Rules => {

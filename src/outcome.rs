@@ -133,6 +133,9 @@ pub struct Outcome {
     pub stop_reason: Option<String>,
     /// Conformance findings on this response.
     pub findings: Vec<Finding>,
+    /// What a complete response held, when the request's facts were given: for the
+    /// feature suite's checks.
+    pub response: Option<crate::conformance::request::ResponseSummary>,
 }
 
 impl Outcome {
@@ -159,6 +162,7 @@ impl Outcome {
             content_deltas: 0,
             stop_reason: None,
             findings: Vec::new(),
+            response: None,
         }
     }
 

@@ -200,9 +200,24 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let interrupted = Arc::new(AtomicBool::new(false));
     let stops: Vec<Arc<Stop>> = ready.iter().map(|t| t.stop.clone()).collect();
     let signals = options.handle_signals.then(|| tokio::spawn(watch_signals(stops, interrupted.clone())));
-    let mut probe_results = Vec::new();
+    // Probes and feature cases go to every target at once; each target gets them in order.
+    let mut checks = Vec::new();
     for t in &ready {
-        probe_results.push(run_probes(scenario, t, probe_timeouts).await?);
+        let (target, model, provider) = (t.target.clone(), t.model.clone(), t.spec.provider);
+        let (probes, features) = (scenario.probes(&t.model), scenario.features.clone());
+        checks.push(tokio::spawn(async move {
+            let probes = run_probes(&target, &probes, probe_timeouts).await?;
+            let features = crate::features::run(&target, probe_timeouts, &model, provider, &features).await?;
+            Ok::<_, ClientError>((probes, features))
+        }));
+    }
+    let mut probe_results = Vec::new();
+    let mut feature_results = Vec::new();
+    for task in checks {
+        // The task only sends requests and cannot panic.
+        let (probes, features) = task.await.unwrap_or_else(|_| Ok((Vec::new(), Vec::new())))?;
+        probe_results.push(probes);
+        feature_results.push(features);
     }
     if !options.quiet {
         // Printed once signals are handled, so an interrupt from now on yields a report.
@@ -223,8 +238,9 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let mut runs: Vec<Vec<(usize, f64, f64, PhaseRun)>> = ready.iter().map(|_| Vec::new()).collect();
     for (index, spec) in phases.iter().enumerate() {
         let start_s = run_start.elapsed().as_secs_f64();
+        // (target index, its task), for the targets still running.
         let mut tasks = Vec::new();
-        for t in ready.iter().filter(|t| !t.stop.is_stopped()) {
+        for (i, t) in ready.iter().enumerate().filter(|(_, t)| !t.stop.is_stopped()) {
             let ctx = PhaseContext {
                 client: Client::new(&t.target, spec.load.timeouts())?,
                 requests: t.requests.clone(),
@@ -236,17 +252,16 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
                 seed: scenario.seed,
             };
             let load = spec.load.clone();
-            tasks.push(tokio::spawn(async move {
+            tasks.push((i, tokio::spawn(async move {
                 let started = Instant::now();
                 let run = ctx.drive(&load).await;
                 (started.elapsed().as_secs_f64(), run)
-            }));
+            })));
         }
         if tasks.is_empty() {
             break;
         }
-        let active: Vec<usize> = (0..ready.len()).filter(|&i| !ready[i].stop.is_stopped()).collect();
-        for (i, task) in active.into_iter().zip(tasks) {
+        for (i, task) in tasks {
             // A phase task ends when its loops do; it does not panic.
             if let Ok((duration_s, run)) = task.await {
                 runs[i].push((index, start_s, duration_s, run));
@@ -269,7 +284,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         .map_err(|source| RunError::Report { dir: out.clone(), source })?;
     let several = ready.len() > 1;
     let mut targets = Vec::new();
-    for ((t, runs), probes) in ready.iter().zip(runs).zip(probe_results) {
+    for (((t, runs), probes), features) in ready.iter().zip(runs).zip(probe_results).zip(feature_results) {
         let info = RunInfo {
             scenario: ScenarioInfo {
                 name: scenario.name.clone(),
@@ -285,7 +300,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             partial,
             stopped_early: None,
         };
-        let (report, blocker) = target_report(scenario, &phases, info, &runs, &probes);
+        let (report, blocker) = target_report(scenario, &phases, info, &runs, &probes, &features);
         let target_dir = if several { dir.join(&t.spec.name) } else { dir.clone() };
         std::fs::create_dir_all(&target_dir)
             .and_then(|()| report::write(&report, &target_dir))
@@ -302,16 +317,16 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     Ok(Finished { targets, dir, comparison })
 }
 
-/// The negative probes against one target, with its model.
-async fn run_probes(scenario: &Scenario, t: &ReadyTarget, timeouts: Timeouts) -> Result<Vec<crate::probes::ProbeResult>, RunError> {
-    if scenario.probes.is_empty() {
+/// The negative probes against one target.
+async fn run_probes(target: &Target, probes: &[crate::probes::Probe], timeouts: Timeouts) -> Result<Vec<crate::probes::ProbeResult>, ClientError> {
+    if probes.is_empty() {
         return Ok(Vec::new());
     }
-    let client = Client::new(&t.target, timeouts)?;
-    let mut wrong = t.target.clone();
+    let client = Client::new(target, timeouts)?;
+    let mut wrong = target.clone();
     wrong.api_key = ApiKey::new(PROBE_WRONG_KEY);
     let wrong_key = Client::new(&wrong, timeouts)?;
-    Ok(crate::probes::run(&client, &wrong_key, &scenario.probes(&t.model)).await)
+    Ok(crate::probes::run(&client, &wrong_key, probes).await)
 }
 
 /// How a target is named in its report.
@@ -338,6 +353,7 @@ fn target_report(
     mut info: RunInfo,
     runs: &[(usize, f64, f64, PhaseRun)],
     probes: &[crate::probes::ProbeResult],
+    features: &[crate::features::FeatureResult],
 ) -> (Report, Option<Blocker>) {
     let mut collected = Collected::default();
     for (_, _, _, run) in runs {
@@ -353,7 +369,7 @@ fn target_report(
     };
     // A part of the run (a phase, a sweep step) reported as if it were a run of its own.
     let part = |collected: &Collected, duration_s: f64, dropped: u64| {
-        report::build(RunInfo { duration_s, dropped, ..info.clone() }, collected, &[])
+        report::build(RunInfo { duration_s, dropped, ..info.clone() }, collected, &[], &[])
     };
     let phase_reports = runs
         .iter()
@@ -367,7 +383,7 @@ fn target_report(
             PhaseReport::new(&spec.name, *start_s, &alone, load_info(&spec.load), &spec.thresholds, sweep)
         })
         .collect();
-    let mut report = report::build(info, &collected, probes);
+    let mut report = report::build(info, &collected, probes, features);
     report.phases = phase_reports;
     report.thresholds = scenario.thresholds.iter().map(|t| t.evaluate(&report)).collect();
     (report, collected.blocker)

@@ -61,10 +61,12 @@ pub enum Subject {
     Warnings,
     /// Negative probes that did not get what they should.
     ProbesFailed,
+    /// Feature cases that failed (unsupported ones do not count).
+    FeaturesFailed,
 }
 
 /// Scalar names, for parsing and for the error message that lists them.
-const SCALARS: [(&str, Subject); 8] = [
+const SCALARS: [(&str, Subject); 9] = [
     ("error_rate", Subject::ErrorRate),
     ("dropped", Subject::Dropped),
     ("requests", Subject::Requests),
@@ -73,6 +75,7 @@ const SCALARS: [(&str, Subject); 8] = [
     ("conformance.violations", Subject::Violations),
     ("conformance.warnings", Subject::Warnings),
     ("probes.failed", Subject::ProbesFailed),
+    ("features.failed", Subject::FeaturesFailed),
 ];
 
 /// A comparison.
@@ -204,6 +207,7 @@ impl Threshold {
             Subject::Violations => report.conformance.violations as f64,
             Subject::Warnings => report.conformance.warnings as f64,
             Subject::ProbesFailed => report.probes.iter().filter(|p| !p.passed).count() as f64,
+            Subject::FeaturesFailed => report.features.iter().filter(|f| f.status == crate::features::Status::Fail).count() as f64,
         })
     }
 

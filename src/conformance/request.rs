@@ -83,6 +83,9 @@ pub struct ResponseSummary {
     pub tool_inputs: Vec<(String, Value)>,
     /// Content deltas counted (streams only).
     pub content_deltas: Option<u64>,
+    /// Whether usage carries both prompt-cache counters as integers (non-streaming
+    /// responses; None for streams).
+    pub cache_usage: Option<bool>,
 }
 
 impl ResponseSummary {
@@ -107,8 +110,23 @@ impl ResponseSummary {
                 })
                 .collect(),
             content_deltas: None,
+            cache_usage: Some(
+                ["cache_creation_input_tokens", "cache_read_input_tokens"]
+                    .iter()
+                    .all(|k| v.pointer(&format!("/usage/{k}")).is_some_and(Value::is_u64)),
+            ),
         }
     }
+}
+
+/// Whether `model` puts a version below 4 after the family (`claude-haiku-3-5-…`): the
+/// API names those models version first (`claude-3-5-haiku-…`); family-first names
+/// begin with Claude 4.
+pub fn is_nonstandard_model(model: &str) -> bool {
+    let mut parts = model.strip_prefix("claude-").unwrap_or_default().split('-');
+    let family = parts.next().unwrap_or_default();
+    let major = parts.next().and_then(|v| v.parse::<u32>().ok());
+    matches!(family, "opus" | "sonnet" | "haiku") && major.is_some_and(|v| v < 4)
 }
 
 /// Judges a complete response against its request.
@@ -156,6 +174,9 @@ pub fn check(facts: &RequestFacts, r: &ResponseSummary) -> Vec<Finding> {
         if !echoed && !facts.model.is_empty() {
             find(Rule::RequestModelMismatch, format!("asked for {:?}, answered as {model:?}", facts.model));
         }
+        if is_nonstandard_model(model) {
+            find(Rule::RequestModelNonStandard, format!("{model:?} is not an Anthropic model id: models before Claude 4 are named claude-3[-N]-FAMILY"));
+        }
     }
     if let (Some(counted), Some(reported)) = (r.content_deltas, r.output_tokens) {
         // A delta carries at least one token (bar the empty first tool fragment), so more
@@ -194,6 +215,18 @@ mod tests {
         assert!(rules(&facts, &answer("claude-sonnet-4-5-20250929", 10, 10)).is_empty());
         assert_eq!(rules(&facts, &answer("claude-3-haiku", 10, 10)), [Rule::RequestModelMismatch]);
         assert_eq!(rules(&facts, &answer("claude-sonnet-4-50", 10, 10)), [Rule::RequestModelMismatch]);
+    }
+
+    #[test]
+    fn family_first_names_below_claude_4_are_nonstandard() {
+        for id in ["claude-haiku-3-5-20241022", "claude-sonnet-3-7", "claude-opus-3"] {
+            assert!(is_nonstandard_model(id), "{id}");
+            let facts = RequestFacts::from_body(&json!({"model": id, "max_tokens": 100}));
+            assert_eq!(rules(&facts, &answer(id, 10, 10)), [Rule::RequestModelNonStandard], "{id}");
+        }
+        for id in ["claude-3-5-haiku-20241022", "claude-haiku-4-5-20251001", "claude-opus-4-7-thinking", "claude-sonnet-4-20250514", "claude-3-opus", "gpt-4"] {
+            assert!(!is_nonstandard_model(id), "{id}");
+        }
     }
 
     #[test]

@@ -60,6 +60,7 @@ pub enum Rule {
     RequestToolInputSchema,
     RequestThinkingMissing,
     RequestModelMismatch,
+    RequestModelNonStandard,
     RequestOutputTokenDrift,
     RequestUsageStreamMismatch,
     ProbeUnexpectedResponse,
@@ -91,7 +92,7 @@ const fn row(rule: Rule, id: &'static str, severity: Severity, text: &'static st
 use Severity::{Error, Info, Warn};
 
 /// Every rule, in the order of [`Rule`]'s variants.
-pub const RULES: [RuleInfo; 42] = [
+pub const RULES: [RuleInfo; 43] = [
     row(Rule::Framing, "stream.framing", Error, "the body frames as server-sent events: valid UTF-8, each event under the size limit"),
     row(Rule::DataNotJson, "stream.data-not-json", Error, "every event's data is one JSON object"),
     row(Rule::SchemaEvent, "stream.schema", Error, "each event's data matches the JSON Schema of its `type` (schemas/anthropic/*Event.schema.json)"),
@@ -125,6 +126,7 @@ pub const RULES: [RuleInfo; 42] = [
     row(Rule::RequestToolInputSchema, "request.tool-input-schema", Error, "a tool call names an offered tool and its input validates against that tool's `input_schema`"),
     row(Rule::RequestThinkingMissing, "request.thinking-missing", Error, "with thinking enabled, a thinking (or redacted_thinking) block comes back"),
     row(Rule::RequestModelMismatch, "request.model-mismatch", Warn, "the response's `model` is the requested one (or its dated id)"),
+    row(Rule::RequestModelNonStandard, "request.model-nonstandard", Warn, "the response's `model` follows the API's naming: models before Claude 4 are `claude-3[-N]-FAMILY-…`, never `claude-FAMILY-3…`"),
     row(Rule::RequestOutputTokenDrift, "request.output-token-drift", Warn, "`usage.output_tokens` is not far below the number of content deltas counted"),
     row(Rule::RequestUsageStreamMismatch, "request.usage-stream-mismatch", Warn, "the same prompt reports the same total input tokens streamed and not streamed"),
     row(Rule::ProbeUnexpectedResponse, "probe.unexpected-response", Error, "a negative probe gets the HTTP status the protocol requires (its `error.type` is judged by `envelope.status-mismatch`)"),

@@ -325,6 +325,7 @@ impl StreamChecker {
                 .map(|b| (b.name.clone(), if b.stopped { b.input.clone() } else { Value::Null }))
                 .collect(),
             content_deltas: Some(content_deltas),
+            cache_usage: None,
         }
     }
 

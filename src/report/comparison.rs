@@ -96,6 +96,8 @@ pub struct Column {
     pub input_tokens_vs_median: Option<f64>,
     /// Cost of the run at the target's prices.
     pub cost_usd: Option<f64>,
+    /// Feature case results by name.
+    pub features: BTreeMap<String, crate::features::Status>,
 }
 
 impl Comparison {
@@ -185,6 +187,7 @@ fn column(r: &Report, dir: &str) -> Column {
         input_tokens_vs_reference: None,
         input_tokens_vs_median: None,
         cost_usd: r.throughput.cost_usd,
+        features: r.features.iter().map(|f| (f.name.clone(), f.status)).collect(),
     }
 }
 
@@ -228,6 +231,18 @@ pub fn finding_rows(c: &Comparison) -> Vec<Vec<String>> {
     rows
 }
 
+/// The feature matrix, a row per case in suite order; header first.
+pub fn feature_rows(c: &Comparison) -> Vec<Vec<String>> {
+    let mut rows = vec![std::iter::once("feature".to_owned()).chain(c.targets.iter().map(|t| t.name.clone())).collect::<Vec<_>>()];
+    for name in crate::features::all() {
+        if c.targets.iter().any(|t| t.features.contains_key(&name)) {
+            let cell = |t: &Column| t.features.get(&name).map_or("-".to_owned(), |s| s.id().to_owned());
+            rows.push(std::iter::once(name.clone()).chain(c.targets.iter().map(cell)).collect());
+        }
+    }
+    rows
+}
+
 /// The ranking sentence.
 pub fn ranking_line(c: &Comparison) -> String {
     format!("ranking (conformant first, then by ttft p95): {}", c.ranking.join(" > "))
@@ -240,6 +255,11 @@ pub fn markdown(c: &Comparison) -> String {
     let _ = writeln!(md, "# relaybench comparison: {}{partial}\n", c.scenario.name);
     let _ = writeln!(md, "{} targets ran the same workload at the same time, started {}.\n", c.targets.len(), c.started_at);
     table(&mut md, &rows(c));
+    let features = feature_rows(c);
+    if features.len() > 1 {
+        let _ = writeln!(md, "\n## Features\n");
+        table(&mut md, &features);
+    }
     let findings = finding_rows(c);
     if findings.len() > 1 {
         let _ = writeln!(md, "\n## Conformance findings per rule\n");
@@ -263,7 +283,7 @@ fn table(md: &mut String, rows: &[Vec<String>]) {
 /// The comparison as aligned text for the terminal.
 pub fn terminal(c: &Comparison) -> String {
     let mut out = String::new();
-    for block in [rows(c), finding_rows(c)] {
+    for block in [rows(c), feature_rows(c), finding_rows(c)] {
         if block.len() < 2 {
             continue;
         }

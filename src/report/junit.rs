@@ -1,10 +1,12 @@
 //! JUnit XML, the format CI systems display: one test case per threshold (the
-//! scenario's and each phase's), per conformance rule and per negative probe.
+//! scenario's and each phase's), per conformance rule, per negative probe and per
+//! feature case (an unsupported feature is skipped).
 
 use std::fmt::Write;
 
 use super::Report;
 use crate::conformance::{Severity, RULES};
+use crate::features::Status;
 
 /// Escapes text for XML attributes and content.
 fn escape(text: &str) -> String {
@@ -24,25 +26,31 @@ fn escape(text: &str) -> String {
     out
 }
 
-/// One test case: its name and, when it failed, the failure message and details.
+/// One test case: its name and, when it failed, the failure message and details; a
+/// skipped case (an unsupported feature) carries its reason.
 struct Case {
     name: String,
     failure: Option<(String, String)>,
+    skipped: Option<String>,
 }
 
 fn suite(xml: &mut String, name: &str, classname: &str, cases: &[Case]) {
     let failures = cases.iter().filter(|c| c.failure.is_some()).count();
+    let skipped = cases.iter().filter(|c| c.skipped.is_some()).count();
     let _ = writeln!(
         xml,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">",
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
         escape(name),
         cases.len()
     );
     for case in cases {
         let _ = write!(xml, "    <testcase classname=\"{}\" name=\"{}\"", escape(classname), escape(&case.name));
-        match &case.failure {
-            None => xml.push_str("/>\n"),
-            Some((message, details)) => {
+        match (&case.failure, &case.skipped) {
+            (None, None) => xml.push_str("/>\n"),
+            (None, Some(reason)) => {
+                let _ = writeln!(xml, ">\n      <skipped>{}</skipped>\n    </testcase>", escape(reason));
+            }
+            (Some((message, details)), _) => {
                 let _ = writeln!(xml, ">\n      <failure message=\"{}\" type=\"failure\">{}</failure>\n    </testcase>", escape(message), escape(details));
             }
         }
@@ -63,6 +71,7 @@ pub fn render(r: &Report) -> String {
                 let observed = t.observed.map_or("no data".to_owned(), |v| format!("{v:.3}"));
                 (format!("observed {observed}"), format!("{} failed: observed {observed}", t.expression))
             }),
+            skipped: None,
         })
         .collect();
     let rules: Vec<Case> = RULES
@@ -77,7 +86,7 @@ pub fn render(r: &Report) -> String {
                     .collect();
                 (format!("{} finding(s): {}", f.count, rule.text), examples.join("\n"))
             });
-            Case { name: rule.id.to_owned(), failure }
+            Case { name: rule.id.to_owned(), failure, skipped: None }
         })
         .collect();
     let probes: Vec<Case> = r
@@ -89,6 +98,16 @@ pub fn render(r: &Report) -> String {
                 let got = format!("{:?} {:?}", p.status, p.error_type);
                 (format!("expected {} {}, got {got}", p.expected_status, p.expected_error_type), String::new())
             }),
+            skipped: None,
+        })
+        .collect();
+    let features: Vec<Case> = r
+        .features
+        .iter()
+        .map(|f| Case {
+            name: f.name.clone(),
+            failure: (f.status == Status::Fail).then(|| (f.detail.clone(), format!("{}: {}", f.text, f.detail))),
+            skipped: (f.status == Status::Unsupported).then(|| f.detail.clone()),
         })
         .collect();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -96,6 +115,7 @@ pub fn render(r: &Report) -> String {
     suite(&mut xml, &format!("{scenario}.thresholds"), "relaybench.thresholds", &thresholds);
     suite(&mut xml, &format!("{scenario}.conformance"), "relaybench.conformance", &rules);
     suite(&mut xml, &format!("{scenario}.probes"), "relaybench.probes", &probes);
+    suite(&mut xml, &format!("{scenario}.features"), "relaybench.features", &features);
     xml.push_str("</testsuites>\n");
     xml
 }

@@ -25,6 +25,7 @@ use crate::conformance::{Rule, Severity};
 use crate::load::collect::Collected;
 use crate::metrics::{Metric, Recorder, Unit};
 use crate::outcome::OutcomeKind;
+use crate::features::{FeatureResult, Status};
 use crate::probes::ProbeResult;
 
 /// Identifies the report format; bumped on incompatible changes.
@@ -69,6 +70,8 @@ pub struct Report {
     pub conformance: Conformance,
     /// Negative probes and what they got.
     pub probes: Vec<ProbeInfo>,
+    /// The feature suite's cases and how each ended.
+    pub features: Vec<FeatureInfo>,
     /// The scenario's thresholds, judged on the whole run, and their verdicts.
     pub thresholds: Vec<crate::thresholds::ThresholdResult>,
     /// Each load of the scenario in run order, with its own figures and thresholds.
@@ -111,6 +114,39 @@ pub struct ProbeInfo {
     pub error_type: Option<String>,
     /// Both matched.
     pub passed: bool,
+}
+
+/// One feature case's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureInfo {
+    /// Case name.
+    pub name: String,
+    /// What it exercises.
+    pub text: String,
+    /// `pass`, `fail` or `unsupported`.
+    pub status: Status,
+    /// Why, in a line.
+    pub detail: String,
+    /// Rules that fired on its response.
+    pub rules: Vec<String>,
+}
+
+/// The features line, or None when no case ran: counts, and the names that did not pass.
+pub fn features_summary(report: &Report) -> Option<String> {
+    if report.features.is_empty() {
+        return None;
+    }
+    let named = |status: Status| report.features.iter().filter(|f| f.status == status).map(|f| f.name.as_str()).collect::<Vec<_>>();
+    let (failed, unsupported) = (named(Status::Fail), named(Status::Unsupported));
+    let list = |names: &[&str]| if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) };
+    Some(format!(
+        "features {} pass, {} fail{}, {} unsupported{}",
+        named(Status::Pass).len(),
+        failed.len(),
+        list(&failed),
+        unsupported.len(),
+        list(&unsupported)
+    ))
 }
 
 /// Conformance results of a run.
@@ -441,19 +477,27 @@ fn time_series(collected: &Collected) -> Vec<SecondInfo> {
         .collect()
 }
 
-/// Findings per rule id over the load and the probes.
-fn finding_counts(r: &Recorder, probes: &[ProbeResult]) -> BTreeMap<String, u64> {
+/// The findings of requests sent once before the load (probes, feature cases), each
+/// with the label its examples carry.
+fn one_off_findings<'a>(probes: &'a [ProbeResult], features: &'a [FeatureResult]) -> Vec<(String, &'a [crate::conformance::Finding])> {
+    let probes = probes.iter().map(|p| (format!("probe:{}", p.probe.name), p.findings.as_slice()));
+    probes.chain(features.iter().map(|f| (format!("feature:{}", f.name), f.findings.as_slice()))).collect()
+}
+
+/// Findings per rule id over the load, the probes and the feature cases.
+fn finding_counts(r: &Recorder, one_off: &[(String, &[crate::conformance::Finding])]) -> BTreeMap<String, u64> {
     let mut counts = r.findings.clone();
-    for f in probes.iter().flat_map(|p| &p.findings) {
+    for f in one_off.iter().flat_map(|(_, findings)| findings.iter()) {
         *counts.entry(f.rule.id().to_owned()).or_default() += 1;
     }
     counts
 }
 
-/// The first findings of each rule: probes' first (they ran first), then the load's.
+/// The first findings of each rule: the one-off requests' first (they ran first), then
+/// the load's.
 fn finding_examples(
     collected: &Collected,
-    probes: &[ProbeResult],
+    one_off: &[(String, &[crate::conformance::Finding])],
     template_name: &dyn Fn(usize) -> String,
 ) -> Vec<(Rule, Vec<FindingInfo>)> {
     let info = |request: u64, template: String, f: &crate::conformance::Finding| FindingInfo {
@@ -464,9 +508,9 @@ fn finding_examples(
         excerpt: f.excerpt.clone(),
     };
     let mut by_rule: BTreeMap<Rule, Vec<FindingInfo>> = BTreeMap::new();
-    for p in probes {
-        for f in &p.findings {
-            by_rule.entry(f.rule).or_default().push(info(0, format!("probe:{}", p.probe.name), f));
+    for (label, findings) in one_off {
+        for f in *findings {
+            by_rule.entry(f.rule).or_default().push(info(0, label.clone(), f));
         }
     }
     for (rule, kept) in &collected.finding_examples {
@@ -504,7 +548,8 @@ pub struct RunInfo {
 }
 
 /// Builds the report of a run.
-pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult]) -> Report {
+pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], features: &[FeatureResult]) -> Report {
+    let one_off = one_off_findings(probes, features);
     let r: &Recorder = &collected.recorder;
     let mut by_outcome: BTreeMap<String, u64> = OutcomeKind::ALL.iter().map(|k| (k.id().to_owned(), 0)).collect();
     for (k, v) in &r.outcomes {
@@ -564,7 +609,17 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult]) -> Re
                 detail: e.outcome.detail.clone(),
             })
             .collect(),
-        conformance: conformance(&finding_counts(r, probes), &finding_examples(collected, probes, &template_name)),
+        conformance: conformance(&finding_counts(r, &one_off), &finding_examples(collected, &one_off, &template_name)),
+        features: features
+            .iter()
+            .map(|f| FeatureInfo {
+                name: f.name.clone(),
+                text: f.text.to_owned(),
+                status: f.status,
+                detail: f.detail.clone(),
+                rules: f.findings.iter().map(|x| x.rule.id().to_owned()).collect::<std::collections::BTreeSet<_>>().into_iter().collect(),
+            })
+            .collect(),
         thresholds: Vec::new(),
         phases: Vec::new(),
         time_series: time_series(collected),

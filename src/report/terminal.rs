@@ -71,6 +71,9 @@ pub fn render(r: &Report) -> String {
     if let Some(line) = super::probes_summary(r) {
         let _ = writeln!(out, "{line}");
     }
+    if let Some(line) = super::features_summary(r) {
+        let _ = writeln!(out, "{line}");
+    }
     if let Some(line) = super::thresholds_summary(r) {
         let _ = writeln!(out, "{line}");
     }

@@ -57,6 +57,9 @@ pub struct Scenario {
     /// Negative probes, sent once each before the load.
     #[serde(default)]
     pub probes: Vec<ProbeSpec>,
+    /// Feature cases sent once each before the load: `all`, or a list of names.
+    #[serde(default, deserialize_with = "feature_list")]
+    pub features: Vec<String>,
     /// Pass/fail expressions over the report, e.g. `ttft.p95 < 800ms`.
     #[serde(default, deserialize_with = "threshold_list")]
     pub thresholds: Vec<crate::thresholds::Threshold>,
@@ -115,6 +118,40 @@ fn threshold_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<crate::threshol
         }
     }
     Ok(Vec::<One>::deserialize(d)?.into_iter().map(|o| o.0).collect())
+}
+
+/// `all`, or a list of feature case names, each checked where it is written.
+fn feature_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct Name(String);
+    impl<'de> Deserialize<'de> for Name {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            string_where(d, |name| {
+                crate::features::is_feature(name).then_some(()).ok_or("unknown feature case; `relaybench features` lists them")
+            })
+            .map(Name)
+        }
+    }
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("`all` or a list of feature case names")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<String>, E> {
+            match v {
+                "all" => Ok(crate::features::all()),
+                _ => Err(E::custom(format!("features: write `all` or a list of names, not {v:?}"))),
+            }
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+            let mut names = Vec::new();
+            while let Some(Name(n)) = seq.next_element()? {
+                names.push(n);
+            }
+            Ok(names)
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// A negative probe as written: a built-in name, or a custom request with its expectation.
