@@ -104,13 +104,30 @@ pub const OFFICIAL_MODELS: [&str; 8] = [
 /// The id of the reference entry.
 pub const REFERENCE: &str = "anthropic";
 
-/// OneDim's two hosts share everything else.
-const ONEDIM_MODELS: [&str; 1] = ["claude-opus-4-7"];
-const ONEDIM_NOTES: [&str; 3] = [
-    "curl examples use https://api.onedim.ai, SDK examples https://ezmodel.cloud: both are in the catalog",
-    "usage documents cache_creation_input_tokens and cache_read_input_tokens",
-    "images by URL or base64",
-];
+/// OneDim at the host of its curl examples; the host of its SDK examples shares
+/// everything else.
+const ONEDIM: Provider = Provider {
+    id: "onedim",
+    name: "OneDim",
+    source: "001_458605c6893be71b.txt",
+    base_url: Some("https://api.onedim.ai"),
+    auth: AuthStyle::Bearer,
+    anthropic_version: Some(ANTHROPIC_VERSION),
+    version_required: true,
+    key_env: "ONEDIM_API_KEY",
+    models: &["claude-opus-4-7"],
+    extra_fields: &[],
+    url_images: true,
+    error_envelope: ErrorEnvelope::Anthropic,
+    prices: None,
+    quirk: None,
+    mock_latency: MockLatency { ttft_ms: 120, tokens_per_s: 210.0 },
+    notes: &[
+        "curl examples use https://api.onedim.ai, SDK examples https://ezmodel.cloud: both are in the catalog",
+        "usage documents cache_creation_input_tokens and cache_read_input_tokens",
+        "images by URL or base64",
+    ],
+};
 
 /// Every provider, the reference first.
 pub const CATALOG: [Provider; 6] = [
@@ -162,41 +179,13 @@ pub const CATALOG: [Provider; 6] = [
             "`-thinking` model variants; its thinking example asks budget_tokens 8192 with max_tokens 4096",
         ],
     },
-    Provider {
-        id: "onedim",
-        name: "OneDim",
-        source: "001_458605c6893be71b.txt",
-        base_url: Some("https://api.onedim.ai"),
-        auth: AuthStyle::Bearer,
-        anthropic_version: Some(ANTHROPIC_VERSION),
-        version_required: true,
-        key_env: "ONEDIM_API_KEY",
-        models: &ONEDIM_MODELS,
-        extra_fields: &[],
-        url_images: true,
-        error_envelope: ErrorEnvelope::Anthropic,
-        prices: None,
-        quirk: None,
-        mock_latency: MockLatency { ttft_ms: 120, tokens_per_s: 210.0 },
-        notes: &ONEDIM_NOTES,
-    },
+    ONEDIM,
     Provider {
         id: "onedim-ezmodel",
         name: "OneDim (ezmodel.cloud host)",
-        source: "001_458605c6893be71b.txt",
         base_url: Some("https://ezmodel.cloud"),
-        auth: AuthStyle::Bearer,
-        anthropic_version: Some(ANTHROPIC_VERSION),
-        version_required: true,
-        key_env: "ONEDIM_API_KEY",
-        models: &ONEDIM_MODELS,
-        extra_fields: &[],
-        url_images: true,
-        error_envelope: ErrorEnvelope::Anthropic,
-        prices: None,
-        quirk: None,
         mock_latency: MockLatency { ttft_ms: 170, tokens_per_s: 210.0 },
-        notes: &ONEDIM_NOTES,
+        ..ONEDIM
     },
     Provider {
         id: "relay-002",

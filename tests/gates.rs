@@ -71,16 +71,23 @@ fn junit_counts(xml: &str) -> (usize, usize, usize, usize) {
     (cases, failures, declared_tests, declared_failures)
 }
 
-#[test]
-fn a_failed_threshold_exits_1_and_junit_says_which() {
-    let dir = common::temp_dir("gates");
-    let scenario = "name: gate\ntarget: {mock: {ttft: 20ms, tokens_per_s: 2000}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {stream: true, max_tokens: 32, prompt: hi}\nload: {concurrency: 2, requests: 10}\nthresholds:\n  - error_rate < 1%\n  - ttft.p50 < 1ms\n  - send_lag.p99 < 1s\n";
+/// Runs `scenario` in a fresh folder named after `name`; returns the output and the
+/// folder the report went to.
+fn run_in(name: &str, scenario: &str) -> (std::process::Output, std::path::PathBuf) {
+    let dir = common::temp_dir(name);
     let file = common::write_file(&dir, "s.yaml", scenario);
     let out = dir.join("out");
     let o = Command::new(BIN)
         .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")])
         .output()
         .expect("run");
+    (o, out)
+}
+
+#[test]
+fn a_failed_threshold_exits_1_and_junit_says_which() {
+    let scenario = "name: gate\ntarget: {mock: {ttft: 20ms, tokens_per_s: 2000}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {stream: true, max_tokens: 32, prompt: hi}\nload: {concurrency: 2, requests: 10}\nthresholds:\n  - error_rate < 1%\n  - ttft.p50 < 1ms\n  - send_lag.p99 < 1s\n";
+    let (o, out) = run_in("gates", scenario);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("thresholds 1/3 passed"), "{stdout}");
@@ -137,16 +144,10 @@ fn the_junit_structure_check_rejects_a_suite_without_its_count() {
 
 #[test]
 fn phases_run_in_order_and_each_threshold_judges_its_own_phase() {
-    let dir = common::temp_dir("gates-phases");
     // The same bound passes on the fast phase and fails on the slow one: each phase is
     // judged on its own requests, not on the run's mix.
     let scenario = "name: phased\ntarget: {mock: {ttft: 5ms, tokens_per_s: 5000, jitter: 0, capacity: 1}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {stream: true, max_tokens: 16, prompt: hi}\nphases:\n  - name: calm\n    load: {concurrency: 1, requests: 6}\n    thresholds: [ttft.p95 < 100ms, requests == 6]\n  - name: crowded\n    load: {executor: constant-rate, rate: 200, requests: 40}\n    thresholds: [ttft.p95 < 100ms]\nthresholds: [requests == 46]\n";
-    let file = common::write_file(&dir, "s.yaml", scenario);
-    let out = dir.join("out");
-    let o = Command::new(BIN)
-        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")])
-        .output()
-        .expect("run");
+    let (o, out) = run_in("gates-phases", scenario);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("failed: crowded: ttft.p95 < 100ms (observed"), "{stdout}");

@@ -254,30 +254,20 @@ pub fn markdown(c: &Comparison) -> String {
     let partial = if c.partial { " (partial: interrupted)" } else { "" };
     let _ = writeln!(md, "# relaybench comparison: {}{partial}\n", c.scenario.name);
     let _ = writeln!(md, "{} targets ran the same workload at the same time, started {}.\n", c.targets.len(), c.started_at);
-    table(&mut md, &rows(c));
+    super::markdown::table(&mut md, &rows(c));
     let features = feature_rows(c);
     if features.len() > 1 {
         let _ = writeln!(md, "\n## Features\n");
-        table(&mut md, &features);
+        super::markdown::table(&mut md, &features);
     }
     let findings = finding_rows(c);
     if findings.len() > 1 {
         let _ = writeln!(md, "\n## Conformance findings per rule\n");
-        table(&mut md, &findings);
+        super::markdown::table(&mut md, &findings);
     }
     let _ = writeln!(md, "\n{}", ranking_line(c));
     let _ = writeln!(md, "\nEach target's full report: {}.", c.targets.iter().map(|t| format!("`{}`", t.report)).collect::<Vec<_>>().join(", "));
     md
-}
-
-fn table(md: &mut String, rows: &[Vec<String>]) {
-    for (i, row) in rows.iter().enumerate() {
-        let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
-        let _ = writeln!(md, "| {} |", cells.join(" | "));
-        if i == 0 {
-            let _ = writeln!(md, "|{}", "---|".repeat(row.len()));
-        }
-    }
 }
 
 /// The comparison as aligned text for the terminal.

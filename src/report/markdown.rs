@@ -31,8 +31,8 @@ pub fn render(r: &Report) -> String {
         "Throughput: {:.1} requests/s, {:.1} output tokens/s ({} output tokens).\n",
         r.throughput.requests_per_s, r.throughput.output_tokens_per_s, r.throughput.output_tokens
     );
-    let mut metrics = vec![METRIC_COLUMNS.map(str::to_owned)];
-    metrics.extend(metric_rows(r));
+    let mut metrics = vec![METRIC_COLUMNS.map(str::to_owned).to_vec()];
+    metrics.extend(metric_rows(r).into_iter().map(|row| row.to_vec()));
     table(&mut md, &metrics);
     if r.phases.len() > 1 {
         let _ = writeln!(md, "\n## Phases\n");
@@ -69,11 +69,12 @@ pub fn render(r: &Report) -> String {
 }
 
 /// A Markdown table; the first row is the header.
-fn table<const N: usize>(md: &mut String, rows: &[[String; N]]) {
+pub fn table(md: &mut String, rows: &[Vec<String>]) {
     for (i, row) in rows.iter().enumerate() {
-        let _ = writeln!(md, "| {} |", row.join(" | "));
+        let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
+        let _ = writeln!(md, "| {} |", cells.join(" | "));
         if i == 0 {
-            let _ = writeln!(md, "|{}", "---|".repeat(N));
+            let _ = writeln!(md, "|{}", "---|".repeat(row.len()));
         }
     }
 }

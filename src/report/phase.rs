@@ -83,27 +83,35 @@ impl PhaseReport {
     }
 }
 
+/// Header cells of [`Figures::cells`].
+pub const FIGURE_COLUMNS: [&str; 6] = ["req/s", "errors", "dropped", "ttft p50", "ttft p95", "itl p99"];
+
+impl Figures {
+    /// The figures both tables show, formatted for reading.
+    pub fn cells(&self) -> [String; 6] {
+        [
+            format!("{:.1}", self.requests_per_s),
+            format!("{:.2}%", self.error_rate * 100.0),
+            self.dropped.to_string(),
+            format!("{:.1}", self.ttft_p50),
+            format!("{:.1}", self.ttft_p95),
+            format!("{:.1}", self.itl_p99),
+        ]
+    }
+}
+
 /// The phase table as text rows (header first), shared by both summaries.
-pub fn rows(phases: &[PhaseReport]) -> Vec<[String; 9]> {
-    let mut rows = vec![["phase", "load", "req/s", "errors", "dropped", "ttft p50", "ttft p95", "itl p99", "thresholds"].map(str::to_owned)];
+pub fn rows(phases: &[PhaseReport]) -> Vec<Vec<String>> {
+    let header = ["phase", "load"].into_iter().chain(FIGURE_COLUMNS).chain(["thresholds"]);
+    let mut rows = vec![header.map(str::to_owned).collect()];
     for p in phases {
-        let f = &p.figures;
         let passed = p.thresholds.iter().filter(|t| t.passed).count();
-        rows.push([
-            p.name.clone(),
-            p.load.describe(),
-            format!("{:.1}", f.requests_per_s),
-            format!("{:.2}%", f.error_rate * 100.0),
-            f.dropped.to_string(),
-            format!("{:.1}", f.ttft_p50),
-            format!("{:.1}", f.ttft_p95),
-            format!("{:.1}", f.itl_p99),
-            match (p.thresholds.len(), passed == p.thresholds.len()) {
-                (0, _) => "-".to_owned(),
-                (n, true) => format!("{n} pass"),
-                (n, false) => format!("{} of {n} FAIL", n - passed),
-            },
-        ]);
+        let verdict = match (p.thresholds.len(), passed == p.thresholds.len()) {
+            (0, _) => "-".to_owned(),
+            (n, true) => format!("{n} pass"),
+            (n, false) => format!("{} of {n} FAIL", n - passed),
+        };
+        rows.push([p.name.clone(), p.load.describe()].into_iter().chain(p.figures.cells()).chain([verdict]).collect());
     }
     rows
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::phase::Figures;
+use super::phase::{Figures, FIGURE_COLUMNS};
 use super::Report;
 use crate::thresholds::{Threshold, ThresholdResult};
 
@@ -47,21 +47,13 @@ impl SweepReport {
     }
 }
 
-/// The sweep table as aligned text rows (header first), shared by both summaries.
-pub fn rows(sweep: &SweepReport) -> Vec<[String; 8]> {
-    let mut rows = vec![["rate", "req/s", "errors", "dropped", "ttft p50", "ttft p95", "itl p99", "slo"].map(str::to_owned)];
+/// The sweep table as text rows (header first), shared by both summaries.
+pub fn rows(sweep: &SweepReport) -> Vec<Vec<String>> {
+    let header = ["rate"].into_iter().chain(FIGURE_COLUMNS).chain(["slo"]);
+    let mut rows = vec![header.map(str::to_owned).collect()];
     for s in &sweep.steps {
-        let f = &s.figures;
-        rows.push([
-            format!("{:.1}", s.rate),
-            format!("{:.1}", f.requests_per_s),
-            format!("{:.2}%", f.error_rate * 100.0),
-            f.dropped.to_string(),
-            format!("{:.1}", f.ttft_p50),
-            format!("{:.1}", f.ttft_p95),
-            format!("{:.1}", f.itl_p99),
-            if s.slo_passed { "pass" } else { "FAIL" }.to_owned(),
-        ]);
+        let verdict = if s.slo_passed { "pass" } else { "FAIL" };
+        rows.push([format!("{:.1}", s.rate)].into_iter().chain(s.figures.cells()).chain([verdict.to_owned()]).collect());
     }
     rows
 }

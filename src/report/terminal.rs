@@ -87,14 +87,14 @@ pub fn render(r: &Report) -> String {
 }
 
 /// Rows of cells as lines, each column right-aligned to its widest cell.
-fn aligned<const N: usize>(rows: &[[String; N]]) -> Vec<String> {
-    let mut widths = [0usize; N];
+fn aligned(rows: &[Vec<String>]) -> Vec<String> {
+    let mut widths = vec![0usize; rows.first().map_or(0, Vec::len)];
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
     rows.iter()
-        .map(|row| row.iter().zip(widths).map(|(c, w)| format!("{c:>w$}")).collect::<Vec<_>>().join("  "))
+        .map(|row| row.iter().zip(&widths).map(|(c, w)| format!("{c:>w$}")).collect::<Vec<_>>().join("  "))
         .collect()
 }
