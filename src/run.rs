@@ -172,6 +172,8 @@ pub async fn run_file(path: &Path, options: &RunOptions) -> Result<Finished, Run
 struct ReadyTarget {
     spec: TargetSpec,
     target: Target,
+    /// Where its requests go, for messages and the report.
+    uri: String,
     /// The embedded mock serving it; lives as long as the run.
     _mock: Option<MockServer>,
     model: String,
@@ -190,11 +192,11 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let mut ready = Vec::new();
     for spec in scenario.targets() {
         let (target, mock) = resolve_target(&spec, scenario.seed).await?;
-        Client::new(&target, probe_timeouts)?;
+        let uri = Client::new(&target, probe_timeouts)?.uri().to_string();
         let model = spec.model.clone().unwrap_or_else(|| scenario.model.clone());
         let requests: Arc<[_]> = scenario.prepared_requests(&model).into();
         let picker = Picker::new(&requests, scenario.seed);
-        ready.push(ReadyTarget { spec, target, _mock: mock, model, requests, picker, stop: Arc::default() });
+        ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default() });
     }
 
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -221,7 +223,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     }
     if !options.quiet {
         // Printed once signals are handled, so an interrupt from now on yields a report.
-        let urls: Vec<String> = ready.iter().map(|t| Client::new(&t.target, probe_timeouts).map(|c| c.uri().to_string())).collect::<Result<_, _>>()?;
+        let urls: Vec<&str> = ready.iter().map(|t| t.uri.as_str()).collect();
         eprintln!(
             "relaybench: running `{}` against {} (Ctrl-C stops and writes a partial report)",
             scenario.name,
@@ -234,8 +236,8 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let mut planned = progress::Planned::of(phases.iter().map(|p| p.load.planned()));
     planned.requests = planned.requests.map(|n| n * ready.len() as u64);
     let progress = (!options.quiet).then(|| tokio::spawn(progress::report(live.clone(), run_start, planned)));
-    // runs[target] holds (phase index, start, duration, what it collected).
-    let mut runs: Vec<Vec<(usize, f64, f64, PhaseRun)>> = ready.iter().map(|_| Vec::new()).collect();
+    // runs[target]: the phases it ran.
+    let mut runs: Vec<Vec<PhaseRun>> = ready.iter().map(|_| Vec::new()).collect();
     for (index, spec) in phases.iter().enumerate() {
         let start_s = run_start.elapsed().as_secs_f64();
         // (target index, its task), for the targets still running.
@@ -254,8 +256,9 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             let load = spec.load.clone();
             tasks.push((i, tokio::spawn(async move {
                 let started = Instant::now();
-                let run = ctx.drive(&load).await;
-                (started.elapsed().as_secs_f64(), run)
+                let mut run = ctx.drive(&load).await;
+                (run.index, run.start_s, run.duration_s) = (index, start_s, started.elapsed().as_secs_f64());
+                run
             })));
         }
         if tasks.is_empty() {
@@ -263,8 +266,8 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         }
         for (i, task) in tasks {
             // A phase task ends when its loops do; it does not panic.
-            if let Ok((duration_s, run)) = task.await {
-                runs[i].push((index, start_s, duration_s, run));
+            if let Ok(run) = task.await {
+                runs[i].push(run);
             }
         }
     }
@@ -292,7 +295,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
                 description: scenario.description.clone(),
                 seed: scenario.seed,
             },
-            target: target_info(t, probe_timeouts)?,
+            target: target_info(t),
             dropped: 0,
             templates: t.requests.iter().map(|r| (r.name.clone(), r.weight.get(), r.stream)).collect(),
             started_at: started_text.clone(),
@@ -330,8 +333,8 @@ async fn run_probes(target: &Target, probes: &[crate::probes::Probe], timeouts: 
 }
 
 /// How a target is named in its report.
-fn target_info(t: &ReadyTarget, timeouts: Timeouts) -> Result<TargetInfo, RunError> {
-    Ok(TargetInfo {
+fn target_info(t: &ReadyTarget) -> TargetInfo {
+    TargetInfo {
         name: t.spec.name.clone(),
         provider: t.spec.provider.map(|p| p.id.to_owned()),
         kind: match t.spec.kind {
@@ -339,11 +342,11 @@ fn target_info(t: &ReadyTarget, timeouts: Timeouts) -> Result<TargetInfo, RunErr
             TargetKind::Http(_) => "http",
         }
         .to_owned(),
-        url: Client::new(&t.target, timeouts)?.uri().to_string(),
+        url: t.uri.clone(),
         model: t.model.clone(),
         http2: t.target.http2,
         prices: t.spec.prices.map(|p| report::PricesInfo { input_per_mtok: p.input_per_mtok, output_per_mtok: p.output_per_mtok }),
-    })
+    }
 }
 
 /// One target's report from its phases, and what blocked it, if anything.
@@ -351,12 +354,12 @@ fn target_report(
     scenario: &Scenario,
     phases: &[scenario::PhaseSpec],
     mut info: RunInfo,
-    runs: &[(usize, f64, f64, PhaseRun)],
+    runs: &[PhaseRun],
     probes: &[crate::probes::ProbeResult],
     features: &[crate::features::FeatureResult],
 ) -> (Report, Option<Blocker>) {
     let mut collected = Collected::default();
-    for (_, _, _, run) in runs {
+    for run in runs {
         collected.merge(run.collected.clone());
         info.dropped += run.dropped;
     }
@@ -373,14 +376,14 @@ fn target_report(
     };
     let phase_reports = runs
         .iter()
-        .map(|(index, start_s, duration_s, run)| {
-            let spec = &phases[*index];
+        .map(|run| {
+            let spec = &phases[run.index];
             let sweep = (!run.steps.is_empty()).then(|| {
                 let steps = run.steps.iter().map(|s| report::sweep::step(s.rate, &part(&s.collected, s.duration_s, s.dropped), &spec.load.slo));
                 report::sweep::SweepReport::new(steps.collect())
             });
-            let alone = part(&run.collected, *duration_s, run.dropped);
-            PhaseReport::new(&spec.name, *start_s, &alone, load_info(&spec.load), &spec.thresholds, sweep)
+            let alone = part(&run.collected, run.duration_s, run.dropped);
+            PhaseReport::new(&spec.name, run.start_s, &alone, load_info(&spec.load), &spec.thresholds, sweep)
         })
         .collect();
     let mut report = report::build(info, &collected, probes, features);
@@ -389,8 +392,15 @@ fn target_report(
     (report, collected.blocker)
 }
 
-/// What one phase collected.
+/// What one phase collected against one target.
+#[derive(Default)]
 struct PhaseRun {
+    /// Which phase of the scenario.
+    index: usize,
+    /// When it began, seconds after the run began.
+    start_s: f64,
+    /// How long it ran.
+    duration_s: f64,
     collected: Collected,
     dropped: u64,
     /// The sweep's steps, for the sweep executor.
@@ -440,7 +450,7 @@ impl PhaseContext {
             start: load.start.unwrap_or(0.0),
             stages: load.stages.iter().flatten().map(|s| (s.duration.0, s.target)).collect(),
         };
-        let single = |(collected, dropped)| PhaseRun { collected, dropped, steps: Vec::new() };
+        let single = |(collected, dropped)| PhaseRun { collected, dropped, ..PhaseRun::default() };
         match (load.executor, load.ramp) {
             (Executor::Concurrency, _) => {
                 let workers = LoadShape::Constant(f64::from(load.concurrency.map_or(1, |c| c.get())));
@@ -451,7 +461,7 @@ impl PhaseContext {
             }
             (Executor::Stages, Ramp::Rate) => single(self.run(Plan::Open(open(ramp(), false, requests, duration))).await),
             (Executor::Sweep, _) => {
-                let mut phase = PhaseRun { collected: Collected::default(), dropped: 0, steps: Vec::new() };
+                let mut phase = PhaseRun::default();
                 for rate in load.sweep_rates() {
                     if self.stop.is_stopped() {
                         break;
