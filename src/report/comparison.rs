@@ -203,6 +203,13 @@ pub fn rows(c: &Comparison) -> Vec<Vec<String>> {
     row("model", &|t| t.model.clone());
     row("requests", &|t| t.requests.to_string());
     row("error rate", &|t| format!("{:.2}%", t.error_rate * 100.0));
+    row("errors by type", &|t| {
+        if t.errors.is_empty() {
+            "-".into()
+        } else {
+            t.errors.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
+        }
+    });
     for id in COMPARED_LATENCIES {
         for (stat, pick) in [("p50", 0), ("p95", 1), ("p99", 2)] {
             row(&format!("{id} {stat} ms"), &|t| {
