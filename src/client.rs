@@ -80,6 +80,9 @@ pub struct Target {
     pub headers: Vec<(String, String)>,
     /// Use HTTP/2 with prior knowledge on `http://` URLs (on `https://` ALPN decides).
     pub http2: bool,
+    /// A PEM file of certificates trusted besides the public roots: a relay behind a
+    /// private CA.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Limits of one request, each a distinct outcome when it is hit.
@@ -135,6 +138,42 @@ pub enum ClientError {
         /// The header's name.
         name: String,
     },
+    /// The TLS settings cannot be built.
+    #[error("TLS setup: {0}")]
+    Tls(String),
+    /// The CA file cannot be read or holds no usable certificate.
+    #[error("ca_file {path}: {reason}")]
+    BadCaFile {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The TLS settings: the public roots, plus the target's own CA certificates if any.
+fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, ClientError> {
+    let mut roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        use rustls::pki_types::pem::PemObject;
+        let bad = |reason: String| ClientError::BadCaFile { path: path.display().to_string(), reason };
+        let certs = rustls::pki_types::CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))?;
+        let mut added = 0;
+        for cert in certs {
+            roots.add(cert.map_err(|e| bad(e.to_string()))?).map_err(|e| bad(e.to_string()))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(bad("no PEM certificate in it".into()));
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ClientError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
 }
 
 type HyperClient = hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -173,8 +212,9 @@ impl Client {
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(timeouts.connect));
+        // ALPN offers h2 and http/1.1 (set by enable_all_versions), so https negotiates.
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
+            .with_tls_config(tls_config(target.ca_file.as_deref())?)
             .https_or_http()
             .enable_all_versions()
             .wrap_connector(http);
@@ -527,6 +567,7 @@ mod tests {
             anthropic_version: Some(protocol::ANTHROPIC_VERSION.into()),
             headers: vec![("anthropic-beta".into(), "tools-2024-04-04".into())],
             http2: false,
+            ca_file: None,
         }
     }
 

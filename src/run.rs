@@ -563,6 +563,7 @@ async fn resolve_target(spec: &TargetSpec, seed: u64) -> Result<(Target, Option<
                 anthropic_version: mock.profile.map_or(Some(ANTHROPIC_VERSION), |p| p.anthropic_version).map(str::to_owned),
                 headers: Vec::new(),
                 http2: mock.http2,
+                ca_file: None,
             };
             Ok((target, Some(server)))
         }
@@ -582,6 +583,7 @@ async fn resolve_target(spec: &TargetSpec, seed: u64) -> Result<(Target, Option<
                 anthropic_version: http.anthropic_version.clone(),
                 headers: http.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 http2: http.http2,
+                ca_file: http.ca_file.clone(),
             };
             Ok((target, None))
         }

@@ -76,6 +76,7 @@ async fn http2_prior_knowledge_works_against_the_mock() {
         anthropic_version: Some("2023-06-01".into()),
         headers: Vec::new(),
         http2: true,
+        ca_file: None,
     };
     let client = relaybench::client::Client::new(&target, Default::default()).expect("client");
     let o = client.execute(common::body(true, 16), 0, true, None, Instant::now()).await;

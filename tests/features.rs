@@ -27,6 +27,7 @@ async fn statuses(quirk: Option<Rule>, provider: Option<&'static Provider>) -> B
         anthropic_version: Some("2023-06-01".into()),
         headers: Vec::new(),
         http2: false,
+        ca_file: None,
     };
     let results = features::run(&target, Timeouts::default(), "claude-sonnet-4-5", provider, &features::all()).await.expect("client");
     assert_eq!(results.len(), features::all().len());

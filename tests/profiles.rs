@@ -69,6 +69,7 @@ async fn optional_version_and_base64_only_images_follow_the_documents() {
             anthropic_version: None,
             headers: Vec::new(),
             http2: false,
+            ca_file: None,
         };
         relaybench::client::Client::new(&target, relaybench::client::Timeouts::default()).expect("client")
     };

@@ -142,6 +142,8 @@ pub struct HttpTarget {
     pub headers: BTreeMap<String, String>,
     /// HTTP/2 with prior knowledge on `http://` URLs.
     pub http2: bool,
+    /// Certificates (PEM) trusted besides the public roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Auth styles as written in YAML.
@@ -194,6 +196,8 @@ struct TargetFields {
     #[serde(default)]
     http2: bool,
     #[serde(default)]
+    ca_file: Option<std::path::PathBuf>,
+    #[serde(default)]
     model: Option<String>,
     #[serde(default)]
     prices: Option<PricesSpec>,
@@ -206,10 +210,10 @@ impl Validate for TargetFields {
                 return Err("prices must be 0 or more".into());
             }
         }
-        let endpoint = self.base_url.is_some() || self.auth.is_some() || self.api_key_env.is_some() || !self.headers.is_empty();
+        let endpoint = self.base_url.is_some() || self.auth.is_some() || self.api_key_env.is_some() || !self.headers.is_empty() || self.ca_file.is_some();
         match (&self.mock, self.provider) {
             (Some(_), _) if endpoint || self.anthropic_version.is_some() => {
-                Err("`mock` takes no base_url, auth, api_key_env, anthropic_version or headers".into())
+                Err("`mock` takes no base_url, auth, api_key_env, anthropic_version, headers or ca_file".into())
             }
             (Some(_), _) => Ok(()),
             (None, Some(p)) if p.base_url.is_none() && self.base_url.is_none() => Err(format!(
@@ -277,6 +281,7 @@ impl TargetFields {
                     anthropic_version: version,
                     headers: self.headers,
                     http2: self.http2,
+                    ca_file: self.ca_file,
                 };
                 ("http", TargetKind::Http(http))
             }
@@ -317,6 +322,7 @@ impl<'de> Deserialize<'de> for TargetSpec {
                     anthropic_version: None,
                     headers: BTreeMap::new(),
                     http2: false,
+                    ca_file: None,
                     model: None,
                     prices: None,
                 };

@@ -20,6 +20,7 @@ pub fn client(base_url: &str, key: &str, total: Duration) -> Client {
         anthropic_version: Some(ANTHROPIC_VERSION.to_owned()),
         headers: Vec::new(),
         http2: false,
+        ca_file: None,
     };
     Client::new(&target, Timeouts { connect: Duration::from_secs(5), total, ..Timeouts::default() }).expect("client")
 }
@@ -33,6 +34,7 @@ pub fn client_with(base_url: &str, timeouts: Timeouts) -> Client {
         anthropic_version: Some(ANTHROPIC_VERSION.to_owned()),
         headers: Vec::new(),
         http2: false,
+        ca_file: None,
     };
     Client::new(&target, timeouts).expect("client")
 }
