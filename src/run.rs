@@ -315,7 +315,8 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         Comparison::new(&reports)
     });
     if let Some(c) = &comparison {
-        report::comparison::write(c, &dir).map_err(|source| RunError::Report { dir: dir.clone(), source })?;
+        let reports: Vec<&Report> = targets.iter().map(|t| &t.report).collect();
+        report::comparison::write(c, &reports, &dir).map_err(|source| RunError::Report { dir: dir.clone(), source })?;
     }
     Ok(Finished { targets, dir, comparison })
 }

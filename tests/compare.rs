@@ -58,6 +58,14 @@ fn compare_relays_shows_each_documented_deviation_and_none_on_the_reference() {
     // The stand-in latencies differ, and the ranking puts conformant targets first.
     assert_eq!(c.ranking.first().map(String::as_str), Some("anthropic"));
     assert_eq!(c.ranking.last().map(String::as_str), Some("dimilinks"));
+    // One JUnit file for the whole comparison: each target's suites, its failures counted.
+    let xml = std::fs::read_to_string(run_dir.join(relaybench::report::JUNIT_XML)).expect("junit.xml");
+    let (cases, failures, declared_tests, declared_failures) = common::junit_counts(&xml);
+    let per_target = relaybench::conformance::RULES.len() + relaybench::probes::BUILTIN.len() + relaybench::features::all().len();
+    assert_eq!((cases, declared_tests), (6 * per_target, 6 * per_target));
+    // dimilinks: envelope.shape and missing-version; mandao: missing-version.
+    assert_eq!((failures, declared_failures), (3, 3), "{xml}");
+    assert!(xml.contains("testsuite name=\"compare-relays.dimilinks.conformance\""), "{xml}");
     let summary = std::fs::read_to_string(run_dir.join(relaybench::report::SUMMARY_MD)).expect("summary.md");
     assert!(summary.contains("## Features") && summary.contains("| request.model-nonstandard | - | - | - | - | 1 | - |"), "{summary}");
 }

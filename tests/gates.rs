@@ -5,71 +5,8 @@ mod common;
 
 use std::process::Command;
 
-use quick_xml::events::Event;
 
 const BIN: &str = env!("CARGO_BIN_EXE_relaybench");
-
-/// The structure of the common JUnit schema (the Ant format CI systems read): which
-/// element may hold which, and the attributes each requires.
-const JUNIT_STRUCTURE: [(&str, &[&str], &[&str]); 4] = [
-    // (element, allowed parents, required attributes)
-    ("testsuites", &[], &[]),
-    ("testsuite", &["testsuites"], &["name", "tests"]),
-    ("testcase", &["testsuite"], &["name", "classname"]),
-    ("failure", &["testcase"], &[]),
-];
-
-/// Counts of `<testcase>` and `<failure>` elements, and the sums of the suites' `tests`
-/// and `failures` attributes, from a parse that fails on malformed XML or on structure the
-/// common JUnit schema does not allow.
-fn junit_counts(xml: &str) -> (usize, usize, usize, usize) {
-    let mut reader = quick_xml::Reader::from_str(xml);
-    let (mut cases, mut failures, mut declared_tests, mut declared_failures) = (0, 0, 0, 0);
-    let mut open: Vec<String> = Vec::new();
-    loop {
-        let event = reader.read_event().expect("well-formed XML");
-        if let Event::Start(e) | Event::Empty(e) = &event {
-            let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-            let (_, parents, required) = JUNIT_STRUCTURE
-                .iter()
-                .find(|(n, _, _)| *n == name)
-                .unwrap_or_else(|| panic!("<{name}> is not a JUnit element"));
-            let parent = open.last().map(String::as_str);
-            assert!(parents.is_empty() == parent.is_none() && parent.is_none_or(|p| parents.contains(&p)), "<{name}> inside {parent:?}");
-            for attribute in *required {
-                assert!(e.try_get_attribute(*attribute).expect("attribute").is_some(), "<{name}> lacks {attribute}");
-            }
-        }
-        match &event {
-            Event::Start(e) => open.push(String::from_utf8_lossy(e.name().as_ref()).into_owned()),
-            Event::End(_) => {
-                open.pop();
-            }
-            _ => {}
-        }
-        match event {
-            Event::Eof => break,
-            Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
-                b"testcase" => cases += 1,
-                b"failure" => failures += 1,
-                b"testsuite" => {
-                    for a in e.attributes() {
-                        let a = a.expect("attribute");
-                        let n: usize = String::from_utf8_lossy(&a.value).parse().unwrap_or(0);
-                        match a.key.as_ref() {
-                            b"tests" => declared_tests += n,
-                            b"failures" => declared_failures += n,
-                            _ => {}
-                        }
-                    }
-                }
-                _ => {}
-            },
-            _ => {}
-        }
-    }
-    (cases, failures, declared_tests, declared_failures)
-}
 
 /// Runs `scenario` in a fresh folder named after `name`; returns the output and the
 /// folder the report went to.
@@ -99,7 +36,7 @@ fn a_failed_threshold_exits_1_and_junit_says_which() {
     assert!(r.thresholds[1].observed.expect("observed") >= 20.0);
 
     let xml = std::fs::read_to_string(common::only_report_dir(&out).join(relaybench::report::JUNIT_XML)).expect("junit.xml");
-    let (cases, failures, declared_tests, declared_failures) = junit_counts(&xml);
+    let (cases, failures, declared_tests, declared_failures) = common::junit_counts(&xml);
     assert_eq!(cases, 3 + relaybench::conformance::RULES.len(), "one case per threshold and per rule");
     assert_eq!((failures, declared_tests, declared_failures), (2, cases, 2));
     assert!(xml.contains("name=\"ttft.p50 &lt; 1ms\""), "{xml}");
@@ -127,19 +64,19 @@ fn the_ci_gate_scenario_passes_against_the_mock() {
     assert_eq!(o.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     let report_dir = common::only_report_dir(&out);
     let xml = std::fs::read_to_string(report_dir.join("junit.xml")).expect("junit.xml");
-    assert_eq!(junit_counts(&xml).1, 0, "no failures");
+    assert_eq!(common::junit_counts(&xml).1, 0, "no failures");
 }
 
 #[test]
 #[should_panic(expected = "inside")]
 fn the_junit_structure_check_rejects_a_case_outside_a_suite() {
-    junit_counts(r#"<testsuites><testcase name="x" classname="c"/></testsuites>"#);
+    common::junit_counts(r#"<testsuites><testcase name="x" classname="c"/></testsuites>"#);
 }
 
 #[test]
 #[should_panic(expected = "lacks tests")]
 fn the_junit_structure_check_rejects_a_suite_without_its_count() {
-    junit_counts(r#"<testsuites><testsuite name="s"></testsuite></testsuites>"#);
+    common::junit_counts(r#"<testsuites><testsuite name="s"></testsuite></testsuites>"#);
 }
 
 #[test]
@@ -163,7 +100,7 @@ fn phases_run_in_order_and_each_threshold_judges_its_own_phase() {
     assert!(r.thresholds[0].passed, "the scenario's threshold sees the whole run");
 
     let xml = std::fs::read_to_string(common::only_report_dir(&out).join(relaybench::report::JUNIT_XML)).expect("junit.xml");
-    let (cases, failures, _, _) = junit_counts(&xml);
+    let (cases, failures, _, _) = common::junit_counts(&xml);
     assert_eq!((cases, failures), (4 + relaybench::conformance::RULES.len(), 1));
     assert!(xml.contains("name=\"crowded: ttft.p95 &lt; 100ms\""), "{xml}");
     let summary = std::fs::read_to_string(common::only_report_dir(&out).join(relaybench::report::SUMMARY_MD)).expect("summary.md");

@@ -296,11 +296,13 @@ pub fn terminal(c: &Comparison) -> String {
     out
 }
 
-/// Writes `comparison.json` and the comparison `summary.md` into `dir`, atomically.
-pub fn write(c: &Comparison, dir: &Path) -> std::io::Result<()> {
+/// Writes `comparison.json`, the comparison `summary.md` and a `junit.xml` holding every
+/// target's suites into `dir`, each atomically.
+pub fn write(c: &Comparison, reports: &[&Report], dir: &Path) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(c).map_err(std::io::Error::other)?;
     super::write_atomic(&dir.join(COMPARISON_JSON), &json)?;
-    super::write_atomic(&dir.join(super::SUMMARY_MD), markdown(c).as_bytes())
+    super::write_atomic(&dir.join(super::SUMMARY_MD), markdown(c).as_bytes())?;
+    super::write_atomic(&dir.join(super::JUNIT_XML), super::junit::render_all(reports, true).as_bytes())
 }
 
 #[cfg(test)]

@@ -60,7 +60,25 @@ fn suite(xml: &mut String, name: &str, classname: &str, cases: &[Case]) {
 
 /// Renders the report's gates as JUnit XML.
 pub fn render(r: &Report) -> String {
-    let scenario = &r.scenario.name;
+    render_all(&[r], false)
+}
+
+/// Renders several targets' gates in one file, each suite named after its target when
+/// `named` (a comparison), so a CI system reads one file for the whole run.
+pub fn render_all(reports: &[&Report], named: bool) -> String {
+    let scenario = reports.first().map_or("", |r| r.scenario.name.as_str());
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(xml, "<testsuites name=\"relaybench {}\">", escape(scenario));
+    for r in reports {
+        let prefix = if named { format!("{scenario}.{}", r.target.name) } else { scenario.to_owned() };
+        suites(&mut xml, r, &prefix);
+    }
+    xml.push_str("</testsuites>\n");
+    xml
+}
+
+/// The four suites of one report, named `PREFIX.thresholds` and so on.
+fn suites(xml: &mut String, r: &Report, prefix: &str) {
     let thresholds: Vec<Case> = super::all_thresholds(r)
         .map(|(phase, t)| Case {
             name: match phase {
@@ -110,14 +128,10 @@ pub fn render(r: &Report) -> String {
             skipped: (f.status == Status::Unsupported).then(|| f.detail.clone()),
         })
         .collect();
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(xml, "<testsuites name=\"relaybench {}\">", escape(scenario));
-    suite(&mut xml, &format!("{scenario}.thresholds"), "relaybench.thresholds", &thresholds);
-    suite(&mut xml, &format!("{scenario}.conformance"), "relaybench.conformance", &rules);
-    suite(&mut xml, &format!("{scenario}.probes"), "relaybench.probes", &probes);
-    suite(&mut xml, &format!("{scenario}.features"), "relaybench.features", &features);
-    xml.push_str("</testsuites>\n");
-    xml
+    suite(xml, &format!("{prefix}.thresholds"), "relaybench.thresholds", &thresholds);
+    suite(xml, &format!("{prefix}.conformance"), "relaybench.conformance", &rules);
+    suite(xml, &format!("{prefix}.probes"), "relaybench.probes", &probes);
+    suite(xml, &format!("{prefix}.features"), "relaybench.features", &features);
 }
 
 #[cfg(test)]

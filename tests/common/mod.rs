@@ -218,3 +218,66 @@ pub fn run_ok(name: &str, scenario: &str) -> relaybench::report::Report {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     only_report(&out)
 }
+
+/// The structure of the common JUnit schema (the Ant format CI systems read): which
+/// element may hold which, and the attributes each requires.
+const JUNIT_STRUCTURE: [(&str, &[&str], &[&str]); 5] = [
+    // (element, allowed parents, required attributes)
+    ("testsuites", &[], &[]),
+    ("testsuite", &["testsuites"], &["name", "tests"]),
+    ("testcase", &["testsuite"], &["name", "classname"]),
+    ("failure", &["testcase"], &[]),
+    ("skipped", &["testcase"], &[]),
+];
+
+/// Counts of `<testcase>` and `<failure>` elements, and the sums of the suites' `tests`
+/// and `failures` attributes, from a parse that fails on malformed XML or on structure the
+/// common JUnit schema does not allow.
+pub fn junit_counts(xml: &str) -> (usize, usize, usize, usize) {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut cases, mut failures, mut declared_tests, mut declared_failures) = (0, 0, 0, 0);
+    let mut open: Vec<String> = Vec::new();
+    loop {
+        let event = reader.read_event().expect("well-formed XML");
+        if let quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) = &event {
+            let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+            let (_, parents, required) = JUNIT_STRUCTURE
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .unwrap_or_else(|| panic!("<{name}> is not a JUnit element"));
+            let parent = open.last().map(String::as_str);
+            assert!(parents.is_empty() == parent.is_none() && parent.is_none_or(|p| parents.contains(&p)), "<{name}> inside {parent:?}");
+            for attribute in *required {
+                assert!(e.try_get_attribute(*attribute).expect("attribute").is_some(), "<{name}> lacks {attribute}");
+            }
+        }
+        match &event {
+            quick_xml::events::Event::Start(e) => open.push(String::from_utf8_lossy(e.name().as_ref()).into_owned()),
+            quick_xml::events::Event::End(_) => {
+                open.pop();
+            }
+            _ => {}
+        }
+        match event {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => match e.name().as_ref() {
+                b"testcase" => cases += 1,
+                b"failure" => failures += 1,
+                b"testsuite" => {
+                    for a in e.attributes() {
+                        let a = a.expect("attribute");
+                        let n: usize = String::from_utf8_lossy(&a.value).parse().unwrap_or(0);
+                        match a.key.as_ref() {
+                            b"tests" => declared_tests += n,
+                            b"failures" => declared_failures += n,
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    (cases, failures, declared_tests, declared_failures)
+}
