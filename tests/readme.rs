@@ -43,3 +43,19 @@ fn rule_table_matches_the_rule_definitions() {
     let table = relaybench::conformance::rules::markdown_table();
     assert!(readme().contains(&table), "README's rule table is stale; replace it with `relaybench rules`:\n{table}");
 }
+
+#[test]
+fn the_catalog_table_and_the_real_key_comparison_match_the_catalog() {
+    let readme = readme();
+    for p in &relaybench::provider::CATALOG {
+        let url = p.base_url.map_or("none documented: give `base_url`".to_owned(), |u| format!("`{u}`"));
+        let start = format!("| `{}` |", p.id);
+        let line = readme.lines().find(|l| l.starts_with(&start)).unwrap_or_else(|| panic!("README lacks the catalog row of {}", p.id));
+        assert!(line.contains(&url) && line.contains(&format!("`{}`", p.key_env)), "{line}");
+    }
+    // The scenario a user with keys writes, as the README gives it, is a valid scenario.
+    let from = readme.find("cat > compare.yaml <<'YAML'\n").expect("compare.yaml block") + "cat > compare.yaml <<'YAML'\n".len();
+    let to = from + readme[from..].find("YAML\n").expect("end of block");
+    let s = relaybench::scenario::parse(&readme[from..to], std::path::Path::new("compare.yaml")).expect("README compare.yaml parses");
+    assert_eq!(s.targets().len(), 3);
+}
