@@ -46,13 +46,7 @@ pub fn render(r: &Report) -> String {
         }
     }
     let _ = writeln!(md, "\n**{}**\n", super::conformance_summary(r));
-    if let Some(line) = super::probes_summary(r) {
-        let _ = writeln!(md, "{line}\n");
-    }
-    if let Some(line) = super::features_summary(r) {
-        let _ = writeln!(md, "{line}\n");
-    }
-    if let Some(line) = super::thresholds_summary(r) {
+    for line in super::gate_lines(r) {
         let _ = writeln!(md, "{line}\n");
     }
     for line in super::conformance_lines(r) {

@@ -791,6 +791,11 @@ pub fn thresholds_summary(report: &Report) -> Option<String> {
     Some(format!("thresholds {passed}/{} passed{tail}", all.len()))
 }
 
+/// The probes, features and thresholds lines, those that apply, in that order.
+pub fn gate_lines(report: &Report) -> Vec<String> {
+    [probes_summary(report), features_summary(report), thresholds_summary(report)].into_iter().flatten().collect()
+}
+
 /// The verdict line.
 pub fn conformance_summary(report: &Report) -> String {
     let c = &report.conformance;

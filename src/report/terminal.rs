@@ -68,13 +68,7 @@ pub fn render(r: &Report) -> String {
         }
     }
     let _ = writeln!(out, "\n{}", super::conformance_summary(r));
-    if let Some(line) = super::probes_summary(r) {
-        let _ = writeln!(out, "{line}");
-    }
-    if let Some(line) = super::features_summary(r) {
-        let _ = writeln!(out, "{line}");
-    }
-    if let Some(line) = super::thresholds_summary(r) {
+    for line in super::gate_lines(r) {
         let _ = writeln!(out, "{line}");
     }
     for line in super::conformance_lines(r) {
