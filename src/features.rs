@@ -364,18 +364,12 @@ async fn listed_models(target: &Target, timeouts: Timeouts, provider: Option<&Pr
         let outcome = send(target, timeouts, &case).await?;
         let (status, detail) = judge(&case, &outcome);
         result.findings.extend(outcome.findings);
-        match status {
-            Status::Pass => {}
-            Status::Unsupported => refused.push(format!("{model} ({detail})")),
-            Status::Fail => {
-                result.status = Status::Fail;
-                refused.push(format!("{model}: {detail}"));
-            }
+        // A model the document lists and the provider refuses, even cleanly, fails.
+        if status != Status::Pass {
+            refused.push(format!("{model}: {detail}"));
         }
     }
-    if result.status == Status::Pass && !refused.is_empty() {
-        result.status = Status::Fail;
-    }
+    result.status = if refused.is_empty() { Status::Pass } else { Status::Fail };
     result.detail = if refused.is_empty() {
         format!("all {} listed models served", provider.models.len())
     } else {

@@ -71,3 +71,24 @@ async fn documented_limits_read_as_the_documents_imply() {
     assert_eq!(dimilinks["thinking-model"], Status::Pass);
     assert_eq!(dimilinks["missing-version"], Status::Fail);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_model_the_provider_does_not_serve_fails_listed_models() {
+    // The plain mock serves the official ids only, not DimiLinks' -thinking variants.
+    let server = MockServer::start_local(MockConfig::new("k")).await.expect("mock");
+    let target = Target {
+        base_url: server.base_url(),
+        auth: AuthStyle::Bearer,
+        api_key: ApiKey::new("k"),
+        anthropic_version: Some("2023-06-01".into()),
+        headers: Vec::new(),
+        http2: false,
+        ca_file: None,
+    };
+    let dimilinks = provider::find("dimilinks").ok();
+    let names = ["listed-models".to_owned()];
+    let r = features::run(&target, Timeouts::default(), "claude-sonnet-4-5", dimilinks, &names).await.expect("client");
+    assert_eq!(r[0].status, Status::Fail);
+    assert!(r[0].detail.contains("claude-opus-4-7-thinking: refused: 404 not_found_error"), "{}", r[0].detail);
+    assert!(!r[0].detail.contains("claude-opus-4-7:"), "served ids are not listed: {}", r[0].detail);
+}
