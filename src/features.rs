@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use crate::client::{AuthStyle, Client, ClientError, Target, Timeouts};
 use crate::conformance::request::{RequestFacts, ResponseSummary};
 use crate::conformance::{Finding, Severity};
+use crate::load::Stop;
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::provider::Provider;
 
@@ -307,10 +308,14 @@ pub fn thinking_variant(provider: Option<&Provider>, model: &str) -> Option<&'st
 }
 
 /// Sends each named case once, in order, to `target`; `provider` is its catalog entry
-/// (for the `-thinking` variant and the listed models).
-pub async fn run(target: &Target, timeouts: Timeouts, model: &str, provider: Option<&Provider>, names: &[String]) -> Result<Vec<FeatureResult>, ClientError> {
+/// (for the `-thinking` variant and the listed models). A stop (an interrupt) ends the
+/// suite between cases; the cases run so far are returned.
+pub async fn run(target: &Target, timeouts: Timeouts, model: &str, provider: Option<&Provider>, names: &[String], stop: &Stop) -> Result<Vec<FeatureResult>, ClientError> {
     let mut results = Vec::with_capacity(names.len());
     for name in names {
+        if stop.is_stopped() {
+            break;
+        }
         if name == "listed-models" {
             results.push(listed_models(target, timeouts, provider).await?);
             continue;

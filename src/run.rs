@@ -202,14 +202,23 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let interrupted = Arc::new(AtomicBool::new(false));
     let stops: Vec<Arc<Stop>> = ready.iter().map(|t| t.stop.clone()).collect();
     let signals = options.handle_signals.then(|| tokio::spawn(watch_signals(stops, interrupted.clone())));
+    if !options.quiet {
+        // Printed once signals are handled, so an interrupt from now on yields a report.
+        let urls: Vec<&str> = ready.iter().map(|t| t.uri.as_str()).collect();
+        eprintln!(
+            "relaybench: running `{}` against {} (Ctrl-C stops and writes a partial report)",
+            scenario.name,
+            urls.join(", ")
+        );
+    }
     // Probes and feature cases go to every target at once; each target gets them in order.
     let mut checks = Vec::new();
     for t in &ready {
-        let (target, model, provider) = (t.target.clone(), t.model.clone(), t.spec.provider);
+        let (target, model, provider, stop) = (t.target.clone(), t.model.clone(), t.spec.provider, t.stop.clone());
         let (probes, features) = (scenario.probes(&t.model), scenario.features.clone());
         checks.push(tokio::spawn(async move {
             let probes = run_probes(&target, &probes, probe_timeouts).await?;
-            let features = crate::features::run(&target, probe_timeouts, &model, provider, &features).await?;
+            let features = crate::features::run(&target, probe_timeouts, &model, provider, &features, &stop).await?;
             Ok::<_, ClientError>((probes, features))
         }));
     }
@@ -220,15 +229,6 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         let (probes, features) = task.await.unwrap_or_else(|_| Ok((Vec::new(), Vec::new())))?;
         probe_results.push(probes);
         feature_results.push(features);
-    }
-    if !options.quiet {
-        // Printed once signals are handled, so an interrupt from now on yields a report.
-        let urls: Vec<&str> = ready.iter().map(|t| t.uri.as_str()).collect();
-        eprintln!(
-            "relaybench: running `{}` against {} (Ctrl-C stops and writes a partial report)",
-            scenario.name,
-            urls.join(", ")
-        );
     }
     let started_at = SystemTime::now();
     let run_start = Instant::now();

@@ -153,6 +153,38 @@ fn sigint_mid_run_leaves_a_valid_partial_report() {
     assert_eq!(r.stopped_early.as_deref(), Some("interrupted by signal"));
 }
 
+#[cfg(unix)]
+#[test]
+fn sigint_during_the_feature_suite_stops_it_and_reports_the_cases_run() {
+    let dir = common::temp_dir("cli-sigint-features");
+    let out = dir.join("out");
+    // Each case takes about a second here: the suite alone would run for half a minute.
+    let slow = scenario("{mock: {ttft: 300ms, tokens_per_s: 100, jitter: 0}}", "  concurrency: 1\n  requests: 5");
+    let file = common::write_file(&dir, "s.yaml", &format!("{slow}features: all\n"));
+    let mut child = Command::new(BIN)
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.contains("running"), "{line}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let signalled = std::time::Instant::now();
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill").success());
+    let o = child.wait_with_output().expect("wait");
+    // The case in flight finishes (about a second); the other cases are not sent.
+    assert!(signalled.elapsed() < Duration::from_secs(10), "stopped after {:?}", signalled.elapsed());
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    let r = common::only_report(&out);
+    assert!(r.partial);
+    let all = relaybench::features::all().len();
+    assert!((1..all).contains(&r.features.len()), "{} of {all} cases reported", r.features.len());
+    assert_eq!(r.totals.requests, 0, "no load after the interrupt");
+}
+
 #[test]
 fn shipped_scenarios_validate_and_smoke_runs_clean() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");

@@ -8,6 +8,7 @@ use std::time::Duration;
 use relaybench::client::{ApiKey, AuthStyle, Target, Timeouts};
 use relaybench::conformance::Rule;
 use relaybench::features::{self, Status};
+use relaybench::load::Stop;
 use relaybench::mock::{MockConfig, MockServer};
 use relaybench::provider::{self, Provider};
 
@@ -29,7 +30,7 @@ async fn statuses(quirk: Option<Rule>, provider: Option<&'static Provider>) -> B
         http2: false,
         ca_file: None,
     };
-    let results = features::run(&target, Timeouts::default(), "claude-sonnet-4-5", provider, &features::all()).await.expect("client");
+    let results = features::run(&target, Timeouts::default(), "claude-sonnet-4-5", provider, &features::all(), &Stop::default()).await.expect("client");
     assert_eq!(results.len(), features::all().len());
     results.into_iter().map(|r| (r.name, r.status)).collect()
 }
@@ -87,7 +88,7 @@ async fn a_listed_model_the_provider_does_not_serve_fails_listed_models() {
     };
     let dimilinks = provider::find("dimilinks").ok();
     let names = ["listed-models".to_owned()];
-    let r = features::run(&target, Timeouts::default(), "claude-sonnet-4-5", dimilinks, &names).await.expect("client");
+    let r = features::run(&target, Timeouts::default(), "claude-sonnet-4-5", dimilinks, &names, &Stop::default()).await.expect("client");
     assert_eq!(r[0].status, Status::Fail);
     assert!(r[0].detail.contains("claude-opus-4-7-thinking: refused: 404 not_found_error"), "{}", r[0].detail);
     assert!(!r[0].detail.contains("claude-opus-4-7:"), "served ids are not listed: {}", r[0].detail);
