@@ -71,6 +71,29 @@ fn compare_relays_shows_each_documented_deviation_and_none_on_the_reference() {
 }
 
 #[test]
+fn a_target_that_served_nothing_ranks_last_and_shows_no_latency() {
+    let dir = common::temp_dir("compare-unreachable");
+    let scenario = format!(
+        "name: mixed\ntargets:\n  - {{provider: anthropic, mock: {{ttft: 5ms, tokens_per_s: 2000}}}}\n  - {{provider: mandao, base_url: \"http://127.0.0.1:{}\"}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{stream: true, max_tokens: 16, prompt: hi}}\nload: {{concurrency: 2, requests: 30}}\n",
+        common::closed_port()
+    );
+    let file = common::write_file(&dir, "s.yaml", &scenario);
+    let out = dir.join("out");
+    let o = Command::new(BIN)
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"])
+        .env("MANDAO_API_KEY", "sk-test-mandao")
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(3), "the unreachable target decides the exit: {}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mandao: target unreachable"), "{}", text(&o));
+    let c: Comparison = serde_json::from_slice(&std::fs::read(common::only_report_dir(&out).join(COMPARISON_JSON)).expect("comparison.json")).expect("parses");
+    assert_eq!(c.ranking, ["anthropic", "mandao"]);
+    assert_eq!(c.targets[0].requests, 30, "the reachable target ran its whole load");
+    assert!(c.targets[1].latency.is_empty(), "{:?}", c.targets[1].latency);
+    assert_eq!(c.targets[1].errors.get("connect_error").copied(), Some(c.targets[1].requests));
+}
+
+#[test]
 fn compare_flags_a_slower_report_and_passes_an_equal_one() {
     let dir = common::temp_dir("compare-reports");
     let scenario = |ttft: &str| {

@@ -31,7 +31,8 @@ pub struct Comparison {
     pub partial: bool,
     /// The target usage is compared against: the official API's, when one ran.
     pub reference: Option<String>,
-    /// Target names, conformant ones first, each group by TTFT p95 (fastest first).
+    /// Target names: those that served before those that served nothing, conformant
+    /// before not, each group by TTFT p95 (fastest first).
     pub ranking: Vec<String>,
     /// One column per target, in scenario order.
     pub targets: Vec<Column>,
@@ -67,9 +68,9 @@ pub struct Column {
     pub error_rate: f64,
     /// Requests by outcome, ok excluded, and by `error.type`, where any.
     pub errors: BTreeMap<String, u64>,
-    /// Latency percentiles by metric id.
+    /// Latency percentiles by metric id, for metrics with samples.
     pub latency: BTreeMap<String, Percentiles>,
-    /// Median per-request output tokens per second.
+    /// Median per-request output tokens per second (0 without samples).
     pub output_tokens_per_s_p50: f64,
     /// Completed requests per second.
     pub requests_per_s: f64,
@@ -127,10 +128,10 @@ impl Comparison {
             c.input_tokens_vs_reference = reference_counts.as_ref().and_then(|r| deviation(&c.input_tokens, r));
         }
         let mut ranking: Vec<&Column> = targets.iter().collect();
-        ranking.sort_by(|a, b| {
-            let p95 = |c: &Column| c.latency.get("ttft").map_or(f64::INFINITY, |p| if c.requests == 0 { f64::INFINITY } else { p.p95 });
-            (a.violations > 0).cmp(&(b.violations > 0)).then(p95(a).total_cmp(&p95(b)))
-        });
+        // A target that served nothing has no TTFT and ranks last, whatever its findings.
+        let key = |c: &Column| (c.error_rate >= 1.0 || c.requests == 0, c.violations > 0);
+        let p95 = |c: &Column| c.latency.get("ttft").map_or(f64::INFINITY, |p| p.p95);
+        ranking.sort_by(|a, b| key(a).cmp(&key(b)).then(p95(a).total_cmp(&p95(b))));
         Comparison {
             format: COMPARISON_FORMAT.to_owned(),
             scenario: first.scenario.clone(),
@@ -172,7 +173,7 @@ fn column(r: &Report, dir: &str) -> Column {
         errors,
         latency: COMPARED_LATENCIES
             .iter()
-            .filter_map(|id| r.metrics.get(*id).map(|m| ((*id).to_owned(), Percentiles { p50: m.p50, p95: m.p95, p99: m.p99 })))
+            .filter_map(|id| r.metrics.get(*id).filter(|m| m.count > 0).map(|m| ((*id).to_owned(), Percentiles { p50: m.p50, p95: m.p95, p99: m.p99 })))
             .collect(),
         output_tokens_per_s_p50: r.metrics.get("output_tokens_per_s").map_or(0.0, |m| m.p50),
         requests_per_s: r.throughput.requests_per_s,
@@ -213,7 +214,7 @@ pub fn rows(c: &Comparison) -> Vec<Vec<String>> {
     for id in COMPARED_LATENCIES {
         for (stat, pick) in [("p50", 0), ("p95", 1), ("p99", 2)] {
             row(&format!("{id} {stat} ms"), &|t| {
-                t.latency.get(id).filter(|_| t.requests > 0).map_or("-".into(), |p| ms([p.p50, p.p95, p.p99][pick]))
+                t.latency.get(id).map_or("-".into(), |p| ms([p.p50, p.p95, p.p99][pick]))
             });
         }
     }
@@ -252,7 +253,7 @@ pub fn feature_rows(c: &Comparison) -> Vec<Vec<String>> {
 
 /// The ranking sentence.
 pub fn ranking_line(c: &Comparison) -> String {
-    format!("ranking (conformant first, then by ttft p95): {}", c.ranking.join(" > "))
+    format!("ranking (targets that served first, conformant first, then by ttft p95): {}", c.ranking.join(" > "))
 }
 
 /// The comparison as Markdown.
