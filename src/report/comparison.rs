@@ -113,12 +113,7 @@ impl Comparison {
         let templates: BTreeSet<String> = targets.iter().flat_map(|c| c.input_tokens.keys().cloned()).collect();
         let medians: BTreeMap<String, f64> = templates
             .iter()
-            .filter_map(|t| {
-                let mut values: Vec<u64> = targets.iter().filter_map(|c| c.input_tokens.get(t).copied()).collect();
-                values.sort_unstable();
-                let n = values.len();
-                (n > 0).then(|| (t.clone(), if n % 2 == 1 { values[n / 2] as f64 } else { (values[n / 2 - 1] + values[n / 2]) as f64 / 2.0 }))
-            })
+            .filter_map(|t| median(targets.iter().filter_map(|c| c.input_tokens.get(t).copied()).collect()).map(|m| (t.clone(), m)))
             .collect();
         let reference_counts: Option<BTreeMap<String, f64>> = reference.as_ref().and_then(|name| {
             targets.iter().find(|c| &c.name == name).map(|c| c.input_tokens.iter().map(|(k, v)| (k.clone(), *v as f64)).collect())
@@ -141,6 +136,17 @@ impl Comparison {
             ranking: ranking.into_iter().map(|c| c.name.clone()).collect(),
             targets,
         }
+    }
+}
+
+/// The median of `values`; the mean of the middle two when their number is even.
+fn median(mut values: Vec<u64>) -> Option<f64> {
+    values.sort_unstable();
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2] as f64),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) as f64 / 2.0),
     }
 }
 
@@ -309,6 +315,13 @@ pub fn write(c: &Comparison, reports: &[&Report], dir: &Path) -> std::io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_takes_the_middle_or_the_mean_of_the_middle_two() {
+        assert_eq!(median(vec![30, 10, 20]), Some(20.0));
+        assert_eq!(median(vec![40, 10, 20, 30]), Some(25.0));
+        assert_eq!(median(Vec::new()), None);
+    }
 
     #[test]
     fn deviation_is_the_mean_relative_difference_over_shared_templates() {
