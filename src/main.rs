@@ -64,7 +64,20 @@ fn main() -> ExitCode {
         }
         Command::Validate { scenario } => match relaybench::scenario::load(&scenario) {
             Ok(s) => {
-                println!("{}: ok ({} request templates)", scenario.display(), s.requests.len());
+                let targets: Vec<String> = s.targets().into_iter().map(|t| t.name).collect();
+                let phases = s.phases();
+                let thresholds = s.thresholds.len() + phases.iter().map(|p| p.thresholds.len()).sum::<usize>();
+                let phases: Vec<String> = phases.into_iter().map(|p| p.name).collect();
+                println!(
+                    "{}: ok ({} request templates; targets: {}; phases: {}; {} probes, {} feature cases, {} thresholds)",
+                    scenario.display(),
+                    s.requests.len(),
+                    targets.join(", "),
+                    phases.join(", "),
+                    s.probes.len(),
+                    s.features.len(),
+                    thresholds
+                );
                 code(Exit::Ok)
             }
             Err(e) => fail(&e.to_string(), Exit::Usage),

@@ -193,6 +193,7 @@ fn shipped_scenarios_validate_and_smoke_runs_clean() {
         if path.extension().is_some_and(|e| e == "yaml") {
             let o = run(&["validate", path.to_str().expect("utf8")], &[]);
             assert_eq!(o.status.code(), Some(0), "{}: {}", path.display(), text(&o));
+            assert!(String::from_utf8_lossy(&o.stdout).contains(": ok (") && text(&o).contains("; targets: "), "{}", text(&o));
         }
     }
     let out = common::temp_dir("cli-smoke");
