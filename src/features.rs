@@ -121,14 +121,14 @@ struct Case {
     text: &'static str,
     body: Value,
     stream: bool,
-    /// Changes to the target's request settings (auth style, version, headers).
-    adjust: fn(&mut Target),
+    /// Changes to the target's request settings (auth style, version, headers), for
+    /// the few cases that need them.
+    adjust: Option<fn(&mut Target)>,
     /// None: must be served; Some: must be refused with this status and error type.
     refused: Option<(u16, &'static str)>,
     check: Check,
 }
 
-fn unchanged(_: &mut Target) {}
 fn served(_: &ResponseSummary) -> Result<(), String> {
     Ok(())
 }
@@ -162,7 +162,7 @@ fn weather_tool() -> Value {
 fn case(name: &str, model: &str, thinking_model: Option<&str>) -> Option<Case> {
     let user = |text: &str| json!([{"role": "user", "content": text}]);
     let mut body = json!({"model": model, "max_tokens": 64, "messages": user("Say hello in five words.")});
-    let mut c = Case { text: "", body: Value::Null, stream: false, adjust: unchanged, refused: None, check: served };
+    let mut c = Case { text: "", body: Value::Null, stream: false, adjust: None, refused: None, check: served };
     match name {
         "text" => c.text = "a plain text reply",
         "stream" => {
@@ -278,19 +278,19 @@ fn case(name: &str, model: &str, thinking_model: Option<&str>) -> Option<Case> {
         }
         "anthropic-beta" => {
             c.text = "an `anthropic-beta` header";
-            c.adjust = |t| t.headers.push(("anthropic-beta".into(), "tools-2024-04-04".into()));
+            c.adjust = Some(|t| t.headers.push(("anthropic-beta".into(), "tools-2024-04-04".into())));
         }
         "auth-x-api-key" => {
             c.text = "the key as `x-api-key`";
-            c.adjust = |t| t.auth = AuthStyle::XApiKey;
+            c.adjust = Some(|t| t.auth = AuthStyle::XApiKey);
         }
         "auth-bearer" => {
             c.text = "the key as `Authorization: Bearer`";
-            c.adjust = |t| t.auth = AuthStyle::Bearer;
+            c.adjust = Some(|t| t.auth = AuthStyle::Bearer);
         }
         MISSING_VERSION => {
             c.text = "no `anthropic-version` header: the API refuses it (400)";
-            c.adjust = |t| t.anthropic_version = None;
+            c.adjust = Some(|t| t.anthropic_version = None);
             c.refused = Some((400, "invalid_request_error"));
         }
         _ => return None,
@@ -311,13 +311,14 @@ pub fn thinking_variant(provider: Option<&Provider>, model: &str) -> Option<&'st
 /// (for the `-thinking` variant and the listed models). A stop (an interrupt) ends the
 /// suite between cases; the cases run so far are returned.
 pub async fn run(target: &Target, timeouts: Timeouts, model: &str, provider: Option<&Provider>, names: &[String], stop: &Stop) -> Result<Vec<FeatureResult>, ClientError> {
+    let sender = Sender { target, timeouts, client: Client::new(target, timeouts)? };
     let mut results = Vec::with_capacity(names.len());
     for name in names {
         if stop.is_stopped() {
             break;
         }
         if name == "listed-models" {
-            results.push(listed_models(target, timeouts, provider).await?);
+            results.push(listed_models(&sender, provider).await?);
             continue;
         }
         let Some(case) = case(name, model, thinking_variant(provider, model)) else {
@@ -331,26 +332,42 @@ pub async fn run(target: &Target, timeouts: Timeouts, model: &str, provider: Opt
             });
             continue;
         };
-        let outcome = send(target, timeouts, &case).await?;
+        let outcome = sender.send(&case).await?;
         let (status, detail) = judge(&case, &outcome);
         results.push(FeatureResult { name: name.clone(), text: case.text, status, detail, findings: outcome.findings });
     }
     Ok(results)
 }
 
-/// Sends one case.
-async fn send(target: &Target, timeouts: Timeouts, case: &Case) -> Result<Outcome, ClientError> {
-    let mut adjusted = target.clone();
-    (case.adjust)(&mut adjusted);
-    let client = Client::new(&adjusted, timeouts)?;
-    let facts = RequestFacts::from_body(&case.body);
-    Ok(client.execute(Bytes::from(case.body.to_string()), 0, case.stream, Some(&facts), Instant::now()).await)
+/// Sends cases to one target: through its pooled client, or through a client of its
+/// own for a case that changes the request settings.
+struct Sender<'a> {
+    target: &'a Target,
+    timeouts: Timeouts,
+    client: Client,
+}
+
+impl Sender<'_> {
+    /// Sends one case.
+    async fn send(&self, case: &Case) -> Result<Outcome, ClientError> {
+        let adjusted = match case.adjust {
+            Some(adjust) => {
+                let mut target = self.target.clone();
+                adjust(&mut target);
+                Some(Client::new(&target, self.timeouts)?)
+            }
+            None => None,
+        };
+        let client = adjusted.as_ref().unwrap_or(&self.client);
+        let facts = RequestFacts::from_body(&case.body);
+        Ok(client.execute(Bytes::from(case.body.to_string()), 0, case.stream, Some(&facts), Instant::now()).await)
+    }
 }
 
 /// Every model id the provider's document lists, one plain request each: passes when all
 /// are served; the responses are held to every rule, so a non-standard id shows as a
 /// finding.
-async fn listed_models(target: &Target, timeouts: Timeouts, provider: Option<&Provider>) -> Result<FeatureResult, ClientError> {
+async fn listed_models(sender: &Sender<'_>, provider: Option<&Provider>) -> Result<FeatureResult, ClientError> {
     let mut result = FeatureResult {
         name: "listed-models".into(),
         text: LISTED_MODELS,
@@ -366,7 +383,7 @@ async fn listed_models(target: &Target, timeouts: Timeouts, provider: Option<&Pr
     let mut refused = Vec::new();
     for model in provider.models {
         let Some(case) = case("text", model, None) else { continue };
-        let outcome = send(target, timeouts, &case).await?;
+        let outcome = sender.send(&case).await?;
         let (status, detail) = judge(&case, &outcome);
         result.findings.extend(outcome.findings);
         // A model the document lists and the provider refuses, even cleanly, fails.
