@@ -20,21 +20,16 @@ use crate::conformance::{envelope, stream::StreamChecker};
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::protocol::{self, event, CONTENT_DELTA_TYPES};
 use crate::sse;
+use crate::text::excerpt;
+
+/// Targets name their auth style through the client, where a target is built.
+pub use crate::protocol::AuthStyle;
 
 /// Largest non-streaming body kept; beyond it the response counts as malformed, so a
 /// server that never stops sending cannot exhaust memory.
 const MAX_JSON_BODY: usize = 64 * 1024 * 1024;
 /// Error bodies are short; more than this is cut.
 const MAX_ERROR_BODY: usize = 64 * 1024;
-
-/// How the key is presented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthStyle {
-    /// `x-api-key: KEY`, the official API's header.
-    XApiKey,
-    /// `Authorization: Bearer KEY`, what most relays document.
-    Bearer,
-}
 
 /// An API key. It is only ever read from the environment, and its `Debug` and `Display`
 /// print a placeholder so it cannot leak into logs, errors or reports.
@@ -542,17 +537,6 @@ impl StreamObserver {
 fn input_total(usage: &Value) -> Option<u64> {
     let field = |k: &str| usage.get(k).and_then(Value::as_u64);
     field("input_tokens").map(|n| n + field("cache_creation_input_tokens").unwrap_or(0) + field("cache_read_input_tokens").unwrap_or(0))
-}
-
-/// The first bytes of `bytes`, printable, for a finding or an error message.
-pub fn excerpt(bytes: &[u8]) -> String {
-    const MAX: usize = 160;
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)]);
-    let mut out: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if bytes.len() > MAX {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

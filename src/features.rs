@@ -13,10 +13,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use crate::client::{AuthStyle, Client, ClientError, Target, Timeouts};
+use crate::client::{Client, ClientError, Target, Timeouts};
 use crate::conformance::request::{RequestFacts, ResponseSummary};
 use crate::conformance::{Finding, Severity};
-use crate::load::Stop;
+use crate::protocol::AuthStyle;
+use crate::stop::Stop;
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::provider::Provider;
 
@@ -442,7 +443,7 @@ mod tests {
         for name in all().into_iter().filter(|n| n != "listed-models") {
             let c = case(&name, "m", Some("m-thinking")).unwrap_or_else(|| panic!("{name}"));
             assert!(!c.text.is_empty(), "{name}");
-            let accepted = crate::mock::validate::validate(c.body.to_string().as_bytes(), &models);
+            let accepted = crate::conformance::validate::validate(c.body.to_string().as_bytes(), &models);
             assert!(accepted.is_ok(), "{name}: {:?}", accepted.err());
         }
         assert!(case("thinking-model", "m", None).is_none());

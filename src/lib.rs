@@ -23,4 +23,7 @@ pub mod run;
 pub mod scenario;
 pub mod schemas;
 pub mod sse;
+pub mod stop;
+pub mod text;
 pub mod thresholds;
+pub mod yaml;

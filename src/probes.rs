@@ -137,7 +137,7 @@ mod tests {
             if probe.wrong_key {
                 continue; // the key is a header, not the body
             }
-            let rejection = crate::mock::validate::validate(probe.body.to_string().as_bytes(), &models)
+            let rejection = crate::conformance::validate::validate(probe.body.to_string().as_bytes(), &models)
                 .expect_err(name);
             assert_eq!(rejection.status, probe.expect_status, "{name}");
             assert_eq!(rejection.error_type, probe.expect_error_type, "{name}");

@@ -11,6 +11,15 @@ pub const MESSAGES_PATH: &str = "/v1/messages";
 pub const HEADER_VERSION: &str = "anthropic-version";
 /// Request header for key authentication.
 pub const HEADER_API_KEY: &str = "x-api-key";
+
+/// How the key is presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthStyle {
+    /// `x-api-key: KEY`, the official API's header.
+    XApiKey,
+    /// `Authorization: Bearer KEY`, what most relays document.
+    Bearer,
+}
 /// Response header naming the request for support tickets.
 pub const HEADER_REQUEST_ID: &str = "request-id";
 

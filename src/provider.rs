@@ -8,9 +8,8 @@
 
 use std::fmt::Write;
 
-use crate::client::AuthStyle;
 use crate::conformance::Rule;
-use crate::protocol::ANTHROPIC_VERSION;
+use crate::protocol::{AuthStyle, ANTHROPIC_VERSION};
 
 /// The shape of the error bodies a provider documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use crate::mock::latency::LatencyModel;
 use crate::mock::reply::OutputLength;
 use crate::mock::{MockConfig, MockServer};
 use crate::protocol::ANTHROPIC_VERSION;
-use crate::report::phase::PhaseReport;
+use crate::report::PhaseReport;
 use crate::report::{self, timefmt, LoadInfo, Report, RunInfo, ScenarioInfo, TargetInfo};
 use crate::report::comparison::Comparison;
 use crate::scenario::target::{MOCK_TOKENS_PER_S, MOCK_TTFT};
@@ -381,7 +381,7 @@ fn target_report(
             let spec = &phases[run.index];
             let sweep = (!run.steps.is_empty()).then(|| {
                 let steps = run.steps.iter().map(|s| report::sweep::step(s.rate, &part(&s.collected, s.duration_s, s.dropped), &spec.load.slo));
-                report::sweep::SweepReport::new(steps.collect())
+                report::SweepReport::new(steps.collect())
             });
             let alone = part(&run.collected, run.duration_s, run.dropped);
             PhaseReport::new(&spec.name, run.start_s, &alone, load_info(&spec.load), &spec.thresholds, sweep)
@@ -389,7 +389,7 @@ fn target_report(
         .collect();
     let mut report = report::build(info, &collected, probes, features);
     report.phases = phase_reports;
-    report.thresholds = scenario.thresholds.iter().map(|t| t.evaluate(&report)).collect();
+    report.thresholds = scenario.thresholds.iter().map(|t| report::gate::evaluate(t, &report)).collect();
     (report, collected.blocker)
 }
 

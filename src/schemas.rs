@@ -88,7 +88,7 @@ fn rewrite_refs(schema: &Value) -> Value {
 pub fn derived_files() -> Result<Vec<(PathBuf, String)>, String> {
     let mut files = Vec::new();
     for (source, text) in SOURCES {
-        let openapi = crate::scenario::yaml_to_json(text).map_err(|e| format!("schemas/openapi/{source}.yaml: {e}"))?;
+        let openapi = crate::yaml::to_json(text).map_err(|e| format!("schemas/openapi/{source}.yaml: {e}"))?;
         for (name, schema) in derive(&openapi)? {
             let text = serde_json::to_string_pretty(&schema).map_err(|e| e.to_string())? + "\n";
             files.push((PathBuf::from("schemas").join(source).join(format!("{name}.schema.json")), text));
@@ -119,7 +119,7 @@ const EVENT_SCHEMAS: [(&str, &str); 7] = [
 impl Validators {
     fn build() -> Result<Validators, String> {
         let (_, text) = SOURCES[0];
-        let schemas = derive(&crate::scenario::yaml_to_json(text)?)?;
+        let schemas = derive(&crate::yaml::to_json(text)?)?;
         let compile = |name: &str| {
             let schema = schemas.get(name).ok_or_else(|| format!("no component {name}"))?;
             jsonschema::validator_for(schema).map_err(|e| format!("{name}: {e}"))

@@ -1,12 +1,10 @@
 //! Thresholds: k6-style pass/fail expressions over a run's report, such as
-//! `ttft.p95 < 800ms`, `error_rate < 1%` or `conformance.violations == 0`. A failed
-//! threshold fails the run (exit code 1); an unknown name or a malformed expression is a
-//! scenario error, found before anything is sent.
-
-use serde::{Deserialize, Serialize};
+//! `ttft.p95 < 800ms`, `error_rate < 1%` or `conformance.violations == 0`, parsed into a
+//! plain expression. An unknown name or a malformed expression is a scenario error, found
+//! before anything is sent; judging one against a report is the report's gate
+//! (`report::gate`), so the input model knows nothing of reports.
 
 use crate::metrics::{Metric, Unit};
-use crate::report::Report;
 
 /// A statistic of a histogram metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +94,8 @@ pub enum Op {
 }
 
 impl Op {
-    fn holds(self, a: f64, b: f64) -> bool {
+    /// Whether `a OP b`.
+    pub fn holds(self, a: f64, b: f64) -> bool {
         match self {
             Op::Lt => a < b,
             Op::Le => a <= b,
@@ -175,63 +174,6 @@ fn value(text: &str, subject: Subject) -> Result<f64, String> {
         ("%", _, Subject::ErrorRate) => Ok(number / 100.0),
         (u, _, _) => Err(format!("unit {u:?} does not fit this metric")),
     }
-}
-
-impl Threshold {
-    /// The observed value in `report`, or None when there is nothing to judge (an empty
-    /// histogram), which fails the threshold.
-    pub fn observe(&self, report: &Report) -> Option<f64> {
-        let t = &report.totals;
-        Some(match self.subject {
-            Subject::Stat(metric, stat) => {
-                let s = report.metrics.get(metric.id())?;
-                if s.count == 0 && stat != Stat::Count {
-                    return None;
-                }
-                match stat {
-                    Stat::Min => s.min,
-                    Stat::Mean => s.mean,
-                    Stat::P50 => s.p50,
-                    Stat::P90 => s.p90,
-                    Stat::P95 => s.p95,
-                    Stat::P99 => s.p99,
-                    Stat::Max => s.max,
-                    Stat::Count => s.count as f64,
-                }
-            }
-            Subject::ErrorRate => t.error_rate,
-            Subject::Dropped => t.dropped as f64,
-            Subject::Requests => t.requests as f64,
-            Subject::RequestsPerS => report.throughput.requests_per_s,
-            Subject::OutputTokensPerS => report.throughput.output_tokens_per_s,
-            Subject::Violations => report.conformance.violations as f64,
-            Subject::Warnings => report.conformance.warnings as f64,
-            Subject::ProbesFailed => report.probes.iter().filter(|p| !p.passed).count() as f64,
-            Subject::FeaturesFailed => report.features.iter().filter(|f| f.status == crate::features::Status::Fail).count() as f64,
-        })
-    }
-
-    /// Judges the threshold against `report`.
-    pub fn evaluate(&self, report: &Report) -> ThresholdResult {
-        let observed = self.observe(report);
-        ThresholdResult {
-            expression: self.text.clone(),
-            observed,
-            passed: observed.is_some_and(|v| self.op.holds(v, self.value)),
-        }
-    }
-}
-
-/// A threshold's verdict, as the report records it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ThresholdResult {
-    /// The expression.
-    pub expression: String,
-    /// The value measured (ms for latencies, a fraction for error_rate), or null when
-    /// there was nothing to measure.
-    pub observed: Option<f64>,
-    /// Whether it held.
-    pub passed: bool,
 }
 
 #[cfg(test)]

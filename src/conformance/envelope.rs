@@ -3,7 +3,8 @@
 use http::HeaderMap;
 use serde_json::Value;
 
-use super::{Finding, Rule};
+use super::finding::Finding;
+use super::rules::Rule;
 use crate::protocol::{error_type_for_status, HEADER_REQUEST_ID};
 
 /// Checks a non-2xx body: JSON, envelope shape, and `error.type` against the status.

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::{Finding, Rule};
+use super::finding::Finding;
+use super::rules::Rule;
 
 /// Checks a 2xx non-streaming body.
 pub fn check_message(body: &[u8]) -> Vec<Finding> {

@@ -6,7 +6,8 @@
 
 use serde_json::Value;
 
-use super::{Finding, Rule};
+use super::finding::Finding;
+use super::rules::Rule;
 
 /// What a request asked for, as far as the response can be held to it.
 pub struct RequestFacts {

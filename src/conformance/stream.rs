@@ -4,7 +4,9 @@
 
 use serde_json::Value;
 
-use super::{envelope, Finding, Rule};
+use super::envelope;
+use super::finding::Finding;
+use super::rules::Rule;
 use crate::protocol::{event, STOP_REASONS};
 
 /// Usage counters that must never decrease within a stream.

@@ -3,11 +3,11 @@
 
 use tokio::sync::mpsc;
 
-use super::Stop;
 use crate::conformance::{Finding, Rule};
 use crate::metrics::Recorder;
 use std::collections::{BTreeMap, BTreeSet};
 use crate::outcome::{Outcome, OutcomeKind};
+use crate::stop::Stop;
 
 /// Failures kept verbatim for the report.
 pub const MAX_EXAMPLES: usize = 20;

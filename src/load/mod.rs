@@ -8,11 +8,11 @@
 pub mod collect;
 pub mod progress;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -20,6 +20,9 @@ use crate::client::Client;
 use crate::outcome::Outcome;
 use crate::rng::Rng;
 use crate::scenario::PreparedRequest;
+
+/// Workers, the collector and the signal handler share one stop request.
+pub use crate::stop::Stop;
 
 /// Chooses a template for request `n` by weight. The choice depends only on the seed
 /// and `n`, so the mix of a run is repeatable whatever the timing.
@@ -48,35 +51,6 @@ impl Picker {
         let total = self.cumulative.last().copied().unwrap_or(1);
         let x = Rng::derive(self.seed, n).next_u64() % total;
         self.cumulative.partition_point(|&c| c <= x)
-    }
-}
-
-/// A stop request shared by workers, the collector and the signal handler.
-#[derive(Debug, Default)]
-pub struct Stop {
-    stopped: AtomicBool,
-    notify: Notify,
-}
-
-impl Stop {
-    /// Asks every worker to start no new request.
-    pub fn stop(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
-        self.notify.notify_waiters();
-    }
-
-    /// Whether a stop was asked for.
-    pub fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::SeqCst)
-    }
-
-    /// Resolves once a stop is asked for.
-    pub async fn wait(&self) {
-        let notified = self.notify.notified();
-        if self.is_stopped() {
-            return;
-        }
-        notified.await;
     }
 }
 

@@ -9,7 +9,6 @@ pub mod profile;
 pub mod quirk;
 pub mod reply;
 pub mod stream;
-pub mod validate;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -28,11 +27,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::conformance::validate::{self, Rejection};
 use crate::protocol::{self, error_body, CONTENT_TYPE_JSON, HEADER_REQUEST_ID};
 use crate::rng::Rng;
 use latency::LatencyModel;
 use reply::OutputLength;
-use validate::Rejection;
 
 /// Models the mock serves when none are configured: the current Claude ids.
 pub const DEFAULT_MODELS: [&str; 8] = crate::provider::OFFICIAL_MODELS;

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Report, ScenarioInfo};
+use super::model::{Report, ScenarioInfo};
 use crate::outcome::OutcomeKind;
 
 /// Identifies the comparison format; bumped on incompatible changes.
@@ -173,7 +173,7 @@ fn column(r: &Report, dir: &str) -> Column {
         provider: r.target.provider.clone(),
         url: r.target.url.clone(),
         model: r.target.model.clone(),
-        report: format!("{dir}/{}", super::REPORT_JSON),
+        report: format!("{dir}/{}", super::files::REPORT_JSON),
         requests: r.totals.requests,
         error_rate: r.totals.error_rate,
         errors,
@@ -189,7 +189,7 @@ fn column(r: &Report, dir: &str) -> Column {
         findings: r.conformance.rules.iter().map(|(id, rule)| (id.clone(), rule.count)).collect(),
         probes_passed: r.probes.iter().filter(|p| p.passed).count(),
         probes: r.probes.len(),
-        thresholds_failed: super::all_thresholds(r).filter(|(_, t)| !t.passed).count(),
+        thresholds_failed: super::lines::all_thresholds(r).filter(|(_, t)| !t.passed).count(),
         input_tokens: r.templates.iter().filter_map(|t| t.input_tokens.map(|n| (t.name.clone(), n))).collect(),
         input_tokens_vs_reference: None,
         input_tokens_vs_median: None,
@@ -307,9 +307,9 @@ pub fn terminal(c: &Comparison) -> String {
 /// target's suites into `dir`, each atomically.
 pub fn write(c: &Comparison, reports: &[&Report], dir: &Path) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(c).map_err(std::io::Error::other)?;
-    super::write_atomic(&dir.join(COMPARISON_JSON), &json)?;
-    super::write_atomic(&dir.join(super::SUMMARY_MD), markdown(c).as_bytes())?;
-    super::write_atomic(&dir.join(super::JUNIT_XML), super::junit::render_all(reports, true).as_bytes())
+    super::files::write_atomic(&dir.join(COMPARISON_JSON), &json)?;
+    super::files::write_atomic(&dir.join(super::files::SUMMARY_MD), markdown(c).as_bytes())?;
+    super::files::write_atomic(&dir.join(super::files::JUNIT_XML), super::junit::render_all(reports, true).as_bytes())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use super::model::Report;
 use crate::conformance::{Severity, RULES};
 use crate::features::Status;
 
@@ -79,7 +79,7 @@ pub fn render_all(reports: &[&Report], named: bool) -> String {
 
 /// The four suites of one report, named `PREFIX.thresholds` and so on.
 fn suites(xml: &mut String, r: &Report, prefix: &str) {
-    let thresholds: Vec<Case> = super::all_thresholds(r)
+    let thresholds: Vec<Case> = super::lines::all_thresholds(r)
         .map(|(phase, t)| Case {
             name: match phase {
                 Some(phase) => format!("{phase}: {}", t.expression),

@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use super::{metric_rows, outcome_counts, Report, METRIC_COLUMNS};
+use super::lines::{metric_rows, outcome_counts, METRIC_COLUMNS};
+use super::model::Report;
 
 /// Renders the summary.
 pub fn render(r: &Report) -> String {
@@ -12,7 +13,7 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(
         md,
         "Target `{}` ({}), model `{}`, {}, started {}, {:.1} s.\n",
-        r.target.url, r.target.kind, r.target.model, super::load_line(r), r.started_at, r.duration_s
+        r.target.url, r.target.kind, r.target.model, super::lines::load_line(r), r.started_at, r.duration_s
     );
     if let Some(why) = &r.stopped_early {
         let _ = writeln!(md, "**Stopped early:** {why}\n");
@@ -45,11 +46,11 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(md, "\n{}", super::sweep::goodput_line(sweep));
         }
     }
-    let _ = writeln!(md, "\n**{}**\n", super::conformance_summary(r));
-    for line in super::gate_lines(r) {
+    let _ = writeln!(md, "\n**{}**\n", super::lines::conformance_summary(r));
+    for line in super::lines::gate_lines(r) {
         let _ = writeln!(md, "{line}\n");
     }
-    for line in super::conformance_lines(r) {
+    for line in super::lines::conformance_lines(r) {
         let _ = writeln!(md, "- {}", line.replace('|', "\\|"));
     }
     if !r.examples.is_empty() {

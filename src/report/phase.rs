@@ -1,41 +1,13 @@
 //! The phases of a run: each load of a scenario reported on its own, with its thresholds.
 
-use serde::{Deserialize, Serialize};
-
-use super::sweep::SweepReport;
-use super::{LoadInfo, Report};
-use crate::thresholds::{Threshold, ThresholdResult};
-
-/// The headline figures of a part of a run (a phase or a sweep step), from a report
-/// built over that part alone.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Figures {
-    /// How long the part ran, seconds.
-    pub duration_s: f64,
-    /// Requests completed.
-    pub requests: u64,
-    /// Requests dropped at the in-flight cap.
-    pub dropped: u64,
-    /// Completed requests per second achieved.
-    pub requests_per_s: f64,
-    /// Output tokens per second.
-    pub output_tokens_per_s: f64,
-    /// Fraction of requests not ok.
-    pub error_rate: f64,
-    /// TTFT median, ms.
-    pub ttft_p50: f64,
-    /// TTFT 95th percentile, ms.
-    pub ttft_p95: f64,
-    /// Inter-token latency 99th percentile, ms.
-    pub itl_p99: f64,
-    /// End-to-end 95th percentile, ms.
-    pub e2e_p95: f64,
-}
+use super::gate::evaluate;
+use super::model::{Figures, LoadInfo, MetricSummary, PhaseReport, Report, SweepReport};
+use crate::thresholds::Threshold;
 
 impl Figures {
     /// The figures of `r`.
     pub fn of(r: &Report) -> Figures {
-        let stat = |id: &str, pick: fn(&super::MetricSummary) -> f64| r.metrics.get(id).map_or(0.0, pick);
+        let stat = |id: &str, pick: fn(&MetricSummary) -> f64| r.metrics.get(id).map_or(0.0, pick);
         Figures {
             duration_s: r.duration_s,
             requests: r.totals.requests,
@@ -51,24 +23,6 @@ impl Figures {
     }
 }
 
-/// One phase.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PhaseReport {
-    /// Name from the scenario (`load` for a scenario with one `load:`).
-    pub name: String,
-    /// Its load shape.
-    pub load: LoadInfo,
-    /// When it began, seconds after the run began (to find it in the time series).
-    pub start_s: f64,
-    /// Its figures.
-    #[serde(flatten)]
-    pub figures: Figures,
-    /// Its own thresholds, judged on this phase alone.
-    pub thresholds: Vec<ThresholdResult>,
-    /// Steps and goodput, for the sweep executor.
-    pub sweep: Option<SweepReport>,
-}
-
 impl PhaseReport {
     /// The phase's entry from a report built over the phase alone.
     pub fn new(name: &str, start_s: f64, r: &Report, load: LoadInfo, thresholds: &[Threshold], sweep: Option<SweepReport>) -> PhaseReport {
@@ -77,7 +31,7 @@ impl PhaseReport {
             load,
             start_s,
             figures: Figures::of(r),
-            thresholds: thresholds.iter().map(|t| t.evaluate(r)).collect(),
+            thresholds: thresholds.iter().map(|t| evaluate(t, r)).collect(),
             sweep,
         }
     }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use super::model::Report;
 use crate::conformance::{Rule, Severity};
 
 /// How much the error rate may rise before it counts as a regression: one percentage

@@ -1,38 +1,14 @@
 //! The sweep section: each step's figures and SLO verdict, and the goodput, the answer
 //! capacity planning wants.
 
-use serde::{Deserialize, Serialize};
-
-use super::phase::{Figures, FIGURE_COLUMNS};
-use super::Report;
-use crate::thresholds::{Threshold, ThresholdResult};
-
-/// One held rate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Step {
-    /// Target rate, requests per second.
-    pub rate: f64,
-    /// The step's figures.
-    #[serde(flatten)]
-    pub figures: Figures,
-    /// The SLO's thresholds on this step.
-    pub slo: Vec<ThresholdResult>,
-    /// Every SLO threshold held.
-    pub slo_passed: bool,
-}
-
-/// All steps and the goodput.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SweepReport {
-    /// Steps in the order run.
-    pub steps: Vec<Step>,
-    /// The highest rate at which that step and every lower one met the SLO.
-    pub goodput_rate: Option<f64>,
-}
+use super::gate::evaluate;
+use super::model::{Figures, Report, Step, SweepReport, ThresholdResult};
+use super::phase::FIGURE_COLUMNS;
+use crate::thresholds::Threshold;
 
 /// A step's figures and SLO verdict, from a report built over that step alone.
 pub fn step(rate: f64, r: &Report, slo: &[Threshold]) -> Step {
-    let slo: Vec<ThresholdResult> = slo.iter().map(|t| t.evaluate(r)).collect();
+    let slo: Vec<ThresholdResult> = slo.iter().map(|t| evaluate(t, r)).collect();
     Step { rate, figures: Figures::of(r), slo_passed: slo.iter().all(|t| t.passed), slo }
 }
 

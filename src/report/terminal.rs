@@ -2,13 +2,14 @@
 
 use std::fmt::Write;
 
-use super::{metric_rows, outcome_counts, Report, METRIC_COLUMNS};
+use super::lines::{metric_rows, outcome_counts, METRIC_COLUMNS};
+use super::model::Report;
 
 /// Renders the summary as aligned plain text.
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
     let partial = if r.partial { "  [PARTIAL: interrupted]" } else { "" };
-    let _ = writeln!(out, "relaybench  {}  →  {}  ({}){partial}", r.scenario.name, r.target.url, super::load_line(r));
+    let _ = writeln!(out, "relaybench  {}  →  {}  ({}){partial}", r.scenario.name, r.target.url, super::lines::load_line(r));
     if let Some(why) = &r.stopped_early {
         let _ = writeln!(out, "stopped early: {why}");
     }
@@ -67,11 +68,11 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(out, "{}", super::sweep::goodput_line(sweep));
         }
     }
-    let _ = writeln!(out, "\n{}", super::conformance_summary(r));
-    for line in super::gate_lines(r) {
+    let _ = writeln!(out, "\n{}", super::lines::conformance_summary(r));
+    for line in super::lines::gate_lines(r) {
         let _ = writeln!(out, "{line}");
     }
-    for line in super::conformance_lines(r) {
+    for line in super::lines::conformance_lines(r) {
         let _ = writeln!(out, "  {line}");
     }
     for e in r.examples.iter().take(3) {

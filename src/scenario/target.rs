@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use super::{parse_str, report_name, string_where, HumanDuration, Validate, ValidatedVisitor};
-use crate::client::AuthStyle;
-use crate::protocol::ANTHROPIC_VERSION;
+use super::visit::{parse_str, report_name, string_where, Validate, ValidatedVisitor};
+use super::duration::HumanDuration;
+use crate::protocol::{AuthStyle, ANTHROPIC_VERSION};
 use crate::provider::{Prices, Provider};
 
 /// One target of a scenario.
@@ -342,7 +342,7 @@ mod tests {
     use super::*;
 
     fn target(yaml: &str) -> Result<TargetSpec, String> {
-        serde_yaml::from_str::<TargetSpec>(yaml).map_err(|e| e.to_string())
+        crate::yaml::from_str::<TargetSpec>(yaml).map_err(|e| e.message)
     }
 
     #[test]

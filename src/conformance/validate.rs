@@ -1,5 +1,7 @@
-//! Server-side request validation: the mock rejects what the API rejects (PROTOCOL.md §5),
-//! with the status and `error.type` the API uses, so negative probes have a reference.
+//! Request validation: what the API rejects (PROTOCOL.md §5), with the status and
+//! `error.type` the API uses. The mock answers with it, and the probes and feature cases
+//! are tested against it, so it lives with the other protocol rules rather than in the
+//! server.
 
 use serde_json::{Map, Value};
 

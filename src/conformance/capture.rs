@@ -1,0 +1,40 @@
+//! Offline checking of captured bodies (`relaybench check`), through the same checkers
+//! live runs use.
+
+use super::envelope::check_error_body;
+use super::finding::Finding;
+use super::message::check_message;
+use super::stream::StreamChecker;
+
+/// What a captured body is, for offline checking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capture {
+    /// A raw SSE body, bytes exactly as received.
+    Stream,
+    /// A 2xx non-streaming Message body.
+    Message,
+    /// An error body that came with this HTTP status.
+    Error(u16),
+}
+
+/// Checks a whole captured body with the same code live runs use.
+pub fn check_capture(kind: Capture, body: &[u8]) -> Vec<Finding> {
+    match kind {
+        Capture::Stream => {
+            let mut parser = crate::sse::Parser::new();
+            let mut checker = StreamChecker::new();
+            parser.feed(body, |ev| match ev {
+                Ok(ev) => {
+                    let data: Option<serde_json::Value> = serde_json::from_str(ev.data).ok();
+                    checker.event(ev.name, ev.data, data.as_ref());
+                }
+                Err(e) => checker.framing_error(&e),
+            });
+            parser.finish();
+            checker.finish();
+            checker.take_findings()
+        }
+        Capture::Message => check_message(body),
+        Capture::Error(status) => check_error_body(status, body),
+    }
+}

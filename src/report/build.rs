@@ -1,0 +1,254 @@
+//! Building a report from what the collector gathered, the probes and the feature cases.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
+use super::model::*;
+use crate::conformance::{Finding, Rule, Severity};
+use crate::features::FeatureResult;
+use crate::load::collect::Collected;
+use crate::metrics::{Metric, Recorder, Unit};
+use crate::outcome::OutcomeKind;
+use crate::probes::ProbeResult;
+
+/// The conformance section for findings counted by rule id, with examples.
+pub fn conformance(counts: &BTreeMap<String, u64>, examples: &[(Rule, Vec<FindingInfo>)]) -> Conformance {
+    let mut rules = BTreeMap::new();
+    let (mut violations, mut warnings, mut infos) = (0, 0, 0);
+    for (id, &count) in counts {
+        let Some(rule) = Rule::from_id(id) else { continue };
+        match rule.severity() {
+            Severity::Error => violations += count,
+            Severity::Warn => warnings += count,
+            Severity::Info => infos += count,
+        }
+        let kept = examples.iter().find(|(r, _)| *r == rule).map(|(_, e)| e.clone()).unwrap_or_default();
+        rules.insert(
+            id.clone(),
+            RuleReport {
+                severity: rule.severity().id().to_owned(),
+                text: rule.info().text.to_owned(),
+                count,
+                examples: kept,
+            },
+        );
+    }
+    Conformance {
+        verdict: if violations == 0 { "pass" } else { "fail" }.to_owned(),
+        violations,
+        warnings,
+        infos,
+        rules,
+    }
+}
+
+fn summarize(metric: Metric, h: &Histogram<u64>) -> MetricSummary {
+    let (unit, scale) = match metric.unit() {
+        Unit::Micros => ("ms", 1e-3),
+        Unit::MilliTokensPerS => ("tokens_per_s", 1e-3),
+    };
+    let q = |q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 * scale };
+    MetricSummary {
+        definition: metric.definition().to_owned(),
+        unit: unit.to_owned(),
+        count: h.len(),
+        min: if h.is_empty() { 0.0 } else { h.min() as f64 * scale },
+        mean: if h.is_empty() { 0.0 } else { h.mean() * scale },
+        p50: q(0.50),
+        p90: q(0.90),
+        p95: q(0.95),
+        p99: q(0.99),
+        max: if h.is_empty() { 0.0 } else { h.max() as f64 * scale },
+        histogram_unit: metric.unit().id().to_owned(),
+        histogram: encode_histogram(h),
+    }
+}
+
+fn time_series(collected: &Collected) -> Vec<SecondInfo> {
+    let Some(&last) = collected.time_series.keys().last() else {
+        return Vec::new();
+    };
+    (0..=last)
+        .map(|second| {
+            let b = collected.time_series.get(&second).cloned().unwrap_or_default();
+            let mut ttft = b.ttft_us.clone();
+            ttft.sort_unstable();
+            SecondInfo {
+                second,
+                started: b.started,
+                finished: b.finished,
+                errors: b.errors,
+                output_tokens: b.output_tokens,
+                ttft_p50_ms: (!ttft.is_empty()).then(|| ttft[ttft.len() / 2] as f64 / 1000.0),
+                ttft_sampled: b.ttft_unsampled > 0,
+            }
+        })
+        .collect()
+}
+
+/// The findings of requests sent once before the load (probes, feature cases), each
+/// with the label its examples carry.
+fn one_off_findings<'a>(probes: &'a [ProbeResult], features: &'a [FeatureResult]) -> Vec<(String, &'a [Finding])> {
+    let probes = probes.iter().map(|p| (format!("probe:{}", p.probe.name), p.findings.as_slice()));
+    probes.chain(features.iter().map(|f| (format!("feature:{}", f.name), f.findings.as_slice()))).collect()
+}
+
+/// Findings per rule id over the load, the probes and the feature cases.
+fn finding_counts(r: &Recorder, one_off: &[(String, &[Finding])]) -> BTreeMap<String, u64> {
+    let mut counts = r.findings.clone();
+    for f in one_off.iter().flat_map(|(_, findings)| findings.iter()) {
+        *counts.entry(f.rule.id().to_owned()).or_default() += 1;
+    }
+    counts
+}
+
+/// The first findings of each rule: the one-off requests' first (they ran first), then
+/// the load's.
+fn finding_examples(
+    collected: &Collected,
+    one_off: &[(String, &[Finding])],
+    template_name: &dyn Fn(usize) -> String,
+) -> Vec<(Rule, Vec<FindingInfo>)> {
+    let info = |request: u64, template: String, f: &Finding| FindingInfo {
+        request,
+        template,
+        event_index: f.event_index,
+        message: f.message.clone(),
+        excerpt: f.excerpt.clone(),
+    };
+    let mut by_rule: BTreeMap<Rule, Vec<FindingInfo>> = BTreeMap::new();
+    for (label, findings) in one_off {
+        for f in *findings {
+            by_rule.entry(f.rule).or_default().push(info(0, label.clone(), f));
+        }
+    }
+    for (rule, kept) in &collected.finding_examples {
+        let list = by_rule.entry(*rule).or_default();
+        list.extend(kept.iter().map(|(request, template, f)| info(*request, template_name(*template), f)));
+    }
+    by_rule
+        .into_iter()
+        .map(|(rule, mut list)| {
+            list.truncate(crate::load::collect::MAX_FINDING_EXAMPLES);
+            (rule, list)
+        })
+        .collect()
+}
+
+/// Everything about a run the report needs besides the collected data.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// Scenario identity.
+    pub scenario: ScenarioInfo,
+    /// Target identity.
+    pub target: TargetInfo,
+    /// Template names, weights, stream flags.
+    pub templates: Vec<(String, u32, bool)>,
+    /// Start, RFC 3339.
+    pub started_at: String,
+    /// Wall-clock seconds.
+    pub duration_s: f64,
+    /// Interrupted.
+    pub partial: bool,
+    /// Why it stopped early.
+    pub stopped_early: Option<String>,
+    /// Requests dropped by the open loop's cap.
+    pub dropped: u64,
+}
+
+/// Builds the report of a run.
+pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], features: &[FeatureResult]) -> Report {
+    let one_off = one_off_findings(probes, features);
+    let r: &Recorder = &collected.recorder;
+    let mut by_outcome: BTreeMap<String, u64> = OutcomeKind::ALL.iter().map(|k| (k.id().to_owned(), 0)).collect();
+    for (k, v) in &r.outcomes {
+        *by_outcome.entry(k.clone()).or_default() += v;
+    }
+    let ok = r.count(OutcomeKind::Ok);
+    let per_s = |n: u64| if info.duration_s > 0.0 { n as f64 / info.duration_s } else { 0.0 };
+    let template_name = |i: usize| info.templates.get(i).map(|t| t.0.clone()).unwrap_or_default();
+    Report {
+        format: REPORT_FORMAT.to_owned(),
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        totals: Totals {
+            requests: r.requests,
+            streamed: r.streamed,
+            by_outcome,
+            by_status: r.statuses.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            by_error_type: r.error_types.clone(),
+            dropped: info.dropped,
+            error_rate: if r.requests == 0 { 0.0 } else { (r.requests - ok) as f64 / r.requests as f64 },
+        },
+        throughput: Throughput {
+            requests_per_s: per_s(r.requests),
+            output_tokens_per_s: per_s(r.output_tokens),
+            output_tokens: r.output_tokens,
+            input_tokens: r.input_tokens,
+            content_deltas: r.content_deltas,
+            send_rate: collected.send_rate(),
+            cost_usd: info.target.prices.map(|p| {
+                (r.input_tokens as f64 * p.input_per_mtok + r.output_tokens as f64 * p.output_per_mtok) / 1e6
+            }),
+        },
+        metrics: Metric::ALL
+            .iter()
+            .map(|&m| (m.id().to_owned(), summarize(m, r.histogram(m))))
+            .collect(),
+        templates: info
+            .templates
+            .iter()
+            .enumerate()
+            .map(|(i, (name, weight, stream))| TemplateInfo {
+                name: name.clone(),
+                weight: *weight,
+                stream: *stream,
+                requests: collected.per_template.get(i).copied().unwrap_or(0),
+                input_tokens: collected.input_tokens.get(i).copied().flatten(),
+            })
+            .collect(),
+        examples: collected
+            .examples
+            .iter()
+            .map(|e| ExampleInfo {
+                request: e.request,
+                template: template_name(e.outcome.template),
+                outcome: e.outcome.kind.id().to_owned(),
+                status: e.outcome.status,
+                error_type: e.outcome.error_type.clone(),
+                detail: e.outcome.detail.clone(),
+            })
+            .collect(),
+        conformance: conformance(&finding_counts(r, &one_off), &finding_examples(collected, &one_off, &template_name)),
+        features: features
+            .iter()
+            .map(|f| FeatureInfo {
+                name: f.name.clone(),
+                text: f.text.to_owned(),
+                status: f.status,
+                detail: f.detail.clone(),
+                rules: f.findings.iter().map(|x| x.rule.id().to_owned()).collect::<std::collections::BTreeSet<_>>().into_iter().collect(),
+            })
+            .collect(),
+        thresholds: Vec::new(),
+        phases: Vec::new(),
+        time_series: time_series(collected),
+        probes: probes
+            .iter()
+            .map(|p| ProbeInfo {
+                name: p.probe.name.clone(),
+                expected_status: p.probe.expect_status,
+                expected_error_type: p.probe.expect_error_type.clone(),
+                status: p.status,
+                error_type: p.error_type.clone(),
+                passed: p.passed,
+            })
+            .collect(),
+        scenario: info.scenario,
+        target: info.target,
+        started_at: info.started_at,
+        duration_s: info.duration_s,
+        partial: info.partial,
+        stopped_early: info.stopped_early,
+    }
+}

@@ -1,0 +1,458 @@
+//! The report model: the canonical JSON record of a run, as written and read back.
+//!
+//! Histograms are stored whole (HdrHistogram V2 + DEFLATE, base64), so reports from
+//! several runs or machines merge exactly; the percentiles beside them are for reading.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::features::Status;
+
+/// Identifies the report format; bumped on incompatible changes.
+pub const REPORT_FORMAT: &str = "relaybench.report/1";
+/// The canonical record of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`REPORT_FORMAT`].
+    pub format: String,
+    /// relaybench version that wrote it.
+    pub tool_version: String,
+    /// The scenario run.
+    pub scenario: ScenarioInfo,
+    /// Where requests went.
+    pub target: TargetInfo,
+    /// Start of the run, RFC 3339 UTC.
+    pub started_at: String,
+    /// Wall-clock length of the run in seconds.
+    pub duration_s: f64,
+    /// True when the run was interrupted and the report holds only what was collected.
+    pub partial: bool,
+    /// Why the run stopped before its plan, if it did.
+    pub stopped_early: Option<String>,
+    /// Counts.
+    pub totals: Totals,
+    /// Run-level rates.
+    pub throughput: Throughput,
+    /// Distributions by metric id.
+    pub metrics: BTreeMap<String, MetricSummary>,
+    /// Templates and how many requests each got.
+    pub templates: Vec<TemplateInfo>,
+    /// The first failed requests, verbatim.
+    pub examples: Vec<ExampleInfo>,
+    /// Conformance findings and the verdict (load and probes together).
+    pub conformance: Conformance,
+    /// Negative probes and what they got.
+    pub probes: Vec<ProbeInfo>,
+    /// The feature suite's cases and how each ended.
+    pub features: Vec<FeatureInfo>,
+    /// The scenario's thresholds, judged on the whole run, and their verdicts.
+    pub thresholds: Vec<ThresholdResult>,
+    /// Each load of the scenario in run order, with its own figures and thresholds.
+    pub phases: Vec<PhaseReport>,
+    /// One entry per second of the run, so a ramp or a stall can be seen over time.
+    pub time_series: Vec<SecondInfo>,
+}
+
+/// One second of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecondInfo {
+    /// Seconds since the run began.
+    pub second: u64,
+    /// Requests started (sent, or due in an open loop).
+    pub started: u64,
+    /// Requests that ended.
+    pub finished: u64,
+    /// Of those, not ok.
+    pub errors: u64,
+    /// Output tokens of the requests that ended.
+    pub output_tokens: u64,
+    /// Median TTFT of the streams that ended, ms.
+    pub ttft_p50_ms: Option<f64>,
+    /// True when the median came from the first samples only (a busy second).
+    pub ttft_sampled: bool,
+}
+
+/// One negative probe's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeInfo {
+    /// Probe name.
+    pub name: String,
+    /// Status the protocol requires.
+    pub expected_status: u16,
+    /// `error.type` the protocol requires.
+    pub expected_error_type: String,
+    /// Status received.
+    pub status: Option<u16>,
+    /// `error.type` received.
+    pub error_type: Option<String>,
+    /// Both matched.
+    pub passed: bool,
+}
+
+/// One feature case's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureInfo {
+    /// Case name.
+    pub name: String,
+    /// What it exercises.
+    pub text: String,
+    /// `pass`, `fail` or `unsupported`.
+    pub status: Status,
+    /// Why, in a line.
+    pub detail: String,
+    /// Rules that fired on its response.
+    pub rules: Vec<String>,
+}
+
+/// Conformance results of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conformance {
+    /// `pass` when no error-severity finding occurred, else `fail`.
+    pub verdict: String,
+    /// Error-severity findings.
+    pub violations: u64,
+    /// Warn-severity findings.
+    pub warnings: u64,
+    /// Info-severity findings.
+    pub infos: u64,
+    /// Every rule that fired, by id.
+    pub rules: BTreeMap<String, RuleReport>,
+}
+
+/// One rule's findings in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleReport {
+    /// `error`, `warn` or `info`.
+    pub severity: String,
+    /// What the rule requires.
+    pub text: String,
+    /// Findings.
+    pub count: u64,
+    /// The first few, verbatim.
+    pub examples: Vec<FindingInfo>,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingInfo {
+    /// Completion order of the request.
+    pub request: u64,
+    /// Template name.
+    pub template: String,
+    /// SSE event index, for stream findings.
+    pub event_index: Option<usize>,
+    /// What was wrong.
+    pub message: String,
+    /// The start of the offending bytes.
+    pub excerpt: String,
+}
+
+/// Scenario identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    /// `name:` of the scenario.
+    pub name: String,
+    /// Path it was loaded from.
+    pub file: String,
+    /// `description:`, if any.
+    pub description: Option<String>,
+    /// Seed used.
+    pub seed: u64,
+}
+
+/// Target identity (never the key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// Name in the scenario (the provider id for a catalog provider).
+    pub name: String,
+    /// Catalog provider id, when the target came from the catalog (or the mock
+    /// impersonated it).
+    pub provider: Option<String>,
+    /// `mock` or `http`.
+    pub kind: String,
+    /// The URL requests went to.
+    pub url: String,
+    /// Model sent when a template names none.
+    pub model: String,
+    /// Whether HTTP/2 was forced.
+    pub http2: bool,
+    /// Prices used for `cost_usd`.
+    pub prices: Option<PricesInfo>,
+}
+
+/// Prices, US dollars per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PricesInfo {
+    /// Per million input tokens.
+    pub input_per_mtok: f64,
+    /// Per million output tokens.
+    pub output_per_mtok: f64,
+}
+
+/// Load shape of a phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadInfo {
+    /// Executor id.
+    pub executor: String,
+    /// Workers (closed loop).
+    pub concurrency: Option<u32>,
+    /// Requests per second (open loop).
+    pub rate: Option<f64>,
+    /// Stages: what ramps (`rate` or `concurrency`).
+    pub ramp: Option<String>,
+    /// Stages: the level at the start, then each stage's target.
+    pub levels: Vec<f64>,
+    /// Sweep: the rates held.
+    pub rates: Vec<f64>,
+    /// Cap on requests in flight (open loop).
+    pub max_in_flight: Option<u32>,
+    /// Planned request count.
+    pub requests: Option<u64>,
+    /// Planned duration in seconds.
+    pub duration_s: Option<f64>,
+}
+
+impl LoadInfo {
+    /// The load in words, e.g. `constant-rate 50 req/s (at most 1000 in flight)`.
+    pub fn describe(&self) -> String {
+        let cap = self.max_in_flight.map(|m| format!(" (at most {m} in flight)")).unwrap_or_default();
+        let list = |values: &[f64]| values.iter().map(|v| format!("{v}")).collect::<Vec<_>>().join("→");
+        match (self.concurrency, self.rate, self.ramp.as_deref()) {
+            (Some(c), _, _) => format!("{} {c} in flight", self.executor),
+            (None, Some(rate), _) => format!("{} {rate} req/s{cap}", self.executor),
+            (None, None, Some("concurrency")) => format!("{} {} in flight", self.executor, list(&self.levels)),
+            (None, None, Some(_)) => format!("{} {} req/s{cap}", self.executor, list(&self.levels)),
+            (None, None, None) if !self.rates.is_empty() => format!("{} {} req/s{cap}", self.executor, list(&self.rates)),
+            (None, None, None) => self.executor.clone(),
+        }
+    }
+}
+
+/// Counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Requests completed (any outcome).
+    pub requests: u64,
+    /// Of which streamed.
+    pub streamed: u64,
+    /// By outcome id; every id is present.
+    pub by_outcome: BTreeMap<String, u64>,
+    /// By HTTP status.
+    pub by_status: BTreeMap<String, u64>,
+    /// By `error.type`.
+    pub by_error_type: BTreeMap<String, u64>,
+    /// Open loop: requests due while `max_in_flight` were in flight, so not sent.
+    pub dropped: u64,
+    /// Fraction of requests whose outcome is not `ok`.
+    pub error_rate: f64,
+}
+
+/// Run-level rates over the run's wall-clock time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// Completed requests per second.
+    pub requests_per_s: f64,
+    /// `usage.output_tokens` summed, per second.
+    pub output_tokens_per_s: f64,
+    /// `usage.output_tokens` summed.
+    pub output_tokens: u64,
+    /// `usage.input_tokens` summed.
+    pub input_tokens: u64,
+    /// Content deltas counted in streams.
+    pub content_deltas: u64,
+    /// Open loop: requests actually sent per second, from the first send to the last (the
+    /// schedule's accuracy; compare with the target rate).
+    pub send_rate: Option<f64>,
+    /// What the run's tokens cost at the target's prices, US dollars; None without prices.
+    pub cost_usd: Option<f64>,
+}
+
+/// One metric's distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSummary {
+    /// The metric's definition.
+    pub definition: String,
+    /// Unit of the summary values (`ms` or `tokens_per_s`).
+    pub unit: String,
+    /// Values recorded.
+    pub count: u64,
+    /// Smallest value.
+    pub min: f64,
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Unit of the histogram's integer values.
+    pub histogram_unit: String,
+    /// The histogram, HdrHistogram V2 + DEFLATE, base64.
+    pub histogram: String,
+}
+
+/// One template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateInfo {
+    /// Name.
+    pub name: String,
+    /// Weight.
+    pub weight: u32,
+    /// Streams or not.
+    pub stream: bool,
+    /// Requests completed with it.
+    pub requests: u64,
+    /// Total input tokens (input plus cache) the provider reported for its first ok
+    /// response: the same prompt's count, compared across providers.
+    pub input_tokens: Option<u64>,
+}
+
+/// One failed request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExampleInfo {
+    /// Completion order.
+    pub request: u64,
+    /// Template name.
+    pub template: String,
+    /// Outcome id.
+    pub outcome: String,
+    /// HTTP status.
+    pub status: Option<u16>,
+    /// `error.type`.
+    pub error_type: Option<String>,
+    /// What happened.
+    pub detail: Option<String>,
+}
+
+/// Why a histogram could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum HistogramError {
+    /// Not base64.
+    #[error("histogram is not base64: {0}")]
+    Base64(#[from] base64::DecodeError),
+    /// Not a V2 histogram.
+    #[error("histogram does not decode: {0:?}")]
+    Decode(hdrhistogram::serialization::DeserializeError),
+}
+
+/// Serializes a histogram for a report.
+pub fn encode_histogram(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    // Writing into a Vec only fails on a histogram the serializer cannot represent,
+    // which the fixed bounds of `metrics::new_histogram` rule out.
+    let _ = V2DeflateSerializer::new().serialize(h, &mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Reads a histogram back from a report.
+pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, HistogramError> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text)?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(HistogramError::Decode)
+}
+
+/// A threshold's verdict, as the report records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdResult {
+    /// The expression.
+    pub expression: String,
+    /// The value measured (ms for latencies, a fraction for error_rate), or null when
+    /// there was nothing to measure.
+    pub observed: Option<f64>,
+    /// Whether it held.
+    pub passed: bool,
+}
+
+/// The headline figures of a part of a run (a phase or a sweep step), from a report
+/// built over that part alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// How long the part ran, seconds.
+    pub duration_s: f64,
+    /// Requests completed.
+    pub requests: u64,
+    /// Requests dropped at the in-flight cap.
+    pub dropped: u64,
+    /// Completed requests per second achieved.
+    pub requests_per_s: f64,
+    /// Output tokens per second.
+    pub output_tokens_per_s: f64,
+    /// Fraction of requests not ok.
+    pub error_rate: f64,
+    /// TTFT median, ms.
+    pub ttft_p50: f64,
+    /// TTFT 95th percentile, ms.
+    pub ttft_p95: f64,
+    /// Inter-token latency 99th percentile, ms.
+    pub itl_p99: f64,
+    /// End-to-end 95th percentile, ms.
+    pub e2e_p95: f64,
+}
+
+/// One phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseReport {
+    /// Name from the scenario (`load` for a scenario with one `load:`).
+    pub name: String,
+    /// Its load shape.
+    pub load: LoadInfo,
+    /// When it began, seconds after the run began (to find it in the time series).
+    pub start_s: f64,
+    /// Its figures.
+    #[serde(flatten)]
+    pub figures: Figures,
+    /// Its own thresholds, judged on this phase alone.
+    pub thresholds: Vec<ThresholdResult>,
+    /// Steps and goodput, for the sweep executor.
+    pub sweep: Option<SweepReport>,
+}
+
+/// One held rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Target rate, requests per second.
+    pub rate: f64,
+    /// The step's figures.
+    #[serde(flatten)]
+    pub figures: Figures,
+    /// The SLO's thresholds on this step.
+    pub slo: Vec<ThresholdResult>,
+    /// Every SLO threshold held.
+    pub slo_passed: bool,
+}
+
+/// All steps and the goodput.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepReport {
+    /// Steps in the order run.
+    pub steps: Vec<Step>,
+    /// The highest rate at which that step and every lower one met the SLO.
+    pub goodput_rate: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::new_histogram;
+
+    #[test]
+    fn histogram_round_trips_exactly() {
+        let mut h = new_histogram();
+        for v in [1u64, 5, 250, 1_000, 123_456, 9_999_999] {
+            h.record_n(v, v % 7 + 1).expect("in range");
+        }
+        let back = decode_histogram(&encode_histogram(&h)).expect("decodes");
+        assert_eq!(back, h);
+        assert!(decode_histogram("not base64!").is_err());
+    }
+}

@@ -1,0 +1,246 @@
+//! Load specs: how requests are scheduled, how many, for how long, and the limits of
+//! each request.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::visit::{threshold_list, Validate};
+use super::duration::HumanDuration;
+
+/// How requests are scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Executor {
+    /// Closed loop: `concurrency` workers, each sending its next request when the last ends.
+    #[default]
+    Concurrency,
+    /// Open loop: `rate` requests per second on a fixed schedule.
+    ConstantRate,
+    /// Open loop: `rate` requests per second on average, exponential gaps from the seed.
+    Poisson,
+    /// A linear ramp through `stages`: of the arrival rate (open loop, k6's ramping
+    /// arrival rate) or, with `ramp: concurrency`, of the workers (closed loop, k6's
+    /// ramping VUs).
+    Stages,
+    /// Open-loop steps at increasing rates, each held for `step_duration` and judged by
+    /// `slo`; the report names the highest rate that met it (the goodput).
+    Sweep,
+}
+
+impl Ramp {
+    /// Id used in reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Ramp::Rate => "rate",
+            Ramp::Concurrency => "concurrency",
+        }
+    }
+}
+
+impl Executor {
+    /// Id used in reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Executor::Concurrency => "concurrency",
+            Executor::ConstantRate => "constant-rate",
+            Executor::Poisson => "poisson",
+            Executor::Sweep => "sweep",
+            Executor::Stages => "stages",
+        }
+    }
+}
+
+/// How much load, for how long.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadSpec {
+    /// How requests are scheduled.
+    #[serde(default)]
+    pub executor: Executor,
+    /// Requests in flight at once (closed loop).
+    #[serde(default)]
+    pub concurrency: Option<NonZeroU32>,
+    /// Requests per second (open loop).
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// Open loop: a request due while this many are in flight is dropped (counted, not sent).
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: NonZeroU32,
+    /// Stop after this many requests.
+    #[serde(default)]
+    pub requests: Option<u64>,
+    /// Stop starting requests after this long.
+    #[serde(default)]
+    pub duration: Option<HumanDuration>,
+    /// Limit of one request, from start to the end of its body.
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+    /// Limit on connection set-up.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: HumanDuration,
+    /// Limit from sending to the response head.
+    #[serde(default)]
+    pub ttfb_timeout: Option<HumanDuration>,
+    /// Longest silence allowed between two pieces of a stream.
+    #[serde(default)]
+    pub idle_timeout: Option<HumanDuration>,
+    /// Stages: what ramps, the arrival rate (default) or the number of workers.
+    #[serde(default)]
+    pub ramp: Ramp,
+    /// Stages: the rate (or workers) at the beginning of the ramp.
+    #[serde(default)]
+    pub start: Option<f64>,
+    /// Stages: `{duration, target}` each; the rate (or workers) moves linearly to
+    /// `target` over `duration`.
+    #[serde(default)]
+    pub stages: Option<Vec<StageSpec>>,
+    /// Sweep: the rates to hold, in order.
+    #[serde(default)]
+    pub rates: Option<Vec<f64>>,
+    /// Sweep: instead of `rates`, go up to this rate…
+    #[serde(default)]
+    pub up_to: Option<f64>,
+    /// …in this many equal steps.
+    #[serde(default)]
+    pub steps: Option<NonZeroU32>,
+    /// Sweep: how long each rate is held.
+    #[serde(default)]
+    pub step_duration: Option<HumanDuration>,
+    /// Sweep: the thresholds each step must meet to count toward the goodput.
+    #[serde(default, deserialize_with = "threshold_list")]
+    pub slo: Vec<crate::thresholds::Threshold>,
+}
+
+/// What a `stages` ramp moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ramp {
+    /// Requests per second (open loop).
+    #[default]
+    Rate,
+    /// Requests in flight (closed loop).
+    Concurrency,
+}
+
+/// One stage of a ramp.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    /// How long the stage lasts.
+    pub duration: HumanDuration,
+    /// Requests per second (or workers) at its end.
+    pub target: f64,
+}
+
+impl LoadSpec {
+    /// The request limits of this load.
+    pub fn timeouts(&self) -> crate::client::Timeouts {
+        crate::client::Timeouts {
+            connect: self.connect_timeout.0,
+            ttfb: self.ttfb_timeout.map(|t| t.0),
+            idle: self.idle_timeout.map(|t| t.0),
+            total: self.timeout.0,
+        }
+    }
+
+    /// How long the load lasts at most and how many requests it schedules at most, where
+    /// the scenario bounds them; for progress.
+    pub fn planned(&self) -> (Option<Duration>, Option<u64>) {
+        let stages = self.stages.iter().flatten().map(|s| s.duration.0).sum::<Duration>();
+        let duration = self.duration.map(|d| d.0);
+        match self.executor {
+            Executor::Sweep => (self.step_duration.map(|d| d.0 * self.sweep_rates().len() as u32), None),
+            Executor::Stages => (Some(duration.map_or(stages, |d| d.min(stages))), self.requests),
+            _ => (duration, self.requests),
+        }
+    }
+
+    /// The sweep's rates, from `rates` or from `up_to` in `steps`.
+    pub fn sweep_rates(&self) -> Vec<f64> {
+        match (&self.rates, self.up_to, self.steps) {
+            (Some(rates), _, _) => rates.clone(),
+            (None, Some(top), Some(k)) => (1..=k.get()).map(|i| top * f64::from(i) / f64::from(k.get())).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn default_max_in_flight() -> NonZeroU32 {
+    NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN)
+}
+
+impl Validate for LoadSpec {
+    fn validate(&self) -> Result<(), String> {
+        if self.executor == Executor::Sweep {
+            let rates = self.sweep_rates();
+            if rates.is_empty() {
+                return Err("the sweep executor needs `rates: [...]`, or `up_to` with `steps`".into());
+            }
+            if rates.iter().any(|r| !r.is_finite() || *r <= 0.0) {
+                return Err("sweep rates must be above 0".into());
+            }
+            if self.step_duration.is_none() {
+                return Err("the sweep executor needs `step_duration`".into());
+            }
+            if self.concurrency.is_some() || self.rate.is_some() {
+                return Err("the sweep executor takes `rates` (or `up_to` and `steps`), not `concurrency` or `rate`".into());
+            }
+            return Ok(());
+        }
+        if self.executor == Executor::Stages {
+            let Some(stages) = self.stages.as_ref().filter(|s| !s.is_empty()) else {
+                return Err("the stages executor needs `stages: [{duration, target}, ...]`".into());
+            };
+            let valid = |r: f64| r.is_finite() && r >= 0.0 && (self.ramp == Ramp::Rate || r.fract() == 0.0);
+            if stages.iter().any(|s| s.duration.0.is_zero() || !valid(s.target)) || !self.start.is_none_or(valid) {
+                return Err(match self.ramp {
+                    Ramp::Rate => "stage durations must be above 0 and rates 0 or more",
+                    Ramp::Concurrency => "stage durations must be above 0 and worker counts whole numbers, 0 or more",
+                }
+                .into());
+            }
+            if self.concurrency.is_some() || self.rate.is_some() {
+                return Err("the stages executor takes `stages` (and `start`), not `concurrency` or `rate`".into());
+            }
+            if self.ramp == Ramp::Concurrency && stages.iter().all(|s| s.target < 1.0) && self.start.is_none_or(|s| s < 1.0) {
+                return Err("a concurrency ramp needs at least one stage with a target of 1 or more".into());
+            }
+            return Ok(());
+        }
+        if self.stages.is_some() || self.start.is_some() || self.ramp != Ramp::Rate {
+            return Err("`stages`, `ramp` and `start` belong to the stages executor".into());
+        }
+        if self.rates.is_some() || self.up_to.is_some() || self.step_duration.is_some() || !self.slo.is_empty() {
+            return Err("`rates`, `up_to`, `steps`, `step_duration` and `slo` belong to the sweep executor".into());
+        }
+        if self.requests.is_none() && self.duration.is_none() {
+            return Err("load needs `requests` (a count), `duration`, or both, so the run stops by itself".into());
+        }
+        if self.requests == Some(0) {
+            return Err("load.requests must be at least 1".into());
+        }
+        match (self.executor, self.concurrency, self.rate) {
+            (Executor::Concurrency, None, _) => Err("the concurrency executor needs `concurrency`".into()),
+            (Executor::Concurrency, Some(_), Some(_)) => {
+                Err("`rate` is for the open-loop executors (constant-rate, poisson); the concurrency executor takes `concurrency`".into())
+            }
+            (Executor::Concurrency, Some(_), None) => Ok(()),
+            (_, Some(_), _) => Err(format!(
+                "the {} executor takes `rate` and `max_in_flight`, not `concurrency`",
+                self.executor.id()
+            )),
+            (_, None, Some(r)) if r.is_finite() && r > 0.0 => Ok(()),
+            (_, None, _) => Err(format!("the {} executor needs `rate` (requests per second, above 0)", self.executor.id())),
+        }
+    }
+}
+
+fn default_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(120))
+}
+
+fn default_connect_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
+}

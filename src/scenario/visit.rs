@@ -1,0 +1,109 @@
+//! The deserializing helpers every scenario file shares: each check runs inside the
+//! visitor of the value it judges, so the YAML parser's line and column point at that value.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+
+/// A name that also names a report folder or a phase.
+pub(super) fn report_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    string_where(d, |name| {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        ok.then_some(()).ok_or(
+            "name must be 1-64 characters of letters, digits, '-', '_' or '.' (it names the report folder)",
+        )
+    })
+}
+
+/// Deserializes a string and checks it with `check` inside the visitor.
+pub(super) fn string_where<'de, D: Deserializer<'de>>(
+    d: D,
+    check: fn(&str) -> Result<(), &'static str>,
+) -> Result<String, D::Error> {
+    parse_str(d, "a string", |v| check(v).map(|()| v.to_owned()).map_err(str::to_owned))
+}
+
+/// Deserializes a string into a value with `parse`, inside the string's own visitor, so
+/// an error carries the position of the string itself rather than of the map around it.
+/// `expecting` says what was wanted when the value is not a string at all.
+pub(super) fn parse_str<'de, D, T, F>(d: D, expecting: &'static str, parse: F) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    F: FnOnce(&str) -> Result<T, String>,
+{
+    struct V<F>(&'static str, F);
+    impl<T, F: FnOnce(&str) -> Result<T, String>> Visitor<'_> for V<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            (self.1)(v).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(V(expecting, parse))
+}
+
+/// A map-shaped value with rules that span several of its fields.
+pub(super) trait Validate {
+    /// The rules across fields, as one message.
+    fn validate(&self) -> Result<(), String>;
+}
+
+/// Deserializes a map into `T` and applies `T::validate` inside the map's own visitor,
+/// so a rule's error points at the map (and field errors still point at the field).
+pub(super) fn validated<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Validate,
+{
+    d.deserialize_map(ValidatedVisitor(std::marker::PhantomData))
+}
+
+/// The map visitor behind [`validated`], for types that also accept other shapes.
+pub(super) struct ValidatedVisitor<T>(pub(super) std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de> + Validate> Visitor<'de> for ValidatedVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        let value = T::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        value.validate().map_err(de::Error::custom)?;
+        Ok(value)
+    }
+}
+
+/// [`validated`] for an optional field.
+pub(super) fn some_validated<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Validate,
+{
+    validated(d).map(Some)
+}
+
+/// Thresholds, each parsed inside its own visitor so a mistake points at its line.
+pub(super) fn threshold_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<crate::thresholds::Threshold>, D::Error> {
+    struct One(crate::thresholds::Threshold);
+    impl<'de> Deserialize<'de> for One {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            parse_str(d, "a threshold such as `ttft.p95 < 800ms`", crate::thresholds::parse).map(One)
+        }
+    }
+    Ok(Vec::<One>::deserialize(d)?.into_iter().map(|o| o.0).collect())
+}
+
+/// A [`Validate`] value as a whole document or a sequence element, validated where it
+/// stands.
+pub(super) struct Checked<T>(pub(super) T);
+
+impl<'de, T: Deserialize<'de> + Validate> Deserialize<'de> for Checked<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated(d).map(Checked)
+    }
+}
