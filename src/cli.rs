@@ -71,6 +71,10 @@ pub enum Command {
         /// Delays are stretched by a random factor in [1, 1 + jitter].
         #[arg(long, default_value_t = 0.25)]
         jitter: f64,
+        /// Added to the delay to the first token per input token (each word of the
+        /// prompt), e.g. 20us: longer prompts wait longer, as with a real model.
+        #[arg(long, value_parser = parse_duration, default_value = "0us")]
+        prefill_per_token: std::time::Duration,
         /// Seed of the generated text and jitter.
         #[arg(long, default_value_t = 1)]
         seed: u64,

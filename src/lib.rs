@@ -24,6 +24,7 @@ pub mod scenario;
 pub mod schemas;
 pub mod sse;
 pub mod stop;
+pub mod synth;
 pub mod text;
 pub mod thresholds;
 pub mod yaml;

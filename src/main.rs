@@ -82,11 +82,11 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e.to_string(), Exit::Usage),
         },
-        Command::Mock { port, host, ttft, tokens_per_s, jitter, seed, quirk, profile } => {
+        Command::Mock { port, host, ttft, tokens_per_s, jitter, prefill_per_token, seed, quirk, profile } => {
             let key = std::env::var("RELAYBENCH_MOCK_KEY").unwrap_or_else(|_| run::MOCK_KEY.to_owned());
             let mut config = MockConfig::new(key);
             config.seed = seed;
-            let plain = LatencyModel { ttft: MOCK_TTFT, tokens_per_s: MOCK_TOKENS_PER_S, jitter };
+            let plain = LatencyModel { ttft: MOCK_TTFT, tokens_per_s: MOCK_TOKENS_PER_S, jitter, prefill_per_token };
             let base = profile.map_or(plain, |p| relaybench::mock::profile::latency(p, plain));
             if let Some(profile) = profile {
                 relaybench::mock::profile::apply(profile, &mut config);
@@ -94,7 +94,7 @@ fn main() -> ExitCode {
             if quirk.is_some() {
                 config.quirk = quirk;
             }
-            config.latency = LatencyModel { ttft: ttft.unwrap_or(base.ttft), tokens_per_s: tokens_per_s.unwrap_or(base.tokens_per_s), jitter };
+            config.latency = LatencyModel { ttft: ttft.unwrap_or(base.ttft), tokens_per_s: tokens_per_s.unwrap_or(base.tokens_per_s), jitter, prefill_per_token };
             let config_quirk = config.quirk;
             runtime.block_on(async {
                 match MockServer::start(config, std::net::SocketAddr::new(host, port)).await {

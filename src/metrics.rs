@@ -21,6 +21,8 @@ pub enum Metric {
     Ttft,
     /// Gap between content deltas.
     Itl,
+    /// Time per output token after the first.
+    Tpot,
     /// End to end.
     E2e,
     /// Per-request generation speed.
@@ -50,11 +52,12 @@ impl Unit {
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 7] = [
+    pub const ALL: [Metric; 8] = [
         Metric::Ttfb,
         Metric::MessageStart,
         Metric::Ttft,
         Metric::Itl,
+        Metric::Tpot,
         Metric::E2e,
         Metric::OutputTokensPerS,
         Metric::SendLag,
@@ -67,6 +70,7 @@ impl Metric {
             Metric::MessageStart => "message_start",
             Metric::Ttft => "ttft",
             Metric::Itl => "itl",
+            Metric::Tpot => "tpot",
             Metric::E2e => "e2e",
             Metric::OutputTokensPerS => "output_tokens_per_s",
             Metric::SendLag => "send_lag",
@@ -80,6 +84,7 @@ impl Metric {
             Metric::MessageStart => "time from the request's start to the `message_start` event (streams)",
             Metric::Ttft => "time from the request's start to the first content delta — text, thinking or tool input, not `message_start` (streams)",
             Metric::Itl => "each gap between two consecutive content deltas of one stream; deltas that arrive in one read have a gap of 0",
+            Metric::Tpot => "per stream, the time from the first content delta to the end of the response divided by `usage.output_tokens` minus one ((e2e − ttft) / (output_tokens − 1), as vLLM and AIPerf define it; streams reporting at least two output tokens)",
             Metric::E2e => "time from the request's start to the end of the response body, for every request that got a response",
             Metric::OutputTokensPerS => "per stream, `usage.output_tokens` minus one, divided by the time from the first to the last content delta (streams with at least two content deltas)",
             Metric::SendLag => "open-loop executors: time from when a request was due to when it began to be sent; the latencies above are measured from the due time, so they include it",
@@ -150,13 +155,25 @@ impl Default for Recorder {
 }
 
 impl Recorder {
+    /// A recorder whose histograms start empty and grow with what they hold, for the
+    /// many small breakdowns (one per template) where a full-range histogram per metric
+    /// would cost a quarter of a megabyte each before recording anything.
+    pub fn compact() -> Recorder {
+        let grow = || Histogram::new(3).unwrap_or_else(|_| new_histogram());
+        Recorder { histograms: Metric::ALL.iter().map(|_| grow()).collect(), ..Recorder::default() }
+    }
+
     /// The histogram of `metric`.
     pub fn histogram(&self, metric: Metric) -> &Histogram<u64> {
         &self.histograms[metric as usize]
     }
 
     fn add(&mut self, metric: Metric, value: u64) {
-        self.histograms[metric as usize].saturating_record(value);
+        let h = &mut self.histograms[metric as usize];
+        // A compact histogram grows to take the value; a full-range one saturates.
+        if h.record(value).is_err() {
+            h.saturating_record(value);
+        }
     }
 
     /// Folds one outcome in.
@@ -194,6 +211,9 @@ impl Recorder {
         }
         if o.status.is_some() {
             self.add(Metric::E2e, micros(o.e2e));
+        }
+        if let (Some(ttft), Some(tokens @ 2..)) = (o.ttft, o.output_tokens) {
+            self.add(Metric::Tpot, micros(o.e2e.saturating_sub(ttft)) / (tokens - 1));
         }
         if let (Some(tokens), Some(decode)) = (o.output_tokens, o.decode) {
             if o.content_deltas >= 2 && tokens >= 2 && !decode.is_zero() {

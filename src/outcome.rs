@@ -124,6 +124,9 @@ pub struct Outcome {
     pub output_tokens: Option<u64>,
     /// `usage.input_tokens` as finally reported.
     pub input_tokens: Option<u64>,
+    /// Input tokens the request held by relaybench's own rule (see `synth`), to hold the
+    /// provider's count against.
+    pub requested_input_tokens: Option<u64>,
     /// Total input tokens: `input_tokens` plus cache creation and cache reads, which is
     /// what stays the same for the same prompt whatever the cache did.
     pub input_total: Option<u64>,
@@ -158,6 +161,7 @@ impl Outcome {
             decode: None,
             output_tokens: None,
             input_tokens: None,
+            requested_input_tokens: None,
             input_total: None,
             content_deltas: 0,
             stop_reason: None,

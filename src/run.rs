@@ -20,6 +20,7 @@ use crate::protocol::ANTHROPIC_VERSION;
 use crate::report::PhaseReport;
 use crate::report::{self, timefmt, LoadInfo, Report, RunInfo, ScenarioInfo, TargetInfo};
 use crate::report::comparison::Comparison;
+use crate::rng::Rng;
 use crate::scenario::target::{MOCK_TOKENS_PER_S, MOCK_TTFT};
 use crate::scenario::{self, Executor, LoadSpec, PreparedRequest, Ramp, Scenario, ScenarioError, TargetKind, TargetSpec};
 
@@ -180,6 +181,8 @@ struct ReadyTarget {
     requests: Arc<[PreparedRequest]>,
     picker: Picker,
     stop: Arc<Stop>,
+    /// Loops run against it so far (phases, sweep steps); see [`PhaseContext::loops`].
+    loops: Arc<AtomicU64>,
 }
 
 /// Runs a loaded scenario: every target gets the same phases at the same time, so a
@@ -196,7 +199,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         let model = spec.model.clone().unwrap_or_else(|| scenario.model.clone());
         let requests: Arc<[_]> = scenario.prepared_requests(&model).into();
         let picker = Picker::new(&requests, scenario.seed);
-        ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default() });
+        ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default(), loops: Arc::default() });
     }
 
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -252,6 +255,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
                 run_start,
                 live: live.clone(),
                 seed: scenario.seed,
+                loops: t.loops.clone(),
             };
             let load = spec.load.clone();
             tasks.push((i, tokio::spawn(async move {
@@ -432,6 +436,9 @@ struct PhaseContext {
     run_start: Instant,
     live: Arc<Live>,
     seed: u64,
+    /// Loops run so far against this target (phases, sweep steps): each gets its own
+    /// body seed.
+    loops: Arc<AtomicU64>,
 }
 
 impl PhaseContext {
@@ -499,6 +506,7 @@ impl PhaseContext {
             self.stop.clone(),
             tx,
             self.live.clone(),
+            Rng::derive(self.seed, self.loops.fetch_add(1, Ordering::SeqCst)).next_u64(),
         );
         match plan {
             Plan::Closed(p) => run_closed_loop(wiring, p, self.grace).await,
@@ -537,13 +545,14 @@ async fn resolve_target(spec: &TargetSpec, seed: u64) -> Result<(Target, Option<
         TargetKind::Mock(mock) => {
             let mut config = MockConfig::new(MOCK_KEY);
             config.seed = seed;
-            let plain = LatencyModel { ttft: MOCK_TTFT, tokens_per_s: MOCK_TOKENS_PER_S, jitter: mock.jitter };
+            let plain = LatencyModel { ttft: MOCK_TTFT, tokens_per_s: MOCK_TOKENS_PER_S, jitter: mock.jitter, prefill_per_token: Duration::ZERO };
             // An impersonated provider brings its stand-in latency; the scenario's wins.
             let base = mock.profile.map_or(plain, |p| crate::mock::profile::latency(p, plain));
             config.latency = LatencyModel {
                 ttft: mock.ttft.map_or(base.ttft, |t| t.0),
                 tokens_per_s: mock.tokens_per_s.unwrap_or(base.tokens_per_s),
                 jitter: mock.jitter,
+                prefill_per_token: mock.prefill_per_token.map_or(Duration::ZERO, |p| p.0),
             };
             config.capacity = mock.capacity.map(|k| k.get() as usize);
             config.stall = mock.stall.map(|s| crate::mock::Stall { after: s.after.0, length: s.length.0 });

@@ -14,7 +14,7 @@ const KEY: &str = "test-key";
 
 fn mock_config(ttft_ms: u64) -> MockConfig {
     let mut c = MockConfig::new(KEY);
-    c.latency = LatencyModel { ttft: Duration::from_millis(ttft_ms), tokens_per_s: 1000.0, jitter: 0.2 };
+    c.latency = LatencyModel { ttft: Duration::from_millis(ttft_ms), tokens_per_s: 1000.0, jitter: 0.2, prefill_per_token: Duration::ZERO };
     c
 }
 

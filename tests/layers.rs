@@ -15,7 +15,7 @@ use std::path::Path;
 /// floors. `main` is the binary.
 const FLOORS: &[(&str, &[&str])] = &[
     ("foundations", &["protocol", "rng", "sse", "stop", "text", "yaml"]),
-    ("schemas", &["schemas"]),
+    ("derived data", &["schemas", "synth"]),
     ("conformance", &["conformance"]),
     ("records", &["outcome", "provider"]),
     ("wire", &["client", "metrics", "mock"]),

@@ -9,7 +9,10 @@ use serde_json::Value;
 use super::finding::Finding;
 use super::rules::Rule;
 
-/// What a request asked for, as far as the response can be held to it.
+/// What a request asked for, as far as the response can be held to it. Cheap to clone
+/// (the compiled schemas are shared), so a request that draws its own `max_tokens` gets
+/// its own copy.
+#[derive(Clone)]
 pub struct RequestFacts {
     /// Model requested.
     pub model: String,
@@ -18,7 +21,7 @@ pub struct RequestFacts {
     /// `stop_sequences`.
     pub stop_sequences: Vec<String>,
     /// Tools offered, with each `input_schema` compiled (None when it does not compile).
-    pub tools: Vec<(String, Option<jsonschema::Validator>)>,
+    pub tools: std::sync::Arc<[(String, Option<jsonschema::Validator>)]>,
     /// `tool_choice` is `none`: tools are offered but may not be called.
     pub tools_forbidden: bool,
     /// Extended thinking was enabled.
@@ -49,9 +52,10 @@ impl RequestFacts {
                         let validator = t.get("input_schema").and_then(|s| jsonschema::validator_for(s).ok());
                         Some((name, validator))
                     })
-                    .collect()
+                    .collect::<Vec<_>>()
             })
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into();
         RequestFacts {
             model: body.get("model").and_then(Value::as_str).unwrap_or_default().to_owned(),
             max_tokens: body.get("max_tokens").and_then(Value::as_u64),
@@ -64,6 +68,11 @@ impl RequestFacts {
             tools_forbidden: body.pointer("/tool_choice/type").and_then(Value::as_str) == Some("none"),
             thinking: matches!(body.pointer("/thinking/type").and_then(Value::as_str), Some("enabled" | "adaptive")),
         }
+    }
+
+    /// These facts for a request that asked for `max_tokens`.
+    pub fn with_max_tokens(&self, max_tokens: u64) -> RequestFacts {
+        RequestFacts { max_tokens: Some(max_tokens), ..self.clone() }
     }
 }
 

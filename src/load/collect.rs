@@ -79,6 +79,43 @@ impl Bucket {
     }
 }
 
+/// What one template's requests measured.
+#[derive(Debug, Clone)]
+pub struct TemplateStats {
+    /// Its requests' histograms and counters.
+    pub recorder: Recorder,
+    /// Ok responses that reported input usage, whose requested count is known.
+    pub input_pairs: u64,
+    /// Over those: input tokens requested by relaybench's rule…
+    pub input_requested: u64,
+    /// …and the total input tokens the provider reported (input plus cache).
+    pub input_reported: u64,
+}
+
+impl Default for TemplateStats {
+    fn default() -> Self {
+        TemplateStats { recorder: Recorder::compact(), input_pairs: 0, input_requested: 0, input_reported: 0 }
+    }
+}
+
+impl TemplateStats {
+    fn record(&mut self, o: &Outcome) {
+        self.recorder.record(o);
+        if let (OutcomeKind::Ok, Some(requested), Some(reported)) = (o.kind, o.requested_input_tokens, o.input_total) {
+            self.input_pairs += 1;
+            self.input_requested += requested;
+            self.input_reported += reported;
+        }
+    }
+
+    fn merge(&mut self, other: &TemplateStats) {
+        self.recorder.merge(&other.recorder);
+        self.input_pairs += other.input_pairs;
+        self.input_requested += other.input_requested;
+        self.input_reported += other.input_reported;
+    }
+}
+
 /// Everything a run collected.
 #[derive(Debug, Clone, Default)]
 pub struct Collected {
@@ -86,6 +123,8 @@ pub struct Collected {
     pub recorder: Recorder,
     /// Completed requests per template.
     pub per_template: Vec<u64>,
+    /// Each template's own measurements.
+    pub templates: Vec<TemplateStats>,
     /// Total input tokens (input plus cache) of each template's first ok response: the
     /// provider's count for that prompt, compared across providers.
     pub input_tokens: Vec<Option<u64>>,
@@ -122,6 +161,12 @@ impl Collected {
         }
         for (mine, theirs) in self.per_template.iter_mut().zip(&other.per_template) {
             *mine += theirs;
+        }
+        if self.templates.len() < other.templates.len() {
+            self.templates.resize_with(other.templates.len(), TemplateStats::default);
+        }
+        for (mine, theirs) in self.templates.iter_mut().zip(&other.templates) {
+            mine.merge(theirs);
         }
         if self.input_tokens.len() < other.input_tokens.len() {
             self.input_tokens.resize(other.input_tokens.len(), None);
@@ -200,8 +245,10 @@ pub fn stream_twins(requests: &[crate::scenario::PreparedRequest]) -> Vec<(usize
         v
     };
     let mut twins = Vec::new();
-    for (i, a) in requests.iter().enumerate().filter(|(_, r)| r.stream) {
-        for (j, b) in requests.iter().enumerate().filter(|(_, r)| !r.stream) {
+    // A generated prompt differs in size from request to request: no pair to compare.
+    let fixed = |r: &crate::scenario::PreparedRequest| !r.plan.as_ref().is_some_and(|p| p.input_varies());
+    for (i, a) in requests.iter().enumerate().filter(|(_, r)| r.stream && fixed(r)) {
+        for (j, b) in requests.iter().enumerate().filter(|(_, r)| !r.stream && fixed(r)) {
             if shape(a) == shape(b) {
                 twins.push((i, j));
             }
@@ -237,6 +284,7 @@ pub async fn collect(
     let templates = names.len();
     let mut c = Collected {
         per_template: vec![0; templates],
+        templates: (0..templates).map(|_| TemplateStats::default()).collect(),
         input_tokens: vec![None; templates],
         ..Collected::default()
     };
@@ -266,6 +314,9 @@ pub async fn collect(
         }
         if let Some(n) = c.per_template.get_mut(o.template) {
             *n += 1;
+        }
+        if let Some(stats) = c.templates.get_mut(o.template) {
+            stats.record(&o);
         }
         if let (Some(total), Some(first), OutcomeKind::Ok) = (o.input_total, c.input_tokens.get_mut(o.template), o.kind) {
             first.get_or_insert(total);

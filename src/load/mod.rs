@@ -82,6 +82,9 @@ pub struct Wiring {
     pub outcomes: mpsc::UnboundedSender<Outcome>,
     /// Live progress counters.
     pub live: Arc<progress::Live>,
+    /// Seed of the generated parts of bodies; each loop of a run has its own, so no two
+    /// requests of a run share a generated prompt.
+    pub body_seed: u64,
     fail_fast: Arc<collect::FailFast>,
 }
 
@@ -94,8 +97,9 @@ impl Wiring {
         stop: Arc<Stop>,
         outcomes: mpsc::UnboundedSender<Outcome>,
         live: Arc<progress::Live>,
+        body_seed: u64,
     ) -> Wiring {
-        Wiring { client, requests, picker, stop, outcomes, live, fail_fast: Arc::default() }
+        Wiring { client, requests, picker, stop, outcomes, live, body_seed, fail_fast: Arc::default() }
     }
 
     /// Sends request number `n`, measured from `start`, and reports its outcome. Returns
@@ -104,11 +108,12 @@ impl Wiring {
         let index = self.picker.pick(n);
         let request = &self.requests[index];
         self.live.started();
-        let mut outcome = self
-            .client
-            .execute(request.body.clone(), index, request.stream, Some(&request.facts), start)
-            .await;
+        let built = request.build(self.body_seed, n);
+        let drawn = built.max_tokens.map(|m| request.facts.with_max_tokens(m));
+        let facts = drawn.as_ref().unwrap_or(&request.facts);
+        let mut outcome = self.client.execute(built.body, index, request.stream, Some(facts), start).await;
         outcome.send_lag = send_lag;
+        outcome.requested_input_tokens = Some(built.input_tokens);
         self.live.finished(&outcome);
         self.fail_fast.record(&outcome, &self.stop);
         self.outcomes.send(outcome).is_ok()
@@ -351,6 +356,8 @@ mod tests {
             stream: false,
             body: Bytes::new(),
             facts: std::sync::Arc::new(crate::conformance::request::RequestFacts::from_body(&serde_json::json!({}))),
+            input_tokens: 1,
+            plan: None,
         }
     }
 

@@ -264,7 +264,7 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
     let start = Instant::now();
     let id = format!("msg_{}", reply::base58(rng, 24));
     let planned = reply::plan(&body, &raw, config.seed, config.output, id);
-    let timing = config.latency.draw(rng);
+    let timing = config.latency.draw(rng, planned.input_tokens);
 
     if stream {
         let mut events = stream::plan_events(&planned);

@@ -33,5 +33,6 @@ pub fn latency(provider: &Provider, base: LatencyModel) -> LatencyModel {
         ttft: std::time::Duration::from_millis(provider.mock_latency.ttft_ms),
         tokens_per_s: provider.mock_latency.tokens_per_s,
         jitter: base.jitter,
+        prefill_per_token: base.prefill_per_token,
     }
 }

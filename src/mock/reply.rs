@@ -197,19 +197,8 @@ pub fn plan(body: &Map<String, Value>, raw: &[u8], seed: u64, length: OutputLeng
         blocks,
         stop_reason,
         stop_sequence,
-        input_tokens: prompt_tokens(body),
+        input_tokens: crate::synth::request_tokens(body),
     }
-}
-
-/// Input token estimate from the prompt alone (system, messages, tools), about four bytes a
-/// token: like the API's count, it does not change with `stream` or sampling fields.
-fn prompt_tokens(body: &Map<String, Value>) -> u64 {
-    let bytes: usize = ["system", "messages", "tools"]
-        .iter()
-        .filter_map(|k| body.get(*k))
-        .map(|v| v.to_string().len())
-        .sum();
-    (bytes as u64 / 4).max(1)
 }
 
 fn thinking_enabled(body: &Map<String, Value>) -> bool {

@@ -43,6 +43,15 @@ pub fn conformance(counts: &BTreeMap<String, u64>, examples: &[(Rule, Vec<Findin
     }
 }
 
+/// Every metric's summary, or (`all` false) only those that recorded something.
+fn summaries(r: &Recorder, all: bool) -> BTreeMap<String, MetricSummary> {
+    Metric::ALL
+        .iter()
+        .filter(|&&m| all || !r.histogram(m).is_empty())
+        .map(|&m| (m.id().to_owned(), summarize(m, r.histogram(m))))
+        .collect()
+}
+
 fn summarize(metric: Metric, h: &Histogram<u64>) -> MetricSummary {
     let (unit, scale) = match metric.unit() {
         Unit::Micros => ("ms", 1e-3),
@@ -183,6 +192,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
         throughput: Throughput {
             requests_per_s: per_s(r.requests),
             output_tokens_per_s: per_s(r.output_tokens),
+            input_tokens_per_s: per_s(r.input_tokens),
             output_tokens: r.output_tokens,
             input_tokens: r.input_tokens,
             content_deltas: r.content_deltas,
@@ -191,10 +201,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
                 (r.input_tokens as f64 * p.input_per_mtok + r.output_tokens as f64 * p.output_per_mtok) / 1e6
             }),
         },
-        metrics: Metric::ALL
-            .iter()
-            .map(|&m| (m.id().to_owned(), summarize(m, r.histogram(m))))
-            .collect(),
+        metrics: summaries(r, true),
         templates: info
             .templates
             .iter()
@@ -205,6 +212,9 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
                 stream: *stream,
                 requests: collected.per_template.get(i).copied().unwrap_or(0),
                 input_tokens: collected.input_tokens.get(i).copied().flatten(),
+                input_tokens_requested: collected.templates.get(i).filter(|t| t.input_pairs > 0).map(|t| t.input_requested as f64 / t.input_pairs as f64),
+                input_tokens_reported: collected.templates.get(i).filter(|t| t.input_pairs > 0).map(|t| t.input_reported as f64 / t.input_pairs as f64),
+                metrics: collected.templates.get(i).map_or_else(BTreeMap::new, |t| summaries(&t.recorder, false)),
             })
             .collect(),
         examples: collected

@@ -1,6 +1,6 @@
 //! The lines and tables the terminal and Markdown renderers share, so both say the same.
 
-use super::model::{Report, RuleReport, ThresholdResult};
+use super::model::{MetricSummary, Report, RuleReport, ThresholdResult};
 use crate::conformance::Rule;
 use crate::features::Status;
 use crate::metrics::Metric;
@@ -37,6 +37,30 @@ pub fn metric_rows(report: &Report) -> Vec<[String; 8]> {
             [id.to_owned(), s.unit.clone(), s.count.to_string(), f(s.p50), f(s.p90), f(s.p95), f(s.p99), f(s.max)]
         })
         .collect()
+}
+
+/// The per-template table as text rows (header first): requests, the latencies that
+/// differ most between kinds of request, and input tokens requested against reported.
+pub fn template_rows(report: &Report) -> Vec<Vec<String>> {
+    let header = ["template", "stream", "requests", "ttft p50", "ttft p95", "tpot p50", "e2e p50", "e2e p95", "input req", "input rep"];
+    let mut rows = vec![header.map(str::to_owned).to_vec()];
+    for t in &report.templates {
+        let stat = |id: &str, pick: fn(&MetricSummary) -> f64| t.metrics.get(id).filter(|s| s.count > 0).map_or("-".to_owned(), |s| format!("{:.1}", pick(s)));
+        let tokens = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
+        rows.push(vec![
+            t.name.clone(),
+            if t.stream { "yes" } else { "no" }.to_owned(),
+            t.requests.to_string(),
+            stat("ttft", |s| s.p50),
+            stat("ttft", |s| s.p95),
+            stat("tpot", |s| s.p50),
+            stat("e2e", |s| s.p50),
+            stat("e2e", |s| s.p95),
+            tokens(t.input_tokens_requested),
+            tokens(t.input_tokens_reported),
+        ]);
+    }
+    rows
 }
 
 /// Outcome counts that are not zero, in report order, `ok` always first, then the open

@@ -29,12 +29,16 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(
         md,
-        "Throughput: {:.1} requests/s, {:.1} output tokens/s ({} output tokens).\n",
-        r.throughput.requests_per_s, r.throughput.output_tokens_per_s, r.throughput.output_tokens
+        "Throughput: {:.1} requests/s, {:.1} output tokens/s ({} output tokens), {:.1} input tokens/s.\n",
+        r.throughput.requests_per_s, r.throughput.output_tokens_per_s, r.throughput.output_tokens, r.throughput.input_tokens_per_s
     );
     let mut metrics = vec![METRIC_COLUMNS.map(str::to_owned).to_vec()];
     metrics.extend(metric_rows(r).into_iter().map(|row| row.to_vec()));
     table(&mut md, &metrics);
+    if r.templates.len() > 1 {
+        let _ = writeln!(md, "\n## Templates\n");
+        table(&mut md, &super::lines::template_rows(r));
+    }
     if r.phases.len() > 1 {
         let _ = writeln!(md, "\n## Phases\n");
         table(&mut md, &super::phase::rows(&r.phases));

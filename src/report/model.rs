@@ -258,6 +258,9 @@ pub struct Throughput {
     pub requests_per_s: f64,
     /// `usage.output_tokens` summed, per second.
     pub output_tokens_per_s: f64,
+    /// `usage.input_tokens` summed, per second.
+    #[serde(default)]
+    pub input_tokens_per_s: f64,
     /// `usage.output_tokens` summed.
     pub output_tokens: u64,
     /// `usage.input_tokens` summed.
@@ -314,6 +317,17 @@ pub struct TemplateInfo {
     /// Total input tokens (input plus cache) the provider reported for its first ok
     /// response: the same prompt's count, compared across providers.
     pub input_tokens: Option<u64>,
+    /// Mean input tokens per request by relaybench's own rule (see `synth`), over the ok
+    /// responses that reported usage…
+    #[serde(default)]
+    pub input_tokens_requested: Option<f64>,
+    /// …and the mean total the provider reported for those same requests: their ratio is
+    /// the provider's tokens per generated word.
+    #[serde(default)]
+    pub input_tokens_reported: Option<f64>,
+    /// The template's own metrics (those it recorded), histograms included.
+    #[serde(default)]
+    pub metrics: BTreeMap<String, MetricSummary>,
 }
 
 /// One failed request.

@@ -25,8 +25,8 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "throughput {:.1} req/s   {:.1} output tok/s\n",
-        r.throughput.requests_per_s, r.throughput.output_tokens_per_s
+        "throughput {:.1} req/s   {:.1} output tok/s   {:.1} input tok/s\n",
+        r.throughput.requests_per_s, r.throughput.output_tokens_per_s, r.throughput.input_tokens_per_s
     );
     let rows = metric_rows(r);
     let mut widths = METRIC_COLUMNS.map(str::len);
@@ -49,6 +49,12 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "{}", line(&METRIC_COLUMNS.map(str::to_owned)));
     for row in &rows {
         let _ = writeln!(out, "{}", line(row));
+    }
+    if r.templates.len() > 1 {
+        let _ = writeln!(out);
+        for line in aligned(&super::lines::template_rows(r)) {
+            let _ = writeln!(out, "{line}");
+        }
     }
     if r.phases.len() > 1 {
         let _ = writeln!(out);

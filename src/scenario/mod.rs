@@ -7,13 +7,13 @@
 mod visit;
 pub mod duration;
 pub mod load_spec;
+pub mod size;
 pub mod target;
 pub mod template;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
@@ -22,7 +22,8 @@ use visit::{report_name, some_validated, string_where, threshold_list, validated
 pub use duration::HumanDuration;
 pub use load_spec::{Executor, LoadSpec, Ramp, StageSpec};
 pub use target::{HttpTarget, MockSpec, StallSpec, TargetKind, TargetSpec};
-pub use template::{PreparedRequest, RequestTemplate};
+pub use size::Size;
+pub use template::{BodyPlan, Built, PreparedRequest, RequestTemplate};
 use template::non_empty_templates;
 
 /// A scenario that parsed and passed every check.
@@ -253,16 +254,7 @@ impl Scenario {
         self.requests
             .iter()
             .enumerate()
-            .map(|(i, t)| {
-                let body = t.body(model);
-                PreparedRequest {
-                    name: t.name.clone().unwrap_or_else(|| format!("request-{}", i + 1)),
-                    weight: t.weight,
-                    stream: t.stream,
-                    facts: std::sync::Arc::new(crate::conformance::request::RequestFacts::from_body(&body)),
-                    body: Bytes::from(body.to_string()),
-                }
-            })
+            .map(|(i, t)| PreparedRequest::new(t, t.name.clone().unwrap_or_else(|| format!("request-{}", i + 1)), model))
             .collect()
     }
 }
@@ -367,7 +359,7 @@ load:
     fn rules_spanning_fields_point_at_their_map() {
         let e = err(&GOOD.replace("    prompt: hello\n", ""));
         assert_eq!(e.line, Some(5), "{e}");
-        assert!(e.message.contains("exactly one of `prompt` or `messages`"), "{e}");
+        assert!(e.message.contains("exactly one of `prompt`, `messages` or `prompt_tokens`"), "{e}");
         let e = err(&GOOD.replace("  requests: 10\n", ""));
         assert_eq!(e.line, Some(10), "{e}");
         assert!(e.message.contains("stops by itself"), "{e}");

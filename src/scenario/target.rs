@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use super::visit::{parse_str, report_name, string_where, Validate, ValidatedVisitor};
 use super::duration::HumanDuration;
+use super::visit::{parse_str, report_name, string_where, Validate, ValidatedVisitor};
 use crate::protocol::{AuthStyle, ANTHROPIC_VERSION};
 use crate::provider::{Prices, Provider};
 
@@ -58,6 +58,10 @@ pub struct MockSpec {
     /// Delays are stretched by a random factor in `[1, 1 + jitter]`.
     #[serde(default = "default_mock_jitter")]
     pub jitter: f64,
+    /// Added to the delay to the first token for each input token (each word of the
+    /// prompt, see [`crate::synth`]), at most 10ms: longer prompts wait longer.
+    #[serde(default, deserialize_with = "prefill")]
+    pub prefill_per_token: Option<HumanDuration>,
     /// Natural answer length range `[min, max]` in tokens, before `max_tokens` applies.
     #[serde(default = "default_mock_length")]
     pub output_tokens: [u32; 2],
@@ -82,6 +86,16 @@ pub struct MockSpec {
 pub const MOCK_TTFT: Duration = Duration::from_millis(120);
 /// Default tokens per second of the plain mock.
 pub const MOCK_TOKENS_PER_S: f64 = 200.0;
+
+/// A per-token prefill cost: 10ms a token would already make a 32k prompt wait five
+/// minutes, so more is a mistake.
+fn prefill<'de, D: Deserializer<'de>>(d: D) -> Result<Option<HumanDuration>, D::Error> {
+    let p = HumanDuration::deserialize(d)?;
+    if p.0 > Duration::from_millis(10) {
+        return Err(serde::de::Error::custom("prefill_per_token must be at most 10ms"));
+    }
+    Ok(Some(p))
+}
 
 /// A catalog id, checked inside the visitor so a wrong one points at itself.
 fn provider_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'static Provider>, D::Error> {
@@ -110,6 +124,7 @@ impl Default for MockSpec {
             ttft: None,
             tokens_per_s: None,
             jitter: default_mock_jitter(),
+            prefill_per_token: None,
             output_tokens: default_mock_length(),
             http2: false,
             quirk: None,

@@ -8,7 +8,10 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::size::{input_size, output_size, Size};
 use super::visit::{Checked, Validate};
+use crate::conformance::request::RequestFacts;
+use crate::rng::Rng;
 
 /// A non-empty list of templates, each validated where it stands.
 pub(super) fn non_empty_templates<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RequestTemplate>, D::Error> {
@@ -48,11 +51,20 @@ pub struct RequestTemplate {
     /// Overrides the scenario's model.
     #[serde(default)]
     pub model: Option<String>,
-    /// `max_tokens`.
-    pub max_tokens: u64,
+    /// `max_tokens`: a number, or a distribution drawn per request.
+    #[serde(deserialize_with = "output_size")]
+    pub max_tokens: Size,
     /// Shorthand for one user message.
     #[serde(default)]
     pub prompt: Option<String>,
+    /// Instead of `prompt`: one user message generated to this many tokens (a number or
+    /// a distribution), different for every request (see [`crate::synth`]).
+    #[serde(default, deserialize_with = "input_size")]
+    pub prompt_tokens: Option<Size>,
+    /// Begin `prompt` with a word unique to each request, so no response cache can
+    /// answer it (generated prompts always are).
+    #[serde(default)]
+    pub unique: bool,
     /// Full `messages` array, passed through.
     #[serde(default)]
     pub messages: Option<Value>,
@@ -94,24 +106,32 @@ fn default_weight() -> NonZeroU32 {
 
 impl Validate for RequestTemplate {
     fn validate(&self) -> Result<(), String> {
-        if self.prompt.is_some() == self.messages.is_some() {
-            return Err("a request template needs exactly one of `prompt` or `messages`".into());
+        let given = [self.prompt.is_some(), self.messages.is_some(), self.prompt_tokens.is_some()];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err("a request template needs exactly one of `prompt`, `messages` or `prompt_tokens`".into());
+        }
+        if self.unique && self.prompt.is_none() {
+            return Err("`unique: true` takes a `prompt` (generated prompts are always unique)".into());
         }
         Ok(())
     }
 }
 
 impl RequestTemplate {
-    /// The request body this template sends, for the scenario's default `model`.
+    /// The request body this template sends, for the scenario's default `model`. What is
+    /// drawn or generated per request stands as a hole (see [`BodyPlan`]).
     pub fn body(&self, default_model: &str) -> Value {
         let mut body = Map::new();
         let model = self.model.as_deref().unwrap_or(default_model);
         body.insert("model".into(), model.into());
-        body.insert("max_tokens".into(), self.max_tokens.into());
-        let messages = match (&self.messages, &self.prompt) {
-            (Some(m), _) => m.clone(),
-            (None, Some(p)) => serde_json::json!([{"role": "user", "content": p}]),
-            (None, None) => Value::Array(Vec::new()),
+        let max_tokens = self.max_tokens.fixed().map_or_else(|| Value::from(MAX_TOKENS_HOLE), Value::from);
+        body.insert("max_tokens".into(), max_tokens);
+        let messages = match (&self.messages, &self.prompt, &self.prompt_tokens) {
+            (Some(m), _, _) => m.clone(),
+            (None, Some(p), _) if self.unique => serde_json::json!([{"role": "user", "content": format!("{UNIQUE_HOLE} {p}")}]),
+            (None, Some(p), _) => serde_json::json!([{"role": "user", "content": p}]),
+            (None, None, Some(_)) => serde_json::json!([{"role": "user", "content": PROMPT_HOLE}]),
+            (None, None, None) => Value::Array(Vec::new()),
         };
         body.insert("messages".into(), messages);
         let optional = [
@@ -140,6 +160,109 @@ impl RequestTemplate {
     }
 }
 
+/// Holes in a template's body, filled per request. Each is one word of text, so the
+/// token rule counts it once, and starts with a control character no prompt holds.
+const PROMPT_HOLE: &str = "\u{1}relaybench:prompt\u{1}";
+const UNIQUE_HOLE: &str = "\u{1}relaybench:unique\u{1}";
+const MAX_TOKENS_HOLE: &str = "\u{1}relaybench:max-tokens\u{1}";
+
+/// A piece of a body with holes.
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    /// Bytes sent as they are.
+    Bytes(Bytes),
+    /// A generated prompt of a drawn size.
+    Prompt(Size),
+    /// The request's unique word.
+    Unique,
+    /// A drawn `max_tokens`.
+    MaxTokens(Size),
+}
+
+/// How a template's body is made for each request: serialized once, split at its holes,
+/// so a request costs one buffer and the generated text, never a JSON tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BodyPlan {
+    pieces: Vec<Piece>,
+    /// Input tokens of everything but the generated prompt, by [`crate::synth`]'s rule.
+    base_input_tokens: u64,
+}
+
+/// One request's body, with what it asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Built {
+    /// The body bytes.
+    pub body: Bytes,
+    /// Input tokens it holds by [`crate::synth`]'s rule: the count a provider reports
+    /// when its tokenizer agrees with that rule (the embedded mock's does).
+    pub input_tokens: u64,
+    /// The `max_tokens` drawn for it, when the template draws one.
+    pub max_tokens: Option<u64>,
+}
+
+impl BodyPlan {
+    /// The plan of a body whose holes are those of [`RequestTemplate::body`]; None when it
+    /// has none (the body is the same for every request).
+    fn new(body: &Value, template: &RequestTemplate) -> Option<BodyPlan> {
+        let text = body.to_string();
+        let escaped = |hole: &str| serde_json::to_string(hole).unwrap_or_default();
+        let (prompt, unique, max) = (escaped(PROMPT_HOLE), escaped(UNIQUE_HOLE), escaped(MAX_TOKENS_HOLE));
+        // Inside a string only the hole's own characters go; `max_tokens` takes the quotes.
+        let holes: [(&str, Option<Piece>); 3] = [
+            (&prompt[1..prompt.len() - 1], template.prompt_tokens.clone().map(Piece::Prompt)),
+            (&unique[1..unique.len() - 1], template.unique.then_some(Piece::Unique)),
+            (max.as_str(), (template.max_tokens.fixed().is_none()).then(|| Piece::MaxTokens(template.max_tokens.clone()))),
+        ];
+        let mut pieces = Vec::new();
+        let mut rest = text.as_str();
+        loop {
+            let next = holes.iter().filter_map(|(h, p)| Some((rest.find(*h)?, h.len(), p.clone()?))).min_by_key(|(at, _, _)| *at);
+            let Some((at, len, piece)) = next else { break };
+            pieces.push(Piece::Bytes(Bytes::copy_from_slice(&rest.as_bytes()[..at])));
+            pieces.push(piece);
+            rest = &rest[at + len..];
+        }
+        if pieces.is_empty() {
+            return None;
+        }
+        pieces.push(Piece::Bytes(Bytes::copy_from_slice(rest.as_bytes())));
+        let counted = body.as_object().map_or(1, crate::synth::request_tokens);
+        let base_input_tokens = counted - u64::from(template.prompt_tokens.is_some());
+        Some(BodyPlan { pieces, base_input_tokens })
+    }
+
+    /// The body of request `n` of a loop seeded `seed`: the same pair always gives the
+    /// same body, and two requests never share a generated prompt or a unique word.
+    pub fn build(&self, seed: u64, n: u64) -> Built {
+        let mut rng = Rng::derive(seed ^ 0x00B0_D1E5, n);
+        let mut out = Vec::new();
+        let mut input_tokens = self.base_input_tokens;
+        let mut max_tokens = None;
+        for piece in &self.pieces {
+            match piece {
+                Piece::Bytes(b) => out.extend_from_slice(b),
+                Piece::Prompt(size) => {
+                    let tokens = size.draw(&mut rng);
+                    crate::synth::write_prompt(&mut out, seed, n, tokens);
+                    input_tokens += tokens;
+                }
+                Piece::Unique => out.extend_from_slice(crate::synth::unique_word(seed, n).as_bytes()),
+                Piece::MaxTokens(size) => {
+                    let m = size.draw(&mut rng);
+                    out.extend_from_slice(m.to_string().as_bytes());
+                    max_tokens = Some(m);
+                }
+            }
+        }
+        Built { body: Bytes::from(out), input_tokens, max_tokens }
+    }
+
+    /// Whether the input differs in size between requests.
+    pub fn input_varies(&self) -> bool {
+        self.pieces.iter().any(|p| matches!(p, Piece::Prompt(_)))
+    }
+}
+
 /// A prepared template: its name, weight and serialized body.
 #[derive(Debug, Clone)]
 pub struct PreparedRequest {
@@ -149,8 +272,91 @@ pub struct PreparedRequest {
     pub weight: NonZeroU32,
     /// Whether it streams.
     pub stream: bool,
-    /// Body bytes, built once.
+    /// Body bytes, built once: what every request sends when `plan` is None, else the
+    /// body with its holes (for reading its shape, never sent).
     pub body: Bytes,
     /// What the body asks for, for the request-aware checks (tool schemas compiled once).
-    pub facts: std::sync::Arc<crate::conformance::request::RequestFacts>,
+    pub facts: std::sync::Arc<RequestFacts>,
+    /// Input tokens of `body` by [`crate::synth`]'s rule.
+    pub input_tokens: u64,
+    /// How each request's body is made, when it is not always `body`.
+    pub plan: Option<std::sync::Arc<BodyPlan>>,
+}
+
+impl PreparedRequest {
+    /// Prepares `template` for `model`: the body serialized once, its facts, its plan.
+    pub fn new(template: &RequestTemplate, name: String, model: &str) -> PreparedRequest {
+        let body = template.body(model);
+        PreparedRequest {
+            name,
+            weight: template.weight,
+            stream: template.stream,
+            facts: std::sync::Arc::new(RequestFacts::from_body(&body)),
+            input_tokens: body.as_object().map_or(1, crate::synth::request_tokens),
+            plan: BodyPlan::new(&body, template).map(std::sync::Arc::new),
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    /// The body of request `n` of a loop seeded `seed`, with what it asked for.
+    pub fn build(&self, seed: u64, n: u64) -> Built {
+        match &self.plan {
+            Some(plan) => plan.build(seed, n),
+            None => Built { body: self.body.clone(), input_tokens: self.input_tokens, max_tokens: None },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prepared(yaml: &str) -> PreparedRequest {
+        let Checked(t) = crate::yaml::from_str::<Checked<RequestTemplate>>(yaml).unwrap_or_else(|e| panic!("{yaml}: {}", e.message));
+        PreparedRequest::new(&t, "t".into(), "claude-sonnet-4-5")
+    }
+
+    #[test]
+    fn a_generated_body_holds_the_tokens_it_counts_and_differs_per_request() {
+        let p = prepared("{stream: true, system: Be brief today., max_tokens: {distribution: uniform, min: 4, max: 12}, prompt_tokens: {distribution: normal, mean: 300, stddev: 50, min: 100, max: 500}}");
+        let mut bodies = std::collections::BTreeSet::new();
+        for n in 0..200 {
+            let built = p.build(11, n);
+            let body: Value = serde_json::from_slice(&built.body).expect("valid JSON");
+            let map = body.as_object().expect("object");
+            // What relaybench says it asked for is what the shared rule counts in the body.
+            assert_eq!(built.input_tokens, crate::synth::request_tokens(map), "request {n}");
+            assert!((100 + 3..=500 + 3).contains(&built.input_tokens));
+            assert_eq!(body["max_tokens"].as_u64(), built.max_tokens);
+            assert!((4..=12).contains(&built.max_tokens.expect("drawn")));
+            assert_eq!(body["stream"], Value::Bool(true));
+            assert_eq!(p.build(11, n), built, "the same seed and request give the same body");
+            bodies.insert(built.body);
+        }
+        assert_eq!(bodies.len(), 200, "every request differs");
+        assert_ne!(p.build(12, 0).body, p.build(11, 0).body, "another seed, other prompts");
+    }
+
+    #[test]
+    fn a_unique_literal_prompt_differs_per_request_and_a_plain_one_does_not() {
+        let unique = prepared("{max_tokens: 16, prompt: Say hello., unique: true}");
+        let (a, b) = (unique.build(1, 0), unique.build(1, 1));
+        assert_ne!(a.body, b.body);
+        let body: Value = serde_json::from_slice(&a.body).expect("valid JSON");
+        let text = body["messages"][0]["content"].as_str().expect("text");
+        assert!(text.starts_with('r') && text.ends_with(" Say hello."), "{text}");
+        assert_eq!((a.input_tokens, a.max_tokens), (3, None));
+        let plain = prepared("{max_tokens: 16, prompt: Say hello.}");
+        assert!(plain.plan.is_none());
+        assert_eq!(plain.build(1, 0).body, plain.build(1, 1).body);
+        assert_eq!(plain.build(1, 0).input_tokens, 2);
+    }
+
+    #[test]
+    fn template_mistakes_are_named() {
+        let err = |yaml: &str| crate::yaml::from_str::<Checked<RequestTemplate>>(yaml).err().map(|e| e.message).unwrap_or_default();
+        assert!(err("{max_tokens: 8, prompt: hi, prompt_tokens: 100}").contains("exactly one of"));
+        assert!(err("{max_tokens: 8, messages: [], unique: true}").contains("`unique: true` takes a `prompt`"));
+        assert!(err("{max_tokens: 8, prompt_tokens: 2000000}").contains("from 1 to 1000000"));
+    }
 }

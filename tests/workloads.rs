@@ -1,0 +1,60 @@
+//! Workloads shaped like real traffic, run against the embedded mock: prompts sized in
+//! tokens whose time to first token follows the mock's prefill model, input tokens
+//! requested against reported, per-template figures, drawn `max_tokens`.
+
+mod common;
+
+use std::process::Command;
+
+#[test]
+fn ttft_rises_with_generated_input_as_the_prefill_model_says_and_counts_agree() {
+    // 50us per input token: 1k tokens add 51 ms, 8k add 410 ms.
+    let scenario = "name: sizes\nseed: 3\ntarget: {mock: {ttft: 20ms, prefill_per_token: 50us, tokens_per_s: 1000, jitter: 0}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {name: small, stream: true, max_tokens: 16, prompt_tokens: 1024}\n  - {name: large, stream: true, max_tokens: 16, prompt_tokens: 8192}\n  - {name: whole, stream: false, max_tokens: 16, prompt_tokens: {distribution: uniform, min: 100, max: 3000}}\nload: {concurrency: 4, requests: 36}\n";
+    let r = common::run_ok("workload-sizes", scenario);
+    assert_eq!(r.totals.requests, 36);
+    assert_eq!(r.conformance.violations, 0);
+    let template = |name: &str| r.templates.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("template {name}"));
+    for (name, tokens) in [("small", 1024.0), ("large", 8192.0)] {
+        let t = template(name);
+        assert!(t.requests > 0, "{name} ran");
+        // On the mock the token rule is shared: requested and reported agree exactly.
+        assert_eq!((t.input_tokens_requested, t.input_tokens_reported), (Some(tokens), Some(tokens)), "{name}");
+        let ttft = t.metrics.get("ttft").expect("per-template ttft");
+        let floor = 20.0 + 0.05 * tokens;
+        assert!(ttft.p50 >= floor && ttft.p50 < floor * 1.5 + 150.0, "{name}: ttft p50 {} against a prefill model of {floor} ms", ttft.p50);
+        assert!(t.metrics.get("tpot").is_some_and(|s| s.count == t.requests), "{name}: tpot for every stream");
+    }
+    assert!(template("large").metrics["ttft"].p50 > template("small").metrics["ttft"].p50 + 200.0);
+    let whole = template("whole");
+    assert_eq!(whole.input_tokens_requested, whole.input_tokens_reported, "drawn sizes agree request by request");
+    assert!(!whole.metrics.contains_key("ttft"), "a Message has no TTFT, and its template shows none");
+    assert!(r.throughput.input_tokens_per_s > 0.0);
+    assert_eq!(r.metrics["tpot"].count, template("small").requests + template("large").requests);
+}
+
+#[test]
+fn a_drawn_max_tokens_is_held_request_by_request() {
+    // The mock would write 50 to 60 tokens, so every reply stops at its own max_tokens;
+    // were a request held to another request's bound, request.max-tokens would fire.
+    let scenario = "name: drawn\nseed: 5\ntarget: {mock: {ttft: 5ms, tokens_per_s: 5000, jitter: 0, output_tokens: [50, 60]}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {stream: true, prompt: Tell me a story., max_tokens: {distribution: uniform, min: 4, max: 12}}\n  - {stream: false, prompt: Tell me a story., unique: true, max_tokens: {distribution: empirical, values: [{value: 5, weight: 1}, {value: 9, weight: 1}]}}\nload: {concurrency: 4, requests: 60}\n";
+    let r = common::run_ok("workload-drawn", scenario);
+    assert_eq!(r.totals.by_outcome["ok"], 60);
+    assert_eq!((r.conformance.violations, r.conformance.warnings), (0, 0), "{:?}", r.conformance.rules);
+    let per_request = r.throughput.output_tokens as f64 / 60.0;
+    assert!((4.0..=12.0).contains(&per_request), "{per_request} output tokens per request");
+    assert!(r.metrics["output_tokens_per_s"].count > 0);
+}
+
+#[test]
+fn a_bad_distribution_is_a_scenario_error_with_its_line() {
+    let dir = common::temp_dir("workload-bad");
+    let file = common::write_file(
+        &dir,
+        "s.yaml",
+        "name: bad\ntarget: mock\nmodel: m\nrequests:\n  - stream: true\n    max_tokens: 16\n    prompt_tokens: {distribution: normal, mean: 500, min: 10, max: 900}\nload: {concurrency: 1, requests: 1}\n",
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_relaybench")).args(["validate", file.to_str().expect("utf8")]).output().expect("validate");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("s.yaml:7:") && stderr.contains("the normal distribution needs `stddev`"), "{stderr}");
+}
