@@ -212,8 +212,8 @@ impl Recorder {
         if o.status.is_some() {
             self.add(Metric::E2e, micros(o.e2e));
         }
-        if let (Some(ttft), Some(tokens @ 2..)) = (o.ttft, o.output_tokens) {
-            self.add(Metric::Tpot, micros(o.e2e.saturating_sub(ttft)) / (tokens - 1));
+        if let Some(d) = o.tpot() {
+            self.add(Metric::Tpot, micros(d));
         }
         if let (Some(tokens), Some(decode)) = (o.output_tokens, o.decode) {
             if o.content_deltas >= 2 && tokens >= 2 && !decode.is_zero() {

@@ -142,6 +142,15 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Time per output token after the first, `(e2e - ttft) / (output_tokens - 1)`, for a
+    /// stream that reported at least two output tokens.
+    pub fn tpot(&self) -> Option<Duration> {
+        match (self.ttft, self.output_tokens) {
+            (Some(ttft), Some(tokens @ 2..)) => Some(self.e2e.saturating_sub(ttft) / u32::try_from(tokens - 1).unwrap_or(u32::MAX)),
+            _ => None,
+        }
+    }
+
     /// An outcome with no measurements yet.
     pub fn new(template: usize, stream: bool) -> Self {
         Outcome {

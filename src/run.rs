@@ -22,7 +22,7 @@ use crate::report::{self, timefmt, LoadInfo, Report, RunInfo, ScenarioInfo, Targ
 use crate::report::comparison::Comparison;
 use crate::rng::Rng;
 use crate::scenario::target::{MOCK_TOKENS_PER_S, MOCK_TTFT};
-use crate::scenario::{self, Executor, LoadSpec, PreparedRequest, Ramp, Scenario, ScenarioError, TargetKind, TargetSpec};
+use crate::scenario::{self, Executor, GoodputSpec, LoadSpec, PreparedRequest, Ramp, Scenario, ScenarioError, TargetKind, TargetSpec};
 
 /// Process exit codes, the contract with CI systems and scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,6 +256,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
                 live: live.clone(),
                 seed: scenario.seed,
                 loops: t.loops.clone(),
+                goodput: scenario.goodput,
             };
             let load = spec.load.clone();
             tasks.push((i, tokio::spawn(async move {
@@ -306,6 +307,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             duration_s,
             partial,
             stopped_early: None,
+            goodput: scenario.goodput,
         };
         let (report, blocker) = target_report(scenario, &phases, info, &runs, &probes, &features);
         let target_dir = if several { dir.join(&t.spec.name) } else { dir.clone() };
@@ -439,6 +441,8 @@ struct PhaseContext {
     /// Loops run so far against this target (phases, sweep steps): each gets its own
     /// body seed.
     loops: Arc<AtomicU64>,
+    /// The per-request SLO of goodput.
+    goodput: Option<GoodputSpec>,
 }
 
 impl PhaseContext {
@@ -497,7 +501,7 @@ impl PhaseContext {
         let (tx, rx) = mpsc::unbounded_channel();
         let names = self.requests.iter().map(|r| r.name.clone()).collect();
         let twins = crate::load::collect::stream_twins(&self.requests);
-        let collector = tokio::spawn(collect(names, twins, self.run_start, rx));
+        let collector = tokio::spawn(collect(names, twins, self.goodput, self.run_start, rx));
         let dropped = Arc::new(AtomicU64::new(0));
         let wiring = Wiring::new(
             self.client.clone(),

@@ -61,10 +61,21 @@ pub enum Subject {
     ProbesFailed,
     /// Feature cases that failed (unsupported ones do not count).
     FeaturesFailed,
+    /// Share of requests that met the goodput SLO.
+    Goodput,
+    /// Requests per second that met the goodput SLO.
+    GoodputPerS,
+}
+
+impl Subject {
+    /// Whether it measures goodput, which needs the scenario's `goodput:` SLO.
+    pub fn is_goodput(self) -> bool {
+        matches!(self, Subject::Goodput | Subject::GoodputPerS)
+    }
 }
 
 /// Scalar names, for parsing and for the error message that lists them.
-const SCALARS: [(&str, Subject); 9] = [
+const SCALARS: [(&str, Subject); 11] = [
     ("error_rate", Subject::ErrorRate),
     ("dropped", Subject::Dropped),
     ("requests", Subject::Requests),
@@ -74,6 +85,8 @@ const SCALARS: [(&str, Subject); 9] = [
     ("conformance.warnings", Subject::Warnings),
     ("probes.failed", Subject::ProbesFailed),
     ("features.failed", Subject::FeaturesFailed),
+    ("goodput", Subject::Goodput),
+    ("goodput_per_s", Subject::GoodputPerS),
 ];
 
 /// A comparison.
@@ -171,7 +184,7 @@ fn value(text: &str, subject: Subject) -> Result<f64, String> {
         ("us" | "µs", true, _) => Ok(number / 1000.0),
         ("ms", true, _) => Ok(number),
         ("s", true, _) => Ok(number * 1000.0),
-        ("%", _, Subject::ErrorRate) => Ok(number / 100.0),
+        ("%", _, Subject::ErrorRate | Subject::Goodput) => Ok(number / 100.0),
         (u, _, _) => Err(format!("unit {u:?} does not fit this metric")),
     }
 }
@@ -189,6 +202,9 @@ mod tests {
         assert_eq!(parse("output_tokens_per_s.p50 > 40").expect("valid").subject, Subject::Stat(Metric::OutputTokensPerS, Stat::P50));
         assert_eq!(parse("conformance.violations == 0").expect("valid").subject, Subject::Violations);
         assert_eq!(parse("dropped == 0").expect("valid").op, Op::Eq);
+        let g = parse("goodput >= 95%").expect("valid");
+        assert_eq!((g.subject, g.value, g.subject.is_goodput()), (Subject::Goodput, 0.95, true));
+        assert!(parse("goodput_per_s > 10").expect("valid").subject.is_goodput());
     }
 
     #[test]

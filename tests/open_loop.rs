@@ -73,9 +73,9 @@ fn sweep_finds_the_knee_within_one_step_of_the_mock_capacity() {
     // Below capacity TTFT stays near the configured 50 ms; past it, requests queue.
     assert!(sweep.steps[0].figures.ttft_p95 < 150.0, "{:?}", sweep.steps[0]);
     assert!(sweep.steps[4].figures.ttft_p95 > 300.0, "{:?}", sweep.steps[4]);
-    // 57 requests/s lies between the 40 and 80 steps: the goodput is one of them.
-    let goodput = sweep.goodput_rate.expect("some step met the SLO");
-    assert!(goodput == 40.0 || goodput == 80.0, "goodput {goodput}");
+    // 57 requests/s lies between the 40 and 80 steps: the max rate within SLO is one of them.
+    let max_rate = sweep.max_rate_within_slo.expect("some step met the SLO");
+    assert!(max_rate == 40.0 || max_rate == 80.0, "max rate within SLO {max_rate}");
     assert_eq!(r.totals.requests, sweep.steps.iter().map(|s| s.figures.requests).sum::<u64>());
 }
 

@@ -58,3 +58,25 @@ fn a_bad_distribution_is_a_scenario_error_with_its_line() {
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("s.yaml:7:") && stderr.contains("the normal distribution needs `stddev`"), "{stderr}");
 }
+
+#[test]
+fn goodput_counts_the_requests_that_met_every_bound_they_can_be_held_to() {
+    // Fast streams start in about 71 ms, slow ones in about 430 ms; a Message has no TTFT
+    // and is judged on e2e alone. With no jitter every request lands on its side.
+    let scenario = "name: goodput\nseed: 2\ntarget: {mock: {ttft: 20ms, prefill_per_token: 50us, tokens_per_s: 2000, jitter: 0}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {name: fast, stream: true, max_tokens: 8, prompt_tokens: 1024}\n  - {name: slow, stream: true, max_tokens: 8, prompt_tokens: 8192}\n  - {name: message, stream: false, max_tokens: 8, prompt_tokens: 100}\nload: {concurrency: 4, requests: 30}\ngoodput: {ttft: 250ms, e2e: 2s}\nthresholds: [goodput > 10%, goodput_per_s > 0]\n";
+    let r = common::run_ok("workload-goodput", scenario);
+    let count = |name: &str| r.templates.iter().find(|t| t.name == name).map_or(0, |t| t.requests);
+    let g = r.goodput.as_ref().expect("goodput in the report");
+    assert!(count("slow") > 0 && count("fast") > 0 && count("message") > 0);
+    assert_eq!(g.requests, count("fast") + count("message"));
+    assert_eq!((g.ttft_ms, g.tpot_ms, g.e2e_ms), (Some(250.0), None, Some(2000.0)));
+    assert!((g.ratio - g.requests as f64 / 30.0).abs() < 1e-9);
+    assert!(r.thresholds.iter().all(|t| t.passed), "{:?}", r.thresholds);
+
+    // A goodput threshold without the SLO it counts is a scenario mistake.
+    let dir = common::temp_dir("workload-goodput-bad");
+    let file = common::write_file(&dir, "s.yaml", &scenario.replace("goodput: {ttft: 250ms, e2e: 2s}\n", ""));
+    let o = Command::new(env!("CARGO_BIN_EXE_relaybench")).args(["validate", file.to_str().expect("utf8")]).output().expect("validate");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the threshold `goodput > 10%` needs `goodput:"), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -7,6 +7,7 @@ use crate::conformance::{Finding, Rule};
 use crate::metrics::Recorder;
 use std::collections::{BTreeMap, BTreeSet};
 use crate::outcome::{Outcome, OutcomeKind};
+use crate::scenario::GoodputSpec;
 use crate::stop::Stop;
 
 /// Failures kept verbatim for the report.
@@ -140,6 +141,8 @@ pub struct Collected {
     pub sends: Option<(tokio::time::Instant, tokio::time::Instant)>,
     /// Open loop: requests with a send time.
     pub sent: u64,
+    /// Requests that met the goodput SLO, when the scenario gives one.
+    pub goodput_met: Option<u64>,
 }
 
 impl Collected {
@@ -188,6 +191,10 @@ impl Collected {
             self.time_series.entry(*second).or_default().merge(bucket);
         }
         self.sent += other.sent;
+        self.goodput_met = match (self.goodput_met, other.goodput_met) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
         self.sends = match (self.sends, other.sends) {
             (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
             (x, y) => x.or(y),
@@ -278,6 +285,7 @@ fn compare_twins(twins: &[(usize, usize)], totals: &[BTreeSet<u64>], names: &[St
 pub async fn collect(
     names: Vec<String>,
     twins: Vec<(usize, usize)>,
+    goodput: Option<GoodputSpec>,
     run_start: tokio::time::Instant,
     mut outcomes: mpsc::UnboundedReceiver<Outcome>,
 ) -> Collected {
@@ -286,6 +294,7 @@ pub async fn collect(
         per_template: vec![0; templates],
         templates: (0..templates).map(|_| TemplateStats::default()).collect(),
         input_tokens: vec![None; templates],
+        goodput_met: goodput.map(|_| 0),
         ..Collected::default()
     };
     let mut input_totals = vec![BTreeSet::new(); templates];
@@ -293,6 +302,9 @@ pub async fn collect(
     let mut passed = 0u64;
     while let Some(o) = outcomes.recv().await {
         c.recorder.record(&o);
+        if let (Some(slo), Some(met)) = (&goodput, c.goodput_met.as_mut()) {
+            *met += u64::from(slo.met(&o));
+        }
         let second_of = |t: tokio::time::Instant| t.saturating_duration_since(run_start).as_secs();
         let finished = c.time_series.entry(second_of(tokio::time::Instant::now())).or_default();
         finished.finished += 1;

@@ -11,6 +11,7 @@ use crate::load::collect::Collected;
 use crate::metrics::{Metric, Recorder, Unit};
 use crate::outcome::OutcomeKind;
 use crate::probes::ProbeResult;
+use crate::scenario::GoodputSpec;
 
 /// The conformance section for findings counted by rule id, with examples.
 pub fn conformance(counts: &BTreeMap<String, u64>, examples: &[(Rule, Vec<FindingInfo>)]) -> Conformance {
@@ -164,6 +165,8 @@ pub struct RunInfo {
     pub stopped_early: Option<String>,
     /// Requests dropped by the open loop's cap.
     pub dropped: u64,
+    /// The per-request SLO of goodput, when the scenario gives one.
+    pub goodput: Option<GoodputSpec>,
 }
 
 /// Builds the report of a run.
@@ -202,6 +205,17 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
             }),
         },
         metrics: summaries(r, true),
+        goodput: info.goodput.zip(collected.goodput_met).map(|(slo, met)| {
+            let ms = |d: Option<crate::scenario::HumanDuration>| d.map(|d| d.0.as_secs_f64() * 1e3);
+            GoodputInfo {
+                ttft_ms: ms(slo.ttft),
+                tpot_ms: ms(slo.tpot),
+                e2e_ms: ms(slo.e2e),
+                requests: met,
+                ratio: if r.requests == 0 { 0.0 } else { met as f64 / r.requests as f64 },
+                per_s: per_s(met),
+            }
+        }),
         templates: info
             .templates
             .iter()

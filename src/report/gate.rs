@@ -35,6 +35,8 @@ fn observe(threshold: &Threshold, report: &Report) -> Option<f64> {
         Subject::Warnings => report.conformance.warnings as f64,
         Subject::ProbesFailed => report.probes.iter().filter(|p| !p.passed).count() as f64,
         Subject::FeaturesFailed => report.features.iter().filter(|f| f.status == Status::Fail).count() as f64,
+        Subject::Goodput => report.goodput.as_ref()?.ratio,
+        Subject::GoodputPerS => report.goodput.as_ref()?.per_s,
     })
 }
 
@@ -66,6 +68,7 @@ mod tests {
             partial: false,
             stopped_early: None,
             dropped: 0,
+            goodput: None,
         };
         let report = build(info, &Collected::default(), &[], &[]);
         let met = evaluate(&parse("requests == 0").expect("valid"), &report);

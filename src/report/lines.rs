@@ -63,6 +63,23 @@ pub fn template_rows(report: &Report) -> Vec<Vec<String>> {
     rows
 }
 
+/// The goodput line, or None when the scenario gives no goodput SLO.
+pub fn goodput_line(report: &Report) -> Option<String> {
+    let g = report.goodput.as_ref()?;
+    let bounds: Vec<String> = [("ttft", g.ttft_ms), ("tpot", g.tpot_ms), ("e2e", g.e2e_ms)]
+        .iter()
+        .filter_map(|(name, ms)| ms.map(|ms| format!("{name} ≤ {ms} ms")))
+        .collect();
+    Some(format!(
+        "goodput {:.2}% ({} of {} requests met {}), {:.1} req/s",
+        g.ratio * 100.0,
+        g.requests,
+        report.totals.requests,
+        bounds.join(", "),
+        g.per_s
+    ))
+}
+
 /// Outcome counts that are not zero, in report order, `ok` always first, then the open
 /// loop's dropped requests when there were any.
 pub fn outcome_counts(report: &Report) -> Vec<(&'static str, u64)> {

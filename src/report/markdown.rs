@@ -32,6 +32,9 @@ pub fn render(r: &Report) -> String {
         "Throughput: {:.1} requests/s, {:.1} output tokens/s ({} output tokens), {:.1} input tokens/s.\n",
         r.throughput.requests_per_s, r.throughput.output_tokens_per_s, r.throughput.output_tokens, r.throughput.input_tokens_per_s
     );
+    if let Some(line) = super::lines::goodput_line(r) {
+        let _ = writeln!(md, "{}.\n", line.replacen("goodput", "Goodput", 1));
+    }
     let mut metrics = vec![METRIC_COLUMNS.map(str::to_owned).to_vec()];
     metrics.extend(metric_rows(r).into_iter().map(|row| row.to_vec()));
     table(&mut md, &metrics);
@@ -47,7 +50,7 @@ pub fn render(r: &Report) -> String {
         if let Some(sweep) = &p.sweep {
             let _ = writeln!(md, "\n## Sweep{}\n", if r.phases.len() > 1 { format!(" ({})", p.name) } else { String::new() });
             table(&mut md, &super::sweep::rows(sweep));
-            let _ = writeln!(md, "\n{}", super::sweep::goodput_line(sweep));
+            let _ = writeln!(md, "\n{}", super::sweep::max_rate_line(sweep));
         }
     }
     let _ = writeln!(md, "\n**{}**\n", super::lines::conformance_summary(r));

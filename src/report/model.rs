@@ -37,6 +37,9 @@ pub struct Report {
     pub totals: Totals,
     /// Run-level rates.
     pub throughput: Throughput,
+    /// Goodput: requests that met the scenario's per-request SLO, when it gives one.
+    #[serde(default)]
+    pub goodput: Option<GoodputInfo>,
     /// Distributions by metric id.
     pub metrics: BTreeMap<String, MetricSummary>,
     /// Templates and how many requests each got.
@@ -274,6 +277,23 @@ pub struct Throughput {
     pub cost_usd: Option<f64>,
 }
 
+/// Goodput as vLLM and AIPerf define it: the requests that met every per-request bound.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoodputInfo {
+    /// TTFT bound, ms.
+    pub ttft_ms: Option<f64>,
+    /// TPOT bound, ms.
+    pub tpot_ms: Option<f64>,
+    /// End-to-end bound, ms.
+    pub e2e_ms: Option<f64>,
+    /// Requests that met the SLO.
+    pub requests: u64,
+    /// Their share of all requests.
+    pub ratio: f64,
+    /// Their rate over the run's wall-clock time.
+    pub per_s: f64,
+}
+
 /// One metric's distribution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricSummary {
@@ -427,7 +447,7 @@ pub struct PhaseReport {
     pub figures: Figures,
     /// Its own thresholds, judged on this phase alone.
     pub thresholds: Vec<ThresholdResult>,
-    /// Steps and goodput, for the sweep executor.
+    /// Steps and the highest rate within the SLO, for the sweep executor.
     pub sweep: Option<SweepReport>,
 }
 
@@ -445,13 +465,14 @@ pub struct Step {
     pub slo_passed: bool,
 }
 
-/// All steps and the goodput.
+/// All steps and the highest rate within the SLO.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepReport {
     /// Steps in the order run.
     pub steps: Vec<Step>,
     /// The highest rate at which that step and every lower one met the SLO.
-    pub goodput_rate: Option<f64>,
+    #[serde(alias = "goodput_rate")]
+    pub max_rate_within_slo: Option<f64>,
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The sweep section: each step's figures and SLO verdict, and the goodput, the answer
+//! The sweep section: each step's figures and SLO verdict, and the highest rate within
+//! the SLO, the answer
 //! capacity planning wants.
 
 use super::gate::evaluate;
@@ -13,13 +14,13 @@ pub fn step(rate: f64, r: &Report, slo: &[Threshold]) -> Step {
 }
 
 impl SweepReport {
-    /// Steps with their goodput: the last rate of the unbroken run of passing steps,
+    /// Steps with the highest rate within the SLO: the last rate of the unbroken run of passing steps,
     /// taken in increasing rate.
     pub fn new(steps: Vec<Step>) -> SweepReport {
         let mut by_rate: Vec<&Step> = steps.iter().collect();
         by_rate.sort_by(|a, b| a.rate.total_cmp(&b.rate));
-        let goodput_rate = by_rate.iter().take_while(|s| s.slo_passed).last().map(|s| s.rate);
-        SweepReport { steps, goodput_rate }
+        let max_rate_within_slo = by_rate.iter().take_while(|s| s.slo_passed).last().map(|s| s.rate);
+        SweepReport { steps, max_rate_within_slo }
     }
 }
 
@@ -34,11 +35,11 @@ pub fn rows(sweep: &SweepReport) -> Vec<Vec<String>> {
     rows
 }
 
-/// The goodput sentence.
-pub fn goodput_line(sweep: &SweepReport) -> String {
-    match sweep.goodput_rate {
-        Some(rate) => format!("goodput: {rate:.1} req/s is the highest rate that met the SLO (with every lower step)"),
-        None => "goodput: no step met the SLO".to_owned(),
+/// The sentence naming the highest rate within the SLO.
+pub fn max_rate_line(sweep: &SweepReport) -> String {
+    match sweep.max_rate_within_slo {
+        Some(rate) => format!("max rate within SLO: {rate:.1} req/s (the highest rate that met the SLO, with every lower step)"),
+        None => "max rate within SLO: none (no step met the SLO)".to_owned(),
     }
 }
 
@@ -63,10 +64,10 @@ mod tests {
     }
 
     #[test]
-    fn goodput_is_the_top_of_the_unbroken_passing_run() {
+    fn the_max_rate_is_the_top_of_the_unbroken_passing_run() {
         let s = SweepReport::new(vec![at(10.0, true), at(20.0, true), at(40.0, false), at(80.0, true)]);
-        assert_eq!(s.goodput_rate, Some(20.0));
-        assert_eq!(SweepReport::new(vec![at(10.0, false), at(20.0, true)]).goodput_rate, None);
-        assert_eq!(SweepReport::new(vec![at(20.0, true), at(10.0, true)]).goodput_rate, Some(20.0));
+        assert_eq!(s.max_rate_within_slo, Some(20.0));
+        assert_eq!(SweepReport::new(vec![at(10.0, false), at(20.0, true)]).max_rate_within_slo, None);
+        assert_eq!(SweepReport::new(vec![at(20.0, true), at(10.0, true)]).max_rate_within_slo, Some(20.0));
     }
 }

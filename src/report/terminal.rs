@@ -28,6 +28,9 @@ pub fn render(r: &Report) -> String {
         "throughput {:.1} req/s   {:.1} output tok/s   {:.1} input tok/s\n",
         r.throughput.requests_per_s, r.throughput.output_tokens_per_s, r.throughput.input_tokens_per_s
     );
+    if let Some(line) = super::lines::goodput_line(r) {
+        let _ = writeln!(out, "{line}\n");
+    }
     let rows = metric_rows(r);
     let mut widths = METRIC_COLUMNS.map(str::len);
     for row in &rows {
@@ -71,7 +74,7 @@ pub fn render(r: &Report) -> String {
             for line in aligned(&super::sweep::rows(sweep)) {
                 let _ = writeln!(out, "{line}");
             }
-            let _ = writeln!(out, "{}", super::sweep::goodput_line(sweep));
+            let _ = writeln!(out, "{}", super::sweep::max_rate_line(sweep));
         }
     }
     let _ = writeln!(out, "\n{}", super::lines::conformance_summary(r));

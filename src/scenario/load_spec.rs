@@ -25,7 +25,7 @@ pub enum Executor {
     /// ramping VUs).
     Stages,
     /// Open-loop steps at increasing rates, each held for `step_duration` and judged by
-    /// `slo`; the report names the highest rate that met it (the goodput).
+    /// `slo`; the report names the highest rate that met it (max rate within SLO).
     Sweep,
 }
 
@@ -108,9 +108,58 @@ pub struct LoadSpec {
     /// Sweep: how long each rate is held.
     #[serde(default)]
     pub step_duration: Option<HumanDuration>,
-    /// Sweep: the thresholds each step must meet to count toward the goodput.
+    /// Sweep: the thresholds each step must meet to count toward the max rate within SLO.
     #[serde(default, deserialize_with = "threshold_list")]
     pub slo: Vec<crate::thresholds::Threshold>,
+}
+
+/// The per-request SLO of goodput: a request counts as good when it succeeded and each
+/// bound it can be held to holds (a Message has no TTFT or TPOT, so only `e2e` judges
+/// it), as vLLM's and AIPerf's goodput count requests.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoodputSpec {
+    /// Longest time to first token.
+    #[serde(default, deserialize_with = "slo_bound")]
+    pub ttft: Option<HumanDuration>,
+    /// Longest time per output token.
+    #[serde(default, deserialize_with = "slo_bound")]
+    pub tpot: Option<HumanDuration>,
+    /// Longest end-to-end time.
+    #[serde(default, deserialize_with = "slo_bound")]
+    pub e2e: Option<HumanDuration>,
+}
+
+impl Validate for GoodputSpec {
+    fn validate(&self) -> Result<(), String> {
+        if self.ttft.is_none() && self.tpot.is_none() && self.e2e.is_none() {
+            return Err("goodput needs at least one of `ttft`, `tpot`, `e2e`".into());
+        }
+        Ok(())
+    }
+}
+
+impl GoodputSpec {
+    /// Whether `o` met the SLO.
+    pub fn met(&self, o: &crate::outcome::Outcome) -> bool {
+        let within = |bound: Option<HumanDuration>, value: Option<Duration>| match (bound, value) {
+            (Some(b), Some(v)) => v <= b.0,
+            _ => true,
+        };
+        o.kind == crate::outcome::OutcomeKind::Ok
+            && within(self.ttft, o.ttft)
+            && within(self.tpot, o.tpot())
+            && within(self.e2e, o.status.map(|_| o.e2e))
+    }
+}
+
+/// An SLO bound: above zero, at most an hour.
+fn slo_bound<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<HumanDuration>, D::Error> {
+    let b = HumanDuration::deserialize(d)?;
+    if b.0.is_zero() || b.0 > Duration::from_secs(3600) {
+        return Err(serde::de::Error::custom("an SLO bound must be above 0 and at most 1h"));
+    }
+    Ok(Some(b))
 }
 
 /// What a `stages` ramp moves.

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use visit::{report_name, some_validated, string_where, threshold_list, validated, Checked, Validate};
 pub use duration::HumanDuration;
-pub use load_spec::{Executor, LoadSpec, Ramp, StageSpec};
+pub use load_spec::{Executor, GoodputSpec, LoadSpec, Ramp, StageSpec};
 pub use target::{HttpTarget, MockSpec, StallSpec, TargetKind, TargetSpec};
 pub use size::Size;
 pub use template::{BodyPlan, Built, PreparedRequest, RequestTemplate};
@@ -69,6 +69,9 @@ pub struct Scenario {
     /// Pass/fail expressions over the report, e.g. `ttft.p95 < 800ms`.
     #[serde(default, deserialize_with = "threshold_list")]
     pub thresholds: Vec<crate::thresholds::Threshold>,
+    /// The per-request SLO that counts a request toward goodput.
+    #[serde(default, deserialize_with = "some_validated")]
+    pub goodput: Option<GoodputSpec>,
 }
 
 /// One phase of a scenario: a load with its own name and thresholds.
@@ -109,6 +112,13 @@ impl Validate for Scenario {
         for (i, phase) in self.phases.iter().enumerate() {
             if self.phases[..i].iter().any(|p| p.name == phase.name) {
                 return Err(format!("phases[{i}]: the name `{}` is used twice; phases are reported by name", phase.name));
+            }
+        }
+        let phase_thresholds = self.phases.iter().flat_map(|p| p.thresholds.iter().chain(&p.load.slo));
+        let slo = self.load.iter().flat_map(|l| &l.slo);
+        if let Some(t) = self.thresholds.iter().chain(phase_thresholds).chain(slo).find(|t| t.subject.is_goodput()) {
+            if self.goodput.is_none() {
+                return Err(format!("the threshold `{}` needs `goodput: {{ttft, tpot, e2e}}`, the per-request SLO it counts", t.text));
             }
         }
         Ok(())
