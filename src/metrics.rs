@@ -27,6 +27,8 @@ pub enum Metric {
     E2e,
     /// Per-request generation speed.
     OutputTokensPerS,
+    /// Output tokens each content delta carried, per stream.
+    TokensPerDelta,
     /// Open loop: due time to send.
     SendLag,
 }
@@ -38,6 +40,8 @@ pub enum Unit {
     Micros,
     /// Thousandths of a token per second, so integer buckets keep three decimals.
     MilliTokensPerS,
+    /// Thousandths of a token.
+    MilliTokens,
 }
 
 impl Unit {
@@ -46,13 +50,33 @@ impl Unit {
         match self {
             Unit::Micros => "us",
             Unit::MilliTokensPerS => "milli_tokens_per_s",
+            Unit::MilliTokens => "milli_tokens",
+        }
+    }
+
+    /// The unit of the values summaries show, as reports name it, and the factor from
+    /// stored integers to it.
+    pub fn shown(self) -> (&'static str, f64) {
+        match self {
+            Unit::Micros => ("ms", 1e-3),
+            Unit::MilliTokensPerS => ("tokens_per_s", 1e-3),
+            Unit::MilliTokens => ("tokens", 1e-3),
+        }
+    }
+
+    /// The shown unit as the README's metric table writes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Unit::Micros => "ms",
+            Unit::MilliTokensPerS => "tokens/s",
+            Unit::MilliTokens => "tokens",
         }
     }
 }
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 9] = [
         Metric::Ttfb,
         Metric::MessageStart,
         Metric::Ttft,
@@ -60,6 +84,7 @@ impl Metric {
         Metric::Tpot,
         Metric::E2e,
         Metric::OutputTokensPerS,
+        Metric::TokensPerDelta,
         Metric::SendLag,
     ];
 
@@ -73,6 +98,7 @@ impl Metric {
             Metric::Tpot => "tpot",
             Metric::E2e => "e2e",
             Metric::OutputTokensPerS => "output_tokens_per_s",
+            Metric::TokensPerDelta => "tokens_per_delta",
             Metric::SendLag => "send_lag",
         }
     }
@@ -87,6 +113,7 @@ impl Metric {
             Metric::Tpot => "per stream, the time from the first content delta to the end of the response divided by `usage.output_tokens` minus one ((e2e − ttft) / (output_tokens − 1), as vLLM and AIPerf define it; streams reporting at least two output tokens)",
             Metric::E2e => "time from the request's start to the end of the response body, for every request that got a response",
             Metric::OutputTokensPerS => "per stream, `usage.output_tokens` minus one, divided by the time from the first to the last content delta (streams with at least two content deltas)",
+            Metric::TokensPerDelta => "per stream, `usage.output_tokens` divided by the content deltas counted: above 1 when deltas carry several tokens, so each `itl` gap spans that many tokens (streams with at least one content delta)",
             Metric::SendLag => "open-loop executors: time from when a request was due to when it began to be sent; the latencies above are measured from the due time, so they include it",
         }
     }
@@ -95,6 +122,7 @@ impl Metric {
     pub fn unit(self) -> Unit {
         match self {
             Metric::OutputTokensPerS => Unit::MilliTokensPerS,
+            Metric::TokensPerDelta => Unit::MilliTokens,
             _ => Unit::Micros,
         }
     }
@@ -211,6 +239,9 @@ impl Recorder {
         }
         if o.status.is_some() {
             self.add(Metric::E2e, micros(o.e2e));
+        }
+        if let (Some(tokens), 1..) = (o.output_tokens, o.content_deltas) {
+            self.add(Metric::TokensPerDelta, tokens * 1000 / o.content_deltas);
         }
         if let Some(d) = o.tpot() {
             self.add(Metric::Tpot, micros(d));

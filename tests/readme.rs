@@ -1,6 +1,6 @@
 //! The README quotes identifiers defined once in code; this keeps the two from drifting.
 
-use relaybench::metrics::{Metric, Unit};
+use relaybench::metrics::Metric;
 use relaybench::outcome::OutcomeKind;
 
 fn readme() -> String {
@@ -11,11 +11,7 @@ fn readme() -> String {
 fn metric_table_matches_the_definitions() {
     let readme = readme();
     for m in Metric::ALL {
-        let unit = match m.unit() {
-            Unit::Micros => "ms",
-            Unit::MilliTokensPerS => "tokens/s",
-        };
-        let row = format!("| `{}` | {} | {} |", m.id(), unit, m.definition());
+        let row = format!("| `{}` | {} | {} |", m.id(), m.unit().label(), m.definition());
         assert!(readme.contains(&row), "README lacks the row:\n{row}");
     }
 }

@@ -30,6 +30,9 @@ fn ttft_rises_with_generated_input_as_the_prefill_model_says_and_counts_agree() 
     assert!(!whole.metrics.contains_key("ttft"), "a Message has no TTFT, and its template shows none");
     assert!(r.throughput.input_tokens_per_s > 0.0);
     assert_eq!(r.metrics["tpot"].count, template("small").requests + template("large").requests);
+    // The mock sends one token per delta, so each ITL gap is one token's.
+    let per_delta = &r.metrics["tokens_per_delta"];
+    assert_eq!((per_delta.min, per_delta.max, per_delta.count), (1.0, 1.0, r.metrics["tpot"].count));
 }
 
 #[test]
@@ -72,6 +75,12 @@ fn goodput_counts_the_requests_that_met_every_bound_they_can_be_held_to() {
     assert_eq!((g.ttft_ms, g.tpot_ms, g.e2e_ms), (Some(250.0), None, Some(2000.0)));
     assert!((g.ratio - g.requests as f64 / 30.0).abs() < 1e-9);
     assert!(r.thresholds.iter().all(|t| t.passed), "{:?}", r.thresholds);
+    // Streams and Messages apart: a Message's head waits for its whole answer (25 ms at
+    // least here), a stream's does not wait for the first token (20 ms at least).
+    let (streamed, whole) = (&r.by_stream["streamed"], &r.by_stream["not_streamed"]);
+    assert_eq!((streamed.requests, whole.requests), (count("fast") + count("slow"), count("message")));
+    assert!(whole.metrics["ttfb"].min >= 25.0 && streamed.metrics["ttfb"].p50 < 20.0, "{:?} {:?}", whole.metrics["ttfb"], streamed.metrics["ttfb"]);
+    assert!(!whole.metrics.contains_key("ttft") && streamed.metrics["ttft"].count == streamed.requests);
 
     // A goodput threshold without the SLO it counts is a scenario mistake.
     let dir = common::temp_dir("workload-goodput-bad");

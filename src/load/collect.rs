@@ -126,6 +126,9 @@ pub struct Collected {
     pub per_template: Vec<u64>,
     /// Each template's own measurements.
     pub templates: Vec<TemplateStats>,
+    /// Non-streamed requests' measurements apart from streamed ones', indexed by
+    /// `stream as usize`: a Message's TTFB is its whole answer, a stream's only its head.
+    pub by_stream: [TemplateStats; 2],
     /// Total input tokens (input plus cache) of each template's first ok response: the
     /// provider's count for that prompt, compared across providers.
     pub input_tokens: Vec<Option<u64>>,
@@ -169,6 +172,9 @@ impl Collected {
             self.templates.resize_with(other.templates.len(), TemplateStats::default);
         }
         for (mine, theirs) in self.templates.iter_mut().zip(&other.templates) {
+            mine.merge(theirs);
+        }
+        for (mine, theirs) in self.by_stream.iter_mut().zip(&other.by_stream) {
             mine.merge(theirs);
         }
         if self.input_tokens.len() < other.input_tokens.len() {
@@ -330,6 +336,7 @@ pub async fn collect(
         if let Some(stats) = c.templates.get_mut(o.template) {
             stats.record(&o);
         }
+        c.by_stream[usize::from(o.stream)].record(&o);
         if let (Some(total), Some(first), OutcomeKind::Ok) = (o.input_total, c.input_tokens.get_mut(o.template), o.kind) {
             first.get_or_insert(total);
         }

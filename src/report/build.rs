@@ -8,7 +8,7 @@ use super::model::*;
 use crate::conformance::{Finding, Rule, Severity};
 use crate::features::FeatureResult;
 use crate::load::collect::Collected;
-use crate::metrics::{Metric, Recorder, Unit};
+use crate::metrics::{Metric, Recorder};
 use crate::outcome::OutcomeKind;
 use crate::probes::ProbeResult;
 use crate::scenario::GoodputSpec;
@@ -54,10 +54,7 @@ fn summaries(r: &Recorder, all: bool) -> BTreeMap<String, MetricSummary> {
 }
 
 fn summarize(metric: Metric, h: &Histogram<u64>) -> MetricSummary {
-    let (unit, scale) = match metric.unit() {
-        Unit::Micros => ("ms", 1e-3),
-        Unit::MilliTokensPerS => ("tokens_per_s", 1e-3),
-    };
+    let (unit, scale) = metric.unit().shown();
     let q = |q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 * scale };
     MetricSummary {
         definition: metric.definition().to_owned(),
@@ -205,6 +202,12 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
             }),
         },
         metrics: summaries(r, true),
+        by_stream: ["not_streamed", "streamed"]
+            .iter()
+            .zip(&collected.by_stream)
+            .filter(|(_, s)| s.recorder.requests > 0)
+            .map(|(name, s)| ((*name).to_owned(), ModeInfo { requests: s.recorder.requests, metrics: summaries(&s.recorder, false) }))
+            .collect(),
         goodput: info.goodput.zip(collected.goodput_met).map(|(slo, met)| {
             let ms = |d: Option<crate::scenario::HumanDuration>| d.map(|d| d.0.as_secs_f64() * 1e3);
             GoodputInfo {

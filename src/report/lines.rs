@@ -44,21 +44,31 @@ pub fn metric_rows(report: &Report) -> Vec<[String; 8]> {
 pub fn template_rows(report: &Report) -> Vec<Vec<String>> {
     let header = ["template", "stream", "requests", "ttft p50", "ttft p95", "tpot p50", "e2e p50", "e2e p95", "input req", "input rep"];
     let mut rows = vec![header.map(str::to_owned).to_vec()];
-    for t in &report.templates {
-        let stat = |id: &str, pick: fn(&MetricSummary) -> f64| t.metrics.get(id).filter(|s| s.count > 0).map_or("-".to_owned(), |s| format!("{:.1}", pick(s)));
+    let row = |name: &str, stream: bool, requests: u64, metrics: &std::collections::BTreeMap<String, MetricSummary>, input: [Option<f64>; 2]| {
+        let stat = |id: &str, pick: fn(&MetricSummary) -> f64| metrics.get(id).filter(|s| s.count > 0).map_or("-".to_owned(), |s| format!("{:.1}", pick(s)));
         let tokens = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
-        rows.push(vec![
-            t.name.clone(),
-            if t.stream { "yes" } else { "no" }.to_owned(),
-            t.requests.to_string(),
+        vec![
+            name.to_owned(),
+            if stream { "yes" } else { "no" }.to_owned(),
+            requests.to_string(),
             stat("ttft", |s| s.p50),
             stat("ttft", |s| s.p95),
             stat("tpot", |s| s.p50),
             stat("e2e", |s| s.p50),
             stat("e2e", |s| s.p95),
-            tokens(t.input_tokens_requested),
-            tokens(t.input_tokens_reported),
-        ]);
+            tokens(input[0]),
+            tokens(input[1]),
+        ]
+    };
+    for t in &report.templates {
+        rows.push(row(&t.name, t.stream, t.requests, &t.metrics, [t.input_tokens_requested, t.input_tokens_reported]));
+    }
+    // With both kinds in the run, each kind's figures apart: the whole run's mix them.
+    if report.by_stream.len() > 1 {
+        for (name, stream) in [("(all streamed)", "streamed"), ("(all not streamed)", "not_streamed")] {
+            let m = &report.by_stream[stream];
+            rows.push(row(name, stream == "streamed", m.requests, &m.metrics, [None, None]));
+        }
     }
     rows
 }

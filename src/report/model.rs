@@ -42,6 +42,9 @@ pub struct Report {
     pub goodput: Option<GoodputInfo>,
     /// Distributions by metric id.
     pub metrics: BTreeMap<String, MetricSummary>,
+    /// The same apart for `streamed` and `not_streamed` requests (those the run had).
+    #[serde(default)]
+    pub by_stream: BTreeMap<String, ModeInfo>,
     /// Templates and how many requests each got.
     pub templates: Vec<TemplateInfo>,
     /// The first failed requests, verbatim.
@@ -275,6 +278,15 @@ pub struct Throughput {
     pub send_rate: Option<f64>,
     /// What the run's tokens cost at the target's prices, US dollars; None without prices.
     pub cost_usd: Option<f64>,
+}
+
+/// One kind of request (streamed or not): how many, and their own metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModeInfo {
+    /// Requests of this kind.
+    pub requests: u64,
+    /// Their metrics (those they recorded), histograms included.
+    pub metrics: BTreeMap<String, MetricSummary>,
 }
 
 /// Goodput as vLLM and AIPerf define it: the requests that met every per-request bound.
