@@ -392,9 +392,9 @@ async fn read_message(body: hyper::body::Incoming, deadline: Instant, facts: Opt
                 outcome.findings.extend(request::check(facts, &summary));
                 outcome.response = Some(summary);
             }
-            outcome.output_tokens = message.pointer("/usage/output_tokens").and_then(Value::as_u64);
-            outcome.input_tokens = message.pointer("/usage/input_tokens").and_then(Value::as_u64);
-            outcome.input_total = message.get("usage").and_then(input_total);
+            if let Some(usage) = message.get("usage") {
+                take_usage(outcome, usage);
+            }
             outcome.stop_reason = message.get("stop_reason").and_then(Value::as_str).map(str::to_owned);
         }
         Err(e) => outcome.fail(OutcomeKind::Malformed, format!("body is not JSON ({e}): {}", excerpt(&bytes))),
@@ -477,10 +477,9 @@ impl StreamObserver {
         match ev.name {
             event::MESSAGE_START => {
                 outcome.message_start.get_or_insert(now - start);
-                let usage = data.pointer("/message/usage");
-                outcome.input_tokens = usage.and_then(|u| u.get("input_tokens")).and_then(Value::as_u64);
-                outcome.output_tokens = usage.and_then(|u| u.get("output_tokens")).and_then(Value::as_u64);
-                outcome.input_total = usage.and_then(input_total);
+                if let Some(usage) = data.pointer("/message/usage") {
+                    take_usage(outcome, usage);
+                }
             }
             event::CONTENT_BLOCK_DELTA => {
                 let delta_type = data.pointer("/delta/type").and_then(Value::as_str).unwrap_or_default();
@@ -497,15 +496,8 @@ impl StreamObserver {
                 }
             }
             event::MESSAGE_DELTA => {
-                // Counters are cumulative: the latest value present wins.
-                if let Some(n) = data.pointer("/usage/output_tokens").and_then(Value::as_u64) {
-                    outcome.output_tokens = Some(n);
-                }
-                if let Some(n) = data.pointer("/usage/input_tokens").and_then(Value::as_u64) {
-                    outcome.input_tokens = Some(n);
-                }
-                if let Some(total) = data.get("usage").and_then(input_total) {
-                    outcome.input_total = Some(total);
+                if let Some(usage) = data.get("usage") {
+                    take_usage(outcome, usage);
                 }
                 outcome.stop_reason = data.pointer("/delta/stop_reason").and_then(Value::as_str).map(str::to_owned);
             }
@@ -529,6 +521,25 @@ impl StreamObserver {
             let what = if unfinished { "mid-event" } else { "between events" };
             outcome.fail(OutcomeKind::Truncated, format!("stream ended {what} without message_stop"));
         }
+    }
+}
+
+/// Takes the counters a `usage` object holds. They are cumulative (PROTOCOL.md §2.3): a
+/// counter present overwrites the earlier value, one absent keeps it.
+fn take_usage(outcome: &mut Outcome, usage: &Value) {
+    let field = |k: &str| usage.get(k).and_then(Value::as_u64);
+    for (slot, key) in [
+        (&mut outcome.output_tokens, "output_tokens"),
+        (&mut outcome.input_tokens, "input_tokens"),
+        (&mut outcome.cache_read_tokens, "cache_read_input_tokens"),
+        (&mut outcome.cache_creation_tokens, "cache_creation_input_tokens"),
+    ] {
+        if let Some(n) = field(key) {
+            *slot = Some(n);
+        }
+    }
+    if let Some(total) = input_total(usage) {
+        outcome.input_total = Some(total);
     }
 }
 

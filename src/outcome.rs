@@ -124,6 +124,11 @@ pub struct Outcome {
     pub output_tokens: Option<u64>,
     /// `usage.input_tokens` as finally reported.
     pub input_tokens: Option<u64>,
+    /// `usage.cache_read_input_tokens` as finally reported: input served from the
+    /// provider's prompt cache.
+    pub cache_read_tokens: Option<u64>,
+    /// `usage.cache_creation_input_tokens` as finally reported: input written to it.
+    pub cache_creation_tokens: Option<u64>,
     /// Input tokens the request held by relaybench's own rule (see `synth`), to hold the
     /// provider's count against.
     pub requested_input_tokens: Option<u64>,
@@ -171,6 +176,8 @@ impl Outcome {
             output_tokens: None,
             input_tokens: None,
             requested_input_tokens: None,
+            cache_read_tokens: None,
+            cache_creation_tokens: None,
             input_total: None,
             content_deltas: 0,
             stop_reason: None,

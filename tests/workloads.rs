@@ -89,3 +89,34 @@ fn goodput_counts_the_requests_that_met_every_bound_they_can_be_held_to() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("the threshold `goodput > 10%` needs `goodput:"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn a_prompt_cache_workload_reports_the_hits_the_mock_produced() {
+    // Prefixes of 2000 tokens: always shared, never shared, shared half the time. With a
+    // prefill of 50us a token, a miss waits 100 ms more for its first token than a hit.
+    let scenario = "name: cache\nseed: 4\ntarget: {mock: {ttft: 20ms, prefill_per_token: 50us, tokens_per_s: 2000, jitter: 0}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {name: always, stream: true, max_tokens: 8, prompt_tokens: 100, shared_prefix: {tokens: 2000, reuse: 1}}\n  - {name: never, stream: true, max_tokens: 8, prompt_tokens: 100, shared_prefix: {tokens: 2000, reuse: 0}}\n  - {name: half, stream: false, max_tokens: 8, prompt: Say hello., shared_prefix: {tokens: 2000, reuse: 0.5}}\nload: {concurrency: 4, requests: 90}\n";
+    let r = common::run_ok("workload-cache", scenario);
+    assert_eq!((r.totals.by_outcome["ok"], r.conformance.violations, r.conformance.warnings), (90, 0, 0), "{:?}", r.conformance.rules);
+    let template = |name: &str| r.templates.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("{name}"));
+    let cache = |name: &str| template(name).cache.clone().unwrap_or_else(|| panic!("{name} shows cache activity"));
+
+    // Always shared: written once (however many first requests race), read by every other.
+    let (k, c) = (template("always").requests, cache("always"));
+    assert!(k > 2);
+    assert_eq!((c.writes, c.hits, c.written_tokens, c.read_tokens), (1, k - 1, 2000, (k - 1) * 2000));
+    assert_eq!(c.hit_ratio, ((k - 1) * 2000) as f64 / (k * 2100) as f64, "exactly what the mock's usage said");
+    let (hit, miss) = (c.ttft_hit.expect("hits").p50, c.ttft_miss.expect("a miss").p50);
+    assert!(hit < 80.0 && miss >= 120.0, "ttft p50 on a hit {hit} ms, on a miss {miss} ms");
+
+    // Never shared: every request writes its own prefix, none reads.
+    let (k, c) = (template("never").requests, cache("never"));
+    assert_eq!((c.writes, c.hits, c.read_tokens, c.written_tokens, c.hit_ratio), (k, 0, 0, k * 2000, 0.0));
+
+    // Shared half the time: each request either wrote or read the whole prefix.
+    let (k, c) = (template("half").requests, cache("half"));
+    assert_eq!((c.hits + c.writes, c.read_tokens, c.written_tokens), (k, c.hits * 2000, c.writes * 2000));
+    assert!(c.hits > 0 && c.writes > 1, "{c:?}");
+    // `Say hello.` is two tokens more than the prefix.
+    assert_eq!(c.hit_ratio, (c.hits * 2000) as f64 / (k * 2002) as f64);
+    assert_eq!(template("half").input_tokens_requested, template("half").input_tokens_reported);
+}

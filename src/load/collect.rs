@@ -91,17 +91,74 @@ pub struct TemplateStats {
     pub input_requested: u64,
     /// …and the total input tokens the provider reported (input plus cache).
     pub input_reported: u64,
+    /// The prompt cache, from the usage of ok responses.
+    pub cache: CacheStats,
+}
+
+/// What the provider's prompt cache did, from the usage of ok responses.
+#[derive(Debug, Clone)]
+pub struct CacheStats {
+    /// Total input tokens reported (input plus cache creation plus cache reads).
+    pub input_total: u64,
+    /// `cache_read_input_tokens` summed.
+    pub read: u64,
+    /// `cache_creation_input_tokens` summed.
+    pub written: u64,
+    /// Responses that read from the cache.
+    pub hits: u64,
+    /// Responses that wrote to it without reading.
+    pub writes: u64,
+    /// TTFT of streams that read from the cache…
+    pub ttft_hit: hdrhistogram::Histogram<u64>,
+    /// …and of those that did not.
+    pub ttft_miss: hdrhistogram::Histogram<u64>,
+}
+
+impl Default for CacheStats {
+    fn default() -> Self {
+        let grow = || hdrhistogram::Histogram::new(3).unwrap_or_else(|_| crate::metrics::new_histogram());
+        CacheStats { input_total: 0, read: 0, written: 0, hits: 0, writes: 0, ttft_hit: grow(), ttft_miss: grow() }
+    }
+}
+
+impl CacheStats {
+    fn record(&mut self, o: &Outcome) {
+        if o.kind != OutcomeKind::Ok {
+            return;
+        }
+        let (read, written) = (o.cache_read_tokens.unwrap_or(0), o.cache_creation_tokens.unwrap_or(0));
+        self.input_total += o.input_total.unwrap_or(0);
+        self.read += read;
+        self.written += written;
+        self.hits += u64::from(read > 0);
+        self.writes += u64::from(read == 0 && written > 0);
+        if let Some(ttft) = o.ttft {
+            let h = if read > 0 { &mut self.ttft_hit } else { &mut self.ttft_miss };
+            let _ = h.record(ttft.as_micros().min(u128::from(u64::MAX)) as u64);
+        }
+    }
+
+    fn merge(&mut self, other: &CacheStats) {
+        self.input_total += other.input_total;
+        self.read += other.read;
+        self.written += other.written;
+        self.hits += other.hits;
+        self.writes += other.writes;
+        let _ = self.ttft_hit.add(&other.ttft_hit);
+        let _ = self.ttft_miss.add(&other.ttft_miss);
+    }
 }
 
 impl Default for TemplateStats {
     fn default() -> Self {
-        TemplateStats { recorder: Recorder::compact(), input_pairs: 0, input_requested: 0, input_reported: 0 }
+        TemplateStats { recorder: Recorder::compact(), input_pairs: 0, input_requested: 0, input_reported: 0, cache: CacheStats::default() }
     }
 }
 
 impl TemplateStats {
     fn record(&mut self, o: &Outcome) {
         self.recorder.record(o);
+        self.cache.record(o);
         if let (OutcomeKind::Ok, Some(requested), Some(reported)) = (o.kind, o.requested_input_tokens, o.input_total) {
             self.input_pairs += 1;
             self.input_requested += requested;
@@ -111,6 +168,7 @@ impl TemplateStats {
 
     fn merge(&mut self, other: &TemplateStats) {
         self.recorder.merge(&other.recorder);
+        self.cache.merge(&other.cache);
         self.input_pairs += other.input_pairs;
         self.input_requested += other.input_requested;
         self.input_reported += other.input_reported;

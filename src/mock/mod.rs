@@ -4,6 +4,7 @@
 //! sequence of PROTOCOL.md §2, the error envelopes of §3, the request checks of §5, and
 //! response times that follow a latency model instead of arriving all at once.
 
+pub mod cache;
 pub mod latency;
 pub mod profile;
 pub mod quirk;
@@ -100,6 +101,7 @@ struct State {
     requests: AtomicU64,
     started: Instant,
     slots: Option<Arc<tokio::sync::Semaphore>>,
+    cache: cache::PromptCache,
 }
 
 /// A running mock. Dropping it stops the server and closes its connections.
@@ -119,6 +121,7 @@ impl MockServer {
             requests: AtomicU64::new(0),
             started: Instant::now(),
             slots,
+            cache: cache::PromptCache::default(),
         });
         let task = tokio::spawn(accept_loop(listener, state));
         Ok(MockServer { addr, task: Some(task) })
@@ -263,8 +266,12 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
     }
     let start = Instant::now();
     let id = format!("msg_{}", reply::base58(rng, 24));
-    let planned = reply::plan(&body, &raw, config.seed, config.output, id);
-    let timing = config.latency.draw(rng, planned.input_tokens);
+    let mut planned = reply::plan(&body, &raw, config.seed, config.output, id);
+    if let Some((key, tokens)) = cache::prefix(&body) {
+        planned.use_cache(tokens, state.cache.hit(key));
+    }
+    // Input read from the cache skips prefill; input written to it does not.
+    let timing = config.latency.draw(rng, planned.input_tokens + planned.cache_creation_input_tokens);
 
     if stream {
         let mut events = stream::plan_events(&planned);

@@ -65,11 +65,27 @@ pub struct Reply {
     pub stop_reason: &'static str,
     /// The stop sequence that ended the text, when that is why.
     pub stop_sequence: Option<String>,
-    /// Input token estimate.
+    /// Input tokens not read from or written to the prompt cache.
     pub input_tokens: u64,
+    /// Input tokens written to the prompt cache.
+    pub cache_creation_input_tokens: u64,
+    /// Input tokens read from the prompt cache.
+    pub cache_read_input_tokens: u64,
 }
 
 impl Reply {
+    /// Moves the first `tokens` of the input to the prompt cache: read when `hit`, else
+    /// written.
+    pub fn use_cache(&mut self, tokens: u64, hit: bool) {
+        let tokens = tokens.min(self.input_tokens);
+        self.input_tokens -= tokens;
+        if hit {
+            self.cache_read_input_tokens = tokens;
+        } else {
+            self.cache_creation_input_tokens = tokens;
+        }
+    }
+
     /// Tokens generated across all blocks.
     pub fn output_tokens(&self) -> u64 {
         self.blocks.iter().map(|b| b.token_count() as u64).sum()
@@ -94,8 +110,8 @@ impl Reply {
     pub fn usage_json(&self, output_tokens: u64) -> Value {
         json!({
             "input_tokens": self.input_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": self.cache_creation_input_tokens,
+            "cache_read_input_tokens": self.cache_read_input_tokens,
             "output_tokens": output_tokens,
         })
     }
@@ -198,6 +214,8 @@ pub fn plan(body: &Map<String, Value>, raw: &[u8], seed: u64, length: OutputLeng
         stop_reason,
         stop_sequence,
         input_tokens: crate::synth::request_tokens(body),
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
     }
 }
 

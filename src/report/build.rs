@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 use super::model::*;
 use crate::conformance::{Finding, Rule, Severity};
 use crate::features::FeatureResult;
-use crate::load::collect::Collected;
+use crate::load::collect::{CacheStats, Collected};
 use crate::metrics::{Metric, Recorder};
 use crate::outcome::OutcomeKind;
 use crate::probes::ProbeResult;
@@ -42,6 +42,20 @@ pub fn conformance(counts: &BTreeMap<String, u64>, examples: &[(Rule, Vec<Findin
         infos,
         rules,
     }
+}
+
+/// A template's cache figures, None when its usage showed no cache activity.
+fn cache_info(c: &CacheStats) -> Option<CacheInfo> {
+    let ttft = |h: &Histogram<u64>| (!h.is_empty()).then(|| summarize(Metric::Ttft, h));
+    (c.read + c.written > 0).then(|| CacheInfo {
+        hit_ratio: if c.input_total == 0 { 0.0 } else { c.read as f64 / c.input_total as f64 },
+        read_tokens: c.read,
+        written_tokens: c.written,
+        hits: c.hits,
+        writes: c.writes,
+        ttft_hit: ttft(&c.ttft_hit),
+        ttft_miss: ttft(&c.ttft_miss),
+    })
 }
 
 /// Every metric's summary, or (`all` false) only those that recorded something.
@@ -232,6 +246,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
                 input_tokens_requested: collected.templates.get(i).filter(|t| t.input_pairs > 0).map(|t| t.input_requested as f64 / t.input_pairs as f64),
                 input_tokens_reported: collected.templates.get(i).filter(|t| t.input_pairs > 0).map(|t| t.input_reported as f64 / t.input_pairs as f64),
                 metrics: collected.templates.get(i).map_or_else(BTreeMap::new, |t| summaries(&t.recorder, false)),
+                cache: collected.templates.get(i).and_then(|t| cache_info(&t.cache)),
             })
             .collect(),
         examples: collected

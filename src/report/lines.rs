@@ -73,6 +73,27 @@ pub fn template_rows(report: &Report) -> Vec<Vec<String>> {
     rows
 }
 
+/// One line per template whose usage shows prompt-cache activity.
+pub fn cache_lines(report: &Report) -> Vec<String> {
+    report
+        .templates
+        .iter()
+        .filter_map(|t| {
+            let c = t.cache.as_ref()?;
+            let ttft = |s: &Option<MetricSummary>| s.as_ref().map_or("-".to_owned(), |s| format!("{:.1} ms", s.p50));
+            Some(format!(
+                "prompt cache {}: {:.1}% of input read ({} hits, {} writes), ttft p50 {} on a hit, {} on a miss",
+                t.name,
+                c.hit_ratio * 100.0,
+                c.hits,
+                c.writes,
+                ttft(&c.ttft_hit),
+                ttft(&c.ttft_miss)
+            ))
+        })
+        .collect()
+}
+
 /// The goodput line, or None when the scenario gives no goodput SLO.
 pub fn goodput_line(report: &Report) -> Option<String> {
     let g = report.goodput.as_ref()?;

@@ -42,6 +42,9 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(md, "\n## Templates\n");
         table(&mut md, &super::lines::template_rows(r));
     }
+    for line in super::lines::cache_lines(r) {
+        let _ = writeln!(md, "\n{line}");
+    }
     if r.phases.len() > 1 {
         let _ = writeln!(md, "\n## Phases\n");
         table(&mut md, &super::phase::rows(&r.phases));

@@ -360,6 +360,29 @@ pub struct TemplateInfo {
     /// The template's own metrics (those it recorded), histograms included.
     #[serde(default)]
     pub metrics: BTreeMap<String, MetricSummary>,
+    /// What the provider's prompt cache did for it, when its usage shows cache activity.
+    #[serde(default)]
+    pub cache: Option<CacheInfo>,
+}
+
+/// A template's prompt-cache figures, from the usage of its ok responses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheInfo {
+    /// Share of input tokens read from the cache: `cache_read_input_tokens` over the
+    /// total input (input plus cache creation plus cache reads).
+    pub hit_ratio: f64,
+    /// Input tokens read from the cache.
+    pub read_tokens: u64,
+    /// Input tokens written to it.
+    pub written_tokens: u64,
+    /// Responses that read from it.
+    pub hits: u64,
+    /// Responses that wrote to it without reading.
+    pub writes: u64,
+    /// TTFT of streams that read from it, and of those that did not.
+    pub ttft_hit: Option<MetricSummary>,
+    /// TTFT of streams that did not read from it.
+    pub ttft_miss: Option<MetricSummary>,
 }
 
 /// One failed request.

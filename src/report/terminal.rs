@@ -59,6 +59,13 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(out, "{line}");
         }
     }
+    let cache = super::lines::cache_lines(r);
+    if !cache.is_empty() {
+        let _ = writeln!(out);
+    }
+    for line in cache {
+        let _ = writeln!(out, "{line}");
+    }
     if r.phases.len() > 1 {
         let _ = writeln!(out);
         for line in aligned(&super::phase::rows(&r.phases)) {

@@ -23,7 +23,7 @@ pub use duration::HumanDuration;
 pub use load_spec::{Executor, GoodputSpec, LoadSpec, Ramp, StageSpec};
 pub use target::{HttpTarget, MockSpec, StallSpec, TargetKind, TargetSpec};
 pub use size::Size;
-pub use template::{BodyPlan, Built, PreparedRequest, RequestTemplate};
+pub use template::{BodyPlan, Built, PreparedRequest, RequestTemplate, SharedPrefix};
 use template::non_empty_templates;
 
 /// A scenario that parsed and passed every check.
@@ -264,7 +264,7 @@ impl Scenario {
         self.requests
             .iter()
             .enumerate()
-            .map(|(i, t)| PreparedRequest::new(t, t.name.clone().unwrap_or_else(|| format!("request-{}", i + 1)), model))
+            .map(|(i, t)| PreparedRequest::new(t, t.name.clone().unwrap_or_else(|| format!("request-{}", i + 1)), model, self.seed))
             .collect()
     }
 }

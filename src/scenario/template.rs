@@ -65,6 +65,10 @@ pub struct RequestTemplate {
     /// answer it (generated prompts always are).
     #[serde(default)]
     pub unique: bool,
+    /// A generated system prefix marked with `cache_control`, shared by a share of the
+    /// requests (`reuse`) and unique to each of the others: a prompt-cache workload.
+    #[serde(default, deserialize_with = "shared_prefix")]
+    pub shared_prefix: Option<SharedPrefix>,
     /// Full `messages` array, passed through.
     #[serde(default)]
     pub messages: Option<Value>,
@@ -98,6 +102,28 @@ pub struct RequestTemplate {
     /// Any other body fields, merged in as they are.
     #[serde(default)]
     pub extra: Map<String, Value>,
+}
+
+/// A prompt-cache workload's prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedPrefix {
+    /// Its size in tokens.
+    pub tokens: u64,
+    /// The share of requests that send the shared prefix (the others send one of their
+    /// own, a certain miss), from 0 to 1.
+    pub reuse: f64,
+}
+
+fn shared_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SharedPrefix>, D::Error> {
+    let p = SharedPrefix::deserialize(d)?;
+    if !(1..=super::size::MAX_INPUT_TOKENS).contains(&p.tokens) {
+        return Err(de::Error::custom(format!("shared_prefix.tokens must be from 1 to {}", super::size::MAX_INPUT_TOKENS)));
+    }
+    if !(0.0..=1.0).contains(&p.reuse) {
+        return Err(de::Error::custom("shared_prefix.reuse is a share, from 0 to 1"));
+    }
+    Ok(Some(p))
 }
 
 fn default_weight() -> NonZeroU32 {
@@ -134,8 +160,21 @@ impl RequestTemplate {
             (None, None, None) => Value::Array(Vec::new()),
         };
         body.insert("messages".into(), messages);
+        // The cache prefix comes first: the API caches tools, then system, then messages.
+        let system = match (self.shared_prefix, &self.system) {
+            (None, system) => system.clone(),
+            (Some(_), system) => {
+                let prefix = serde_json::json!({"type": "text", "text": PREFIX_HOLE, "cache_control": {"type": "ephemeral"}});
+                let rest = match system {
+                    None => Vec::new(),
+                    Some(Value::Array(blocks)) => blocks.clone(),
+                    Some(text) => vec![serde_json::json!({"type": "text", "text": text})],
+                };
+                Some(Value::Array(std::iter::once(prefix).chain(rest).collect()))
+            }
+        };
         let optional = [
-            ("system", self.system.clone()),
+            ("system", system),
             ("temperature", self.temperature.map(Value::from)),
             ("top_p", self.top_p.map(Value::from)),
             ("top_k", self.top_k.map(Value::from)),
@@ -165,6 +204,7 @@ impl RequestTemplate {
 const PROMPT_HOLE: &str = "\u{1}relaybench:prompt\u{1}";
 const UNIQUE_HOLE: &str = "\u{1}relaybench:unique\u{1}";
 const MAX_TOKENS_HOLE: &str = "\u{1}relaybench:max-tokens\u{1}";
+const PREFIX_HOLE: &str = "\u{1}relaybench:prefix\u{1}";
 
 /// A piece of a body with holes.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,6 +217,16 @@ enum Piece {
     Unique,
     /// A drawn `max_tokens`.
     MaxTokens(Size),
+    /// A cache prefix: the shared text for a `reuse` share of requests, else one of the
+    /// request's own of the same size.
+    Prefix {
+        /// The shared text.
+        shared: Bytes,
+        /// Its tokens.
+        tokens: u64,
+        /// The share of requests that send it.
+        reuse: f64,
+    },
 }
 
 /// How a template's body is made for each request: serialized once, split at its holes,
@@ -203,15 +253,22 @@ pub struct Built {
 impl BodyPlan {
     /// The plan of a body whose holes are those of [`RequestTemplate::body`]; None when it
     /// has none (the body is the same for every request).
-    fn new(body: &Value, template: &RequestTemplate) -> Option<BodyPlan> {
+    fn new(body: &Value, template: &RequestTemplate, seed: u64) -> Option<BodyPlan> {
         let text = body.to_string();
         let escaped = |hole: &str| serde_json::to_string(hole).unwrap_or_default();
-        let (prompt, unique, max) = (escaped(PROMPT_HOLE), escaped(UNIQUE_HOLE), escaped(MAX_TOKENS_HOLE));
+        let (prompt, unique, max, prefix) = (escaped(PROMPT_HOLE), escaped(UNIQUE_HOLE), escaped(MAX_TOKENS_HOLE), escaped(PREFIX_HOLE));
+        // One shared prefix per template and seed: runs with the same seed share it.
+        let shared = |p: SharedPrefix| Piece::Prefix {
+            shared: Bytes::from(crate::synth::prompt(seed ^ crate::rng::hash_bytes(text.as_bytes()), u64::MAX, p.tokens)),
+            tokens: p.tokens,
+            reuse: p.reuse,
+        };
         // Inside a string only the hole's own characters go; `max_tokens` takes the quotes.
-        let holes: [(&str, Option<Piece>); 3] = [
+        let holes: [(&str, Option<Piece>); 4] = [
             (&prompt[1..prompt.len() - 1], template.prompt_tokens.clone().map(Piece::Prompt)),
             (&unique[1..unique.len() - 1], template.unique.then_some(Piece::Unique)),
             (max.as_str(), (template.max_tokens.fixed().is_none()).then(|| Piece::MaxTokens(template.max_tokens.clone()))),
+            (&prefix[1..prefix.len() - 1], template.shared_prefix.map(shared)),
         ];
         let mut pieces = Vec::new();
         let mut rest = text.as_str();
@@ -226,8 +283,9 @@ impl BodyPlan {
             return None;
         }
         pieces.push(Piece::Bytes(Bytes::copy_from_slice(rest.as_bytes())));
+        // Each hole counted as one word; a prompt and a prefix are replaced by their own.
         let counted = body.as_object().map_or(1, crate::synth::request_tokens);
-        let base_input_tokens = counted - u64::from(template.prompt_tokens.is_some());
+        let base_input_tokens = counted - u64::from(template.prompt_tokens.is_some()) - u64::from(template.shared_prefix.is_some());
         Some(BodyPlan { pieces, base_input_tokens })
     }
 
@@ -251,6 +309,14 @@ impl BodyPlan {
                     let m = size.draw(&mut rng);
                     out.extend_from_slice(m.to_string().as_bytes());
                     max_tokens = Some(m);
+                }
+                Piece::Prefix { shared, tokens, reuse } => {
+                    if rng.next_f64() < *reuse {
+                        out.extend_from_slice(shared);
+                    } else {
+                        crate::synth::write_prompt(&mut out, seed ^ 0x0000_00CA_C4E0, n, *tokens);
+                    }
+                    input_tokens += tokens;
                 }
             }
         }
@@ -284,8 +350,9 @@ pub struct PreparedRequest {
 }
 
 impl PreparedRequest {
-    /// Prepares `template` for `model`: the body serialized once, its facts, its plan.
-    pub fn new(template: &RequestTemplate, name: String, model: &str) -> PreparedRequest {
+    /// Prepares `template` for `model`: the body serialized once, its facts, its plan
+    /// (`seed` picks the shared cache prefix, if any).
+    pub fn new(template: &RequestTemplate, name: String, model: &str, seed: u64) -> PreparedRequest {
         let body = template.body(model);
         PreparedRequest {
             name,
@@ -293,7 +360,7 @@ impl PreparedRequest {
             stream: template.stream,
             facts: std::sync::Arc::new(RequestFacts::from_body(&body)),
             input_tokens: body.as_object().map_or(1, crate::synth::request_tokens),
-            plan: BodyPlan::new(&body, template).map(std::sync::Arc::new),
+            plan: BodyPlan::new(&body, template, seed).map(std::sync::Arc::new),
             body: Bytes::from(body.to_string()),
         }
     }
@@ -313,7 +380,7 @@ mod tests {
 
     fn prepared(yaml: &str) -> PreparedRequest {
         let Checked(t) = crate::yaml::from_str::<Checked<RequestTemplate>>(yaml).unwrap_or_else(|e| panic!("{yaml}: {}", e.message));
-        PreparedRequest::new(&t, "t".into(), "claude-sonnet-4-5")
+        PreparedRequest::new(&t, "t".into(), "claude-sonnet-4-5", 1)
     }
 
     #[test]
@@ -353,10 +420,30 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_prefix_is_the_same_for_reusing_requests_and_counted_with_the_body() {
+        let p = prepared("{max_tokens: 8, system: Be brief., prompt: Hi there., shared_prefix: {tokens: 500, reuse: 0.5}}");
+        let mut prefixes = std::collections::BTreeMap::new();
+        for n in 0..100 {
+            let built = p.build(3, n);
+            let body: Value = serde_json::from_slice(&built.body).expect("valid JSON");
+            assert_eq!(built.input_tokens, crate::synth::request_tokens(body.as_object().expect("object")));
+            assert_eq!(built.input_tokens, 500 + 2 + 2);
+            assert_eq!(body["system"][0]["cache_control"]["type"], "ephemeral");
+            assert_eq!(body["system"][1]["text"], "Be brief.");
+            *prefixes.entry(body["system"][0]["text"].as_str().expect("text").to_owned()).or_insert(0) += 1;
+        }
+        let shared = prefixes.values().copied().max().unwrap_or(0);
+        assert!((30..=70).contains(&shared), "about half reuse one prefix: {shared}");
+        assert_eq!(prefixes.len(), 100 - shared + 1, "every other request has its own");
+    }
+
+    #[test]
     fn template_mistakes_are_named() {
         let err = |yaml: &str| crate::yaml::from_str::<Checked<RequestTemplate>>(yaml).err().map(|e| e.message).unwrap_or_default();
         assert!(err("{max_tokens: 8, prompt: hi, prompt_tokens: 100}").contains("exactly one of"));
         assert!(err("{max_tokens: 8, messages: [], unique: true}").contains("`unique: true` takes a `prompt`"));
         assert!(err("{max_tokens: 8, prompt_tokens: 2000000}").contains("from 1 to 1000000"));
+        assert!(err("{max_tokens: 8, prompt: hi, shared_prefix: {tokens: 10, reuse: 1.5}}").contains("reuse is a share"));
+        assert!(err("{max_tokens: 8, prompt: hi, shared_prefix: {tokens: 0, reuse: 1}}").contains("shared_prefix.tokens must be"));
     }
 }
