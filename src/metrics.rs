@@ -167,8 +167,15 @@ pub struct Recorder {
 
 impl Default for Recorder {
     fn default() -> Self {
+        Recorder::with(new_histogram)
+    }
+}
+
+impl Recorder {
+    /// An empty recorder whose histograms `histogram` makes.
+    fn with(histogram: fn() -> Histogram<u64>) -> Recorder {
         Recorder {
-            histograms: Metric::ALL.iter().map(|_| new_histogram()).collect(),
+            histograms: Metric::ALL.iter().map(|_| histogram()).collect(),
             outcomes: BTreeMap::new(),
             statuses: BTreeMap::new(),
             error_types: BTreeMap::new(),
@@ -187,8 +194,7 @@ impl Recorder {
     /// many small breakdowns (one per template) where a full-range histogram per metric
     /// would cost a quarter of a megabyte each before recording anything.
     pub fn compact() -> Recorder {
-        let grow = || Histogram::new(3).unwrap_or_else(|_| new_histogram());
-        Recorder { histograms: Metric::ALL.iter().map(|_| grow()).collect(), ..Recorder::default() }
+        Recorder::with(|| Histogram::new(3).unwrap_or_else(|_| new_histogram()))
     }
 
     /// The histogram of `metric`.
