@@ -14,7 +14,7 @@ fn bench(c: &mut Criterion) {
     let yaml = "name: synth\ntarget: mock\nmodel: claude-sonnet-4-5\nrequests:\n  - {stream: true, max_tokens: {distribution: uniform, min: 64, max: 512}, prompt_tokens: 32768}\nload: {concurrency: 1, requests: 1}\n";
     let scenario = relaybench::scenario::parse(yaml, Path::new("synth.yaml")).expect("scenario");
     let prepared = scenario.prepared_requests("claude-sonnet-4-5").remove(0);
-    let sample = prepared.build(1, 0).body;
+    let sample = prepared.build(1, 0, None).body;
     let tree: serde_json::Value = serde_json::from_slice(&sample).expect("json");
     let mut group = c.benchmark_group("body_32k_tokens");
     group.throughput(Throughput::Elements(1));
@@ -22,7 +22,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("relaybench build (generated prompt)", |b| {
         b.iter(|| {
             n += 1;
-            prepared.build(1, n).body
+            prepared.build(1, n, None).body
         })
     });
     group.bench_function("copy of a body of that size (floor)", |b| b.iter(|| Bytes::copy_from_slice(&sample)));

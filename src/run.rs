@@ -456,6 +456,7 @@ impl PhaseContext {
             max_in_flight: load.max_in_flight.get(),
             requests,
             duration,
+            arrivals: None,
         };
         let (requests, duration) = (load.requests, load.duration.map(|d| d.0));
         let ramp = || LoadShape::Ramp {
@@ -488,6 +489,11 @@ impl PhaseContext {
                 }
                 phase
             }
+            (Executor::Trace, _) => {
+                let mut plan = open(LoadShape::Constant(0.0), false, requests, duration);
+                plan.arrivals = load.replay.clone().map(|t| (t, load.speed.unwrap_or(1.0)));
+                single(self.run(Plan::Open(plan)).await)
+            }
             (executor @ (Executor::ConstantRate | Executor::Poisson), _) => {
                 let rate = LoadShape::Constant(load.rate.unwrap_or(0.0));
                 single(self.run(Plan::Open(open(rate, executor == Executor::Poisson, requests, duration))).await)
@@ -503,7 +509,7 @@ impl PhaseContext {
         let twins = crate::load::collect::stream_twins(&self.requests);
         let collector = tokio::spawn(collect(names, twins, self.goodput, self.run_start, rx));
         let dropped = Arc::new(AtomicU64::new(0));
-        let wiring = Wiring::new(
+        let mut wiring = Wiring::new(
             self.client.clone(),
             self.requests.clone(),
             self.picker.clone(),
@@ -512,6 +518,9 @@ impl PhaseContext {
             self.live.clone(),
             Rng::derive(self.seed, self.loops.fetch_add(1, Ordering::SeqCst)).next_u64(),
         );
+        if let Plan::Open(OpenLoop { arrivals: Some((trace, _)), .. }) = &plan {
+            wiring.trace = Some(trace.clone());
+        }
         match plan {
             Plan::Closed(p) => run_closed_loop(wiring, p, self.grace).await,
             Plan::Open(p) => run_open_loop(wiring, p, self.grace, dropped.clone()).await,

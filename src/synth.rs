@@ -100,15 +100,40 @@ pub fn write_prompt(out: &mut Vec<u8>, seed: u64, n: u64, tokens: u64) {
     if tokens == 0 {
         return;
     }
-    let (text, starts) = block();
     out.extend_from_slice(unique_word(seed, n).as_bytes());
-    let mut at = (Rng::derive(seed, n).next_u64() % BLOCK_WORDS as u64) as usize;
-    let mut left = tokens - 1;
+    write_window(out, Rng::derive(seed, n).next_u64(), tokens - 1);
+}
+
+/// Appends `words` words of the block, each after a space, from a place `draw` picks.
+fn write_window(out: &mut Vec<u8>, draw: u64, words: u64) {
+    let (text, starts) = block();
+    let mut at = (draw % BLOCK_WORDS as u64) as usize;
+    let mut left = words;
     while left > 0 {
         let take = (BLOCK_WORDS - at).min(usize::try_from(left).unwrap_or(usize::MAX));
         out.extend_from_slice(&text[starts[at] as usize..starts[at + take] as usize]);
         left -= take as u64;
         at = 0;
+    }
+}
+
+/// Appends a prompt of exactly `tokens` tokens made the way a traced request's was: one
+/// block of `block_tokens` words per hash id (the same id, the same words, so requests
+/// that shared a prefix share it again), cut at `tokens`; past the last block, words of
+/// request `n`'s own.
+pub fn write_hashed_prompt(out: &mut Vec<u8>, seed: u64, n: u64, hash_ids: &[u64], block_tokens: u64, tokens: u64) {
+    let mut left = tokens;
+    for id in hash_ids {
+        if left == 0 {
+            return;
+        }
+        let take = block_tokens.min(left);
+        write_window(out, Rng::derive(seed ^ 0x0000_0B10_C4ED, *id).next_u64(), take);
+        left -= take;
+    }
+    if left > 0 {
+        out.push(b' ');
+        write_prompt(out, seed, n, left);
     }
 }
 
@@ -134,6 +159,22 @@ mod tests {
         assert_ne!(prompt(7, 3, 500), prompt(7, 4, 500), "two requests differ");
         assert_ne!(prompt(7, 3, 500), prompt(8, 3, 500), "two seeds differ");
         assert!(prompt(1, 1, 2000).bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b' '));
+    }
+
+    #[test]
+    fn hashed_prompts_share_the_blocks_of_shared_ids_and_have_their_size() {
+        let text = |ids: &[u64], tokens: u64, n: u64| {
+            let mut out = Vec::new();
+            write_hashed_prompt(&mut out, 5, n, ids, 16, tokens);
+            String::from_utf8(out).expect("ascii")
+        };
+        for (ids, tokens) in [(&[1u64, 2][..], 20), (&[1, 2][..], 40), (&[][..], 7), (&[9][..], 3)] {
+            assert_eq!(count_tokens(&text(ids, tokens, 0)), tokens);
+        }
+        let (a, b) = (text(&[1, 2, 3], 48, 0), text(&[1, 2, 4], 48, 1));
+        let words = |s: &str| s.split_ascii_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(words(&a)[..32], words(&b)[..32], "the shared ids' blocks are the same");
+        assert_ne!(words(&a)[32..], words(&b)[32..]);
     }
 
     #[test]

@@ -120,3 +120,40 @@ fn a_prompt_cache_workload_reports_the_hits_the_mock_produced() {
     assert_eq!(c.hit_ratio, (c.hits * 2000) as f64 / (k * 2002) as f64);
     assert_eq!(template("half").input_tokens_requested, template("half").input_tokens_reported);
 }
+
+#[test]
+fn a_trace_replays_at_its_timestamps_with_its_sizes() {
+    let dir = common::temp_dir("workload-trace");
+    // 30 requests over 1.45 s, out of order in the file; sizes 300 to 1170 tokens.
+    let records: Vec<(u64, u64, u64)> = (0..30u64).map(|i| ((i * 37) % 30 * 50, 300 + i * 30, 4 + i % 5)).collect();
+    let lines: Vec<String> = records
+        .iter()
+        .map(|(t, input, output)| format!("{{\"timestamp\": {t}, \"input_length\": {input}, \"output_length\": {output}, \"hash_ids\": [1, {t}]}}"))
+        .collect();
+    common::write_file(&dir, "t.jsonl", &(lines.join("\n") + "\n"));
+    let scenario = "name: trace\nseed: 6\ntarget: {mock: {ttft: 5ms, tokens_per_s: 5000, jitter: 0, output_tokens: [50, 60]}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {stream: true, prompt_tokens: 1, max_tokens: 1}\nload: {executor: trace, trace: t.jsonl, block_tokens: 256}\n";
+    let file = common::write_file(&dir, "s.yaml", scenario);
+    let out = dir.join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_relaybench")).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"]).output().expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = common::only_report(&out);
+    assert_eq!((r.totals.requests, r.totals.by_outcome["ok"], r.totals.dropped), (30, 30, 0));
+    assert_eq!(r.metrics["send_lag"].count, 30);
+    assert!(r.metrics["send_lag"].p99 < 100.0, "each request sent when due: {:?}", r.metrics["send_lag"]);
+    assert!(r.duration_s >= 1.45, "the last request is due 1.45 s in: {}", r.duration_s);
+    // Every record's input, exactly, by the shared token rule; every reply cut at its own
+    // output length (the mock would write 50 or more).
+    let t = &r.templates[0];
+    let mean_input = records.iter().map(|r| r.1).sum::<u64>() as f64 / 30.0;
+    assert_eq!((t.input_tokens_requested, t.input_tokens_reported), (Some(mean_input), Some(mean_input)));
+    assert_eq!(r.throughput.output_tokens, records.iter().map(|r| r.2).sum::<u64>());
+    assert_eq!(r.conformance.violations, 0);
+
+    // A bad record stops the run before anything is sent, naming the trace's line.
+    common::write_file(&dir, "t.jsonl", "{\"timestamp\": 0, \"input_length\": 10, \"output_length\": 5}\n{\"timestamp\": 5, \"input_length\": 10}\n");
+    let o = Command::new(env!("CARGO_BIN_EXE_relaybench")).args(["validate", file.to_str().expect("utf8")]).output().expect("validate");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("t.jsonl:2:") || stderr.contains("t.jsonl: line 2"), "{stderr}");
+    assert!(stderr.contains("missing field `output_length`"), "{stderr}");
+}

@@ -19,7 +19,8 @@ use tokio::time::Instant;
 use crate::client::Client;
 use crate::outcome::Outcome;
 use crate::rng::Rng;
-use crate::scenario::PreparedRequest;
+use crate::scenario::trace::Trace;
+use crate::scenario::{PreparedRequest, Traced};
 
 /// Workers, the collector and the signal handler share one stop request.
 pub use crate::stop::Stop;
@@ -85,6 +86,8 @@ pub struct Wiring {
     /// Seed of the generated parts of bodies; each loop of a run has its own, so no two
     /// requests of a run share a generated prompt.
     pub body_seed: u64,
+    /// A trace being replayed: request `n` takes the sizes of its record `n`.
+    pub trace: Option<Arc<Trace>>,
     fail_fast: Arc<collect::FailFast>,
 }
 
@@ -99,7 +102,7 @@ impl Wiring {
         live: Arc<progress::Live>,
         body_seed: u64,
     ) -> Wiring {
-        Wiring { client, requests, picker, stop, outcomes, live, body_seed, fail_fast: Arc::default() }
+        Wiring { client, requests, picker, stop, outcomes, live, body_seed, trace: None, fail_fast: Arc::default() }
     }
 
     /// Sends request number `n`, measured from `start`, and reports its outcome. Returns
@@ -108,7 +111,11 @@ impl Wiring {
         let index = self.picker.pick(n);
         let request = &self.requests[index];
         self.live.started();
-        let built = request.build(self.body_seed, n);
+        let traced = self.trace.as_ref().and_then(|t| {
+            let record = t.records.get(usize::try_from(n).ok()?)?;
+            Some(Traced { input: u64::from(record.input), output: u64::from(record.output), hash_ids: t.hash_ids(record), block_tokens: u64::from(t.block_tokens) })
+        });
+        let built = request.build(self.body_seed, n, traced);
         let drawn = built.max_tokens.map(|m| request.facts.with_max_tokens(m));
         let facts = drawn.as_ref().unwrap_or(&request.facts);
         let mut outcome = self.client.execute(built.body, index, request.stream, Some(facts), start).await;
@@ -198,6 +205,9 @@ pub struct OpenLoop {
     pub requests: Option<u64>,
     /// Stop scheduling after this long.
     pub duration: Option<Duration>,
+    /// Replay: request `n` is due at record `n`'s time divided by the speed, instead of
+    /// following `rate`.
+    pub arrivals: Option<(Arc<Trace>, f64)>,
 }
 
 /// A level over time: the arrival rate of an open loop, or the workers of a closed one.
@@ -315,7 +325,11 @@ pub async fn run_open_loop(wiring: Wiring, plan: OpenLoop, grace: Duration, drop
             break;
         }
         // The first arrival is at count 0 (time 0); each later one a step further.
-        let Some(offset) = plan.rate.time_of(count) else { break };
+        let offset = match &plan.arrivals {
+            Some((trace, speed)) => usize::try_from(n).ok().and_then(|i| trace.records.get(i)).map(|r| r.at.div_f64(*speed)),
+            None => plan.rate.time_of(count),
+        };
+        let Some(offset) = offset else { break };
         let due = start + offset;
         count += plan.step(&mut rng);
         if deadline.is_some_and(|d| due >= d) {
@@ -363,7 +377,7 @@ mod tests {
 
     #[test]
     fn poisson_gaps_average_the_rate_and_repeat() {
-        let plan = OpenLoop { rate: LoadShape::Constant(200.0), poisson: true, seed: 3, max_in_flight: 1, requests: None, duration: None };
+        let plan = OpenLoop { rate: LoadShape::Constant(200.0), poisson: true, seed: 3, max_in_flight: 1, requests: None, arrivals: None, duration: None };
         let arrivals = |seed| {
             let mut rng = Rng::derive(seed, 1);
             let mut count = 0.0;

@@ -27,6 +27,9 @@ pub enum Executor {
     /// Open-loop steps at increasing rates, each held for `step_duration` and judged by
     /// `slo`; the report names the highest rate that met it (max rate within SLO).
     Sweep,
+    /// Open loop: each request of a JSONL trace at its timestamp (divided by `speed`),
+    /// with the trace's input and output sizes.
+    Trace,
 }
 
 impl Ramp {
@@ -48,6 +51,7 @@ impl Executor {
             Executor::Poisson => "poisson",
             Executor::Sweep => "sweep",
             Executor::Stages => "stages",
+            Executor::Trace => "trace",
         }
     }
 }
@@ -108,6 +112,18 @@ pub struct LoadSpec {
     /// Sweep: how long each rate is held.
     #[serde(default)]
     pub step_duration: Option<HumanDuration>,
+    /// Trace: the JSONL file, relative to the scenario's folder.
+    #[serde(default)]
+    pub trace: Option<std::path::PathBuf>,
+    /// Trace: how much faster than recorded to replay (2 halves every gap).
+    #[serde(default)]
+    pub speed: Option<f64>,
+    /// Trace: tokens of one hash block.
+    #[serde(default)]
+    pub block_tokens: Option<NonZeroU32>,
+    /// Trace: the requests read from `trace` when the scenario was loaded.
+    #[serde(skip)]
+    pub replay: Option<std::sync::Arc<super::trace::Trace>>,
     /// Sweep: the thresholds each step must meet to count toward the max rate within SLO.
     #[serde(default, deserialize_with = "threshold_list")]
     pub slo: Vec<crate::thresholds::Threshold>,
@@ -202,6 +218,12 @@ impl LoadSpec {
         match self.executor {
             Executor::Sweep => (self.step_duration.map(|d| d.0 * self.sweep_rates().len() as u32), None),
             Executor::Stages => (Some(duration.map_or(stages, |d| d.min(stages))), self.requests),
+            Executor::Trace => {
+                let records = self.replay.as_ref().map(|t| (t.records.len() as u64, t.records.last().map_or(Duration::ZERO, |r| r.at)));
+                let (count, span) = records.unwrap_or_default();
+                let span = span.div_f64(self.speed.unwrap_or(1.0));
+                (Some(duration.map_or(span, |d| d.min(span))), Some(self.requests.map_or(count, |r| r.min(count))))
+            }
             _ => (duration, self.requests),
         }
     }
@@ -222,6 +244,22 @@ fn default_max_in_flight() -> NonZeroU32 {
 
 impl Validate for LoadSpec {
     fn validate(&self) -> Result<(), String> {
+        let traced = self.trace.is_some() || self.speed.is_some() || self.block_tokens.is_some();
+        if self.executor == Executor::Trace {
+            if self.trace.is_none() {
+                return Err("the trace executor needs `trace: FILE.jsonl`".into());
+            }
+            if self.speed.is_some_and(|s| !(0.01..=1000.0).contains(&s)) {
+                return Err("speed must be from 0.01 to 1000".into());
+            }
+            if self.concurrency.is_some() || self.rate.is_some() || self.stages.is_some() || self.rates.is_some() || self.up_to.is_some() {
+                return Err("the trace executor takes `trace`, `speed`, `block_tokens`, `max_in_flight`, `requests` and `duration`".into());
+            }
+            return Ok(());
+        }
+        if traced {
+            return Err("`trace`, `speed` and `block_tokens` belong to the trace executor".into());
+        }
         if self.executor == Executor::Sweep {
             let rates = self.sweep_rates();
             if rates.is_empty() {

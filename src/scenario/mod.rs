@@ -6,10 +6,12 @@
 
 mod visit;
 pub mod duration;
+pub mod error;
 pub mod load_spec;
 pub mod size;
 pub mod target;
 pub mod template;
+pub mod trace;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,10 +22,11 @@ use serde_json::Value;
 
 use visit::{report_name, some_validated, string_where, threshold_list, validated, Checked, Validate};
 pub use duration::HumanDuration;
+pub use error::ScenarioError;
 pub use load_spec::{Executor, GoodputSpec, LoadSpec, Ramp, StageSpec};
 pub use target::{HttpTarget, MockSpec, StallSpec, TargetKind, TargetSpec};
 pub use size::Size;
-pub use template::{BodyPlan, Built, PreparedRequest, RequestTemplate, SharedPrefix};
+pub use template::{BodyPlan, Built, PreparedRequest, RequestTemplate, SharedPrefix, Traced};
 use template::non_empty_templates;
 
 /// A scenario that parsed and passed every check.
@@ -113,6 +116,10 @@ impl Validate for Scenario {
             if self.phases[..i].iter().any(|p| p.name == phase.name) {
                 return Err(format!("phases[{i}]: the name `{}` is used twice; phases are reported by name", phase.name));
             }
+        }
+        let traced = self.load.iter().chain(self.phases.iter().map(|p| &p.load)).any(|l| l.executor == Executor::Trace);
+        if let Some(i) = self.requests.iter().position(|t| t.prompt_tokens.is_none()).filter(|_| traced) {
+            return Err(format!("requests[{i}]: the trace executor sizes each prompt from the trace, so every template needs `prompt_tokens` (any size)"));
         }
         let phase_thresholds = self.phases.iter().flat_map(|p| p.thresholds.iter().chain(&p.load.slo));
         let slo = self.load.iter().flat_map(|l| &l.slo);
@@ -269,29 +276,6 @@ impl Scenario {
     }
 }
 
-/// A scenario file that could not be used, with where the problem is.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", self.render())]
-pub struct ScenarioError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line, when known.
-    pub line: Option<usize>,
-    /// 1-based column, when known.
-    pub column: Option<usize>,
-    /// What is wrong, naming the field.
-    pub message: String,
-}
-
-impl ScenarioError {
-    fn render(&self) -> String {
-        match (self.line, self.column) {
-            (Some(l), Some(c)) => format!("{}:{l}:{c}: {}", self.file.display(), self.message),
-            _ => format!("{}: {}", self.file.display(), self.message),
-        }
-    }
-}
-
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
@@ -303,14 +287,22 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     parse(&text, path)
 }
 
-/// Parses scenario text; `path` is used in messages only.
+/// Parses scenario text; `path` names it in messages and is where files it names (a
+/// trace) are found from.
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-    let Checked(scenario) = crate::yaml::from_str::<Checked<Scenario>>(text).map_err(|e| ScenarioError {
+    let Checked(mut scenario) = crate::yaml::from_str::<Checked<Scenario>>(text).map_err(|e| ScenarioError {
         file: path.to_owned(),
         line: e.line,
         column: e.column,
         message: e.message,
     })?;
+    let folder = path.parent().unwrap_or(Path::new(""));
+    for load in scenario.load.iter_mut().chain(scenario.phases.iter_mut().map(|p| &mut p.load)) {
+        if let Some(file) = &load.trace {
+            let block = load.block_tokens.map_or(512, |b| b.get());
+            load.replay = Some(std::sync::Arc::new(trace::load(&folder.join(file), block)?));
+        }
+    }
     Ok(scenario)
 }
 

@@ -144,13 +144,22 @@ impl Validate for RequestTemplate {
 }
 
 impl RequestTemplate {
+    /// Whether `max_tokens` is set per request: drawn, or (with a generated prompt) given
+    /// by a trace.
+    fn sized_per_request(&self) -> bool {
+        self.max_tokens.fixed().is_none() || self.prompt_tokens.is_some()
+    }
+
     /// The request body this template sends, for the scenario's default `model`. What is
     /// drawn or generated per request stands as a hole (see [`BodyPlan`]).
     pub fn body(&self, default_model: &str) -> Value {
         let mut body = Map::new();
         let model = self.model.as_deref().unwrap_or(default_model);
         body.insert("model".into(), model.into());
-        let max_tokens = self.max_tokens.fixed().map_or_else(|| Value::from(MAX_TOKENS_HOLE), Value::from);
+        let max_tokens = match self.max_tokens.fixed() {
+            Some(m) if !self.sized_per_request() => Value::from(m),
+            _ => Value::from(MAX_TOKENS_HOLE),
+        };
         body.insert("max_tokens".into(), max_tokens);
         let messages = match (&self.messages, &self.prompt, &self.prompt_tokens) {
             (Some(m), _, _) => m.clone(),
@@ -238,6 +247,19 @@ pub struct BodyPlan {
     base_input_tokens: u64,
 }
 
+/// The sizes of a traced request.
+#[derive(Debug, Clone, Copy)]
+pub struct Traced<'a> {
+    /// Input tokens.
+    pub input: u64,
+    /// `max_tokens`.
+    pub output: u64,
+    /// Its hash ids: one block of the prompt each.
+    pub hash_ids: &'a [u64],
+    /// Tokens of one block.
+    pub block_tokens: u64,
+}
+
 /// One request's body, with what it asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Built {
@@ -267,7 +289,7 @@ impl BodyPlan {
         let holes: [(&str, Option<Piece>); 4] = [
             (&prompt[1..prompt.len() - 1], template.prompt_tokens.clone().map(Piece::Prompt)),
             (&unique[1..unique.len() - 1], template.unique.then_some(Piece::Unique)),
-            (max.as_str(), (template.max_tokens.fixed().is_none()).then(|| Piece::MaxTokens(template.max_tokens.clone()))),
+            (max.as_str(), template.sized_per_request().then(|| Piece::MaxTokens(template.max_tokens.clone()))),
             (&prefix[1..prefix.len() - 1], template.shared_prefix.map(shared)),
         ];
         let mut pieces = Vec::new();
@@ -292,6 +314,12 @@ impl BodyPlan {
     /// The body of request `n` of a loop seeded `seed`: the same pair always gives the
     /// same body, and two requests never share a generated prompt or a unique word.
     pub fn build(&self, seed: u64, n: u64) -> Built {
+        self.build_sized(seed, n, None)
+    }
+
+    /// [`BodyPlan::build`], with the prompt and `max_tokens` of a traced request instead
+    /// of drawn ones.
+    pub fn build_sized(&self, seed: u64, n: u64, traced: Option<Traced<'_>>) -> Built {
         let mut rng = Rng::derive(seed ^ 0x00B0_D1E5, n);
         let mut out = Vec::new();
         let mut input_tokens = self.base_input_tokens;
@@ -300,13 +328,22 @@ impl BodyPlan {
             match piece {
                 Piece::Bytes(b) => out.extend_from_slice(b),
                 Piece::Prompt(size) => {
-                    let tokens = size.draw(&mut rng);
-                    crate::synth::write_prompt(&mut out, seed, n, tokens);
+                    let tokens = match &traced {
+                        Some(t) => {
+                            crate::synth::write_hashed_prompt(&mut out, seed, n, t.hash_ids, t.block_tokens, t.input);
+                            t.input
+                        }
+                        None => {
+                            let tokens = size.draw(&mut rng);
+                            crate::synth::write_prompt(&mut out, seed, n, tokens);
+                            tokens
+                        }
+                    };
                     input_tokens += tokens;
                 }
                 Piece::Unique => out.extend_from_slice(crate::synth::unique_word(seed, n).as_bytes()),
                 Piece::MaxTokens(size) => {
-                    let m = size.draw(&mut rng);
+                    let m = traced.as_ref().map_or_else(|| size.draw(&mut rng), |t| t.output);
                     out.extend_from_slice(m.to_string().as_bytes());
                     max_tokens = Some(m);
                 }
@@ -365,10 +402,11 @@ impl PreparedRequest {
         }
     }
 
-    /// The body of request `n` of a loop seeded `seed`, with what it asked for.
-    pub fn build(&self, seed: u64, n: u64) -> Built {
+    /// The body of request `n` of a loop seeded `seed`, with what it asked for; a traced
+    /// request's sizes replace the drawn ones.
+    pub fn build(&self, seed: u64, n: u64, traced: Option<Traced<'_>>) -> Built {
         match &self.plan {
-            Some(plan) => plan.build(seed, n),
+            Some(plan) => plan.build_sized(seed, n, traced),
             None => Built { body: self.body.clone(), input_tokens: self.input_tokens, max_tokens: None },
         }
     }
@@ -388,7 +426,7 @@ mod tests {
         let p = prepared("{stream: true, system: Be brief today., max_tokens: {distribution: uniform, min: 4, max: 12}, prompt_tokens: {distribution: normal, mean: 300, stddev: 50, min: 100, max: 500}}");
         let mut bodies = std::collections::BTreeSet::new();
         for n in 0..200 {
-            let built = p.build(11, n);
+            let built = p.build(11, n, None);
             let body: Value = serde_json::from_slice(&built.body).expect("valid JSON");
             let map = body.as_object().expect("object");
             // What relaybench says it asked for is what the shared rule counts in the body.
@@ -397,17 +435,17 @@ mod tests {
             assert_eq!(body["max_tokens"].as_u64(), built.max_tokens);
             assert!((4..=12).contains(&built.max_tokens.expect("drawn")));
             assert_eq!(body["stream"], Value::Bool(true));
-            assert_eq!(p.build(11, n), built, "the same seed and request give the same body");
+            assert_eq!(p.build(11, n, None), built, "the same seed and request give the same body");
             bodies.insert(built.body);
         }
         assert_eq!(bodies.len(), 200, "every request differs");
-        assert_ne!(p.build(12, 0).body, p.build(11, 0).body, "another seed, other prompts");
+        assert_ne!(p.build(12, 0, None).body, p.build(11, 0, None).body, "another seed, other prompts");
     }
 
     #[test]
     fn a_unique_literal_prompt_differs_per_request_and_a_plain_one_does_not() {
         let unique = prepared("{max_tokens: 16, prompt: Say hello., unique: true}");
-        let (a, b) = (unique.build(1, 0), unique.build(1, 1));
+        let (a, b) = (unique.build(1, 0, None), unique.build(1, 1, None));
         assert_ne!(a.body, b.body);
         let body: Value = serde_json::from_slice(&a.body).expect("valid JSON");
         let text = body["messages"][0]["content"].as_str().expect("text");
@@ -415,8 +453,8 @@ mod tests {
         assert_eq!((a.input_tokens, a.max_tokens), (3, None));
         let plain = prepared("{max_tokens: 16, prompt: Say hello.}");
         assert!(plain.plan.is_none());
-        assert_eq!(plain.build(1, 0).body, plain.build(1, 1).body);
-        assert_eq!(plain.build(1, 0).input_tokens, 2);
+        assert_eq!(plain.build(1, 0, None).body, plain.build(1, 1, None).body);
+        assert_eq!(plain.build(1, 0, None).input_tokens, 2);
     }
 
     #[test]
@@ -424,7 +462,7 @@ mod tests {
         let p = prepared("{max_tokens: 8, system: Be brief., prompt: Hi there., shared_prefix: {tokens: 500, reuse: 0.5}}");
         let mut prefixes = std::collections::BTreeMap::new();
         for n in 0..100 {
-            let built = p.build(3, n);
+            let built = p.build(3, n, None);
             let body: Value = serde_json::from_slice(&built.body).expect("valid JSON");
             assert_eq!(built.input_tokens, crate::synth::request_tokens(body.as_object().expect("object")));
             assert_eq!(built.input_tokens, 500 + 2 + 2);
