@@ -157,3 +157,57 @@ fn a_trace_replays_at_its_timestamps_with_its_sizes() {
     assert!(stderr.contains("t.jsonl:2:") || stderr.contains("t.jsonl: line 2"), "{stderr}");
     assert!(stderr.contains("missing field `output_length`"), "{stderr}");
 }
+
+#[test]
+fn datasets_are_sent_record_by_record_once_or_cycled() {
+    let dir = common::temp_dir("workload-dataset");
+    // Twelve records of 1 to 12 words (and a two-word system prompt on every third).
+    let lines: Vec<String> = (1..=12)
+        .map(|n| {
+            let system = if n % 3 == 0 { "\"system\": \"Be brief.\", " } else { "" };
+            format!("{{{system}\"messages\": [{{\"role\": \"user\", \"content\": \"{}\"}}]}}", vec!["word"; n].join(" "))
+        })
+        .collect();
+    common::write_file(&dir, "p.jsonl", &(lines.join("\n") + "\n"));
+    common::write_file(
+        &dir,
+        "c.json",
+        r#"[{"conversations": [{"from": "human", "value": "one two"}, {"from": "gpt", "value": "recorded answer"}]},
+            {"conversations": [{"from": "system", "value": "Be kind."}, {"from": "human", "value": "a b c"}, {"from": "gpt", "value": "x"}, {"from": "human", "value": "d"}]}]"#,
+    );
+    let tokens: Vec<u64> = (1..=12).map(|n| n + if n % 3 == 0 { 2 } else { 0 }).collect();
+    let run = |name: &str, scenario: &str| {
+        let file = common::write_file(&dir, &format!("{name}.yaml"), scenario);
+        let out = dir.join(name);
+        let o = Command::new(env!("CARGO_BIN_EXE_relaybench")).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"]).output().expect("run");
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        common::only_report(&out)
+    };
+    let head = "seed: 8\ntarget: {mock: {ttft: 2ms, tokens_per_s: 5000, jitter: 0}}\nmodel: claude-sonnet-4-5\n";
+
+    // Once: every record is sent once, then the run ends, whatever `requests` says.
+    let r = run("once", &format!("name: once\n{head}requests:\n  - {{stream: true, max_tokens: 8, dataset: {{file: p.jsonl, once: true}}}}\nload: {{concurrency: 3, requests: 100}}\n"));
+    assert_eq!((r.totals.requests, r.totals.by_outcome["ok"]), (12, 12));
+    let mean = tokens.iter().sum::<u64>() as f64 / 12.0;
+    assert_eq!((r.templates[0].input_tokens_requested, r.templates[0].input_tokens_reported), (Some(mean), Some(mean)));
+
+    // Cycled ShareGPT: the conversations again and again, each without its recorded answer
+    // (2 tokens, then 2 + 3 + 1 + 1 for the second with its system prompt), five times each.
+    let r = run("cycle", &format!("name: cycle\n{head}requests:\n  - {{stream: false, max_tokens: 8, dataset: {{file: c.json}}}}\nload: {{concurrency: 1, requests: 10}}\n"));
+    assert_eq!(r.totals.requests, 10);
+    assert_eq!(r.templates[0].input_tokens_reported, Some((2.0 + 7.0) / 2.0));
+    assert_eq!(r.conformance.violations, 0);
+
+    // A filter that keeps nothing, and a bad record, are scenario errors before sending.
+    let validate = |scenario: &str| {
+        let file = common::write_file(&dir, "bad.yaml", scenario);
+        let o = Command::new(env!("CARGO_BIN_EXE_relaybench")).args(["validate", file.to_str().expect("utf8")]).output().expect("validate");
+        assert_eq!(o.status.code(), Some(2));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let e = validate(&format!("name: bad\n{head}requests:\n  - {{max_tokens: 8, dataset: {{file: p.jsonl, min_tokens: 100}}}}\nload: {{concurrency: 1, requests: 1}}\n"));
+    assert!(e.contains("p.jsonl: no record passes the dataset's filter"), "{e}");
+    common::write_file(&dir, "p.jsonl", &(lines[..3].join("\n") + "\n{\"messages\": []}\n"));
+    let e = validate(&format!("name: bad\n{head}requests:\n  - {{max_tokens: 8, dataset: {{file: p.jsonl}}}}\nload: {{concurrency: 1, requests: 1}}\n"));
+    assert!(e.contains("p.jsonl:4: a record needs at least one message"), "{e}");
+}

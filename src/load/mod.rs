@@ -6,6 +6,7 @@
 //! so nothing measured is lost when the run is stopped early.
 
 pub mod collect;
+pub mod feed;
 pub mod progress;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -88,6 +89,8 @@ pub struct Wiring {
     pub body_seed: u64,
     /// A trace being replayed: request `n` takes the sizes of its record `n`.
     pub trace: Option<Arc<Trace>>,
+    /// Each template's dataset feed, for those that have one.
+    pub feeds: Arc<[Option<feed::Feed>]>,
     fail_fast: Arc<collect::FailFast>,
 }
 
@@ -102,7 +105,8 @@ impl Wiring {
         live: Arc<progress::Live>,
         body_seed: u64,
     ) -> Wiring {
-        Wiring { client, requests, picker, stop, outcomes, live, body_seed, trace: None, fail_fast: Arc::default() }
+        let feeds = requests.iter().map(|r| r.dataset.as_ref().map(|d| feed::Feed::start(d))).collect();
+        Wiring { client, requests, picker, stop, outcomes, live, body_seed, trace: None, feeds, fail_fast: Arc::default() }
     }
 
     /// Sends request number `n`, measured from `start`, and reports its outcome. Returns
@@ -110,12 +114,22 @@ impl Wiring {
     async fn send(&self, n: u64, start: Instant, send_lag: Option<Duration>) -> bool {
         let index = self.picker.pick(n);
         let request = &self.requests[index];
-        self.live.started();
         let traced = self.trace.as_ref().and_then(|t| {
             let record = t.records.get(usize::try_from(n).ok()?)?;
             Some(Traced { input: u64::from(record.input), output: u64::from(record.output), hash_ids: t.hash_ids(record), block_tokens: u64::from(t.block_tokens) })
         });
-        let built = request.build(self.body_seed, n, traced);
+        let built = match self.feeds.get(index).and_then(Option::as_ref) {
+            Some(feed) => match feed.next().await {
+                Some(record) => request.build_from(&record, self.body_seed, n),
+                None => {
+                    // A dataset read once is used up: the run has sent it all.
+                    self.stop.stop();
+                    return true;
+                }
+            },
+            None => request.build(self.body_seed, n, traced),
+        };
+        self.live.started();
         let drawn = built.max_tokens.map(|m| request.facts.with_max_tokens(m));
         let facts = drawn.as_ref().unwrap_or(&request.facts);
         let mut outcome = self.client.execute(built.body, index, request.stream, Some(facts), start).await;
@@ -372,6 +386,7 @@ mod tests {
             facts: std::sync::Arc::new(crate::conformance::request::RequestFacts::from_body(&serde_json::json!({}))),
             input_tokens: 1,
             plan: None,
+            dataset: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! The YAML itself is read through [`crate::yaml`], the one place the YAML crate is named.
 
 mod visit;
+pub mod dataset;
 pub mod duration;
 pub mod error;
 pub mod load_spec;
@@ -303,6 +304,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
             load.replay = Some(std::sync::Arc::new(trace::load(&folder.join(file), block)?));
         }
     }
+    let seed = scenario.seed;
+    for dataset in scenario.requests.iter_mut().filter_map(|t| t.dataset.as_mut()) {
+        let file = folder.join(&dataset.file);
+        let kept = dataset::count_kept(&file, dataset, seed)?;
+        dataset.resolved = Some((file, kept, seed));
+    }
     Ok(scenario)
 }
 
@@ -361,7 +368,7 @@ load:
     fn rules_spanning_fields_point_at_their_map() {
         let e = err(&GOOD.replace("    prompt: hello\n", ""));
         assert_eq!(e.line, Some(5), "{e}");
-        assert!(e.message.contains("exactly one of `prompt`, `messages` or `prompt_tokens`"), "{e}");
+        assert!(e.message.contains("exactly one of `prompt`, `messages`, `prompt_tokens` or `dataset`"), "{e}");
         let e = err(&GOOD.replace("  requests: 10\n", ""));
         assert_eq!(e.line, Some(10), "{e}");
         assert!(e.message.contains("stops by itself"), "{e}");

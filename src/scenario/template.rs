@@ -8,6 +8,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::dataset::{DatasetSpec, Record};
 use super::size::{input_size, output_size, Size};
 use super::visit::{Checked, Validate};
 use crate::conformance::request::RequestFacts;
@@ -65,6 +66,10 @@ pub struct RequestTemplate {
     /// answer it (generated prompts always are).
     #[serde(default)]
     pub unique: bool,
+    /// Instead of `prompt`: records read from a file, one a request (see
+    /// [`super::dataset`]).
+    #[serde(default, deserialize_with = "dataset")]
+    pub dataset: Option<DatasetSpec>,
     /// A generated system prefix marked with `cache_control`, shared by a share of the
     /// requests (`reuse`) and unique to each of the others: a prompt-cache workload.
     #[serde(default, deserialize_with = "shared_prefix")]
@@ -115,6 +120,12 @@ pub struct SharedPrefix {
     pub reuse: f64,
 }
 
+fn dataset<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DatasetSpec>, D::Error> {
+    let spec = DatasetSpec::deserialize(d)?;
+    spec.check().map_err(de::Error::custom)?;
+    Ok(Some(spec))
+}
+
 fn shared_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SharedPrefix>, D::Error> {
     let p = SharedPrefix::deserialize(d)?;
     if !(1..=super::size::MAX_INPUT_TOKENS).contains(&p.tokens) {
@@ -132,9 +143,9 @@ fn default_weight() -> NonZeroU32 {
 
 impl Validate for RequestTemplate {
     fn validate(&self) -> Result<(), String> {
-        let given = [self.prompt.is_some(), self.messages.is_some(), self.prompt_tokens.is_some()];
+        let given = [self.prompt.is_some(), self.messages.is_some(), self.prompt_tokens.is_some(), self.dataset.is_some()];
         if given.iter().filter(|g| **g).count() != 1 {
-            return Err("a request template needs exactly one of `prompt`, `messages` or `prompt_tokens`".into());
+            return Err("a request template needs exactly one of `prompt`, `messages`, `prompt_tokens` or `dataset`".into());
         }
         if self.unique && self.prompt.is_none() {
             return Err("`unique: true` takes a `prompt` (generated prompts are always unique)".into());
@@ -384,6 +395,9 @@ pub struct PreparedRequest {
     pub input_tokens: u64,
     /// How each request's body is made, when it is not always `body`.
     pub plan: Option<std::sync::Arc<BodyPlan>>,
+    /// The template's dataset: each request takes the next record's `system` and
+    /// `messages` in place of the body's.
+    pub dataset: Option<std::sync::Arc<DatasetSpec>>,
 }
 
 impl PreparedRequest {
@@ -398,8 +412,22 @@ impl PreparedRequest {
             facts: std::sync::Arc::new(RequestFacts::from_body(&body)),
             input_tokens: body.as_object().map_or(1, crate::synth::request_tokens),
             plan: BodyPlan::new(&body, template, seed).map(std::sync::Arc::new),
+            dataset: template.dataset.clone().map(std::sync::Arc::new),
             body: Bytes::from(body.to_string()),
         }
+    }
+
+    /// The body of a request that sends `record`: the template's body with the record's
+    /// `system` (when it has one) and `messages`. Its `max_tokens` is drawn like any.
+    pub fn build_from(&self, record: &Record, seed: u64, n: u64) -> Built {
+        let built = self.build(seed, n, None);
+        let mut body: Map<String, Value> = serde_json::from_slice(&built.body).unwrap_or_default();
+        body.insert("messages".into(), record.messages.clone());
+        if let Some(system) = &record.system {
+            body.insert("system".into(), system.clone());
+        }
+        let input_tokens = crate::synth::request_tokens(&body);
+        Built { body: Bytes::from(Value::Object(body).to_string()), input_tokens, max_tokens: built.max_tokens }
     }
 
     /// The body of request `n` of a loop seeded `seed`, with what it asked for; a traced
