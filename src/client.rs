@@ -255,7 +255,18 @@ impl Client {
         facts: Option<&RequestFacts>,
         start: Instant,
     ) -> Outcome {
+        self.execute_into(Outcome::new(template, stream), body, facts, start).await
+    }
+
+    /// [`Client::execute`] for a turn of a conversation: the reply's text is kept in the
+    /// outcome, for the next turn to send back.
+    pub async fn execute_turn(&self, body: Bytes, template: usize, stream: bool, facts: Option<&RequestFacts>, start: Instant) -> Outcome {
         let mut outcome = Outcome::new(template, stream);
+        outcome.reply = Some(String::new());
+        self.execute_into(outcome, body, facts, start).await
+    }
+
+    async fn execute_into(&self, mut outcome: Outcome, body: Bytes, facts: Option<&RequestFacts>, start: Instant) -> Outcome {
         outcome.start = Some(start);
         let deadline = Instant::now() + self.timeouts.total;
         self.exchange(body, start, deadline, facts, &mut outcome).await;
@@ -395,6 +406,13 @@ async fn read_message(body: hyper::body::Incoming, deadline: Instant, facts: Opt
             if let Some(usage) = message.get("usage") {
                 take_usage(outcome, usage);
             }
+            if outcome.reply.is_some() {
+                for block in message.get("content").and_then(Value::as_array).into_iter().flatten() {
+                    if block.get("type").and_then(Value::as_str) == Some("text") {
+                        outcome.keep_reply(block.get("text").and_then(Value::as_str).unwrap_or_default());
+                    }
+                }
+            }
             outcome.stop_reason = message.get("stop_reason").and_then(Value::as_str).map(str::to_owned);
         }
         Err(e) => outcome.fail(OutcomeKind::Malformed, format!("body is not JSON ({e}): {}", excerpt(&bytes))),
@@ -483,6 +501,9 @@ impl StreamObserver {
             }
             event::CONTENT_BLOCK_DELTA => {
                 let delta_type = data.pointer("/delta/type").and_then(Value::as_str).unwrap_or_default();
+                if delta_type == "text_delta" && outcome.reply.is_some() {
+                    outcome.keep_reply(data.pointer("/delta/text").and_then(Value::as_str).unwrap_or_default());
+                }
                 if CONTENT_DELTA_TYPES.contains(&delta_type) {
                     outcome.content_deltas += 1;
                     match self.last_content {

@@ -129,6 +129,11 @@ pub struct Outcome {
     pub cache_read_tokens: Option<u64>,
     /// `usage.cache_creation_input_tokens` as finally reported: input written to it.
     pub cache_creation_tokens: Option<u64>,
+    /// The reply's text, kept only for a conversation's turn (the next turn sends it back),
+    /// at most [`MAX_REPLY`] bytes.
+    pub reply: Option<String>,
+    /// The turn of a conversation this request was (1-based).
+    pub turn: Option<u32>,
     /// Input tokens the request held by relaybench's own rule (see `synth`), to hold the
     /// provider's count against.
     pub requested_input_tokens: Option<u64>,
@@ -146,7 +151,23 @@ pub struct Outcome {
     pub response: Option<crate::conformance::request::ResponseSummary>,
 }
 
+/// Longest reply text kept for a conversation's next turn; past it the text is cut, so
+/// a server that never stops cannot grow a conversation without bound.
+pub const MAX_REPLY: usize = 1 << 20;
+
 impl Outcome {
+    /// Appends reply text, when the reply is being kept, up to [`MAX_REPLY`].
+    pub fn keep_reply(&mut self, text: &str) {
+        if let Some(reply) = &mut self.reply {
+            let room = MAX_REPLY.saturating_sub(reply.len());
+            let mut end = text.len().min(room);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            reply.push_str(&text[..end]);
+        }
+    }
+
     /// Time per output token after the first, `(e2e - ttft) / (output_tokens - 1)`, for a
     /// stream that reported at least two output tokens.
     pub fn tpot(&self) -> Option<Duration> {
@@ -176,6 +197,8 @@ impl Outcome {
             output_tokens: None,
             input_tokens: None,
             requested_input_tokens: None,
+            reply: None,
+            turn: None,
             cache_read_tokens: None,
             cache_creation_tokens: None,
             input_total: None,

@@ -211,3 +211,68 @@ fn datasets_are_sent_record_by_record_once_or_cycled() {
     let e = validate(&format!("name: bad\n{head}requests:\n  - {{max_tokens: 8, dataset: {{file: p.jsonl}}}}\nload: {{concurrency: 1, requests: 1}}\n"));
     assert!(e.contains("p.jsonl:4: a record needs at least one message"), "{e}");
 }
+
+/// A Message whose text is `text`, for a recording server to send to every request.
+fn message_with(text: &str) -> Vec<u8> {
+    let body = format!(
+        r#"{{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{{"type":"text","text":"{text}"}}],"stop_reason":"end_turn","stop_sequence":null,"usage":{{"input_tokens":3,"output_tokens":4}}}}"#
+    );
+    format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn later_turns_of_a_session_carry_the_earlier_turns_and_replies() {
+    let (base, seen) = common::recording_server(message_with("Reply number one.")).await;
+    let dir = common::temp_dir("workload-session-record");
+    let scenario = format!("name: talk\nseed: 1\ntarget: {{base_url: \"{base}\", api_key_env: RELAYBENCH_TEST_SESSION_KEY}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{max_tokens: 16, prompt_tokens: 12, session: {{turns: 3, think_time: 50ms}}}}\nload: {{concurrency: 1, requests: 1}}\n");
+    let file = common::write_file(&dir, "s.yaml", &scenario);
+    let out = dir.join("out");
+    let args = ["run".to_owned(), file.display().to_string(), "--out".to_owned(), out.display().to_string(), "-q".to_owned()];
+    let o = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_relaybench")).args(&args).env("RELAYBENCH_TEST_SESSION_KEY", "k").output().expect("run")
+    })
+    .await
+    .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let bodies: Vec<serde_json::Value> = seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|raw| {
+            let raw = String::from_utf8_lossy(raw).into_owned();
+            serde_json::from_str(raw.split_once("\r\n\r\n").expect("body").1).expect("JSON body")
+        })
+        .collect();
+    assert_eq!(bodies.len(), 3, "one session of three turns");
+    let messages = |i: usize| bodies[i]["messages"].as_array().cloned().expect("messages");
+    let (one, two, three) = (messages(0), messages(1), messages(2));
+    assert_eq!((one.len(), two.len(), three.len()), (1, 3, 5));
+    // Each turn sends the history as it was, the reply it got, and a new user message.
+    assert_eq!(two[0], one[0]);
+    assert_eq!(two[1], serde_json::json!({"role": "assistant", "content": "Reply number one."}));
+    assert_eq!(&three[..3], &two[..]);
+    assert_eq!(three[3], two[1]);
+    assert!(one[0] != two[2] && two[2] != three[4] && three[4]["role"] == "user", "every turn asks something new");
+    let r = common::only_report(&out);
+    assert_eq!(r.turns.iter().map(|t| (t.turn, t.requests)).collect::<Vec<_>>(), [(1, 1), (2, 1), (3, 1)]);
+    // By relaybench's rule: 12 words a turn, and the three-word reply after each.
+    let requested: Vec<Option<f64>> = r.turns.iter().map(|t| t.input_tokens_requested).collect();
+    assert_eq!(requested, [Some(12.0), Some(27.0), Some(42.0)]);
+}
+
+#[test]
+fn ttft_grows_turn_by_turn_as_the_history_grows() {
+    let scenario = "name: sessions\nseed: 12\ntarget: {mock: {ttft: 10ms, prefill_per_token: 100us, tokens_per_s: 4000, jitter: 0, output_tokens: [100, 100]}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {stream: true, max_tokens: 100, prompt_tokens: 300, session: {turns: 3, think_time: 20ms}}\nload: {concurrency: 3, requests: 6}\n";
+    let r = common::run_ok("workload-sessions", scenario);
+    assert_eq!((r.totals.requests, r.totals.by_outcome["ok"]), (18, 18), "six sessions of three turns");
+    assert_eq!(r.turns.len(), 3);
+    for t in &r.turns {
+        assert_eq!(t.requests, 6);
+        assert_eq!(t.input_tokens_requested, t.input_tokens_reported, "turn {}", t.turn);
+    }
+    let ttft = |i: usize| r.turns[i].metrics["ttft"].p50;
+    // 300, then 700, then 1100 input tokens: 40, 80 and 120 ms of prefill.
+    assert!(ttft(0) >= 40.0 && ttft(1) >= 80.0 && ttft(2) >= 120.0, "{} {} {}", ttft(0), ttft(1), ttft(2));
+    assert!(ttft(0) < ttft(1) && ttft(1) < ttft(2));
+    assert_eq!(r.turns[1].input_tokens_requested, Some(700.0));
+}

@@ -184,6 +184,8 @@ pub struct Collected {
     pub per_template: Vec<u64>,
     /// Each template's own measurements.
     pub templates: Vec<TemplateStats>,
+    /// Each turn's measurements, for conversations: `turns[t - 1]` for turn `t`.
+    pub turns: Vec<TemplateStats>,
     /// Non-streamed requests' measurements apart from streamed ones', indexed by
     /// `stream as usize`: a Message's TTFB is its whole answer, a stream's only its head.
     pub by_stream: [TemplateStats; 2],
@@ -233,6 +235,12 @@ impl Collected {
             mine.merge(theirs);
         }
         for (mine, theirs) in self.by_stream.iter_mut().zip(&other.by_stream) {
+            mine.merge(theirs);
+        }
+        if self.turns.len() < other.turns.len() {
+            self.turns.resize_with(other.turns.len(), TemplateStats::default);
+        }
+        for (mine, theirs) in self.turns.iter_mut().zip(&other.turns) {
             mine.merge(theirs);
         }
         if self.input_tokens.len() < other.input_tokens.len() {
@@ -395,6 +403,12 @@ pub async fn collect(
             stats.record(&o);
         }
         c.by_stream[usize::from(o.stream)].record(&o);
+        if let Some(turn) = o.turn.map(|t| t as usize).filter(|t| (1..=crate::scenario::MAX_TURNS as usize).contains(t)) {
+            if c.turns.len() < turn {
+                c.turns.resize_with(turn, TemplateStats::default);
+            }
+            c.turns[turn - 1].record(&o);
+        }
         if let (Some(total), Some(first), OutcomeKind::Ok) = (o.input_total, c.input_tokens.get_mut(o.template), o.kind) {
             first.get_or_insert(total);
         }

@@ -18,10 +18,10 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::client::Client;
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, OutcomeKind};
 use crate::rng::Rng;
 use crate::scenario::trace::Trace;
-use crate::scenario::{PreparedRequest, Traced};
+use crate::scenario::{PreparedRequest, SessionSpec, Traced};
 
 /// Workers, the collector and the signal handler share one stop request.
 pub use crate::stop::Stop;
@@ -114,6 +114,9 @@ impl Wiring {
     async fn send(&self, n: u64, start: Instant, send_lag: Option<Duration>) -> bool {
         let index = self.picker.pick(n);
         let request = &self.requests[index];
+        if let Some(session) = request.session {
+            return self.converse(n, index, session, start, send_lag).await;
+        }
         let traced = self.trace.as_ref().and_then(|t| {
             let record = t.records.get(usize::try_from(n).ok()?)?;
             Some(Traced { input: u64::from(record.input), output: u64::from(record.output), hash_ids: t.hash_ids(record), block_tokens: u64::from(t.block_tokens) })
@@ -135,9 +138,54 @@ impl Wiring {
         let mut outcome = self.client.execute(built.body, index, request.stream, Some(facts), start).await;
         outcome.send_lag = send_lag;
         outcome.requested_input_tokens = Some(built.input_tokens);
+        self.report(outcome)
+    }
+
+    /// Hands a finished request's outcome on; false when the collector is gone.
+    fn report(&self, outcome: Outcome) -> bool {
         self.live.finished(&outcome);
         self.fail_fast.record(&outcome, &self.stop);
         self.outcomes.send(outcome).is_ok()
+    }
+
+    /// Runs conversation `n` of template `index`: each turn sends the history and the next
+    /// user message, and the reply it gets goes into the history; a turn that fails ends
+    /// the conversation. The first turn is measured from `start` (its due time in an open
+    /// loop), later ones from when they are sent, after the think time.
+    async fn converse(&self, n: u64, index: usize, session: SessionSpec, start: Instant, send_lag: Option<Duration>) -> bool {
+        let request = &self.requests[index];
+        let mut history = Vec::new();
+        for turn in 1..=session.turns {
+            let (start, send_lag) = if turn == 1 { (start, send_lag) } else { (Instant::now(), None) };
+            let built = request.build_turn(self.body_seed, n, turn, &mut history);
+            let drawn = built.max_tokens.map(|m| request.facts.with_max_tokens(m));
+            let facts = drawn.as_ref().unwrap_or(&request.facts);
+            self.live.started();
+            let mut outcome = self.client.execute_turn(built.body, index, request.stream, Some(facts), start).await;
+            outcome.send_lag = send_lag;
+            outcome.requested_input_tokens = Some(built.input_tokens);
+            outcome.turn = Some(turn);
+            // The API takes no empty assistant turn: a reply without text (a tool call
+            // alone) goes back as one word.
+            let reply = outcome.reply.take().filter(|r| !r.trim().is_empty()).unwrap_or_else(|| "(no text)".to_owned());
+            let ok = outcome.kind == OutcomeKind::Ok;
+            if !self.report(outcome) {
+                return false;
+            }
+            if !ok || turn == session.turns {
+                break;
+            }
+            history.push(serde_json::json!({"role": "assistant", "content": reply}));
+            let think = session.think_time.map_or(Duration::ZERO, |t| t.0);
+            tokio::select! {
+                _ = tokio::time::sleep(think) => {}
+                _ = self.stop.wait() => break,
+            }
+            if self.stop.is_stopped() {
+                break;
+            }
+        }
+        true
     }
 }
 
@@ -387,6 +435,7 @@ mod tests {
             input_tokens: 1,
             plan: None,
             dataset: None,
+            session: None,
         }
     }
 

@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 use super::model::*;
 use crate::conformance::{Finding, Rule, Severity};
 use crate::features::FeatureResult;
-use crate::load::collect::{CacheStats, Collected};
+use crate::load::collect::{CacheStats, Collected, TemplateStats};
 use crate::metrics::{Metric, Recorder};
 use crate::outcome::OutcomeKind;
 use crate::probes::ProbeResult;
@@ -42,6 +42,12 @@ pub fn conformance(counts: &BTreeMap<String, u64>, examples: &[(Rule, Vec<Findin
         infos,
         rules,
     }
+}
+
+/// Mean input tokens requested and reported over the ok responses that reported usage.
+fn input_means(t: &TemplateStats) -> (Option<f64>, Option<f64>) {
+    let mean = |sum: u64| (t.input_pairs > 0).then(|| sum as f64 / t.input_pairs as f64);
+    (mean(t.input_requested), mean(t.input_reported))
 }
 
 /// A template's cache figures, None when its usage showed no cache activity.
@@ -216,6 +222,16 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
             }),
         },
         metrics: summaries(r, true),
+        turns: collected
+            .turns
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.recorder.requests > 0)
+            .map(|(i, t)| {
+                let (requested, reported) = input_means(t);
+                TurnInfo { turn: i as u32 + 1, requests: t.recorder.requests, input_tokens_requested: requested, input_tokens_reported: reported, metrics: summaries(&t.recorder, false) }
+            })
+            .collect(),
         by_stream: ["not_streamed", "streamed"]
             .iter()
             .zip(&collected.by_stream)
@@ -243,8 +259,8 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
                 stream: *stream,
                 requests: collected.per_template.get(i).copied().unwrap_or(0),
                 input_tokens: collected.input_tokens.get(i).copied().flatten(),
-                input_tokens_requested: collected.templates.get(i).filter(|t| t.input_pairs > 0).map(|t| t.input_requested as f64 / t.input_pairs as f64),
-                input_tokens_reported: collected.templates.get(i).filter(|t| t.input_pairs > 0).map(|t| t.input_reported as f64 / t.input_pairs as f64),
+                input_tokens_requested: collected.templates.get(i).and_then(|t| input_means(t).0),
+                input_tokens_reported: collected.templates.get(i).and_then(|t| input_means(t).1),
                 metrics: collected.templates.get(i).map_or_else(BTreeMap::new, |t| summaries(&t.recorder, false)),
                 cache: collected.templates.get(i).and_then(|t| cache_info(&t.cache)),
             })

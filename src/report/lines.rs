@@ -44,33 +44,46 @@ pub fn metric_rows(report: &Report) -> Vec<[String; 8]> {
 pub fn template_rows(report: &Report) -> Vec<Vec<String>> {
     let header = ["template", "stream", "requests", "ttft p50", "ttft p95", "tpot p50", "e2e p50", "e2e p95", "input req", "input rep"];
     let mut rows = vec![header.map(str::to_owned).to_vec()];
-    let row = |name: &str, stream: bool, requests: u64, metrics: &std::collections::BTreeMap<String, MetricSummary>, input: [Option<f64>; 2]| {
-        let stat = |id: &str, pick: fn(&MetricSummary) -> f64| metrics.get(id).filter(|s| s.count > 0).map_or("-".to_owned(), |s| format!("{:.1}", pick(s)));
-        let tokens = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
-        vec![
-            name.to_owned(),
-            if stream { "yes" } else { "no" }.to_owned(),
-            requests.to_string(),
-            stat("ttft", |s| s.p50),
-            stat("ttft", |s| s.p95),
-            stat("tpot", |s| s.p50),
-            stat("e2e", |s| s.p50),
-            stat("e2e", |s| s.p95),
-            tokens(input[0]),
-            tokens(input[1]),
-        ]
-    };
     for t in &report.templates {
-        rows.push(row(&t.name, t.stream, t.requests, &t.metrics, [t.input_tokens_requested, t.input_tokens_reported]));
+        rows.push(breakdown_row(&t.name, if t.stream { "yes" } else { "no" }, t.requests, &t.metrics, [t.input_tokens_requested, t.input_tokens_reported]));
     }
     // With both kinds in the run, each kind's figures apart: the whole run's mix them.
     if report.by_stream.len() > 1 {
         for (name, stream) in [("(all streamed)", "streamed"), ("(all not streamed)", "not_streamed")] {
             let m = &report.by_stream[stream];
-            rows.push(row(name, stream == "streamed", m.requests, &m.metrics, [None, None]));
+            rows.push(breakdown_row(name, if stream == "streamed" { "yes" } else { "no" }, m.requests, &m.metrics, [None, None]));
         }
     }
     rows
+}
+
+/// The per-turn table of conversations as text rows (header first): the figures that grow
+/// with the history.
+pub fn turn_rows(report: &Report) -> Vec<Vec<String>> {
+    let header = ["turn", "", "requests", "ttft p50", "ttft p95", "tpot p50", "e2e p50", "e2e p95", "input req", "input rep"];
+    let mut rows = vec![header.map(str::to_owned).to_vec()];
+    for t in &report.turns {
+        rows.push(breakdown_row(&t.turn.to_string(), "", t.requests, &t.metrics, [t.input_tokens_requested, t.input_tokens_reported]));
+    }
+    rows
+}
+
+/// One row of a breakdown table: its name and kind, requests, latencies, input tokens.
+fn breakdown_row(name: &str, kind: &str, requests: u64, metrics: &std::collections::BTreeMap<String, MetricSummary>, input: [Option<f64>; 2]) -> Vec<String> {
+    let stat = |id: &str, pick: fn(&MetricSummary) -> f64| metrics.get(id).filter(|s| s.count > 0).map_or("-".to_owned(), |s| format!("{:.1}", pick(s)));
+    let tokens = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
+    vec![
+        name.to_owned(),
+        kind.to_owned(),
+        requests.to_string(),
+        stat("ttft", |s| s.p50),
+        stat("ttft", |s| s.p95),
+        stat("tpot", |s| s.p50),
+        stat("e2e", |s| s.p50),
+        stat("e2e", |s| s.p95),
+        tokens(input[0]),
+        tokens(input[1]),
+    ]
 }
 
 /// One line per template whose usage shows prompt-cache activity.

@@ -42,6 +42,10 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(md, "\n## Templates\n");
         table(&mut md, &super::lines::template_rows(r));
     }
+    if !r.turns.is_empty() {
+        let _ = writeln!(md, "\n## Turns\n");
+        table(&mut md, &super::lines::turn_rows(r));
+    }
     for line in super::lines::cache_lines(r) {
         let _ = writeln!(md, "\n{line}");
     }

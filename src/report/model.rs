@@ -45,6 +45,9 @@ pub struct Report {
     /// The same apart for `streamed` and `not_streamed` requests (those the run had).
     #[serde(default)]
     pub by_stream: BTreeMap<String, ModeInfo>,
+    /// Conversations: each turn's figures, turn 1 first.
+    #[serde(default)]
+    pub turns: Vec<TurnInfo>,
     /// Templates and how many requests each got.
     pub templates: Vec<TemplateInfo>,
     /// The first failed requests, verbatim.
@@ -286,6 +289,21 @@ pub struct ModeInfo {
     /// Requests of this kind.
     pub requests: u64,
     /// Their metrics (those they recorded), histograms included.
+    pub metrics: BTreeMap<String, MetricSummary>,
+}
+
+/// One turn of the run's conversations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnInfo {
+    /// The turn, 1-based.
+    pub turn: u32,
+    /// Requests of this turn.
+    pub requests: u64,
+    /// Mean input tokens by relaybench's rule, over ok responses that reported usage…
+    pub input_tokens_requested: Option<f64>,
+    /// …and what the provider reported for them: both grow with the history.
+    pub input_tokens_reported: Option<f64>,
+    /// Its metrics (those it recorded), histograms included.
     pub metrics: BTreeMap<String, MetricSummary>,
 }
 

@@ -59,6 +59,12 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(out, "{line}");
         }
     }
+    if !r.turns.is_empty() {
+        let _ = writeln!(out);
+        for line in aligned(&super::lines::turn_rows(r)) {
+            let _ = writeln!(out, "{line}");
+        }
+    }
     let cache = super::lines::cache_lines(r);
     if !cache.is_empty() {
         let _ = writeln!(out);

@@ -27,7 +27,7 @@ pub use error::ScenarioError;
 pub use load_spec::{Executor, GoodputSpec, LoadSpec, Ramp, StageSpec};
 pub use target::{HttpTarget, MockSpec, StallSpec, TargetKind, TargetSpec};
 pub use size::Size;
-pub use template::{BodyPlan, Built, PreparedRequest, RequestTemplate, SharedPrefix, Traced};
+pub use template::{BodyPlan, Built, PreparedRequest, RequestTemplate, SessionSpec, SharedPrefix, Traced, MAX_TURNS};
 use template::non_empty_templates;
 
 /// A scenario that parsed and passed every check.

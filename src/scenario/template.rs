@@ -70,6 +70,11 @@ pub struct RequestTemplate {
     /// [`super::dataset`]).
     #[serde(default, deserialize_with = "dataset")]
     pub dataset: Option<DatasetSpec>,
+    /// Run as a conversation of several turns: each turn sends the whole history plus the
+    /// next user message, the reply actually received goes into the history, and the
+    /// session waits `think_time` between turns.
+    #[serde(default, deserialize_with = "session")]
+    pub session: Option<SessionSpec>,
     /// A generated system prefix marked with `cache_control`, shared by a share of the
     /// requests (`reuse`) and unique to each of the others: a prompt-cache workload.
     #[serde(default, deserialize_with = "shared_prefix")]
@@ -120,6 +125,31 @@ pub struct SharedPrefix {
     pub reuse: f64,
 }
 
+/// A conversation's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSpec {
+    /// Turns, each one request.
+    pub turns: u32,
+    /// Pause between a reply and the next turn.
+    #[serde(default)]
+    pub think_time: Option<super::duration::HumanDuration>,
+}
+
+/// Most turns one conversation may have.
+pub const MAX_TURNS: u32 = 100;
+
+fn session<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SessionSpec>, D::Error> {
+    let s = SessionSpec::deserialize(d)?;
+    if !(1..=MAX_TURNS).contains(&s.turns) {
+        return Err(de::Error::custom(format!("session.turns must be from 1 to {MAX_TURNS}")));
+    }
+    if s.think_time.is_some_and(|t| t.0 > std::time::Duration::from_secs(600)) {
+        return Err(de::Error::custom("session.think_time must be at most 10m"));
+    }
+    Ok(Some(s))
+}
+
 fn dataset<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DatasetSpec>, D::Error> {
     let spec = DatasetSpec::deserialize(d)?;
     spec.check().map_err(de::Error::custom)?;
@@ -146,6 +176,9 @@ impl Validate for RequestTemplate {
         let given = [self.prompt.is_some(), self.messages.is_some(), self.prompt_tokens.is_some(), self.dataset.is_some()];
         if given.iter().filter(|g| **g).count() != 1 {
             return Err("a request template needs exactly one of `prompt`, `messages`, `prompt_tokens` or `dataset`".into());
+        }
+        if self.session.is_some() && self.prompt.is_none() && self.prompt_tokens.is_none() {
+            return Err("a session's user turns come from `prompt` or `prompt_tokens`".into());
         }
         if self.unique && self.prompt.is_none() {
             return Err("`unique: true` takes a `prompt` (generated prompts are always unique)".into());
@@ -398,6 +431,8 @@ pub struct PreparedRequest {
     /// The template's dataset: each request takes the next record's `system` and
     /// `messages` in place of the body's.
     pub dataset: Option<std::sync::Arc<DatasetSpec>>,
+    /// The template's conversation shape, when it runs as sessions.
+    pub session: Option<SessionSpec>,
 }
 
 impl PreparedRequest {
@@ -413,6 +448,7 @@ impl PreparedRequest {
             input_tokens: body.as_object().map_or(1, crate::synth::request_tokens),
             plan: BodyPlan::new(&body, template, seed).map(std::sync::Arc::new),
             dataset: template.dataset.clone().map(std::sync::Arc::new),
+            session: template.session,
             body: Bytes::from(body.to_string()),
         }
     }
@@ -426,6 +462,18 @@ impl PreparedRequest {
         if let Some(system) = &record.system {
             body.insert("system".into(), system.clone());
         }
+        let input_tokens = crate::synth::request_tokens(&body);
+        Built { body: Bytes::from(Value::Object(body).to_string()), input_tokens, max_tokens: built.max_tokens }
+    }
+
+    /// The body of turn `turn` (1-based) of conversation `n`: `history` (the earlier turns
+    /// and replies) and this turn's user message, which is appended to `history`.
+    pub fn build_turn(&self, seed: u64, n: u64, turn: u32, history: &mut Vec<Value>) -> Built {
+        let built = self.build(seed, n.wrapping_mul(u64::from(MAX_TURNS)).wrapping_add(u64::from(turn)), None);
+        let mut body: Map<String, Value> = serde_json::from_slice(&built.body).unwrap_or_default();
+        let user = body.get("messages").and_then(Value::as_array).and_then(|m| m.last()).cloned().unwrap_or_default();
+        history.push(user);
+        body.insert("messages".into(), Value::Array(history.clone()));
         let input_tokens = crate::synth::request_tokens(&body);
         Built { body: Bytes::from(Value::Object(body).to_string()), input_tokens, max_tokens: built.max_tokens }
     }
