@@ -231,6 +231,27 @@ impl Client {
         &self.uri
     }
 
+    /// Asks the target's `count_tokens` endpoint for the input tokens of `body` (a
+    /// request without `max_tokens`). Errors say what came back, cut to size.
+    pub async fn count_tokens(&self, body: Bytes) -> Result<u64, String> {
+        let mut request = self.build_request(body);
+        let uri = format!("{}/count_tokens", self.uri.to_string().trim_end_matches('/'));
+        *request.uri_mut() = uri.parse().map_err(|e: http::uri::InvalidUri| e.to_string())?;
+        let deadline = Instant::now() + self.timeouts.total;
+        let response = match timeout_at(deadline, self.inner.request(request)).await {
+            Err(_) => return Err("no answer before the time limit".into()),
+            Ok(Err(e)) => return Err(error_chain(&e)),
+            Ok(Ok(r)) => r,
+        };
+        let status = response.status().as_u16();
+        let bytes = collect_limited(response.into_body(), MAX_ERROR_BODY, deadline).await.map_err(|(_, why)| why)?;
+        let count = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| v.get("input_tokens").and_then(Value::as_u64));
+        match (status, count) {
+            (200, Some(n)) => Ok(n),
+            _ => Err(format!("HTTP {status}: {}", excerpt(&bytes))),
+        }
+    }
+
     /// The request exactly as it will be sent.
     pub fn build_request(&self, body: Bytes) -> Request<Full<Bytes>> {
         let mut request = Request::new(Full::new(body));

@@ -6,6 +6,7 @@
 // No unsafe anywhere in the library; `forbid` cannot be re-allowed further down.
 #![forbid(unsafe_code)]
 
+pub mod calibrate;
 pub mod cli;
 pub mod client;
 pub mod conformance;

@@ -6,6 +6,8 @@ pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// Path of the endpoint under test.
 pub const MESSAGES_PATH: &str = "/v1/messages";
+/// Path of the token-counting endpoint: a request's input tokens, without running it.
+pub const COUNT_TOKENS_PATH: &str = "/v1/messages/count_tokens";
 
 /// Request header carrying the API version.
 pub const HEADER_VERSION: &str = "anthropic-version";

@@ -219,19 +219,26 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     for t in &ready {
         let (target, model, provider, stop) = (t.target.clone(), t.model.clone(), t.spec.provider, t.stop.clone());
         let (probes, features) = (scenario.probes(&t.model), scenario.features.clone());
+        let (calibrate, seed) = (scenario.calibrate, scenario.seed);
         checks.push(tokio::spawn(async move {
             let probes = run_probes(&target, &probes, probe_timeouts).await?;
             let features = crate::features::run(&target, probe_timeouts, &model, provider, &features, &stop).await?;
-            Ok::<_, ClientError>((probes, features))
+            let calibration = match calibrate {
+                true => Some(crate::calibrate::calibrate(&Client::new(&target, probe_timeouts)?, &model, seed).await),
+                false => None,
+            };
+            Ok::<_, ClientError>((probes, features, calibration))
         }));
     }
     let mut probe_results = Vec::new();
     let mut feature_results = Vec::new();
+    let mut calibrations = Vec::new();
     for task in checks {
         // The task only sends requests and cannot panic.
-        let (probes, features) = task.await.unwrap_or_else(|_| Ok((Vec::new(), Vec::new())))?;
+        let (probes, features, calibration) = task.await.unwrap_or_else(|_| Ok((Vec::new(), Vec::new(), None)))?;
         probe_results.push(probes);
         feature_results.push(features);
+        calibrations.push(calibration);
     }
     let started_at = SystemTime::now();
     let run_start = Instant::now();
@@ -292,7 +299,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         .map_err(|source| RunError::Report { dir: out.clone(), source })?;
     let several = ready.len() > 1;
     let mut targets = Vec::new();
-    for (((t, runs), probes), features) in ready.iter().zip(runs).zip(probe_results).zip(feature_results) {
+    for ((((t, runs), probes), features), calibration) in ready.iter().zip(runs).zip(probe_results).zip(feature_results).zip(calibrations) {
         let info = RunInfo {
             scenario: ScenarioInfo {
                 name: scenario.name.clone(),
@@ -309,7 +316,8 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             stopped_early: None,
             goodput: scenario.goodput,
         };
-        let (report, blocker) = target_report(scenario, &phases, info, &runs, &probes, &features);
+        let (mut report, blocker) = target_report(scenario, &phases, info, &runs, &probes, &features);
+        report.calibration = calibration;
         let target_dir = if several { dir.join(&t.spec.name) } else { dir.clone() };
         std::fs::create_dir_all(&target_dir)
             .and_then(|()| report::write(&report, &target_dir))

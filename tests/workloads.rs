@@ -276,3 +276,38 @@ fn ttft_grows_turn_by_turn_as_the_history_grows() {
     assert!(ttft(0) < ttft(1) && ttft(1) < ttft(2));
     assert_eq!(r.turns[1].input_tokens_requested, Some(700.0));
 }
+
+#[test]
+fn calibration_fits_the_targets_tokens_per_generated_word() {
+    // The mock counts by the generator's own rule: one token a word, nothing more.
+    let scenario = "name: calibrate\ntarget: mock\nmodel: claude-sonnet-4-5\ncalibrate: true\nrequests:\n  - {max_tokens: 8, prompt_tokens: 50}\nload: {concurrency: 1, requests: 2}\n";
+    let r = common::run_ok("workload-calibrate", scenario);
+    let c = r.calibration.as_ref().expect("calibration in the report");
+    assert_eq!(c.error, None);
+    assert_eq!(c.points, relaybench::calibrate::SIZES.iter().map(|&w| (w, w)).collect::<Vec<_>>());
+    assert_eq!((c.tokens_per_word, c.overhead_tokens), (Some(1.0), Some(0.0)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_without_count_tokens_says_so_and_the_run_goes_on() {
+    // A server that answers every path with a Message: count_tokens gets no count.
+    let (base, seen) = common::recording_server(message_with("hello")).await;
+    let dir = common::temp_dir("workload-calibrate-none");
+    let scenario = format!("name: nocount\ntarget: {{base_url: \"{base}\", api_key_env: RELAYBENCH_TEST_CAL_KEY}}\nmodel: claude-sonnet-4-5\ncalibrate: true\nrequests:\n  - {{max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: 2}}\n");
+    let file = common::write_file(&dir, "s.yaml", &scenario);
+    let out = dir.join("out");
+    let args = ["run".to_owned(), file.display().to_string(), "--out".to_owned(), out.display().to_string()];
+    let o = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_relaybench")).args(&args).env("RELAYBENCH_TEST_CAL_KEY", "k").output().expect("run")
+    })
+    .await
+    .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("calibration: count_tokens failed (HTTP 200:"), "{}", String::from_utf8_lossy(&o.stdout));
+    let r = common::only_report(&out);
+    let c = r.calibration.expect("calibration");
+    assert!(c.error.is_some() && c.points.is_empty() && c.tokens_per_word.is_none());
+    assert_eq!(r.totals.requests, 2, "the load ran");
+    let paths: Vec<String> = seen.lock().expect("lock").iter().map(|raw| String::from_utf8_lossy(raw).lines().next().unwrap_or_default().to_owned()).collect();
+    assert_eq!(paths[0], "POST /v1/messages/count_tokens HTTP/1.1");
+}

@@ -230,9 +230,23 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
     Ok(with_request_id(response, &request_id))
 }
 
+/// `count_tokens`: the request's input by the mock's rule, the one every reply reports.
+/// The body is checked as a Message request is, but without `max_tokens`.
+fn count_tokens(raw: &[u8], config: &MockConfig) -> Result<Response<MockBody>, Rejection> {
+    let mut body: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(raw)
+        .map_err(|e| Rejection { status: 400, error_type: "invalid_request_error", message: format!("invalid JSON body: {e}") })?;
+    if body.contains_key("max_tokens") {
+        return Err(Rejection { status: 400, error_type: "invalid_request_error", message: "max_tokens: Extra inputs are not permitted".into() });
+    }
+    body.insert("max_tokens".into(), 1.into());
+    let body = validate::validate_with(serde_json::Value::Object(body).to_string().as_bytes(), &config.models, false, &config.extra_fields)?;
+    Ok(json_response(StatusCode::OK, &serde_json::json!({"input_tokens": crate::synth::request_tokens(&body)})))
+}
+
 async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result<Response<MockBody>, Rejection> {
     let config = &state.config;
-    if req.uri().path() != protocol::MESSAGES_PATH {
+    let counting = req.uri().path() == protocol::COUNT_TOKENS_PATH;
+    if req.uri().path() != protocol::MESSAGES_PATH && !counting {
         return Err(Rejection { status: 404, error_type: "not_found_error", message: format!("Not found: {}", req.uri().path()) });
     }
     if req.method() != Method::POST {
@@ -247,6 +261,9 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
         .await
         .map_err(|_| Rejection { status: 413, error_type: "request_too_large", message: "Request exceeds the maximum allowed number of bytes.".into() })?
         .to_bytes();
+    if counting {
+        return count_tokens(&raw, config);
+    }
     let lax = config.quirk == Some(crate::conformance::Rule::ProbeUnexpectedResponse);
     let body = validate::validate_with(&raw, &config.models, lax, &config.extra_fields)?;
     if !config.url_images && validate::has_url_image(&body) {

@@ -222,6 +222,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
             }),
         },
         metrics: summaries(r, true),
+        calibration: None,
         turns: collected
             .turns
             .iter()

@@ -32,6 +32,9 @@ pub fn render(r: &Report) -> String {
         "Throughput: {:.1} requests/s, {:.1} output tokens/s ({} output tokens), {:.1} input tokens/s.\n",
         r.throughput.requests_per_s, r.throughput.output_tokens_per_s, r.throughput.output_tokens, r.throughput.input_tokens_per_s
     );
+    if let Some(c) = &r.calibration {
+        let _ = writeln!(md, "{}.\n", c.line());
+    }
     if let Some(line) = super::lines::goodput_line(r) {
         let _ = writeln!(md, "{}.\n", line.replacen("goodput", "Goodput", 1));
     }

@@ -40,6 +40,9 @@ pub struct Report {
     /// Goodput: requests that met the scenario's per-request SLO, when it gives one.
     #[serde(default)]
     pub goodput: Option<GoodputInfo>,
+    /// The target's tokens per generated word, when the scenario asked to calibrate.
+    #[serde(default)]
+    pub calibration: Option<crate::calibrate::Calibration>,
     /// Distributions by metric id.
     pub metrics: BTreeMap<String, MetricSummary>,
     /// The same apart for `streamed` and `not_streamed` requests (those the run had).

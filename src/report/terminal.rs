@@ -31,6 +31,9 @@ pub fn render(r: &Report) -> String {
     if let Some(line) = super::lines::goodput_line(r) {
         let _ = writeln!(out, "{line}\n");
     }
+    if let Some(c) = &r.calibration {
+        let _ = writeln!(out, "{}\n", c.line());
+    }
     let rows = metric_rows(r);
     let mut widths = METRIC_COLUMNS.map(str::len);
     for row in &rows {

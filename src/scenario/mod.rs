@@ -73,6 +73,10 @@ pub struct Scenario {
     /// Pass/fail expressions over the report, e.g. `ttft.p95 < 800ms`.
     #[serde(default, deserialize_with = "threshold_list")]
     pub thresholds: Vec<crate::thresholds::Threshold>,
+    /// Before the load, fit each target's tokens per generated word with a few
+    /// `count_tokens` requests (see [`crate::calibrate`]).
+    #[serde(default)]
+    pub calibrate: bool,
     /// The per-request SLO that counts a request toward goodput.
     #[serde(default, deserialize_with = "some_validated")]
     pub goodput: Option<GoodputSpec>,
