@@ -20,7 +20,7 @@ use crate::conformance::{envelope, stream::StreamChecker};
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::protocol::{self, event, CONTENT_DELTA_TYPES};
 use crate::sse;
-use crate::text::excerpt;
+use crate::text::{excerpt, redact};
 
 /// Targets name their auth style through the client, where a target is built.
 pub use crate::protocol::AuthStyle;
@@ -180,6 +180,8 @@ pub struct Client {
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     timeouts: Timeouts,
+    /// The key, only to redact it from whatever the server sends back.
+    secret: String,
 }
 
 impl fmt::Debug for Client {
@@ -223,6 +225,7 @@ impl Client {
             uri,
             headers,
             timeouts,
+            secret: target.api_key.expose().to_owned(),
         })
     }
 
@@ -248,7 +251,7 @@ impl Client {
         let count = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| v.get("input_tokens").and_then(Value::as_u64));
         match (status, count) {
             (200, Some(n)) => Ok(n),
-            _ => Err(format!("HTTP {status}: {}", excerpt(&bytes))),
+            _ => Err(redact(&format!("HTTP {status}: {}", excerpt(&bytes)), &self.secret)),
         }
     }
 
@@ -292,6 +295,7 @@ impl Client {
         let deadline = Instant::now() + self.timeouts.total;
         self.exchange(body, start, deadline, facts, &mut outcome).await;
         outcome.e2e = Instant::now().saturating_duration_since(start);
+        outcome.redact(&self.secret);
         outcome
     }
 

@@ -156,6 +156,22 @@ pub struct Outcome {
 pub const MAX_REPLY: usize = 1 << 20;
 
 impl Outcome {
+    /// Removes `secret` (the API key) from every string the server could have put in
+    /// this outcome, so an echoed key goes no further.
+    pub fn redact(&mut self, secret: &str) {
+        let clean = |s: &mut String| *s = crate::text::redact(s, secret);
+        if secret.is_empty() {
+            return;
+        }
+        for s in [&mut self.detail, &mut self.error_type, &mut self.stop_reason, &mut self.reply].into_iter().flatten() {
+            clean(s);
+        }
+        for f in &mut self.findings {
+            clean(&mut f.message);
+            clean(&mut f.excerpt);
+        }
+    }
+
     /// Appends reply text, when the reply is being kept, up to [`MAX_REPLY`].
     pub fn keep_reply(&mut self, text: &str) {
         if let Some(reply) = &mut self.reply {

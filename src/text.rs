@@ -12,9 +12,40 @@ pub fn excerpt(bytes: &[u8]) -> String {
     out
 }
 
+/// What stands where a secret was.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// `text` with every occurrence of `secret` replaced, and a tail that is the start of it
+/// (at least 8 characters, as an excerpt cut short leaves it) replaced too: a server that
+/// echoes the key it was sent never gets it into an output, a report or a log.
+pub fn redact(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = text.replace(secret, REDACTED);
+    let body = out.strip_suffix('…').unwrap_or(&out);
+    let cut = (8.min(secret.len())..secret.len()).rev().find(|&k| secret.is_char_boundary(k) && body.ends_with(&secret[..k]));
+    if let Some(k) = cut {
+        let at = body.len() - k;
+        out.replace_range(at..at + k, REDACTED);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_is_redacted_whole_and_cut_short() {
+        let key = "sk-ant-0123456789abcdef";
+        assert_eq!(redact("invalid token sk-ant-0123456789abcdef, try again", key), "invalid token [REDACTED], try again");
+        assert_eq!(redact("Bearer sk-ant-0123456789abcdef", key), "Bearer [REDACTED]");
+        assert_eq!(redact("invalid token sk-ant-0123…", key), "invalid token [REDACTED]…");
+        assert_eq!(redact("ends with sk-ant-01", key), "ends with [REDACTED]");
+        assert_eq!(redact("ends with sk-a", key), "ends with sk-a", "too short to be the key");
+        assert_eq!(redact("nothing here", ""), "nothing here");
+    }
 
     #[test]
     fn an_excerpt_is_cut_and_printable() {

@@ -1,0 +1,48 @@
+//! Regression tests for what a hostile server or an absurd scenario did to a run, each
+//! named after what it pins.
+
+mod common;
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_relaybench");
+
+/// Every file under `dir`, read as text.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push((path.clone(), String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned()));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_echoed_by_a_server_appears_in_no_output_or_artifact() {
+    let key = "sk-relaybench-0123456789abcdefghijklmnopqrstuvwxyz";
+    // A 401 that quotes the key in full, and again where an excerpt would cut it short;
+    // a 200 stream whose error event quotes it as Bearer.
+    let message = format!("invalid token {key}; {} Authorization: Bearer {key}", "x".repeat(118));
+    let body = format!(r#"{{"type":"error","error":{{"type":"authentication_error","message":"{message}"}}}}"#);
+    let response = format!("HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\nrequest-id: req_1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+    let (base, _) = common::recording_server(response.into_bytes()).await;
+    let dir = common::temp_dir("hardening-key-echo");
+    let scenario = format!("name: echo\ntarget: {{base_url: \"{base}\", api_key_env: RELAYBENCH_TEST_ECHO_KEY}}\nmodel: claude-sonnet-4-5\nprobes: [missing-max-tokens]\nrequests:\n  - {{max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: 3}}\n");
+    let file = common::write_file(&dir, "s.yaml", &scenario);
+    let out = dir.join("out");
+    let args = ["run".to_owned(), file.display().to_string(), "--out".to_owned(), out.display().to_string()];
+    let o = tokio::task::spawn_blocking(move || Command::new(BIN).args(&args).env("RELAYBENCH_TEST_ECHO_KEY", key).output().expect("run")).await.expect("run");
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(3), "authentication refused on every request: {stdout}{stderr}");
+    let artifacts = files_under(&out);
+    assert!(artifacts.len() >= 3, "report.json, summary.md, junit.xml");
+    assert!(artifacts.iter().any(|(_, text)| text.contains("[REDACTED]")), "the echo was seen, and redacted");
+    let prefix = &key[..12];
+    for (name, text) in [("stdout".to_owned(), stdout.to_string()), ("stderr".to_owned(), stderr.to_string())].into_iter().chain(artifacts.into_iter().map(|(p, t)| (p.display().to_string(), t))) {
+        assert!(!text.contains(prefix), "{name} holds the key: {text}");
+    }
+}
