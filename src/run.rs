@@ -277,10 +277,12 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             break;
         }
         for (i, task) in tasks {
-            // A phase task ends when its loops do; it does not panic.
-            if let Ok(run) = task.await {
-                runs[i].push(run);
-            }
+            // A phase task that failed (a panic) fails its target's run, never silently.
+            let run = task.await.unwrap_or_else(|e| {
+                ready[i].stop.stop();
+                failed_phase(index, e)
+            });
+            runs[i].push(run);
         }
     }
     let duration_s = run_start.elapsed().as_secs_f64();
@@ -382,6 +384,7 @@ fn target_report(
     info.stopped_early = match (&collected.blocker, info.partial) {
         (Some(Blocker::Unreachable(d)), _) => Some(format!("{name}: target unreachable: {d}")),
         (Some(Blocker::AuthRejected(d)), _) => Some(format!("{name}: authentication refused on every request: {d}")),
+        (Some(Blocker::Internal(d)), _) => Some(format!("{name}: internal error, the results cannot be trusted: {d}")),
         (None, true) => Some("interrupted by signal".to_owned()),
         (None, false) => None,
     };
@@ -405,6 +408,17 @@ fn target_report(
     report.phases = phase_reports;
     report.thresholds = scenario.thresholds.iter().map(|t| report::gate::evaluate(t, &report)).collect();
     (report, collected.blocker)
+}
+
+/// The record of phase `index` whose task failed: nothing collected, and a blocker that
+/// makes the run exit 3 with the reason.
+fn failed_phase(index: usize, e: tokio::task::JoinError) -> PhaseRun {
+    let why = match e.try_into_panic() {
+        Ok(p) => p.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a panic".to_owned()),
+        Err(_) => "the task was cancelled".to_owned(),
+    };
+    let collected = Collected { blocker: Some(Blocker::Internal(format!("a load task failed: {why}"))), ..Collected::default() };
+    PhaseRun { index, collected, ..PhaseRun::default() }
 }
 
 /// What one phase collected against one target.
@@ -534,7 +548,8 @@ impl PhaseContext {
             Plan::Open(p) => run_open_loop(wiring, p, self.grace, dropped.clone()).await,
         }
         // The collector ends when the last worker drops its sender; it cannot panic.
-        (collector.await.unwrap_or_default(), dropped.load(Ordering::SeqCst))
+        let collected = collector.await.unwrap_or_else(|e| failed_phase(0, e).collected);
+        (collected, dropped.load(Ordering::SeqCst))
     }
 }
 
@@ -647,4 +662,34 @@ async fn signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_load_task_fails_the_run_with_its_reason() {
+        let e = tokio::spawn(async { panic!("boom in a phase") }).await.expect_err("the task panicked");
+        let run = failed_phase(2, e);
+        assert_eq!(run.index, 2);
+        let Some(Blocker::Internal(why)) = &run.collected.blocker else { panic!("no blocker: {:?}", run.collected.blocker) };
+        assert!(why.contains("boom in a phase"), "{why}");
+        // A blocked target exits 3, whatever its report says.
+        let info = RunInfo {
+            scenario: ScenarioInfo { name: "s".into(), file: "s.yaml".into(), description: None, seed: 1 },
+            target: TargetInfo { name: "t".into(), provider: None, kind: "mock".into(), url: "http://127.0.0.1:1".into(), model: "m".into(), http2: false, prices: None },
+            templates: Vec::new(),
+            started_at: String::new(),
+            duration_s: 1.0,
+            partial: false,
+            stopped_early: None,
+            dropped: 0,
+            goodput: None,
+        };
+        let report = report::build(info, &run.collected, &[], &[]);
+        assert_eq!((report.conformance.violations, report.thresholds.len()), (0, 0), "nothing else would fail it");
+        let target = TargetRun { report, dir: PathBuf::new(), blocker: run.collected.blocker };
+        assert_eq!(target.exit(), Exit::CannotProceed);
+    }
 }

@@ -46,3 +46,31 @@ async fn key_echoed_by_a_server_appears_in_no_output_or_artifact() {
         assert!(!text.contains(prefix), "{name} holds the key: {text}");
     }
 }
+
+#[test]
+fn absurd_numbers_are_scenario_errors_with_their_line_before_anything_is_sent() {
+    // Each of these passed `validate` once and then panicked, hung or allocated gigabytes.
+    let base = "name: absurd\ntarget: {mock: {MOCK}}\nmodel: m\nrequests:\n  - {max_tokens: 8, prompt: hi}\nload: {LOAD}\n";
+    let cases = [
+        ("", "executor: constant-rate, rate: 1e-20, duration: 3s", "rate must be from 0.001"),
+        ("", "executor: constant-rate, rate: 1e12, duration: 3s", "rate must be from 0.001"),
+        ("", "concurrency: 1, requests: 1, timeout: 10000000000000000000s", "longer than 30 days"),
+        ("", "concurrency: 1, duration: 1e19", "longer than 30 days"),
+        ("", "concurrency: 1, requests: 1, idle_timeout: 400000h", "longer than 30 days"),
+        ("", "executor: sweep, rates: [1], step_duration: 1e19", "longer than 30 days"),
+        ("", "executor: sweep, up_to: 10, steps: 4000000000, step_duration: 1s", "at most 1000 steps"),
+        ("", "executor: stages, stages: [{duration: 20d, target: 1}]", "unknown duration unit"),
+        ("", "executor: stages, stages: [{duration: 400h, target: 1}, {duration: 400h, target: 1}]", "at most 30 days"),
+        ("", "concurrency: 4000000000, requests: 1", "concurrency must be at most 100000"),
+        ("tokens_per_s: 1e-300", "concurrency: 1, requests: 1", "mock.tokens_per_s"),
+        ("jitter: 1e9", "concurrency: 1, requests: 1", "mock.jitter"),
+        ("ttft: 10000000000000000000s", "concurrency: 1, requests: 1", "longer than 30 days"),
+        ("stall: {after: 1s, for: 1e19}", "concurrency: 1, requests: 1", "longer than 30 days"),
+    ];
+    for (mock, load, message) in cases {
+        let text = base.replace("MOCK", mock).replace("LOAD", load);
+        let e = relaybench::scenario::parse(&text, std::path::Path::new("absurd.yaml")).expect_err(load);
+        assert!(e.message.contains(message), "{mock} {load}: {e}");
+        assert!(e.line.is_some(), "{mock} {load}: {e} names its line");
+    }
+}

@@ -36,6 +36,8 @@ pub enum Blocker {
     Unreachable(String),
     /// Every request was refused by the server's authentication.
     AuthRejected(String),
+    /// relaybench itself failed (a task panicked): what was collected cannot be trusted.
+    Internal(String),
 }
 
 /// TTFT samples kept per second of the time series; the median of a busier second is

@@ -10,6 +10,10 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HumanDuration(pub Duration);
 
+/// The longest duration any scenario field takes: past it a run, a timeout or a delay
+/// is a mistake, and clocks would overflow long before `u64` seconds do.
+pub const LONGEST: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// Parses `250ms`, `2s`, `1.5s`, `3m`, `1h` or `90us`.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -28,6 +32,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         "h" => value * 3600.0,
         other => return Err(format!("unknown duration unit {other:?} (use us, ms, s, m or h)")),
     };
+    if seconds > LONGEST.as_secs_f64() {
+        return Err(format!("{text:?} is longer than 30 days, the longest duration a scenario takes"));
+    }
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("{text:?} is out of range"))
 }
 
@@ -43,9 +50,13 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 parse(v).map(HumanDuration).map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<HumanDuration, E> {
-                Ok(HumanDuration(Duration::from_secs(v)))
+                parse(&format!("{v}s")).map(HumanDuration).map_err(E::custom)
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<HumanDuration, E> {
+                // A bare number is seconds, held to the same bound as a written one.
+                if v > LONGEST.as_secs_f64() {
+                    return Err(E::custom(format!("{v} s is longer than 30 days, the longest duration a scenario takes")));
+                }
                 Duration::try_from_secs_f64(v).map(HumanDuration).map_err(E::custom)
             }
         }

@@ -242,8 +242,56 @@ fn default_max_in_flight() -> NonZeroU32 {
     NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN)
 }
 
+/// Requests per second a load may ask for: below, one request would take over 15 minutes
+/// to come due; above, no single machine sends them.
+const RATES: std::ops::RangeInclusive<f64> = 0.001..=1_000_000.0;
+/// Most workers, or requests in flight, a load may ask for.
+const MOST_WORKERS: u32 = 100_000;
+/// Most steps or stages a load may have.
+const MOST_STEPS: usize = 1000;
+
+impl LoadSpec {
+    /// Every number within a range a run can honour without overflowing its clocks.
+    fn check_ranges(&self) -> Result<(), String> {
+        let rate_ok = |r: f64| RATES.contains(&r);
+        if self.rate.is_some_and(|r| !rate_ok(r)) {
+            return Err("rate must be from 0.001 to 1000000 requests per second".into());
+        }
+        if self.rates.iter().flatten().chain(&self.up_to).any(|r| !rate_ok(*r)) {
+            return Err("sweep rates must be from 0.001 to 1000000 requests per second".into());
+        }
+        if self.steps.is_some_and(|s| s.get() as usize > MOST_STEPS) || self.rates.as_ref().is_some_and(|r| r.len() > MOST_STEPS) {
+            return Err(format!("a sweep has at most {MOST_STEPS} steps"));
+        }
+        if self.concurrency.is_some_and(|c| c.get() > MOST_WORKERS) {
+            return Err(format!("concurrency must be at most {MOST_WORKERS}"));
+        }
+        if self.max_in_flight.get() > 10 * MOST_WORKERS {
+            return Err(format!("max_in_flight must be at most {}", 10 * MOST_WORKERS));
+        }
+        let stages = self.stages.iter().flatten();
+        if self.stages.as_ref().is_some_and(|s| s.len() > MOST_STEPS) {
+            return Err(format!("a ramp has at most {MOST_STEPS} stages"));
+        }
+        let level_max = match self.ramp {
+            Ramp::Rate => *RATES.end(),
+            Ramp::Concurrency => f64::from(MOST_WORKERS),
+        };
+        if stages.clone().map(|s| s.target).chain(self.start).any(|l| l > level_max) {
+            return Err(format!("stage targets and start must be at most {level_max}"));
+        }
+        let stage_time: Duration = stages.map(|s| s.duration.0).sum();
+        let sweep_time = self.step_duration.map_or(Duration::ZERO, |d| d.0.saturating_mul(self.sweep_rates().len() as u32));
+        if stage_time.max(sweep_time) > super::duration::LONGEST {
+            return Err("a load lasts at most 30 days, stages or sweep steps added up".into());
+        }
+        Ok(())
+    }
+}
+
 impl Validate for LoadSpec {
     fn validate(&self) -> Result<(), String> {
+        self.check_ranges()?;
         let traced = self.trace.is_some() || self.speed.is_some() || self.block_tokens.is_some();
         if self.executor == Executor::Trace {
             if self.trace.is_none() {

@@ -82,6 +82,26 @@ pub struct MockSpec {
     pub profile: Option<&'static Provider>,
 }
 
+impl MockSpec {
+    /// Every number within a range the mock can serve without overflowing its clocks.
+    fn check(&self) -> Result<(), String> {
+        if self.tokens_per_s.is_some_and(|t| !(0.01..=1e6).contains(&t)) {
+            return Err("mock.tokens_per_s must be from 0.01 to 1000000".into());
+        }
+        if !(0.0..=10.0).contains(&self.jitter) {
+            return Err("mock.jitter must be from 0 to 10".into());
+        }
+        let [short, long] = self.output_tokens;
+        if short > long || long > 128_000 {
+            return Err("mock.output_tokens is [min, max] with min <= max <= 128000".into());
+        }
+        if self.capacity.is_some_and(|c| c.get() > 100_000) {
+            return Err("mock.capacity must be at most 100000".into());
+        }
+        Ok(())
+    }
+}
+
 /// Default delay to the first token of the plain mock.
 pub const MOCK_TTFT: Duration = Duration::from_millis(120);
 /// Default tokens per second of the plain mock.
@@ -230,7 +250,7 @@ impl Validate for TargetFields {
             (Some(_), _) if endpoint || self.anthropic_version.is_some() => {
                 Err("`mock` takes no base_url, auth, api_key_env, anthropic_version, headers or ca_file".into())
             }
-            (Some(_), _) => Ok(()),
+            (Some(mock), _) => mock.check(),
             (None, Some(p)) if p.base_url.is_none() && self.base_url.is_none() => Err(format!(
                 "provider {} documents no base URL; give `base_url` (the key is read from {})",
                 p.id,
