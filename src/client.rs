@@ -295,7 +295,7 @@ impl Client {
         let deadline = Instant::now() + self.timeouts.total;
         self.exchange(body, start, deadline, facts, &mut outcome).await;
         outcome.e2e = Instant::now().saturating_duration_since(start);
-        outcome.redact(&self.secret);
+        outcome.sanitize(&self.secret);
         outcome
     }
 

@@ -157,14 +157,15 @@ pub const MAX_REPLY: usize = 1 << 20;
 
 impl Outcome {
     /// Removes `secret` (the API key) from every string the server could have put in
-    /// this outcome, so an echoed key goes no further.
-    pub fn redact(&mut self, secret: &str) {
-        let clean = |s: &mut String| *s = crate::text::redact(s, secret);
-        if secret.is_empty() {
-            return;
-        }
-        for s in [&mut self.detail, &mut self.error_type, &mut self.stop_reason, &mut self.reply].into_iter().flatten() {
+    /// this outcome, so an echoed key goes no further, and cuts each (but the reply a
+    /// conversation sends back) to [`crate::text::MAX_MESSAGE`].
+    pub fn sanitize(&mut self, secret: &str) {
+        let clean = |s: &mut String| *s = crate::text::cut(crate::text::redact(s, secret));
+        for s in [&mut self.detail, &mut self.error_type, &mut self.stop_reason].into_iter().flatten() {
             clean(s);
+        }
+        if let Some(reply) = &mut self.reply {
+            *reply = crate::text::redact(reply, secret);
         }
         for f in &mut self.findings {
             clean(&mut f.message);

@@ -202,6 +202,9 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default(), loops: Arc::default() });
     }
 
+    // Found now, not after the load: a report that cannot be written loses the run.
+    let out = options.out.clone().unwrap_or_else(|| scenario.output.clone());
+    check_writable(&out).map_err(|source| RunError::Report { dir: out.clone(), source })?;
     let interrupted = Arc::new(AtomicBool::new(false));
     let stops: Vec<Arc<Stop>> = ready.iter().map(|t| t.stop.clone()).collect();
     let signals = options.handle_signals.then(|| tokio::spawn(watch_signals(stops, interrupted.clone())));
@@ -366,6 +369,17 @@ fn target_info(t: &ReadyTarget) -> TargetInfo {
     }
 }
 
+/// Creates `out` if needed and writes (then removes) a file in it.
+fn check_writable(out: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let probe = out.join(format!(".relaybench-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
+}
+
+/// The gate every run gets unless its scenario judges `error_rate` itself.
+pub const DEFAULT_GATE: &str = "error_rate < 100%";
+
 /// One target's report from its phases, and what blocked it, if anything.
 fn target_report(
     scenario: &Scenario,
@@ -407,6 +421,15 @@ fn target_report(
     let mut report = report::build(info, &collected, probes, features);
     report.phases = phase_reports;
     report.thresholds = scenario.thresholds.iter().map(|t| report::gate::evaluate(t, &report)).collect();
+    // A run in which every request failed never passes silently: unless the scenario
+    // judges the error rate itself, the default gate does.
+    let phase_thresholds = phases.iter().flat_map(|p| &p.thresholds);
+    if !scenario.thresholds.iter().chain(phase_thresholds).any(|t| t.subject == crate::thresholds::Subject::ErrorRate) {
+        if let Ok(mut default) = crate::thresholds::parse(DEFAULT_GATE) {
+            default.text.push_str(" (default)");
+            report.thresholds.push(report::gate::evaluate(&default, &report));
+        }
+    }
     (report, collected.blocker)
 }
 

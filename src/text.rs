@@ -12,6 +12,23 @@ pub fn excerpt(bytes: &[u8]) -> String {
     out
 }
 
+/// Longest message kept from anything a server caused (a finding, a failure's detail):
+/// a schema error quoting a 40 MB value must not make a 40 MB report.
+pub const MAX_MESSAGE: usize = 1024;
+
+/// `text` cut to at most [`MAX_MESSAGE`] bytes, on a character boundary, with `…` when cut.
+pub fn cut(mut text: String) -> String {
+    if text.len() > MAX_MESSAGE {
+        let mut end = MAX_MESSAGE;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
 /// What stands where a secret was.
 pub const REDACTED: &str = "[REDACTED]";
 
@@ -45,6 +62,13 @@ mod tests {
         assert_eq!(redact("ends with sk-ant-01", key), "ends with [REDACTED]");
         assert_eq!(redact("ends with sk-a", key), "ends with sk-a", "too short to be the key");
         assert_eq!(redact("nothing here", ""), "nothing here");
+    }
+
+    #[test]
+    fn a_long_message_is_cut_on_a_character_boundary() {
+        assert_eq!(cut("short".into()), "short");
+        let long = cut("é".repeat(MAX_MESSAGE));
+        assert!(long.len() <= MAX_MESSAGE + '…'.len_utf8() && long.ends_with('…'), "{}", long.len());
     }
 
     #[test]

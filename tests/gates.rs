@@ -101,7 +101,8 @@ fn phases_run_in_order_and_each_threshold_judges_its_own_phase() {
 
     let xml = std::fs::read_to_string(common::only_report_dir(&out).join(relaybench::report::JUNIT_XML)).expect("junit.xml");
     let (cases, failures, _, _) = common::junit_counts(&xml);
-    assert_eq!((cases, failures), (4 + relaybench::conformance::RULES.len(), 1));
+    // Four thresholds and the default gate (no error_rate threshold given), every rule.
+    assert_eq!((cases, failures), (5 + relaybench::conformance::RULES.len(), 1));
     assert!(xml.contains("name=\"crowded: ttft.p95 &lt; 100ms\""), "{xml}");
     let summary = std::fs::read_to_string(common::only_report_dir(&out).join(relaybench::report::SUMMARY_MD)).expect("summary.md");
     assert!(summary.contains("## Phases") && summary.contains("| crowded | constant-rate 200 req/s"), "{summary}");

@@ -74,3 +74,57 @@ fn absurd_numbers_are_scenario_errors_with_their_line_before_anything_is_sent() 
         assert!(e.line.is_some(), "{mock} {load}: {e} names its line");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_bad_responses_make_small_findings_and_reports() {
+    // Two requests answered by a Message whose `type` is a 5 MB string: the schema's
+    // error quotes the value, which once made reports of twice the bodies' size.
+    let huge = "x".repeat(5 << 20);
+    let body = format!(r#"{{"id":"msg_1","type":"{huge}","role":"assistant","model":"m","content":[{{"type":"text","text":"hi"}}],"stop_reason":"end_turn","stop_sequence":null,"usage":{{"input_tokens":3,"output_tokens":1}}}}"#);
+    let response = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+    let (base, _) = common::recording_server(response.into_bytes()).await;
+    let dir = common::temp_dir("hardening-huge-finding");
+    let scenario = format!("name: huge\ntarget: {{base_url: \"{base}\", api_key_env: RELAYBENCH_TEST_HUGE_KEY}}\nmodel: m\nrequests:\n  - {{max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: 2}}\n");
+    let file = common::write_file(&dir, "s.yaml", &scenario);
+    let out = dir.join("out");
+    let args = ["run".to_owned(), file.display().to_string(), "--out".to_owned(), out.display().to_string()];
+    let o = tokio::task::spawn_blocking(move || Command::new(BIN).args(&args).env("RELAYBENCH_TEST_HUGE_KEY", "k").output().expect("run")).await.expect("run");
+    assert_eq!(o.status.code(), Some(1), "the bad Message is a violation");
+    assert!(o.stdout.len() + o.stderr.len() < 64 << 10, "{} bytes printed", o.stdout.len() + o.stderr.len());
+    for (path, text) in files_under(&out) {
+        assert!(text.len() < 256 << 10, "{} is {} bytes", path.display(), text.len());
+    }
+}
+
+#[test]
+fn a_run_where_every_request_failed_does_not_pass_silently() {
+    // Every request refused (404, an unknown model): the run got nothing, and without a
+    // threshold of its own the default gate (error_rate < 100%) fails it.
+    let dir = common::temp_dir("hardening-all-failed");
+    let scenario = "name: dead\ntarget: mock\nmodel: no-such-model\nrequests:\n  - {max_tokens: 8, prompt: hi}\nload: {concurrency: 1, requests: 4}\n";
+    let file = common::write_file(&dir, "s.yaml", scenario);
+    let out = dir.join("out");
+    let o = Command::new(BIN).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")]).output().expect("run");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("error_rate < 100% (default)"), "{stdout}");
+    // A threshold of the scenario's own on error_rate replaces the default.
+    let file = common::write_file(&dir, "s.yaml", &format!("{scenario}thresholds: [error_rate <= 100%]\n"));
+    let o = Command::new(BIN).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")]).output().expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[test]
+fn an_unwritable_output_folder_is_found_before_anything_is_sent() {
+    let dir = common::temp_dir("hardening-unwritable");
+    let blocker = common::write_file(&dir, "not-a-folder", "a file where the output folder should be");
+    let scenario = "name: nowhere\ntarget: mock\nmodel: claude-sonnet-4-5\nrequests:\n  - {max_tokens: 8, prompt: hi}\nload: {concurrency: 1, requests: 1, duration: 30s}\n";
+    let file = common::write_file(&dir, "s.yaml", scenario);
+    let started = std::time::Instant::now();
+    let o = Command::new(BIN).args(["run", file.to_str().expect("utf8"), "--out", blocker.join("reports").to_str().expect("utf8")]).output().expect("run");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("cannot write the report under"), "{stderr}");
+    assert!(!stderr.contains("running `nowhere`"), "nothing was sent: {stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

@@ -55,3 +55,13 @@ fn the_catalog_table_and_the_real_key_comparison_match_the_catalog() {
     let s = relaybench::scenario::parse(&readme[from..to], std::path::Path::new("compare.yaml")).expect("README compare.yaml parses");
     assert_eq!(s.targets().len(), 3);
 }
+
+#[test]
+fn the_readme_states_the_rust_version_cargo_enforces() {
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).expect("Cargo.toml");
+    let version = manifest.lines().find_map(|l| l.strip_prefix("rust-version = ")).expect("rust-version").trim_matches('"');
+    assert!(readme().contains(&format!("(cargo {version} or newer")), "README must name rust-version {version}");
+    // hdrhistogram and time need 1.88; cargo refuses an older toolchain with this field.
+    let parts: Vec<u32> = version.split('.').map(|p| p.parse().expect("number")).collect();
+    assert!(parts >= vec![1, 88], "rust-version {version} is below what the locked dependencies need");
+}

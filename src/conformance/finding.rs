@@ -21,7 +21,7 @@ impl Finding {
         Finding {
             rule,
             event_index,
-            message: message.into(),
+            message: crate::text::cut(message.into()),
             excerpt: crate::text::excerpt(bytes),
         }
     }
