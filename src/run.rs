@@ -699,18 +699,7 @@ mod tests {
         let Some(Blocker::Internal(why)) = &run.collected.blocker else { panic!("no blocker: {:?}", run.collected.blocker) };
         assert!(why.contains("boom in a phase"), "{why}");
         // A blocked target exits 3, whatever its report says.
-        let info = RunInfo {
-            scenario: ScenarioInfo { name: "s".into(), file: "s.yaml".into(), description: None, seed: 1 },
-            target: TargetInfo { name: "t".into(), provider: None, kind: "mock".into(), url: "http://127.0.0.1:1".into(), model: "m".into(), http2: false, prices: None },
-            templates: Vec::new(),
-            started_at: String::new(),
-            duration_s: 1.0,
-            partial: false,
-            stopped_early: None,
-            dropped: 0,
-            goodput: None,
-        };
-        let report = report::build(info, &run.collected, &[], &[]);
+        let report = report::build(RunInfo::example(), &run.collected, &[], &[]);
         assert_eq!((report.conformance.violations, report.thresholds.len()), (0, 0), "nothing else would fail it");
         let target = TargetRun { report, dir: PathBuf::new(), blocker: run.collected.blocker };
         assert_eq!(target.exit(), Exit::CannotProceed);

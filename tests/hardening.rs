@@ -34,8 +34,7 @@ async fn key_echoed_by_a_server_appears_in_no_output_or_artifact() {
     let scenario = format!("name: echo\ntarget: {{base_url: \"{base}\", api_key_env: RELAYBENCH_TEST_ECHO_KEY}}\nmodel: claude-sonnet-4-5\nprobes: [missing-max-tokens]\nrequests:\n  - {{max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: 3}}\n");
     let file = common::write_file(&dir, "s.yaml", &scenario);
     let out = dir.join("out");
-    let args = ["run".to_owned(), file.display().to_string(), "--out".to_owned(), out.display().to_string()];
-    let o = tokio::task::spawn_blocking(move || Command::new(BIN).args(&args).env("RELAYBENCH_TEST_ECHO_KEY", key).output().expect("run")).await.expect("run");
+    let o = common::run_with_key(&file, &out, "RELAYBENCH_TEST_ECHO_KEY", key).await;
     let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert_eq!(o.status.code(), Some(3), "authentication refused on every request: {stdout}{stderr}");
     let artifacts = files_under(&out);
@@ -87,8 +86,7 @@ async fn huge_bad_responses_make_small_findings_and_reports() {
     let scenario = format!("name: huge\ntarget: {{base_url: \"{base}\", api_key_env: RELAYBENCH_TEST_HUGE_KEY}}\nmodel: m\nrequests:\n  - {{max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: 2}}\n");
     let file = common::write_file(&dir, "s.yaml", &scenario);
     let out = dir.join("out");
-    let args = ["run".to_owned(), file.display().to_string(), "--out".to_owned(), out.display().to_string()];
-    let o = tokio::task::spawn_blocking(move || Command::new(BIN).args(&args).env("RELAYBENCH_TEST_HUGE_KEY", "k").output().expect("run")).await.expect("run");
+    let o = common::run_with_key(&file, &out, "RELAYBENCH_TEST_HUGE_KEY", "k").await;
     assert_eq!(o.status.code(), Some(1), "the bad Message is a violation");
     assert!(o.stdout.len() + o.stderr.len() < 64 << 10, "{} bytes printed", o.stdout.len() + o.stderr.len());
     for (path, text) in files_under(&out) {

@@ -227,12 +227,7 @@ async fn later_turns_of_a_session_carry_the_earlier_turns_and_replies() {
     let scenario = format!("name: talk\nseed: 1\ntarget: {{base_url: \"{base}\", api_key_env: RELAYBENCH_TEST_SESSION_KEY}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{max_tokens: 16, prompt_tokens: 12, session: {{turns: 3, think_time: 50ms}}}}\nload: {{concurrency: 1, requests: 1}}\n");
     let file = common::write_file(&dir, "s.yaml", &scenario);
     let out = dir.join("out");
-    let args = ["run".to_owned(), file.display().to_string(), "--out".to_owned(), out.display().to_string(), "-q".to_owned()];
-    let o = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_relaybench")).args(&args).env("RELAYBENCH_TEST_SESSION_KEY", "k").output().expect("run")
-    })
-    .await
-    .expect("run");
+    let o = common::run_with_key(&file, &out, "RELAYBENCH_TEST_SESSION_KEY", "k").await;
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let bodies: Vec<serde_json::Value> = seen
         .lock()
@@ -296,12 +291,7 @@ async fn a_target_without_count_tokens_says_so_and_the_run_goes_on() {
     let scenario = format!("name: nocount\ntarget: {{base_url: \"{base}\", api_key_env: RELAYBENCH_TEST_CAL_KEY}}\nmodel: claude-sonnet-4-5\ncalibrate: true\nrequests:\n  - {{max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: 2}}\n");
     let file = common::write_file(&dir, "s.yaml", &scenario);
     let out = dir.join("out");
-    let args = ["run".to_owned(), file.display().to_string(), "--out".to_owned(), out.display().to_string()];
-    let o = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_relaybench")).args(&args).env("RELAYBENCH_TEST_CAL_KEY", "k").output().expect("run")
-    })
-    .await
-    .expect("run");
+    let o = common::run_with_key(&file, &out, "RELAYBENCH_TEST_CAL_KEY", "k").await;
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("calibration: count_tokens failed (HTTP 200:"), "{}", String::from_utf8_lossy(&o.stdout));
     let r = common::only_report(&out);

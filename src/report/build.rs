@@ -186,6 +186,24 @@ pub struct RunInfo {
     pub goodput: Option<GoodputSpec>,
 }
 
+#[cfg(test)]
+impl RunInfo {
+    /// A run of one mock target with nothing special, for tests of what is built on it.
+    pub(crate) fn example() -> RunInfo {
+        RunInfo {
+            scenario: ScenarioInfo { name: "s".into(), file: "s.yaml".into(), description: None, seed: 1 },
+            target: TargetInfo { name: "t".into(), provider: None, kind: "mock".into(), url: "http://127.0.0.1:1".into(), model: "m".into(), http2: false, prices: None },
+            templates: Vec::new(),
+            started_at: String::new(),
+            duration_s: 1.0,
+            partial: false,
+            stopped_early: None,
+            dropped: 0,
+            goodput: None,
+        }
+    }
+}
+
 /// Builds the report of a run.
 pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], features: &[FeatureResult]) -> Report {
     let one_off = one_off_findings(probes, features);

@@ -54,23 +54,12 @@ pub fn evaluate(threshold: &Threshold, report: &Report) -> ThresholdResult {
 mod tests {
     use super::*;
     use crate::load::collect::Collected;
-    use crate::report::{build, RunInfo, ScenarioInfo, TargetInfo};
+    use crate::report::{build, RunInfo};
     use crate::thresholds::parse;
 
     #[test]
     fn a_threshold_on_nothing_measured_fails_and_a_met_one_passes() {
-        let info = RunInfo {
-            scenario: ScenarioInfo { name: "s".into(), file: "s.yaml".into(), description: None, seed: 1 },
-            target: TargetInfo { name: "t".into(), provider: None, kind: "mock".into(), url: "http://127.0.0.1:1".into(), model: "m".into(), http2: false, prices: None },
-            templates: Vec::new(),
-            started_at: String::new(),
-            duration_s: 1.0,
-            partial: false,
-            stopped_early: None,
-            dropped: 0,
-            goodput: None,
-        };
-        let report = build(info, &Collected::default(), &[], &[]);
+        let report = build(RunInfo::example(), &Collected::default(), &[], &[]);
         let met = evaluate(&parse("requests == 0").expect("valid"), &report);
         assert_eq!((met.observed, met.passed), (Some(0.0), true));
         let empty = evaluate(&parse("ttft.p95 < 1s").expect("valid"), &report);

@@ -7,7 +7,6 @@
 //! pass the filter, and a run reads it again as it sends, so a 1 GB dataset costs the
 //! memory of one record.
 
-use std::io::{BufRead, Read};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -177,32 +176,12 @@ impl Record {
 /// `each` breaks. A malformed record is an error naming the file, line and column.
 pub fn for_each(file: &Path, format: Format, mut each: impl FnMut(usize, Record) -> ControlFlow<()>) -> Result<(), ScenarioError> {
     let error = |line: Option<usize>, column: Option<usize>, message: String| ScenarioError { file: file.to_owned(), line, column, message };
-    let handle = std::fs::File::open(file).map_err(|e| error(None, None, format!("cannot read dataset: {e}")))?;
-    let mut reader = std::io::BufReader::new(handle);
     match format {
-        Format::Anthropic => {
-            let mut buf = Vec::new();
-            for number in 1.. {
-                buf.clear();
-                let read = (&mut reader).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut buf).map_err(|e| error(Some(number), None, e.to_string()))?;
-                if read == 0 {
-                    break;
-                }
-                if buf.len() > MAX_LINE {
-                    return Err(error(Some(number), None, format!("line longer than {MAX_LINE} bytes")));
-                }
-                if buf.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                let line: AnthropicLine = serde_json::from_slice(&buf).map_err(|e| error(Some(number), Some(e.column()), format!("not a record: {}", without_position(&e))))?;
-                let _ = line.id;
-                let record = Record::new(line.system, line.messages).map_err(|m| error(Some(number), None, m))?;
-                if each(number, record).is_break() {
-                    break;
-                }
-            }
-            Ok(())
-        }
+        Format::Anthropic => super::jsonl::for_each(file, MAX_LINE, "dataset", |number, line: AnthropicLine| {
+            let _ = line.id;
+            let record = Record::new(line.system, line.messages).map_err(|m| error(Some(number), None, m))?;
+            Ok(each(number, record))
+        }),
         Format::Sharegpt => {
             // One element at a time through a sequence visitor: a whole array is never held.
             struct Each<'a, F>(&'a mut F, &'a mut Option<String>, &'a mut usize);
@@ -232,20 +211,16 @@ pub fn for_each(file: &Path, format: Format, mut each: impl FnMut(usize, Record)
                 }
             }
             let (mut bad, mut count) = (None, 0usize);
-            let mut de = serde_json::Deserializer::from_reader(reader);
+            let handle = std::fs::File::open(file).map_err(|e| error(None, None, format!("cannot read dataset: {e}")))?;
+            let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(handle));
             let result = (&mut de).deserialize_seq(Each(&mut each, &mut bad, &mut count));
             match (result, bad) {
                 (Ok(()), _) => Ok(()),
                 (Err(e), Some(m)) => Err(error(Some(e.line()), None, format!("conversation {count}: {m}"))),
-                (Err(e), None) => Err(error(Some(e.line()), Some(e.column()), format!("not a ShareGPT array: {}", without_position(&e)))),
+                (Err(e), None) => Err(error(Some(e.line()), Some(e.column()), format!("not a ShareGPT array: {}", super::jsonl::without_position(&e)))),
             }
         }
     }
-}
-
-fn without_position(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    text.rfind(" at line ").map_or(text.clone(), |at| text[..at].to_owned())
 }
 
 /// Reads the dataset through once: checks every record and counts those `spec` keeps.
@@ -302,7 +277,7 @@ mod tests {
     fn a_malformed_record_is_named_with_its_line() {
         let cases = [
             ("b1.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"ok\"}]}\n{\"messages\": [{\"role\": \"assistant\", \"content\": \"x\"}]}\n", Format::Anthropic, 2, "last message must be the user's"),
-            ("b2.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"ok\"}]}\nnot json\n", Format::Anthropic, 2, "not a record"),
+            ("b2.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"ok\"}]}\nnot json\n", Format::Anthropic, 2, "not a dataset record"),
             ("b3.jsonl", "{\"mesages\": []}\n", Format::Anthropic, 1, "unknown field `mesages`"),
             ("b4.json", "[{\"conversations\": [{\"from\": \"human\", \"value\": \"a\"}]},\n {\"conversations\": [{\"from\": \"robot\", \"value\": \"a\"}]}]", Format::Sharegpt, 2, "unknown speaker"),
             // The line is where the parser stood when the record was judged: its end, or past it.

@@ -8,6 +8,7 @@ mod visit;
 pub mod dataset;
 pub mod duration;
 pub mod error;
+mod jsonl;
 pub mod load_spec;
 pub mod size;
 pub mod target;

@@ -6,7 +6,7 @@
 //! generated block per hash id, so requests that share leading hash ids share a prefix, as
 //! the traced ones did.
 
-use std::io::{BufRead, Read};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -74,32 +74,12 @@ struct Line {
 /// any order; they are sorted, and measured from the earliest.
 pub fn load(file: &Path, block_tokens: u32) -> Result<Trace, ScenarioError> {
     let error = |line: Option<usize>, message: String| ScenarioError { file: file.to_owned(), line, column: None, message };
-    let handle = std::fs::File::open(file).map_err(|e| error(None, format!("cannot read trace: {e}")))?;
-    let mut reader = std::io::BufReader::new(handle);
     let mut trace = Trace { file: file.to_owned(), records: Vec::new(), hash_ids: Vec::new(), block_tokens };
     let mut stamps = Vec::new();
-    let mut buf = Vec::new();
-    for number in 1.. {
-        buf.clear();
-        let read = (&mut reader).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut buf).map_err(|e| error(Some(number), e.to_string()))?;
-        if read == 0 {
-            break;
-        }
-        if buf.len() > MAX_LINE {
-            return Err(error(Some(number), format!("line longer than {MAX_LINE} bytes")));
-        }
-        if buf.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+    super::jsonl::for_each(file, MAX_LINE, "trace", |number, line: Line| {
         if trace.records.len() == MAX_RECORDS {
             return Err(error(Some(number), format!("more than {MAX_RECORDS} requests; split the trace")));
         }
-        let line: Line = serde_json::from_slice(&buf).map_err(|e| {
-            // serde_json ends its message with the position, which here is the column.
-            let text = e.to_string();
-            let text = text.rfind(" at line ").map_or(text.as_str(), |at| &text[..at]).to_owned();
-            ScenarioError { file: file.to_owned(), line: Some(number), column: Some(e.column()), message: format!("not a trace record: {text}") }
-        })?;
         let _ = line.session_id;
         if !(line.timestamp.is_finite() && line.timestamp >= 0.0 && line.timestamp < 1e12) {
             return Err(error(Some(number), "timestamp must be milliseconds, 0 or more".into()));
@@ -122,7 +102,8 @@ pub fn load(file: &Path, block_tokens: u32) -> Result<Trace, ScenarioError> {
             count: line.hash_ids.len() as u32,
         });
         trace.hash_ids.extend(line.hash_ids);
-    }
+        Ok(ControlFlow::Continue(()))
+    })?;
     if trace.records.is_empty() {
         return Err(error(None, "the trace holds no request".into()));
     }

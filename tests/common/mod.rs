@@ -281,3 +281,13 @@ pub fn junit_counts(xml: &str) -> (usize, usize, usize, usize) {
     }
     (cases, failures, declared_tests, declared_failures)
 }
+
+/// Runs `relaybench run SCENARIO --out OUT` with the key variable `key_var` set to `key`,
+/// on a blocking thread, so the async test's own server keeps serving meanwhile.
+pub async fn run_with_key(scenario: &Path, out: &Path, key_var: &str, key: &str) -> std::process::Output {
+    let args = ["run".to_owned(), scenario.display().to_string(), "--out".to_owned(), out.display().to_string()];
+    let (key_var, key) = (key_var.to_owned(), key.to_owned());
+    tokio::task::spawn_blocking(move || std::process::Command::new(env!("CARGO_BIN_EXE_relaybench")).args(&args).env(key_var, key).output().expect("run relaybench"))
+        .await
+        .expect("run relaybench")
+}
