@@ -318,8 +318,12 @@ pub async fn run(target: &Target, timeouts: Timeouts, model: &str, provider: Opt
         if stop.is_stopped() {
             break;
         }
+        // An interrupt ends the suite at once, the case in flight unreported.
         if name == "listed-models" {
-            results.push(listed_models(&sender, provider).await?);
+            tokio::select! {
+                r = listed_models(&sender, provider) => results.push(r?),
+                _ = stop.wait() => break,
+            }
             continue;
         }
         let Some(case) = case(name, model, thinking_variant(provider, model)) else {
@@ -333,7 +337,10 @@ pub async fn run(target: &Target, timeouts: Timeouts, model: &str, provider: Opt
             });
             continue;
         };
-        let outcome = sender.send(&case).await?;
+        let outcome = tokio::select! {
+            o = sender.send(&case) => o?,
+            _ = stop.wait() => break,
+        };
         let (status, detail) = judge(&case, &outcome);
         results.push(FeatureResult { name: name.clone(), text: case.text, status, detail, findings: outcome.findings });
     }

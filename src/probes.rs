@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use crate::client::Client;
+use crate::stop::Stop;
 use crate::conformance::{Finding, Rule};
 
 /// Built-in probe names, in the order they run.
@@ -91,11 +92,20 @@ pub struct ProbeResult {
 
 /// Sends each probe once, in order: with `client`, or `wrong_key` for key probes.
 pub async fn run(client: &Client, wrong_key: &Client, probes: &[Probe]) -> Vec<ProbeResult> {
+    run_until(client, wrong_key, probes, &Stop::default()).await
+}
+
+/// [`run`], ended at once by `stop` (an interrupt): the probes answered so far are
+/// returned, the one in flight is not.
+pub async fn run_until(client: &Client, wrong_key: &Client, probes: &[Probe], stop: &Stop) -> Vec<ProbeResult> {
     let mut results = Vec::with_capacity(probes.len());
     for probe in probes {
         let sender = if probe.wrong_key { wrong_key } else { client };
         let body = Bytes::from(probe.body.to_string());
-        let outcome = sender.execute(body, 0, false, None, Instant::now()).await;
+        let outcome = tokio::select! {
+            o = sender.execute(body, 0, false, None, Instant::now()) => o,
+            _ = stop.wait() => break,
+        };
         let status_ok = outcome.status == Some(probe.expect_status);
         let passed = status_ok && outcome.error_type.as_deref() == Some(probe.expect_error_type.as_str());
         let mut findings = outcome.findings;

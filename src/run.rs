@@ -224,10 +224,16 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         let (probes, features) = (scenario.probes(&t.model), scenario.features.clone());
         let (calibrate, seed) = (scenario.calibrate, scenario.seed);
         checks.push(tokio::spawn(async move {
-            let probes = run_probes(&target, &probes, probe_timeouts).await?;
+            let probes = run_probes(&target, &probes, probe_timeouts, &stop).await?;
             let features = crate::features::run(&target, probe_timeouts, &model, provider, &features, &stop).await?;
-            let calibration = match calibrate {
-                true => Some(crate::calibrate::calibrate(&Client::new(&target, probe_timeouts)?, &model, seed).await),
+            let calibration = match calibrate && !stop.is_stopped() {
+                true => {
+                    let client = Client::new(&target, probe_timeouts)?;
+                    tokio::select! {
+                        c = crate::calibrate::calibrate(&client, &model, seed) => Some(c),
+                        _ = stop.wait() => None,
+                    }
+                }
                 false => None,
             };
             Ok::<_, ClientError>((probes, features, calibration))
@@ -341,7 +347,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
 }
 
 /// The negative probes against one target.
-async fn run_probes(target: &Target, probes: &[crate::probes::Probe], timeouts: Timeouts) -> Result<Vec<crate::probes::ProbeResult>, ClientError> {
+async fn run_probes(target: &Target, probes: &[crate::probes::Probe], timeouts: Timeouts, stop: &Stop) -> Result<Vec<crate::probes::ProbeResult>, ClientError> {
     if probes.is_empty() {
         return Ok(Vec::new());
     }
@@ -349,7 +355,7 @@ async fn run_probes(target: &Target, probes: &[crate::probes::Probe], timeouts: 
     let mut wrong = target.clone();
     wrong.api_key = ApiKey::new(PROBE_WRONG_KEY);
     let wrong_key = Client::new(&wrong, timeouts)?;
-    Ok(crate::probes::run(&client, &wrong_key, probes).await)
+    Ok(crate::probes::run_until(&client, &wrong_key, probes, stop).await)
 }
 
 /// How a target is named in its report.

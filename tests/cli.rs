@@ -171,7 +171,7 @@ fn sigint_during_the_feature_suite_stops_it_and_reports_the_cases_run() {
     let slow = scenario("{mock: {ttft: 300ms, tokens_per_s: 100, jitter: 0}}", "  concurrency: 1\n  requests: 5");
     let file = common::write_file(&dir, "s.yaml", &format!("{slow}features: all\n"));
     let (o, rest, stopped_after) = interrupt_after(&file, &out, Duration::from_millis(1500));
-    // The case in flight finishes (about a second); the other cases are not sent.
+    // The case in flight is dropped at the signal; the other cases are not sent.
     assert!(stopped_after < Duration::from_secs(10), "stopped after {stopped_after:?}");
     assert_eq!(o.status.code(), Some(130), "{}{rest}", text(&o));
     let r = common::only_report(&out);
@@ -220,4 +220,31 @@ fn progress_lines_go_to_stderr_unless_quiet() {
     assert!(!String::from_utf8_lossy(&o.stdout).contains("] done "), "progress stays off stdout");
     let quiet = run(&["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"], &[]);
     assert!(!String::from_utf8_lossy(&quiet.stderr).contains("] done "), "quiet prints no progress");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_during_probes_stops_them_at_once() {
+    // A server that accepts connections and never answers: each probe would wait its
+    // whole two-minute timeout.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let dir = common::temp_dir("cli-sigint-probes");
+    let out = dir.join("out");
+    let target = format!("{{base_url: \"http://{addr}\", api_key_env: RELAYBENCH_TEST_PROBE_KEY}}");
+    let yaml = format!("{}probes: [missing-max-tokens, wrong-key, unknown-model]\n", scenario(&target, "  concurrency: 1\n  requests: 1"));
+    let file = common::write_file(&dir, "s.yaml", &yaml);
+    std::env::set_var("RELAYBENCH_TEST_PROBE_KEY", "k");
+    let (o, rest, stopped_after) = interrupt_after(&file, &out, Duration::from_millis(800));
+    assert!(stopped_after < Duration::from_secs(10), "stopped after {stopped_after:?}");
+    assert_eq!(o.status.code(), Some(130), "{}{rest}", text(&o));
+    let r = common::only_report(&out);
+    assert!(r.partial && r.probes.is_empty(), "no probe was answered: {:?}", r.probes);
+    assert_eq!(r.totals.requests, 0, "no load after the interrupt");
 }
