@@ -651,16 +651,7 @@ async fn resolve_target(spec: &TargetSpec, seed: u64) -> Result<(Target, Option<
                     var: http.api_key_env.clone(),
                 });
             };
-            let target = Target {
-                base_url: http.base_url.clone(),
-                auth: http.auth,
-                api_key: ApiKey::new(key),
-                anthropic_version: http.anthropic_version.clone(),
-                headers: http.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-                http2: http.http2,
-                ca_file: http.ca_file.clone(),
-            };
-            Ok((target, None))
+            Ok((http.client_target(ApiKey::new(key)), None))
         }
     }
 }

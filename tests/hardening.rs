@@ -126,3 +126,22 @@ fn an_unwritable_output_folder_is_found_before_anything_is_sent() {
     assert!(!stderr.contains("running `nowhere`"), "nothing was sent: {stderr}");
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+#[test]
+fn urls_headers_and_ca_files_are_checked_with_the_scenario() {
+    let base = "name: t\ntarget:\n  base_url: URL\n  api_key_env: SOME_KEY\nEXTRA\nmodel: m\nrequests:\n  - {max_tokens: 8, prompt: hi}\nload: {concurrency: 1, requests: 1}\n";
+    let cases = [
+        ("ftp://relay.example", "", "the scheme must be http or https"),
+        ("http://", "", "http://"),
+        ("https://relay.example", "  headers: {\"bad header\": x}", "header"),
+        ("https://relay.example", "  ca_file: /no/such/relaybench-ca.pem", "relaybench-ca.pem"),
+    ];
+    for (url, extra, message) in cases {
+        let text = base.replace("URL", url).replace("EXTRA\n", &if extra.is_empty() { String::new() } else { format!("{extra}\n") });
+        let e = relaybench::scenario::parse(&text, std::path::Path::new("t.yaml")).expect_err(url);
+        assert!(e.message.contains(message), "{url} {extra}: {e}");
+        assert_eq!(e.line, Some(3), "{url} {extra}: {e} points at the target");
+    }
+    let good = base.replace("URL", "https://relay.example").replace("EXTRA\n", "  headers: {anthropic-beta: tools-2024-04-04}\n");
+    assert!(relaybench::scenario::parse(&good, std::path::Path::new("t.yaml")).is_ok());
+}

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::duration::HumanDuration;
 use super::visit::{parse_str, report_name, string_where, Validate, ValidatedVisitor};
+use crate::client::{ApiKey, Client, Target, Timeouts};
 use crate::protocol::{AuthStyle, ANTHROPIC_VERSION};
 use crate::provider::{Prices, Provider};
 
@@ -293,6 +294,32 @@ fn env_var_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
     .map(Some)
 }
 
+impl HttpTarget {
+    /// The client's settings for this target, with `key`.
+    pub fn client_target(&self, key: ApiKey) -> Target {
+        Target {
+            base_url: self.base_url.clone(),
+            auth: self.auth,
+            api_key: key,
+            anthropic_version: self.anthropic_version.clone(),
+            headers: self.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            http2: self.http2,
+            ca_file: self.ca_file.clone(),
+        }
+    }
+}
+
+impl TargetSpec {
+    /// The spec, once the client would accept its URL, headers and CA file: found with
+    /// the scenario, not when the run starts.
+    fn checked(self) -> Result<TargetSpec, String> {
+        if let TargetKind::Http(http) = &self.kind {
+            Client::new(&http.client_target(ApiKey::new("placeholder")), Timeouts::default()).map_err(|e| e.to_string())?;
+        }
+        Ok(self)
+    }
+}
+
 impl TargetFields {
     /// The target these fields describe; `validate` admitted the combination.
     fn build(self) -> TargetSpec {
@@ -362,10 +389,11 @@ impl<'de> Deserialize<'de> for TargetSpec {
                     prices: None,
                 };
                 fields.validate().map_err(E::custom)?;
-                Ok(fields.build())
+                fields.build().checked().map_err(E::custom)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TargetSpec, A::Error> {
-                ValidatedVisitor::<TargetFields>(std::marker::PhantomData).visit_map(map).map(TargetFields::build)
+                let spec = ValidatedVisitor::<TargetFields>(std::marker::PhantomData).visit_map(map)?.build();
+                spec.checked().map_err(de::Error::custom)
             }
         }
         d.deserialize_any(V)
