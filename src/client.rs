@@ -488,6 +488,7 @@ async fn read_stream(
         outcome.response = Some(summary);
     }
     outcome.findings.append(&mut observer.checker.take_findings());
+    outcome.unkept_findings = observer.checker.take_unkept();
     observer.finish(outcome, unfinished);
 }
 
@@ -536,7 +537,7 @@ impl StreamObserver {
                             outcome.ttft = Some(now - start);
                             self.first_content = Some(now);
                         }
-                        Some(last) => outcome.itl.push(now - last),
+                        Some(last) => outcome.push_itl(now - last),
                     }
                     self.last_content = Some(now);
                 }

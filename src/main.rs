@@ -114,7 +114,7 @@ fn main() -> ExitCode {
 }
 
 fn check(files: &[std::path::PathBuf], status: Option<u16>) -> ExitCode {
-    use relaybench::conformance::{check_capture, has_violation, Capture};
+    use relaybench::conformance::{check_capture_counted, has_violation, Capture};
     let mut violation = false;
     for file in files {
         let kind = match (file.extension().and_then(|e| e.to_str()), status) {
@@ -127,7 +127,7 @@ fn check(files: &[std::path::PathBuf], status: Option<u16>) -> ExitCode {
             Ok(b) => b,
             Err(e) => return fail(&format!("{}: {e}", file.display()), Exit::Usage),
         };
-        let findings = check_capture(kind, &body);
+        let (findings, unkept) = check_capture_counted(kind, &body);
         violation |= has_violation(&findings);
         if findings.is_empty() {
             println!("{}: ok", file.display());
@@ -138,6 +138,9 @@ fn check(files: &[std::path::PathBuf], status: Option<u16>) -> ExitCode {
             if !f.excerpt.is_empty() {
                 println!("    {}", f.excerpt);
             }
+        }
+        for (rule, n) in unkept {
+            println!("{}: {} {}: {n} more like the above", file.display(), rule.severity().id(), rule.id());
         }
     }
     code(if violation { Exit::GateFailed } else { Exit::Ok })

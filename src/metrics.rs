@@ -227,6 +227,9 @@ impl Recorder {
         for f in &o.findings {
             *self.findings.entry(f.rule.id().to_owned()).or_default() += 1;
         }
+        for (rule, n) in &o.unkept_findings {
+            *self.findings.entry(rule.id().to_owned()).or_default() += n;
+        }
         let micros = |d: std::time::Duration| d.as_micros().min(u128::from(u64::MAX)) as u64;
         if let Some(d) = o.send_lag {
             self.add(Metric::SendLag, micros(d));
@@ -242,6 +245,15 @@ impl Recorder {
         }
         for gap in &o.itl {
             self.add(Metric::Itl, micros(*gap));
+        }
+        if let Some(rest) = &o.itl_rest {
+            let h = &mut self.histograms[Metric::Itl as usize];
+            // Gaps past the bounds of a full-range histogram saturate, as single ones do.
+            if h.add(rest).is_err() {
+                for v in rest.iter_recorded() {
+                    h.saturating_record_n(v.value_iterated_to(), v.count_at_value());
+                }
+            }
         }
         if o.status.is_some() {
             self.add(Metric::E2e, micros(o.e2e));

@@ -114,8 +114,11 @@ pub struct Outcome {
     pub message_start: Option<Duration>,
     /// Time to the first content delta.
     pub ttft: Option<Duration>,
-    /// Gaps between consecutive content deltas.
+    /// Gaps between consecutive content deltas, the first [`MAX_ITL_KEPT`] of them…
     pub itl: Vec<Duration>,
+    /// …and the rest, in microseconds, when a stream has more: its memory stays bounded
+    /// however many deltas a server sends, and no gap goes unrecorded.
+    pub itl_rest: Option<hdrhistogram::Histogram<u64>>,
     /// Time until the response was complete or the request ended.
     pub e2e: Duration,
     /// Time from the first to the last content delta.
@@ -144,12 +147,17 @@ pub struct Outcome {
     pub content_deltas: u64,
     /// `stop_reason` as finally reported.
     pub stop_reason: Option<String>,
-    /// Conformance findings on this response.
+    /// Conformance findings on this response (the first few of each rule).
     pub findings: Vec<Finding>,
+    /// Findings found but not kept, by rule (see `conformance::stream::MAX_KEPT_PER_RULE`).
+    pub unkept_findings: Vec<(crate::conformance::Rule, u64)>,
     /// What a complete response held, when the request's facts were given: for the
     /// feature suite's checks.
     pub response: Option<crate::conformance::request::ResponseSummary>,
 }
+
+/// Inter-token gaps kept one by one per stream; later ones go into a histogram.
+pub const MAX_ITL_KEPT: usize = 65_536;
 
 /// Longest reply text kept for a conversation's next turn; past it the text is cut, so
 /// a server that never stops cannot grow a conversation without bound.
@@ -171,6 +179,16 @@ impl Outcome {
             clean(&mut f.message);
             clean(&mut f.excerpt);
         }
+    }
+
+    /// Records one inter-token gap.
+    pub fn push_itl(&mut self, gap: Duration) {
+        if self.itl.len() < MAX_ITL_KEPT {
+            self.itl.push(gap);
+            return;
+        }
+        let rest = self.itl_rest.get_or_insert_with(|| hdrhistogram::Histogram::new(3).unwrap_or_else(|_| hdrhistogram::Histogram::new_with_bounds(1, 1 << 40, 3).expect("valid bounds")));
+        let _ = rest.record(gap.as_micros().min(1 << 40) as u64);
     }
 
     /// Appends reply text, when the reply is being kept, up to [`MAX_REPLY`].
@@ -209,6 +227,7 @@ impl Outcome {
             message_start: None,
             ttft: None,
             itl: Vec::new(),
+            itl_rest: None,
             e2e: Duration::ZERO,
             decode: None,
             output_tokens: None,
@@ -222,6 +241,7 @@ impl Outcome {
             content_deltas: 0,
             stop_reason: None,
             findings: Vec::new(),
+            unkept_findings: Vec::new(),
             response: None,
         }
     }

@@ -145,3 +145,36 @@ fn urls_headers_and_ca_files_are_checked_with_the_scenario() {
     let good = base.replace("URL", "https://relay.example").replace("EXTRA\n", "  headers: {anthropic-beta: tools-2024-04-04}\n");
     assert!(relaybench::scenario::parse(&good, std::path::Path::new("t.yaml")).is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_findings_flood_keeps_a_few_examples_counts_them_all_and_loses_no_gap() {
+    // 100,000 text deltas to a block that was never started: a finding on every event,
+    // and 99,999 inter-token gaps.
+    let n = 100_000;
+    let mut body = String::from("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n");
+    let delta = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}\n\n";
+    body.push_str(&delta.repeat(n));
+    body.push_str("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":100000}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    let dir = common::temp_dir("hardening-flood");
+    let capture = common::write_file(&dir, "flood.sse", &body);
+    let mut response = common::sse_head();
+    response.extend_from_slice(body.as_bytes());
+    let (base, _) = common::recording_server(response).await;
+    let scenario = format!("name: flood\ntarget: {{base_url: \"{base}\", api_key_env: RELAYBENCH_TEST_FLOOD_KEY}}\nmodel: m\nrequests:\n  - {{stream: true, max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: 1}}\n");
+    let file = common::write_file(&dir, "s.yaml", &scenario);
+    let out = dir.join("out");
+    let o = common::run_with_key(&file, &out, "RELAYBENCH_TEST_FLOOD_KEY", "k").await;
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = common::only_report(&out);
+    let rule = &r.conformance.rules["stream.block-event-before-start"];
+    assert_eq!(rule.count, n as u64, "every finding counted");
+    assert!(rule.examples.len() <= 3, "a few kept");
+    assert_eq!(r.metrics["itl"].count, n as u64 - 1, "every gap recorded, past the kept ones too");
+
+    // Offline, the same bytes print a few lines, not two per event.
+    let o = Command::new(BIN).args(["check", capture.to_str().expect("utf8")]).output().expect("check");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout.lines().count() < 20, "{} lines", stdout.lines().count());
+    assert!(stdout.contains(&format!("stream.block-event-before-start: {} more like the above", n - 3)), "{stdout}");
+}

@@ -4,6 +4,7 @@
 use super::envelope::check_error_body;
 use super::finding::Finding;
 use super::message::check_message;
+use super::rules::Rule;
 use super::stream::StreamChecker;
 
 /// What a captured body is, for offline checking.
@@ -17,8 +18,14 @@ pub enum Capture {
     Error(u16),
 }
 
-/// Checks a whole captured body with the same code live runs use.
+/// Checks a whole captured body with the same code live runs use; a stream's findings
+/// are the first few of each rule (see [`check_capture_counted`] for the rest's counts).
 pub fn check_capture(kind: Capture, body: &[u8]) -> Vec<Finding> {
+    check_capture_counted(kind, body).0
+}
+
+/// [`check_capture`], with the counts of the findings not kept, by rule.
+pub fn check_capture_counted(kind: Capture, body: &[u8]) -> (Vec<Finding>, Vec<(Rule, u64)>) {
     match kind {
         Capture::Stream => {
             let mut parser = crate::sse::Parser::new();
@@ -32,9 +39,9 @@ pub fn check_capture(kind: Capture, body: &[u8]) -> Vec<Finding> {
             });
             parser.finish();
             checker.finish();
-            checker.take_findings()
+            (checker.take_findings(), checker.take_unkept())
         }
-        Capture::Message => check_message(body),
-        Capture::Error(status) => check_error_body(status, body),
+        Capture::Message => (check_message(body), Vec::new()),
+        Capture::Error(status) => (check_error_body(status, body), Vec::new()),
     }
 }

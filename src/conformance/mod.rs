@@ -11,6 +11,6 @@ pub mod rules;
 pub mod stream;
 pub mod validate;
 
-pub use capture::{check_capture, Capture};
+pub use capture::{check_capture, check_capture_counted, Capture};
 pub use finding::{has_violation, Finding};
 pub use rules::{Rule, Severity, RULES};

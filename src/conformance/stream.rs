@@ -70,7 +70,13 @@ pub struct StreamChecker {
     /// early estimate, so it does not stand in for a missing one).
     final_output: Option<u64>,
     findings: Vec<Finding>,
+    /// Findings past [`MAX_KEPT_PER_RULE`] of their rule: counted, not kept.
+    unkept: Vec<(Rule, u64)>,
 }
+
+/// Findings of one rule kept per stream; the rest are counted only, so a server that
+/// breaks a rule on every event cannot grow a stream's memory without bound.
+pub const MAX_KEPT_PER_RULE: usize = 3;
 
 impl StreamChecker {
     /// A checker for a new stream.
@@ -79,7 +85,18 @@ impl StreamChecker {
     }
 
     fn find(&mut self, rule: Rule, message: impl Into<String>, raw: &str) {
-        self.findings.push(Finding::new(rule, Some(self.index), message, raw.as_bytes()));
+        self.keep(Finding::new(rule, Some(self.index), message, raw.as_bytes()));
+    }
+
+    /// Keeps `f`, or only counts it when its rule has [`MAX_KEPT_PER_RULE`] already.
+    fn keep(&mut self, f: Finding) {
+        if self.findings.iter().filter(|k| k.rule == f.rule).count() < MAX_KEPT_PER_RULE {
+            self.findings.push(f);
+        } else if let Some((_, n)) = self.unkept.iter_mut().find(|(r, _)| *r == f.rule) {
+            *n += 1;
+        } else {
+            self.unkept.push((f.rule, 1));
+        }
     }
 
     /// Records an event that did not frame (bad UTF-8, over the size limit).
@@ -145,7 +162,9 @@ impl StreamChecker {
             event::ERROR => {
                 self.errored = true;
                 let index = self.index;
-                self.findings.extend(envelope::check_envelope(None, data, raw.as_bytes(), Some(index)));
+                for f in envelope::check_envelope(None, data, raw.as_bytes(), Some(index)) {
+                    self.keep(f);
+                }
             }
             other => self.find(Rule::UnknownEvent, format!("unknown event {other:?}"), raw),
         }
@@ -231,7 +250,7 @@ impl StreamChecker {
             self.blocks[i].input = parsed.as_ref().cloned().unwrap_or(Value::Null);
             if !parsed.as_ref().is_ok_and(Value::is_object) {
                 let message = format!("block {i}: tool input does not parse to a JSON object");
-                self.findings.push(Finding::new(Rule::ToolInputInvalid, Some(self.index), message, json.as_bytes()));
+                self.keep(Finding::new(Rule::ToolInputInvalid, Some(self.index), message, json.as_bytes()));
             }
         }
     }
@@ -297,12 +316,7 @@ impl StreamChecker {
     pub fn finish(&mut self) {
         if !self.stopped && !self.errored {
             let at = self.index;
-            self.findings.push(Finding::new(
-                Rule::MissingMessageStop,
-                Some(at),
-                "stream ended without message_stop",
-                b"",
-            ));
+            self.keep(Finding::new(Rule::MissingMessageStop, Some(at), "stream ended without message_stop", b""));
         }
     }
 
@@ -339,6 +353,11 @@ impl StreamChecker {
     /// Takes the findings out.
     pub fn take_findings(&mut self) -> Vec<Finding> {
         std::mem::take(&mut self.findings)
+    }
+
+    /// Takes out the counts of findings not kept, by rule.
+    pub fn take_unkept(&mut self) -> Vec<(Rule, u64)> {
+        std::mem::take(&mut self.unkept)
     }
 }
 
