@@ -178,3 +178,27 @@ async fn a_findings_flood_keeps_a_few_examples_counts_them_all_and_loses_no_gap(
     assert!(stdout.lines().count() < 20, "{} lines", stdout.lines().count());
     assert!(stdout.contains(&format!("stream.block-event-before-start: {} more like the above", n - 3)), "{stdout}");
 }
+
+#[test]
+fn scenario_bombs_are_refused_quickly_with_their_line() {
+    let dir = common::temp_dir("hardening-bombs");
+    let head = "name: bomb\ntarget: mock\nmodel: m\nrequests:\n  - {max_tokens: 8, prompt: hi}\nload: {concurrency: 1, requests: 1}\n";
+    let mut laughs = format!("{head}extra_anchor: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 0..10_000 {
+        laughs.push_str(&format!("x{i}: [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"));
+    }
+    let cases = [
+        ("deep", format!("{head}thresholds: {}", "[".repeat(100_000)), "nested deeper than 64"),
+        ("laughs", laughs, "more than 64 aliases"),
+        ("large", format!("{head}description: \"{}\"\n", "x".repeat(2 << 20)), "larger than 1024 KiB"),
+    ];
+    for (name, text, message) in cases {
+        let file = common::write_file(&dir, &format!("{name}.yaml"), &text);
+        let started = std::time::Instant::now();
+        let o = Command::new(BIN).args(["validate", file.to_str().expect("utf8")]).output().expect("validate");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(message), "{name}: {stderr}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{name} took {:?}", started.elapsed());
+    }
+}

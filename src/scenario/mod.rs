@@ -284,6 +284,10 @@ impl Scenario {
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    // Refused before it is read: a scenario is a few kilobytes.
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > crate::yaml::MAX_BYTES as u64) {
+        return Err(ScenarioError { file: path.to_owned(), line: None, column: None, message: format!("the file is larger than {} KiB", crate::yaml::MAX_BYTES >> 10) });
+    }
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
         file: path.to_owned(),
         line: None,
