@@ -79,7 +79,14 @@ pub fn render_all(reports: &[&Report], named: bool) -> String {
 
 /// The four suites of one report, named `PREFIX.thresholds` and so on.
 fn suites(xml: &mut String, r: &Report, prefix: &str) {
-    let thresholds: Vec<Case> = super::lines::all_thresholds(r)
+    // A run cut short (interrupted, target unreachable, an internal error) is a failure a
+    // CI system must see, whatever the gates said about the part that ran.
+    let stopped = r.stopped_early.as_ref().map(|why| Case {
+        name: "run completed".to_owned(),
+        failure: Some((why.clone(), format!("the run did not complete: {why}; its figures cover only what ran"))),
+        skipped: None,
+    });
+    let thresholds: Vec<Case> = stopped.into_iter().chain(super::lines::all_thresholds(r)
         .map(|(phase, t)| Case {
             name: match phase {
                 Some(phase) => format!("{phase}: {}", t.expression),
@@ -90,7 +97,7 @@ fn suites(xml: &mut String, r: &Report, prefix: &str) {
                 (format!("observed {observed}"), format!("{} failed: observed {observed}", t.expression))
             }),
             skipped: None,
-        })
+        }))
         .collect();
     let rules: Vec<Case> = RULES
         .iter()
