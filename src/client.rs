@@ -171,7 +171,44 @@ fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig,
     Ok(config)
 }
 
-type HyperClient = hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HyperClient = hyper_util::client::legacy::Client<TimedConnector<HttpsConnector<HttpConnector>>, Full<Bytes>>;
+
+/// A connector that gives up when the whole connection, TCP and (for https) the TLS
+/// handshake, is not ready within `limit`. HttpConnector's own timeout covers TCP only,
+/// so a server that accepts and never finishes TLS held each request for its whole time
+/// limit, counted as a plain timeout, and the unreachable-target stop never fired.
+#[derive(Clone)]
+struct TimedConnector<C> {
+    inner: C,
+    limit: Duration,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<C> tower_service::Service<Uri> for TimedConnector<C>
+where
+    C: tower_service::Service<Uri> + Clone + Send + 'static,
+    C::Future: Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let (connecting, limit) = (self.inner.call(uri), self.limit);
+        Box::pin(async move {
+            match tokio::time::timeout(limit, connecting).await {
+                Ok(result) => result.map_err(Into::into),
+                Err(_) => Err(Box::new(std::io::Error::new(std::io::ErrorKind::TimedOut, "connection (TCP and TLS) not ready within the connect limit")) as BoxError),
+            }
+        })
+    }
+}
 
 /// A pooled client for one target. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
@@ -215,13 +252,14 @@ impl Client {
             .https_or_http()
             .enable_all_versions()
             .wrap_connector(http);
+        let connector = TimedConnector { inner: https, limit: timeouts.connect };
         let mut builder = hyper_util::client::legacy::Client::builder(TokioExecutor::new());
         builder.pool_idle_timeout(Duration::from_secs(90));
         if target.http2 && uri.scheme_str() == Some("http") {
             builder.http2_only(true);
         }
         Ok(Client {
-            inner: builder.build(https),
+            inner: builder.build(connector),
             uri,
             headers,
             timeouts,

@@ -202,3 +202,30 @@ fn scenario_bombs_are_refused_quickly_with_their_line() {
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "{name} took {:?}", started.elapsed());
     }
 }
+
+#[test]
+fn connect_timeout_covers_a_tls_handshake_that_never_completes() {
+    // Accepts TCP, never speaks TLS.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let dir = common::temp_dir("hardening-tls-hang");
+    let scenario = format!("name: hang\ntarget: {{base_url: \"https://{addr}\", api_key_env: RELAYBENCH_TEST_TLS_KEY}}\nmodel: m\nrequests:\n  - {{max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: 20, connect_timeout: 300ms, timeout: 60s}}\n");
+    let file = common::write_file(&dir, "s.yaml", &scenario);
+    let out = dir.join("out");
+    let started = std::time::Instant::now();
+    let o = Command::new(BIN).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")]).env("RELAYBENCH_TEST_TLS_KEY", "k").output().expect("run");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    // Five connect timeouts of 300 ms and the run stops as unreachable, not after 20 minutes.
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("unreachable"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "took {:?}", started.elapsed());
+    let r = common::only_report(&out);
+    assert_eq!(r.totals.by_outcome["connect_timeout"], r.totals.requests);
+    assert!((5..20).contains(&r.totals.requests), "{}", r.totals.requests);
+}

@@ -277,7 +277,7 @@ impl Collected {
 }
 
 fn is_fatal(o: &Outcome) -> bool {
-    o.kind == OutcomeKind::ConnectError || matches!(o.status, Some(401 | 403))
+    matches!(o.kind, OutcomeKind::ConnectError | OutcomeKind::ConnectTimeout) || matches!(o.status, Some(401 | 403))
 }
 
 /// Stops a run that cannot proceed. Workers record each outcome here before starting
@@ -304,7 +304,7 @@ impl FailFast {
 
 fn blocker_for(o: &Outcome) -> Blocker {
     let detail = o.detail.clone().unwrap_or_default();
-    if o.kind == OutcomeKind::ConnectError {
+    if matches!(o.kind, OutcomeKind::ConnectError | OutcomeKind::ConnectTimeout) {
         Blocker::Unreachable(detail)
     } else {
         Blocker::AuthRejected(detail)
