@@ -74,7 +74,7 @@ impl OutcomeKind {
             OutcomeKind::Truncated => "a stream that ended, or a connection that dropped, before `message_stop`",
             OutcomeKind::Malformed => "bytes that do not parse: SSE framing, non-JSON data, an event over the size limit, a body over 64 MiB",
             OutcomeKind::ConnectError => "no connection could be made (refused, DNS, TLS)",
-            OutcomeKind::ConnectTimeout => "the connection was not made within `load.connect_timeout`",
+            OutcomeKind::ConnectTimeout => "the connection (TCP, and the TLS handshake for https) was not ready within `load.connect_timeout`",
             OutcomeKind::TtfbTimeout => "no response head within `load.ttfb_timeout` of sending",
             OutcomeKind::IdleTimeout => "a stream sent nothing for longer than `load.idle_timeout`",
             OutcomeKind::Timeout => "the request did not finish within `load.timeout`",
