@@ -71,6 +71,9 @@ pub enum RunError {
     /// The embedded mock could not start.
     #[error("cannot start the embedded mock: {0}")]
     Mock(std::io::Error),
+    /// The open-file limit is below what the run's connections need.
+    #[error("{0}")]
+    OpenFiles(String),
     /// The report could not be written.
     #[error("cannot write the report under {dir}: {source}")]
     Report {
@@ -86,7 +89,7 @@ impl RunError {
     pub fn exit(&self) -> Exit {
         match self {
             RunError::Scenario(_) | RunError::MissingKey { .. } | RunError::Client(_) => Exit::Usage,
-            RunError::Mock(_) | RunError::Report { .. } => Exit::CannotProceed,
+            RunError::Mock(_) | RunError::Report { .. } | RunError::OpenFiles(_) => Exit::CannotProceed,
         }
     }
 }
@@ -191,6 +194,11 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     // Every target is resolved (keys read, mocks started, URLs checked) before anything
     // is sent, so a missing key stops the run with nothing sent.
     let phases = scenario.phases();
+    match crate::load::open_files::ensure(crate::load::open_files::needs(scenario)) {
+        Ok(Some(warning)) if !options.quiet => eprintln!("relaybench: {warning}"),
+        Ok(_) => {}
+        Err(why) => return Err(RunError::OpenFiles(why)),
+    }
     let probe_timeouts = phases.first().map_or_else(Timeouts::default, |p| p.load.timeouts());
     let mut ready = Vec::new();
     for spec in scenario.targets() {

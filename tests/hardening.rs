@@ -229,3 +229,31 @@ fn connect_timeout_covers_a_tls_handshake_that_never_completes() {
     assert_eq!(r.totals.by_outcome["connect_timeout"], r.totals.requests);
     assert!((5..20).contains(&r.totals.requests), "{}", r.totals.requests);
 }
+
+#[cfg(unix)]
+#[test]
+fn the_open_file_limit_is_raised_or_the_run_refused_before_sending() {
+    let dir = common::temp_dir("hardening-nofile");
+    let scenario = "name: files\ntarget: {mock: {ttft: 20ms, tokens_per_s: 2000, jitter: 0}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {stream: true, max_tokens: 8, prompt: hi}\nload: {concurrency: 150, requests: 300}\n";
+    let file = common::write_file(&dir, "s.yaml", scenario);
+    let run_under = |limits: &str, out: &str| {
+        let out = dir.join(out);
+        let script = format!("{limits} && exec \"$0\" run \"$1\" --out \"$2\" -q");
+        let o = Command::new("sh").args(["-c", &script, BIN, file.to_str().expect("utf8"), out.to_str().expect("utf8")]).output().expect("sh");
+        (o, out)
+    };
+    // A soft limit of 100 (150 workers need about 364 with the mock's ends): raised.
+    let hard: u64 = String::from_utf8_lossy(&Command::new("sh").args(["-c", "ulimit -Hn"]).output().expect("sh").stdout).trim().parse().unwrap_or(u64::MAX);
+    if hard >= 1024 {
+        let (o, out) = run_under("ulimit -Sn 100", "raised");
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let r = common::only_report(&out);
+        assert_eq!((r.totals.requests, r.totals.by_outcome["ok"]), (300, 300), "no connection failed for want of descriptors");
+    }
+    // A hard limit of 100: refused at once, naming both figures.
+    let (o, out) = run_under("ulimit -n 100", "refused");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("needs about 364 open files") && stderr.contains("the limit is 100"), "{stderr}");
+    assert!(!out.exists(), "nothing was sent, no report written");
+}

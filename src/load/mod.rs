@@ -7,6 +7,7 @@
 
 pub mod collect;
 pub mod feed;
+pub mod open_files;
 pub mod progress;
 
 use std::sync::atomic::{AtomicU64, Ordering};
