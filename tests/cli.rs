@@ -231,14 +231,7 @@ fn progress_lines_go_to_stderr_unless_quiet() {
 fn sigint_during_probes_stops_them_at_once() {
     // A server that accepts connections and never answers: each probe would wait its
     // whole two-minute timeout.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for conn in listener.incoming().flatten() {
-            held.push(conn);
-        }
-    });
+    let addr = common::silent_server();
     let dir = common::temp_dir("cli-sigint-probes");
     let out = dir.join("out");
     let target = format!("{{base_url: \"http://{addr}\", api_key_env: RELAYBENCH_TEST_PROBE_KEY}}");

@@ -61,6 +61,7 @@ fn absurd_numbers_are_scenario_errors_with_their_line_before_anything_is_sent() 
         ("", "executor: stages, stages: [{duration: 20d, target: 1}]", "unknown duration unit"),
         ("", "executor: stages, stages: [{duration: 400h, target: 1}, {duration: 400h, target: 1}]", "at most 30 days"),
         ("", "concurrency: 4000000000, requests: 1", "concurrency must be at most 100000"),
+        ("", "executor: trace, trace: t.jsonl, block_tokens: 100000", "block_tokens must be at most 65536"),
         ("tokens_per_s: 1e-300", "concurrency: 1, requests: 1", "mock.tokens_per_s"),
         ("jitter: 1e9", "concurrency: 1, requests: 1", "mock.jitter"),
         ("ttft: 10000000000000000000s", "concurrency: 1, requests: 1", "longer than 30 days"),
@@ -206,14 +207,7 @@ fn scenario_bombs_are_refused_quickly_with_their_line() {
 #[test]
 fn connect_timeout_covers_a_tls_handshake_that_never_completes() {
     // Accepts TCP, never speaks TLS.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for conn in listener.incoming().flatten() {
-            held.push(conn);
-        }
-    });
+    let addr = common::silent_server();
     let dir = common::temp_dir("hardening-tls-hang");
     let scenario = format!("name: hang\ntarget: {{base_url: \"https://{addr}\", api_key_env: RELAYBENCH_TEST_TLS_KEY}}\nmodel: m\nrequests:\n  - {{max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: 20, connect_timeout: 300ms, timeout: 60s}}\n");
     let file = common::write_file(&dir, "s.yaml", &scenario);

@@ -300,6 +300,9 @@ impl Validate for LoadSpec {
             if self.speed.is_some_and(|s| !(0.01..=1000.0).contains(&s)) {
                 return Err("speed must be from 0.01 to 1000".into());
             }
+            if self.block_tokens.is_some_and(|b| b.get() > 65_536) {
+                return Err("block_tokens must be at most 65536".into());
+            }
             if self.concurrency.is_some() || self.rate.is_some() || self.stages.is_some() || self.rates.is_some() || self.up_to.is_some() {
                 return Err("the trace executor takes `trace`, `speed`, `block_tokens`, `max_in_flight`, `requests` and `duration`".into());
             }

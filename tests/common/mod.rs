@@ -291,3 +291,17 @@ pub async fn run_with_key(scenario: &Path, out: &Path, key_var: &str, key: &str)
         .await
         .expect("run relaybench")
 }
+
+/// A loopback server that accepts connections and never sends a byte (holding them
+/// open), on its own thread; returns its address.
+pub fn silent_server() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    addr
+}
