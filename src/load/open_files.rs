@@ -1,8 +1,7 @@
 //! The open-file budget of a run: every connection in flight is a file descriptor (two when
 //! the embedded mock serves it in-process), and a run that hits the limit turns its load
-//! into connection errors. The soft limit is raised toward what the run may need, up to
-//! the hard limit; a closed loop that cannot get its workers' connections is refused
-//! before anything is sent.
+//! into connection errors. The soft limit is raised to the hard limit; a closed loop that
+//! cannot get its workers' connections even then is refused before anything is sent.
 
 use crate::scenario::{Executor, LoadSpec, Ramp, Scenario, TargetKind};
 
@@ -38,11 +37,12 @@ pub fn needs(scenario: &Scenario) -> Needs {
     Needs { certain, most }
 }
 
-/// Raises the soft limit toward `needs.most`. Returns a warning when open loops could be
-/// cut short by the limit; an error naming both figures when even the closed loops'
-/// connections do not fit.
+/// Raises the soft limit to the hard one: connections briefly outnumber the workers (a
+/// new one opens before a finished one is back in the pool), so the figures below are
+/// floors, not budgets. Returns a warning when open loops could be cut short by the
+/// limit; an error naming both figures when even the closed loops' connections do not fit.
 pub fn ensure(needs: Needs) -> Result<Option<String>, String> {
-    let limit = match rlimit::increase_nofile_limit(needs.most) {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => limit,
         // Where the limit cannot be read, nothing can be checked either.
         Err(_) => return Ok(None),
