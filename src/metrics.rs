@@ -140,6 +140,12 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 1 << 40, 3).expect("valid histogram bounds")
 }
 
+/// An empty histogram that grows with what it holds (3 significant figures), for
+/// breakdowns that most often hold little.
+pub fn compact_histogram() -> Histogram<u64> {
+    Histogram::new(3).unwrap_or_else(|_| new_histogram())
+}
+
 /// Counters and histograms of a run; mergeable.
 #[derive(Debug, Clone)]
 pub struct Recorder {
@@ -194,7 +200,7 @@ impl Recorder {
     /// many small breakdowns (one per template) where a full-range histogram per metric
     /// would cost a quarter of a megabyte each before recording anything.
     pub fn compact() -> Recorder {
-        Recorder::with(|| Histogram::new(3).unwrap_or_else(|_| new_histogram()))
+        Recorder::with(compact_histogram)
     }
 
     /// The histogram of `metric`.

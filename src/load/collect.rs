@@ -118,7 +118,7 @@ pub struct CacheStats {
 
 impl Default for CacheStats {
     fn default() -> Self {
-        let grow = || hdrhistogram::Histogram::new(3).unwrap_or_else(|_| crate::metrics::new_histogram());
+        let grow = crate::metrics::compact_histogram;
         CacheStats { input_total: 0, read: 0, written: 0, hits: 0, writes: 0, ttft_hit: grow(), ttft_miss: grow() }
     }
 }

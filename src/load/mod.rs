@@ -22,7 +22,7 @@ use crate::client::Client;
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::rng::Rng;
 use crate::scenario::trace::Trace;
-use crate::scenario::{PreparedRequest, SessionSpec, Traced};
+use crate::scenario::{Built, PreparedRequest, SessionSpec, Traced};
 
 /// Workers, the collector and the signal handler share one stop request.
 pub use crate::stop::Stop;
@@ -133,13 +133,24 @@ impl Wiring {
             },
             None => request.build(self.body_seed, n, traced),
         };
-        self.live.started();
+        let outcome = self.execute(index, built, start, send_lag, false).await;
+        self.report(outcome)
+    }
+
+    /// Sends `built` for template `index`, held to the template's facts with the
+    /// request's own `max_tokens`; `keep_reply` keeps the reply's text (a turn).
+    async fn execute(&self, index: usize, built: Built, start: Instant, send_lag: Option<Duration>, keep_reply: bool) -> Outcome {
+        let request = &self.requests[index];
         let drawn = built.max_tokens.map(|m| request.facts.with_max_tokens(m));
-        let facts = drawn.as_ref().unwrap_or(&request.facts);
-        let mut outcome = self.client.execute(built.body, index, request.stream, Some(facts), start).await;
+        let facts = Some(drawn.as_ref().unwrap_or(&request.facts));
+        self.live.started();
+        let mut outcome = match keep_reply {
+            true => self.client.execute_turn(built.body, index, request.stream, facts, start).await,
+            false => self.client.execute(built.body, index, request.stream, facts, start).await,
+        };
         outcome.send_lag = send_lag;
         outcome.requested_input_tokens = Some(built.input_tokens);
-        self.report(outcome)
+        outcome
     }
 
     /// Hands a finished request's outcome on; false when the collector is gone.
@@ -159,12 +170,7 @@ impl Wiring {
         for turn in 1..=session.turns {
             let (start, send_lag) = if turn == 1 { (start, send_lag) } else { (Instant::now(), None) };
             let built = request.build_turn(self.body_seed, n, turn, &mut history);
-            let drawn = built.max_tokens.map(|m| request.facts.with_max_tokens(m));
-            let facts = drawn.as_ref().unwrap_or(&request.facts);
-            self.live.started();
-            let mut outcome = self.client.execute_turn(built.body, index, request.stream, Some(facts), start).await;
-            outcome.send_lag = send_lag;
-            outcome.requested_input_tokens = Some(built.input_tokens);
+            let mut outcome = self.execute(index, built, start, send_lag, true).await;
             outcome.turn = Some(turn);
             // The API takes no empty assistant turn: a reply without text (a tool call
             // alone) goes back as one word.

@@ -316,6 +316,17 @@ pub struct Built {
     pub max_tokens: Option<u64>,
 }
 
+impl Built {
+    /// This body changed by `edit` (as a JSON map), its input tokens counted again; its
+    /// `max_tokens` stays.
+    fn edited(self, edit: impl FnOnce(&mut Map<String, Value>)) -> Built {
+        let mut body: Map<String, Value> = serde_json::from_slice(&self.body).unwrap_or_default();
+        edit(&mut body);
+        let input_tokens = crate::synth::request_tokens(&body);
+        Built { body: Bytes::from(Value::Object(body).to_string()), input_tokens, max_tokens: self.max_tokens }
+    }
+}
+
 impl BodyPlan {
     /// The plan of a body whose holes are those of [`RequestTemplate::body`]; None when it
     /// has none (the body is the same for every request).
@@ -456,26 +467,22 @@ impl PreparedRequest {
     /// The body of a request that sends `record`: the template's body with the record's
     /// `system` (when it has one) and `messages`. Its `max_tokens` is drawn like any.
     pub fn build_from(&self, record: &Record, seed: u64, n: u64) -> Built {
-        let built = self.build(seed, n, None);
-        let mut body: Map<String, Value> = serde_json::from_slice(&built.body).unwrap_or_default();
-        body.insert("messages".into(), record.messages.clone());
-        if let Some(system) = &record.system {
-            body.insert("system".into(), system.clone());
-        }
-        let input_tokens = crate::synth::request_tokens(&body);
-        Built { body: Bytes::from(Value::Object(body).to_string()), input_tokens, max_tokens: built.max_tokens }
+        self.build(seed, n, None).edited(|body| {
+            body.insert("messages".into(), record.messages.clone());
+            if let Some(system) = &record.system {
+                body.insert("system".into(), system.clone());
+            }
+        })
     }
 
     /// The body of turn `turn` (1-based) of conversation `n`: `history` (the earlier turns
     /// and replies) and this turn's user message, which is appended to `history`.
     pub fn build_turn(&self, seed: u64, n: u64, turn: u32, history: &mut Vec<Value>) -> Built {
-        let built = self.build(seed, n.wrapping_mul(u64::from(MAX_TURNS)).wrapping_add(u64::from(turn)), None);
-        let mut body: Map<String, Value> = serde_json::from_slice(&built.body).unwrap_or_default();
-        let user = body.get("messages").and_then(Value::as_array).and_then(|m| m.last()).cloned().unwrap_or_default();
-        history.push(user);
-        body.insert("messages".into(), Value::Array(history.clone()));
-        let input_tokens = crate::synth::request_tokens(&body);
-        Built { body: Bytes::from(Value::Object(body).to_string()), input_tokens, max_tokens: built.max_tokens }
+        self.build(seed, n.wrapping_mul(u64::from(MAX_TURNS)).wrapping_add(u64::from(turn)), None).edited(|body| {
+            let user = body.get("messages").and_then(Value::as_array).and_then(|m| m.last()).cloned().unwrap_or_default();
+            history.push(user);
+            body.insert("messages".into(), Value::Array(history.clone()));
+        })
     }
 
     /// The body of request `n` of a loop seeded `seed`, with what it asked for; a traced
