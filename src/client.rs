@@ -367,6 +367,13 @@ impl Client {
         outcome.status = Some(status);
         let stream = outcome.stream && (200..300).contains(&status);
         outcome.findings.extend(envelope::check_headers(status, stream, response.headers()));
+        // We never send accept-encoding, so an encoded body is the server's fault, and
+        // parsing compressed bytes as SSE or JSON would only report noise.
+        if let Some(encoding) = response.headers().get(http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) {
+            if !encoding.eq_ignore_ascii_case("identity") {
+                return outcome.fail(OutcomeKind::Malformed, format!("content-encoding {} that was not asked for", excerpt(encoding.as_bytes())));
+            }
+        }
         let body = response.into_body();
         if !(200..300).contains(&status) {
             read_error_body(body, deadline, outcome).await;
@@ -511,12 +518,21 @@ async fn read_stream(
             Ok(Some(Ok(frame))) => frame,
         };
         let Ok(data) = frame.into_data() else { continue };
+        if observer.head.len() < HEAD_KEPT {
+            let take = data.len().min(HEAD_KEPT - observer.head.len());
+            observer.head.extend_from_slice(&data[..take]);
+        }
         let now = Instant::now();
         parser.feed(&data, |ev| observer.observe(ev, now, start, outcome));
+        // The rest of an oversized event (an endless line, a 20 MB event) says nothing
+        // more: stop reading rather than wait for the time limit.
+        if observer.abandoned {
+            break;
+        }
     }
     let unfinished = parser.finish();
-    // A stream cut by our own time limits says nothing about the server's protocol.
-    if !matches!(outcome.kind, OutcomeKind::Timeout | OutcomeKind::IdleTimeout) {
+    // A stream cut by our own limits says nothing about the server's protocol.
+    if !observer.abandoned && !matches!(outcome.kind, OutcomeKind::Timeout | OutcomeKind::IdleTimeout) {
         observer.checker.finish();
     }
     // Only a complete stream can be held to what was asked.
@@ -537,17 +553,28 @@ struct StreamObserver {
     first_content: Option<Instant>,
     last_content: Option<Instant>,
     stopped: bool,
+    /// Events seen, and the stream's first bytes: a 200 whose body frames no event at all
+    /// (an HTML page, binary noise) is malformed, not merely cut short.
+    events: u64,
+    head: Vec<u8>,
+    /// An event grew past the size limit, so the client stopped reading.
+    abandoned: bool,
 }
+
+/// How many of a stream's first bytes are kept to quote when it frames no event.
+const HEAD_KEPT: usize = 96;
 
 impl StreamObserver {
     fn observe(&mut self, ev: Result<sse::Event<'_>, sse::Error>, now: Instant, start: Instant, outcome: &mut Outcome) {
         let ev = match ev {
             Ok(ev) => ev,
             Err(e) => {
+                self.abandoned |= matches!(e, sse::Error::EventTooLarge { .. });
                 self.checker.framing_error(&e);
                 return outcome.fail(OutcomeKind::Malformed, format!("SSE framing: {e}"));
             }
         };
+        self.events += 1;
         let parsed: Result<Value, _> = serde_json::from_str(ev.data);
         self.checker.event(ev.name, ev.data, parsed.as_ref().ok());
         let data = match parsed {
@@ -602,7 +629,9 @@ impl StreamObserver {
         if let (Some(first), Some(last)) = (self.first_content, self.last_content) {
             outcome.decode = Some(last - first);
         }
-        if !self.stopped && outcome.kind != OutcomeKind::StreamError {
+        if self.events == 0 && !self.head.is_empty() && outcome.kind == OutcomeKind::Ok {
+            outcome.fail(OutcomeKind::Malformed, format!("the body frames no SSE event: {}", excerpt(&self.head)));
+        } else if !self.stopped && outcome.kind != OutcomeKind::StreamError {
             let what = if unfinished { "mid-event" } else { "between events" };
             outcome.fail(OutcomeKind::Truncated, format!("stream ended {what} without message_stop"));
         }
