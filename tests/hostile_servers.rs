@@ -128,7 +128,7 @@ fn answer(mode: Mode, sock: &mut TcpStream) {
             sock.write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4000\r\nconnection: close\r\n\r\n{body}").as_bytes())
         }
         Mode::BadChunking => sock.write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{MESSAGE_START}\r\nzz\r\nnot a chunk\r\n", MESSAGE_START.len()).as_bytes()),
-        Mode::WrongContentType => sock.write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html><body>Welcome to nginx!</body></html>").as_bytes()),
+        Mode::WrongContentType => sock.write_all("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html><body>Welcome to nginx!</body></html>".to_string().as_bytes()),
         Mode::Gzip => {
             let mut bytes = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-encoding: gzip\r\nconnection: close\r\n\r\n".as_bytes().to_vec();
             bytes.extend_from_slice(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xcb\x48\xcd\xc9\xc9\x57\x28\xcf\x2f\xca\x49\x01\x00\x85\x11\x4a\x0d\x0b\x00\x00\x00");
@@ -186,7 +186,7 @@ fn serve(mode: Mode) -> SocketAddr {
                 if !read_request(&mut sock) {
                     return;
                 }
-                if count.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+                if count.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
                     answer(mode, &mut sock);
                 } else {
                     let _ = sock.write_all(format!("{SSE_HEAD}{}", good_stream()).as_bytes());
