@@ -251,3 +251,23 @@ fn the_open_file_limit_is_raised_or_the_run_refused_before_sending() {
     assert!(stderr.contains("needs about 364 open files") && stderr.contains("the limit is 100"), "{stderr}");
     assert!(!out.exists(), "nothing was sent, no report written");
 }
+
+#[test]
+fn an_open_loop_that_cannot_keep_up_stops_at_its_deadline_and_counts_every_slot() {
+    // A million requests per second for 2 s with 4 in flight: the loop falls behind at
+    // once. It must stop by the clock and count the slots it never reached, not walk them.
+    let dir = common::temp_dir("hardening-open-loop-clock");
+    let scenario = "name: behind\ntarget: {mock: {ttft: 1ms, tokens_per_s: 100000, jitter: 0}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {max_tokens: 8, prompt: hi}\nload: {executor: constant-rate, rate: 1000000, duration: 2s, max_in_flight: 4}\nthresholds: [dropped >= 0]\n";
+    let file = common::write_file(&dir, "s.yaml", scenario);
+    let out = dir.join("out");
+    let started = std::time::Instant::now();
+    let o = Command::new(BIN).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"]).output().expect("run");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "took {:?}", started.elapsed());
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = common::only_report(&out);
+    let scheduled = r.totals.requests + r.totals.dropped;
+    assert!(scheduled.abs_diff(2_000_000) <= 2, "{} sent + {} dropped", r.totals.requests, r.totals.dropped);
+    assert!(r.totals.requests > 0);
+    // Walking every slot took 4.0 s here (a debug build walks about 500,000 a second).
+    assert!(r.duration_s < 3.0, "the load ran {} s past a 2 s deadline", r.duration_s - 2.0);
+}

@@ -329,6 +329,27 @@ impl LoadShape {
         }
     }
 
+    /// The cumulative number of arrivals by `elapsed`: the integral of the rate, the
+    /// inverse of [`LoadShape::time_of`].
+    pub fn count_at(&self, elapsed: Duration) -> f64 {
+        match self {
+            LoadShape::Constant(r) => r * elapsed.as_secs_f64(),
+            LoadShape::Ramp { start, stages } => {
+                let (mut from, mut t, mut count) = (*start, elapsed, 0.0);
+                for &(length, to) in stages {
+                    if t < length {
+                        let level = from + (to - from) * (t.as_secs_f64() / length.as_secs_f64());
+                        return count + (from + level) / 2.0 * t.as_secs_f64();
+                    }
+                    count += (from + to) / 2.0 * length.as_secs_f64();
+                    t -= length;
+                    from = to;
+                }
+                count
+            }
+        }
+    }
+
     /// When the cumulative number of arrivals, the integral of the rate, reaches `count`;
     /// None when it never does. Scheduling the n-th arrival at the time the integral
     /// reaches n follows a ramp exactly, even from zero, where stepping by 1/rate(now)
@@ -404,13 +425,28 @@ pub async fn run_open_loop(wiring: Wiring, plan: OpenLoop, grace: Duration, drop
         if deadline.is_some_and(|d| due >= d) {
             break;
         }
+        // A loop that fell behind (a rate the client cannot reach) stops at the
+        // deadline by the clock, and counts the slots it never reached as dropped without
+        // walking them.
+        if let Some(d) = deadline.filter(|d| Instant::now() >= *d) {
+            let left = match &plan.arrivals {
+                Some((trace, speed)) => {
+                    trace.records.iter().skip(usize::try_from(n).unwrap_or(usize::MAX)).filter(|r| start + r.at.div_f64(*speed) < d).count() as u64
+                }
+                None => (plan.rate.count_at(d - start) - count + 1.0).max(0.0).ceil() as u64,
+            };
+            let left = plan.requests.map_or(left, |max| left.min(max - n));
+            dropped.fetch_add(left, Ordering::Relaxed);
+            wiring.live.dropped(left);
+            break;
+        }
         tokio::select! {
             _ = tokio::time::sleep_until(due) => {}
             _ = wiring.stop.wait() => break,
         }
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             dropped.fetch_add(1, Ordering::Relaxed);
-            wiring.live.dropped();
+            wiring.live.dropped(1);
             continue;
         };
         let wiring = wiring.clone();
@@ -485,6 +521,17 @@ mod tests {
         let idle_first = LoadShape::Ramp { start: 0.0, stages: vec![(s(1), 0.0), (s(1), 100.0)] };
         assert_eq!(idle_first.time_of(0.0), Some(Duration::ZERO));
         assert_eq!(idle_first.time_of(50.0), Some(s(2)));
+    }
+
+    #[test]
+    fn count_at_inverts_time_of() {
+        let shapes = [LoadShape::Constant(250.0), LoadShape::Ramp { start: 0.0, stages: vec![(Duration::from_secs(2), 100.0), (Duration::from_secs(3), 100.0), (Duration::from_secs(1), 10.0)] }];
+        for shape in shapes {
+            for count in [0.0, 1.0, 37.5, 100.0, 350.0, 404.0] {
+                let t = shape.time_of(count).expect("reached");
+                assert!((shape.count_at(t) - count).abs() < 1e-6, "{shape:?} {count}: {}", shape.count_at(t));
+            }
+        }
     }
 
     #[test]

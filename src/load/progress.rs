@@ -34,9 +34,10 @@ impl Live {
         self.started.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A due request was dropped at the in-flight cap.
-    pub fn dropped(&self) {
-        self.dropped.fetch_add(1, Ordering::Relaxed);
+    /// Due requests were dropped: at the in-flight cap, or never reached by a loop that
+    /// fell behind its deadline.
+    pub fn dropped(&self, n: u64) {
+        self.dropped.fetch_add(n, Ordering::Relaxed);
     }
 
     /// A request ended.
