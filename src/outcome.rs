@@ -30,11 +30,14 @@ pub enum OutcomeKind {
     Timeout,
     /// The connection failed after it was made, before a response head arrived.
     TransportError,
+    /// The run was cut (a second interrupt, or the grace period after one was over)
+    /// before the request ended: it says nothing of the server.
+    Cancelled,
 }
 
 impl OutcomeKind {
     /// Every kind, in report order.
-    pub const ALL: [OutcomeKind; 11] = [
+    pub const ALL: [OutcomeKind; 12] = [
         OutcomeKind::Ok,
         OutcomeKind::HttpError,
         OutcomeKind::StreamError,
@@ -46,6 +49,7 @@ impl OutcomeKind {
         OutcomeKind::IdleTimeout,
         OutcomeKind::Timeout,
         OutcomeKind::TransportError,
+        OutcomeKind::Cancelled,
     ];
 
     /// Stable id used in reports.
@@ -62,6 +66,7 @@ impl OutcomeKind {
             OutcomeKind::IdleTimeout => "idle_timeout",
             OutcomeKind::Timeout => "timeout",
             OutcomeKind::TransportError => "transport_error",
+            OutcomeKind::Cancelled => "cancelled",
         }
     }
 
@@ -79,6 +84,7 @@ impl OutcomeKind {
             OutcomeKind::IdleTimeout => "a stream sent nothing for longer than `load.idle_timeout`",
             OutcomeKind::Timeout => "the request did not finish within `load.timeout`",
             OutcomeKind::TransportError => "the connection failed after it was made, before a response head arrived",
+            OutcomeKind::Cancelled => "the run was cut (a second Ctrl-C, or the grace period after the first was over) before the request ended; not counted in `error_rate`",
         }
     }
 

@@ -425,7 +425,7 @@ fn target_report(
         .map(|run| {
             let spec = &phases[run.index];
             let sweep = (!run.steps.is_empty()).then(|| {
-                let steps = run.steps.iter().map(|s| report::sweep::step(s.rate, &part(&s.collected, s.duration_s, s.dropped), &spec.load.slo));
+                let steps = run.steps.iter().map(|s| report::sweep::step(s.rate, &part(&s.collected, s.duration_s, s.dropped), &spec.load.slo, s.cut));
                 report::SweepReport::new(steps.collect())
             });
             let alone = part(&run.collected, run.duration_s, run.dropped);
@@ -479,6 +479,8 @@ struct SweepStep {
     duration_s: f64,
     dropped: u64,
     collected: Collected,
+    /// The run stopped during the step.
+    cut: bool,
 }
 
 /// One loop of load.
@@ -544,7 +546,8 @@ impl PhaseContext {
                     let duration_s = started.elapsed().as_secs_f64();
                     phase.collected.merge(collected.clone());
                     phase.dropped += dropped;
-                    phase.steps.push(SweepStep { rate, duration_s, dropped, collected });
+                    let cut = self.stop.is_stopped();
+                    phase.steps.push(SweepStep { rate, duration_s, dropped, collected, cut });
                 }
                 phase
             }
@@ -664,15 +667,22 @@ async fn resolve_target(spec: &TargetSpec, seed: u64) -> Result<(Target, Option<
     }
 }
 
-/// First SIGINT/SIGTERM: stop scheduling and let the run write a partial report.
-/// Second: exit at once; reports are written atomically, so none is left half-written.
+/// First SIGINT/SIGTERM: stop scheduling, let requests in flight finish within the grace
+/// period, and write a partial report. Second: cut the requests in flight (each recorded
+/// as cancelled) and write the report now. Third: exit at once; reports are written
+/// atomically, so none is left half-written.
 async fn watch_signals(stops: Vec<Arc<Stop>>, interrupted: Arc<AtomicBool>) {
     signal().await;
     interrupted.store(true, Ordering::SeqCst);
     for stop in &stops {
         stop.stop();
     }
-    eprintln!("relaybench: interrupted; finishing requests in flight (up to {}s), then writing the partial report. Interrupt again to quit now.", INTERRUPT_GRACE.as_secs());
+    eprintln!("relaybench: interrupted; finishing requests in flight (up to {}s), then writing the partial report. Interrupt again to cut them now.", INTERRUPT_GRACE.as_secs());
+    signal().await;
+    for stop in &stops {
+        stop.cut();
+    }
+    eprintln!("relaybench: interrupted again; cutting requests in flight and writing the partial report. Interrupt a third time to quit without it.");
     signal().await;
     std::process::exit(Exit::Interrupted as i32);
 }

@@ -11,6 +11,8 @@ use tokio::sync::Notify;
 pub struct Stop {
     stopped: AtomicBool,
     notify: Notify,
+    cut: AtomicBool,
+    cut_notify: Notify,
 }
 
 impl Stop {
@@ -29,6 +31,29 @@ impl Stop {
     pub async fn wait(&self) {
         let notified = self.notify.notified();
         if self.is_stopped() {
+            return;
+        }
+        notified.await;
+    }
+
+    /// Asks every request in flight to end now (a second interrupt, or the grace period
+    /// over): each is recorded as cut, and the report is written with what was collected.
+    /// Implies a stop.
+    pub fn cut(&self) {
+        self.stop();
+        self.cut.store(true, Ordering::SeqCst);
+        self.cut_notify.notify_waiters();
+    }
+
+    /// Whether requests in flight were asked to end.
+    pub fn is_cut(&self) -> bool {
+        self.cut.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once requests in flight are asked to end.
+    pub async fn wait_cut(&self) {
+        let notified = self.cut_notify.notified();
+        if self.is_cut() {
             return;
         }
         notified.await;

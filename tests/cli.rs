@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use relaybench::metrics::Metric;
@@ -121,39 +121,13 @@ fn wrong_key_exits_3_and_never_prints_the_key() {
     drop(mock);
 }
 
-/// Runs `file` into `out`, waits until the run says it is under way (its signal handling
-/// is installed by then), lets it go on for `after`, then sends SIGINT. Returns the
-/// output, the stderr that followed the first line, and how long the run took to end
-/// after the signal.
-#[cfg(unix)]
-fn interrupt_after(file: &std::path::Path, out: &std::path::Path, after: Duration) -> (Output, String, Duration) {
-    let mut child = Command::new(BIN)
-        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
-    assert!(line.contains("running"), "{line}");
-    std::thread::sleep(after);
-    let signalled = std::time::Instant::now();
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill").success());
-    let o = child.wait_with_output().expect("wait");
-    let stopped_after = signalled.elapsed();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
-    (o, rest, stopped_after)
-}
-
 #[cfg(unix)]
 #[test]
 fn sigint_mid_run_leaves_a_valid_partial_report() {
     let dir = common::temp_dir("cli-sigint");
     let out = dir.join("out");
     let file = common::write_file(&dir, "s.yaml", &scenario("{mock: {ttft: 20ms, tokens_per_s: 100}}", "  concurrency: 4\n  duration: 60s"));
-    let (o, rest, _) = interrupt_after(&file, &out, Duration::from_millis(500));
+    let (o, rest, _) = common::interrupt_after(&file, &out, &[Duration::from_millis(500)]);
     assert_eq!(o.status.code(), Some(130), "{}{rest}", text(&o));
     assert!(rest.contains("interrupted"), "{rest}");
     let r = common::only_report(&out);
@@ -174,7 +148,7 @@ fn sigint_during_the_feature_suite_stops_it_and_reports_the_cases_run() {
     // Each case takes about a second here: the suite alone would run for half a minute.
     let slow = scenario("{mock: {ttft: 300ms, tokens_per_s: 100, jitter: 0}}", "  concurrency: 1\n  requests: 5");
     let file = common::write_file(&dir, "s.yaml", &format!("{slow}features: all\n"));
-    let (o, rest, stopped_after) = interrupt_after(&file, &out, Duration::from_millis(1500));
+    let (o, rest, stopped_after) = common::interrupt_after(&file, &out, &[Duration::from_millis(1500)]);
     // The case in flight is dropped at the signal; the other cases are not sent.
     assert!(stopped_after < Duration::from_secs(10), "stopped after {stopped_after:?}");
     assert_eq!(o.status.code(), Some(130), "{}{rest}", text(&o));
@@ -238,7 +212,7 @@ fn sigint_during_probes_stops_them_at_once() {
     let yaml = format!("{}probes: [missing-max-tokens, wrong-key, unknown-model]\n", scenario(&target, "  concurrency: 1\n  requests: 1"));
     let file = common::write_file(&dir, "s.yaml", &yaml);
     std::env::set_var("RELAYBENCH_TEST_PROBE_KEY", "k");
-    let (o, rest, stopped_after) = interrupt_after(&file, &out, Duration::from_millis(800));
+    let (o, rest, stopped_after) = common::interrupt_after(&file, &out, &[Duration::from_millis(800)]);
     assert!(stopped_after < Duration::from_secs(10), "stopped after {stopped_after:?}");
     assert_eq!(o.status.code(), Some(130), "{}{rest}", text(&o));
     let r = common::only_report(&out);

@@ -271,3 +271,55 @@ fn an_open_loop_that_cannot_keep_up_stops_at_its_deadline_and_counts_every_slot(
     // Walking every slot took 4.0 s here (a debug build walks about 500,000 a second).
     assert!(r.duration_s < 3.0, "the load ran {} s past a 2 s deadline", r.duration_s - 2.0);
 }
+
+/// A run whose every request waits 30 s for its first token, as YAML.
+#[cfg(unix)]
+fn stuck_run(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = common::temp_dir(name);
+    let scenario = "name: stuck\ntarget: {mock: {ttft: 30s, tokens_per_s: 100, jitter: 0}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {stream: true, max_tokens: 8, prompt: hi}\nload: {concurrency: 4, duration: 60s, timeout: 60s}\n";
+    (common::write_file(&dir, "s.yaml", scenario), dir.join("out"))
+}
+
+#[cfg(unix)]
+#[test]
+fn a_second_interrupt_cuts_requests_in_flight_and_still_writes_the_report() {
+    let (file, out) = stuck_run("hardening-second-sigint");
+    let pauses = [std::time::Duration::from_millis(800), std::time::Duration::from_millis(500)];
+    let (o, rest, stopped_after) = common::interrupt_after(&file, &out, &pauses);
+    assert_eq!(o.status.code(), Some(130), "{rest}");
+    assert!(rest.contains("interrupted again"), "{rest}");
+    // Well inside the 5 s grace the first interrupt gives.
+    assert!(stopped_after < std::time::Duration::from_secs(4), "stopped after {stopped_after:?}");
+    let r = common::only_report(&out);
+    assert!(r.partial);
+    assert_eq!((r.totals.requests, r.totals.by_outcome["cancelled"]), (4, 4), "the four requests in flight are recorded as cut");
+    assert_eq!(r.totals.error_rate, 0.0, "a request the run cut is not the server's error");
+}
+
+#[cfg(unix)]
+#[test]
+fn requests_cut_at_the_end_of_the_grace_period_are_recorded() {
+    let (file, out) = stuck_run("hardening-grace-cut");
+    let (o, rest, stopped_after) = common::interrupt_after(&file, &out, &[std::time::Duration::from_millis(800)]);
+    assert_eq!(o.status.code(), Some(130), "{rest}");
+    assert!(stopped_after < std::time::Duration::from_secs(12), "stopped after {stopped_after:?}");
+    let r = common::only_report(&out);
+    assert_eq!((r.totals.requests, r.totals.by_outcome["cancelled"]), (4, 4), "{:?}", r.totals.by_outcome);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_sweep_step_cut_by_an_interrupt_is_shown_but_not_judged() {
+    let dir = common::temp_dir("hardening-sweep-cut");
+    let scenario = "name: sweep\ntarget: {mock: {ttft: 5ms, tokens_per_s: 5000, jitter: 0}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {max_tokens: 8, prompt: hi}\nload:\n  executor: sweep\n  rates: [20, 40]\n  step_duration: 4s\n  slo: [error_rate < 1%]\n";
+    let file = common::write_file(&dir, "s.yaml", scenario);
+    let out = dir.join("out");
+    // Interrupted half-way through the first step, which meets its SLO so far.
+    let (o, rest, _) = common::interrupt_after(&file, &out, &[std::time::Duration::from_millis(1500)]);
+    assert_eq!(o.status.code(), Some(130), "{rest}");
+    let r = common::only_report(&out);
+    let sweep = r.phases[0].sweep.as_ref().expect("a sweep section");
+    assert_eq!(sweep.steps.len(), 1);
+    assert!(sweep.steps[0].cut && sweep.steps[0].slo_passed, "{:?}", sweep.steps[0]);
+    assert_eq!(sweep.max_rate_within_slo, None, "a step cut short proves no rate");
+}

@@ -144,9 +144,22 @@ impl Wiring {
         let drawn = built.max_tokens.map(|m| request.facts.with_max_tokens(m));
         let facts = Some(drawn.as_ref().unwrap_or(&request.facts));
         self.live.started();
-        let mut outcome = match keep_reply {
-            true => self.client.execute_turn(built.body, index, request.stream, facts, start).await,
-            false => self.client.execute(built.body, index, request.stream, facts, start).await,
+        let call = async {
+            match keep_reply {
+                true => self.client.execute_turn(built.body, index, request.stream, facts, start).await,
+                false => self.client.execute(built.body, index, request.stream, facts, start).await,
+            }
+        };
+        // A cut run still records the request it ended, so the report counts every send.
+        let mut outcome = tokio::select! {
+            outcome = call => outcome,
+            _ = self.stop.wait_cut() => {
+                let mut cut = Outcome::new(index, request.stream);
+                cut.fail(OutcomeKind::Cancelled, "cut when the run was interrupted");
+                cut.start = Some(start);
+                cut.e2e = start.elapsed();
+                cut
+            }
         };
         outcome.send_lag = send_lag;
         outcome.requested_input_tokens = Some(built.input_tokens);
@@ -247,16 +260,29 @@ fn earliest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     }
 }
 
-/// Waits for every task; after a stop, tasks still running when `grace` ends are cut.
+/// Waits for every task; after a stop, requests still running when `grace` ends (or
+/// at a cut) are cut, and recorded as such.
 async fn finish(mut tasks: JoinSet<()>, stop: &Stop, grace: Duration) {
     tokio::select! {
-        _ = async { while tasks.join_next().await.is_some() {} } => {}
-        _ = async { stop.wait().await; tokio::time::sleep(grace).await } => {
-            tasks.abort_all();
-            while tasks.join_next().await.is_some() {}
-        }
+        _ = async { while tasks.join_next().await.is_some() {} } => return,
+        _ = async {
+            stop.wait().await;
+            tokio::select! {
+                _ = tokio::time::sleep(grace) => {}
+                _ = stop.wait_cut() => {}
+            }
+        } => stop.cut(),
+    }
+    // A cut request reports at once; a task that still has not ended is aborted.
+    let drained = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(CUT_DRAIN, drained).await.is_err() {
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
     }
 }
+
+/// How long cut tasks get to report before they are aborted.
+const CUT_DRAIN: Duration = Duration::from_secs(2);
 
 /// An open loop: requests are sent when due, at `rate` per second, whether or not
 /// earlier ones have finished (k6's arrival-rate executors).

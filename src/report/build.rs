@@ -204,6 +204,17 @@ impl RunInfo {
     }
 }
 
+/// The fraction of requests that failed; requests the run itself cut are neither
+/// failures nor successes.
+fn error_rate(requests: u64, ok: u64, cancelled: u64) -> f64 {
+    let judged = requests.saturating_sub(cancelled);
+    if judged == 0 {
+        0.0
+    } else {
+        judged.saturating_sub(ok) as f64 / judged as f64
+    }
+}
+
 /// Builds the report of a run.
 pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], features: &[FeatureResult]) -> Report {
     let one_off = one_off_findings(probes, features);
@@ -225,7 +236,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
             by_status: r.statuses.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             by_error_type: r.error_types.clone(),
             dropped: info.dropped,
-            error_rate: if r.requests == 0 { 0.0 } else { (r.requests - ok) as f64 / r.requests as f64 },
+            error_rate: error_rate(r.requests, ok, r.count(OutcomeKind::Cancelled)),
         },
         throughput: Throughput {
             requests_per_s: per_s(r.requests),

@@ -519,6 +519,10 @@ pub struct Step {
     pub slo: Vec<ThresholdResult>,
     /// Every SLO threshold held.
     pub slo_passed: bool,
+    /// The run was stopped (interrupted, or its target lost) during this step: its
+    /// figures are shown but not judged, so it cannot move the max rate within the SLO.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cut: bool,
 }
 
 /// All steps and the highest rate within the SLO.

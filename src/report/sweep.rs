@@ -7,17 +7,18 @@ use super::model::{Figures, Report, Step, SweepReport, ThresholdResult};
 use super::phase::FIGURE_COLUMNS;
 use crate::thresholds::Threshold;
 
-/// A step's figures and SLO verdict, from a report built over that step alone.
-pub fn step(rate: f64, r: &Report, slo: &[Threshold]) -> Step {
+/// A step's figures and SLO verdict, from a report built over that step alone; `cut`
+/// when the run stopped during it.
+pub fn step(rate: f64, r: &Report, slo: &[Threshold], cut: bool) -> Step {
     let slo: Vec<ThresholdResult> = slo.iter().map(|t| evaluate(t, r)).collect();
-    Step { rate, figures: Figures::of(r), slo_passed: slo.iter().all(|t| t.passed), slo }
+    Step { rate, figures: Figures::of(r), slo_passed: slo.iter().all(|t| t.passed), slo, cut }
 }
 
 impl SweepReport {
     /// Steps with the highest rate within the SLO: the last rate of the unbroken run of passing steps,
-    /// taken in increasing rate.
+    /// taken in increasing rate; a step the run was cut during is no evidence either way.
     pub fn new(steps: Vec<Step>) -> SweepReport {
-        let mut by_rate: Vec<&Step> = steps.iter().collect();
+        let mut by_rate: Vec<&Step> = steps.iter().filter(|s| !s.cut).collect();
         by_rate.sort_by(|a, b| a.rate.total_cmp(&b.rate));
         let max_rate_within_slo = by_rate.iter().take_while(|s| s.slo_passed).last().map(|s| s.rate);
         SweepReport { steps, max_rate_within_slo }
@@ -29,7 +30,11 @@ pub fn rows(sweep: &SweepReport) -> Vec<Vec<String>> {
     let header = ["rate"].into_iter().chain(FIGURE_COLUMNS).chain(["slo"]);
     let mut rows = vec![header.map(str::to_owned).collect()];
     for s in &sweep.steps {
-        let verdict = if s.slo_passed { "pass" } else { "FAIL" };
+        let verdict = match (s.cut, s.slo_passed) {
+            (true, _) => "cut",
+            (false, true) => "pass",
+            (false, false) => "FAIL",
+        };
         rows.push([format!("{:.1}", s.rate)].into_iter().chain(s.figures.cells()).chain([verdict.to_owned()]).collect());
     }
     rows
@@ -60,7 +65,19 @@ mod tests {
             itl_p99: 0.0,
             e2e_p95: 0.0,
         };
-        Step { rate, figures, slo: Vec::new(), slo_passed: passed }
+        Step { rate, figures, slo: Vec::new(), slo_passed: passed, cut: false }
+    }
+
+    #[test]
+    fn a_cut_step_does_not_move_the_max_rate() {
+        let cut = |mut s: Step| {
+            s.cut = true;
+            s
+        };
+        // A passing step cut short is not a pass, and a failing one not a failure.
+        assert_eq!(SweepReport::new(vec![at(10.0, true), cut(at(20.0, true))]).max_rate_within_slo, Some(10.0));
+        assert_eq!(SweepReport::new(vec![at(10.0, true), cut(at(20.0, false)), at(30.0, true)]).max_rate_within_slo, Some(30.0));
+        assert_eq!(rows(&SweepReport::new(vec![cut(at(20.0, true))]))[1].last().map(String::as_str), Some("cut"));
     }
 
     #[test]

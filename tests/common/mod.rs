@@ -305,3 +305,33 @@ pub fn silent_server() -> std::net::SocketAddr {
     });
     addr
 }
+
+/// Runs `file` into `out`, waits until the run says it is under way (its signal handling
+/// is installed by then), then sends SIGINT after each pause of `pauses` in turn. Returns
+/// the output, the stderr that followed the first line, and how long the run took to end
+/// after the first signal.
+#[cfg(unix)]
+pub fn interrupt_after(file: &Path, out: &Path, pauses: &[Duration]) -> (std::process::Output, String, Duration) {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relaybench"))
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.contains("running"), "{line}");
+    let mut signalled = None;
+    for pause in pauses {
+        std::thread::sleep(*pause);
+        signalled.get_or_insert_with(std::time::Instant::now);
+        assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill").success());
+    }
+    let o = child.wait_with_output().expect("wait");
+    let stopped_after = signalled.map_or(Duration::ZERO, |s| s.elapsed());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
+    (o, rest, stopped_after)
+}
