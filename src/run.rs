@@ -260,6 +260,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let started_at = SystemTime::now();
     let run_start = Instant::now();
     let live = Arc::new(Live::default());
+    let monitor = crate::load::saturation::Monitor::start();
     let mut planned = progress::Planned::of(phases.iter().map(|p| p.load.planned()));
     planned.requests = planned.requests.map(|n| n * ready.len() as u64);
     let progress = (!options.quiet).then(|| tokio::spawn(progress::report(live.clone(), run_start, planned)));
@@ -303,6 +304,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         }
     }
     let duration_s = run_start.elapsed().as_secs_f64();
+    let client_load = monitor.finish().await;
     if let Some(task) = signals {
         task.abort();
     }
@@ -337,6 +339,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         };
         let (mut report, blocker) = target_report(scenario, &phases, info, &runs, &probes, &features);
         report.calibration = calibration;
+        report.client = Some(client_load.clone());
         let target_dir = if several { dir.join(&t.spec.name) } else { dir.clone() };
         std::fs::create_dir_all(&target_dir)
             .and_then(|()| report::write(&report, &target_dir))

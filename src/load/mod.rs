@@ -9,6 +9,7 @@ pub mod collect;
 pub mod feed;
 pub mod open_files;
 pub mod progress;
+pub mod saturation;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -252,6 +252,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
         },
         metrics: summaries(r, true),
         calibration: None,
+        client: None,
         turns: collected
             .turns
             .iter()

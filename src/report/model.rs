@@ -43,6 +43,9 @@ pub struct Report {
     /// The target's tokens per generated word, when the scenario asked to calibrate.
     #[serde(default)]
     pub calibration: Option<crate::calibrate::Calibration>,
+    /// Whether the load generator kept up during the load (absent in older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<crate::load::saturation::ClientLoad>,
     /// Distributions by metric id.
     pub metrics: BTreeMap<String, MetricSummary>,
     /// The same apart for `streamed` and `not_streamed` requests (those the run had).
