@@ -343,3 +343,19 @@ fn generator_saturation_is_flagged_in_the_report() {
     let summary = std::fs::read_to_string(common::only_report_dir(&out).join(relaybench::report::SUMMARY_MD)).expect("summary");
     assert!(summary.contains("Load generator SATURATED"), "{summary}");
 }
+
+#[test]
+fn a_huge_concurrency_for_few_requests_spawns_only_the_workers_it_uses() {
+    // Every worker was spawned up front, and the open-file budget counted them all: this
+    // run was refused (200,064 files needed) or held 100,000 idle tasks for ten requests.
+    let dir = common::temp_dir("hardening-lazy-workers");
+    let scenario = "name: many\ntarget: {mock: {ttft: 1ms, tokens_per_s: 100000, jitter: 0}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {max_tokens: 8, prompt: hi}\nload: {concurrency: 100000, requests: 10}\n";
+    let file = common::write_file(&dir, "s.yaml", scenario);
+    let out = dir.join("out");
+    let started = std::time::Instant::now();
+    let o = Command::new(BIN).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"]).output().expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let r = common::only_report(&out);
+    assert_eq!((r.totals.requests, r.totals.by_outcome["ok"]), (10, 10));
+}

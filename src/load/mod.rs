@@ -211,42 +211,77 @@ impl Wiring {
 }
 
 /// Runs the closed loop. Returns when every worker has finished; requests in flight at a
-/// stop are given `grace` to complete, then cut.
+/// stop are given `grace` to complete, then cut. Workers are spawned when the level
+/// first reaches them, and never more than the requests to send: a ramp to 100,000
+/// workers, or a concurrency of 100,000 for ten requests, costs only what it uses.
 pub async fn run_closed_loop(wiring: Wiring, plan: ClosedLoop, grace: Duration) {
-    let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let deadline = earliest(plan.duration, plan.workers.end()).map(|d| start + d);
-    let shape = Arc::new(plan.workers);
+    let most = (plan.workers.peak().ceil().max(0.0) as u64).min(plan.requests.unwrap_or(u64::MAX));
+    let crew = Arc::new(Crew {
+        deadline: earliest(plan.duration, plan.workers.end()).map(|d| start + d),
+        next: AtomicU64::new(0),
+        requests: plan.requests,
+        shape: plan.workers,
+        start,
+        wiring,
+    });
     let mut workers = JoinSet::new();
-    for worker in 0..shape.peak().ceil() as u32 {
-        let (wiring, next, shape) = (wiring.clone(), next.clone(), shape.clone());
-        workers.spawn(async move {
-            loop {
-                if wiring.stop.is_stopped() || deadline.is_some_and(|d| Instant::now() >= d) {
-                    break;
-                }
-                // On a ramp, worker i sends only while the level is above i; a worker
-                // ramped down finishes its request first, as k6's ramping VUs do.
-                if shape.at(start.elapsed()) < f64::from(worker + 1) {
-                    tokio::select! {
-                        _ = tokio::time::sleep(RAMP_POLL) => {}
-                        _ = wiring.stop.wait() => {}
-                    }
-                    continue;
-                }
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if plan.requests.is_some_and(|max| n >= max) {
-                    break;
-                }
-                if !wiring.send(n, Instant::now(), None).await {
-                    break;
-                }
-            }
-        });
+    let mut spawned = 0u64;
+    loop {
+        let level = (crew.shape.at(start.elapsed()).ceil().max(0.0) as u64).min(most);
+        for worker in spawned..level {
+            workers.spawn(crew.clone().work(u32::try_from(worker).unwrap_or(u32::MAX)));
+        }
+        spawned = spawned.max(level);
+        if spawned >= most || crew.over() {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(RAMP_POLL) => {}
+            _ = crew.wiring.stop.wait() => {}
+        }
+        while workers.try_join_next().is_some() {}
     }
-    let stop = wiring.stop.clone();
-    drop(wiring);
+    let stop = crew.wiring.stop.clone();
+    drop(crew);
     finish(workers, &stop, grace).await;
+}
+
+/// What the workers of one closed loop share.
+struct Crew {
+    wiring: Wiring,
+    /// The number of the next request.
+    next: AtomicU64,
+    requests: Option<u64>,
+    shape: LoadShape,
+    start: Instant,
+    deadline: Option<Instant>,
+}
+
+impl Crew {
+    /// Stopped, or past the deadline.
+    fn over(&self) -> bool {
+        self.wiring.stop.is_stopped() || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// Worker number `worker`: sends one request after another until the loop is over.
+    async fn work(self: Arc<Self>, worker: u32) {
+        while !self.over() {
+            // On a ramp, worker i sends only while the level is above i; a worker
+            // ramped down finishes its request first, as k6's ramping VUs do.
+            if self.shape.at(self.start.elapsed()) < f64::from(worker) + 1.0 {
+                tokio::select! {
+                    _ = tokio::time::sleep(RAMP_POLL) => {}
+                    _ = self.wiring.stop.wait() => {}
+                }
+                continue;
+            }
+            let n = self.next.fetch_add(1, Ordering::Relaxed);
+            if self.requests.is_some_and(|max| n >= max) || !self.wiring.send(n, Instant::now(), None).await {
+                break;
+            }
+        }
+    }
 }
 
 /// How often an idle worker of a concurrency ramp looks at the level again; small

@@ -21,9 +21,12 @@ pub struct Needs {
 /// The descriptors `scenario` needs, over all its targets at once.
 pub fn needs(scenario: &Scenario) -> Needs {
     let phases = scenario.phases();
+    // Workers are spawned as needed: never more than the requests a phase may send.
     let closed = |l: &LoadSpec| match (l.executor, l.ramp) {
-        (Executor::Concurrency, _) => u64::from(l.concurrency.map_or(1, |c| c.get())),
-        (Executor::Stages, Ramp::Concurrency) => l.stages.iter().flatten().map(|s| s.target).chain(l.start).fold(0.0, f64::max).ceil() as u64,
+        (Executor::Concurrency, _) => u64::from(l.concurrency.map_or(1, |c| c.get())).min(l.requests.unwrap_or(u64::MAX)),
+        (Executor::Stages, Ramp::Concurrency) => {
+            (l.stages.iter().flatten().map(|s| s.target).chain(l.start).fold(0.0, f64::max).ceil() as u64).min(l.requests.unwrap_or(u64::MAX))
+        }
         _ => 0,
     };
     let open = |l: &LoadSpec| if closed(l) == 0 { u64::from(l.max_in_flight.get()) } else { 0 };
