@@ -171,6 +171,9 @@ fn subject(name: &str) -> Result<Subject, String> {
     ))
 }
 
+/// The largest bound a threshold may name: far past any figure a run reports.
+const MAX_BOUND: f64 = 1e15;
+
 /// The bound in the subject's report unit; the unit written must suit the subject.
 fn value(text: &str, subject: Subject) -> Result<f64, String> {
     let split = text
@@ -178,6 +181,10 @@ fn value(text: &str, subject: Subject) -> Result<f64, String> {
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: f64 = number.parse().map_err(|_| format!("{text:?} is not a number"))?;
+    // Digits alone can still overflow to infinity, a bound nothing is ever judged against.
+    if !number.is_finite() || number.abs() > MAX_BOUND {
+        return Err(format!("{} is out of range (at most {MAX_BOUND:e} either way)", crate::text::cut(number.to_string())));
+    }
     let latency = matches!(subject, Subject::Stat(m, s) if m.unit() == Unit::Micros && s != Stat::Count);
     match (unit.trim(), latency, subject) {
         ("", _, _) => Ok(number),
@@ -192,6 +199,14 @@ fn value(text: &str, subject: Subject) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bound_that_overflows_is_refused() {
+        // Found by the `thresholds` fuzz target: 300 digits parse to infinity.
+        let e = parse(&format!("dropped < {}", "5".repeat(300))).expect_err("infinite bound");
+        assert!(e.contains("out of range"), "{e}");
+        assert!(parse("requests > 1e16").is_err() && parse("requests > 1000000").is_ok());
+    }
 
     #[test]
     fn expressions_parse_with_units() {

@@ -1,0 +1,118 @@
+//! What each fuzz target does with one input. Shared by the libFuzzer targets
+//! (`fuzz/fuzz_targets/`) and by `tests/fuzz_corpus.rs`, which replays the committed
+//! corpora on stable Rust. Every function must return normally on any input: a panic, an
+//! overflow or a broken invariant asserted here is a bug.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use relaybench::conformance::stream::StreamChecker;
+use relaybench::conformance::{check_capture, check_capture_counted, Capture, Finding};
+use relaybench::sse::{parse_chunks, Parser};
+
+/// A finding's message and excerpt are cut to a fixed size (so a hostile body cannot make
+/// a huge report); the bound leaves room for the cut mark.
+fn assert_small(findings: &[Finding]) {
+    for f in findings {
+        assert!(f.message.len() <= relaybench::text::MAX_MESSAGE + 8, "message of {} bytes", f.message.len());
+        assert!(f.excerpt.len() <= relaybench::text::MAX_MESSAGE + 8, "excerpt of {} bytes", f.excerpt.len());
+    }
+}
+
+/// The chunk size the first byte picks (1 to 17 bytes), and the rest of the input.
+fn split_input(data: &[u8]) -> Option<(usize, &[u8])> {
+    let (&first, body) = data.split_first()?;
+    Some((usize::from(first % 17) + 1, body))
+}
+
+/// The SSE parser gives the same events and errors whether a body arrives whole or in
+/// chunks of any size.
+pub fn sse_split(data: &[u8]) {
+    let Some((step, body)) = split_input(data) else { return };
+    let whole = parse_chunks([body]);
+    let split = parse_chunks(body.chunks(step));
+    assert_eq!(whole, split, "fed in chunks of {step} bytes");
+}
+
+/// Findings by rule, all counted (kept and not kept).
+fn counts(findings: &[Finding], unkept: &[(relaybench::conformance::Rule, u64)]) -> BTreeMap<&'static str, u64> {
+    let mut by_rule = BTreeMap::new();
+    for f in findings {
+        *by_rule.entry(f.rule.id()).or_default() += 1;
+    }
+    for (rule, n) in unkept {
+        *by_rule.entry(rule.id()).or_default() += n;
+    }
+    by_rule
+}
+
+/// The stream checker takes any event sequence, keeps its findings small, and judges a
+/// body fed in chunks (as a live run does) exactly as the whole body (as `check` does).
+pub fn stream_checker(data: &[u8]) {
+    let Some((step, body)) = split_input(data) else { return };
+    let (findings, unkept) = check_capture_counted(Capture::Stream, body);
+    assert_small(&findings);
+    let mut parser = Parser::new();
+    let mut checker = StreamChecker::new();
+    for chunk in body.chunks(step) {
+        parser.feed(chunk, |ev| match ev {
+            Ok(ev) => {
+                let parsed: Option<serde_json::Value> = serde_json::from_str(ev.data).ok();
+                checker.event(ev.name, ev.data, parsed.as_ref());
+            }
+            Err(e) => checker.framing_error(&e),
+        });
+    }
+    parser.finish();
+    checker.finish();
+    let live = checker.take_findings();
+    let live_unkept = checker.take_unkept();
+    assert_eq!(counts(&findings, &unkept), counts(&live, &live_unkept), "fed in chunks of {step} bytes");
+}
+
+/// The Message checker and the error-envelope checker take any body.
+pub fn message_checker(data: &[u8]) {
+    let Some((&first, body)) = data.split_first() else { return };
+    assert_small(&check_capture(Capture::Message, body));
+    let status = [400, 401, 403, 404, 413, 429, 500, 502, 529, 200][usize::from(first % 10)];
+    assert_small(&check_capture(Capture::Error(status), body));
+}
+
+/// A scenario file either loads or is refused with an error; a loaded one can be planned.
+pub fn scenario(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    // A folder that does not exist, so relative paths in the scenario lead nowhere.
+    let path = Path::new("/nonexistent-relaybench-fuzz/fuzz.yaml");
+    match relaybench::scenario::parse(text, path) {
+        Ok(s) => {
+            let _ = s.phases();
+            let _ = s.targets();
+            let _ = s.probes("claude-sonnet-4-5");
+        }
+        Err(e) => {
+            assert!(!e.message.is_empty());
+            let _ = e.to_string();
+        }
+    }
+}
+
+/// A threshold expression either parses or is refused; a parsed one can be judged.
+pub fn thresholds(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(t) = relaybench::thresholds::parse(text) {
+        assert!(t.value.is_finite(), "{text:?} parsed to the bound {}", t.value);
+        let _ = t.op.holds(t.value, t.value);
+        let _ = t.op.holds(f64::NAN, t.value);
+    }
+}
+
+/// A saved report either decodes or is refused; a decoded one renders in every format.
+pub fn report(data: &[u8]) {
+    if let Ok(r) = serde_json::from_slice::<relaybench::report::Report>(data) {
+        let _ = relaybench::report::markdown::render(&r);
+        let _ = relaybench::report::junit::render(&r);
+        let _ = relaybench::report::terminal::render(&r);
+    }
+}
