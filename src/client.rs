@@ -628,6 +628,9 @@ impl StreamObserver {
     fn finish(self, outcome: &mut Outcome, unfinished: bool) {
         if let (Some(first), Some(last)) = (self.first_content, self.last_content) {
             outcome.decode = Some(last - first);
+            if let (Some(ttft), true) = (outcome.ttft, self.stopped) {
+                outcome.findings.extend(crate::conformance::stream::buffered_stream(outcome.content_deltas, ttft, last - first));
+            }
         }
         if self.events == 0 && !self.head.is_empty() && outcome.kind == OutcomeKind::Ok {
             outcome.fail(OutcomeKind::Malformed, format!("the body frames no SSE event: {}", excerpt(&self.head)));

@@ -69,7 +69,7 @@ fn live_run_reports_findings_and_exits_1() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     // A complete, well-ordered stream whose stop_reason is null.
     let body = concat!(
-        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"m\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n",
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"m\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1,\"service_tier\":\"standard\"}}}\n\n",
         "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
         "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n",
         "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
@@ -183,4 +183,27 @@ load: {concurrency: 16, requests: 2000}
     assert!(r.templates.iter().all(|t| t.requests > 0), "every shape ran");
     let c = &r.conformance;
     assert_eq!((c.violations, c.warnings, c.infos), (0, 0, 0), "{:?}", c.rules);
+}
+
+#[test]
+fn real_api_shapes_pass_check_and_unknown_types_are_named() {
+    // tests/fixtures/real-api/README.md says where each shape comes from.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-api");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let args = match name.as_str() {
+            "README.md" => continue,
+            "error-extra-keys.json" => vec!["--status", "529", path.to_str().expect("utf8")],
+            _ => vec![path.to_str().expect("utf8")],
+        };
+        let (code, out) = check(&args);
+        assert_eq!(code, Some(0), "{name}: {out}");
+        assert!(!out.contains(" error ") && !out.contains(" warn "), "{name}: {out}");
+        checked += 1;
+    }
+    assert_eq!(checked, 7);
+    let (_, out) = check(&[dir.join("iterations-compaction.sse").to_str().expect("utf8")]);
+    assert!(out.contains("info content.unknown-block") && out.contains("\"compaction\""), "{out}");
 }

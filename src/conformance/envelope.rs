@@ -36,6 +36,18 @@ pub fn check_envelope(status: Option<u16>, v: &Value, raw: &[u8], event_index: O
         };
         findings.push(Finding::new(Rule::EnvelopeShape, event_index, what, raw));
     }
+    // A relay that flattens the upstream's 529 into a 5xx api_error still says so in
+    // words; clients that retry on overloaded_error then never see one.
+    let overload_in_words = message.is_some_and(|m| m.to_ascii_lowercase().contains("overload"));
+    if overload_in_words && error_type.is_some_and(|t| t != "overloaded_error") && status.is_none_or(|s| (500..600).contains(&s)) {
+        let at = status.map_or("an error event".to_owned(), |s| format!("HTTP {s}"));
+        findings.push(Finding::new(
+            Rule::EnvelopeOverloadedFlattened,
+            event_index,
+            format!("{at} says the upstream is overloaded but carries error.type {:?}, not overloaded_error", error_type.unwrap_or_default()),
+            raw,
+        ));
+    }
     if let (Some(status), Some(got)) = (status, error_type) {
         if let Some(expected) = error_type_for_status(status) {
             if got != expected {
@@ -85,6 +97,16 @@ mod tests {
 
     fn rules(findings: &[Finding]) -> Vec<Rule> {
         findings.iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn an_overload_flattened_into_a_502_is_named() {
+        let flattened = br#"{"type":"error","error":{"type":"api_error","message":"Upstream overloaded, please try again later"}}"#;
+        assert_eq!(rules(&check_error_body(502, flattened)), [Rule::EnvelopeOverloadedFlattened]);
+        let real = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        assert!(check_error_body(529, real).is_empty());
+        let internal = br#"{"type":"error","error":{"type":"api_error","message":"Internal server error"}}"#;
+        assert!(check_error_body(500, internal).is_empty());
     }
 
     #[test]

@@ -18,10 +18,21 @@ pub fn check_message_parsed(parsed: Option<&Value>, body: &[u8]) -> Vec<Finding>
         return vec![Finding::new(Rule::MessageShape, None, "body is not JSON", body)];
     };
     let validator = &crate::schemas::validators().message;
-    if validator.is_valid(v) {
-        return Vec::new();
+    let mut findings = Vec::new();
+    if !validator.is_valid(v) {
+        findings.push(Finding::new(Rule::MessageShape, None, crate::schemas::first_error(validator, v), body));
     }
-    vec![Finding::new(Rule::MessageShape, None, crate::schemas::first_error(validator, v), body)]
+    let content = v.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let kind = |b: &Value| b.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+    for block in content.iter().filter(|b| !super::stream::known_block(&kind(b))) {
+        findings.push(Finding::new(Rule::UnknownBlock, None, format!("unknown content block type {:?}", kind(block)), body));
+    }
+    let tool_ids = content.iter().filter(|b| kind(b).ends_with("tool_use")).filter_map(|b| b.get("id").and_then(Value::as_str));
+    let seen = super::identity::fingerprints(v.get("id").and_then(Value::as_str), tool_ids, v.get("usage"));
+    if !seen.is_empty() {
+        findings.push(Finding::new(Rule::IdentityBackend, None, seen.join("; "), b""));
+    }
+    findings
 }
 
 #[cfg(test)]
@@ -30,7 +41,7 @@ mod tests {
 
     #[test]
     fn message_shape_fires_only_on_a_broken_message() {
-        let good = br#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":4}}"#;
+        let good = br#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":4,"service_tier":"standard"}}"#;
         assert!(check_message(good).is_empty());
         let null_stop = String::from_utf8_lossy(good).replace("\"end_turn\"", "null");
         assert_eq!(check_message(null_stop.as_bytes())[0].rule, Rule::MessageShape);

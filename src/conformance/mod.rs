@@ -5,6 +5,7 @@
 pub mod capture;
 pub mod envelope;
 pub mod finding;
+pub mod identity;
 pub mod message;
 pub mod request;
 pub mod rules;

@@ -76,6 +76,19 @@ impl RequestFacts {
     }
 }
 
+/// Text kept per response for the stop-sequence check: enough for any answer that
+/// could have been cut by one, bounded so a long stream costs nothing more.
+pub const MAX_TEXT: usize = 64 << 10;
+
+/// Appends `more` to `text`, up to [`MAX_TEXT`] bytes in all, on a character boundary.
+pub fn push_text(text: &mut String, more: &str) {
+    let mut end = more.len().min(MAX_TEXT.saturating_sub(text.len()));
+    while !more.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.push_str(&more[..end]);
+}
+
 /// What a complete response said, from a stream or a Message.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResponseSummary {
@@ -96,6 +109,8 @@ pub struct ResponseSummary {
     /// Whether usage carries both prompt-cache counters as integers (non-streaming
     /// responses; None for streams).
     pub cache_usage: Option<bool>,
+    /// The text blocks' text, up to [`MAX_TEXT`] bytes.
+    pub text: String,
 }
 
 impl ResponseSummary {
@@ -120,6 +135,13 @@ impl ResponseSummary {
                 })
                 .collect(),
             content_deltas: None,
+            text: {
+                let mut text = String::new();
+                for t in content.iter().filter(|b| b.get("type").and_then(Value::as_str) == Some("text")) {
+                    push_text(&mut text, t.get("text").and_then(Value::as_str).unwrap_or_default());
+                }
+                text
+            },
             cache_usage: Some(
                 ["cache_creation_input_tokens", "cache_read_input_tokens"]
                     .iter()
@@ -165,7 +187,10 @@ pub fn check(facts: &RequestFacts, r: &ResponseSummary) -> Vec<Finding> {
     } else if calls > 0 && (facts.tools.is_empty() || facts.tools_forbidden) {
         find(Rule::RequestToolUseMismatch, format!("{calls} tool_use block(s) though no tool could be called"));
     }
-    for (name, input) in r.tool_inputs.iter().filter(|(_, input)| !input.is_null()) {
+    // A tool call cut short by max_tokens has a partial (or empty) input: not a schema
+    // violation, as the tool-use rule above already knows (PROTOCOL.md §7).
+    let cut_short = reason == Some("max_tokens");
+    for (name, input) in r.tool_inputs.iter().filter(|(_, input)| !input.is_null() && !cut_short) {
         match facts.tools.iter().find(|(n, _)| n == name) {
             None if !facts.tools.is_empty() => find(Rule::RequestToolInputSchema, format!("tool {name:?} was not offered")),
             Some((_, Some(validator))) if !validator.is_valid(input) => {
@@ -174,6 +199,15 @@ pub fn check(facts: &RequestFacts, r: &ResponseSummary) -> Vec<Finding> {
             }
             _ => {}
         }
+    }
+    if reason != Some("stop_sequence") {
+        if let Some(seq) = facts.stop_sequences.iter().find(|s| !s.is_empty() && r.text.contains(s.as_str())) {
+            find(Rule::RequestStopSequenceIgnored, format!("stop sequence {seq:?} appears in the text, yet stop_reason is {reason:?}"));
+        }
+    }
+    let answered = r.blocks.iter().any(|b| b == "tool_use") || !r.text.trim().is_empty() || r.blocks.iter().any(|b| b != "text" && b != "thinking" && b != "redacted_thinking");
+    if reason == Some("end_turn") && !answered {
+        find(Rule::RequestEmptyEndTurn, "end_turn with no text and no tool call: a refusal reported as end_turn?".into());
     }
     if facts.thinking && !r.blocks.iter().any(|b| b == "thinking" || b == "redacted_thinking") {
         find(Rule::RequestThinkingMissing, "thinking was enabled but no thinking block came back".into());
@@ -214,6 +248,7 @@ mod tests {
             output_tokens: Some(output),
             blocks: vec!["text".into()],
             content_deltas: Some(deltas),
+            text: "An answer.".into(),
             ..ResponseSummary::default()
         }
     }
@@ -246,6 +281,47 @@ mod tests {
         assert!(rules(&facts, &answer("m", 300, 40)).is_empty());
         assert!(rules(&facts, &answer("m", 100, 140)).is_empty());
         assert_eq!(rules(&facts, &answer("m", 100, 200)), [Rule::RequestOutputTokenDrift]);
+    }
+
+    #[test]
+    fn a_stop_sequence_in_the_text_was_ignored() {
+        let facts = RequestFacts::from_body(&json!({"model": "m", "max_tokens": 100, "stop_sequences": ["###"]}));
+        let mut r = answer("m", 10, 10);
+        assert!(rules(&facts, &r).is_empty());
+        r.text = "Part one ### part two".into();
+        assert_eq!(rules(&facts, &r), [Rule::RequestStopSequenceIgnored]);
+        // Stopping on it is what the API does: the sequence is then not in the text.
+        r.stop_reason = Some("stop_sequence".into());
+        r.stop_sequence = Some("###".into());
+        assert!(rules(&facts, &r).is_empty());
+    }
+
+    #[test]
+    fn end_turn_without_an_answer_is_a_hidden_refusal() {
+        let facts = RequestFacts::from_body(&json!({"model": "m", "max_tokens": 100}));
+        let mut r = answer("m", 0, 0);
+        r.text = "  ".into();
+        assert_eq!(rules(&facts, &r), [Rule::RequestEmptyEndTurn]);
+        // The API's own refusal says so.
+        r.stop_reason = Some("refusal".into());
+        r.blocks.clear();
+        assert!(rules(&facts, &r).is_empty());
+    }
+
+    #[test]
+    fn a_tool_call_cut_by_max_tokens_is_not_held_to_its_schema() {
+        // PROTOCOL.md §7: a tool_use block cut short has a partial or empty input.
+        let facts = RequestFacts::from_body(&json!({"model": "m", "max_tokens": 16, "tools": [{"name": "w",
+            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]}));
+        let r = ResponseSummary {
+            model: Some("m".into()),
+            stop_reason: Some("max_tokens".into()),
+            output_tokens: Some(16),
+            blocks: vec!["tool_use".into()],
+            tool_inputs: vec![("w".into(), json!({}))],
+            ..ResponseSummary::default()
+        };
+        assert!(rules(&facts, &r).is_empty());
     }
 
     #[test]

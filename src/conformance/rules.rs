@@ -53,6 +53,12 @@ pub enum Rule {
     EventAfterMessageStop,
     UnknownEvent,
     UnknownDelta,
+    UnknownBlock,
+    InputTokensZero,
+    ThinkingSignatureMissing,
+    OpenAiDone,
+    ErrorInsteadOfStatus,
+    BufferedStream,
     MessageShape,
     RequestMaxTokens,
     RequestStopSequenceUnknown,
@@ -63,13 +69,17 @@ pub enum Rule {
     RequestModelNonStandard,
     RequestOutputTokenDrift,
     RequestUsageStreamMismatch,
+    RequestStopSequenceIgnored,
+    RequestEmptyEndTurn,
     ProbeUnexpectedResponse,
     EnvelopeNotJson,
     EnvelopeShape,
     EnvelopeStatusMismatch,
+    EnvelopeOverloadedFlattened,
     ContentTypeWrong,
     RequestIdMissing,
     RetryAfterMissing,
+    IdentityBackend,
 }
 
 /// One row of the table.
@@ -92,7 +102,7 @@ const fn row(rule: Rule, id: &'static str, severity: Severity, text: &'static st
 use Severity::{Error, Info, Warn};
 
 /// Every rule, in the order of [`Rule`]'s variants.
-pub const RULES: [RuleInfo; 43] = [
+pub const RULES: [RuleInfo; 53] = [
     row(Rule::Framing, "stream.framing", Error, "the body frames as server-sent events: valid UTF-8, each event under the size limit"),
     row(Rule::DataNotJson, "stream.data-not-json", Error, "every event's data is one JSON object"),
     row(Rule::SchemaEvent, "stream.schema", Error, "each event's data matches the JSON Schema of its `type` (schemas/anthropic/*Event.schema.json)"),
@@ -119,6 +129,12 @@ pub const RULES: [RuleInfo; 43] = [
     row(Rule::EventAfterMessageStop, "stream.event-after-message-stop", Error, "nothing but `ping` follows `message_stop`"),
     row(Rule::UnknownEvent, "stream.unknown-event", Info, "an event type the protocol does not name (allowed: new types may be added)"),
     row(Rule::UnknownDelta, "stream.unknown-delta", Info, "a delta type the protocol does not name (allowed: new types may be added)"),
+    row(Rule::UnknownBlock, "content.unknown-block", Info, "a content block type the protocol does not name (allowed: new types such as `compaction` appear in real traffic)"),
+    row(Rule::InputTokensZero, "stream.input-tokens-zero", Error, "`message_start` reports input: `usage.input_tokens` of 0 with no cached input is a relay that did not count the prompt"),
+    row(Rule::ThinkingSignatureMissing, "stream.thinking-signature-missing", Error, "a `thinking` block carries a `signature_delta` before its stop (without it the next turn is refused)"),
+    row(Rule::OpenAiDone, "stream.openai-done", Error, "no OpenAI-style `data: [DONE]` line: the stream ends with `message_stop`"),
+    row(Rule::ErrorInsteadOfStatus, "stream.error-instead-of-status", Warn, "an error before `message_start` comes as an HTTP status, not as HTTP 200 and an `error` event"),
+    row(Rule::BufferedStream, "stream.buffered", Warn, "content is streamed as it is generated, not buffered and sent in one burst (TTFT and ITL of such a stream mean nothing)"),
     row(Rule::MessageShape, "message.shape", Error, "a non-streaming body matches the Message schema (schemas/anthropic/Message.schema.json): non-null `stop_reason`, typed content blocks and usage"),
     row(Rule::RequestMaxTokens, "request.max-tokens", Error, "output never exceeds `max_tokens`, and `stop_reason` is `max_tokens` only when output reached it"),
     row(Rule::RequestStopSequenceUnknown, "request.stop-sequence-unknown", Error, "a returned `stop_sequence` is one of the request's `stop_sequences`"),
@@ -129,13 +145,17 @@ pub const RULES: [RuleInfo; 43] = [
     row(Rule::RequestModelNonStandard, "request.model-nonstandard", Warn, "the response's `model` follows the API's naming: models before Claude 4 are `claude-3[-N]-FAMILY-…`, never `claude-FAMILY-3…`"),
     row(Rule::RequestOutputTokenDrift, "request.output-token-drift", Warn, "`usage.output_tokens` is not far below the number of content deltas counted"),
     row(Rule::RequestUsageStreamMismatch, "request.usage-stream-mismatch", Warn, "the same prompt reports the same total input tokens streamed and not streamed"),
+    row(Rule::RequestStopSequenceIgnored, "request.stop-sequence-ignored", Error, "a requested stop sequence never appears in the text of a response that did not stop on it"),
+    row(Rule::RequestEmptyEndTurn, "request.empty-end-turn", Warn, "`end_turn` comes with an answer: no text and no tool call is a refusal reported as `end_turn`"),
     row(Rule::ProbeUnexpectedResponse, "probe.unexpected-response", Error, "a negative probe gets the HTTP status the protocol requires (its `error.type` is judged by `envelope.status-mismatch`)"),
     row(Rule::EnvelopeNotJson, "envelope.not-json", Error, "an error response's body is JSON"),
     row(Rule::EnvelopeShape, "envelope.shape", Error, "an error body is `{\"type\":\"error\",\"error\":{\"type\":string,\"message\":string}}`"),
     row(Rule::EnvelopeStatusMismatch, "envelope.status-mismatch", Error, "`error.type` is the one the API pairs with the HTTP status"),
+    row(Rule::EnvelopeOverloadedFlattened, "envelope.overloaded-flattened", Error, "an overloaded upstream is `overloaded_error` (HTTP 529), not a 5xx `api_error` that says so in words"),
     row(Rule::ContentTypeWrong, "header.content-type", Error, "streams are `text/event-stream`, other bodies `application/json`"),
     row(Rule::RequestIdMissing, "header.request-id-missing", Warn, "every response carries a `request-id` header"),
     row(Rule::RetryAfterMissing, "header.retry-after-missing", Warn, "429 and 529 responses carry `retry-after`"),
+    row(Rule::IdentityBackend, "identity.backend", Info, "fingerprints of the backend behind a relay: ids other than `msg_…`/`toolu_…` (Bedrock, Vertex), `usage.service_tier` missing"),
 ];
 
 impl Rule {

@@ -2,6 +2,8 @@
 //! input assembly, stop reasons and cumulative usage. It sees each event once, after the
 //! client has parsed it, and keeps only per-block state, so checking costs little.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use super::envelope;
@@ -17,6 +19,11 @@ const CUMULATIVE: [&str; 4] = [
     "cache_read_input_tokens",
 ];
 
+/// Block types the protocol names; others are reported as `info` by name.
+pub fn known_block(block: &str) -> bool {
+    matches!(block, "text" | "thinking" | "redacted_thinking" | "tool_use" | "server_tool_use" | "mcp_tool_use") || block.ends_with("_tool_result")
+}
+
 /// Block types each known delta type may address; unknown block types accept anything.
 fn delta_fits(delta: &str, block: &str) -> Option<bool> {
     let fits: &[&str] = match delta {
@@ -25,11 +32,7 @@ fn delta_fits(delta: &str, block: &str) -> Option<bool> {
         "thinking_delta" | "signature_delta" => &["thinking"],
         _ => return None,
     };
-    let known_block = matches!(
-        block,
-        "text" | "thinking" | "redacted_thinking" | "tool_use" | "server_tool_use" | "mcp_tool_use"
-    ) || block.ends_with("_tool_result");
-    Some(!known_block || fits.contains(&block))
+    Some(!known_block(block) || fits.contains(&block))
 }
 
 struct Block {
@@ -41,11 +44,13 @@ struct Block {
     /// A tool block's name and input (from its start, replaced by the assembled JSON).
     name: String,
     input: Value,
+    /// A thinking block's signature arrived (in its start or a `signature_delta`).
+    signed: bool,
 }
 
 impl Block {
     fn placeholder() -> Block {
-        Block { kind: String::new(), stopped: true, json: None, tool: false, name: String::new(), input: Value::Null }
+        Block { kind: String::new(), stopped: true, json: None, tool: false, name: String::new(), input: Value::Null, signed: true }
     }
 }
 
@@ -69,9 +74,44 @@ pub struct StreamChecker {
     /// `output_tokens` of the last message_delta: the final count (message_start's is an
     /// early estimate, so it does not stand in for a missing one).
     final_output: Option<u64>,
+    /// `message_start` held the whole message (content and stop_reason): programmatic
+    /// tool calling (PROTOCOL.md §7) sends no block events and no `message_delta`.
+    complete_start: bool,
+    /// Usage carried `iterations` (compaction, server-side iterations): the top-level
+    /// counters then describe the last iteration and may fall (PROTOCOL.md §7).
+    iterations: bool,
+    /// Text of the text blocks, up to [`super::request::MAX_TEXT`].
+    text: String,
+    /// Backend fingerprints seen: message id, tool ids, usage.
+    message_id: Option<String>,
+    tool_ids: Vec<String>,
+    start_usage: Option<Value>,
     findings: Vec<Finding>,
     /// Findings past [`MAX_KEPT_PER_RULE`] of their rule: counted, not kept.
     unkept: Vec<(Rule, u64)>,
+}
+
+/// A stream needs this many content deltas before its pacing is judged.
+const BUFFERED_MIN_DELTAS: u64 = 8;
+/// A first token at least this late...
+const BUFFERED_MIN_TTFT: Duration = Duration::from_millis(100);
+/// ...then deltas closer than this on average (10,000 a second, five times the fastest
+/// served models at one token a delta) were not generated one by one as they arrived.
+const BUFFERED_MAX_GAP: Duration = Duration::from_micros(100);
+
+/// A buffered ("fake") stream: after a long TTFT, every content delta in one burst.
+/// Only a live run sees timing, so this is judged by the client, not by `check`.
+pub fn buffered_stream(content_deltas: u64, ttft: Duration, burst: Duration) -> Option<Finding> {
+    let gaps = u32::try_from(content_deltas.saturating_sub(1)).unwrap_or(u32::MAX);
+    let burst_only = burst <= BUFFERED_MAX_GAP * gaps && burst * 20 <= ttft;
+    (content_deltas >= BUFFERED_MIN_DELTAS && ttft >= BUFFERED_MIN_TTFT && burst_only).then(|| {
+        let message = format!(
+            "{content_deltas} content deltas arrived within {:.1} ms, after a TTFT of {:.0} ms: the answer was buffered, so this stream's TTFT and ITL describe the buffer, not the model (or the client was too busy to read: see its section of the report)",
+            burst.as_secs_f64() * 1000.0,
+            ttft.as_secs_f64() * 1000.0
+        );
+        Finding::new(Rule::BufferedStream, None, message, b"")
+    })
 }
 
 /// Findings of one rule kept per stream; the rest are counted only, so a server that
@@ -113,6 +153,9 @@ impl StreamChecker {
     }
 
     fn check_event(&mut self, name: &str, raw: &str, data: Option<&Value>) {
+        if name.is_empty() && raw.trim() == "[DONE]" {
+            return self.find(Rule::OpenAiDone, "an OpenAI-style `data: [DONE]` line", raw);
+        }
         let Some(data) = data.filter(|d| d.is_object()) else {
             return self.find(Rule::DataNotJson, format!("event {name:?}: data is not a JSON object"), raw);
         };
@@ -154,12 +197,15 @@ impl StreamChecker {
             }
             event::MESSAGE_DELTA => self.message_delta(data, raw),
             event::MESSAGE_STOP => {
-                if self.message_deltas == 0 {
+                if self.message_deltas == 0 && !self.complete_start {
                     self.find(Rule::MissingMessageDelta, "message_stop without a message_delta", raw);
                 }
                 self.stopped = true;
             }
             event::ERROR => {
+                if self.message_starts == 0 {
+                    self.find(Rule::ErrorInsteadOfStatus, "an error event before message_start, after HTTP 200", raw);
+                }
                 self.errored = true;
                 let index = self.index;
                 for f in envelope::check_envelope(None, data, raw.as_bytes(), Some(index)) {
@@ -178,9 +224,53 @@ impl StreamChecker {
         }
         if let Some(usage) = data.pointer("/message/usage") {
             self.update_usage(usage, raw);
+            let counted = |k: &str| usage.get(k).and_then(Value::as_u64).unwrap_or(0);
+            let input = counted("input_tokens") + counted("cache_read_input_tokens") + counted("cache_creation_input_tokens");
+            if usage.get("input_tokens").is_some_and(|v| v == 0) && input == 0 && !self.iterations {
+                self.find(Rule::InputTokensZero, "message_start usage.input_tokens is 0, with no cached input", raw);
+            }
+            self.start_usage = Some(usage.clone());
         }
         self.start_output = data.pointer("/message/usage/output_tokens").and_then(Value::as_u64);
         self.model = data.pointer("/message/model").and_then(Value::as_str).map(str::to_owned);
+        self.message_id = data.pointer("/message/id").and_then(Value::as_str).map(str::to_owned);
+        let content = data.pointer("/message/content").and_then(Value::as_array).filter(|c| !c.is_empty());
+        let stop_reason = data.pointer("/message/stop_reason").and_then(Value::as_str);
+        if let (Some(content), Some(reason)) = (content, stop_reason) {
+            self.complete_start = true;
+            self.stop_reason = Some(reason.to_owned());
+            self.stop_sequence = data.pointer("/message/stop_sequence").and_then(Value::as_str).map(str::to_owned);
+            self.final_output = self.start_output;
+            for block in content {
+                let block = self.add_block(block, true, raw);
+                self.blocks.push(block);
+            }
+        }
+    }
+
+    /// Records a block from a `content_block_start` (or a complete `message_start`).
+    fn add_block(&mut self, block: &Value, stopped: bool, raw: &str) -> Block {
+        let kind = block.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+        if !known_block(&kind) {
+            self.find(Rule::UnknownBlock, format!("unknown content block type {kind:?}"), raw);
+        }
+        let tool = matches!(kind.as_str(), "tool_use" | "server_tool_use" | "mcp_tool_use");
+        if let Some(id) = block.get("id").and_then(Value::as_str).filter(|_| tool) {
+            if self.tool_ids.len() < 4 {
+                self.tool_ids.push(id.to_owned());
+            }
+        }
+        if kind == "text" {
+            self.push_text(block.get("text").and_then(Value::as_str).unwrap_or_default());
+        }
+        let name = block.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let input = block.get("input").cloned().unwrap_or(Value::Null);
+        let signed = block.get("signature").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+        Block { kind, stopped, json: None, tool, name, input, signed }
+    }
+
+    fn push_text(&mut self, text: &str) {
+        super::request::push_text(&mut self.text, text);
     }
 
     fn index_of(&mut self, data: &Value, raw: &str) -> Option<usize> {
@@ -205,11 +295,7 @@ impl StreamChecker {
                 raw,
             );
         }
-        let kind = data.pointer("/content_block/type").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let tool = matches!(kind.as_str(), "tool_use" | "server_tool_use" | "mcp_tool_use");
-        let name = data.pointer("/content_block/name").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let input = data.pointer("/content_block/input").cloned().unwrap_or(Value::Null);
-        let block = Block { kind, stopped: false, json: None, tool, name, input };
+        let block = self.add_block(data.get("content_block").unwrap_or(&Value::Null), false, raw);
         // Put the block where it claims to be, so the events that address it later are
         // judged on their own and one wrong index yields one finding. A gap is filled
         // with stopped placeholders; a repeated index restarts that slot.
@@ -234,6 +320,11 @@ impl StreamChecker {
             }
             Some(true) => {}
         }
+        match delta {
+            "text_delta" => self.push_text(data.pointer("/delta/text").and_then(Value::as_str).unwrap_or_default()),
+            "signature_delta" => self.blocks[i].signed = true,
+            _ => {}
+        }
         if delta == "input_json_delta" && self.blocks[i].tool {
             let part = data.pointer("/delta/partial_json").and_then(Value::as_str).unwrap_or_default();
             self.blocks[i].json.get_or_insert_with(String::new).push_str(part);
@@ -243,6 +334,9 @@ impl StreamChecker {
     fn block_stop(&mut self, data: &Value, raw: &str) {
         let Some(i) = self.index_of(data, raw) else { return };
         self.blocks[i].stopped = true;
+        if self.blocks[i].kind == "thinking" && !self.blocks[i].signed {
+            self.find(Rule::ThinkingSignatureMissing, format!("thinking block {i} stopped without a signature"), raw);
+        }
         if let Some(json) = self.blocks[i].json.take() {
             let parsed: Result<Value, _> = serde_json::from_str(&json);
             // Unparsable input is unknown (Null): tool-input-invalid judges it, not the
@@ -293,13 +387,14 @@ impl StreamChecker {
 
     /// Records cumulative counters and flags any that went down.
     fn update_usage(&mut self, usage: &Value, raw: &str) {
+        self.iterations |= usage.get("iterations").is_some_and(|i| !i.is_null());
         for name in CUMULATIVE {
             let Some(now) = usage.get(name).and_then(Value::as_u64) else { continue };
             match self.usage.iter_mut().find(|(k, _)| *k == name) {
                 Some((_, before)) => {
                     let was = *before;
                     *before = now;
-                    if now < was {
+                    if now < was && !self.iterations {
                         // output_tokens below message_start's small estimate is known SDK
                         // fixture behaviour (PROTOCOL.md §2.3.10): a warning only.
                         let from_start = name == "output_tokens" && self.start_output == Some(was) && self.message_deltas <= 1;
@@ -317,6 +412,12 @@ impl StreamChecker {
         if !self.stopped && !self.errored {
             let at = self.index;
             self.keep(Finding::new(Rule::MissingMessageStop, Some(at), "stream ended without message_stop", b""));
+        }
+        if self.message_starts > 0 {
+            let seen = super::identity::fingerprints(self.message_id.as_deref(), self.tool_ids.iter().map(String::as_str), self.start_usage.as_ref());
+            if !seen.is_empty() {
+                self.keep(Finding::new(Rule::IdentityBackend, None, seen.join("; "), b""));
+            }
         }
     }
 
@@ -342,6 +443,7 @@ impl StreamChecker {
                 .collect(),
             content_deltas: Some(content_deltas),
             cache_usage: None,
+            text: self.text.clone(),
         }
     }
 
@@ -368,7 +470,7 @@ mod tests {
 
     /// A clean stream in the API's exact order: text block, tool block, usage, stop.
     const CLEAN: &str = concat!(
-        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"m\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n",
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"m\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":1,\"service_tier\":\"standard\"}}}\n\n",
         "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
         "event: ping\ndata: {\"type\": \"ping\"}\n\n",
         "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n",
@@ -433,6 +535,12 @@ mod tests {
             (Rule::EventAfterMessageStop, format!("{CLEAN}{msg_stop}")),
             (Rule::UnknownEvent, CLEAN.replace(msg_stop, &format!("event: citation_index\ndata: {{\"type\":\"citation_index\"}}\n\n{msg_stop}"))),
             (Rule::UnknownDelta, CLEAN.replace("\"type\":\"text_delta\",\"text\":\"Hi\"", "\"type\":\"sparkle_delta\",\"x\":1")),
+            (Rule::UnknownBlock, CLEAN.replace("{\"type\":\"text\",\"text\":\"\"}", "{\"type\":\"compaction\",\"content\":\"\"}").replace("\"type\":\"text_delta\",\"text\":\"Hi\"", "\"type\":\"text_delta\",\"text\":\"\"")),
+            (Rule::InputTokensZero, CLEAN.replace("\"input_tokens\":10", "\"input_tokens\":0")),
+            (Rule::ThinkingSignatureMissing, CLEAN.replace("{\"type\":\"text\",\"text\":\"\"}", "{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}").replace("\"type\":\"text_delta\",\"text\":\"Hi\"", "\"type\":\"thinking_delta\",\"thinking\":\"Hi\"")),
+            (Rule::OpenAiDone, format!("{CLEAN}data: [DONE]\n\n")),
+            (Rule::ErrorInsteadOfStatus, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n".to_owned()),
+            (Rule::IdentityBackend, CLEAN.replace("\"id\":\"msg_1\"", "\"id\":\"msg_bdrk_1\"")),
         ];
         for (rule, stream) in cases {
             assert_eq!(check(&stream), [rule], "{}", rule.id());
@@ -444,6 +552,52 @@ mod tests {
         let start_line = CLEAN.split_inclusive("\n\n").next().expect("first event");
         let stream = format!("{start_line}event: error\ndata: {{\"type\":\"error\",\"error\":{{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}}}\n\n");
         assert_eq!(check(&stream), []);
+    }
+
+    #[test]
+    fn a_burst_after_a_long_wait_is_a_buffered_stream() {
+        let ms = Duration::from_millis;
+        assert_eq!(buffered_stream(40, ms(400), ms(2)).map(|f| f.rule), Some(Rule::BufferedStream));
+        // Paced streams (even at 2,000 tokens a second after a long prefill), short
+        // answers and fast first tokens are not judged buffered.
+        assert!(buffered_stream(40, ms(400), ms(300)).is_none());
+        assert!(buffered_stream(8, ms(130), Duration::from_micros(3500)).is_none());
+        assert!(buffered_stream(3, ms(400), ms(0)).is_none());
+        assert!(buffered_stream(40, ms(20), ms(0)).is_none());
+    }
+
+    #[test]
+    fn a_signed_thinking_block_passes() {
+        let thinking = CLEAN
+            .replace("{\"type\":\"text\",\"text\":\"\"}", "{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}")
+            .replace("\"type\":\"text_delta\",\"text\":\"Hi\"", "\"type\":\"thinking_delta\",\"thinking\":\"Hi\"");
+        let signed = thinking.replacen(
+            "event: content_block_stop",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"EqQBCgIYAhIM\"}}\n\nevent: content_block_stop",
+            1,
+        );
+        assert_eq!(check(&signed), []);
+    }
+
+    #[test]
+    fn usage_may_fall_when_iterations_are_reported() {
+        // PROTOCOL.md §7: after compaction the final counters describe the last iteration.
+        let msg_delta = "\"usage\":{\"output_tokens\":12}";
+        let fell = CLEAN.replace(msg_delta, "\"usage\":{\"input_tokens\":4,\"output_tokens\":12}");
+        assert_eq!(check(&fell), [Rule::UsageDecreased]);
+        let iterations = CLEAN.replace(msg_delta, "\"usage\":{\"input_tokens\":4,\"output_tokens\":12,\"iterations\":[{\"type\":\"compaction\",\"input_tokens\":10,\"output_tokens\":5},{\"type\":\"message\",\"input_tokens\":4,\"output_tokens\":7}]}");
+        assert_eq!(check(&iterations), []);
+    }
+
+    #[test]
+    fn a_complete_message_start_may_go_straight_to_message_stop() {
+        // PROTOCOL.md §7, programmatic tool calling.
+        let start = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"w\",\"input\":{\"city\":\"Paris\"},\"caller\":{\"type\":\"code_execution_20250825\",\"tool_id\":\"srvtoolu_1\"}}],\"model\":\"m\",\"stop_reason\":\"tool_use\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":30,\"service_tier\":\"standard\"}}}\n\n";
+        let stop = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+        assert_eq!(check(&format!("{start}{stop}")), []);
+        // An ordinary empty message_start still needs its message_delta.
+        let empty = CLEAN.split_inclusive("\n\n").next().expect("first event");
+        assert_eq!(check(&format!("{empty}{stop}")), [Rule::MissingMessageDelta]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use crate::conformance::Rule;
 use http::{header, HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
@@ -269,7 +270,7 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
     if counting {
         return count_tokens(&raw, config);
     }
-    let lax = config.quirk == Some(crate::conformance::Rule::ProbeUnexpectedResponse);
+    let lax = config.quirk == Some(Rule::ProbeUnexpectedResponse);
     let body = validate::validate_with(&raw, &config.models, lax, &config.extra_fields)?;
     if !config.url_images && validate::has_url_image(&body) {
         return Err(Rejection { status: 400, error_type: "invalid_request_error", message: "image source type url is not supported; send the image as base64".into() });
@@ -287,8 +288,16 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
         }
     }
     let start = Instant::now();
+    if config.quirk == Some(Rule::EnvelopeOverloadedFlattened) {
+        drop(slot);
+        return Ok(json_response(StatusCode::BAD_GATEWAY, &quirk::flattened_overload()));
+    }
     let id = format!("msg_{}", reply::base58(rng, 24));
-    let mut planned = reply::plan(&body, &raw, config.seed, config.output, id);
+    let ignored = config.quirk == Some(Rule::RequestStopSequenceIgnored);
+    let mut planned = match ignored {
+        true => quirk::plan_ignoring_stop_sequences(&body, &raw, config.seed, config.output, id),
+        false => reply::plan(&body, &raw, config.seed, config.output, id),
+    };
     if let Some((key, tokens)) = cache::prefix(&body) {
         planned.use_cache(tokens, state.cache.hit(key));
     }
@@ -301,8 +310,9 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
             quirk::apply_stream(q, &mut events);
         }
         let (tx, rx) = mpsc::channel(16);
+        let hold = (config.quirk == Some(Rule::BufferedStream)).then_some(quirk::BUFFER_HOLD);
         tokio::spawn(async move {
-            stream::send_events(events, timing, start, tx).await;
+            stream::send_events(events, timing, start, tx, hold).await;
             drop(slot);
         });
         let mut response = Response::new(MockBody::Stream(rx));

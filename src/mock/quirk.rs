@@ -1,28 +1,71 @@
 //! Deliberate protocol faults. A quirk is named by the conformance rule it breaks, and
 //! breaks that rule alone (`probe.unexpected-response` is broken in request validation,
-//! which accepts an out-of-range temperature), so every error-severity rule can be shown firing against a
-//! live server (and staying silent when the quirk is off).
+//! which accepts an out-of-range temperature), so every error-severity rule, and the
+//! warnings for the relay faults of PROTOCOL.md §8, can be shown firing against a live
+//! server (and staying silent when the quirk is off).
 
 use serde_json::{json, Value};
 
+use super::reply::{plan, Block, OutputLength, Reply};
 use super::stream::{Payload, Planned};
 use crate::conformance::{Rule, Severity, RULES};
 use crate::protocol::{event, CONTENT_TYPE_JSON, CONTENT_TYPE_SSE};
 
-/// Every rule a quirk can break: all error-severity rules.
+/// Warnings a quirk can commit: relay faults (PROTOCOL.md §8) that are not violations.
+pub const WARN_QUIRKS: [Rule; 3] = [Rule::ErrorInsteadOfStatus, Rule::BufferedStream, Rule::RequestEmptyEndTurn];
+
+/// Every rule a quirk can break: all error-severity rules, and [`WARN_QUIRKS`].
 pub fn available() -> impl Iterator<Item = Rule> {
-    RULES.iter().filter(|r| r.severity == Severity::Error).map(|r| r.rule)
+    RULES.iter().filter(|r| r.severity == Severity::Error || WARN_QUIRKS.contains(&r.rule)).map(|r| r.rule)
 }
 
 /// The quirk named `id` (a rule id).
 pub fn parse(id: &str) -> Result<Rule, String> {
     match Rule::from_id(id) {
-        Some(rule) if rule.severity() == Severity::Error => Ok(rule),
+        Some(rule) if available().any(|r| r == rule) => Ok(rule),
         _ => {
             let names: Vec<&str> = available().map(Rule::id).collect();
-            Err(format!("unknown quirk {id:?}; a quirk is an error rule id: {}", names.join(", ")))
+            Err(format!("unknown quirk {id:?}; a quirk is one of these rule ids: {}", names.join(", ")))
         }
     }
+}
+
+/// What a buffering relay waits before it sends the whole answer at once: long enough
+/// that the burst cannot pass for streaming.
+pub const BUFFER_HOLD: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The error event a relay sends with HTTP 200 instead of an error status.
+fn overloaded_event() -> Planned {
+    named(event::ERROR, json!({"type": event::ERROR, "error": {"type": "overloaded_error", "message": "Overloaded"}}))
+}
+
+/// The body of an overloaded upstream flattened into a 502, for
+/// `envelope.overloaded-flattened`.
+pub fn flattened_overload() -> Value {
+    json!({"type": "error", "error": {"type": "api_error", "message": "Upstream overloaded, please try again later"}})
+}
+
+/// The reply a relay gives when it does not forward `stop_sequences`: planned without
+/// them, with the first requested sequence then written into the text, and `end_turn`.
+pub fn plan_ignoring_stop_sequences(body: &serde_json::Map<String, Value>, raw: &[u8], seed: u64, length: OutputLength, id: String) -> Reply {
+    let mut forwarded = body.clone();
+    // One token is kept back for the sequence, so the answer stays within max_tokens.
+    if let Some(max) = forwarded.get("max_tokens").and_then(Value::as_u64) {
+        forwarded.insert("max_tokens".into(), json!(max.saturating_sub(1).max(1)));
+    }
+    let sequence = forwarded.remove("stop_sequences").and_then(|s| s.as_array().and_then(|a| a.iter().find_map(Value::as_str).map(str::to_owned)));
+    let mut reply = plan(&forwarded, raw, seed, length, id);
+    if let Some(sequence) = sequence {
+        if let Some(Block::Text { pieces }) = reply.blocks.iter_mut().rev().find(|b| matches!(b, Block::Text { .. })) {
+            pieces.push(format!(" {sequence}"));
+        }
+    }
+    reply
+}
+
+/// Whether the stream's final stop_reason is `end_turn`.
+fn ends_turn(events: &[Planned]) -> bool {
+    events.iter().any(|p| p.is(event::MESSAGE_DELTA) && p.json().and_then(|v| v.pointer("/delta/stop_reason")) == Some(&json!("end_turn")))
 }
 
 fn position(events: &[Planned], pred: impl Fn(&Planned) -> bool) -> Option<usize> {
@@ -200,6 +243,17 @@ pub fn apply_stream(rule: Rule, events: &mut Vec<Planned>) {
                 }
             }
         }
+        Rule::InputTokensZero => {
+            if let Some(usage) = events.first_mut().and_then(Planned::json_mut).and_then(|v| v.pointer_mut("/message/usage")) {
+                usage["input_tokens"] = json!(0);
+                usage["cache_creation_input_tokens"] = json!(0);
+                usage["cache_read_input_tokens"] = json!(0);
+            }
+        }
+        Rule::ThinkingSignatureMissing => events.retain(|p| delta_type(p) != Some("signature_delta")),
+        Rule::OpenAiDone => events.push(Planned { name: None, data: Payload::Raw(b"[DONE]".to_vec()), token: false }),
+        Rule::ErrorInsteadOfStatus => *events = vec![overloaded_event()],
+        Rule::RequestEmptyEndTurn if ends_turn(events) => events.retain(|p| delta_type(p) != Some("text_delta")),
         Rule::MissingMessageDelta => events.retain(|p| !p.is(event::MESSAGE_DELTA)),
         Rule::MissingMessageStop => events.retain(|p| !p.is(event::MESSAGE_STOP)),
         Rule::EventAfterMessageStop => {
@@ -227,6 +281,7 @@ pub fn apply_message(rule: Rule, body: &mut Value) {
             body["stop_sequence"] = json!(UNREQUESTED_SEQUENCE);
         }
         Rule::RequestToolUseMismatch if has_tool => body["stop_reason"] = json!("end_turn"),
+        Rule::RequestEmptyEndTurn if body["stop_reason"] == "end_turn" => body["content"] = json!([]),
         _ => {}
     }
 }

@@ -113,6 +113,7 @@ impl Reply {
             "cache_creation_input_tokens": self.cache_creation_input_tokens,
             "cache_read_input_tokens": self.cache_read_input_tokens,
             "output_tokens": output_tokens,
+            "service_tier": "standard",
         })
     }
 }

@@ -148,11 +148,17 @@ pub fn plan_events(reply: &Reply) -> Vec<Planned> {
 
 /// Sends `events` on `tx`, batching every event already due into one write and sleeping
 /// until the next token is due. Returns early when the client goes away.
-pub async fn send_events(events: Vec<Planned>, timing: Timing, start: Instant, tx: mpsc::Sender<Bytes>) {
+pub async fn send_events(events: Vec<Planned>, timing: Timing, start: Instant, tx: mpsc::Sender<Bytes>, hold: Option<std::time::Duration>) {
     let mut out = Vec::with_capacity(4096);
     let mut token = 0usize;
+    // A buffering relay: the whole answer waits for its last token (and at least `hold`),
+    // then goes out at once.
+    if let Some(hold) = hold {
+        let tokens = events.iter().filter(|p| p.token).count();
+        tokio::time::sleep_until(start + timing.due(tokens.saturating_sub(1)).max(hold)).await;
+    }
     for planned in &events {
-        if planned.token {
+        if planned.token && hold.is_none() {
             let due = start + timing.due(token);
             token += 1;
             if due > Instant::now() {
