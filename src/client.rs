@@ -577,6 +577,11 @@ impl StreamObserver {
         self.events += 1;
         let parsed: Result<Value, _> = serde_json::from_str(ev.data);
         self.checker.event(ev.name, ev.data, parsed.as_ref().ok());
+        // An OpenAI-style end marker is the checker's finding; the SDKs skip it, so the
+        // request itself still completed.
+        if ev.name.is_empty() && ev.data.trim() == "[DONE]" {
+            return;
+        }
         let data = match parsed {
             Ok(v) => v,
             Err(e) => {

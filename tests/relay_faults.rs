@@ -1,0 +1,32 @@
+//! `scenarios/relay-faults.yaml`: one relay fault of PROTOCOL.md §8 per target, each
+//! committed by the mock's quirk. Every target must show exactly its own rule, the
+//! reference none, and the run must fail the conformance gate.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use relaybench::scenario::TargetKind;
+
+#[test]
+fn each_relay_fault_target_shows_exactly_its_own_finding() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/relay-faults.yaml");
+    let scenario = relaybench::scenario::load(&file).expect("the scenario loads");
+    let out = common::temp_dir("relay-faults").join("out");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_relaybench"))
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(1), "the faults fail the gate: {}", String::from_utf8_lossy(&o.stderr));
+    let dir = common::only_report_dir(&out);
+    let targets = scenario.targets();
+    assert!(targets.len() >= 12, "{} targets", targets.len());
+    for target in targets {
+        let TargetKind::Mock(mock) = &target.kind else { panic!("{} is not a mock", target.name) };
+        let report = relaybench::report::read(&dir.join(&target.name).join(relaybench::report::REPORT_JSON)).expect("report");
+        let found: BTreeSet<&str> = report.conformance.rules.keys().map(String::as_str).collect();
+        let expected: BTreeSet<&str> = mock.quirk.map(|q| q.id()).into_iter().collect();
+        assert_eq!(found, expected, "target {}", target.name);
+        assert_eq!(report.totals.requests, 24, "target {}", target.name);
+    }
+}
