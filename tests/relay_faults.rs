@@ -29,4 +29,9 @@ fn each_relay_fault_target_shows_exactly_its_own_finding() {
         assert_eq!(found, expected, "target {}", target.name);
         assert_eq!(report.totals.requests, 24, "target {}", target.name);
     }
+    // The comparison summary says it by kind of fault, a line per target.
+    let summary = std::fs::read_to_string(dir.join(relaybench::report::SUMMARY_MD)).expect("summary.md");
+    for line in ["- reference: no fault found", "- input-tokens-zero: usage (stream.input-tokens-zero ×", "- overload-as-502: errors (envelope.overloaded-flattened ×", "- signature-dropped: thinking ("] {
+        assert!(summary.contains(line), "{line}\n{summary}");
+    }
 }

@@ -23,6 +23,55 @@ impl Severity {
     }
 }
 
+/// The kinds of fault, as PROTOCOL.md §8 groups the faults of real relays, so a
+/// comparison can say "errors: envelope; usage: zeroed in streams" at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(missing_docs)] // Each variant is named by its id.
+pub enum Class {
+    Usage,
+    Structure,
+    Streaming,
+    Errors,
+    Stop,
+    Tools,
+    Thinking,
+    Headers,
+    Identity,
+    NewTypes,
+}
+
+impl Class {
+    /// Every class, in report order.
+    pub const ALL: [Class; 10] = [
+        Class::Usage,
+        Class::Structure,
+        Class::Streaming,
+        Class::Errors,
+        Class::Stop,
+        Class::Tools,
+        Class::Thinking,
+        Class::Headers,
+        Class::Identity,
+        Class::NewTypes,
+    ];
+
+    /// Stable id, used in reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Class::Usage => "usage",
+            Class::Structure => "structure",
+            Class::Streaming => "streaming",
+            Class::Errors => "errors",
+            Class::Stop => "stop",
+            Class::Tools => "tools",
+            Class::Thinking => "thinking",
+            Class::Headers => "headers",
+            Class::Identity => "identity",
+            Class::NewTypes => "new types",
+        }
+    }
+}
+
 /// A conformance rule. The discriminant indexes [`RULES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[allow(missing_docs)] // Each variant is documented by its row in RULES.
@@ -87,6 +136,8 @@ pub enum Rule {
 pub struct RuleInfo {
     /// The rule.
     pub rule: Rule,
+    /// The kind of fault, as PROTOCOL.md §8 groups relay faults.
+    pub class: Class,
     /// Stable id, used in reports and by `relaybench check`.
     pub id: &'static str,
     /// Severity.
@@ -95,67 +146,68 @@ pub struct RuleInfo {
     pub text: &'static str,
 }
 
-const fn row(rule: Rule, id: &'static str, severity: Severity, text: &'static str) -> RuleInfo {
-    RuleInfo { rule, id, severity, text }
+const fn row(rule: Rule, class: Class, id: &'static str, severity: Severity, text: &'static str) -> RuleInfo {
+    RuleInfo { rule, class, id, severity, text }
 }
 
+use Class::{Errors, Headers, Identity, NewTypes, Stop, Streaming, Structure, Thinking, Tools, Usage};
 use Severity::{Error, Info, Warn};
 
 /// Every rule, in the order of [`Rule`]'s variants.
 pub const RULES: [RuleInfo; 53] = [
-    row(Rule::Framing, "stream.framing", Error, "the body frames as server-sent events: valid UTF-8, each event under the size limit"),
-    row(Rule::DataNotJson, "stream.data-not-json", Error, "every event's data is one JSON object"),
-    row(Rule::SchemaEvent, "stream.schema", Error, "each event's data matches the JSON Schema of its `type` (schemas/anthropic/*Event.schema.json)"),
-    row(Rule::EventUnnamed, "stream.event-unnamed", Error, "every event carries an `event:` name (no data-only events since 2023-06-01)"),
-    row(Rule::EventNameMismatch, "stream.event-name-mismatch", Error, "the `event:` name equals `data.type`"),
-    row(Rule::FirstEventNotMessageStart, "stream.first-event-not-message-start", Error, "the first event other than `ping` is `message_start` (or `error`)"),
-    row(Rule::DuplicateMessageStart, "stream.duplicate-message-start", Error, "`message_start` occurs exactly once"),
-    row(Rule::BlockIndexNotSequential, "stream.block-index-not-sequential", Error, "`content_block_start` indices are 0, 1, 2… with no gap or repeat"),
-    row(Rule::BlockEventBeforeStart, "stream.block-event-before-start", Error, "a delta or stop addresses a block that has started"),
-    row(Rule::BlockEventAfterStop, "stream.block-event-after-stop", Error, "no delta or second stop after a block's `content_block_stop`"),
-    row(Rule::DeltaTypeMismatch, "stream.delta-type-mismatch", Error, "a known delta type fits its block (text_delta→text, input_json_delta→tool_use…)"),
-    row(Rule::ToolInputInvalid, "stream.tool-input-invalid", Error, "a tool block's concatenated `partial_json` parses to a JSON object at its stop"),
-    row(Rule::BlockOpenAtMessageDelta, "stream.block-open-at-message-delta", Error, "every block is stopped before `message_delta`"),
-    row(Rule::BlockOpenAtMaxTokens, "stream.block-open-at-max-tokens", Warn, "a block left open at `message_delta` when `stop_reason` is `max_tokens`"),
-    row(Rule::ContentAfterMessageDelta, "stream.content-after-message-delta", Error, "no `content_block_*` event after `message_delta`"),
-    row(Rule::MessageDeltaUsageMissing, "stream.message-delta-usage-missing", Error, "`message_delta` carries `usage.output_tokens` as an integer"),
-    row(Rule::StopReasonNull, "stream.stop-reason-null", Error, "`message_delta.delta.stop_reason` is not null"),
-    row(Rule::StopReasonUnknown, "stream.stop-reason-unknown", Warn, "`stop_reason` is one of the documented values"),
-    row(Rule::StopSequenceInconsistent, "stream.stop-sequence-inconsistent", Error, "`stop_sequence` is a string exactly when `stop_reason` is `stop_sequence`"),
-    row(Rule::UsageDecreased, "stream.usage-decreased", Error, "usage counters are cumulative: none decreases from one `message_delta` to the next or below `message_start`"),
-    row(Rule::OutputTokensBelowStart, "stream.output-tokens-below-start", Warn, "final `output_tokens` below the count in `message_start`"),
-    row(Rule::MissingMessageDelta, "stream.missing-message-delta", Error, "a stream has a `message_delta` before `message_stop`"),
-    row(Rule::MissingMessageStop, "stream.missing-message-stop", Error, "a stream without an `error` event ends with `message_stop`"),
-    row(Rule::EventAfterMessageStop, "stream.event-after-message-stop", Error, "nothing but `ping` follows `message_stop`"),
-    row(Rule::UnknownEvent, "stream.unknown-event", Info, "an event type the protocol does not name (allowed: new types may be added)"),
-    row(Rule::UnknownDelta, "stream.unknown-delta", Info, "a delta type the protocol does not name (allowed: new types may be added)"),
-    row(Rule::UnknownBlock, "content.unknown-block", Info, "a content block type the protocol does not name (allowed: new types such as `compaction` appear in real traffic)"),
-    row(Rule::InputTokensZero, "stream.input-tokens-zero", Error, "`message_start` reports input: `usage.input_tokens` of 0 with no cached input is a relay that did not count the prompt"),
-    row(Rule::ThinkingSignatureMissing, "stream.thinking-signature-missing", Error, "a `thinking` block carries a `signature_delta` before its stop (without it the next turn is refused)"),
-    row(Rule::OpenAiDone, "stream.openai-done", Error, "no OpenAI-style `data: [DONE]` line: the stream ends with `message_stop`"),
-    row(Rule::ErrorInsteadOfStatus, "stream.error-instead-of-status", Warn, "an error before `message_start` comes as an HTTP status, not as HTTP 200 and an `error` event"),
-    row(Rule::BufferedStream, "stream.buffered", Warn, "content is streamed as it is generated, not buffered and sent in one burst (TTFT and ITL of such a stream mean nothing)"),
-    row(Rule::MessageShape, "message.shape", Error, "a non-streaming body matches the Message schema (schemas/anthropic/Message.schema.json): non-null `stop_reason`, typed content blocks and usage"),
-    row(Rule::RequestMaxTokens, "request.max-tokens", Error, "output never exceeds `max_tokens`, and `stop_reason` is `max_tokens` only when output reached it"),
-    row(Rule::RequestStopSequenceUnknown, "request.stop-sequence-unknown", Error, "a returned `stop_sequence` is one of the request's `stop_sequences`"),
-    row(Rule::RequestToolUseMismatch, "request.tool-use-mismatch", Error, "a `tool_use` block comes back exactly when `stop_reason` is `tool_use`, and only if a tool could be called"),
-    row(Rule::RequestToolInputSchema, "request.tool-input-schema", Error, "a tool call names an offered tool and its input validates against that tool's `input_schema`"),
-    row(Rule::RequestThinkingMissing, "request.thinking-missing", Error, "with thinking enabled, a thinking (or redacted_thinking) block comes back"),
-    row(Rule::RequestModelMismatch, "request.model-mismatch", Warn, "the response's `model` is the requested one (or its dated id)"),
-    row(Rule::RequestModelNonStandard, "request.model-nonstandard", Warn, "the response's `model` follows the API's naming: models before Claude 4 are `claude-3[-N]-FAMILY-…`, never `claude-FAMILY-3…`"),
-    row(Rule::RequestOutputTokenDrift, "request.output-token-drift", Warn, "`usage.output_tokens` is not far below the number of content deltas counted"),
-    row(Rule::RequestUsageStreamMismatch, "request.usage-stream-mismatch", Warn, "the same prompt reports the same total input tokens streamed and not streamed"),
-    row(Rule::RequestStopSequenceIgnored, "request.stop-sequence-ignored", Error, "a requested stop sequence never appears in the text of a response that did not stop on it"),
-    row(Rule::RequestEmptyEndTurn, "request.empty-end-turn", Warn, "`end_turn` comes with an answer: no text and no tool call is a refusal reported as `end_turn`"),
-    row(Rule::ProbeUnexpectedResponse, "probe.unexpected-response", Error, "a negative probe gets the HTTP status the protocol requires (its `error.type` is judged by `envelope.status-mismatch`)"),
-    row(Rule::EnvelopeNotJson, "envelope.not-json", Error, "an error response's body is JSON"),
-    row(Rule::EnvelopeShape, "envelope.shape", Error, "an error body is `{\"type\":\"error\",\"error\":{\"type\":string,\"message\":string}}`"),
-    row(Rule::EnvelopeStatusMismatch, "envelope.status-mismatch", Error, "`error.type` is the one the API pairs with the HTTP status"),
-    row(Rule::EnvelopeOverloadedFlattened, "envelope.overloaded-flattened", Error, "an overloaded upstream is `overloaded_error` (HTTP 529), not a 5xx `api_error` that says so in words"),
-    row(Rule::ContentTypeWrong, "header.content-type", Error, "streams are `text/event-stream`, other bodies `application/json`"),
-    row(Rule::RequestIdMissing, "header.request-id-missing", Warn, "every response carries a `request-id` header"),
-    row(Rule::RetryAfterMissing, "header.retry-after-missing", Warn, "429 and 529 responses carry `retry-after`"),
-    row(Rule::IdentityBackend, "identity.backend", Info, "fingerprints of the backend behind a relay: ids other than `msg_…`/`toolu_…` (Bedrock, Vertex), `usage.service_tier` missing"),
+    row(Rule::Framing, Structure, "stream.framing", Error, "the body frames as server-sent events: valid UTF-8, each event under the size limit"),
+    row(Rule::DataNotJson, Structure, "stream.data-not-json", Error, "every event's data is one JSON object"),
+    row(Rule::SchemaEvent, Structure, "stream.schema", Error, "each event's data matches the JSON Schema of its `type` (schemas/anthropic/*Event.schema.json)"),
+    row(Rule::EventUnnamed, Structure, "stream.event-unnamed", Error, "every event carries an `event:` name (no data-only events since 2023-06-01)"),
+    row(Rule::EventNameMismatch, Structure, "stream.event-name-mismatch", Error, "the `event:` name equals `data.type`"),
+    row(Rule::FirstEventNotMessageStart, Structure, "stream.first-event-not-message-start", Error, "the first event other than `ping` is `message_start` (or `error`)"),
+    row(Rule::DuplicateMessageStart, Structure, "stream.duplicate-message-start", Error, "`message_start` occurs exactly once"),
+    row(Rule::BlockIndexNotSequential, Structure, "stream.block-index-not-sequential", Error, "`content_block_start` indices are 0, 1, 2… with no gap or repeat"),
+    row(Rule::BlockEventBeforeStart, Structure, "stream.block-event-before-start", Error, "a delta or stop addresses a block that has started"),
+    row(Rule::BlockEventAfterStop, Structure, "stream.block-event-after-stop", Error, "no delta or second stop after a block's `content_block_stop`"),
+    row(Rule::DeltaTypeMismatch, Structure, "stream.delta-type-mismatch", Error, "a known delta type fits its block (text_delta→text, input_json_delta→tool_use…)"),
+    row(Rule::ToolInputInvalid, Tools, "stream.tool-input-invalid", Error, "a tool block's concatenated `partial_json` parses to a JSON object at its stop"),
+    row(Rule::BlockOpenAtMessageDelta, Structure, "stream.block-open-at-message-delta", Error, "every block is stopped before `message_delta`"),
+    row(Rule::BlockOpenAtMaxTokens, Structure, "stream.block-open-at-max-tokens", Warn, "a block left open at `message_delta` when `stop_reason` is `max_tokens`"),
+    row(Rule::ContentAfterMessageDelta, Structure, "stream.content-after-message-delta", Error, "no `content_block_*` event after `message_delta`"),
+    row(Rule::MessageDeltaUsageMissing, Usage, "stream.message-delta-usage-missing", Error, "`message_delta` carries `usage.output_tokens` as an integer"),
+    row(Rule::StopReasonNull, Stop, "stream.stop-reason-null", Error, "`message_delta.delta.stop_reason` is not null"),
+    row(Rule::StopReasonUnknown, Stop, "stream.stop-reason-unknown", Warn, "`stop_reason` is one of the documented values"),
+    row(Rule::StopSequenceInconsistent, Stop, "stream.stop-sequence-inconsistent", Error, "`stop_sequence` is a string exactly when `stop_reason` is `stop_sequence`"),
+    row(Rule::UsageDecreased, Usage, "stream.usage-decreased", Error, "usage counters are cumulative: none decreases from one `message_delta` to the next or below `message_start`"),
+    row(Rule::OutputTokensBelowStart, Usage, "stream.output-tokens-below-start", Warn, "final `output_tokens` below the count in `message_start`"),
+    row(Rule::MissingMessageDelta, Usage, "stream.missing-message-delta", Error, "a stream has a `message_delta` before `message_stop`"),
+    row(Rule::MissingMessageStop, Structure, "stream.missing-message-stop", Error, "a stream without an `error` event ends with `message_stop`"),
+    row(Rule::EventAfterMessageStop, Structure, "stream.event-after-message-stop", Error, "nothing but `ping` follows `message_stop`"),
+    row(Rule::UnknownEvent, NewTypes, "stream.unknown-event", Info, "an event type the protocol does not name (allowed: new types may be added)"),
+    row(Rule::UnknownDelta, NewTypes, "stream.unknown-delta", Info, "a delta type the protocol does not name (allowed: new types may be added)"),
+    row(Rule::UnknownBlock, NewTypes, "content.unknown-block", Info, "a content block type the protocol does not name (allowed: new types such as `compaction` appear in real traffic)"),
+    row(Rule::InputTokensZero, Usage, "stream.input-tokens-zero", Error, "`message_start` reports input: `usage.input_tokens` of 0 with no cached input is a relay that did not count the prompt"),
+    row(Rule::ThinkingSignatureMissing, Thinking, "stream.thinking-signature-missing", Error, "a `thinking` block carries a `signature_delta` before its stop (without it the next turn is refused)"),
+    row(Rule::OpenAiDone, Structure, "stream.openai-done", Error, "no OpenAI-style `data: [DONE]` line: the stream ends with `message_stop`"),
+    row(Rule::ErrorInsteadOfStatus, Errors, "stream.error-instead-of-status", Warn, "an error before `message_start` comes as an HTTP status, not as HTTP 200 and an `error` event"),
+    row(Rule::BufferedStream, Streaming, "stream.buffered", Warn, "content is streamed as it is generated, not buffered and sent in one burst (TTFT and ITL of such a stream mean nothing)"),
+    row(Rule::MessageShape, Structure, "message.shape", Error, "a non-streaming body matches the Message schema (schemas/anthropic/Message.schema.json): non-null `stop_reason`, typed content blocks and usage"),
+    row(Rule::RequestMaxTokens, Usage, "request.max-tokens", Error, "output never exceeds `max_tokens`, and `stop_reason` is `max_tokens` only when output reached it"),
+    row(Rule::RequestStopSequenceUnknown, Stop, "request.stop-sequence-unknown", Error, "a returned `stop_sequence` is one of the request's `stop_sequences`"),
+    row(Rule::RequestToolUseMismatch, Tools, "request.tool-use-mismatch", Error, "a `tool_use` block comes back exactly when `stop_reason` is `tool_use`, and only if a tool could be called"),
+    row(Rule::RequestToolInputSchema, Tools, "request.tool-input-schema", Error, "a tool call names an offered tool and its input validates against that tool's `input_schema`"),
+    row(Rule::RequestThinkingMissing, Thinking, "request.thinking-missing", Error, "with thinking enabled, a thinking (or redacted_thinking) block comes back"),
+    row(Rule::RequestModelMismatch, Identity, "request.model-mismatch", Warn, "the response's `model` is the requested one (or its dated id)"),
+    row(Rule::RequestModelNonStandard, Identity, "request.model-nonstandard", Warn, "the response's `model` follows the API's naming: models before Claude 4 are `claude-3[-N]-FAMILY-…`, never `claude-FAMILY-3…`"),
+    row(Rule::RequestOutputTokenDrift, Usage, "request.output-token-drift", Warn, "`usage.output_tokens` is not far below the number of content deltas counted"),
+    row(Rule::RequestUsageStreamMismatch, Usage, "request.usage-stream-mismatch", Warn, "the same prompt reports the same total input tokens streamed and not streamed"),
+    row(Rule::RequestStopSequenceIgnored, Stop, "request.stop-sequence-ignored", Error, "a requested stop sequence never appears in the text of a response that did not stop on it"),
+    row(Rule::RequestEmptyEndTurn, Stop, "request.empty-end-turn", Warn, "`end_turn` comes with an answer: no text and no tool call is a refusal reported as `end_turn`"),
+    row(Rule::ProbeUnexpectedResponse, Errors, "probe.unexpected-response", Error, "a negative probe gets the HTTP status the protocol requires (its `error.type` is judged by `envelope.status-mismatch`)"),
+    row(Rule::EnvelopeNotJson, Errors, "envelope.not-json", Error, "an error response's body is JSON"),
+    row(Rule::EnvelopeShape, Errors, "envelope.shape", Error, "an error body is `{\"type\":\"error\",\"error\":{\"type\":string,\"message\":string}}`"),
+    row(Rule::EnvelopeStatusMismatch, Errors, "envelope.status-mismatch", Error, "`error.type` is the one the API pairs with the HTTP status"),
+    row(Rule::EnvelopeOverloadedFlattened, Errors, "envelope.overloaded-flattened", Error, "an overloaded upstream is `overloaded_error` (HTTP 529), not a 5xx `api_error` that says so in words"),
+    row(Rule::ContentTypeWrong, Headers, "header.content-type", Error, "streams are `text/event-stream`, other bodies `application/json`"),
+    row(Rule::RequestIdMissing, Headers, "header.request-id-missing", Warn, "every response carries a `request-id` header"),
+    row(Rule::RetryAfterMissing, Headers, "header.retry-after-missing", Warn, "429 and 529 responses carry `retry-after`"),
+    row(Rule::IdentityBackend, Identity, "identity.backend", Info, "fingerprints of the backend behind a relay: ids other than `msg_…`/`toolu_…` (Bedrock, Vertex), `usage.service_tier` missing"),
 ];
 
 impl Rule {
@@ -174,6 +226,11 @@ impl Rule {
         self.info().severity
     }
 
+    /// The kind of fault.
+    pub fn class(self) -> Class {
+        self.info().class
+    }
+
     /// The rule with id `id`.
     pub fn from_id(id: &str) -> Option<Rule> {
         RULES.iter().find(|r| r.id == id).map(|r| r.rule)
@@ -182,9 +239,9 @@ impl Rule {
 
 /// The rule table as Markdown, as the README shows it (`relaybench rules`).
 pub fn markdown_table() -> String {
-    let mut out = String::from("| id | severity | the rule |\n|---|---|---|\n");
+    let mut out = String::from("| id | severity | class | the rule |\n|---|---|---|---|\n");
     for r in RULES {
-        out.push_str(&format!("| `{}` | {} | {} |\n", r.id, r.severity.id(), r.text));
+        out.push_str(&format!("| `{}` | {} | {} | {} |\n", r.id, r.severity.id(), r.class.id(), r.text));
     }
     out
 }

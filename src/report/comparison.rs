@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::model::{Report, ScenarioInfo};
+use crate::conformance::rules::{Class, Rule, Severity};
 use crate::outcome::OutcomeKind;
 
 /// Identifies the comparison format; bumped on incompatible changes.
@@ -245,6 +246,28 @@ pub fn finding_rows(c: &Comparison) -> Vec<Vec<String>> {
     rows
 }
 
+/// Each target's findings grouped by the kind of fault (PROTOCOL.md §8), one line per
+/// target: what a buyer reads first.
+pub fn fault_lines(c: &Comparison) -> Vec<String> {
+    c.targets
+        .iter()
+        .map(|t| {
+            let mut by_class: BTreeMap<Class, Vec<String>> = BTreeMap::new();
+            for (id, n) in &t.findings {
+                if let Some(rule) = Rule::from_id(id) {
+                    let info = if rule.severity() == Severity::Info { ", info" } else { "" };
+                    by_class.entry(rule.class()).or_default().push(format!("{id} ×{n}{info}"));
+                }
+            }
+            let classes: Vec<String> = by_class.iter().map(|(class, rules)| format!("{} ({})", class.id(), rules.join(", "))).collect();
+            match classes.is_empty() {
+                true => format!("{}: no fault found", t.name),
+                false => format!("{}: {}", t.name, classes.join("; ")),
+            }
+        })
+        .collect()
+}
+
 /// The feature matrix, a row per case in suite order; header first.
 pub fn feature_rows(c: &Comparison) -> Vec<Vec<String>> {
     let mut rows = vec![std::iter::once("feature".to_owned()).chain(c.targets.iter().map(|t| t.name.clone())).collect::<Vec<_>>()];
@@ -276,6 +299,10 @@ pub fn markdown(c: &Comparison) -> String {
     }
     let findings = finding_rows(c);
     if findings.len() > 1 {
+        let _ = writeln!(md, "\n## Faults by kind\n");
+        for line in fault_lines(c) {
+            let _ = writeln!(md, "- {line}");
+        }
         let _ = writeln!(md, "\n## Conformance findings per rule\n");
         super::markdown::table(&mut md, &findings);
     }
@@ -296,6 +323,13 @@ pub fn terminal(c: &Comparison) -> String {
         for row in &block {
             let cells: Vec<String> = row.iter().zip(&widths).enumerate().map(|(i, (c, w))| if i == 0 { format!("{c:<w$}") } else { format!("{c:>w$}") }).collect();
             let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+        }
+        let _ = writeln!(out);
+    }
+    if c.targets.iter().any(|t| !t.findings.is_empty()) {
+        let _ = writeln!(out, "faults by kind:");
+        for line in fault_lines(c) {
+            let _ = writeln!(out, "  {line}");
         }
         let _ = writeln!(out);
     }
