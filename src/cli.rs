@@ -26,10 +26,15 @@ pub enum Command {
         /// Print nothing but errors and the report path.
         #[arg(long, short)]
         quiet: bool,
+        /// Write the raw bytes of responses into the report folder's `captures/`:
+        /// `failed` (failed or broke a rule) or `all` (overrides the scenario's `capture:`).
+        #[arg(long, value_parser = ["none", "failed", "all"])]
+        capture: Option<String>,
     },
     /// Check captured responses offline: `.sse` files are raw stream bodies, `.json`
-    /// files non-streaming Messages (or error bodies, with --status). Exits 1 when any
-    /// error-severity rule fires.
+    /// files non-streaming Messages (or error bodies, with --status). A capture file's
+    /// `.http` sidecar gives its status and headers. Exits 1 when any error-severity
+    /// rule fires.
     Check {
         /// Captured bodies.
         #[arg(required = true)]

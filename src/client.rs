@@ -17,7 +17,7 @@ use tokio::time::{timeout_at, Instant};
 
 use crate::conformance::request::{self, RequestFacts, ResponseSummary};
 use crate::conformance::{envelope, stream::StreamChecker};
-use crate::outcome::{Outcome, OutcomeKind};
+use crate::outcome::{Outcome, OutcomeKind, RawResponse};
 use crate::protocol::{self, event, CONTENT_DELTA_TYPES};
 use crate::sse;
 use crate::text::{excerpt, redact};
@@ -219,6 +219,8 @@ pub struct Client {
     timeouts: Timeouts,
     /// The key, only to redact it from whatever the server sends back.
     secret: String,
+    /// Keep each response's raw bytes on its outcome, for capture files.
+    capture: bool,
 }
 
 impl fmt::Debug for Client {
@@ -264,7 +266,15 @@ impl Client {
             headers,
             timeouts,
             secret: target.api_key.expose().to_owned(),
+            capture: false,
         })
+    }
+
+    /// This client, keeping each response's raw bytes (status, headers, body up to
+    /// [`crate::outcome::MAX_CAPTURE_BYTES`]) on its outcome when `on`.
+    pub fn with_capture(mut self, on: bool) -> Client {
+        self.capture = on;
+        self
     }
 
     /// The URL requests go to.
@@ -365,6 +375,10 @@ impl Client {
         outcome.ttfb = Some(start.elapsed());
         let status = response.status().as_u16();
         outcome.status = Some(status);
+        if self.capture {
+            let headers = response.headers().iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
+            outcome.raw = Some(Box::new(RawResponse { status, headers, ..RawResponse::default() }));
+        }
         let stream = outcome.stream && (200..300).contains(&status);
         outcome.findings.extend(envelope::check_headers(status, stream, response.headers()));
         // We never send accept-encoding, so an encoded body is the server's fault, and
@@ -443,6 +457,9 @@ async fn read_error_body(body: hyper::body::Incoming, deadline: Instant, outcome
         Ok(b) => b,
         Err((_, detail)) => Bytes::from(detail),
     };
+    if let Some(raw) = &mut outcome.raw {
+        raw.push(&bytes);
+    }
     let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
     outcome.findings.extend(envelope::check_error_parsed(status, parsed.as_ref(), &bytes));
     outcome.error_type = parsed
@@ -464,6 +481,9 @@ async fn read_message(body: hyper::body::Incoming, deadline: Instant, facts: Opt
         Ok(b) => b,
         Err((kind, detail)) => return outcome.fail(kind, detail),
     };
+    if let Some(raw) = &mut outcome.raw {
+        raw.push(&bytes);
+    }
     let parsed = serde_json::from_slice::<Value>(&bytes);
     outcome.findings.extend(crate::conformance::message::check_message_parsed(parsed.as_ref().ok(), &bytes));
     match parsed {
@@ -518,6 +538,9 @@ async fn read_stream(
             Ok(Some(Ok(frame))) => frame,
         };
         let Ok(data) = frame.into_data() else { continue };
+        if let Some(raw) = &mut outcome.raw {
+            raw.push(&data);
+        }
         if observer.head.len() < HEAD_KEPT {
             let take = data.len().min(HEAD_KEPT - observer.head.len());
             observer.head.extend_from_slice(&data[..take]);

@@ -17,8 +17,10 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the async runtime: {e}"), Exit::CannotProceed),
     };
     match cli.command {
-        Command::Run { scenario, out, quiet } => {
-            let options = RunOptions { out, handle_signals: true, quiet };
+        Command::Run { scenario, out, quiet, capture } => {
+            // clap already limited the value to the three modes.
+            let capture = capture.as_deref().and_then(|c| relaybench::scenario::CaptureMode::parse(c).ok());
+            let options = RunOptions { out, handle_signals: true, quiet, capture };
             match runtime.block_on(run::run_file(&scenario, &options)) {
                 Ok(done) => {
                     if !quiet {
@@ -117,6 +119,12 @@ fn check(files: &[std::path::PathBuf], status: Option<u16>) -> ExitCode {
     use relaybench::conformance::{check_capture_counted, has_violation, Capture};
     let mut violation = false;
     for file in files {
+        // A capture file's sidecar gives its status and headers, so its findings come
+        // back without --status.
+        let sidecar = std::fs::read_to_string(relaybench::load::capture::sidecar_name(&file.display().to_string()))
+            .ok()
+            .and_then(|text| relaybench::load::capture::read_sidecar(&text));
+        let status = status.or(sidecar.as_ref().map(|s| s.0));
         let kind = match (file.extension().and_then(|e| e.to_str()), status) {
             (Some("sse"), _) => Capture::Stream,
             (Some("json"), Some(s)) if !(200..300).contains(&s) => Capture::Error(s),
@@ -127,7 +135,15 @@ fn check(files: &[std::path::PathBuf], status: Option<u16>) -> ExitCode {
             Ok(b) => b,
             Err(e) => return fail(&format!("{}: {e}", file.display()), Exit::Usage),
         };
-        let (findings, unkept) = check_capture_counted(kind, &body);
+        let (mut findings, unkept) = check_capture_counted(kind, &body);
+        if let (Some((status, headers)), Some(s)) = (&sidecar, status) {
+            let headers: http::HeaderMap = headers
+                .iter()
+                .filter_map(|(k, v)| Some((http::HeaderName::from_bytes(k.as_bytes()).ok()?, http::HeaderValue::from_str(v).ok()?)))
+                .collect();
+            let stream = kind == Capture::Stream && (200..300).contains(&s);
+            findings.splice(0..0, relaybench::conformance::envelope::check_headers(*status, stream, &headers));
+        }
         violation |= has_violation(&findings);
         if findings.is_empty() {
             println!("{}: ok", file.display());

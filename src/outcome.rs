@@ -160,6 +160,46 @@ pub struct Outcome {
     /// What a complete response held, when the request's facts were given: for the
     /// feature suite's checks.
     pub response: Option<crate::conformance::request::ResponseSummary>,
+    /// The response exactly as received, when the run captures responses.
+    pub raw: Option<Box<RawResponse>>,
+}
+
+/// Bytes of one response body kept for a capture; the rest is counted, not kept.
+pub const MAX_CAPTURE_BYTES: usize = 1 << 20;
+
+/// A response as it arrived: status, headers and body bytes, for a capture file that
+/// `relaybench check` turns back into the same findings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RawResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The body, up to [`MAX_CAPTURE_BYTES`].
+    pub body: Vec<u8>,
+    /// Body bytes past the limit, not kept.
+    pub cut: u64,
+}
+
+impl RawResponse {
+    /// Appends body bytes, up to the limit.
+    pub fn push(&mut self, bytes: &[u8]) {
+        let take = bytes.len().min(MAX_CAPTURE_BYTES.saturating_sub(self.body.len()));
+        self.body.extend_from_slice(&bytes[..take]);
+        self.cut += (bytes.len() - take) as u64;
+    }
+
+    /// The sidecar file's text: the status line, then the headers.
+    pub fn head_text(&self) -> String {
+        let mut text = format!("HTTP {}\n", self.status);
+        for (name, value) in &self.headers {
+            text.push_str(&format!("{name}: {value}\n"));
+        }
+        if self.cut > 0 {
+            text.push_str(&format!("# {} body bytes past {} were not kept\n", self.cut, MAX_CAPTURE_BYTES));
+        }
+        text
+    }
 }
 
 /// Inter-token gaps kept one by one per stream; later ones go into a histogram.
@@ -184,6 +224,12 @@ impl Outcome {
         for f in &mut self.findings {
             clean(&mut f.message);
             clean(&mut f.excerpt);
+        }
+        if let Some(raw) = &mut self.raw {
+            raw.body = crate::text::redact_bytes(&raw.body, secret);
+            for (_, value) in &mut raw.headers {
+                *value = crate::text::redact(value, secret);
+            }
         }
     }
 
@@ -249,6 +295,7 @@ impl Outcome {
             findings: Vec::new(),
             unkept_findings: Vec::new(),
             response: None,
+            raw: None,
         }
     }
 

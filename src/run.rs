@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::client::{ApiKey, AuthStyle, Client, ClientError, Target, Timeouts};
+use crate::load::capture::{CaptureMode, Captures};
 use crate::load::collect::{collect, Blocker, Collected};
 use crate::load::progress::{self, Live};
 use crate::load::{run_closed_loop, run_open_loop, ClosedLoop, LoadShape, OpenLoop, Picker, Stop, Wiring};
@@ -103,6 +104,8 @@ pub struct RunOptions {
     pub handle_signals: bool,
     /// Print nothing while running.
     pub quiet: bool,
+    /// Overrides the scenario's `capture:`.
+    pub capture: Option<CaptureMode>,
 }
 
 /// One target's part of a finished run.
@@ -186,6 +189,8 @@ struct ReadyTarget {
     stop: Arc<Stop>,
     /// Loops run against it so far (phases, sweep steps); see [`PhaseContext::loops`].
     loops: Arc<AtomicU64>,
+    /// Its capture files so far.
+    captures: Arc<Captures>,
 }
 
 /// Runs a loaded scenario: every target gets the same phases at the same time, so a
@@ -200,6 +205,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         Err(why) => return Err(RunError::OpenFiles(why)),
     }
     let probe_timeouts = phases.first().map_or_else(Timeouts::default, |p| p.load.timeouts());
+    let capture = options.capture.unwrap_or(scenario.capture);
     let mut ready = Vec::new();
     for spec in scenario.targets() {
         let (target, mock) = resolve_target(&spec, scenario.seed).await?;
@@ -207,7 +213,8 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         let model = spec.model.clone().unwrap_or_else(|| scenario.model.clone());
         let requests: Arc<[_]> = scenario.prepared_requests(&model).into();
         let picker = Picker::new(&requests, scenario.seed);
-        ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default(), loops: Arc::default() });
+        let captures = Arc::new(Captures::new(capture));
+        ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default(), loops: Arc::default(), captures });
     }
 
     // Found now, not after the load: a report that cannot be written loses the run.
@@ -272,7 +279,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         let mut tasks = Vec::new();
         for (i, t) in ready.iter().enumerate().filter(|(_, t)| !t.stop.is_stopped()) {
             let ctx = PhaseContext {
-                client: Client::new(&t.target, spec.load.timeouts())?,
+                client: Client::new(&t.target, spec.load.timeouts())?.with_capture(capture != CaptureMode::None),
                 requests: t.requests.clone(),
                 picker: t.picker.clone(),
                 stop: t.stop.clone(),
@@ -281,6 +288,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
                 live: live.clone(),
                 seed: scenario.seed,
                 loops: t.loops.clone(),
+                captures: t.captures.clone(),
                 goodput: scenario.goodput,
             };
             let load = spec.load.clone();
@@ -337,12 +345,13 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             stopped_early: None,
             goodput: scenario.goodput,
         };
-        let (mut report, blocker) = target_report(scenario, &phases, info, &runs, &probes, &features);
+        let (mut report, blocker, captures) = target_report(scenario, &phases, info, &runs, &probes, &features);
         report.calibration = calibration;
         report.client = Some(client_load.clone());
         let target_dir = if several { dir.join(&t.spec.name) } else { dir.clone() };
         std::fs::create_dir_all(&target_dir)
             .and_then(|()| report::write(&report, &target_dir))
+            .and_then(|()| report::write_captures(&captures, &target_dir))
             .map_err(|source| RunError::Report { dir: target_dir.clone(), source })?;
         targets.push(TargetRun { report, dir: target_dir, blocker });
     }
@@ -405,7 +414,7 @@ fn target_report(
     runs: &[PhaseRun],
     probes: &[crate::probes::ProbeResult],
     features: &[crate::features::FeatureResult],
-) -> (Report, Option<Blocker>) {
+) -> (Report, Option<Blocker>, Vec<crate::load::capture::CaptureFile>) {
     let mut collected = Collected::default();
     for run in runs {
         collected.merge(run.collected.clone());
@@ -447,7 +456,7 @@ fn target_report(
             report.thresholds.push(report::gate::evaluate(&default, &report));
         }
     }
-    (report, collected.blocker)
+    (report, collected.blocker, std::mem::take(&mut collected.captures))
 }
 
 /// The record of phase `index` whose task failed: nothing collected, and a blocker that
@@ -507,6 +516,8 @@ struct PhaseContext {
     loops: Arc<AtomicU64>,
     /// The per-request SLO of goodput.
     goodput: Option<GoodputSpec>,
+    /// The target's capture files, shared by its phases.
+    captures: Arc<Captures>,
 }
 
 impl PhaseContext {
@@ -572,7 +583,7 @@ impl PhaseContext {
         let (tx, rx) = mpsc::unbounded_channel();
         let names = self.requests.iter().map(|r| r.name.clone()).collect();
         let twins = crate::load::collect::stream_twins(&self.requests);
-        let collector = tokio::spawn(collect(names, twins, self.goodput, self.run_start, rx));
+        let collector = tokio::spawn(collect(names, twins, self.goodput, self.run_start, self.captures.clone(), rx));
         let dropped = Arc::new(AtomicU64::new(0));
         let mut wiring = Wiring::new(
             self.client.clone(),

@@ -49,9 +49,39 @@ pub fn redact(text: &str, secret: &str) -> String {
     out
 }
 
+/// [`redact`] for raw bytes (a captured response, which need not be UTF-8): every
+/// occurrence of `secret`, and a tail that is the start of it, replaced.
+pub fn redact_bytes(bytes: &[u8], secret: &str) -> Vec<u8> {
+    let secret = secret.as_bytes();
+    if secret.is_empty() {
+        return bytes.to_vec();
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(at) = memchr::memmem::find(rest, secret) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(REDACTED.as_bytes());
+        rest = &rest[at + secret.len()..];
+    }
+    out.extend_from_slice(rest);
+    if let Some(k) = (8.min(secret.len())..secret.len()).rev().find(|&k| out.ends_with(&secret[..k])) {
+        out.truncate(out.len() - k);
+        out.extend_from_slice(REDACTED.as_bytes());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_is_redacted_from_bytes_whole_and_cut_short() {
+        let key = "sk-ant-0123456789abcdef";
+        assert_eq!(redact_bytes(b"\xff key sk-ant-0123456789abcdef and sk-ant-0123456789abcdef.", key), b"\xff key [REDACTED] and [REDACTED].");
+        assert_eq!(redact_bytes(b"cut at 1 MiB: sk-ant-0123", key), b"cut at 1 MiB: [REDACTED]");
+        assert_eq!(redact_bytes(b"nothing here", key), b"nothing here");
+    }
 
     #[test]
     fn a_secret_is_redacted_whole_and_cut_short() {

@@ -261,7 +261,7 @@ fn artifacts(dir: &std::path::Path) -> Vec<(String, String)> {
 fn check(mode: Mode, expected: &[&str], hostile_ok: bool) -> Vec<String> {
     let addr = serve(mode);
     let scenario = format!(
-        "name: hostile\ntarget: {{base_url: \"http://{addr}\", api_key_env: {KEY_VAR}}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{stream: true, max_tokens: 16, prompt: hi}}\nload: {{concurrency: 2, requests: {REQUESTS}, timeout: 2s, connect_timeout: 1s}}\n"
+        "name: hostile\ntarget: {{base_url: \"http://{addr}\", api_key_env: {KEY_VAR}}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{stream: true, max_tokens: 16, prompt: hi}}\nload: {{concurrency: 2, requests: {REQUESTS}, timeout: 2s, connect_timeout: 1s}}\ncapture: all\n"
     );
     let ran = run(&format!("{mode:?}"), &scenario);
     let mut wrong = Vec::new();

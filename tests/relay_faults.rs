@@ -1,6 +1,7 @@
 //! `scenarios/relay-faults.yaml`: one relay fault of PROTOCOL.md §8 per target, each
 //! committed by the mock's quirk. Every target must show exactly its own rule, the
-//! reference none, and the run must fail the conformance gate.
+//! reference none, and the run must fail the conformance gate; with `--capture failed`
+//! each finding links to the bytes that `relaybench check` turns back into it.
 
 mod common;
 
@@ -14,7 +15,7 @@ fn each_relay_fault_target_shows_exactly_its_own_finding() {
     let scenario = relaybench::scenario::load(&file).expect("the scenario loads");
     let out = common::temp_dir("relay-faults").join("out");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_relaybench"))
-        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"])
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q", "--capture", "failed"])
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(1), "the faults fail the gate: {}", String::from_utf8_lossy(&o.stderr));
@@ -28,6 +29,23 @@ fn each_relay_fault_target_shows_exactly_its_own_finding() {
         let expected: BTreeSet<&str> = mock.quirk.map(|q| q.id()).into_iter().collect();
         assert_eq!(found, expected, "target {}", target.name);
         assert_eq!(report.totals.requests, 24, "target {}", target.name);
+        let captures = dir.join(&target.name).join("captures");
+        if mock.quirk.is_none() {
+            assert!(!captures.exists(), "the reference broke no rule, so nothing was captured");
+        }
+        for (id, rule) in &report.conformance.rules {
+            // A request-aware finding needs its request, a pacing finding its timing, and
+            // a probe's response is not captured: the rest come back from the bytes alone.
+            let from_bytes = !id.starts_with("request.") && id != "stream.buffered" && id != "envelope.shape";
+            let linked: Vec<&String> = rule.examples.iter().filter_map(|e| e.capture.as_ref()).collect();
+            assert_eq!(!linked.is_empty(), from_bytes || id.starts_with("request.") || id == "stream.buffered", "{}: {id} {:?}", target.name, rule.examples);
+            for capture in linked.iter().filter(|_| from_bytes) {
+                let path = dir.join(&target.name).join(capture);
+                let o = std::process::Command::new(env!("CARGO_BIN_EXE_relaybench")).arg("check").arg(&path).output().expect("check");
+                let printed = String::from_utf8_lossy(&o.stdout);
+                assert!(printed.contains(&format!(" {id}")), "{}: check {} gives {printed}", target.name, path.display());
+            }
+        }
     }
     // The comparison summary says it by kind of fault, a line per target.
     let summary = std::fs::read_to_string(dir.join(relaybench::report::SUMMARY_MD)).expect("summary.md");

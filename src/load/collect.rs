@@ -7,6 +7,7 @@ use crate::conformance::{Finding, Rule};
 use crate::metrics::Recorder;
 use std::collections::{BTreeMap, BTreeSet};
 use crate::outcome::{Outcome, OutcomeKind};
+use super::capture::{CaptureFile, Captures};
 use crate::scenario::GoodputSpec;
 use crate::stop::Stop;
 
@@ -20,6 +21,19 @@ pub const MAX_FINDING_EXAMPLES: usize = 3;
 /// that did better, the run stops: more of the same would only repeat the failure.
 pub const FATAL_STREAK: u64 = 5;
 
+/// A finding kept for the report, with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingExample {
+    /// Completion order of its request (0 for a finding over several requests).
+    pub request: u64,
+    /// Template index.
+    pub template: usize,
+    /// The finding.
+    pub finding: Finding,
+    /// The capture file of its response, when it was captured.
+    pub capture: Option<String>,
+}
+
 /// A failure kept for the report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Example {
@@ -27,6 +41,8 @@ pub struct Example {
     pub request: u64,
     /// The outcome, with its detail.
     pub outcome: Outcome,
+    /// Its capture file, when it was captured.
+    pub capture: Option<String>,
 }
 
 /// Why a run could not proceed (exit code 3).
@@ -196,8 +212,11 @@ pub struct Collected {
     pub input_tokens: Vec<Option<u64>>,
     /// The first failures.
     pub examples: Vec<Example>,
-    /// The first findings of each rule, with the request (completion order) they came from.
-    pub finding_examples: BTreeMap<Rule, Vec<(u64, usize, Finding)>>,
+    /// The first findings of each rule, with the request (completion order) they came
+    /// from, its template, and its capture file when it was captured.
+    pub finding_examples: BTreeMap<Rule, Vec<FindingExample>>,
+    /// Capture files: name and bytes.
+    pub captures: Vec<CaptureFile>,
     /// Set when no request got past connection or authentication.
     pub blocker: Option<Blocker>,
     /// Per-second buckets, by seconds since the run began.
@@ -258,6 +277,7 @@ impl Collected {
             let room = MAX_FINDING_EXAMPLES.saturating_sub(mine.len());
             mine.extend(kept.into_iter().take(room));
         }
+        self.captures.extend(other.captures);
         if self.blocker.is_none() {
             self.blocker = other.blocker;
         }
@@ -361,6 +381,7 @@ pub async fn collect(
     twins: Vec<(usize, usize)>,
     goodput: Option<GoodputSpec>,
     run_start: tokio::time::Instant,
+    captures: std::sync::Arc<Captures>,
     mut outcomes: mpsc::UnboundedReceiver<Outcome>,
 ) -> Collected {
     let templates = names.len();
@@ -374,7 +395,11 @@ pub async fn collect(
     let mut input_totals = vec![BTreeSet::new(); templates];
     let mut fatal = 0u64;
     let mut passed = 0u64;
-    while let Some(o) = outcomes.recv().await {
+    while let Some(mut o) = outcomes.recv().await {
+        let capture = captures.take(&mut o).map(|(name, raw)| {
+            c.captures.push((name.clone(), raw));
+            name
+        });
         c.recorder.record(&o);
         if let (Some(slo), Some(met)) = (&goodput, c.goodput_met.as_mut()) {
             *met += u64::from(slo.met(&o));
@@ -430,19 +455,20 @@ pub async fn collect(
         for f in &o.findings {
             let kept = c.finding_examples.entry(f.rule).or_default();
             if kept.len() < MAX_FINDING_EXAMPLES {
-                kept.push((c.recorder.requests, o.template, f.clone()));
+                kept.push(FindingExample { request: c.recorder.requests, template: o.template, finding: f.clone(), capture: capture.clone() });
             }
         }
         if o.kind != OutcomeKind::Ok && c.examples.len() < MAX_EXAMPLES {
             c.examples.push(Example {
                 request: c.recorder.requests,
                 outcome: o,
+                capture,
             });
         }
     }
     for (template, finding) in compare_twins(&twins, &input_totals, &names) {
         *c.recorder.findings.entry(finding.rule.id().to_owned()).or_default() += 1;
-        c.finding_examples.entry(finding.rule).or_default().push((0, template, finding));
+        c.finding_examples.entry(finding.rule).or_default().push(FindingExample { request: 0, template, finding, capture: None });
     }
     // A short run may end before the streak: it is still blocked if nothing got through.
     if c.blocker.is_none() && passed == 0 && fatal > 0 {

@@ -5,6 +5,7 @@
 //! outcome to a channel; the collector that owns every measurement lives in [`collect`],
 //! so nothing measured is lost when the run is stopped early.
 
+pub mod capture;
 pub mod collect;
 pub mod feed;
 pub mod open_files;

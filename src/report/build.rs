@@ -137,22 +137,23 @@ fn finding_examples(
     one_off: &[(String, &[Finding])],
     template_name: &dyn Fn(usize) -> String,
 ) -> Vec<(Rule, Vec<FindingInfo>)> {
-    let info = |request: u64, template: String, f: &Finding| FindingInfo {
+    let info = |request: u64, template: String, f: &Finding, capture: Option<&String>| FindingInfo {
         request,
         template,
         event_index: f.event_index,
         message: f.message.clone(),
         excerpt: f.excerpt.clone(),
+        capture: capture.map(|name| format!("{}/{name}", crate::load::capture::CAPTURE_DIR)),
     };
     let mut by_rule: BTreeMap<Rule, Vec<FindingInfo>> = BTreeMap::new();
     for (label, findings) in one_off {
         for f in *findings {
-            by_rule.entry(f.rule).or_default().push(info(0, label.clone(), f));
+            by_rule.entry(f.rule).or_default().push(info(0, label.clone(), f, None));
         }
     }
     for (rule, kept) in &collected.finding_examples {
         let list = by_rule.entry(*rule).or_default();
-        list.extend(kept.iter().map(|(request, template, f)| info(*request, template_name(*template), f)));
+        list.extend(kept.iter().map(|e| info(e.request, template_name(e.template), &e.finding, e.capture.as_ref())));
     }
     by_rule
         .into_iter()
@@ -306,6 +307,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
                 status: e.outcome.status,
                 error_type: e.outcome.error_type.clone(),
                 detail: e.outcome.detail.clone(),
+                capture: e.capture.as_ref().map(|name| format!("{}/{name}", crate::load::capture::CAPTURE_DIR)),
             })
             .collect(),
         conformance: conformance(&finding_counts(r, &one_off), &finding_examples(collected, &one_off, &template_name)),

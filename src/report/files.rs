@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::model::Report;
+use crate::load::capture::{sidecar_name, CaptureFile, CAPTURE_DIR};
 use super::{junit, markdown};
 
 /// File name of the canonical report inside a report folder.
@@ -51,6 +52,21 @@ pub fn write(report: &Report, dir: &Path) -> std::io::Result<()> {
     write_atomic(&dir.join(REPORT_JSON), &json)?;
     write_atomic(&dir.join(SUMMARY_MD), markdown::render(report).as_bytes())?;
     write_atomic(&dir.join(JUNIT_XML), junit::render(report).as_bytes())
+}
+
+/// Writes capture files into `dir` (a target's report folder): each body under
+/// [`CAPTURE_DIR`], its status and headers in a sidecar beside it, each atomically.
+pub fn write_captures(captures: &[CaptureFile], dir: &Path) -> std::io::Result<()> {
+    if captures.is_empty() {
+        return Ok(());
+    }
+    let folder = dir.join(CAPTURE_DIR);
+    std::fs::create_dir_all(&folder)?;
+    for (name, raw) in captures {
+        write_atomic(&folder.join(name), &raw.body)?;
+        write_atomic(&folder.join(sidecar_name(name)), raw.head_text().as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Reads a report file.

@@ -17,6 +17,6 @@ pub mod terminal;
 pub mod timefmt;
 
 pub use build::{build, conformance, RunInfo};
-pub use files::{create_report_dir, read, write, write_atomic, JUNIT_XML, REPORT_JSON, SUMMARY_MD};
+pub use files::{create_report_dir, read, write, write_atomic, write_captures, JUNIT_XML, REPORT_JSON, SUMMARY_MD};
 pub use lines::*;
 pub use model::*;

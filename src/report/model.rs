@@ -164,6 +164,10 @@ pub struct FindingInfo {
     pub message: String,
     /// The start of the offending bytes.
     pub excerpt: String,
+    /// The response's capture file, relative to the report folder, when it was
+    /// captured: `relaybench check` on it reproduces the finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<String>,
 }
 
 /// Scenario identity.
@@ -424,6 +428,9 @@ pub struct ExampleInfo {
     pub error_type: Option<String>,
     /// What happened.
     pub detail: Option<String>,
+    /// The response's capture file, relative to the report folder, when it was captured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<String>,
 }
 
 /// Why a histogram could not be read back.

@@ -5,6 +5,7 @@
 //! The YAML itself is read through [`crate::yaml`], the one place the YAML crate is named.
 
 mod visit;
+pub mod capture_mode;
 pub mod dataset;
 pub mod duration;
 pub mod error;
@@ -23,6 +24,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use visit::{report_name, some_validated, string_where, threshold_list, validated, Checked, Validate};
+pub use capture_mode::CaptureMode;
 pub use duration::HumanDuration;
 pub use error::ScenarioError;
 pub use load_spec::{Executor, GoodputSpec, LoadSpec, Ramp, StageSpec};
@@ -81,6 +83,9 @@ pub struct Scenario {
     /// The per-request SLO that counts a request toward goodput.
     #[serde(default, deserialize_with = "some_validated")]
     pub goodput: Option<GoodputSpec>,
+    /// Which responses to keep as capture files in the report folder.
+    #[serde(default)]
+    pub capture: CaptureMode,
 }
 
 /// One phase of a scenario: a load with its own name and thresholds.
