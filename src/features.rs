@@ -22,7 +22,7 @@ use crate::outcome::{Outcome, OutcomeKind};
 use crate::provider::Provider;
 
 /// Every case, in the order they run.
-pub const FEATURES: [&str; 25] = [
+pub const FEATURES: [&str; 29] = [
     "text",
     "stream",
     "system-string",
@@ -37,7 +37,9 @@ pub const FEATURES: [&str; 25] = [
     "tools-named",
     "tools-none",
     "tool-result",
+    "parallel-tool-results",
     "thinking",
+    "thinking-tool-round-trip",
     "thinking-model",
     "listed-models",
     "image-base64",
@@ -46,6 +48,8 @@ pub const FEATURES: [&str; 25] = [
     "prompt-caching",
     "max-tokens-truncation",
     "anthropic-beta",
+    "anthropic-beta-effect",
+    "count-tokens",
     "auth-x-api-key",
     "auth-bearer",
 ];
@@ -116,6 +120,8 @@ pub struct FeatureResult {
 
 /// What a case checks on a served response.
 type Check = fn(&ResponseSummary) -> Result<(), String>;
+/// What a case checks on the served body itself.
+type BodyCheck = fn(&Value) -> Result<(), String>;
 
 /// One case ready to send.
 struct Case {
@@ -128,10 +134,19 @@ struct Case {
     /// None: must be served; Some: must be refused with this status and error type.
     refused: Option<(u16, &'static str)>,
     check: Check,
+    /// A check of the served body itself, for what the summary does not hold.
+    body_check: Option<BodyCheck>,
 }
 
 fn served(_: &ResponseSummary) -> Result<(), String> {
     Ok(())
+}
+
+impl Case {
+    /// A plain case that must be served, to build others from.
+    fn served() -> Case {
+        Case { text: "", body: Value::Null, stream: false, adjust: None, refused: None, check: served, body_check: None }
+    }
 }
 
 fn has_block(r: &ResponseSummary, kind: &str) -> Result<(), String> {
@@ -163,7 +178,7 @@ fn weather_tool() -> Value {
 fn case(name: &str, model: &str, thinking_model: Option<&str>) -> Option<Case> {
     let user = |text: &str| json!([{"role": "user", "content": text}]);
     let mut body = json!({"model": model, "max_tokens": 64, "messages": user("Say hello in five words.")});
-    let mut c = Case { text: "", body: Value::Null, stream: false, adjust: None, refused: None, check: served };
+    let mut c = Case::served();
     match name {
         "text" => c.text = "a plain text reply",
         "stream" => {
@@ -240,6 +255,36 @@ fn case(name: &str, model: &str, thinking_model: Option<&str>) -> Option<Case> {
                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01relaybench", "content": "18 degrees, clear"}]}]);
             c.check = |r| has_block(r, "text");
         }
+        "parallel-tool-results" => {
+            c.text = "two parallel tool calls answered by two `tool_result` blocks in one user turn";
+            body["tools"] = json!([weather_tool()]);
+            body["messages"] = json!([
+                {"role": "user", "content": "What is the weather in Paris and in Rome?"},
+                {"role": "assistant", "content": [
+                    {"type": "tool_use", "id": "toolu_01relaybenchA", "name": "get_weather", "input": {"city": "Paris"}},
+                    {"type": "tool_use", "id": "toolu_01relaybenchB", "name": "get_weather", "input": {"city": "Rome"}}]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_01relaybenchA", "content": "18 degrees, clear"},
+                    {"type": "tool_result", "tool_use_id": "toolu_01relaybenchB", "content": "24 degrees, sunny"}]}]);
+            c.check = |r| has_block(r, "text");
+        }
+        "thinking-tool-round-trip" => {
+            c.text = THINKING_ROUND_TRIP;
+            body = thinking_tool_turn(model);
+        }
+        "count-tokens" => {
+            c.text = COUNT_TOKENS;
+            body = counted_body(model);
+        }
+        "anthropic-beta-effect" => {
+            c.text = "an `anthropic-beta` header that takes effect: the beta's field is answered, not only accepted";
+            c.adjust = Some(|t| t.headers.push((crate::protocol::HEADER_BETA.into(), crate::protocol::BETA_CONTEXT_MANAGEMENT.into())));
+            body["context_management"] = json!({"edits": [{"type": "clear_tool_uses_20250919"}]});
+            c.body_check = Some(|v| match v.get("context_management") {
+                Some(cm) if cm.get("applied_edits").is_some_and(Value::is_array) => Ok(()),
+                _ => Err(format!("served without `context_management` in the response: the {} beta did not take effect", crate::protocol::BETA_CONTEXT_MANAGEMENT)),
+            });
+        }
         "thinking" | "thinking-model" => {
             c.text = if name == "thinking" { "extended thinking with a budget" } else { THINKING_MODEL };
             if name == "thinking-model" {
@@ -312,16 +357,24 @@ pub fn thinking_variant(provider: Option<&Provider>, model: &str) -> Option<&'st
 /// (for the `-thinking` variant and the listed models). A stop (an interrupt) ends the
 /// suite between cases; the cases run so far are returned.
 pub async fn run(target: &Target, timeouts: Timeouts, model: &str, provider: Option<&Provider>, names: &[String], stop: &Stop) -> Result<Vec<FeatureResult>, ClientError> {
-    let sender = Sender { target, timeouts, client: Client::new(target, timeouts)? };
+    let sender = Sender { target, timeouts, client: Client::new(target, timeouts)?.with_capture(true) };
     let mut results = Vec::with_capacity(names.len());
     for name in names {
         if stop.is_stopped() {
             break;
         }
         // An interrupt ends the suite at once, the case in flight unreported.
-        if name == "listed-models" {
+        // The cases of several requests each.
+        if SEVERAL_REQUESTS.contains(&name.as_str()) {
+            let several = async {
+                match name.as_str() {
+                    "listed-models" => listed_models(&sender, provider).await,
+                    "count-tokens" => count_tokens(&sender, model).await,
+                    _ => thinking_round_trip(&sender, model).await,
+                }
+            };
             tokio::select! {
-                r = listed_models(&sender, provider) => results.push(r?),
+                r = several => results.push(r?),
                 _ = stop.wait() => break,
             }
             continue;
@@ -362,7 +415,7 @@ impl Sender<'_> {
             Some(adjust) => {
                 let mut target = self.target.clone();
                 adjust(&mut target);
-                Some(Client::new(&target, self.timeouts)?)
+                Some(Client::new(&target, self.timeouts)?.with_capture(true))
             }
             None => None,
         };
@@ -408,7 +461,96 @@ async fn listed_models(sender: &Sender<'_>, provider: Option<&Provider>) -> Resu
     Ok(result)
 }
 
+/// `count-tokens`: the endpoint's count against the usage of the same request, with a
+/// system prompt and a tool (which relays are known to leave out of the count).
+async fn count_tokens(sender: &Sender<'_>, model: &str) -> Result<FeatureResult, ClientError> {
+    let case = Case { text: COUNT_TOKENS, body: counted_body(model), ..Case::served() };
+    let mut counted = case.body.clone();
+    if let Some(fields) = counted.as_object_mut() {
+        fields.remove("max_tokens");
+    }
+    let counted = sender.client.count_tokens(Bytes::from(counted.to_string())).await;
+    let outcome = sender.send(&case).await?;
+    let (status, detail) = match (counted, outcome.input_total) {
+        (Err(why), _) if why.starts_with("HTTP 4") => (Status::Unsupported, format!("count_tokens refused: {why}")),
+        (Err(why), _) => (Status::Fail, format!("count_tokens failed: {why}")),
+        (Ok(_), _) if outcome.kind != OutcomeKind::Ok => judge(&case, &outcome),
+        (Ok(n), Some(used)) if n == used => (Status::Pass, format!("count_tokens and usage agree: {n} input tokens")),
+        (Ok(n), Some(used)) => (Status::Fail, format!("count_tokens says {n} input tokens, the same request's usage {used}")),
+        (Ok(n), None) => (Status::Fail, format!("count_tokens says {n}; the response reports no input usage")),
+    };
+    Ok(FeatureResult { name: "count-tokens".into(), text: COUNT_TOKENS, status, detail, findings: outcome.findings })
+}
+
+/// `thinking-tool-round-trip`: a tool call made while thinking, answered in a second turn
+/// that sends the assistant's content back as received, signed thinking block first. A
+/// relay that drops the signature fails here, where the real API refuses the second turn.
+async fn thinking_round_trip(sender: &Sender<'_>, model: &str) -> Result<FeatureResult, ClientError> {
+    let mut result = FeatureResult { name: "thinking-tool-round-trip".into(), text: THINKING_ROUND_TRIP, status: Status::Fail, detail: String::new(), findings: Vec::new() };
+    let first = Case { text: THINKING_ROUND_TRIP, body: thinking_tool_turn(model), check: |r| has_block(r, "thinking").and_then(|()| has_block(r, "tool_use")), ..Case::served() };
+    let outcome = sender.send(&first).await?;
+    let (status, detail) = judge(&first, &outcome);
+    result.findings.extend(outcome.findings.iter().cloned());
+    if status != Status::Pass {
+        (result.status, result.detail) = (status, format!("turn 1: {detail}"));
+        return Ok(result);
+    }
+    let served: Value = outcome.raw.as_ref().and_then(|raw| serde_json::from_slice(&raw.body).ok()).unwrap_or_default();
+    let content = served.get("content").cloned().unwrap_or_default();
+    let blocks = content.as_array().map(Vec::as_slice).unwrap_or_default();
+    let signed = blocks.iter().any(|b| b["type"] == "thinking" && b["signature"].as_str().is_some_and(|s| !s.is_empty()));
+    let Some(call) = blocks.iter().find(|b| b["type"] == "tool_use").and_then(|b| b["id"].as_str()) else {
+        result.detail = "turn 1: no tool_use block to answer".into();
+        return Ok(result);
+    };
+    if !signed {
+        result.detail = "turn 1: the thinking block came back without a signature, which the API refuses when it is sent back".into();
+        return Ok(result);
+    }
+    let mut body = thinking_tool_turn(model);
+    body["messages"] = json!([
+        body["messages"][0].clone(),
+        {"role": "assistant", "content": content},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call, "content": "18 degrees, clear"}]}]);
+    let second = Case { text: THINKING_ROUND_TRIP, body, check: |r| has_block(r, "text"), ..Case::served() };
+    let outcome = sender.send(&second).await?;
+    let (status, detail) = judge(&second, &outcome);
+    result.findings.extend(outcome.findings);
+    (result.status, result.detail) = match status {
+        Status::Pass => (Status::Pass, "served both turns, the signed thinking block sent back".into()),
+        _ => (Status::Fail, format!("turn 2, the signed thinking block sent back: {detail}")),
+    };
+    Ok(result)
+}
+
+/// The cases that send more than one request.
+const SEVERAL_REQUESTS: [&str; 3] = ["listed-models", "count-tokens", "thinking-tool-round-trip"];
+
 const THINKING_MODEL: &str = "the provider's `-thinking` model variant";
+const THINKING_ROUND_TRIP: &str = "thinking with a tool call, then the signed thinking block sent back with the tool result";
+const COUNT_TOKENS: &str = "`POST /v1/messages/count_tokens` exists and agrees with the usage of the same request";
+
+/// The first turn of the thinking round trip: thinking on, a tool offered.
+fn thinking_tool_turn(model: &str) -> Value {
+    json!({
+        "model": model,
+        "max_tokens": 2048,
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "tools": [weather_tool()],
+        "messages": [{"role": "user", "content": "What is the weather in Paris?"}],
+    })
+}
+
+/// A request whose input counts system, tools and messages alike.
+fn counted_body(model: &str) -> Value {
+    json!({
+        "model": model,
+        "max_tokens": 64,
+        "system": "You answer in English, briefly.",
+        "tools": [weather_tool()],
+        "messages": [{"role": "user", "content": "What is the weather in Paris?"}],
+    })
+}
 const LISTED_MODELS: &str = "every model id the provider's document lists";
 
 /// The case's verdict on what came back.
@@ -430,7 +572,14 @@ fn judge(case: &Case, o: &Outcome) -> (Status, String) {
     match (o.kind, o.status) {
         (OutcomeKind::Ok, _) if !errors.is_empty() => (Status::Fail, format!("served, but {}", errors.join(", "))),
         (OutcomeKind::Ok, _) => match o.response.as_ref().map(case.check) {
-            Some(Ok(())) => (Status::Pass, format!("served: {}", got())),
+            Some(Ok(())) => match (case.body_check, o.raw.as_ref().and_then(|raw| serde_json::from_slice::<Value>(&raw.body).ok())) {
+                (Some(check), Some(body)) => match check(&body) {
+                    Ok(()) => (Status::Pass, format!("served: {}", got())),
+                    Err(why) => (Status::Fail, why),
+                },
+                (Some(_), None) => (Status::Fail, "the served body could not be read back".into()),
+                (None, _) => (Status::Pass, format!("served: {}", got())),
+            },
             Some(Err(why)) => (Status::Fail, why),
             None => (Status::Fail, "the response was incomplete".into()),
         },
@@ -457,5 +606,9 @@ mod tests {
         assert!(case("nope", "m", None).is_none());
         assert!(is_feature(MISSING_VERSION) && !is_feature("nope"));
         assert!(all().iter().all(|n| describe(n).is_some()), "every case describes itself");
+        // A beta header accepted but not forwarded leaves the beta's field unanswered.
+        let beta = case("anthropic-beta-effect", "m", None).and_then(|c| c.body_check).expect("a body check");
+        assert!(beta(&json!({"context_management": {"applied_edits": []}})).is_ok());
+        assert!(beta(&json!({"content": []})).is_err());
     }
 }

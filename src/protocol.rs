@@ -11,6 +11,11 @@ pub const COUNT_TOKENS_PATH: &str = "/v1/messages/count_tokens";
 
 /// Request header carrying the API version.
 pub const HEADER_VERSION: &str = "anthropic-version";
+/// Header that turns on beta features, comma-separated.
+pub const HEADER_BETA: &str = "anthropic-beta";
+/// The context-management beta: it allows a request's `context_management` field, and
+/// the response then reports `context_management.applied_edits`.
+pub const BETA_CONTEXT_MANAGEMENT: &str = "context-management-2025-06-27";
 /// Request header for key authentication.
 pub const HEADER_API_KEY: &str = "x-api-key";
 

@@ -54,6 +54,8 @@ async fn a_broken_behaviour_fails_the_case_that_exercises_it() {
         (Rule::RequestToolUseMismatch, "tools-any", "text"),
         (Rule::RequestStopSequenceUnknown, "stop-sequences", "tools-any"),
         (Rule::MessageShape, "text", "stream"),
+        (Rule::ThinkingSignatureMissing, "thinking-tool-round-trip", "text"),
+        (Rule::InputTokensZero, "count-tokens", "tools-any"),
     ] {
         let s = statuses(Some(quirk), provider::find("anthropic").ok()).await;
         assert_eq!((s[broken], s[untouched]), (Status::Fail, Status::Pass), "{}: {:?}", quirk.id(), not_passed(&s));

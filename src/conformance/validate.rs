@@ -123,6 +123,18 @@ fn check_messages(messages: Option<&Value>) -> Result<(), Rejection> {
                             "messages.{i}.content.{j}: text content blocks must be non-empty"
                         )));
                     }
+                    // A thinking block sent back must be the one received, signature and
+                    // all: a relay that dropped it gets this 400 on the next turn.
+                    let required = match b.get("type").and_then(Value::as_str) {
+                        Some("thinking") => Some(("thinking", "signature")),
+                        Some("redacted_thinking") => Some(("redacted_thinking", "data")),
+                        _ => None,
+                    };
+                    if let Some((kind, field)) = required {
+                        if b.get(field).and_then(Value::as_str).is_none_or(str::is_empty) {
+                            return Err(invalid(format!("messages.{i}.content.{j}.{kind}.{field}: Field required")));
+                        }
+                    }
                 }
             }
             _ => return Err(invalid(format!("messages.{i}.content: Field required"))),
@@ -225,6 +237,8 @@ mod tests {
             (with("messages", json!([{"role": "system", "content": "x"}])), 400, "role"),
             (with("bogus", json!(1)), 400, "bogus"),
             (with("thinking", json!({"type": "enabled", "budget_tokens": 2048})), 400, "max_tokens"),
+            (with("messages", json!([{"role": "user", "content": "hi"}, {"role": "assistant", "content": [{"type": "thinking", "thinking": "hm"}]}, {"role": "user", "content": "go on"}])), 400, "thinking.signature"),
+            (with("messages", json!([{"role": "user", "content": "hi"}, {"role": "assistant", "content": [{"type": "redacted_thinking", "signature": "x"}]}, {"role": "user", "content": "go on"}])), 400, "redacted_thinking.data"),
             (with("tools", json!([{"name": "bad name!", "input_schema": {"type": "object"}}])), 400, "name"),
             (with("messages", json!([{"role": "user", "content": [{"type": "text", "text": ""}]}])), 400, "non-empty"),
         ];

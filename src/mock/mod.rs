@@ -262,6 +262,14 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
     if config.version_required && !req.headers().contains_key(protocol::HEADER_VERSION) {
         return Err(Rejection { status: 400, error_type: "invalid_request_error", message: "anthropic-version: header is required".into() });
     }
+    // The context-management beta takes effect only with its header: the response then
+    // reports what was applied.
+    let context_beta = req
+        .headers()
+        .get_all(protocol::HEADER_BETA)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|b| b.trim() == protocol::BETA_CONTEXT_MANAGEMENT));
     let raw = Limited::new(req.into_body(), MAX_REQUEST_BYTES)
         .collect()
         .await
@@ -324,6 +332,9 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
     let tokens = planned.output_tokens() as usize;
     tokio::time::sleep_until(start + timing.due(tokens.saturating_sub(1))).await;
     let mut message = planned.message_json();
+    if context_beta && body.contains_key("context_management") {
+        message["context_management"] = serde_json::json!({"applied_edits": []});
+    }
     if let Some(q) = config.quirk {
         quirk::apply_message(q, &mut message);
     }

@@ -282,6 +282,15 @@ pub fn apply_message(rule: Rule, body: &mut Value) {
         }
         Rule::RequestToolUseMismatch if has_tool => body["stop_reason"] = json!("end_turn"),
         Rule::RequestEmptyEndTurn if body["stop_reason"] == "end_turn" => body["content"] = json!([]),
+        // The same relays drop the signature and under-count input without a stream too.
+        Rule::ThinkingSignatureMissing => {
+            for block in body["content"].as_array_mut().into_iter().flatten().filter(|b| b["type"] == "thinking") {
+                if let Some(block) = block.as_object_mut() {
+                    block.remove("signature");
+                }
+            }
+        }
+        Rule::InputTokensZero => body["usage"]["input_tokens"] = json!(0),
         _ => {}
     }
 }
