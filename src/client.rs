@@ -519,6 +519,7 @@ async fn read_stream(
 ) {
     let mut parser = sse::Parser::new();
     let mut observer = StreamObserver::default();
+    observer.checker.want_text(facts.is_some_and(|f| !f.stop_sequences.is_empty()));
     loop {
         let frame_deadline = idle.map_or(deadline, |i| (Instant::now() + i).min(deadline));
         let frame = match timeout_at(frame_deadline, body.frame()).await {

@@ -109,8 +109,11 @@ pub struct ResponseSummary {
     /// Whether usage carries both prompt-cache counters as integers (non-streaming
     /// responses; None for streams).
     pub cache_usage: Option<bool>,
-    /// The text blocks' text, up to [`MAX_TEXT`] bytes.
+    /// The text blocks' text, up to [`MAX_TEXT`] bytes (streams: only when the request
+    /// has stop sequences).
     pub text: String,
+    /// Some text block held more than whitespace.
+    pub has_text: bool,
 }
 
 impl ResponseSummary {
@@ -142,6 +145,7 @@ impl ResponseSummary {
                 }
                 text
             },
+            has_text: content.iter().any(|b| b.get("type").and_then(Value::as_str) == Some("text") && b.get("text").and_then(Value::as_str).is_some_and(|t| !t.trim().is_empty())),
             cache_usage: Some(
                 ["cache_creation_input_tokens", "cache_read_input_tokens"]
                     .iter()
@@ -205,7 +209,7 @@ pub fn check(facts: &RequestFacts, r: &ResponseSummary) -> Vec<Finding> {
             find(Rule::RequestStopSequenceIgnored, format!("stop sequence {seq:?} appears in the text, yet stop_reason is {reason:?}"));
         }
     }
-    let answered = r.blocks.iter().any(|b| b == "tool_use") || !r.text.trim().is_empty() || r.blocks.iter().any(|b| b != "text" && b != "thinking" && b != "redacted_thinking");
+    let answered = r.has_text || r.blocks.iter().any(|b| b != "text" && b != "thinking" && b != "redacted_thinking");
     if reason == Some("end_turn") && !answered {
         find(Rule::RequestEmptyEndTurn, "end_turn with no text and no tool call: a refusal reported as end_turn?".into());
     }
@@ -249,6 +253,7 @@ mod tests {
             blocks: vec!["text".into()],
             content_deltas: Some(deltas),
             text: "An answer.".into(),
+            has_text: true,
             ..ResponseSummary::default()
         }
     }
@@ -300,7 +305,7 @@ mod tests {
     fn end_turn_without_an_answer_is_a_hidden_refusal() {
         let facts = RequestFacts::from_body(&json!({"model": "m", "max_tokens": 100}));
         let mut r = answer("m", 0, 0);
-        r.text = "  ".into();
+        (r.text, r.has_text) = ("  ".into(), false);
         assert_eq!(rules(&facts, &r), [Rule::RequestEmptyEndTurn]);
         // The API's own refusal says so.
         r.stop_reason = Some("refusal".into());

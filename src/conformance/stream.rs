@@ -80,8 +80,12 @@ pub struct StreamChecker {
     /// Usage carried `iterations` (compaction, server-side iterations): the top-level
     /// counters then describe the last iteration and may fall (PROTOCOL.md §7).
     iterations: bool,
-    /// Text of the text blocks, up to [`super::request::MAX_TEXT`].
+    /// Text of the text blocks, up to [`super::request::MAX_TEXT`], kept only when
+    /// asked for (a request with stop sequences to hold it to).
     text: String,
+    text_wanted: bool,
+    /// Some text block held more than whitespace.
+    has_text: bool,
     /// Backend fingerprints seen: message id, tool ids, usage.
     message_id: Option<String>,
     tool_ids: Vec<String>,
@@ -137,6 +141,12 @@ impl StreamChecker {
         } else {
             self.unkept.push((f.rule, 1));
         }
+    }
+
+    /// Keeps the text of the stream's text blocks for the request-aware checks (up to
+    /// [`super::request::MAX_TEXT`]); off by default, as only stop sequences need it.
+    pub fn want_text(&mut self, wanted: bool) {
+        self.text_wanted = wanted;
     }
 
     /// Records an event that did not frame (bad UTF-8, over the size limit).
@@ -261,7 +271,11 @@ impl StreamChecker {
             }
         }
         if kind == "text" {
-            self.push_text(block.get("text").and_then(Value::as_str).unwrap_or_default());
+            let text = block.get("text").and_then(Value::as_str).unwrap_or_default();
+            self.has_text |= !text.trim().is_empty();
+            if self.text_wanted {
+                self.push_text(text);
+            }
         }
         let name = block.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
         let input = block.get("input").cloned().unwrap_or(Value::Null);
@@ -311,7 +325,10 @@ impl StreamChecker {
 
     fn block_delta(&mut self, data: &Value, raw: &str) {
         let Some(i) = self.index_of(data, raw) else { return };
-        let delta = data.pointer("/delta/type").and_then(Value::as_str).unwrap_or_default();
+        // `get` chains, not `pointer`: this runs on every delta, and a pointer lookup
+        // allocates per path segment.
+        let delta_value = data.get("delta");
+        let delta = delta_value.and_then(|d| d.get("type")).and_then(Value::as_str).unwrap_or_default();
         match delta_fits(delta, &self.blocks[i].kind) {
             None => self.find(Rule::UnknownDelta, format!("unknown delta type {delta:?}"), raw),
             Some(false) => {
@@ -321,12 +338,18 @@ impl StreamChecker {
             Some(true) => {}
         }
         match delta {
-            "text_delta" => self.push_text(data.pointer("/delta/text").and_then(Value::as_str).unwrap_or_default()),
+            "text_delta" => {
+                let text = delta_value.and_then(|d| d.get("text")).and_then(Value::as_str).unwrap_or_default();
+                self.has_text |= !text.trim().is_empty();
+                if self.text_wanted {
+                    self.push_text(text);
+                }
+            }
             "signature_delta" => self.blocks[i].signed = true,
             _ => {}
         }
         if delta == "input_json_delta" && self.blocks[i].tool {
-            let part = data.pointer("/delta/partial_json").and_then(Value::as_str).unwrap_or_default();
+            let part = delta_value.and_then(|d| d.get("partial_json")).and_then(Value::as_str).unwrap_or_default();
             self.blocks[i].json.get_or_insert_with(String::new).push_str(part);
         }
     }
@@ -444,6 +467,7 @@ impl StreamChecker {
             content_deltas: Some(content_deltas),
             cache_usage: None,
             text: self.text.clone(),
+            has_text: self.has_text,
         }
     }
 
