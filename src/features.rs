@@ -22,7 +22,7 @@ use crate::outcome::{Outcome, OutcomeKind};
 use crate::provider::Provider;
 
 /// Every case, in the order they run.
-pub const FEATURES: [&str; 29] = [
+pub const FEATURES: [&str; 30] = [
     "text",
     "stream",
     "system-string",
@@ -50,6 +50,7 @@ pub const FEATURES: [&str; 29] = [
     "anthropic-beta",
     "anthropic-beta-effect",
     "count-tokens",
+    "response-cache",
     "auth-x-api-key",
     "auth-bearer",
 ];
@@ -276,6 +277,11 @@ fn case(name: &str, model: &str, thinking_model: Option<&str>) -> Option<Case> {
             c.text = COUNT_TOKENS;
             body = counted_body(model);
         }
+        "response-cache" => {
+            c.text = RESPONSE_CACHE;
+            c.stream = true;
+            body = repeated_body(model);
+        }
         "anthropic-beta-effect" => {
             c.text = "an `anthropic-beta` header that takes effect: the beta's field is answered, not only accepted";
             c.adjust = Some(|t| t.headers.push((crate::protocol::HEADER_BETA.into(), crate::protocol::BETA_CONTEXT_MANAGEMENT.into())));
@@ -370,6 +376,7 @@ pub async fn run(target: &Target, timeouts: Timeouts, model: &str, provider: Opt
                 match name.as_str() {
                     "listed-models" => listed_models(&sender, provider).await,
                     "count-tokens" => count_tokens(&sender, model).await,
+                    "response-cache" => response_cache(&sender, model).await,
                     _ => thinking_round_trip(&sender, model).await,
                 }
             };
@@ -422,6 +429,12 @@ impl Sender<'_> {
         let client = adjusted.as_ref().unwrap_or(&self.client);
         let facts = RequestFacts::from_body(&case.body);
         Ok(client.execute(Bytes::from(case.body.to_string()), 0, case.stream, Some(&facts), Instant::now()).await)
+    }
+
+    /// Sends one case through the pooled client, keeping the reply's text.
+    async fn send_keeping_reply(&self, case: &Case) -> Result<Outcome, ClientError> {
+        let facts = RequestFacts::from_body(&case.body);
+        Ok(self.client.execute_turn(Bytes::from(case.body.to_string()), 0, case.stream, Some(&facts), Instant::now()).await)
     }
 }
 
@@ -524,7 +537,49 @@ async fn thinking_round_trip(sender: &Sender<'_>, model: &str) -> Result<Feature
 }
 
 /// The cases that send more than one request.
-const SEVERAL_REQUESTS: [&str; 3] = ["listed-models", "count-tokens", "thinking-tool-round-trip"];
+const SEVERAL_REQUESTS: [&str; 4] = ["listed-models", "count-tokens", "thinking-tool-round-trip", "response-cache"];
+
+const RESPONSE_CACHE: &str = "the same request sent twice is generated twice, not replayed from a relay's response cache";
+
+/// A request sent twice by `response-cache`: streamed, so each answer's TTFT is its own.
+fn repeated_body(model: &str) -> Value {
+    json!({
+        "model": model,
+        "max_tokens": 64,
+        "stream": true,
+        "temperature": 0,
+        "messages": [{"role": "user", "content": "Name the planets of the solar system in order."}],
+    })
+}
+
+/// `response-cache`: a relay that replays a cached answer sends the same text again with
+/// a first token far sooner than generation allows; the API generates it again.
+async fn response_cache(sender: &Sender<'_>, model: &str) -> Result<FeatureResult, ClientError> {
+    let case = Case { text: RESPONSE_CACHE, body: repeated_body(model), stream: true, ..Case::served() };
+    let mut result = FeatureResult { name: "response-cache".into(), text: RESPONSE_CACHE, status: Status::Pass, detail: String::new(), findings: Vec::new() };
+    let mut answers = Vec::new();
+    for turn in 1..=2 {
+        let outcome = sender.send_keeping_reply(&case).await?;
+        let (status, detail) = judge(&case, &outcome);
+        result.findings.extend(outcome.findings.iter().cloned());
+        if status != Status::Pass {
+            (result.status, result.detail) = (status, format!("request {turn}: {detail}"));
+            return Ok(result);
+        }
+        answers.push((outcome.reply.unwrap_or_default(), outcome.ttft.unwrap_or_default()));
+    }
+    let ((text_a, a), (text_b, b)) = (&answers[0], &answers[1]);
+    let (a, b) = (*a, *b);
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    if text_a == text_b && b * 4 < a && a.saturating_sub(b) >= std::time::Duration::from_millis(1) {
+        let message = format!("the same text again with a first token after {:.1} ms instead of {:.1} ms: answered from a response cache", ms(b), ms(a));
+        result.findings.push(Finding::new(crate::conformance::Rule::IdentityResponseCache, None, message.clone(), b""));
+        (result.status, result.detail) = (Status::Fail, message);
+    } else {
+        result.detail = format!("generated twice: first token after {:.1} ms, then {:.1} ms", ms(a), ms(b));
+    }
+    Ok(result)
+}
 
 const THINKING_MODEL: &str = "the provider's `-thinking` model variant";
 const THINKING_ROUND_TRIP: &str = "thinking with a tool call, then the signed thinking block sent back with the tool result";

@@ -63,6 +63,30 @@ async fn a_broken_behaviour_fails_the_case_that_exercises_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_replays_cached_answers_fails_response_cache() {
+    for (quirk, expected) in [(None, Status::Pass), (Some(Rule::IdentityResponseCache), Status::Fail)] {
+        let mut config = MockConfig::new("k");
+        config.latency.ttft = Duration::from_millis(60);
+        config.latency.tokens_per_s = 5_000.0;
+        config.quirk = quirk;
+        let server = MockServer::start_local(config).await.expect("mock");
+        let target = Target {
+            base_url: server.base_url(),
+            auth: AuthStyle::XApiKey,
+            api_key: ApiKey::new("k"),
+            anthropic_version: Some("2023-06-01".into()),
+            headers: Vec::new(),
+            http2: false,
+            ca_file: None,
+        };
+        let names = ["response-cache".to_owned()];
+        let r = features::run(&target, Timeouts::default(), "claude-sonnet-4-5", None, &names, &Stop::default()).await.expect("client");
+        assert_eq!(r[0].status, expected, "{quirk:?}: {}", r[0].detail);
+        assert_eq!(r[0].findings.iter().any(|f| f.rule == Rule::IdentityResponseCache), quirk.is_some(), "{:?}", r[0].findings);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documented_limits_read_as_the_documents_imply() {
     let reference = statuses(None, provider::find("anthropic").ok()).await;
     assert_eq!(not_passed(&reference), BTreeMap::from([("thinking-model", Status::Unsupported)]));

@@ -91,7 +91,8 @@ async fn clean_mock_breaks_no_rule() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_quirk_fires_its_rule_and_only_it() {
     let mut covered = 0;
-    for rule in quirk::available() {
+    // A repeat quirk shows only over two requests: tests/features.rs judges it.
+    for rule in quirk::available().filter(|r| !quirk::REPEAT_QUIRKS.contains(r)) {
         let server = mock(Some(rule)).await;
         let expected = BTreeSet::from([rule.id()]);
         assert_eq!(live_findings(&server).await, expected, "live, quirk {}", rule.id());

@@ -129,6 +129,7 @@ pub enum Rule {
     RequestIdMissing,
     RetryAfterMissing,
     IdentityBackend,
+    IdentityResponseCache,
 }
 
 /// One row of the table.
@@ -154,7 +155,7 @@ use Class::{Errors, Headers, Identity, NewTypes, Stop, Streaming, Structure, Thi
 use Severity::{Error, Info, Warn};
 
 /// Every rule, in the order of [`Rule`]'s variants.
-pub const RULES: [RuleInfo; 53] = [
+pub const RULES: [RuleInfo; 54] = [
     row(Rule::Framing, Structure, "stream.framing", Error, "the body frames as server-sent events: valid UTF-8, each event under the size limit"),
     row(Rule::DataNotJson, Structure, "stream.data-not-json", Error, "every event's data is one JSON object"),
     row(Rule::SchemaEvent, Structure, "stream.schema", Error, "each event's data matches the JSON Schema of its `type` (schemas/anthropic/*Event.schema.json)"),
@@ -208,6 +209,7 @@ pub const RULES: [RuleInfo; 53] = [
     row(Rule::RequestIdMissing, Headers, "header.request-id-missing", Warn, "every response carries a `request-id` header"),
     row(Rule::RetryAfterMissing, Headers, "header.retry-after-missing", Warn, "429 and 529 responses carry `retry-after`"),
     row(Rule::IdentityBackend, Identity, "identity.backend", Info, "fingerprints of the backend behind a relay: ids other than `msg_…`/`toolu_…` (Bedrock, Vertex), `usage.service_tier` missing"),
+    row(Rule::IdentityResponseCache, Identity, "identity.response-cache", Warn, "a repeated request is generated again, not answered from a relay's response cache (the same text with a far shorter TTFT; the feature case `response-cache`)"),
 ];
 
 impl Rule {

@@ -103,6 +103,8 @@ struct State {
     started: Instant,
     slots: Option<Arc<tokio::sync::Semaphore>>,
     cache: cache::PromptCache,
+    /// Request bodies answered so far, for the response-cache quirk.
+    answered: cache::PromptCache,
 }
 
 /// A running mock. Dropping it stops the server and closes its connections.
@@ -123,6 +125,7 @@ impl MockServer {
             started: Instant::now(),
             slots,
             cache: cache::PromptCache::default(),
+            answered: cache::PromptCache::default(),
         });
         let task = tokio::spawn(accept_loop(listener, state));
         Ok(MockServer { addr, task: Some(task) })
@@ -311,6 +314,9 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
     }
     // Input read from the cache skips prefill; input written to it does not.
     let timing = config.latency.draw(rng, planned.input_tokens + planned.cache_creation_input_tokens);
+    // A caching relay answers a repeated request at once, from its cache.
+    let cached = config.quirk == Some(Rule::IdentityResponseCache) && state.answered.hit(crate::rng::hash_bytes(&raw));
+    let timing = if cached { quirk::CACHED.draw(rng, 0) } else { timing };
 
     if stream {
         let mut events = stream::plan_events(&planned);

@@ -13,11 +13,19 @@ use crate::protocol::{event, CONTENT_TYPE_JSON, CONTENT_TYPE_SSE};
 
 /// Warnings a quirk can commit: relay faults (PROTOCOL.md §8) that are not violations.
 pub const WARN_QUIRKS: [Rule; 3] = [Rule::ErrorInsteadOfStatus, Rule::BufferedStream, Rule::RequestEmptyEndTurn];
+/// Faults only a repeated request shows (a feature case sends it twice), so no single
+/// response carries their finding.
+pub const REPEAT_QUIRKS: [Rule; 1] = [Rule::IdentityResponseCache];
 
-/// Every rule a quirk can break: all error-severity rules, and [`WARN_QUIRKS`].
+/// Every rule a quirk can break: all error-severity rules, [`WARN_QUIRKS`] and
+/// [`REPEAT_QUIRKS`].
 pub fn available() -> impl Iterator<Item = Rule> {
-    RULES.iter().filter(|r| r.severity == Severity::Error || WARN_QUIRKS.contains(&r.rule)).map(|r| r.rule)
+    RULES.iter().filter(|r| r.severity == Severity::Error || WARN_QUIRKS.contains(&r.rule) || REPEAT_QUIRKS.contains(&r.rule)).map(|r| r.rule)
 }
+
+/// The latency of an answer a relay serves from its response cache: none.
+pub const CACHED: super::latency::LatencyModel =
+    super::latency::LatencyModel { ttft: std::time::Duration::ZERO, tokens_per_s: 1_000_000.0, jitter: 0.0, prefill_per_token: std::time::Duration::ZERO };
 
 /// The quirk named `id` (a rule id).
 pub fn parse(id: &str) -> Result<Rule, String> {
