@@ -253,6 +253,9 @@ fn count_tokens(raw: &[u8], config: &MockConfig) -> Result<Response<MockBody>, R
 }
 
 async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result<Response<MockBody>, Rejection> {
+    // The response's delays run from the request's arrival (its head), as a server's
+    // clock would, not from after reading and checking the body.
+    let mut start = Instant::now();
     let config = &state.config;
     let counting = req.uri().path() == protocol::COUNT_TOKENS_PATH;
     if req.uri().path() != protocol::MESSAGES_PATH && !counting {
@@ -287,18 +290,26 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
         return Err(Rejection { status: 400, error_type: "invalid_request_error", message: "image source type url is not supported; send the image as base64".into() });
     }
     let stream = body.get("stream").and_then(serde_json::Value::as_bool).unwrap_or(false);
-    // Queue for a slot, then wait out a stall; the response's own delays start after.
+    // Queue for a slot, then wait out a stall; after either, the response's own delays
+    // start when it ends.
     let slot = match &state.slots {
-        Some(slots) => slots.clone().acquire_owned().await.ok(),
+        Some(slots) => match slots.clone().try_acquire_owned() {
+            Ok(slot) => Some(slot),
+            Err(_) => {
+                let slot = slots.clone().acquire_owned().await.ok();
+                start = Instant::now();
+                slot
+            }
+        },
         None => None,
     };
     if let Some(stall) = config.stall {
         let (begin, end) = (state.started + stall.after, state.started + stall.after + stall.length);
         if (begin..end).contains(&Instant::now()) {
             tokio::time::sleep_until(end).await;
+            start = Instant::now();
         }
     }
-    let start = Instant::now();
     if config.quirk == Some(Rule::EnvelopeOverloadedFlattened) {
         drop(slot);
         return Ok(json_response(StatusCode::BAD_GATEWAY, &quirk::flattened_overload()));

@@ -165,12 +165,54 @@ pub async fn send_events(events: Vec<Planned>, timing: Timing, start: Instant, t
                 if !flush(&mut out, &tx).await {
                     return;
                 }
-                tokio::time::sleep_until(due).await;
+                match token {
+                    // The first token is what TTFT measures: sent on time, not up to a
+                    // timer tick late.
+                    1 => sleep_precisely_until(due).await,
+                    _ => tokio::time::sleep_until(due).await,
+                }
             }
         }
         write_event(&mut out, planned);
     }
     flush(&mut out, &tx).await;
+}
+
+/// The timer's granularity: tokio's wheel ticks every millisecond and rounds a deadline
+/// up to the next tick.
+const TIMER_TICK: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Streams yielding their way to a first token at once, at most: each costs a core for
+/// up to a tick and a half, so a crowd of them would delay everything else instead.
+const MAX_SPINNERS: usize = 4;
+static SPINNERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sleeps to just before `due` on the timer, then yields to other tasks until it: on time
+/// to the scheduler's resolution, where a plain sleep is up to a tick late. Past
+/// [`MAX_SPINNERS`], a plain sleep: late rather than early, so configured delays stay
+/// lower bounds.
+async fn sleep_precisely_until(due: Instant) {
+    use std::sync::atomic::Ordering;
+    let Some(early) = due.checked_sub(TIMER_TICK + TIMER_TICK / 2) else { return };
+    tokio::time::sleep_until(early).await;
+    /// Holds a place among the spinners (taken by the `fetch_add` below); gives it back
+    /// however the wait ends.
+    struct Spinning;
+    impl Drop for Spinning {
+        fn drop(&mut self) {
+            SPINNERS.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+    // The guard is made only on success: its drop is what gives the place back.
+    let spinning = Spinning;
+    if SPINNERS.fetch_add(1, Ordering::Relaxed) >= MAX_SPINNERS {
+        drop(spinning);
+        return tokio::time::sleep_until(due).await;
+    }
+    while Instant::now() < due {
+        tokio::task::yield_now().await;
+    }
+    drop(spinning);
 }
 
 async fn flush(out: &mut Vec<u8>, tx: &mpsc::Sender<Bytes>) -> bool {
