@@ -264,6 +264,11 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         feature_results.push(features);
         calibrations.push(calibration);
     }
+    // The first phase's warm-up runs before the clock starts: the run's time is its load's.
+    let mut first_clients = match phases.first() {
+        Some(first) => Some(phase_clients(&ready, first, capture).await?),
+        None => None,
+    };
     let started_at = SystemTime::now();
     let run_start = Instant::now();
     let live = Arc::new(Live::default());
@@ -274,12 +279,17 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     // runs[target]: the phases it ran.
     let mut runs: Vec<Vec<PhaseRun>> = ready.iter().map(|_| Vec::new()).collect();
     for (index, spec) in phases.iter().enumerate() {
+        let clients = match first_clients.take() {
+            Some(clients) => clients,
+            None => phase_clients(&ready, spec, capture).await?,
+        };
         let start_s = run_start.elapsed().as_secs_f64();
         // (target index, its task), for the targets still running.
         let mut tasks = Vec::new();
-        for (i, t) in ready.iter().enumerate().filter(|(_, t)| !t.stop.is_stopped()) {
+        for ((i, t), client) in ready.iter().enumerate().zip(clients).filter(|((_, t), _)| !t.stop.is_stopped()) {
+            let Some(client) = client else { continue };
             let ctx = PhaseContext {
-                client: Client::new(&t.target, spec.load.timeouts())?.with_capture(capture != CaptureMode::None),
+                client,
                 requests: t.requests.clone(),
                 picker: t.picker.clone(),
                 stop: t.stop.clone(),
@@ -607,6 +617,30 @@ impl PhaseContext {
     }
 }
 
+/// Each target's client for the phase `spec` (None for a target that stopped), warmed up
+/// first, all targets at once, when the phase asks for it.
+async fn phase_clients(ready: &[ReadyTarget], spec: &scenario::PhaseSpec, capture: CaptureMode) -> Result<Vec<Option<Client>>, RunError> {
+    let mut clients = Vec::with_capacity(ready.len());
+    let mut warming = Vec::new();
+    for t in ready {
+        let client = match t.stop.is_stopped() {
+            true => None,
+            false => Some(Client::new(&t.target, spec.load.timeouts())?.with_capture(capture != CaptureMode::None)),
+        };
+        if let (Some(client), Some(count)) = (&client, spec.load.warmup) {
+            let at_once = spec.load.concurrency.map_or(spec.load.max_in_flight.get(), |c| c.get());
+            let (client, requests, stop) = (client.clone(), t.requests.clone(), t.stop.clone());
+            warming.push(tokio::spawn(async move { crate::load::warmup::warm_up(&client, &requests, count, at_once, &stop).await }));
+        }
+        clients.push(client);
+    }
+    for task in warming {
+        // A warm-up only sends; its outcomes are dropped either way.
+        let _ = task.await;
+    }
+    Ok(clients)
+}
+
 /// The report's description of a load.
 fn load_info(load: &LoadSpec) -> LoadInfo {
     let stages = load.executor == Executor::Stages;
@@ -625,6 +659,7 @@ fn load_info(load: &LoadSpec) -> LoadInfo {
         max_in_flight: (!closed).then(|| load.max_in_flight.get()),
         requests: load.requests,
         duration_s: load.duration.map(|d| d.0.as_secs_f64()),
+        warmup: load.warmup,
     }
 }
 

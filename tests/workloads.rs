@@ -301,3 +301,27 @@ async fn a_target_without_count_tokens_says_so_and_the_run_goes_on() {
     let paths: Vec<String> = seen.lock().expect("lock").iter().map(|raw| String::from_utf8_lossy(raw).lines().next().unwrap_or_default().to_owned()).collect();
     assert_eq!(paths[0], "POST /v1/messages/count_tokens HTTP/1.1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_up_is_sent_first_and_neither_counted_nor_timed() {
+    let message = r#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1,"service_tier":"standard"}}"#;
+    let response = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{message}", message.len());
+    let dir = common::temp_dir("workload-warmup");
+    let scenario = |base: &str| format!("name: warm\ntarget: {{base_url: \"{base}\", api_key_env: RELAYBENCH_TEST_WARM_KEY}}\nmodel: m\nrequests:\n  - {{max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: 3, warmup: 5}}\n");
+    // Counted: five warm-up requests reach the server, three are reported.
+    let (base, seen) = common::recording_server(response.clone().into_bytes()).await;
+    let file = common::write_file(&dir, "count.yaml", &scenario(&base));
+    let o = common::run_with_key(&file, &dir.join("count"), "RELAYBENCH_TEST_WARM_KEY", "k").await;
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(seen.lock().expect("lock").len(), 8);
+    let r = common::only_report(&dir.join("count"));
+    assert_eq!((r.totals.requests, r.phases[0].load.warmup), (3, Some(5)));
+    // Timed: a server that takes about 100 ms an answer; the warm-up's 0.5 s is not the run's.
+    let slow = common::bad_server(common::Script::Drip(response.into_bytes(), std::time::Duration::from_millis(1))).await;
+    let file = common::write_file(&dir, "time.yaml", &scenario(&slow));
+    let o = common::run_with_key(&file, &dir.join("time"), "RELAYBENCH_TEST_WARM_KEY", "k").await;
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = common::only_report(&dir.join("time"));
+    let answer = r.metrics["e2e"].p50 / 1000.0;
+    assert!(r.duration_s < answer * 4.5, "the run took {} s for 3 answers of {answer} s: the warm-up was timed", r.duration_s);
+}

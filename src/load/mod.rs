@@ -11,6 +11,7 @@ pub mod feed;
 pub mod open_files;
 pub mod progress;
 pub mod saturation;
+pub mod warmup;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

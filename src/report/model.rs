@@ -233,6 +233,9 @@ pub struct LoadInfo {
     pub requests: Option<u64>,
     /// Planned duration in seconds.
     pub duration_s: Option<f64>,
+    /// Requests sent before the load and not counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<u64>,
 }
 
 impl LoadInfo {

@@ -75,6 +75,10 @@ pub struct LoadSpec {
     /// Stop after this many requests.
     #[serde(default)]
     pub requests: Option<u64>,
+    /// Requests sent before the load and not counted, at its concurrency (or
+    /// `max_in_flight`), so the load starts on open connections.
+    #[serde(default)]
+    pub warmup: Option<u64>,
     /// Stop starting requests after this long.
     #[serde(default)]
     pub duration: Option<HumanDuration>,
@@ -265,6 +269,9 @@ impl LoadSpec {
         }
         if self.concurrency.is_some_and(|c| c.get() > MOST_WORKERS) {
             return Err(format!("concurrency must be at most {MOST_WORKERS}"));
+        }
+        if self.warmup.is_some_and(|w| w > u64::from(MOST_WORKERS)) {
+            return Err(format!("warmup must be at most {MOST_WORKERS} requests"));
         }
         if self.max_in_flight.get() > 10 * MOST_WORKERS {
             return Err(format!("max_in_flight must be at most {}", 10 * MOST_WORKERS));
