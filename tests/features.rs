@@ -12,6 +12,19 @@ use relaybench::load::Stop;
 use relaybench::mock::{MockConfig, MockServer};
 use relaybench::provider::{self, Provider};
 
+/// The mock at `base_url` as a target, with key `k` sent as `auth`.
+fn target(base_url: &str, auth: AuthStyle) -> Target {
+    Target {
+        base_url: base_url.to_owned(),
+        auth,
+        api_key: ApiKey::new("k"),
+        anthropic_version: Some("2023-06-01".into()),
+        headers: Vec::new(),
+        http2: false,
+        ca_file: None,
+    }
+}
+
 async fn statuses(quirk: Option<Rule>, provider: Option<&'static Provider>) -> BTreeMap<String, Status> {
     let mut config = MockConfig::new("k");
     config.latency.ttft = Duration::from_millis(1);
@@ -21,15 +34,7 @@ async fn statuses(quirk: Option<Rule>, provider: Option<&'static Provider>) -> B
     }
     config.quirk = quirk.or(config.quirk);
     let server = MockServer::start_local(config).await.expect("mock");
-    let target = Target {
-        base_url: server.base_url(),
-        auth: provider.map_or(AuthStyle::XApiKey, |p| p.auth),
-        api_key: ApiKey::new("k"),
-        anthropic_version: Some("2023-06-01".into()),
-        headers: Vec::new(),
-        http2: false,
-        ca_file: None,
-    };
+    let target = target(&server.base_url(), provider.map_or(AuthStyle::XApiKey, |p| p.auth));
     let results = features::run(&target, Timeouts::default(), "claude-sonnet-4-5", provider, &features::all(), &Stop::default()).await.expect("client");
     assert_eq!(results.len(), features::all().len());
     results.into_iter().map(|r| (r.name, r.status)).collect()
@@ -70,15 +75,7 @@ async fn a_relay_that_replays_cached_answers_fails_response_cache() {
         config.latency.tokens_per_s = 5_000.0;
         config.quirk = quirk;
         let server = MockServer::start_local(config).await.expect("mock");
-        let target = Target {
-            base_url: server.base_url(),
-            auth: AuthStyle::XApiKey,
-            api_key: ApiKey::new("k"),
-            anthropic_version: Some("2023-06-01".into()),
-            headers: Vec::new(),
-            http2: false,
-            ca_file: None,
-        };
+        let target = target(&server.base_url(), AuthStyle::XApiKey);
         let names = ["response-cache".to_owned()];
         let r = features::run(&target, Timeouts::default(), "claude-sonnet-4-5", None, &names, &Stop::default()).await.expect("client");
         assert_eq!(r[0].status, expected, "{quirk:?}: {}", r[0].detail);
@@ -103,15 +100,7 @@ async fn documented_limits_read_as_the_documents_imply() {
 async fn a_listed_model_the_provider_does_not_serve_fails_listed_models() {
     // The plain mock serves the official ids only, not DimiLinks' -thinking variants.
     let server = MockServer::start_local(MockConfig::new("k")).await.expect("mock");
-    let target = Target {
-        base_url: server.base_url(),
-        auth: AuthStyle::Bearer,
-        api_key: ApiKey::new("k"),
-        anthropic_version: Some("2023-06-01".into()),
-        headers: Vec::new(),
-        http2: false,
-        ca_file: None,
-    };
+    let target = target(&server.base_url(), AuthStyle::Bearer);
     let dimilinks = provider::find("dimilinks").ok();
     let names = ["listed-models".to_owned()];
     let r = features::run(&target, Timeouts::default(), "claude-sonnet-4-5", dimilinks, &names, &Stop::default()).await.expect("client");

