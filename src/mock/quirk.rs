@@ -57,11 +57,11 @@ pub fn flattened_overload() -> Value {
 /// them, with the first requested sequence then written into the text, and `end_turn`.
 pub fn plan_ignoring_stop_sequences(body: &serde_json::Map<String, Value>, raw: &[u8], seed: u64, length: OutputLength, id: String) -> Reply {
     let mut forwarded = body.clone();
+    let sequence = forwarded.remove("stop_sequences").and_then(|s| s.as_array().and_then(|a| a.iter().find_map(Value::as_str).map(str::to_owned)));
     // One token is kept back for the sequence, so the answer stays within max_tokens.
-    if let Some(max) = forwarded.get("max_tokens").and_then(Value::as_u64) {
+    if let (Some(_), Some(max)) = (&sequence, forwarded.get("max_tokens").and_then(Value::as_u64)) {
         forwarded.insert("max_tokens".into(), json!(max.saturating_sub(1).max(1)));
     }
-    let sequence = forwarded.remove("stop_sequences").and_then(|s| s.as_array().and_then(|a| a.iter().find_map(Value::as_str).map(str::to_owned)));
     let mut reply = plan(&forwarded, raw, seed, length, id);
     if let Some(sequence) = sequence {
         if let Some(Block::Text { pieces }) = reply.blocks.iter_mut().rev().find(|b| matches!(b, Block::Text { .. })) {

@@ -29,9 +29,12 @@ pub const METRIC_COLUMNS: [&str; 8] = ["metric", "unit", "count", "p50", "p90", 
 
 /// The metric table's rows, in [`Metric::ALL`] order, values formatted for reading.
 pub fn metric_rows(report: &Report) -> Vec<[String; 8]> {
+    // A metric with no sample (send lag in a closed loop, TTFT without streams) is left
+    // out rather than printed as a row of dashes; report.json keeps every metric.
     Metric::ALL
         .iter()
         .filter_map(|m| report.metrics.get(m.id()).map(|s| (m.id(), s)))
+        .filter(|(_, s)| s.count > 0)
         .map(|(id, s)| {
             let f = |v: f64| if s.count == 0 { "-".to_owned() } else { format!("{v:.1}") };
             [id.to_owned(), s.unit.clone(), s.count.to_string(), f(s.p50), f(s.p90), f(s.p95), f(s.p99), f(s.max)]
