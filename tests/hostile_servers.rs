@@ -226,8 +226,9 @@ fn run(name: &str, scenario: &str) -> Ran {
     let status = loop {
         // VmHWM is the peak so far, so the last sample before exit is close to the true one.
         // Until the child has exec'd, its status is a copy of this test process's.
-        if let Ok(text) = std::fs::read_to_string(&status_path).map(|t| t.lines().next().is_some_and(|l| l.contains("relaybench")).then_some(t).unwrap_or_default()) {
-            if let Some(kb) = text.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()) {
+        let proc_status = std::fs::read_to_string(&status_path).unwrap_or_default();
+        if proc_status.lines().next().is_some_and(|l| l.contains("relaybench")) {
+            if let Some(kb) = proc_status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()) {
                 peak_kb = peak_kb.max(kb);
             }
         }
