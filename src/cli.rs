@@ -30,6 +30,10 @@ pub enum Command {
         /// `failed` (failed or broke a rule) or `all` (overrides the scenario's `capture:`).
         #[arg(long, value_parser = ["none", "failed", "all"])]
         capture: Option<String>,
+        /// Write `requests.jsonl` (a line per request: template, phase, times, tokens,
+        /// outcome, findings) into the report folder (overrides the scenario's `records:`).
+        #[arg(long)]
+        records: bool,
     },
     /// Check captured responses offline: `.sse` files are raw stream bodies, `.json`
     /// files non-streaming Messages (or error bodies, with --status). A capture file's

@@ -17,10 +17,10 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the async runtime: {e}"), Exit::CannotProceed),
     };
     match cli.command {
-        Command::Run { scenario, out, quiet, capture } => {
+        Command::Run { scenario, out, quiet, capture, records } => {
             // clap already limited the value to the three modes.
             let capture = capture.as_deref().and_then(|c| relaybench::scenario::CaptureMode::parse(c).ok());
-            let options = RunOptions { out, handle_signals: true, quiet, capture };
+            let options = RunOptions { out, handle_signals: true, quiet, capture, records };
             match runtime.block_on(run::run_file(&scenario, &options)) {
                 Ok(done) => {
                     if !quiet {

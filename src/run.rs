@@ -11,7 +11,8 @@ use tokio::time::Instant;
 
 use crate::client::{ApiKey, AuthStyle, Client, ClientError, Target, Timeouts};
 use crate::load::capture::{CaptureMode, Captures};
-use crate::load::collect::{collect, Blocker, Collected};
+use crate::load::collect::{collect, Blocker, Collected, Sinks};
+use crate::load::records::Records;
 use crate::load::progress::{self, Live};
 use crate::load::{run_closed_loop, run_open_loop, ClosedLoop, LoadShape, OpenLoop, Picker, Stop, Wiring};
 use crate::mock::latency::LatencyModel;
@@ -106,6 +107,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Overrides the scenario's `capture:`.
     pub capture: Option<CaptureMode>,
+    /// Writes `requests.jsonl` whatever the scenario's `records:` says.
+    pub records: bool,
 }
 
 /// One target's part of a finished run.
@@ -191,6 +194,8 @@ struct ReadyTarget {
     loops: Arc<AtomicU64>,
     /// Its capture files so far.
     captures: Arc<Captures>,
+    /// Its `requests.jsonl`, when the run writes one.
+    records: Option<Arc<Records>>,
 }
 
 /// Runs a loaded scenario: every target gets the same phases at the same time, so a
@@ -206,6 +211,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     }
     let probe_timeouts = phases.first().map_or_else(Timeouts::default, |p| p.load.timeouts());
     let capture = options.capture.unwrap_or(scenario.capture);
+    let out = options.out.clone().unwrap_or_else(|| scenario.output.clone());
     let mut ready = Vec::new();
     for spec in scenario.targets() {
         let (target, mock) = resolve_target(&spec, scenario.seed).await?;
@@ -214,12 +220,18 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         let requests: Arc<[_]> = scenario.prepared_requests(&model).into();
         let picker = Picker::new(&requests, scenario.seed);
         let captures = Arc::new(Captures::new(capture));
-        ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default(), loops: Arc::default(), captures });
+        ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default(), loops: Arc::default(), captures, records: None });
     }
 
     // Found now, not after the load: a report that cannot be written loses the run.
-    let out = options.out.clone().unwrap_or_else(|| scenario.output.clone());
     check_writable(&out).map_err(|source| RunError::Report { dir: out.clone(), source })?;
+    if options.records || scenario.records {
+        for (i, t) in ready.iter_mut().enumerate() {
+            // Staged beside the report folder, which is made when the run ends.
+            let staging = out.join(format!(".relaybench-records-{}-{i}.jsonl", std::process::id()));
+            t.records = Some(Arc::new(Records::create(&staging).map_err(|source| RunError::Report { dir: out.clone(), source })?));
+        }
+    }
     let interrupted = Arc::new(AtomicBool::new(false));
     let stops: Vec<Arc<Stop>> = ready.iter().map(|t| t.stop.clone()).collect();
     let signals = options.handle_signals.then(|| tokio::spawn(watch_signals(stops, interrupted.clone())));
@@ -298,7 +310,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
                 live: live.clone(),
                 seed: scenario.seed,
                 loops: t.loops.clone(),
-                captures: t.captures.clone(),
+                sinks: Sinks { captures: t.captures.clone(), records: t.records.clone(), phase: spec.name.clone() },
                 goodput: scenario.goodput,
             };
             let load = spec.load.clone();
@@ -333,7 +345,6 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
 
     let partial = interrupted.load(Ordering::SeqCst);
     let started_text = timefmt::rfc3339(started_at);
-    let out = options.out.clone().unwrap_or_else(|| scenario.output.clone());
     let dir = report::create_report_dir(&out, &scenario.name, &timefmt::compact(started_at))
         .map_err(|source| RunError::Report { dir: out.clone(), source })?;
     let several = ready.len() > 1;
@@ -362,6 +373,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         std::fs::create_dir_all(&target_dir)
             .and_then(|()| report::write(&report, &target_dir))
             .and_then(|()| report::write_captures(&captures, &target_dir))
+            .and_then(|()| t.records.as_ref().map_or(Ok(()), |r| r.finish(&target_dir)))
             .map_err(|source| RunError::Report { dir: target_dir.clone(), source })?;
         targets.push(TargetRun { report, dir: target_dir, blocker });
     }
@@ -526,8 +538,8 @@ struct PhaseContext {
     loops: Arc<AtomicU64>,
     /// The per-request SLO of goodput.
     goodput: Option<GoodputSpec>,
-    /// The target's capture files, shared by its phases.
-    captures: Arc<Captures>,
+    /// The target's capture files and records, and the phase's name.
+    sinks: Sinks,
 }
 
 impl PhaseContext {
@@ -593,7 +605,7 @@ impl PhaseContext {
         let (tx, rx) = mpsc::unbounded_channel();
         let names = self.requests.iter().map(|r| r.name.clone()).collect();
         let twins = crate::load::collect::stream_twins(&self.requests);
-        let collector = tokio::spawn(collect(names, twins, self.goodput, self.run_start, self.captures.clone(), rx));
+        let collector = tokio::spawn(collect(names, twins, self.goodput, self.run_start, self.sinks.clone(), rx));
         let dropped = Arc::new(AtomicU64::new(0));
         let mut wiring = Wiring::new(
             self.client.clone(),

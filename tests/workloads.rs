@@ -325,3 +325,25 @@ async fn a_warm_up_is_sent_first_and_neither_counted_nor_timed() {
     let answer = r.metrics["e2e"].p50 / 1000.0;
     assert!(r.duration_s < answer * 4.5, "the run took {} s for 3 answers of {answer} s: the warm-up was timed", r.duration_s);
 }
+
+#[test]
+fn records_hold_a_line_per_request_that_adds_up_to_the_report() {
+    let dir = common::temp_dir("workload-records");
+    let scenario = "name: rec\ntarget: {mock: {ttft: 5ms, tokens_per_s: 5000, jitter: 0}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {name: s, stream: true, max_tokens: 16, prompt: hi}\n  - {name: m, max_tokens: 16, prompt: hello}\nphases:\n  - {name: calm, load: {concurrency: 1, requests: 5}}\n  - {name: busy, load: {concurrency: 4, requests: 20}}\n";
+    let file = common::write_file(&dir, "s.yaml", scenario);
+    let out = dir.join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_relaybench")).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q", "--records"]).output().expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let report_dir = common::only_report_dir(&out);
+    let r = common::only_report(&out);
+    let text = std::fs::read_to_string(report_dir.join("requests.jsonl")).expect("requests.jsonl");
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(lines.len() as u64, r.totals.requests);
+    let count = |key: &str, value: &str| lines.iter().filter(|l| l[key] == value).count();
+    assert_eq!((count("phase", "calm"), count("phase", "busy")), (5, 20));
+    assert_eq!(count("outcome", "ok") as u64, r.totals.by_outcome["ok"]);
+    assert_eq!(count("template", "s") + count("template", "m"), 25);
+    let streamed = lines.iter().find(|l| l["stream"] == true).expect("a streamed request");
+    assert!(streamed["ttft_ms"].as_f64().is_some_and(|t| t >= 5.0), "{streamed}");
+    assert!(std::fs::read_dir(&out).expect("out").flatten().all(|e| !e.file_name().to_string_lossy().starts_with(".relaybench-records")), "no staging file left");
+}

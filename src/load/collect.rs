@@ -21,6 +21,18 @@ pub const MAX_FINDING_EXAMPLES: usize = 3;
 /// that did better, the run stops: more of the same would only repeat the failure.
 pub const FATAL_STREAK: u64 = 5;
 
+/// Where a loop's responses go besides the measurements: capture files and per-request
+/// records, both the target's, and the phase they are from.
+#[derive(Debug, Clone)]
+pub struct Sinks {
+    /// The target's capture files.
+    pub captures: std::sync::Arc<Captures>,
+    /// The target's `requests.jsonl`, when the run writes one.
+    pub records: Option<std::sync::Arc<super::records::Records>>,
+    /// The phase's name, for the records.
+    pub phase: String,
+}
+
 /// A finding kept for the report, with where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FindingExample {
@@ -381,7 +393,7 @@ pub async fn collect(
     twins: Vec<(usize, usize)>,
     goodput: Option<GoodputSpec>,
     run_start: tokio::time::Instant,
-    captures: std::sync::Arc<Captures>,
+    sinks: Sinks,
     mut outcomes: mpsc::UnboundedReceiver<Outcome>,
 ) -> Collected {
     let templates = names.len();
@@ -396,11 +408,15 @@ pub async fn collect(
     let mut fatal = 0u64;
     let mut passed = 0u64;
     while let Some(mut o) = outcomes.recv().await {
-        let capture = captures.take(&mut o).map(|(name, raw)| {
+        let capture = sinks.captures.take(&mut o).map(|(name, raw)| {
             c.captures.push((name.clone(), raw));
             name
         });
         c.recorder.record(&o);
+        if let Some(records) = &sinks.records {
+            let template = names.get(o.template).map_or("", String::as_str);
+            records.write(&super::records::line(&o, c.recorder.requests, &sinks.phase, template, run_start, capture.as_deref()));
+        }
         if let (Some(slo), Some(met)) = (&goodput, c.goodput_met.as_mut()) {
             *met += u64::from(slo.met(&o));
         }

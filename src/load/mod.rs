@@ -10,6 +10,7 @@ pub mod collect;
 pub mod feed;
 pub mod open_files;
 pub mod progress;
+pub mod records;
 pub mod saturation;
 pub mod warmup;
 

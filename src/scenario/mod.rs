@@ -86,6 +86,9 @@ pub struct Scenario {
     /// Which responses to keep as capture files in the report folder.
     #[serde(default)]
     pub capture: CaptureMode,
+    /// Write `requests.jsonl`, a line per request, into the report folder.
+    #[serde(default)]
+    pub records: bool,
 }
 
 /// One phase of a scenario: a load with its own name and thresholds.
