@@ -34,6 +34,10 @@ pub enum Command {
         /// outcome, findings) into the report folder (overrides the scenario's `records:`).
         #[arg(long)]
         records: bool,
+        /// Override a scenario field, as `PATH=VALUE` with the YAML's field names:
+        /// `--set load.concurrency=64 --set load.duration=30s`; repeatable.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
     },
     /// Check captured responses offline: `.sse` files are raw stream bodies, `.json`
     /// files non-streaming Messages (or error bodies, with --status). A capture file's
@@ -61,6 +65,9 @@ pub enum Command {
     Validate {
         /// Scenario YAML file.
         scenario: PathBuf,
+        /// Override a scenario field, as `PATH=VALUE` (see `run --set`); repeatable.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
     },
     /// Serve the embedded mock provider until interrupted. The key it accepts is read
     /// from RELAYBENCH_MOCK_KEY (default: relaybench-mock-key).

@@ -17,10 +17,10 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the async runtime: {e}"), Exit::CannotProceed),
     };
     match cli.command {
-        Command::Run { scenario, out, quiet, capture, records } => {
+        Command::Run { scenario, out, quiet, capture, records, sets } => {
             // clap already limited the value to the three modes.
             let capture = capture.as_deref().and_then(|c| relaybench::scenario::CaptureMode::parse(c).ok());
-            let options = RunOptions { out, handle_signals: true, quiet, capture, records };
+            let options = RunOptions { out, handle_signals: true, quiet, capture, records, sets };
             match runtime.block_on(run::run_file(&scenario, &options)) {
                 Ok(done) => {
                     if !quiet {
@@ -64,7 +64,7 @@ fn main() -> ExitCode {
             print!("{}", relaybench::conformance::rules::markdown_table());
             code(Exit::Ok)
         }
-        Command::Validate { scenario } => match relaybench::scenario::load(&scenario) {
+        Command::Validate { scenario, sets } => match relaybench::scenario::load_with(&scenario, &sets) {
             Ok(s) => {
                 let targets: Vec<String> = s.targets().into_iter().map(|t| t.name).collect();
                 let phases = s.phases();

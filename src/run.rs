@@ -109,6 +109,8 @@ pub struct RunOptions {
     pub capture: Option<CaptureMode>,
     /// Writes `requests.jsonl` whatever the scenario's `records:` says.
     pub records: bool,
+    /// Overrides of scenario fields, `PATH=VALUE` (`load.concurrency=64`).
+    pub sets: Vec<String>,
 }
 
 /// One target's part of a finished run.
@@ -173,7 +175,7 @@ impl Finished {
 
 /// Loads the scenario at `path` and runs it.
 pub async fn run_file(path: &Path, options: &RunOptions) -> Result<Finished, RunError> {
-    let scenario = scenario::load(path)?;
+    let scenario = scenario::load_with(path, &options.sets)?;
     run(&scenario, path, options).await
 }
 

@@ -84,6 +84,47 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     })
 }
 
+/// `text` with each `PATH=VALUE` of `sets` applied (`load.concurrency=64`,
+/// `requests.0.max_tokens=8`; the value is read as YAML, so `30s` is a string and `[a, b]`
+/// a list), written back as YAML. Maps missing on the path are created; a list is indexed
+/// by number and must hold the index. Comments and anchors do not survive.
+pub fn with_sets(text: &str, sets: &[String]) -> Result<String, String> {
+    let mut doc: serde_yaml::Value = from_str(text).map_err(|e| e.message)?;
+    for set in sets {
+        let (path, raw) = set.split_once('=').ok_or_else(|| format!("--set {set}: expected PATH=VALUE, e.g. load.concurrency=64"))?;
+        let value: serde_yaml::Value = from_str(raw).map_err(|e| format!("--set {set}: the value is not YAML: {}", e.message))?;
+        let mut node = &mut doc;
+        for key in path.split('.') {
+            if key.is_empty() {
+                return Err(format!("--set {set}: empty field name in {path:?}"));
+            }
+            node = match node {
+                serde_yaml::Value::Sequence(items) => {
+                    let len = items.len();
+                    let index: usize = key.parse().map_err(|_| format!("--set {set}: {key:?} indexes a list, so it must be a number"))?;
+                    items.get_mut(index).ok_or_else(|| format!("--set {set}: the list has {len} items, no item {index}"))?
+                }
+                serde_yaml::Value::Null => {
+                    *node = serde_yaml::Value::Mapping(serde_yaml::Mapping::new());
+                    child(node, key)
+                }
+                serde_yaml::Value::Mapping(_) => child(node, key),
+                _ => return Err(format!("--set {set}: {key:?} is inside a value that is not a map")),
+            };
+        }
+        *node = value;
+    }
+    serde_yaml::to_string(&doc).map_err(|e| e.to_string())
+}
+
+/// The entry `key` of a mapping node, made Null when missing.
+fn child<'a>(node: &'a mut serde_yaml::Value, key: &str) -> &'a mut serde_yaml::Value {
+    match node {
+        serde_yaml::Value::Mapping(map) => map.entry(serde_yaml::Value::String(key.to_owned())).or_insert(serde_yaml::Value::Null),
+        other => other,
+    }
+}
+
 /// Parses YAML text into a JSON value; the message keeps the position in words.
 pub fn to_json(text: &str) -> Result<Value, String> {
     serde_yaml::from_str(text).map_err(|e| e.to_string())
@@ -92,6 +133,19 @@ pub fn to_json(text: &str) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sets_override_nested_fields_and_lists_and_name_their_mistakes() {
+        let text = "name: s\nload: {concurrency: 2}\nrequests:\n  - {max_tokens: 8}\n";
+        let sets = ["load.concurrency=64".to_owned(), "load.duration=30s".to_owned(), "requests.0.max_tokens=16".to_owned(), "probes=[wrong-key]".to_owned()];
+        let out: serde_json::Value = to_json(&with_sets(text, &sets).expect("applied")).expect("yaml");
+        assert_eq!(out["load"], serde_json::json!({"concurrency": 64, "duration": "30s"}));
+        assert_eq!((out["requests"][0]["max_tokens"].as_u64(), out["probes"][0].as_str()), (Some(16), Some("wrong-key")));
+        for (set, message) in [("load.concurrency", "PATH=VALUE"), ("requests.3.max_tokens=1", "no item 3"), ("name.x=1", "not a map"), ("requests.a=1", "must be a number")] {
+            let e = with_sets(text, &[set.to_owned()]).expect_err(set);
+            assert!(e.contains(message) && e.contains("--set"), "{set}: {e}");
+        }
+    }
 
     #[test]
     fn an_error_carries_its_position_apart_from_its_message() {

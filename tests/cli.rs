@@ -219,3 +219,20 @@ fn sigint_during_probes_stops_them_at_once() {
     assert!(r.partial && r.probes.is_empty(), "no probe was answered: {:?}", r.probes);
     assert_eq!(r.totals.requests, 0, "no load after the interrupt");
 }
+
+#[test]
+fn set_overrides_a_scenario_field_and_a_mistake_names_it() {
+    let dir = common::temp_dir("cli-set");
+    let file = common::write_file(&dir, "s.yaml", &scenario("{mock: {ttft: 5ms, tokens_per_s: 5000}}", "  concurrency: 1\n  requests: 3"));
+    let out = dir.join("out");
+    let o = run(&["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q", "--set", "load.requests=7", "--set", "load.concurrency=2"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = common::only_report(&out);
+    assert_eq!((r.totals.requests, r.phases[0].load.concurrency), (7, Some(2)));
+    // A misspelt field is refused as the YAML would be, naming the override.
+    let o = run(&["validate", file.to_str().expect("utf8"), "--set", "load.concurency=64"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("unknown field `concurency`") && text(&o).contains("--set load.concurency=64"), "{}", text(&o));
+    let o = run(&["validate", file.to_str().expect("utf8"), "--set", "load.requests"], &[]);
+    assert!(o.status.code() == Some(2) && text(&o).contains("PATH=VALUE"), "{}", text(&o));
+}

@@ -305,6 +305,20 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     parse(&text, path)
 }
 
+/// [`load`], with command-line overrides (`--set load.concurrency=64`) applied to the
+/// file's YAML first. A mistake an override made is reported against the override; the
+/// file's own line numbers no longer hold once the YAML is rewritten, so a message then
+/// names the field alone.
+pub fn load_with(path: &Path, sets: &[String]) -> Result<Scenario, ScenarioError> {
+    if sets.is_empty() {
+        return load(path);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError { file: path.to_owned(), line: None, column: None, message: format!("cannot read scenario: {e}") })?;
+    let plain = |message: String| ScenarioError { file: path.to_owned(), line: None, column: None, message };
+    let rewritten = crate::yaml::with_sets(&text, sets).map_err(plain)?;
+    parse(&rewritten, path).map_err(|e| plain(format!("{} (with --set {})", e.message, sets.join(" --set "))))
+}
+
 /// Parses scenario text; `path` names it in messages and is where files it names (a
 /// trace) are found from.
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
