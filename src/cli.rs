@@ -124,6 +124,76 @@ pub enum Command {
         #[arg(long, default_value_t = 10.0)]
         tolerance: f64,
     },
+    /// Run an ad-hoc load without a scenario file, against `mock` (the embedded mock) or a
+    /// base URL; --print-scenario prints the scenario instead, to save and grow.
+    Quick(Quick),
+}
+
+/// The options of `relaybench quick`.
+#[derive(Debug, clap::Args)]
+pub struct Quick {
+    /// `mock`, or the target's base URL (e.g. https://api.anthropic.com).
+    pub target: String,
+    /// Requests in flight at once (a closed loop); ignored with --rate.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: u32,
+    /// Requests per second instead (an open loop).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// How long to send, e.g. 30s.
+    #[arg(long, default_value = "10s")]
+    pub duration: String,
+    /// Stream the responses.
+    #[arg(long)]
+    pub stream: bool,
+    /// Model to ask for.
+    #[arg(long, default_value = "claude-sonnet-4-5")]
+    pub model: String,
+    /// A generated prompt of this many tokens (else a short fixed prompt).
+    #[arg(long)]
+    pub prompt_tokens: Option<u64>,
+    /// `max_tokens` of each request.
+    #[arg(long, default_value_t = 256)]
+    pub max_tokens: u64,
+    /// The environment variable holding the key (a URL target only).
+    #[arg(long, default_value = "ANTHROPIC_API_KEY")]
+    pub key_env: String,
+    /// Print the scenario and exit instead of running it.
+    #[arg(long)]
+    pub print_scenario: bool,
+    /// Folder for the report folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print nothing but errors and the report path.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl Quick {
+    /// The scenario these options describe, as YAML a user can save; the run checks it as
+    /// it checks a file, so a bad value gets the same message.
+    pub fn scenario(&self) -> String {
+        let quote = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
+        let target = match self.target.as_str() {
+            "mock" => "mock".to_owned(),
+            url => format!("{{base_url: {}, api_key_env: {}}}", quote(url), quote(&self.key_env)),
+        };
+        let prompt = match self.prompt_tokens {
+            Some(n) => format!("prompt_tokens: {n}"),
+            None => "prompt: Explain in one paragraph what a relay provider is.".to_owned(),
+        };
+        let load = match self.rate {
+            Some(rate) => format!("{{executor: constant-rate, rate: {rate}, duration: {}}}", quote(&self.duration)),
+            None => format!("{{concurrency: {}, duration: {}}}", self.concurrency, quote(&self.duration)),
+        };
+        format!(
+            "# relaybench quick {}\nname: quick\ntarget: {target}\nmodel: {}\nrequests:\n  - {{stream: {}, max_tokens: {}, {prompt}}}\nload: {load}\n",
+            self.target,
+            quote(&self.model),
+            self.stream,
+            self.max_tokens,
+        )
+    }
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

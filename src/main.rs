@@ -21,24 +21,21 @@ fn main() -> ExitCode {
             // clap already limited the value to the three modes.
             let capture = capture.as_deref().and_then(|c| relaybench::scenario::CaptureMode::parse(c).ok());
             let options = RunOptions { out, handle_signals: true, quiet, capture, records, sets };
-            match runtime.block_on(run::run_file(&scenario, &options)) {
-                Ok(done) => {
-                    if !quiet {
-                        match &done.comparison {
-                            Some(c) => print!("{}", relaybench::report::comparison::terminal(c)),
-                            None => print!("{}", relaybench::report::terminal::render(done.report())),
-                        }
-                    }
-                    println!("report: {}", done.main_file().display());
-                    for t in &done.targets {
-                        if let Some(why) = &t.report.stopped_early {
-                            eprintln!("relaybench: {why}");
-                        }
-                    }
-                    code(done.exit())
-                }
-                Err(e) => fail(&e.to_string(), e.exit()),
+            finished(runtime.block_on(run::run_file(&scenario, &options)), quiet)
+        }
+        Command::Quick(q) => {
+            let text = q.scenario();
+            if q.print_scenario {
+                print!("{text}");
+                return code(Exit::Ok);
             }
+            let path = std::path::Path::new("quick.yaml");
+            let scenario = match relaybench::scenario::parse(&text, path) {
+                Ok(s) => s,
+                Err(e) => return fail(&format!("{} (relaybench quick --print-scenario shows the YAML)", e.message), Exit::Usage),
+            };
+            let options = RunOptions { out: q.out.clone(), handle_signals: true, quiet: q.quiet, capture: None, records: false, sets: Vec::new() };
+            finished(runtime.block_on(run::run(&scenario, path, &options)), q.quiet)
         }
         Command::Providers { id, .. } => match id {
             None => {
@@ -112,6 +109,29 @@ fn main() -> ExitCode {
                 }
             })
         }
+    }
+}
+
+/// Prints a finished run (unless quiet), its report path and why it stopped early, if it
+/// did; the exit code says how it went.
+fn finished(result: Result<run::Finished, run::RunError>, quiet: bool) -> ExitCode {
+    match result {
+        Ok(done) => {
+            if !quiet {
+                match &done.comparison {
+                    Some(c) => print!("{}", relaybench::report::comparison::terminal(c)),
+                    None => print!("{}", relaybench::report::terminal::render(done.report())),
+                }
+            }
+            println!("report: {}", done.main_file().display());
+            for t in &done.targets {
+                if let Some(why) = &t.report.stopped_early {
+                    eprintln!("relaybench: {why}");
+                }
+            }
+            code(done.exit())
+        }
+        Err(e) => fail(&e.to_string(), e.exit()),
     }
 }
 

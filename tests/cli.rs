@@ -236,3 +236,22 @@ fn set_overrides_a_scenario_field_and_a_mistake_names_it() {
     let o = run(&["validate", file.to_str().expect("utf8"), "--set", "load.requests"], &[]);
     assert!(o.status.code() == Some(2) && text(&o).contains("PATH=VALUE"), "{}", text(&o));
 }
+
+#[test]
+fn quick_runs_an_ad_hoc_load_and_prints_a_scenario_that_validates() {
+    let dir = common::temp_dir("cli-quick");
+    let out = dir.join("out");
+    let o = run(&["quick", "mock", "--duration", "1s", "--concurrency", "2", "--stream", "--prompt-tokens", "64", "--out", out.to_str().expect("utf8"), "-q"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = common::only_report(&out);
+    assert!(r.totals.requests > 0 && r.totals.streamed == r.totals.requests, "{:?}", r.totals);
+    assert_eq!(r.phases[0].load.concurrency, Some(2));
+    // What it ran can be saved and grown: the printed scenario validates as a file.
+    let printed = run(&["quick", "mock", "--rate", "5", "--duration", "3s", "--print-scenario"], &[]);
+    let file = common::write_file(&dir, "saved.yaml", &String::from_utf8_lossy(&printed.stdout));
+    let o = run(&["validate", file.to_str().expect("utf8")], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // A bad value gets the scenario's own message.
+    let o = run(&["quick", "mock", "--rate", "0"], &[]);
+    assert!(o.status.code() == Some(2) && text(&o).contains("rate must be from 0.001"), "{}", text(&o));
+}
