@@ -38,6 +38,10 @@ pub enum Command {
         /// `--set load.concurrency=64 --set load.duration=30s`; repeatable.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
+        /// Serve live metrics for Prometheus (OpenMetrics text on /metrics) on this
+        /// address during the run, e.g. 127.0.0.1:9464.
+        #[arg(long)]
+        metrics_listen: Option<std::net::SocketAddr>,
     },
     /// Check captured responses offline: `.sse` files are raw stream bodies, `.json`
     /// files non-streaming Messages (or error bodies, with --status). A capture file's

@@ -17,10 +17,10 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the async runtime: {e}"), Exit::CannotProceed),
     };
     match cli.command {
-        Command::Run { scenario, out, quiet, capture, records, sets } => {
+        Command::Run { scenario, out, quiet, capture, records, sets, metrics_listen } => {
             // clap already limited the value to the three modes.
             let capture = capture.as_deref().and_then(|c| relaybench::scenario::CaptureMode::parse(c).ok());
-            let options = RunOptions { out, handle_signals: true, quiet, capture, records, sets };
+            let options = RunOptions { out, handle_signals: true, quiet, capture, records, sets, metrics_listen };
             finished(runtime.block_on(run::run_file(&scenario, &options)), quiet)
         }
         Command::Quick(q) => {
@@ -34,7 +34,7 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(&format!("{} (relaybench quick --print-scenario shows the YAML)", e.message), Exit::Usage),
             };
-            let options = RunOptions { out: q.out.clone(), handle_signals: true, quiet: q.quiet, capture: None, records: false, sets: Vec::new() };
+            let options = RunOptions { out: q.out.clone(), handle_signals: true, quiet: q.quiet, capture: None, records: false, sets: Vec::new(), metrics_listen: None };
             finished(runtime.block_on(run::run(&scenario, path, &options)), q.quiet)
         }
         Command::Providers { id, .. } => match id {

@@ -76,6 +76,14 @@ pub enum RunError {
     /// The open-file limit is below what the run's connections need.
     #[error("{0}")]
     OpenFiles(String),
+    /// The live metrics address could not be bound.
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics {
+        /// Address.
+        addr: std::net::SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
     /// The report could not be written.
     #[error("cannot write the report under {dir}: {source}")]
     Report {
@@ -91,7 +99,7 @@ impl RunError {
     pub fn exit(&self) -> Exit {
         match self {
             RunError::Scenario(_) | RunError::MissingKey { .. } | RunError::Client(_) => Exit::Usage,
-            RunError::Mock(_) | RunError::Report { .. } | RunError::OpenFiles(_) => Exit::CannotProceed,
+            RunError::Mock(_) | RunError::Report { .. } | RunError::OpenFiles(_) | RunError::Metrics { .. } => Exit::CannotProceed,
         }
     }
 }
@@ -111,6 +119,8 @@ pub struct RunOptions {
     pub records: bool,
     /// Overrides of scenario fields, `PATH=VALUE` (`load.concurrency=64`).
     pub sets: Vec<String>,
+    /// Serve live metrics for Prometheus on this address (`/metrics`).
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// One target's part of a finished run.
@@ -227,6 +237,10 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
 
     // Found now, not after the load: a report that cannot be written loses the run.
     check_writable(&out).map_err(|source| RunError::Report { dir: out.clone(), source })?;
+    let metrics_listener = match options.metrics_listen {
+        Some(addr) => Some(crate::load::exporter::bind(addr).await.map_err(|source| RunError::Metrics { addr, source })?),
+        None => None,
+    };
     if options.records || scenario.records {
         for (i, t) in ready.iter_mut().enumerate() {
             // Staged beside the report folder, which is made when the run ends.
@@ -286,6 +300,13 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let started_at = SystemTime::now();
     let run_start = Instant::now();
     let live = Arc::new(Live::default());
+    let exporter = metrics_listener.map(|listener| {
+        let exporter = Arc::new(crate::load::exporter::Exporter::new(live.clone()));
+        if let (Ok(addr), false) = (listener.local_addr(), options.quiet) {
+            eprintln!("relaybench: live metrics on http://{addr}/metrics");
+        }
+        (exporter.clone(), tokio::spawn(crate::load::exporter::serve(listener, exporter)))
+    });
     let monitor = crate::load::saturation::Monitor::start();
     let mut planned = progress::Planned::of(phases.iter().map(|p| p.load.planned()));
     planned.requests = planned.requests.map(|n| n * ready.len() as u64);
@@ -312,7 +333,12 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
                 live: live.clone(),
                 seed: scenario.seed,
                 loops: t.loops.clone(),
-                sinks: Sinks { captures: t.captures.clone(), records: t.records.clone(), phase: spec.name.clone() },
+                sinks: Sinks {
+                    captures: t.captures.clone(),
+                    records: t.records.clone(),
+                    phase: spec.name.clone(),
+                    exporter: exporter.as_ref().map(|(e, _)| (e.clone(), t.spec.name.clone())),
+                },
                 goodput: scenario.goodput,
             };
             let load = spec.load.clone();
@@ -337,6 +363,9 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     }
     let duration_s = run_start.elapsed().as_secs_f64();
     let client_load = monitor.finish().await;
+    if let Some((_, server)) = exporter {
+        server.abort();
+    }
     if let Some(task) = signals {
         task.abort();
     }
@@ -465,7 +494,7 @@ fn target_report(
                 report::SweepReport::new(steps.collect())
             });
             let alone = part(&run.collected, run.duration_s, run.dropped);
-            PhaseReport::new(&spec.name, run.start_s, &alone, load_info(&spec.load), &spec.thresholds, sweep)
+            PhaseReport::new(&spec.name, run.start_s, &alone, LoadInfo::of(&spec.load), &spec.thresholds, sweep)
         })
         .collect();
     let mut report = report::build(info, &collected, probes, features);
@@ -653,28 +682,6 @@ async fn phase_clients(ready: &[ReadyTarget], spec: &scenario::PhaseSpec, captur
         let _ = task.await;
     }
     Ok(clients)
-}
-
-/// The report's description of a load.
-fn load_info(load: &LoadSpec) -> LoadInfo {
-    let stages = load.executor == Executor::Stages;
-    let closed = load.executor == Executor::Concurrency || (stages && load.ramp == Ramp::Concurrency);
-    LoadInfo {
-        executor: load.executor.id().to_owned(),
-        concurrency: load.concurrency.map(|c| c.get()),
-        rate: load.rate,
-        ramp: stages.then(|| load.ramp.id().to_owned()),
-        levels: if stages {
-            std::iter::once(load.start.unwrap_or(0.0)).chain(load.stages.iter().flatten().map(|s| s.target)).collect()
-        } else {
-            Vec::new()
-        },
-        rates: load.sweep_rates(),
-        max_in_flight: (!closed).then(|| load.max_in_flight.get()),
-        requests: load.requests,
-        duration_s: load.duration.map(|d| d.0.as_secs_f64()),
-        warmup: load.warmup,
-    }
 }
 
 /// The client settings for a target, starting the embedded mock when it is the target.

@@ -31,6 +31,8 @@ pub struct Sinks {
     pub records: Option<std::sync::Arc<super::records::Records>>,
     /// The phase's name, for the records.
     pub phase: String,
+    /// The run's live metrics, when served, and the target's name in them.
+    pub exporter: Option<(std::sync::Arc<super::exporter::Exporter>, String)>,
 }
 
 /// A finding kept for the report, with where it came from.
@@ -413,6 +415,9 @@ pub async fn collect(
             name
         });
         c.recorder.record(&o);
+        if let Some((exporter, target)) = &sinks.exporter {
+            exporter.record(target, &o);
+        }
         if let Some(records) = &sinks.records {
             let template = names.get(o.template).map_or("", String::as_str);
             records.write(&super::records::line(&o, c.recorder.requests, &sinks.phase, template, run_start, capture.as_deref()));

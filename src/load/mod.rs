@@ -7,6 +7,7 @@
 
 pub mod capture;
 pub mod collect;
+pub mod exporter;
 pub mod feed;
 pub mod open_files;
 pub mod progress;

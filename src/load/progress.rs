@@ -40,6 +40,12 @@ impl Live {
         self.dropped.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Requests started and not yet ended, and requests dropped so far.
+    pub fn in_flight_and_dropped(&self) -> (u64, u64) {
+        let started = self.started.load(Ordering::Relaxed);
+        (started.saturating_sub(self.finished.load(Ordering::Relaxed)), self.dropped.load(Ordering::Relaxed))
+    }
+
     /// A request ended.
     pub fn finished(&self, o: &Outcome) {
         self.finished.fetch_add(1, Ordering::Relaxed);

@@ -2,7 +2,32 @@
 
 use super::gate::evaluate;
 use super::model::{Figures, LoadInfo, MetricSummary, PhaseReport, Report, SweepReport};
+use crate::scenario::{Executor, LoadSpec, Ramp};
 use crate::thresholds::Threshold;
+
+impl LoadInfo {
+    /// The report's description of `load`.
+    pub fn of(load: &LoadSpec) -> LoadInfo {
+        let stages = load.executor == Executor::Stages;
+        let closed = load.executor == Executor::Concurrency || (stages && load.ramp == Ramp::Concurrency);
+        LoadInfo {
+            executor: load.executor.id().to_owned(),
+            concurrency: load.concurrency.map(|c| c.get()),
+            rate: load.rate,
+            ramp: stages.then(|| load.ramp.id().to_owned()),
+            levels: if stages {
+                std::iter::once(load.start.unwrap_or(0.0)).chain(load.stages.iter().flatten().map(|s| s.target)).collect()
+            } else {
+                Vec::new()
+            },
+            rates: load.sweep_rates(),
+            max_in_flight: (!closed).then(|| load.max_in_flight.get()),
+            requests: load.requests,
+            duration_s: load.duration.map(|d| d.0.as_secs_f64()),
+            warmup: load.warmup,
+        }
+    }
+}
 
 impl Figures {
     /// The figures of `r`.
