@@ -7,20 +7,6 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_relaybench");
 
-/// Every file under `dir`, read as text.
-fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push((path.clone(), String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned()));
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_echoed_by_a_server_appears_in_no_output_or_artifact() {
     let key = "sk-relaybench-0123456789abcdefghijklmnopqrstuvwxyz";
@@ -37,7 +23,7 @@ async fn key_echoed_by_a_server_appears_in_no_output_or_artifact() {
     let o = common::run_with_key(&file, &out, "RELAYBENCH_TEST_ECHO_KEY", key).await;
     let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert_eq!(o.status.code(), Some(3), "authentication refused on every request: {stdout}{stderr}");
-    let artifacts = files_under(&out);
+    let artifacts = common::files_under(&out);
     assert!(artifacts.len() >= 3, "report.json, summary.md, junit.xml");
     assert!(artifacts.iter().any(|(_, text)| text.contains("[REDACTED]")), "the echo was seen, and redacted");
     let prefix = &key[..12];
@@ -90,7 +76,7 @@ async fn huge_bad_responses_make_small_findings_and_reports() {
     let o = common::run_with_key(&file, &out, "RELAYBENCH_TEST_HUGE_KEY", "k").await;
     assert_eq!(o.status.code(), Some(1), "the bad Message is a violation");
     assert!(o.stdout.len() + o.stderr.len() < 64 << 10, "{} bytes printed", o.stdout.len() + o.stderr.len());
-    for (path, text) in files_under(&out) {
+    for (path, text) in common::files_under(&out) {
         assert!(text.len() < 256 << 10, "{} is {} bytes", path.display(), text.len());
     }
 }

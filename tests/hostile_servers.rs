@@ -245,20 +245,6 @@ fn run(name: &str, scenario: &str) -> Ran {
     Ran { code: status.code(), elapsed: started.elapsed(), peak_kb, printed, out }
 }
 
-/// Every file under `dir`, as text.
-fn artifacts(dir: &std::path::Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(artifacts(&path));
-        } else {
-            out.push((path.display().to_string(), String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned()));
-        }
-    }
-    out
-}
-
 /// Runs one mode and returns what is wrong with the run (empty when nothing is).
 fn check(mode: Mode, expected: &[&str], hostile_ok: bool) -> Vec<String> {
     let addr = serve(mode);
@@ -280,7 +266,7 @@ fn check(mode: Mode, expected: &[&str], hostile_ok: bool) -> Vec<String> {
     if ran.peak_kb > MEMORY_BOUND_KB {
         fail(format!("peak memory {} MB", ran.peak_kb >> 10));
     }
-    let files = artifacts(&ran.out);
+    let files = common::files_under(&ran.out).into_iter().map(|(p, t)| (p.display().to_string(), t));
     for (name, text) in std::iter::once(("output".to_owned(), ran.printed.clone())).chain(files) {
         if text.contains(&KEY[..14]) {
             fail(format!("{name} holds the key"));

@@ -335,3 +335,17 @@ pub fn interrupt_after(file: &Path, out: &Path, pauses: &[Duration]) -> (std::pr
     std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
     (o, rest, stopped_after)
 }
+
+/// Every file under `dir`, read as text.
+pub fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push((path.clone(), String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned()));
+        }
+    }
+    out
+}
