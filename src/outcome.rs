@@ -246,12 +246,7 @@ impl Outcome {
     /// Appends reply text, when the reply is being kept, up to [`MAX_REPLY`].
     pub fn keep_reply(&mut self, text: &str) {
         if let Some(reply) = &mut self.reply {
-            let room = MAX_REPLY.saturating_sub(reply.len());
-            let mut end = text.len().min(room);
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            reply.push_str(&text[..end]);
+            crate::text::push_capped(reply, text, MAX_REPLY);
         }
     }
 

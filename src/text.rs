@@ -29,6 +29,16 @@ pub fn cut(mut text: String) -> String {
     text
 }
 
+/// Appends `more` to `text` while `text` stays within `cap` bytes, cut on a character
+/// boundary: for text kept from a server that may never stop sending.
+pub fn push_capped(text: &mut String, more: &str, cap: usize) {
+    let mut end = more.len().min(cap.saturating_sub(text.len()));
+    while !more.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.push_str(&more[..end]);
+}
+
 /// What stands where a secret was.
 pub const REDACTED: &str = "[REDACTED]";
 
@@ -78,6 +88,17 @@ pub fn redact_bytes(bytes: &[u8], secret: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capped_text_stops_at_the_cap_on_a_character_boundary() {
+        let mut text = String::from("ab");
+        push_capped(&mut text, "cdé", 5);
+        assert_eq!(text, "abcd", "é would straddle the cap");
+        push_capped(&mut text, "x", 5);
+        assert_eq!(text, "abcdx");
+        push_capped(&mut text, "y", 5);
+        assert_eq!(text, "abcdx");
+    }
 
     #[test]
     fn a_secret_is_redacted_from_bytes_whole_and_cut_short() {

@@ -80,13 +80,9 @@ impl RequestFacts {
 /// could have been cut by one, bounded so a long stream costs nothing more.
 pub const MAX_TEXT: usize = 64 << 10;
 
-/// Appends `more` to `text`, up to [`MAX_TEXT`] bytes in all, on a character boundary.
+/// Appends `more` to `text`, up to [`MAX_TEXT`] bytes in all.
 pub fn push_text(text: &mut String, more: &str) {
-    let mut end = more.len().min(MAX_TEXT.saturating_sub(text.len()));
-    while !more.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.push_str(&more[..end]);
+    crate::text::push_capped(text, more, MAX_TEXT);
 }
 
 /// What a complete response said, from a stream or a Message.
