@@ -19,16 +19,24 @@ const CUMULATIVE: [&str; 4] = [
     "cache_read_input_tokens",
 ];
 
+/// Block types that call a tool, with an `id`, a `name` and JSON input.
+const TOOL_BLOCKS: [&str; 3] = ["tool_use", "server_tool_use", "mcp_tool_use"];
+
+/// Whether a block of type `kind` calls a tool.
+pub fn tool_block(kind: &str) -> bool {
+    TOOL_BLOCKS.contains(&kind)
+}
+
 /// Block types the protocol names; others are reported as `info` by name.
 pub fn known_block(block: &str) -> bool {
-    matches!(block, "text" | "thinking" | "redacted_thinking" | "tool_use" | "server_tool_use" | "mcp_tool_use") || block.ends_with("_tool_result")
+    matches!(block, "text" | "thinking" | "redacted_thinking") || tool_block(block) || block.ends_with("_tool_result")
 }
 
 /// Block types each known delta type may address; unknown block types accept anything.
 fn delta_fits(delta: &str, block: &str) -> Option<bool> {
     let fits: &[&str] = match delta {
         "text_delta" | "citations_delta" => &["text"],
-        "input_json_delta" => &["tool_use", "server_tool_use", "mcp_tool_use"],
+        "input_json_delta" => &TOOL_BLOCKS,
         "thinking_delta" | "signature_delta" => &["thinking"],
         _ => return None,
     };
@@ -266,7 +274,7 @@ impl StreamChecker {
         if !known_block(&kind) {
             self.find(Rule::UnknownBlock, format!("unknown content block type {kind:?}"), raw);
         }
-        let tool = matches!(kind.as_str(), "tool_use" | "server_tool_use" | "mcp_tool_use");
+        let tool = tool_block(&kind);
         if let Some(id) = block.get("id").and_then(Value::as_str).filter(|_| tool) {
             if self.tool_ids.len() < 4 {
                 self.tool_ids.push(id.to_owned());

@@ -52,6 +52,11 @@ impl Captures {
     }
 }
 
+/// Where capture file `name` is, relative to its report folder, as reports cite it.
+pub fn cited(name: &str) -> String {
+    format!("{CAPTURE_DIR}/{name}")
+}
+
 /// The sidecar of capture file `name`: its status line and headers.
 pub fn sidecar_name(name: &str) -> String {
     format!("{name}.http")

@@ -73,7 +73,7 @@ pub fn line(o: &Outcome, n: u64, phase: &str, template: &str, run_start: Instant
         "status": o.status,
         "error_type": o.error_type,
         "findings": o.findings.iter().map(|f| f.rule.id()).collect::<Vec<_>>(),
-        "capture": capture.map(|c| format!("{}/{c}", super::capture::CAPTURE_DIR)),
+        "capture": capture.map(super::capture::cited),
     })
 }
 

@@ -143,7 +143,7 @@ fn finding_examples(
         event_index: f.event_index,
         message: f.message.clone(),
         excerpt: f.excerpt.clone(),
-        capture: capture.map(|name| format!("{}/{name}", crate::load::capture::CAPTURE_DIR)),
+        capture: capture.map(|name| crate::load::capture::cited(name)),
     };
     let mut by_rule: BTreeMap<Rule, Vec<FindingInfo>> = BTreeMap::new();
     for (label, findings) in one_off {
@@ -307,7 +307,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
                 status: e.outcome.status,
                 error_type: e.outcome.error_type.clone(),
                 detail: e.outcome.detail.clone(),
-                capture: e.capture.as_ref().map(|name| format!("{}/{name}", crate::load::capture::CAPTURE_DIR)),
+                capture: e.capture.as_deref().map(crate::load::capture::cited),
             })
             .collect(),
         conformance: conformance(&finding_counts(r, &one_off), &finding_examples(collected, &one_off, &template_name)),
