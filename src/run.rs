@@ -380,7 +380,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         .map_err(|source| RunError::Report { dir: out.clone(), source })?;
     let several = ready.len() > 1;
     let mut targets = Vec::new();
-    for ((((t, runs), probes), features), calibration) in ready.iter().zip(runs).zip(probe_results).zip(feature_results).zip(calibrations) {
+    for ((((t, mut runs), probes), features), calibration) in ready.iter().zip(runs).zip(probe_results).zip(feature_results).zip(calibrations) {
         let info = RunInfo {
             scenario: ScenarioInfo {
                 name: scenario.name.clone(),
@@ -397,7 +397,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             stopped_early: None,
             goodput: scenario.goodput,
         };
-        let (mut report, blocker, captures) = target_report(scenario, &phases, info, &runs, &probes, &features);
+        let (mut report, blocker, captures) = target_report(scenario, &phases, info, &mut runs, &probes, &features);
         report.calibration = calibration;
         report.client = Some(client_load.clone());
         let target_dir = if several { dir.join(&t.spec.name) } else { dir.clone() };
@@ -464,12 +464,15 @@ fn target_report(
     scenario: &Scenario,
     phases: &[scenario::PhaseSpec],
     mut info: RunInfo,
-    runs: &[PhaseRun],
+    runs: &mut [PhaseRun],
     probes: &[crate::probes::ProbeResult],
     features: &[crate::features::FeatureResult],
 ) -> (Report, Option<Blocker>, Vec<crate::load::capture::CaptureFile>) {
     let mut collected = Collected::default();
-    for run in runs {
+    // The captured bytes (up to 100 MiB) are moved out, not copied with the rest.
+    let mut captures = Vec::new();
+    for run in runs.iter_mut() {
+        captures.append(&mut run.collected.captures);
         collected.merge(run.collected.clone());
         info.dropped += run.dropped;
     }
@@ -509,7 +512,7 @@ fn target_report(
             report.thresholds.push(report::gate::evaluate(&default, &report));
         }
     }
-    (report, collected.blocker, std::mem::take(&mut collected.captures))
+    (report, collected.blocker, captures)
 }
 
 /// The record of phase `index` whose task failed: nothing collected, and a blocker that
@@ -609,8 +612,10 @@ impl PhaseContext {
                     }
                     let started = Instant::now();
                     let plan = open(LoadShape::Constant(rate), false, None, load.step_duration.map(|d| d.0));
-                    let (collected, dropped) = self.run(Plan::Open(plan)).await;
+                    let (mut collected, dropped) = self.run(Plan::Open(plan)).await;
                     let duration_s = started.elapsed().as_secs_f64();
+                    // The captured bytes move to the phase, not copied with the rest.
+                    phase.collected.captures.append(&mut collected.captures);
                     phase.collected.merge(collected.clone());
                     phase.dropped += dropped;
                     let cut = self.stop.is_stopped();
