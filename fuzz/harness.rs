@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use relaybench::conformance::stream::StreamChecker;
+use relaybench::conformance::capture::check_stream_chunks;
 use relaybench::conformance::{check_capture, check_capture_counted, Capture, Finding};
-use relaybench::sse::{parse_chunks, Parser};
+use relaybench::sse::parse_chunks;
 
 /// A finding's message and excerpt are cut to a fixed size (so a hostile body cannot make
 /// a huge report); the bound leaves room for the cut mark.
@@ -54,21 +54,7 @@ pub fn stream_checker(data: &[u8]) {
     let Some((step, body)) = split_input(data) else { return };
     let (findings, unkept) = check_capture_counted(Capture::Stream, body);
     assert_small(&findings);
-    let mut parser = Parser::new();
-    let mut checker = StreamChecker::new();
-    for chunk in body.chunks(step) {
-        parser.feed(chunk, |ev| match ev {
-            Ok(ev) => {
-                let parsed: Option<serde_json::Value> = serde_json::from_str(ev.data).ok();
-                checker.event(ev.name, ev.data, parsed.as_ref());
-            }
-            Err(e) => checker.framing_error(&e),
-        });
-    }
-    parser.finish();
-    checker.finish();
-    let live = checker.take_findings();
-    let live_unkept = checker.take_unkept();
+    let (live, live_unkept) = check_stream_chunks(body.chunks(step));
     assert_eq!(counts(&findings, &unkept), counts(&live, &live_unkept), "fed in chunks of {step} bytes");
 }
 

@@ -27,21 +27,27 @@ pub fn check_capture(kind: Capture, body: &[u8]) -> Vec<Finding> {
 /// [`check_capture`], with the counts of the findings not kept, by rule.
 pub fn check_capture_counted(kind: Capture, body: &[u8]) -> (Vec<Finding>, Vec<(Rule, u64)>) {
     match kind {
-        Capture::Stream => {
-            let mut parser = crate::sse::Parser::new();
-            let mut checker = StreamChecker::new();
-            parser.feed(body, |ev| match ev {
-                Ok(ev) => {
-                    let data: Option<serde_json::Value> = serde_json::from_str(ev.data).ok();
-                    checker.event(ev.name, ev.data, data.as_ref());
-                }
-                Err(e) => checker.framing_error(&e),
-            });
-            parser.finish();
-            checker.finish();
-            (checker.take_findings(), checker.take_unkept())
-        }
+        Capture::Stream => check_stream_chunks([body]),
         Capture::Message => (check_message(body), Vec::new()),
         Capture::Error(status) => (check_error_body(status, body), Vec::new()),
     }
+}
+
+/// Checks a stream body that arrives in `chunks` (one, for a capture): its kept findings
+/// and the counts of those not kept, by rule.
+pub fn check_stream_chunks<'c>(chunks: impl IntoIterator<Item = &'c [u8]>) -> (Vec<Finding>, Vec<(Rule, u64)>) {
+    let mut parser = crate::sse::Parser::new();
+    let mut checker = StreamChecker::new();
+    for chunk in chunks {
+        parser.feed(chunk, |ev| match ev {
+            Ok(ev) => {
+                let data: Option<serde_json::Value> = serde_json::from_str(ev.data).ok();
+                checker.event(ev.name, ev.data, data.as_ref());
+            }
+            Err(e) => checker.framing_error(&e),
+        });
+    }
+    parser.finish();
+    checker.finish();
+    (checker.take_findings(), checker.take_unkept())
 }
