@@ -128,6 +128,15 @@ pub enum Command {
         #[arg(long, default_value_t = 10.0)]
         tolerance: f64,
     },
+    /// Render a saved report as HTML: a report folder (one run's or a comparison's),
+    /// a report.json or a comparison.json. Writes report.html beside it unless --out.
+    Report {
+        /// The report folder or file.
+        path: PathBuf,
+        /// Where to write the page instead.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Run an ad-hoc load without a scenario file, against `mock` (the embedded mock) or a
     /// base URL; --print-scenario prints the scenario instead, to save and grow.
     Quick(Quick),

@@ -10,6 +10,23 @@ use relaybench::mock::{MockConfig, MockServer};
 use relaybench::scenario::target::{MOCK_TOKENS_PER_S, MOCK_TTFT};
 use relaybench::run::{self, Exit, RunOptions};
 
+/// `relaybench report`: the saved report's page, written atomically; its path printed.
+fn render_report(path: &std::path::Path, out: Option<std::path::PathBuf>) -> ExitCode {
+    use relaybench::report::files::Saved;
+    let (saved, dir) = match Saved::read(path) {
+        Ok(read) => read,
+        Err(e) => return fail(&e, Exit::Usage),
+    };
+    let target = out.unwrap_or_else(|| dir.join(relaybench::report::html::REPORT_HTML));
+    match relaybench::report::write_atomic(&target, saved.html().as_bytes()) {
+        Ok(()) => {
+            println!("{}", target.display());
+            code(Exit::Ok)
+        }
+        Err(e) => fail(&format!("{}: {e}", target.display()), Exit::CannotProceed),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -51,6 +68,7 @@ fn main() -> ExitCode {
             },
         },
         Command::Compare { a, b, tolerance } => compare(&a, &b, tolerance),
+        Command::Report { path, out } => render_report(&path, out),
         Command::Features => {
             print!("{}", relaybench::features::listing());
             code(Exit::Ok)

@@ -414,7 +414,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     });
     if let Some(c) = &comparison {
         let reports: Vec<&Report> = targets.iter().map(|t| &t.report).collect();
-        report::comparison::write(c, &reports, &dir).map_err(|source| RunError::Report { dir: dir.clone(), source })?;
+        report::files::write_comparison(c, &reports, &dir).map_err(|source| RunError::Report { dir: dir.clone(), source })?;
     }
     Ok(Finished { targets, dir, comparison })
 }

@@ -29,9 +29,10 @@ fn outcome_table_matches_the_definitions() {
 fn quick_start_commands_are_the_ones_ci_and_users_run() {
     let readme = readme();
     assert!(readme.contains("cargo run --release -- run scenarios/smoke.yaml"));
+    assert!(readme.contains("\nbash .ci/run "), "the quick start's test command is .ci/run");
     assert!(readme.contains("cargo test --locked"));
     let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).expect(".ci/run");
-    assert_eq!(ci.lines().last(), Some("cargo test --locked"), ".ci/run ends with the README's test command");
+    assert_eq!(ci.lines().last(), Some("cargo test --locked"), ".ci/run (the README's test command) ends by running every test");
 }
 
 #[test]

@@ -83,6 +83,8 @@ pub struct Bucket {
     pub finished: u64,
     /// Of those, not ok.
     pub errors: u64,
+    /// The same by outcome id.
+    pub errors_by_kind: BTreeMap<&'static str, u64>,
     /// Output tokens reported by requests that ended in this second.
     pub output_tokens: u64,
     /// TTFT of streams that ended in this second, microseconds (capped).
@@ -104,6 +106,9 @@ impl Bucket {
         self.started += other.started;
         self.finished += other.finished;
         self.errors += other.errors;
+        for (kind, n) in &other.errors_by_kind {
+            *self.errors_by_kind.entry(kind).or_default() += n;
+        }
         self.output_tokens += other.output_tokens;
         for &us in &other.ttft_us {
             self.add_ttft(us);
@@ -428,7 +433,10 @@ pub async fn collect(
         let second_of = |t: tokio::time::Instant| t.saturating_duration_since(run_start).as_secs();
         let finished = c.time_series.entry(second_of(tokio::time::Instant::now())).or_default();
         finished.finished += 1;
-        finished.errors += u64::from(o.kind != OutcomeKind::Ok);
+        if o.kind != OutcomeKind::Ok {
+            finished.errors += 1;
+            *finished.errors_by_kind.entry(o.kind.id()).or_default() += 1;
+        }
         finished.output_tokens += o.output_tokens.unwrap_or(0);
         if let Some(ttft) = o.ttft {
             finished.add_ttft(ttft.as_micros() as u64);

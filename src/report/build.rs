@@ -96,18 +96,25 @@ fn time_series(collected: &Collected) -> Vec<SecondInfo> {
     let Some(&last) = collected.time_series.keys().last() else {
         return Vec::new();
     };
+    let (mut started, mut finished) = (0u64, 0u64);
     (0..=last)
         .map(|second| {
             let b = collected.time_series.get(&second).cloned().unwrap_or_default();
             let mut ttft = b.ttft_us.clone();
             ttft.sort_unstable();
+            let at = |q: f64| (!ttft.is_empty()).then(|| ttft[((ttft.len() as f64 * q) as usize).min(ttft.len() - 1)] as f64 / 1000.0);
+            started += b.started;
+            finished += b.finished;
             SecondInfo {
                 second,
                 started: b.started,
                 finished: b.finished,
+                in_flight: started.saturating_sub(finished),
                 errors: b.errors,
+                errors_by_kind: b.errors_by_kind.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect(),
                 output_tokens: b.output_tokens,
-                ttft_p50_ms: (!ttft.is_empty()).then(|| ttft[ttft.len() / 2] as f64 / 1000.0),
+                ttft_p50_ms: at(0.50),
+                ttft_p95_ms: at(0.95),
                 ttft_sampled: b.ttft_unsampled > 0,
             }
         })

@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,8 +13,7 @@ use crate::outcome::OutcomeKind;
 
 /// Identifies the comparison format; bumped on incompatible changes.
 pub const COMPARISON_FORMAT: &str = "relaybench.comparison/1";
-/// File name of the comparison inside the run folder.
-pub const COMPARISON_JSON: &str = "comparison.json";
+pub use super::names::COMPARISON_JSON;
 /// The latency metrics compared, in display order.
 pub const COMPARED_LATENCIES: [&str; 3] = ["ttft", "itl", "e2e"];
 
@@ -174,7 +172,7 @@ fn column(r: &Report, dir: &str) -> Column {
         provider: r.target.provider.clone(),
         url: r.target.url.clone(),
         model: r.target.model.clone(),
-        report: format!("{dir}/{}", super::files::REPORT_JSON),
+        report: format!("{dir}/{}", super::names::REPORT_JSON),
         requests: r.totals.requests,
         error_rate: r.totals.error_rate,
         errors,
@@ -335,15 +333,6 @@ pub fn terminal(c: &Comparison) -> String {
     }
     let _ = writeln!(out, "{}", ranking_line(c));
     out
-}
-
-/// Writes `comparison.json`, the comparison `summary.md` and a `junit.xml` holding every
-/// target's suites into `dir`, each atomically.
-pub fn write(c: &Comparison, reports: &[&Report], dir: &Path) -> std::io::Result<()> {
-    let json = serde_json::to_vec_pretty(c).map_err(std::io::Error::other)?;
-    super::files::write_atomic(&dir.join(COMPARISON_JSON), &json)?;
-    super::files::write_atomic(&dir.join(super::files::SUMMARY_MD), markdown(c).as_bytes())?;
-    super::files::write_atomic(&dir.join(super::files::JUNIT_XML), super::junit::render_all(reports, true).as_bytes())
 }
 
 #[cfg(test)]

@@ -5,14 +5,10 @@ use std::path::{Path, PathBuf};
 
 use super::model::Report;
 use crate::load::capture::{sidecar_name, CaptureFile, CAPTURE_DIR};
-use super::{junit, markdown};
+use super::comparison::Comparison;
+use super::{html, html_comparison, junit, markdown};
 
-/// File name of the canonical report inside a report folder.
-pub const REPORT_JSON: &str = "report.json";
-/// File name of the Markdown summary.
-pub const SUMMARY_MD: &str = "summary.md";
-/// File name of the JUnit XML for CI systems.
-pub const JUNIT_XML: &str = "junit.xml";
+pub use super::names::{COMPARISON_JSON, JUNIT_XML, REPORT_HTML, REPORT_JSON, SUMMARY_MD};
 
 /// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a
 /// part: write a temporary file beside it, flush it to disk, then rename over.
@@ -46,12 +42,60 @@ pub fn create_report_dir(out: &Path, name: &str, stamp: &str) -> std::io::Result
     unreachable!("u32 range exhausted creating report folders")
 }
 
-/// Writes `report.json` and `summary.md` into `dir`, each atomically.
+/// Writes `report.json`, `summary.md`, `junit.xml` and `report.html` into `dir`, each
+/// atomically.
 pub fn write(report: &Report, dir: &Path) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
     write_atomic(&dir.join(REPORT_JSON), &json)?;
     write_atomic(&dir.join(SUMMARY_MD), markdown::render(report).as_bytes())?;
-    write_atomic(&dir.join(JUNIT_XML), junit::render(report).as_bytes())
+    write_atomic(&dir.join(JUNIT_XML), junit::render(report).as_bytes())?;
+    write_atomic(&dir.join(REPORT_HTML), html::render(report).as_bytes())
+}
+
+/// Writes `comparison.json`, the comparison `summary.md`, a `junit.xml` holding every
+/// target's suites and the comparison's `report.html` into `dir`, each atomically.
+pub fn write_comparison(c: &Comparison, reports: &[&Report], dir: &Path) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(c).map_err(std::io::Error::other)?;
+    write_atomic(&dir.join(COMPARISON_JSON), &json)?;
+    write_atomic(&dir.join(SUMMARY_MD), super::comparison::markdown(c).as_bytes())?;
+    write_atomic(&dir.join(JUNIT_XML), junit::render_all(reports, true).as_bytes())?;
+    write_atomic(&dir.join(REPORT_HTML), html_comparison::render(c, reports).as_bytes())
+}
+
+/// A saved report folder (or file) read back: one run's report, or a comparison with
+/// its targets' reports.
+pub enum Saved {
+    /// One run.
+    Run(Box<Report>),
+    /// Several targets side by side, with their reports in column order.
+    Comparison(Box<Comparison>, Vec<Report>),
+}
+
+impl Saved {
+    /// Reads `path`: a report folder, a `report.json` or a `comparison.json`.
+    pub fn read(path: &Path) -> Result<(Saved, PathBuf), String> {
+        let (file, dir) = if path.is_dir() {
+            let comparison = path.join(COMPARISON_JSON);
+            (if comparison.exists() { comparison } else { path.join(REPORT_JSON) }, path.to_path_buf())
+        } else {
+            (path.to_path_buf(), path.parent().map_or(PathBuf::from("."), Path::to_path_buf))
+        };
+        if file.file_name().is_some_and(|n| n == COMPARISON_JSON) {
+            let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let c: Comparison = serde_json::from_slice(&bytes).map_err(|e| format!("{}: not a relaybench comparison: {e}", file.display()))?;
+            let reports = c.targets.iter().map(|t| read(&dir.join(&t.report))).collect::<Result<Vec<_>, _>>()?;
+            return Ok((Saved::Comparison(Box::new(c), reports), dir));
+        }
+        Ok((Saved::Run(Box::new(read(&file)?)), dir))
+    }
+
+    /// Its HTML page.
+    pub fn html(&self) -> String {
+        match self {
+            Saved::Run(r) => html::render(r),
+            Saved::Comparison(c, reports) => html_comparison::render(c, &reports.iter().collect::<Vec<_>>()),
+        }
+    }
 }
 
 /// Writes capture files into `dir` (a target's report folder): each body under

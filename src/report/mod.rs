@@ -3,13 +3,18 @@
 //! (terminal, Markdown, JUnit, comparison).
 
 pub mod build;
+pub mod charts;
 pub mod comparison;
 pub mod files;
 pub mod gate;
+pub mod html;
+pub mod html_comparison;
 pub mod junit;
 pub mod lines;
 pub mod markdown;
+pub mod page;
 pub mod model;
+pub mod names;
 pub mod phase;
 pub mod regression;
 pub mod sweep;

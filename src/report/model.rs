@@ -81,12 +81,21 @@ pub struct SecondInfo {
     pub started: u64,
     /// Requests that ended.
     pub finished: u64,
+    /// Requests in flight as the second ended: started so far less ended so far.
+    #[serde(default)]
+    pub in_flight: u64,
     /// Of those, not ok.
     pub errors: u64,
+    /// The same by outcome id, those that occurred.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors_by_kind: BTreeMap<String, u64>,
     /// Output tokens of the requests that ended.
     pub output_tokens: u64,
     /// Median TTFT of the streams that ended, ms.
     pub ttft_p50_ms: Option<f64>,
+    /// Its 95th percentile, ms.
+    #[serde(default)]
+    pub ttft_p95_ms: Option<f64>,
     /// True when the median came from the first samples only (a busy second).
     pub ttft_sampled: bool,
 }
