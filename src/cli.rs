@@ -31,9 +31,10 @@ pub enum Command {
         #[arg(long, value_parser = ["none", "failed", "all"])]
         capture: Option<String>,
         /// Write `requests.jsonl` (a line per request: template, phase, times, tokens,
-        /// outcome, findings) into the report folder (overrides the scenario's `records:`).
-        #[arg(long)]
-        records: bool,
+        /// outcome, findings) into the report folder (overrides the scenario's `records:`);
+        /// `--records=gzip` writes `requests.jsonl.gz`.
+        #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "jsonl", value_parser = ["jsonl", "gzip"])]
+        records: Option<String>,
         /// Override a scenario field, as `PATH=VALUE` with the YAML's field names:
         /// `--set load.concurrency=64 --set load.duration=30s`; repeatable.
         #[arg(long = "set", value_name = "PATH=VALUE")]

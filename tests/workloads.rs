@@ -345,5 +345,23 @@ fn records_hold_a_line_per_request_that_adds_up_to_the_report() {
     assert_eq!(count("template", "s") + count("template", "m"), 25);
     let streamed = lines.iter().find(|l| l["stream"] == true).expect("a streamed request");
     assert!(streamed["ttft_ms"].as_f64().is_some_and(|t| t >= 5.0), "{streamed}");
+    // Every timing a line holds is a value its histogram counted, and the lines' median is
+    // the histogram's (to its three significant figures).
+    for (key, metric) in [("ttfb_ms", "ttfb"), ("ttft_ms", "ttft"), ("e2e_ms", "e2e"), ("tpot_ms", "tpot")] {
+        let mut values: Vec<f64> = lines.iter().filter_map(|l| l[key].as_f64()).collect();
+        assert_eq!(values.len() as u64, r.metrics[metric].count, "{key}: one value per sample of {metric}");
+        values.sort_by(f64::total_cmp);
+        let median = values[(values.len() - 1) / 2];
+        let p50 = r.metrics[metric].p50;
+        assert!((median - p50).abs() <= p50 * 0.002 + 0.002, "{key}: lines' median {median} vs the histogram's p50 {p50}");
+    }
     assert!(std::fs::read_dir(&out).expect("out").flatten().all(|e| !e.file_name().to_string_lossy().starts_with(".relaybench-records")), "no staging file left");
+    // Compressed when asked: the same number of lines, in gzip.
+    let zipped = dir.join("zipped");
+    let o = Command::new(env!("CARGO_BIN_EXE_relaybench")).args(["run", file.to_str().expect("utf8"), "--out", zipped.to_str().expect("utf8"), "-q", "--records=gzip"]).output().expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let gz = std::fs::File::open(common::only_report_dir(&zipped).join("requests.jsonl.gz")).expect("requests.jsonl.gz");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut text).expect("gzip");
+    assert_eq!(text.lines().filter(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()).count(), 25);
 }

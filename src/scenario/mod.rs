@@ -6,6 +6,7 @@
 
 mod visit;
 pub mod capture_mode;
+pub mod records_mode;
 pub mod dataset;
 pub mod duration;
 pub mod error;
@@ -25,6 +26,7 @@ use serde_json::Value;
 
 use visit::{report_name, some_validated, string_where, threshold_list, validated, Checked, Validate};
 pub use capture_mode::CaptureMode;
+pub use records_mode::RecordsMode;
 pub use duration::HumanDuration;
 pub use error::ScenarioError;
 pub use load_spec::{Executor, GoodputSpec, LoadSpec, Ramp, StageSpec};
@@ -86,9 +88,9 @@ pub struct Scenario {
     /// Which responses to keep as capture files in the report folder.
     #[serde(default)]
     pub capture: CaptureMode,
-    /// Write `requests.jsonl`, a line per request, into the report folder.
+    /// Write `requests.jsonl` (or `.jsonl.gz`), a line per request, into the report folder.
     #[serde(default)]
-    pub records: bool,
+    pub records: RecordsMode,
 }
 
 /// One phase of a scenario: a load with its own name and thresholds.

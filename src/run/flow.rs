@@ -1,7 +1,9 @@
 //! One run from scenario file to report folder: start the target, drive the load,
-//! collect, write the report, and say which exit code the result deserves.
+//! collect and write the report.
 
-use std::path::{Path, PathBuf};
+use super::result::{Exit, Finished, RunError, RunOptions, TargetRun};
+
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -24,22 +26,7 @@ use crate::report::{self, timefmt, LoadInfo, Report, RunInfo, ScenarioInfo, Targ
 use crate::report::comparison::Comparison;
 use crate::rng::Rng;
 use crate::scenario::target::{MOCK_TOKENS_PER_S, MOCK_TTFT};
-use crate::scenario::{self, Executor, GoodputSpec, LoadSpec, PreparedRequest, Ramp, Scenario, ScenarioError, TargetKind, TargetSpec};
-
-/// Process exit codes, the contract with CI systems and scripts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// Every gate passed.
-    Ok = 0,
-    /// A threshold or conformance gate failed.
-    GateFailed = 1,
-    /// Bad command line or scenario.
-    Usage = 2,
-    /// The run could not proceed: target unreachable, or every request refused by auth.
-    CannotProceed = 3,
-    /// Interrupted by SIGINT or SIGTERM; the report is partial.
-    Interrupted = 130,
-}
+use crate::scenario::{self, Executor, GoodputSpec, LoadSpec, PreparedRequest, Ramp, Scenario, TargetKind, TargetSpec};
 
 /// Key the embedded mock accepts when a scenario targets it in-process, and the default
 /// of `relaybench mock`.
@@ -50,138 +37,6 @@ pub const PROBE_WRONG_KEY: &str = "relaybench-deliberately-wrong-key";
 
 /// How long requests in flight may finish after an interruption.
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
-
-/// Why a run did not produce a report.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The scenario is invalid.
-    #[error(transparent)]
-    Scenario(#[from] ScenarioError),
-    /// The key's environment variable is not set.
-    #[error("target {target} ({url}): environment variable {var} is not set; export it with the API key (the key is read only from the environment)")]
-    MissingKey {
-        /// Target name (the provider id for a catalog provider).
-        target: String,
-        /// Target URL.
-        url: String,
-        /// Variable name.
-        var: String,
-    },
-    /// The target URL or a header is invalid.
-    #[error("target: {0}")]
-    Client(#[from] ClientError),
-    /// The embedded mock could not start.
-    #[error("cannot start the embedded mock: {0}")]
-    Mock(std::io::Error),
-    /// The open-file limit is below what the run's connections need.
-    #[error("{0}")]
-    OpenFiles(String),
-    /// The live metrics address could not be bound.
-    #[error("cannot serve metrics on {addr}: {source}")]
-    Metrics {
-        /// Address.
-        addr: std::net::SocketAddr,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// The report could not be written.
-    #[error("cannot write the report under {dir}: {source}")]
-    Report {
-        /// Folder.
-        dir: PathBuf,
-        /// Cause.
-        source: std::io::Error,
-    },
-}
-
-impl RunError {
-    /// The exit code this error maps to.
-    pub fn exit(&self) -> Exit {
-        match self {
-            RunError::Scenario(_) | RunError::MissingKey { .. } | RunError::Client(_) => Exit::Usage,
-            RunError::Mock(_) | RunError::Report { .. } | RunError::OpenFiles(_) | RunError::Metrics { .. } => Exit::CannotProceed,
-        }
-    }
-}
-
-/// Options from the command line.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// Overrides the scenario's `output:` folder.
-    pub out: Option<PathBuf>,
-    /// Install Ctrl-C / SIGTERM handling (off in tests that run several runs at once).
-    pub handle_signals: bool,
-    /// Print nothing while running.
-    pub quiet: bool,
-    /// Overrides the scenario's `capture:`.
-    pub capture: Option<CaptureMode>,
-    /// Writes `requests.jsonl` whatever the scenario's `records:` says.
-    pub records: bool,
-    /// Overrides of scenario fields, `PATH=VALUE` (`load.concurrency=64`).
-    pub sets: Vec<String>,
-    /// Serve live metrics for Prometheus on this address (`/metrics`).
-    pub metrics_listen: Option<std::net::SocketAddr>,
-}
-
-/// One target's part of a finished run.
-#[derive(Debug, Clone)]
-pub struct TargetRun {
-    /// Its report as written.
-    pub report: Report,
-    /// The folder holding its report files.
-    pub dir: PathBuf,
-    /// Set when the run could not proceed against it.
-    pub blocker: Option<Blocker>,
-}
-
-impl TargetRun {
-    /// The exit code this target's result deserves.
-    fn exit(&self) -> Exit {
-        if self.blocker.is_some() {
-            Exit::CannotProceed
-        } else if self.report.partial {
-            Exit::Interrupted
-        } else if self.report.conformance.violations > 0 || report::all_thresholds(&self.report).any(|(_, t)| !t.passed) {
-            Exit::GateFailed
-        } else {
-            Exit::Ok
-        }
-    }
-}
-
-/// A run that wrote its report (one per target, and the comparison when there are
-/// several).
-#[derive(Debug, Clone)]
-pub struct Finished {
-    /// Each target's result, in scenario order.
-    pub targets: Vec<TargetRun>,
-    /// The run's folder.
-    pub dir: PathBuf,
-    /// The side-by-side report, when the scenario has several targets.
-    pub comparison: Option<Comparison>,
-}
-
-impl Finished {
-    /// The first (for most scenarios the only) target's report.
-    pub fn report(&self) -> &Report {
-        &self.targets[0].report
-    }
-
-    /// The exit code the result deserves: the most serious over the targets (could not
-    /// proceed, then interrupted, then a failed gate).
-    pub fn exit(&self) -> Exit {
-        let exits: Vec<Exit> = self.targets.iter().map(TargetRun::exit).collect();
-        [Exit::CannotProceed, Exit::Interrupted, Exit::GateFailed].into_iter().find(|e| exits.contains(e)).unwrap_or(Exit::Ok)
-    }
-
-    /// The file a user opens first: the comparison or the only report.
-    pub fn main_file(&self) -> PathBuf {
-        match self.comparison {
-            Some(_) => self.dir.join(report::comparison::COMPARISON_JSON),
-            None => self.targets[0].dir.join(report::REPORT_JSON),
-        }
-    }
-}
 
 /// Loads the scenario at `path` and runs it.
 pub async fn run_file(path: &Path, options: &RunOptions) -> Result<Finished, RunError> {
@@ -241,11 +96,12 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         Some(addr) => Some(crate::load::exporter::bind(addr).await.map_err(|source| RunError::Metrics { addr, source })?),
         None => None,
     };
-    if options.records || scenario.records {
+    let records = options.records.unwrap_or(scenario.records);
+    if records != crate::scenario::RecordsMode::Off {
         for (i, t) in ready.iter_mut().enumerate() {
             // Staged beside the report folder, which is made when the run ends.
             let staging = out.join(format!(".relaybench-records-{}-{i}.jsonl", std::process::id()));
-            t.records = Some(Arc::new(Records::create(&staging).map_err(|source| RunError::Report { dir: out.clone(), source })?));
+            t.records = Some(Arc::new(Records::create(&staging, records).map_err(|source| RunError::Report { dir: out.clone(), source })?));
         }
     }
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -791,7 +647,7 @@ mod tests {
         // A blocked target exits 3, whatever its report says.
         let report = report::build(RunInfo::example(), &run.collected, &[], &[]);
         assert_eq!((report.conformance.violations, report.thresholds.len()), (0, 0), "nothing else would fail it");
-        let target = TargetRun { report, dir: PathBuf::new(), blocker: run.collected.blocker };
+        let target = TargetRun { report, dir: std::path::PathBuf::new(), blocker: run.collected.blocker };
         assert_eq!(target.exit(), Exit::CannotProceed);
     }
 }

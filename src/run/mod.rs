@@ -1,0 +1,8 @@
+//! One run from scenario file to report folder ([`flow`]), and what it ends with: the
+//! exit code the result deserves ([`result`]).
+
+pub mod flow;
+pub mod result;
+
+pub use flow::{run, run_file, INTERRUPT_GRACE, MOCK_KEY, PROBE_WRONG_KEY};
+pub use result::{Exit, Finished, RunError, RunOptions, TargetRun};
