@@ -43,6 +43,10 @@ pub enum Command {
         /// address during the run, e.g. 127.0.0.1:9464.
         #[arg(long)]
         metrics_listen: Option<std::net::SocketAddr>,
+        /// Keep serving /metrics this long after the report is written, so a scrape
+        /// every few seconds still sees the run's final counts, e.g. 15s.
+        #[arg(long, value_parser = parse_duration, requires = "metrics_listen")]
+        metrics_linger: Option<std::time::Duration>,
     },
     /// Check captured responses offline: `.sse` files are raw stream bodies, `.json`
     /// files non-streaming Messages (or error bodies, with --status). A capture file's

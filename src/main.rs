@@ -34,12 +34,12 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the async runtime: {e}"), Exit::CannotProceed),
     };
     match cli.command {
-        Command::Run { scenario, out, quiet, capture, records, sets, metrics_listen } => {
+        Command::Run { scenario, out, quiet, capture, records, sets, metrics_listen, metrics_linger } => {
             // clap already limited the value to the three modes.
             // clap already limited both values to the modes they name.
             let capture = capture.as_deref().and_then(|c| relaybench::scenario::CaptureMode::parse(c).ok());
             let records = records.as_deref().and_then(|r| relaybench::scenario::RecordsMode::parse(r).ok());
-            let options = RunOptions { out, handle_signals: true, quiet, capture, records, sets, metrics_listen };
+            let options = RunOptions { out, handle_signals: true, quiet, capture, records, sets, metrics_listen, metrics_linger };
             finished(runtime.block_on(run::run_file(&scenario, &options)), quiet)
         }
         Command::Quick(q) => {
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(&format!("{} (relaybench quick --print-scenario shows the YAML)", e.message), Exit::Usage),
             };
-            let options = RunOptions { out: q.out.clone(), handle_signals: true, quiet: q.quiet, capture: None, records: None, sets: Vec::new(), metrics_listen: None };
+            let options = RunOptions { out: q.out.clone(), handle_signals: true, quiet: q.quiet, capture: None, records: None, sets: Vec::new(), metrics_listen: None, metrics_linger: None };
             finished(runtime.block_on(run::run(&scenario, path, &options)), q.quiet)
         }
         Command::Providers { id, .. } => match id {

@@ -255,32 +255,3 @@ fn quick_runs_an_ad_hoc_load_and_prints_a_scenario_that_validates() {
     let o = run(&["quick", "mock", "--rate", "0"], &[]);
     assert!(o.status.code() == Some(2) && text(&o).contains("rate must be from 0.001"), "{}", text(&o));
 }
-
-#[test]
-fn live_metrics_are_served_for_prometheus_during_the_run() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let dir = common::temp_dir("cli-metrics");
-    let file = common::write_file(&dir, "s.yaml", &scenario("{mock: {ttft: 5ms, tokens_per_s: 2000}}", "  concurrency: 2\n  duration: 3s"));
-    let out = dir.join("out");
-    let mut child = Command::new(BIN)
-        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q", "--metrics-listen", &format!("127.0.0.1:{port}")])
-        .spawn()
-        .expect("spawn");
-    let mut scraped = String::new();
-    for _ in 0..50 {
-        std::thread::sleep(Duration::from_millis(100));
-        let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) else { continue };
-        let _ = std::io::Write::write_all(&mut conn, b"GET /metrics HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n");
-        scraped.clear();
-        let _ = std::io::Read::read_to_string(&mut conn, &mut scraped);
-        if scraped.contains("relaybench_requests_total{target=\"mock\",outcome=\"ok\",status=\"200\"}") {
-            break;
-        }
-    }
-    let status = child.wait().expect("wait");
-    assert_eq!(status.code(), Some(0));
-    assert!(scraped.starts_with("HTTP/1.1 200") && scraped.contains("application/openmetrics-text"), "{scraped}");
-    for family in ["relaybench_requests_total{target=\"mock\",outcome=\"ok\",status=\"200\"}", "relaybench_ttft_seconds_bucket{", "relaybench_in_flight ", "# EOF"] {
-        assert!(scraped.contains(family), "{family} not in\n{scraped}");
-    }
-}

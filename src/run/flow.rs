@@ -219,9 +219,6 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     }
     let duration_s = run_start.elapsed().as_secs_f64();
     let client_load = monitor.finish().await;
-    if let Some((_, server)) = exporter {
-        server.abort();
-    }
     if let Some(task) = signals {
         task.abort();
     }
@@ -271,6 +268,16 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     if let Some(c) = &comparison {
         let reports: Vec<&Report> = targets.iter().map(|t| &t.report).collect();
         report::files::write_comparison(c, &reports, &dir).map_err(|source| RunError::Report { dir: dir.clone(), source })?;
+    }
+    if let Some((_, server)) = exporter {
+        // The final counts stay up for a scraper's next visit (not past an interruption).
+        if let Some(linger) = options.metrics_linger.filter(|_| !partial) {
+            if !options.quiet {
+                eprintln!("report written; /metrics stays up {:.0} s more (--metrics-linger)", linger.as_secs_f64());
+            }
+            tokio::time::sleep(linger).await;
+        }
+        server.abort();
     }
     Ok(Finished { targets, dir, comparison })
 }

@@ -95,6 +95,8 @@ pub struct RunOptions {
     pub sets: Vec<String>,
     /// Serve live metrics for Prometheus on this address (`/metrics`).
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// How long /metrics stays up after the report is written.
+    pub metrics_linger: Option<std::time::Duration>,
 }
 
 /// One target's part of a finished run.
