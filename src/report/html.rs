@@ -158,7 +158,8 @@ fn bounds_of(r: &Report, metric: Metric) -> Vec<Mark> {
 }
 
 /// A metric's percentile plot: one line per `(label, summary)`, its thresholds as levels.
-pub fn distribution(page: &mut Page, metric: Metric, series: &[(String, &MetricSummary)], bounds: Vec<Mark>) {
+/// `scope` follows the title (` by target`), empty for the run's own.
+pub fn distribution(page: &mut Page, metric: Metric, scope: &str, series: &[(String, &MetricSummary)], bounds: Vec<Mark>) {
     let (unit, scale) = metric.unit().shown();
     let mut data = vec![vec!["series".to_owned(), "count".to_owned(), "p50".to_owned(), "p90".to_owned(), "p99".to_owned(), "p99.9".to_owned(), "p99.99".to_owned(), "max".to_owned()]];
     let mut plotted = Vec::new();
@@ -174,7 +175,7 @@ pub fn distribution(page: &mut Page, metric: Metric, series: &[(String, &MetricS
     if plotted.is_empty() {
         return;
     }
-    let title = format!("{} {} ({unit})", titles::DISTRIBUTION, metric.id());
+    let title = format!("{} {} ({unit}){scope}", titles::DISTRIBUTION, metric.id());
     let chart = charts::line_chart(&LineChart {
         title: &title,
         x_label: "percentile (log scale of the tail)",
@@ -204,7 +205,7 @@ fn latency(page: &mut Page, r: &Report) {
                 }
             }
         }
-        distribution(page, metric, &series, bounds_of(r, metric));
+        distribution(page, metric, "", &series, bounds_of(r, metric));
     }
     page.end_charts();
 }
@@ -354,7 +355,8 @@ fn sweep_charts(page: &mut Page, phase: &str, sweep: &SweepReport) {
     page.end_charts();
 }
 
-/// The phase, template and turn tables, and the prompt cache's lines.
+/// The phase, template and turn tables, each template's and turn's TTFT and e2e
+/// distributions side by side, and the prompt cache's lines.
 pub fn breakdowns(page: &mut Page, r: &Report) {
     if r.phases.len() > 1 {
         page.heading("Phases");
@@ -362,13 +364,32 @@ pub fn breakdowns(page: &mut Page, r: &Report) {
     }
     page.heading("Templates");
     page.table(&lines::template_rows(r));
+    let by_template: Vec<(String, &std::collections::BTreeMap<String, MetricSummary>)> = r.templates.iter().map(|t| (t.name.clone(), &t.metrics)).collect();
+    compared_distributions(page, " by template", &by_template);
     if !r.turns.is_empty() {
         page.heading("Turns");
         page.table(&lines::turn_rows(r));
+        let by_turn: Vec<(String, &std::collections::BTreeMap<String, MetricSummary>)> = r.turns.iter().map(|t| (format!("turn {}", t.turn), &t.metrics)).collect();
+        compared_distributions(page, " by turn", &by_turn);
     }
     for line in lines::cache_lines(r) {
         page.para(&line);
     }
+}
+
+/// TTFT and e2e with a line per part (template, turn), when there are several parts.
+fn compared_distributions(page: &mut Page, scope: &str, parts: &[(String, &std::collections::BTreeMap<String, MetricSummary>)]) {
+    if parts.len() < 2 {
+        return;
+    }
+    page.begin_charts();
+    for metric in [Metric::Ttft, Metric::E2e] {
+        let series: Vec<(String, &MetricSummary)> = parts.iter().filter_map(|(name, m)| m.get(metric.id()).filter(|s| s.count > 0).map(|s| (name.clone(), s))).collect();
+        if series.len() > 1 {
+            distribution(page, metric, scope, &series, Vec::new());
+        }
+    }
+    page.end_charts();
 }
 
 /// Outcome, status and error-type counts, and the first failed requests with their

@@ -95,7 +95,7 @@ pub fn render(c: &Comparison, reports: &[&Report]) -> String {
             .filter_map(|r| r.metrics.get(metric.id()).filter(|s| s.count > 0).map(|s| (r.target.name.clone(), s)))
             .collect();
         if !series.is_empty() {
-            distribution(&mut page, metric, &series, Vec::new());
+            distribution(&mut page, metric, " by target", &series, Vec::new());
         }
     }
     page.end_charts();
