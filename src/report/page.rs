@@ -23,7 +23,7 @@ figcaption{font-size:.9em;color:#333}\
 pre{background:#f6f6f6;padding:6px;white-space:pre-wrap;word-break:break-all;font-size:.85em;margin:4px 0}\
 details{margin:4px 0 12px}summary{cursor:pointer}\
 nav a{margin-right:12px}\
-@media print{nav{display:none}h2{break-after:avoid}details{display:block}body{max-width:none}}";
+@media print{nav{display:none}h2{break-after:avoid}body{max-width:none}}";
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -120,7 +120,7 @@ impl Page {
     }
 
     /// A chart with its caption, and its numbers in a table that opens below it (the
-    /// text alternative; printed open). A chart that could not be drawn says why.
+    /// text alternative). A chart that could not be drawn says why.
     pub fn figure(&mut self, svg: Result<String, String>, caption: &str, data: &[Vec<String>]) {
         self.figures += 1;
         let id = format!("fig{}", self.figures);
@@ -137,7 +137,7 @@ impl Page {
         self.html.push_str("</figure>\n");
     }
 
-    /// A table that opens on request (printed open), under a summary line.
+    /// A table that opens on request, under a summary line.
     pub fn details(&mut self, summary: &str, rows: &[Vec<String>]) {
         if rows.len() < 2 {
             return;
