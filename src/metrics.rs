@@ -31,6 +31,10 @@ pub enum Metric {
     TokensPerDelta,
     /// Open loop: due time to send.
     SendLag,
+    /// Opening the TCP connection a request used, when it opened one.
+    Connect,
+    /// The TLS handshake of that connection (https targets).
+    Tls,
 }
 
 /// Unit a histogram stores its values in.
@@ -76,7 +80,7 @@ impl Unit {
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 11] = [
         Metric::Ttfb,
         Metric::MessageStart,
         Metric::Ttft,
@@ -86,6 +90,8 @@ impl Metric {
         Metric::OutputTokensPerS,
         Metric::TokensPerDelta,
         Metric::SendLag,
+        Metric::Connect,
+        Metric::Tls,
     ];
 
     /// Stable id used in reports and thresholds.
@@ -100,6 +106,8 @@ impl Metric {
             Metric::OutputTokensPerS => "output_tokens_per_s",
             Metric::TokensPerDelta => "tokens_per_delta",
             Metric::SendLag => "send_lag",
+            Metric::Connect => "connect",
+            Metric::Tls => "tls",
         }
     }
 
@@ -115,6 +123,8 @@ impl Metric {
             Metric::OutputTokensPerS => "per stream, `usage.output_tokens` minus one, divided by the time from the first to the last content delta (streams with at least two content deltas)",
             Metric::TokensPerDelta => "per stream, `usage.output_tokens` divided by the content deltas counted: above 1 when deltas carry several tokens, so each `itl` gap spans that many tokens (streams with at least one content delta)",
             Metric::SendLag => "open-loop executors: time from when a request was due to when it began to be sent; the latencies above are measured from the due time, so they include it",
+            Metric::Connect => "time to open the TCP connection, for the request that first used a new connection (k6's `http_req_connecting`); its `ttfb` and `ttft` include it, a `warmup:` keeps it out of the run",
+            Metric::Tls => "time of the TLS handshake on a new connection, after `connect`, for the request that first used it (https targets; k6's `http_req_tls_handshaking`)",
         }
     }
 
@@ -242,6 +252,12 @@ impl Recorder {
         }
         if let Some(d) = o.ttfb {
             self.add(Metric::Ttfb, micros(d));
+        }
+        if let Some(d) = o.connect {
+            self.add(Metric::Connect, micros(d));
+        }
+        if let Some(d) = o.tls {
+            self.add(Metric::Tls, micros(d));
         }
         if let Some(d) = o.message_start {
             self.add(Metric::MessageStart, micros(d));

@@ -116,6 +116,10 @@ pub struct Outcome {
     pub send_lag: Option<Duration>,
     /// Time to the response head.
     pub ttfb: Option<Duration>,
+    /// Opening the TCP connection, when this request was the first on a new one.
+    pub connect: Option<Duration>,
+    /// That connection's TLS handshake (https).
+    pub tls: Option<Duration>,
     /// Time to the `message_start` event.
     pub message_start: Option<Duration>,
     /// Time to the first content delta.
@@ -271,6 +275,8 @@ impl Outcome {
             start: None,
             send_lag: None,
             ttfb: None,
+            connect: None,
+            tls: None,
             message_start: None,
             ttft: None,
             itl: Vec::new(),

@@ -78,11 +78,18 @@ async fn https_negotiates_h2_and_checks_the_certificate() {
     let ca = common::write_file(&dir, "ca.pem", &pem);
 
     let trusted = client(&url, Some(ca));
+    let mut timed = Vec::new();
     for stream in [true, false] {
         let o = trusted.execute(common::body(stream, 32), 0, stream, None, Instant::now()).await;
         assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
         assert!(o.findings.is_empty(), "{:?}", o.findings);
+        timed.push((o.connect, o.tls, o.ttfb));
     }
+    // The first request opened the connection and paid for TCP and TLS, both inside its
+    // ttfb; the second rode the same connection and paid for neither.
+    let (Some(tcp), Some(tls), Some(ttfb)) = timed[0] else { panic!("the first request's connect times: {timed:?}") };
+    assert!(!tls.is_zero() && tcp + tls <= ttfb, "{timed:?}");
+    assert_eq!((timed[1].0, timed[1].1), (None, None));
     // One pooled connection carried both requests, over HTTP/2.
     assert_eq!(*alpn.lock().expect("lock"), [Some(b"h2".to_vec())]);
 

@@ -316,6 +316,8 @@ async fn a_warm_up_is_sent_first_and_neither_counted_nor_timed() {
     assert_eq!(seen.lock().expect("lock").len(), 8);
     let r = common::only_report(&dir.join("count"));
     assert_eq!((r.totals.requests, r.phases[0].load.warmup), (3, Some(5)));
+    // The server closes each connection, so every counted request opened its own.
+    assert_eq!(r.metrics["connect"].count, 3);
     // Timed: a server that takes about 100 ms an answer; the warm-up's 0.5 s is not the run's.
     let slow = common::bad_server(common::Script::Drip(response.into_bytes(), std::time::Duration::from_millis(1))).await;
     let file = common::write_file(&dir, "time.yaml", &scenario(&slow));
@@ -324,6 +326,25 @@ async fn a_warm_up_is_sent_first_and_neither_counted_nor_timed() {
     let r = common::only_report(&dir.join("time"));
     let answer = r.metrics["e2e"].p50 / 1000.0;
     assert!(r.duration_s < answer * 4.5, "the run took {} s for 3 answers of {answer} s: the warm-up was timed", r.duration_s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_connection_is_timed_once_and_a_warm_up_keeps_the_connects_out_of_the_run() {
+    let dir = common::temp_dir("workload-connect");
+    let scenario = |warmup: &str| format!("name: c\ntarget: {{mock: {{ttft: 2ms, tokens_per_s: 5000}}}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{stream: true, max_tokens: 8, prompt: hi}}\nload: {{concurrency: 6, requests: 60{warmup}}}\n");
+    for (name, warmup, connects) in [("cold", "", 6u64), ("warm", ", warmup: 12", 0)] {
+        let file = common::write_file(&dir, &format!("{name}.yaml"), &scenario(warmup));
+        let out = dir.join(name);
+        let o = Command::new(env!("CARGO_BIN_EXE_relaybench")).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"]).output().expect("run");
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let r = common::only_report(&out);
+        // Each connection is timed once, by the request that waited for it: six workers
+        // open six (hyper's pool may open one more when a request beats a connection's
+        // return to the pool), not one per request; after a warm-up the run opens none.
+        let n = r.metrics["connect"].count;
+        assert!((connects..=connects + 3).contains(&n), "{name}: {n} connects");
+        assert_eq!(r.metrics["tls"].count, 0, "plain http has no handshake");
+    }
 }
 
 #[test]

@@ -104,6 +104,8 @@ pub fn line(o: &Outcome, n: u64, phase: &str, template: &str, run_start: Instant
         "stream": o.stream,
         "start_s": o.start.map(|s| s.saturating_duration_since(run_start).as_secs_f64()),
         "send_lag_ms": o.send_lag.map(ms),
+        "connect_ms": o.connect.map(ms),
+        "tls_ms": o.tls.map(ms),
         "ttfb_ms": o.ttfb.map(ms),
         "ttft_ms": o.ttft.map(ms),
         "e2e_ms": ms(o.e2e),

@@ -1,6 +1,5 @@
-//! The HTTP side of a request: building it for a target, sending it through a pooled
-//! hyper client (HTTP/1.1 or HTTP/2, rustls for https), and timing the response as it
-//! streams through the SSE parser.
+//! Building a request for a target, sending it through the pooled hyper client, and
+//! timing and checking the response as it streams through the SSE parser.
 
 use std::fmt;
 use std::time::Duration;
@@ -15,6 +14,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tokio::time::{timeout_at, Instant};
 
+use super::connect::{connect_times, TcpTimer, TimedConnector};
 use crate::conformance::request::{self, RequestFacts, ResponseSummary};
 use crate::conformance::{envelope, stream::StreamChecker};
 use crate::outcome::{Outcome, OutcomeKind, RawResponse};
@@ -171,44 +171,8 @@ fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig,
     Ok(config)
 }
 
-type HyperClient = hyper_util::client::legacy::Client<TimedConnector<HttpsConnector<HttpConnector>>, Full<Bytes>>;
 
-/// A connector that gives up when the whole connection, TCP and (for https) the TLS
-/// handshake, is not ready within `limit`. HttpConnector's own timeout covers TCP only,
-/// so a server that accepts and never finishes TLS held each request for its whole time
-/// limit, counted as a plain timeout, and the unreachable-target stop never fired.
-#[derive(Clone)]
-struct TimedConnector<C> {
-    inner: C,
-    limit: Duration,
-}
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-impl<C> tower_service::Service<Uri> for TimedConnector<C>
-where
-    C: tower_service::Service<Uri> + Clone + Send + 'static,
-    C::Future: Send + 'static,
-    C::Error: Into<BoxError>,
-{
-    type Response = C::Response;
-    type Error = BoxError;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<C::Response, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, uri: Uri) -> Self::Future {
-        let (connecting, limit) = (self.inner.call(uri), self.limit);
-        Box::pin(async move {
-            match tokio::time::timeout(limit, connecting).await {
-                Ok(result) => result.map_err(Into::into),
-                Err(_) => Err(Box::new(std::io::Error::new(std::io::ErrorKind::TimedOut, "connection (TCP and TLS) not ready within the connect limit")) as BoxError),
-            }
-        })
-    }
-}
+type HyperClient = hyper_util::client::legacy::Client<TimedConnector<HttpsConnector<TcpTimer>>, Full<Bytes>>;
 
 /// A pooled client for one target. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
@@ -244,10 +208,11 @@ impl Client {
         }
         let headers = request_headers(target)?;
 
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(timeouts.connect));
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(timeouts.connect));
+        let http = TcpTimer(tcp);
         // ALPN offers h2 and http/1.1 (set by enable_all_versions), so https negotiates.
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls_config(target.ca_file.as_deref())?)
@@ -373,6 +338,7 @@ impl Client {
             Ok(Ok(r)) => r,
         };
         outcome.ttfb = Some(start.elapsed());
+        (outcome.connect, outcome.tls) = connect_times(&response, self.uri.scheme_str() == Some("https"));
         let status = response.status().as_u16();
         outcome.status = Some(status);
         if self.capture {
