@@ -58,6 +58,29 @@ pub fn stream_checker(data: &[u8]) {
     assert_eq!(counts(&findings, &unkept), counts(&live, &live_unkept), "fed in chunks of {step} bytes");
 }
 
+/// A `content_block_delta`'s data checked by the typed fast path (when it takes it) and
+/// by the full check (a JSON tree and the schema) gives the same findings, on a stream
+/// with a text, a tool and a thinking block started.
+pub fn fast_delta(data: &[u8]) {
+    use relaybench::conformance::stream::StreamChecker;
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let (mut fast, mut full) = (StreamChecker::new(), StreamChecker::new());
+    let mut both = |name: &str, data: &str| {
+        fast.raw_event(name, data);
+        let value: Option<serde_json::Value> = serde_json::from_str(data).ok();
+        full.event(name, data, value.as_ref());
+    };
+    both("message_start", r#"{"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}"#);
+    for (i, block) in [r#"{"type":"text","text":""}"#, r#"{"type":"tool_use","id":"toolu_01","name":"f","input":{}}"#, r#"{"type":"thinking","thinking":"","signature":""}"#].iter().enumerate() {
+        both("content_block_start", &format!(r#"{{"type":"content_block_start","index":{i},"content_block":{block}}}"#));
+    }
+    both("content_block_delta", text);
+    fast.finish();
+    full.finish();
+    assert_eq!(fast.findings(), full.findings(), "the fast path and the full check disagree on {text:?}");
+    assert_eq!(fast.summary(0), full.summary(0));
+}
+
 /// The Message checker and the error-envelope checker take any body.
 pub fn message_checker(data: &[u8]) {
     let Some((&first, body)) = data.split_first() else { return };

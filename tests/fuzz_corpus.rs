@@ -10,13 +10,14 @@ use std::path::Path;
 /// A fuzz target: its name, and what it does with one input.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 6] = [
+const TARGETS: [Target; 7] = [
     ("sse_split", harness::sse_split),
     ("stream_checker", harness::stream_checker),
     ("message_checker", harness::message_checker),
     ("scenario", harness::scenario),
     ("thresholds", harness::thresholds),
     ("report", harness::report),
+    ("fast_delta", harness::fast_delta),
 ];
 
 fn inputs(dir: &Path) -> Vec<std::path::PathBuf> {

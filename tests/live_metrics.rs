@@ -25,8 +25,7 @@ fn parse(bodies: &[String], dir: &std::path::Path) -> Vec<Vec<Sample>> {
         "this test parses with the Prometheus project's Python client: `pip install prometheus-client` (bash .ci/run does)"
     );
     assert!(out.status.success(), "{stderr}");
-    let parsed: Vec<Vec<(String, BTreeMap<String, String>, f64, String)>> = serde_json::from_slice(&out.stdout).expect("parser output");
-    parsed
+    serde_json::from_slice(&out.stdout).expect("parser output")
 }
 
 /// The HTTP body of one `GET /metrics`, if the server answered.

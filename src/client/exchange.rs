@@ -565,6 +565,13 @@ impl StreamObserver {
             }
         };
         self.events += 1;
+        // Nearly every event is a plain delta: read it without a JSON tree.
+        if ev.name == event::CONTENT_BLOCK_DELTA {
+            if let Some(delta) = crate::conformance::fast::content_block_delta(ev.data) {
+                self.checker.plain_delta(ev.data, &delta);
+                return self.content_delta(delta.kind, &delta.value, now, start, outcome);
+            }
+        }
         let parsed: Result<Value, _> = serde_json::from_str(ev.data);
         self.checker.event(ev.name, ev.data, parsed.as_ref().ok());
         // An OpenAI-style end marker is the checker's finding; the SDKs skip it, so the
@@ -587,20 +594,8 @@ impl StreamObserver {
             }
             event::CONTENT_BLOCK_DELTA => {
                 let delta_type = data.pointer("/delta/type").and_then(Value::as_str).unwrap_or_default();
-                if delta_type == "text_delta" && outcome.reply.is_some() {
-                    outcome.keep_reply(data.pointer("/delta/text").and_then(Value::as_str).unwrap_or_default());
-                }
-                if CONTENT_DELTA_TYPES.contains(&delta_type) {
-                    outcome.content_deltas += 1;
-                    match self.last_content {
-                        None => {
-                            outcome.ttft = Some(now - start);
-                            self.first_content = Some(now);
-                        }
-                        Some(last) => outcome.push_itl(now - last),
-                    }
-                    self.last_content = Some(now);
-                }
+                let text = data.pointer("/delta/text").and_then(Value::as_str).unwrap_or_default();
+                self.content_delta(delta_type, text, now, start, outcome);
             }
             event::MESSAGE_DELTA => {
                 if let Some(usage) = data.get("usage") {
@@ -617,6 +612,25 @@ impl StreamObserver {
                 outcome.detail = Some(format!("event: error {error_type}: {message}"));
             }
             _ => {}
+        }
+    }
+
+    /// A delta of type `delta_type` (`text` is its text, for a text delta): the reply
+    /// kept for a next turn, TTFT and the gaps between content deltas.
+    fn content_delta(&mut self, delta_type: &str, text: &str, now: Instant, start: Instant, outcome: &mut Outcome) {
+        if delta_type == "text_delta" && outcome.reply.is_some() {
+            outcome.keep_reply(text);
+        }
+        if CONTENT_DELTA_TYPES.contains(&delta_type) {
+            outcome.content_deltas += 1;
+            match self.last_content {
+                None => {
+                    outcome.ttft = Some(now - start);
+                    self.first_content = Some(now);
+                }
+                Some(last) => outcome.push_itl(now - last),
+            }
+            self.last_content = Some(now);
         }
     }
 

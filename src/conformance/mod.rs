@@ -4,6 +4,7 @@
 
 pub mod capture;
 pub mod envelope;
+pub mod fast;
 pub mod finding;
 pub mod identity;
 pub mod message;

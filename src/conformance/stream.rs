@@ -196,22 +196,23 @@ impl StreamChecker {
         if kind == event::PING {
             return;
         }
-        if self.stopped {
-            self.find(Rule::EventAfterMessageStop, format!("{kind} after message_stop"), raw);
-        }
-        if !self.started && kind != event::MESSAGE_START && kind != event::ERROR {
-            self.started = true; // report the missing start once
-            self.find(Rule::FirstEventNotMessageStart, format!("first event is {kind}"), raw);
-        }
+        self.in_order(kind, raw);
         match kind {
             event::MESSAGE_START => self.message_start(data, raw),
             event::CONTENT_BLOCK_START | event::CONTENT_BLOCK_DELTA | event::CONTENT_BLOCK_STOP => {
-                if self.message_deltas > 0 {
-                    self.find(Rule::ContentAfterMessageDelta, format!("{kind} after message_delta"), raw);
-                }
                 match kind {
                     event::CONTENT_BLOCK_START => self.block_start(data, raw),
-                    event::CONTENT_BLOCK_DELTA => self.block_delta(data, raw),
+                    event::CONTENT_BLOCK_DELTA => {
+                        let delta = data.get("delta");
+                        let field = |name: &str| delta.and_then(|d| d.get(name)).and_then(Value::as_str);
+                        let delta_type = delta.and_then(|d| d.get("type")).and_then(Value::as_str).unwrap_or_default();
+                        let value = match delta_type {
+                            "text_delta" => field("text"),
+                            "input_json_delta" => field("partial_json"),
+                            _ => None,
+                        };
+                        self.block_delta(data.get("index").and_then(Value::as_u64), delta_type, value.unwrap_or_default(), raw)
+                    }
                     _ => self.block_stop(data, raw),
                 }
             }
@@ -234,6 +235,41 @@ impl StreamChecker {
             }
             other => self.find(Rule::UnknownEvent, format!("unknown event {other:?}"), raw),
         }
+    }
+
+    /// The checks of an event's place in the stream, for every event but `ping`.
+    fn in_order(&mut self, kind: &str, raw: &str) {
+        if self.stopped {
+            self.find(Rule::EventAfterMessageStop, format!("{kind} after message_stop"), raw);
+        }
+        if !self.started && kind != event::MESSAGE_START && kind != event::ERROR {
+            self.started = true; // report the missing start once
+            self.find(Rule::FirstEventNotMessageStart, format!("first event is {kind}"), raw);
+        }
+        if self.message_deltas > 0 && matches!(kind, event::CONTENT_BLOCK_START | event::CONTENT_BLOCK_DELTA | event::CONTENT_BLOCK_STOP) {
+            self.find(Rule::ContentAfterMessageDelta, format!("{kind} after message_delta"), raw);
+        }
+    }
+
+    /// Checks one event from its name and raw data, as the client does: a plain delta by
+    /// the typed fast path, anything else parsed as JSON and checked in full.
+    pub fn raw_event(&mut self, name: &str, raw: &str) {
+        if name == event::CONTENT_BLOCK_DELTA {
+            if let Some(delta) = super::fast::content_block_delta(raw) {
+                return self.plain_delta(raw, &delta);
+            }
+        }
+        let data: Option<Value> = serde_json::from_str(raw).ok();
+        self.event(name, raw, data.as_ref());
+    }
+
+    /// Checks a `content_block_delta` named as such whose data the typed fast path read
+    /// ([`super::fast`]): the same findings [`StreamChecker::event`] gives it, without
+    /// a JSON tree or the schema (its plain shape always meets the schema).
+    pub fn plain_delta(&mut self, raw: &str, delta: &super::fast::Delta<'_>) {
+        self.in_order(event::CONTENT_BLOCK_DELTA, raw);
+        self.block_delta(Some(delta.index), delta.kind, &delta.value, raw);
+        self.index += 1;
     }
 
     fn message_start(&mut self, data: &Value, raw: &str) {
@@ -298,7 +334,11 @@ impl StreamChecker {
     }
 
     fn index_of(&mut self, data: &Value, raw: &str) -> Option<usize> {
-        let index = data.get("index").and_then(Value::as_u64).map(|i| i as usize);
+        self.block_at(data.get("index").and_then(Value::as_u64), raw)
+    }
+
+    fn block_at(&mut self, index: Option<u64>, raw: &str) -> Option<usize> {
+        let index = index.map(|i| i as usize);
         let Some(i) = index.filter(|&i| i < self.blocks.len()) else {
             self.find(Rule::BlockEventBeforeStart, format!("index {index:?} addresses no started block"), raw);
             return None;
@@ -333,12 +373,10 @@ impl StreamChecker {
         }
     }
 
-    fn block_delta(&mut self, data: &Value, raw: &str) {
-        let Some(i) = self.index_of(data, raw) else { return };
-        // `get` chains, not `pointer`: this runs on every delta, and a pointer lookup
-        // allocates per path segment.
-        let delta_value = data.get("delta");
-        let delta = delta_value.and_then(|d| d.get("type")).and_then(Value::as_str).unwrap_or_default();
+    /// A delta of type `delta` at `index`; `value` is its text or JSON fragment (empty
+    /// for other types: nothing else of a delta is kept).
+    fn block_delta(&mut self, index: Option<u64>, delta: &str, value: &str, raw: &str) {
+        let Some(i) = self.block_at(index, raw) else { return };
         match delta_fits(delta, &self.blocks[i].kind) {
             None => self.find(Rule::UnknownDelta, format!("unknown delta type {delta:?}"), raw),
             Some(false) => {
@@ -349,18 +387,16 @@ impl StreamChecker {
         }
         match delta {
             "text_delta" => {
-                let text = delta_value.and_then(|d| d.get("text")).and_then(Value::as_str).unwrap_or_default();
-                self.has_text |= !text.trim().is_empty();
+                self.has_text |= !value.trim().is_empty();
                 if self.text_wanted {
-                    self.push_text(text);
+                    self.push_text(value);
                 }
             }
             "signature_delta" => self.blocks[i].signed = true,
             _ => {}
         }
         if delta == "input_json_delta" && self.blocks[i].tool {
-            let part = delta_value.and_then(|d| d.get("partial_json")).and_then(Value::as_str).unwrap_or_default();
-            self.blocks[i].json.get_or_insert_with(String::new).push_str(part);
+            self.blocks[i].json.get_or_insert_with(String::new).push_str(value);
         }
     }
 

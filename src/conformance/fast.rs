@@ -1,0 +1,96 @@
+//! The typed fast path for the event that is nearly all of a stream: a
+//! `content_block_delta` read into borrowed fields, without a JSON tree and without the
+//! JSON Schema. It accepts only the plain shape — exactly `type`, a non-negative integer
+//! `index` and a `delta` of a known type with exactly its one string field — which the
+//! schema always accepts; anything else (an unknown field, an unknown delta type, a
+//! float index, a duplicate key, bad JSON) returns `None`, and the caller checks the
+//! event the full way, so the schema stays the authority and the findings are the same
+//! (`tests/fast_path.rs` compares both paths over generated and mutated events).
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+use crate::protocol::event;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    index: u64,
+    #[serde(borrow)]
+    delta: WireDelta<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireDelta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    partial_json: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    thinking: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    signature: Option<Cow<'a, str>>,
+}
+
+/// A plain `content_block_delta`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delta<'a> {
+    /// The block it addresses.
+    pub index: u64,
+    /// `text_delta`, `input_json_delta`, `thinking_delta` or `signature_delta`.
+    pub kind: &'static str,
+    /// Its one field's value: the text, the JSON fragment, the thinking or the signature.
+    pub value: Cow<'a, str>,
+}
+
+/// `data` as a plain `content_block_delta`, or `None` when it is anything else.
+pub fn content_block_delta(data: &str) -> Option<Delta<'_>> {
+    let wire: Wire<'_> = serde_json::from_str(data).ok()?;
+    if wire.kind != event::CONTENT_BLOCK_DELTA {
+        return None;
+    }
+    let d = wire.delta;
+    let (kind, value) = match (d.kind.as_ref(), d.text, d.partial_json, d.thinking, d.signature) {
+        ("text_delta", Some(v), None, None, None) => ("text_delta", v),
+        ("input_json_delta", None, Some(v), None, None) => ("input_json_delta", v),
+        ("thinking_delta", None, None, Some(v), None) => ("thinking_delta", v),
+        ("signature_delta", None, None, None, Some(v)) => ("signature_delta", v),
+        _ => return None,
+    };
+    Some(Delta { index: wire.index, kind, value })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plain_shape_is_read_and_everything_else_is_left_to_the_full_check() {
+        let d = content_block_delta(r#"{"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"Hi"}}"#).expect("plain");
+        assert_eq!((d.index, d.kind, d.value.as_ref()), (2, "text_delta", "Hi"));
+        assert!(matches!(d.value, Cow::Borrowed(_)), "no copy of unescaped text");
+        let escaped = content_block_delta(r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\nb"}}"#).expect("plain");
+        assert_eq!(escaped.value, "a\nb");
+        for other in [
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"},"extra":1}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a","citation":{}}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"citations_delta","citation":{}}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"new_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":1.0,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":-1,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":null}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","partial_json":"a"}}"#,
+            r#"{"type":"content_block_delta","type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_stop","index":0,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}} x"#,
+        ] {
+            assert_eq!(content_block_delta(other), None, "{other}");
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The typed fast path for plain deltas against the full check (a JSON tree and the JSON
+//! Schema): generated and mutated `content_block_delta` events, in streams whose blocks
+//! and state vary, must give the same findings either way. `RELAYBENCH_FAST_PATH_EVENTS`
+//! sets how many deltas (default one million).
+
+use relaybench::conformance::fast;
+use relaybench::conformance::stream::StreamChecker;
+use relaybench::rng::Rng;
+use serde_json::Value;
+
+const BLOCKS: [&str; 4] = [
+    r#"{"type":"text","text":""}"#,
+    r#"{"type":"tool_use","id":"toolu_01","name":"f","input":{}}"#,
+    r#"{"type":"thinking","thinking":"","signature":""}"#,
+    r#"{"type":"server_tool_use","id":"srvtoolu_01","name":"web_search","input":{}}"#,
+];
+
+const TEXTS: [&str; 8] = ["Hello", " world", "", "a\\nb", "\\u00e9t\\u00e9", "{\\\"city\\\":", "\\\"Paris\\\"}", "  "];
+
+/// Uniform in `0..n`.
+fn pick(rng: &mut Rng, n: usize) -> usize {
+    rng.range(0, n as u64 - 1) as usize
+}
+
+/// One delta event's data: plain, or mutated in one of the ways relays and the fuzzer
+/// produce (fields added, removed, retyped, renamed; indexes out of range or not
+/// integers; unknown delta types; JSON that is not an object or not JSON).
+fn delta(rng: &mut Rng, blocks: usize, clean: bool) -> String {
+    let kinds = [("text_delta", "text"), ("input_json_delta", "partial_json"), ("thinking_delta", "thinking"), ("signature_delta", "signature")];
+    let (kind, field) = kinds[pick(rng, kinds.len())];
+    let text = TEXTS[pick(rng, TEXTS.len())];
+    // An index one past the blocks now and then, except in a clean stream.
+    let index = rng.range(0, blocks as u64 - u64::from(clean));
+    if clean {
+        return format!(r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"text_delta","text":"{text}"}}}}"#);
+    }
+    let plain = format!(r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"{kind}","{field}":"{text}"}}}}"#);
+    match rng.range(0, 39) {
+        0 => plain.replacen("\"index\":", "\"extra\":1,\"index\":", 1),
+        1 => plain.replacen(&format!("\"{field}\":"), &format!("\"other\":2,\"{field}\":"), 1),
+        2 => plain.replacen(&format!("\"{kind}\""), "\"citations_delta\"", 1),
+        3 => plain.replacen(&format!("\"{kind}\""), "\"brand_new_delta\"", 1),
+        4 => plain.replacen(&format!("\"index\":{index}"), &format!("\"index\":{index}.0"), 1),
+        5 => plain.replacen(&format!("\"index\":{index}"), "\"index\":-1", 1),
+        6 => plain.replacen(&format!("\"index\":{index}"), "\"index\":\"0\"", 1),
+        7 => plain.replacen(&format!("\"{text}\""), "null", 1),
+        8 => plain.replacen(&format!("\"{text}\""), "42", 1),
+        9 => plain.replacen(&format!("\"{field}\""), "\"text2\"", 1),
+        10 => plain.replacen("\"content_block_delta\"", "\"content_block_stop\"", 1),
+        11 => plain.replacen(",\"delta\":", ",\"index\":0,\"delta\":", 1),
+        12 => plain.replacen("\"index\":", "\"idx\":", 1),
+        13 => plain[..plain.len() - 1].to_owned(),
+        14 => format!("{plain} x"),
+        15 => "[DONE]".to_owned(),
+        16 => format!(r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"citations_delta","citation":{{"type":"char_location"}}}}}}"#),
+        17 => plain.replacen(&format!(",\"{field}\":\"{text}\""), "", 1),
+        _ => plain,
+    }
+}
+
+fn findings(checker: &mut StreamChecker) -> Vec<String> {
+    checker.finish();
+    let mut all: Vec<String> = checker.findings().iter().map(|f| format!("{:?} {:?} {} | {}", f.rule, f.event_index, f.message, f.excerpt)).collect();
+    all.extend(checker.take_unkept().into_iter().map(|(rule, n)| format!("{rule:?} x{n} more")));
+    all
+}
+
+/// Feeds one event to both checkers: `fast` as the client does, `full` always the full way.
+fn feed(fast: &mut StreamChecker, full: &mut StreamChecker, name: &str, data: &str, used_fast: &mut u64) {
+    if name == "content_block_delta" && fast::content_block_delta(data).is_some() {
+        *used_fast += 1;
+    }
+    fast.raw_event(name, data);
+    let value: Option<Value> = serde_json::from_str(data).ok();
+    full.event(name, data, value.as_ref());
+}
+
+#[test]
+fn the_fast_path_finds_what_the_schema_and_the_full_check_find() {
+    let total: u64 = std::env::var("RELAYBENCH_FAST_PATH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    // Two halves side by side, each from its own seed.
+    let counts: Vec<[u64; 4]> = std::thread::scope(|s| {
+        let halves: Vec<_> = (0..2u64).map(|half| s.spawn(move || compare(20261202 + half, total / 2))).collect();
+        halves.into_iter().map(|h| h.join().expect("half")).collect()
+    });
+    let [deltas, used_fast, streams, with_findings] = counts.iter().fold([0; 4], |acc, c| [acc[0] + c[0], acc[1] + c[1], acc[2] + c[2], acc[3] + c[3]]);
+    assert!(deltas >= total - 1, "{deltas} of {total}");
+    // Both kinds of event were exercised, and streams that break rules as well as clean ones.
+    assert!(used_fast > deltas / 2 && used_fast < deltas, "fast path taken for {used_fast} of {deltas}");
+    assert!(with_findings > streams / 4 && with_findings < streams, "{with_findings} of {streams} streams had findings");
+    eprintln!("{deltas} deltas in {streams} streams: {used_fast} by the fast path, {with_findings} streams with findings");
+}
+
+/// Compares the two paths over `total` generated deltas: deltas, fast ones, streams, and
+/// streams with findings.
+fn compare(seed: u64, total: u64) -> [u64; 4] {
+    let mut rng = Rng::new(seed);
+    let (mut deltas, mut used_fast, mut streams, mut with_findings) = (0u64, 0u64, 0u64, 0u64);
+    while deltas < total {
+        let (mut a, mut b) = (StreamChecker::new(), StreamChecker::new());
+        let want_text = rng.range(0, 2) == 0;
+        a.want_text(want_text);
+        b.want_text(want_text);
+        let mut both = |name: &str, data: &str| feed(&mut a, &mut b, name, data, &mut used_fast);
+        // A third of the streams are clean text streams, which must give no finding.
+        let clean = rng.range(0, 2) == 0;
+        if clean || rng.range(0, 20) != 0 {
+            both("message_start", r#"{"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1,"service_tier":"standard"}}}"#);
+        }
+        let blocks = rng.range(1, 4) as usize;
+        for i in 0..blocks {
+            let block = if clean { BLOCKS[0] } else { BLOCKS[pick(&mut rng, BLOCKS.len())] };
+            both("content_block_start", &format!(r#"{{"type":"content_block_start","index":{i},"content_block":{block}}}"#));
+        }
+        if !clean && rng.range(0, 25) == 0 {
+            both("content_block_stop", r#"{"type":"content_block_stop","index":0}"#);
+        }
+        if !clean && rng.range(0, 25) == 0 {
+            both("message_delta", r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":9}}"#);
+        }
+        for _ in 0..rng.range(1, 60) {
+            let data = delta(&mut rng, blocks, clean);
+            // Now and then the name disagrees or is missing: never the fast path's.
+            let name = match rng.range(0, 40) {
+                0 if !clean => "",
+                1 if !clean => "content_block_stop",
+                _ => "content_block_delta",
+            };
+            both(name, &data);
+            deltas += 1;
+        }
+        for i in 0..blocks {
+            both("content_block_stop", &format!(r#"{{"type":"content_block_stop","index":{i}}}"#));
+        }
+        both("message_delta", r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":9}}"#);
+        both("message_stop", r#"{"type":"message_stop"}"#);
+        let (fa, fb) = (findings(&mut a), findings(&mut b));
+        assert_eq!(fa, fb, "stream {streams}: the two paths disagree");
+        assert_eq!(a.summary(0), b.summary(0), "stream {streams}: the summaries disagree");
+        assert!(!clean || fa.is_empty(), "stream {streams}: a clean stream has findings: {fa:?}");
+        with_findings += u64::from(!fa.is_empty());
+        streams += 1;
+    }
+    [deltas, used_fast, streams, with_findings]
+}
