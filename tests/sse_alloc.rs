@@ -97,3 +97,29 @@ fn events_straddling_chunks_reuse_the_parser_buffers() {
     assert!(events > 1800);
     assert_eq!(after - before, 0, "allocations after warm-up");
 }
+
+#[test]
+fn plain_deltas_are_checked_without_allocating() {
+    use relaybench::conformance::stream::StreamChecker;
+    let chunk = chunk(200);
+    let mut parser = Parser::new();
+    let mut checker = StreamChecker::new();
+    checker.raw_event("message_start", r#"{"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}"#);
+    checker.raw_event("content_block_start", r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#);
+    // Warm up once, then count: parsing and checking every event of the chunk.
+    parser.feed(&chunk, |ev| checker.raw_event(ev.as_ref().expect("valid").name, ev.as_ref().expect("valid").data));
+    let before = allocations();
+    for _ in 0..100 {
+        parser.feed(&chunk, |ev| {
+            let ev = ev.expect("valid event");
+            checker.raw_event(ev.name, ev.data);
+        });
+    }
+    let after = allocations();
+    assert!(checker.findings().is_empty(), "{:?}", checker.findings());
+    assert_eq!(after - before, 0, "allocations checking 20,000 plain deltas");
+    // The control: a delta the fast path leaves to the full check builds a JSON tree.
+    let before = allocations();
+    checker.raw_event("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x","new_field":1}}"#);
+    assert!(allocations() > before, "the full path allocates");
+}

@@ -28,14 +28,23 @@ struct Wire<'a> {
 struct WireDelta<'a> {
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "string")]
     text: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "string")]
     partial_json: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "string")]
     thinking: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "string")]
     signature: Option<Cow<'a, str>>,
+}
+
+/// A present string field, borrowed from the data unless it holds escapes (serde only
+/// borrows a `Cow` that is the field itself, not one inside an `Option`); `null` or any
+/// other type is an error, which sends the event down the full path.
+fn string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Some(Text::deserialize(d)?.0))
 }
 
 /// A plain `content_block_delta`.
