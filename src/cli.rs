@@ -106,6 +106,11 @@ pub enum Command {
         /// Break one conformance rule on purpose, named by its id (an error rule).
         #[arg(long, value_parser = crate::mock::quirk::parse)]
         quirk: Option<crate::conformance::Rule>,
+        /// Append each stream's first-token send time to FILE, a line `USER_ID<TAB>unix
+        /// nanoseconds` for requests with `metadata.user_id`: the server's side of a
+        /// client/wire timing comparison (`cargo bench --bench wire_timing`).
+        #[arg(long)]
+        send_log: Option<PathBuf>,
         /// Impersonate a catalog provider (`relaybench providers` lists them): its
         /// models and documented deviations; its stand-in latency unless --ttft or
         /// --tokens-per-s are given.

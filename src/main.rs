@@ -101,7 +101,7 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e.to_string(), Exit::Usage),
         },
-        Command::Mock { port, host, ttft, tokens_per_s, jitter, prefill_per_token, seed, quirk, profile } => {
+        Command::Mock { port, host, ttft, tokens_per_s, jitter, prefill_per_token, seed, quirk, send_log, profile } => {
             let key = std::env::var("RELAYBENCH_MOCK_KEY").unwrap_or_else(|_| run::MOCK_KEY.to_owned());
             let mut config = MockConfig::new(key);
             config.seed = seed;
@@ -115,7 +115,15 @@ fn main() -> ExitCode {
             }
             config.latency = LatencyModel { ttft: ttft.unwrap_or(base.ttft), tokens_per_s: tokens_per_s.unwrap_or(base.tokens_per_s), jitter, prefill_per_token };
             let config_quirk = config.quirk;
+            let log = send_log.map(|path| {
+                let log = relaybench::mock::stream::SendLog::default();
+                config.send_log = Some(log.clone());
+                (log, path)
+            });
             runtime.block_on(async {
+                if let Some((log, path)) = log {
+                    tokio::spawn(write_send_log(log, path));
+                }
                 match MockServer::start(config, std::net::SocketAddr::new(host, port)).await {
                     Ok(server) => {
                         let quirk = config_quirk.map(|q| format!(" (breaking {} on purpose)", q.id())).unwrap_or_default();
@@ -128,6 +136,27 @@ fn main() -> ExitCode {
                     Err(e) => fail(&format!("cannot listen on {host}:{port}: {e}"), Exit::CannotProceed),
                 }
             })
+        }
+    }
+}
+
+/// Appends the mock's first-token send times to `path` every 50 ms, until the process ends.
+async fn write_send_log(log: relaybench::mock::stream::SendLog, path: std::path::PathBuf) {
+    use std::io::Write;
+    let mut file = match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+        Ok(file) => file,
+        Err(e) => return eprintln!("--send-log {}: {e}", path.display()),
+    };
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let lines: String = log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain(..)
+            .map(|(key, at)| format!("{key}\t{}\n", at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())))
+            .collect();
+        if let Err(e) = file.write_all(lines.as_bytes()) {
+            return eprintln!("--send-log {}: {e}", path.display());
         }
     }
 }

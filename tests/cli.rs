@@ -255,3 +255,46 @@ fn quick_runs_an_ad_hoc_load_and_prints_a_scenario_that_validates() {
     let o = run(&["quick", "mock", "--rate", "0"], &[]);
     assert!(o.status.code() == Some(2) && text(&o).contains("rate must be from 0.001"), "{}", text(&o));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_logs_each_streams_first_token_send_time_by_user_id() {
+    use relaybench::client::{ApiKey, AuthStyle, Client, Target, Timeouts};
+    let dir = common::temp_dir("cli-send-log");
+    let log = dir.join("sent.tsv");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let mut mock = Command::new(BIN)
+        .args(["mock", "--port", &port.to_string(), "--ttft", "30ms", "--send-log", log.to_str().expect("utf8")])
+        .env("RELAYBENCH_MOCK_KEY", "k")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("mock");
+    let target = Target { base_url: format!("http://127.0.0.1:{port}"), auth: AuthStyle::XApiKey, api_key: ApiKey::new("k"), anthropic_version: Some("2023-06-01".into()), headers: Vec::new(), http2: false, ca_file: None };
+    let client = Client::new(&target, Timeouts::default()).expect("client");
+    let mut firsts = Vec::new();
+    for (n, stream) in [(1, true), (2, true), (3, false)] {
+        let body = || format!(r#"{{"model":"claude-sonnet-4-5","max_tokens":8,"stream":{stream},"metadata":{{"user_id":"u{n}"}},"messages":[{{"role":"user","content":"hi"}}]}}"#);
+        let mut o = client.execute(body().into(), 0, stream, None, tokio::time::Instant::now()).await;
+        for _ in 0..50 {
+            if o.kind == relaybench::outcome::OutcomeKind::Ok {
+                break;
+            }
+            // The mock may still be starting.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            o = client.execute(body().into(), 0, stream, None, tokio::time::Instant::now()).await;
+        }
+        assert_eq!(o.kind, relaybench::outcome::OutcomeKind::Ok, "{:?}", o.detail);
+        firsts.push(std::time::SystemTime::now());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = mock.kill();
+    let _ = mock.wait();
+    let text = std::fs::read_to_string(&log).expect("the log");
+    let keys: Vec<&str> = text.lines().filter_map(|l| l.split_once('\t').map(|(k, _)| k)).collect();
+    // Streams only, each once; a Message has no first token to time.
+    assert_eq!(keys.iter().filter(|k| **k == "u1").count(), 1, "{text}");
+    assert_eq!(keys.iter().filter(|k| **k == "u2").count(), 1, "{text}");
+    assert!(!keys.contains(&"u3"), "{text}");
+    let sent: u128 = text.lines().find(|l| l.starts_with("u2\t")).and_then(|l| l.split_once('\t')?.1.parse().ok()).expect("nanoseconds");
+    let done = firsts[1].duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos();
+    assert!(sent <= done && done - sent < 5_000_000_000, "sent {sent} vs answered {done}");
+}

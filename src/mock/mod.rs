@@ -67,6 +67,10 @@ pub struct MockConfig {
     pub capacity: Option<usize>,
     /// A pause: from `after` the server start, for `length`, no response begins.
     pub stall: Option<Stall>,
+    /// When set, each stream's first-token send time, by the request's
+    /// `metadata.user_id`: the server's side of the client/wire timing comparison
+    /// (`cargo bench --bench wire_timing`). Never set from a scenario.
+    pub send_log: Option<stream::SendLog>,
 }
 
 /// A fixed pause in the mock's service.
@@ -93,6 +97,7 @@ impl MockConfig {
             url_images: true,
             capacity: None,
             stall: None,
+            send_log: None,
         }
     }
 }
@@ -336,8 +341,12 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
         }
         let (tx, rx) = mpsc::channel(16);
         let hold = (config.quirk == Some(Rule::BufferedStream)).then_some(quirk::BUFFER_HOLD);
+        let log = config.send_log.clone().and_then(|log| {
+            let key = body.get("metadata")?.get("user_id")?.as_str()?.to_owned();
+            Some((log, key))
+        });
         tokio::spawn(async move {
-            stream::send_events(events, timing, start, tx, hold).await;
+            stream::send_events(events, timing, start, tx, hold, log).await;
             drop(slot);
         });
         let mut response = Response::new(MockBody::Stream(rx));

@@ -146,11 +146,18 @@ pub fn plan_events(reply: &Reply) -> Vec<Planned> {
     events
 }
 
+/// Where a stream's first-token send time is written, by a key of the request. Wall-clock
+/// time, so another process on the machine (the client) can compare it with its own.
+pub type SendLog = std::sync::Arc<std::sync::Mutex<Vec<(String, std::time::SystemTime)>>>;
+
 /// Sends `events` on `tx`, batching every event already due into one write and sleeping
-/// until the next token is due. Returns early when the client goes away.
-pub async fn send_events(events: Vec<Planned>, timing: Timing, start: Instant, tx: mpsc::Sender<Bytes>, hold: Option<std::time::Duration>) {
+/// until the next token is due; `log` records when the first token was handed to the
+/// connection. Returns early when the client goes away.
+pub async fn send_events(events: Vec<Planned>, timing: Timing, start: Instant, tx: mpsc::Sender<Bytes>, hold: Option<std::time::Duration>, mut log: Option<(SendLog, String)>) {
     let mut out = Vec::with_capacity(4096);
     let mut token = 0usize;
+    // The first token is written into `out` and goes out with the next flush.
+    let mut first_in_out = false;
     // A buffering relay: the whole answer waits for its last token (and at least `hold`),
     // then goes out at once.
     if let Some(hold) = hold {
@@ -165,6 +172,7 @@ pub async fn send_events(events: Vec<Planned>, timing: Timing, start: Instant, t
                 if !flush(&mut out, &tx).await {
                     return;
                 }
+                note_first(&mut log, &mut first_in_out);
                 match token {
                     // The first token is what TTFT measures: sent on time, not up to a
                     // timer tick late.
@@ -174,8 +182,20 @@ pub async fn send_events(events: Vec<Planned>, timing: Timing, start: Instant, t
             }
         }
         write_event(&mut out, planned);
+        first_in_out |= planned.token && token == 1 && log.is_some();
     }
-    flush(&mut out, &tx).await;
+    if flush(&mut out, &tx).await {
+        note_first(&mut log, &mut first_in_out);
+    }
+}
+
+/// Records the first token's send time once the flush that carried it is done.
+fn note_first(log: &mut Option<(SendLog, String)>, first_in_out: &mut bool) {
+    if std::mem::take(first_in_out) {
+        if let Some((log, key)) = log.take() {
+            log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((key, std::time::SystemTime::now()));
+        }
+    }
 }
 
 /// The timer's granularity: tokio's wheel ticks every millisecond and rounds a deadline

@@ -1,0 +1,120 @@
+//! Does relaybench's TTFT match the wire? `relaybench mock --send-log` (its own process,
+//! pinned to core 0 when taskset is there) writes when it hands each stream's first token
+//! to its connection, by the request's `metadata.user_id`, in wall-clock time; this
+//! process's client gives its first-token time (request start plus TTFT) on the same
+//! clock. The difference per stream is what the client adds: the loopback trip, the
+//! read, the SSE parse. Streams of 8 tokens at 1 ms a token, TTFT 200 to 300 ms (jitter
+//! 0.5): one at a time, then 256 workers each sending 8 one after another (a closed loop
+//! at 256 in flight), on a warm pool. Run: `cargo bench --bench wire_timing`.
+
+// criterion is not used here: percentiles of one run are the figure.
+#![allow(missing_docs)]
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use relaybench::client::{ApiKey, AuthStyle, Client, Target, Timeouts};
+
+const KEY: &str = "relaybench-bench-key";
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn body(n: u64) -> Bytes {
+    Bytes::from(format!(r#"{{"model":"claude-sonnet-4-5","max_tokens":8,"stream":true,"metadata":{{"user_id":"r{n}"}},"messages":[{{"role":"user","content":"hi"}}]}}"#))
+}
+
+/// Starts the mock in its own process; its address and the log it writes.
+fn start_mock(log: &std::path::Path) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let bin = env!("CARGO_BIN_EXE_relaybench");
+    let args = ["mock", "--port", &port.to_string(), "--ttft", "200ms", "--tokens-per-s", "1000", "--jitter", "0.5", "--send-log", log.to_str().expect("utf8")];
+    let pinned = Command::new("taskset").args(["-c", "0", bin]).args(args).env("RELAYBENCH_MOCK_KEY", KEY).stderr(Stdio::null()).spawn();
+    let child = pinned.or_else(|_| Command::new(bin).args(args).env("RELAYBENCH_MOCK_KEY", KEY).stderr(Stdio::null()).spawn()).expect("mock");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+fn main() {
+    let log = std::env::temp_dir().join(format!("relaybench-send-log-{}", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let (mut mock, base_url) = start_mock(&log);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let target = Target {
+            base_url,
+            auth: AuthStyle::XApiKey,
+            api_key: ApiKey::new(KEY),
+            anthropic_version: Some(relaybench::protocol::ANTHROPIC_VERSION.into()),
+            headers: Vec::new(),
+            http2: false,
+            ca_file: None,
+        };
+        let client = Arc::new(Client::new(&target, Timeouts::default()).expect("client"));
+        let next = Arc::new(AtomicU64::new(0));
+        // The same instant on both clocks, to put the client's times on the wall clock.
+        let (anchor, anchor_wall) = (tokio::time::Instant::now(), SystemTime::now());
+        // The pool is warmed with 256 connections first: connects are not the question here.
+        for (label, workers, each) in [("warm-up", 256, 1), ("one at a time", 1, 40), ("256 in flight", 256, 8)] {
+            let tasks: Vec<_> = (0..workers)
+                .map(|_| {
+                    let (client, next) = (client.clone(), next.clone());
+                    tokio::spawn(async move {
+                        let mut sent = Vec::new();
+                        for _ in 0..each {
+                            let n = next.fetch_add(1, Ordering::Relaxed);
+                            let o = client.execute(body(n), 0, true, None, tokio::time::Instant::now()).await;
+                            sent.push((format!("r{n}"), o));
+                        }
+                        sent
+                    })
+                })
+                .collect();
+            let mut sent = Vec::new();
+            for t in tasks {
+                sent.extend(t.await.expect("worker"));
+            }
+            if label == "warm-up" {
+                continue;
+            }
+            // The mock writes its log every 50 ms.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let text = std::fs::read_to_string(&log).expect("send log");
+            let server: HashMap<&str, u128> = text.lines().filter_map(|l| l.split_once('\t')).filter_map(|(k, v)| Some((k, v.parse().ok()?))).collect();
+            let mut added: Vec<f64> = sent
+                .iter()
+                .filter_map(|(key, o)| {
+                    let first = o.start? + o.ttft?;
+                    let wall = anchor_wall + first.saturating_duration_since(anchor);
+                    let client_ns = wall.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+                    let server_ns = *server.get(key.as_str())?;
+                    Some((client_ns as f64 - server_ns as f64) / 1e6)
+                })
+                .collect();
+            added.sort_by(f64::total_cmp);
+            println!(
+                "{label}: {} of {} streams matched; client first token after the server's: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms (min {:.3} ms)",
+                added.len(),
+                sent.len(),
+                percentile(&added, 0.5),
+                percentile(&added, 0.9),
+                percentile(&added, 0.99),
+                added[added.len() - 1],
+                added[0]
+            );
+        }
+    });
+    let _ = mock.kill();
+    let _ = mock.wait();
+    let _ = std::fs::remove_file(&log);
+}
