@@ -8,23 +8,7 @@ use super::model::Report;
 use crate::conformance::{Severity, RULES};
 use crate::features::Status;
 
-/// Escapes text for XML attributes and content.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // XML 1.0 forbids most control characters even when escaped.
-            c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::text::escape_markup as escape;
 
 /// One test case: its name and, when it failed, the failure message and details; a
 /// skipped case (an unsupported feature) carries its reason.

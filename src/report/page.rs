@@ -25,21 +25,8 @@ details{margin:4px 0 12px}summary{cursor:pointer}\
 nav a{margin-right:12px}\
 @media print{nav{display:none}h2{break-after:avoid}body{max-width:none}}";
 
-/// Escapes text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML content and attribute values (the XML escaping JUnit uses too).
+pub use crate::text::escape_markup as escape;
 
 /// A page being written.
 pub struct Page {
