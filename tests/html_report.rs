@@ -135,6 +135,11 @@ fn every_scenario_writes_a_report_page_that_opens_offline_and_renders_again_the_
             let visit = open(&page, &root.join("profile"), &[]);
             assert!(visit.console.is_empty(), "{}: the page logged {:?}", page.display(), visit.console);
             assert!(visit.dom.contains("<h2 id=\"verdict\">Verdict</h2>"), "{}: no verdict", page.display());
+            // Every link to a section of the page has its section.
+            for (at, _) in html.match_indices("href=\"#") {
+                let id: String = html[at + 7..].chars().take_while(|&c| c != '"').collect();
+                assert!(html.contains(&format!("id=\"{id}\"")), "{}: a link to #{id} has no section", page.display());
+            }
             let own = page.parent() == Some(dir.as_path());
             if comparison && own {
                 for title in [comparison_titles::THROUGHPUT, "ttft by target", "Conformance findings per rule", "Usage accounting and cost"] {
@@ -147,9 +152,14 @@ fn every_scenario_writes_a_report_page_that_opens_offline_and_renders_again_the_
                 }
             }
             if name == "capacity-sweep" {
-                for title in [titles::SWEEP_RATE, titles::SWEEP_LATENCY, "max within SLO"] {
+                for title in [titles::SWEEP_RATE, titles::SWEEP_LATENCY] {
                     assert!(visit.dom.contains(title), "{}: lacks {title:?}", page.display());
                 }
+                // The page says what the report found, whatever this machine's load made of it.
+                let report = relaybench::report::read(&dir.join("report.json")).expect("report");
+                let sweep = report.phases.iter().find_map(|p| p.sweep.as_ref()).expect("a sweep");
+                assert!(visit.dom.contains(&relaybench::report::sweep::max_rate_line(sweep)), "{}: lacks the max rate line", page.display());
+                assert_eq!(visit.dom.contains("max within SLO "), sweep.max_rate_within_slo.is_some(), "{}: the max rate's mark", page.display());
             }
             if matches!(name, "smoke" | "capacity-sweep" | "compare-relays") && own {
                 let shot = shots.join(format!("{name}.png"));

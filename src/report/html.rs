@@ -1,6 +1,6 @@
-//! `report.html`: one run's report as a self-contained page — the verdict first, then
-//! the latency distributions with their thresholds, the run over time, the sweep, the
-//! breakdowns, and the findings with their excerpts. Drawn from report.json alone, so
+//! `report.html`: one run's report as a self-contained page — the verdict first, then a
+//! sweep's answer, the latency distributions with their thresholds, the run over time,
+//! the breakdowns, and the findings with their excerpts. Drawn from report.json alone, so
 //! `relaybench report` renders a saved report to the same bytes.
 
 use super::charts::{self, Band, Line, LineChart, Mark};
@@ -36,7 +36,8 @@ pub mod titles {
 /// Renders the page of one run's report.
 pub fn render(r: &Report) -> String {
     let mut page = Page::new(&format!("relaybench: {}", r.scenario.name));
-    page.nav(&[
+    let swept = r.phases.iter().any(|p| p.sweep.is_some());
+    let sections = [
         ("verdict", "Verdict"),
         ("sweep", "Sweep"),
         ("latency", "Latency"),
@@ -44,7 +45,8 @@ pub fn render(r: &Report) -> String {
         ("breakdowns", "Breakdowns"),
         ("outcomes", "Outcomes"),
         ("findings", "Findings"),
-    ]);
+    ];
+    page.nav(&sections.into_iter().filter(|(id, _)| swept || *id != "sweep").collect::<Vec<_>>());
     header(&mut page, r);
     verdict(&mut page, r);
     sweeps(&mut page, r);
