@@ -107,7 +107,10 @@ fn plain_deltas_are_checked_without_allocating() {
     checker.raw_event("message_start", r#"{"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}"#);
     checker.raw_event("content_block_start", r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#);
     // Warm up once, then count: parsing and checking every event of the chunk.
-    parser.feed(&chunk, |ev| checker.raw_event(ev.as_ref().expect("valid").name, ev.as_ref().expect("valid").data));
+    parser.feed(&chunk, |ev| {
+        let ev = ev.expect("valid event");
+        checker.raw_event(ev.name, ev.data);
+    });
     let before = allocations();
     for _ in 0..100 {
         parser.feed(&chunk, |ev| {

@@ -16,7 +16,8 @@ use tokio::time::{timeout_at, Instant};
 
 use super::connect::{connect_times, TcpTimer, TimedConnector};
 use crate::conformance::request::{self, RequestFacts, ResponseSummary};
-use crate::conformance::{envelope, stream::StreamChecker};
+use crate::conformance::stream::{Read, StreamChecker};
+use crate::conformance::envelope;
 use crate::outcome::{Outcome, OutcomeKind, RawResponse};
 use crate::protocol::{self, event, CONTENT_DELTA_TYPES};
 use crate::sse;
@@ -170,7 +171,6 @@ fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig,
         .with_no_client_auth();
     Ok(config)
 }
-
 
 type HyperClient = hyper_util::client::legacy::Client<TimedConnector<HttpsConnector<TcpTimer>>, Full<Bytes>>;
 
@@ -565,15 +565,11 @@ impl StreamObserver {
             }
         };
         self.events += 1;
-        // Nearly every event is a plain delta: read it without a JSON tree.
-        if ev.name == event::CONTENT_BLOCK_DELTA {
-            if let Some(delta) = crate::conformance::fast::content_block_delta(ev.data) {
-                self.checker.plain_delta(ev.data, &delta);
-                return self.content_delta(delta.kind, &delta.value, now, start, outcome);
-            }
-        }
-        let parsed: Result<Value, _> = serde_json::from_str(ev.data);
-        self.checker.event(ev.name, ev.data, parsed.as_ref().ok());
+        // Nearly every event is a plain delta, which the checker reads without a JSON tree.
+        let parsed = match self.checker.raw_event(ev.name, ev.data) {
+            Read::Delta(delta) => return self.content_delta(delta.kind, &delta.value, now, start, outcome),
+            Read::Json(parsed) => parsed,
+        };
         // An OpenAI-style end marker is the checker's finding; the SDKs skip it, so the
         // request itself still completed.
         if ev.name.is_empty() && ev.data.trim() == "[DONE]" {
@@ -593,8 +589,10 @@ impl StreamObserver {
                 }
             }
             event::CONTENT_BLOCK_DELTA => {
-                let delta_type = data.pointer("/delta/type").and_then(Value::as_str).unwrap_or_default();
-                let text = data.pointer("/delta/text").and_then(Value::as_str).unwrap_or_default();
+                let delta = data.get("delta");
+                let field = |name: &str| delta.and_then(|d| d.get(name)).and_then(Value::as_str).unwrap_or_default();
+                let delta_type = field("type");
+                let text = if delta_type == "text_delta" { field("text") } else { "" };
                 self.content_delta(delta_type, text, now, start, outcome);
             }
             event::MESSAGE_DELTA => {

@@ -11,6 +11,15 @@ use super::finding::Finding;
 use super::rules::Rule;
 use crate::protocol::{event, STOP_REASONS};
 
+/// An event's data as [`StreamChecker::raw_event`] read it.
+#[derive(Debug)]
+pub enum Read<'a> {
+    /// A plain `content_block_delta`, read by the typed fast path.
+    Delta(super::fast::Delta<'a>),
+    /// Anything else, parsed as JSON, or why it is not JSON.
+    Json(Result<Value, serde_json::Error>),
+}
+
 /// Usage counters that must never decrease within a stream.
 const CUMULATIVE: [&str; 4] = [
     "input_tokens",
@@ -251,22 +260,25 @@ impl StreamChecker {
         }
     }
 
-    /// Checks one event from its name and raw data, as the client does: a plain delta by
-    /// the typed fast path, anything else parsed as JSON and checked in full.
-    pub fn raw_event(&mut self, name: &str, raw: &str) {
+    /// Checks one event from its name and raw data: a plain delta by the typed fast path,
+    /// anything else parsed as JSON and checked in full. Returns what it read, so the
+    /// caller (the client, timing the stream) reads nothing twice.
+    pub fn raw_event<'a>(&mut self, name: &str, raw: &'a str) -> Read<'a> {
         if name == event::CONTENT_BLOCK_DELTA {
             if let Some(delta) = super::fast::content_block_delta(raw) {
-                return self.plain_delta(raw, &delta);
+                self.plain_delta(raw, &delta);
+                return Read::Delta(delta);
             }
         }
-        let data: Option<Value> = serde_json::from_str(raw).ok();
-        self.event(name, raw, data.as_ref());
+        let parsed = serde_json::from_str(raw);
+        self.event(name, raw, parsed.as_ref().ok());
+        Read::Json(parsed)
     }
 
     /// Checks a `content_block_delta` named as such whose data the typed fast path read
     /// ([`super::fast`]): the same findings [`StreamChecker::event`] gives it, without
     /// a JSON tree or the schema (its plain shape always meets the schema).
-    pub fn plain_delta(&mut self, raw: &str, delta: &super::fast::Delta<'_>) {
+    fn plain_delta(&mut self, raw: &str, delta: &super::fast::Delta<'_>) {
         self.in_order(event::CONTENT_BLOCK_DELTA, raw);
         self.block_delta(Some(delta.index), delta.kind, &delta.value, raw);
         self.index += 1;
