@@ -33,6 +33,7 @@ pub struct Line {
 }
 
 /// A horizontal or vertical marker line with its label.
+#[derive(Clone)]
 pub struct Mark {
     /// Legend text.
     pub label: String,

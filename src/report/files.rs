@@ -81,8 +81,7 @@ impl Saved {
             (path.to_path_buf(), path.parent().map_or(PathBuf::from("."), Path::to_path_buf))
         };
         if file.file_name().is_some_and(|n| n == COMPARISON_JSON) {
-            let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let c: Comparison = serde_json::from_slice(&bytes).map_err(|e| format!("{}: not a relaybench comparison: {e}", file.display()))?;
+            let c: Comparison = read_as(&file, "comparison")?;
             let reports = c.targets.iter().map(|t| read(&dir.join(&t.report))).collect::<Result<Vec<_>, _>>()?;
             return Ok((Saved::Comparison(Box::new(c), reports), dir));
         }
@@ -115,8 +114,13 @@ pub fn write_captures(captures: &[CaptureFile], dir: &Path) -> std::io::Result<(
 
 /// Reads a report file.
 pub fn read(path: &Path) -> Result<Report, String> {
+    read_as(path, "report")
+}
+
+/// Reads a JSON file of relaybench's (`what` names it in the error).
+fn read_as<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{}: not a relaybench report: {e}", path.display()))
+    serde_json::from_slice(&bytes).map_err(|e| format!("{}: not a relaybench {what}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::lines::{self, all_thresholds, metric_rows, METRIC_COLUMNS};
 use super::model::{decode_histogram, MetricSummary, PhaseReport, Report, SecondInfo, SweepReport};
 use super::page::{escape, file_link, Page};
 use crate::features::Status;
-use crate::metrics::Metric;
+use crate::metrics::{Metric, Unit};
 use crate::thresholds::{Stat, Subject};
 
 pub use super::names::REPORT_HTML;
@@ -314,7 +314,8 @@ fn sweep_charts(page: &mut Page, phase: &str, sweep: &SweepReport) {
     if let Some(max) = sweep.max_rate_within_slo {
         verticals.push(Mark { label: format!("max within SLO {}", charts::short_number(max)), at: max });
     }
-    if let Some(k) = knee(sweep) {
+    let knee = knee(sweep);
+    if let Some(k) = knee {
         verticals.push(Mark { label: format!("knee {}", charts::short_number(k)), at: k });
     }
     let data = super::sweep::rows(sweep);
@@ -324,16 +325,16 @@ fn sweep_charts(page: &mut Page, phase: &str, sweep: &SweepReport) {
         y_label: "requests/s",
         lines: vec![by_rate("achieved", &|s| s.figures.requests_per_s), by_rate("offered", &|s| s.rate)],
         levels: Vec::new(),
-        verticals: verticals.iter().map(|m| Mark { label: m.label.clone(), at: m.at }).collect(),
+        verticals: verticals.clone(),
         bands: Vec::new(),
         percentile_axis: false,
     });
-    let knee_text = knee(sweep).map_or("the achieved rate kept within 95% of the offered one at every step".to_owned(), |k| format!("the knee (achieved below 95% of offered) is at {k} req/s"));
+    let knee_text = knee.map_or("the achieved rate kept within 95% of the offered one at every step".to_owned(), |k| format!("the knee (achieved below 95% of offered) is at {k} req/s"));
     page.figure(rate, &format!("{}: {}; {knee_text}.", titles::SWEEP_RATE, super::sweep::max_rate_line(sweep)), &data);
     let mut levels = Vec::new();
     for t in steps.first().map(|s| s.slo.as_slice()).unwrap_or_default() {
         if let Ok(parsed) = crate::thresholds::parse(&t.expression) {
-            if matches!(parsed.subject, Subject::Stat(m, _) if m.unit().shown().0 == "ms") {
+            if matches!(parsed.subject, Subject::Stat(m, _) if m.unit() == Unit::Micros) {
                 levels.push(Mark { label: format!("SLO {}", t.expression), at: parsed.value });
             }
         }
@@ -413,7 +414,7 @@ pub fn outcomes(page: &mut Page, r: &Report, links: &str) {
             .examples
             .iter()
             .map(|e| {
-                let capture = e.capture.as_deref().map(|c| format!(" — capture {}", file_link(&format!("{links}{c}")))).unwrap_or_default();
+                let capture = capture_link(links, e.capture.as_deref());
                 format!(
                     "request {} ({}): <strong>{}</strong> {} {}{capture}",
                     e.request,
@@ -426,6 +427,11 @@ pub fn outcomes(page: &mut Page, r: &Report, links: &str) {
             .collect();
         page.raw_list(&items);
     }
+}
+
+/// ` — capture <link>` for an example kept in a capture file (`links` prefixes its path).
+fn capture_link(links: &str, capture: Option<&str>) -> String {
+    capture.map(|c| format!(" — capture {}", file_link(&format!("{links}{c}")))).unwrap_or_default()
 }
 
 /// Every rule that fired, errors first, with its examples' messages and excerpts and a
@@ -446,7 +452,7 @@ pub fn findings(page: &mut Page, r: &Report, links: &str, (id, title): (&str, &s
         page.heading(&format!("{id} ({}, ×{})", rule.severity, rule.count));
         for e in &rule.examples {
             let at = e.event_index.map(|i| format!(", event {i}")).unwrap_or_default();
-            let capture = e.capture.as_deref().map(|c| format!(" — capture {}", file_link(&format!("{links}{c}")))).unwrap_or_default();
+            let capture = capture_link(links, e.capture.as_deref());
             page.raw_list(&[format!("request {} ({}{at}): {}{capture}", e.request, escape(&e.template), escape(&e.message))]);
             if !e.excerpt.is_empty() {
                 page.pre(&e.excerpt);
