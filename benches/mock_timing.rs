@@ -6,6 +6,8 @@
 // criterion is not used here: percentiles of one run are the figure.
 #![allow(missing_docs)]
 
+mod support;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,10 +15,6 @@ use relaybench::client::{ApiKey, AuthStyle, Client, Target, Timeouts};
 use relaybench::mock::{MockConfig, MockServer};
 
 const TTFT: Duration = Duration::from_millis(20);
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
 
 async fn lateness(client: &Client, concurrency: usize, rounds: usize) -> Vec<f64> {
     let body = Bytes::from(r#"{"model":"claude-sonnet-4-5","max_tokens":8,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#);
@@ -28,7 +26,6 @@ async fn lateness(client: &Client, concurrency: usize, rounds: usize) -> Vec<f64
             late.push((ttft.as_secs_f64() - TTFT.as_secs_f64()) * 1000.0);
         }
     }
-    late.sort_by(f64::total_cmp);
     late
 }
 
@@ -53,16 +50,8 @@ fn main() {
         // Warm the pool: the first requests include their connects.
         let _ = lateness(&client, 32, 1).await;
         for (concurrency, rounds) in [(1, 300), (32, 20)] {
-            let late = lateness(&client, concurrency, rounds).await;
-            println!(
-                "first-token lateness at concurrency {concurrency} ({} streams, ttft {} ms): p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
-                late.len(),
-                TTFT.as_millis(),
-                percentile(&late, 0.5),
-                percentile(&late, 0.9),
-                percentile(&late, 0.99),
-                late[late.len() - 1]
-            );
+            let mut late = lateness(&client, concurrency, rounds).await;
+            println!("first-token lateness at concurrency {concurrency} ({} streams, ttft {} ms): {}", late.len(), TTFT.as_millis(), support::spread_ms(&mut late));
         }
     });
 }

@@ -10,6 +10,8 @@
 // criterion is not used here: percentiles of one run are the figure.
 #![allow(missing_docs)]
 
+mod support;
+
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,10 +22,6 @@ use bytes::Bytes;
 use relaybench::client::{ApiKey, AuthStyle, Client, Target, Timeouts};
 
 const KEY: &str = "relaybench-bench-key";
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
 
 fn body(n: u64) -> Bytes {
     Bytes::from(format!(r#"{{"model":"claude-sonnet-4-5","max_tokens":8,"stream":true,"metadata":{{"user_id":"r{n}"}},"messages":[{{"role":"user","content":"hi"}}]}}"#))
@@ -101,17 +99,9 @@ fn main() {
                     Some((client_ns as f64 - server_ns as f64) / 1e6)
                 })
                 .collect();
-            added.sort_by(f64::total_cmp);
-            println!(
-                "{label}: {} of {} streams matched; client first token after the server's: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms (min {:.3} ms)",
-                added.len(),
-                sent.len(),
-                percentile(&added, 0.5),
-                percentile(&added, 0.9),
-                percentile(&added, 0.99),
-                added[added.len() - 1],
-                added[0]
-            );
+            let matched = added.len();
+            let spread = support::spread_ms(&mut added);
+            println!("{label}: {matched} of {} streams matched; client first token after the server's: {spread} (min {:.3} ms)", sent.len(), added[0]);
         }
     });
     let _ = mock.kill();
