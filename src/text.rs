@@ -85,6 +85,25 @@ pub fn redact_bytes(bytes: &[u8], secret: &str) -> Vec<u8> {
     out
 }
 
+/// Escapes text for XML or HTML content and attribute values (JUnit and the HTML report):
+/// the five markup characters, and control characters (which XML 1.0 forbids even when
+/// escaped) as spaces, but for line ends and tabs.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,23 +153,4 @@ mod tests {
         assert_eq!((long.chars().count(), long.ends_with('…')), (161, true));
         assert_eq!(excerpt(&[0xff, b'o', b'k']), "\u{fffd}ok");
     }
-}
-
-/// Escapes text for XML or HTML content and attribute values (JUnit and the HTML report):
-/// the five markup characters, and control characters (which XML 1.0 forbids even when
-/// escaped) as spaces, but for line ends and tabs.
-pub fn escape_markup(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
 }

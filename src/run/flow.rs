@@ -1,8 +1,6 @@
 //! One run from scenario file to report folder: start the target, drive the load,
 //! collect and write the report.
 
-use super::result::{Exit, Finished, RunError, RunOptions, TargetRun};
-
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -26,6 +24,7 @@ use crate::report::{self, timefmt, LoadInfo, Report, RunInfo, ScenarioInfo, Targ
 use crate::report::comparison::Comparison;
 use crate::rng::Rng;
 use crate::scenario::target::{MOCK_TOKENS_PER_S, MOCK_TTFT};
+use super::result::{Exit, Finished, RunError, RunOptions, TargetRun};
 use crate::scenario::{self, Executor, GoodputSpec, LoadSpec, PreparedRequest, Ramp, Scenario, TargetKind, TargetSpec};
 
 /// Key the embedded mock accepts when a scenario targets it in-process, and the default
