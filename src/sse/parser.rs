@@ -10,7 +10,9 @@
 //! invalid UTF-8 is reported as an error instead of being replaced with U+FFFD, and an event
 //! larger than the configured limit is reported and skipped instead of growing memory.
 
-use memchr::{memchr, memchr2, memchr2_iter, memrchr2};
+use memchr::{memchr, memchr2, memrchr2};
+
+use super::line_ends::LineEnds;
 
 /// Limit on the bytes of one event (its field values plus any unfinished line), chosen far
 /// above any real Messages API event (the largest are tool inputs of a few hundred KiB).
@@ -116,47 +118,6 @@ struct ChunkText<'c> {
     text: Option<&'c str>,
 }
 
-/// Line-end positions of a haystack; a CRLF is yielded once, at its CR.
-///
-/// One `memchr2` scan serves the whole haystack while it holds only LF line ends, the
-/// common case: a search call per line would be dominated by set-up. At the first CR it
-/// switches to one search per line, restarting after each end so that the LF of a CRLF
-/// is not yielded again.
-struct LineEnds<'h> {
-    hay: &'h [u8],
-    scan: Option<memchr::Memchr2<'h>>,
-    at: usize,
-}
-
-impl<'h> LineEnds<'h> {
-    fn new(hay: &'h [u8]) -> Self {
-        LineEnds { hay, scan: Some(memchr2_iter(b'\n', b'\r', hay)), at: 0 }
-    }
-}
-
-impl Iterator for LineEnds<'_> {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        let found = match &mut self.scan {
-            Some(scan) => {
-                let found = scan.next()?;
-                if self.hay[found] == b'\n' {
-                    return Some(found);
-                }
-                self.scan = None;
-                found
-            }
-            None => self.at + memchr2(b'\n', b'\r', &self.hay[self.at..])?,
-        };
-        self.at = found + 1;
-        if self.hay[found] == b'\r' && self.hay.get(found + 1) == Some(&b'\n') {
-            self.at += 1;
-        }
-        Some(found)
-    }
-}
-
 /// Incremental `text/event-stream` parser. Feed it chunks in order with [`Parser::feed`],
 /// then call [`Parser::finish`] at the end of the body.
 #[derive(Debug)]
@@ -251,41 +212,81 @@ impl Parser {
     where
         F: FnMut(Result<Event<'_>, Error>),
     {
+        let hay = &chunk[base..];
+        let mut lines = LineEnds::new(hay);
         let mut start = base;
-        for found in LineEnds::new(&chunk[base..]) {
-            let end = base + found;
-            let mut next = end + 1;
-            if chunk[end] == b'\r' {
-                if next < chunk.len() {
-                    if chunk[next] == b'\n' {
-                        next += 1;
-                    }
-                } else {
-                    self.skip_lf = true;
-                }
-            }
+        // Only the first line of a chunk can continue a line kept from the previous one.
+        if !self.line.is_empty() || self.skipping_line {
+            let Some((end, next)) = lines.next() else {
+                self.keep_partial_line(hay, on_event);
+                return;
+            };
             let step = if self.skipping_line {
                 self.skipping_line = false;
                 Step::Continue
-            } else if self.line.is_empty() {
-                self.process_line(chunk, start, end, false)
             } else {
-                self.line.extend_from_slice(&chunk[start..end]);
+                self.line.extend_from_slice(&hay[..end]);
                 self.process_owned_line()
             };
-            start = next;
-            match step {
-                Step::Continue => {}
-                Step::Fail(error) => on_event(Err(error)),
-                Step::Dispatch => {
-                    on_event(self.event(chunk, text));
-                    self.reset_event();
-                }
-            }
+            start = base + next;
+            self.apply(step, chunk, text, on_event);
+        }
+        for (end, next) in lines {
+            let step = self.chunk_line(chunk, start, base + end);
+            start = base + next;
+            self.apply(step, chunk, text, on_event);
+        }
+        if hay.last() == Some(&b'\r') {
+            self.skip_lf = true;
         }
         if start < chunk.len() {
             self.keep_partial_line(&chunk[start..], on_event);
         }
+    }
+
+    #[inline(always)]
+    fn apply<F>(&mut self, step: Step, chunk: &[u8], text: ChunkText<'_>, on_event: &mut F)
+    where
+        F: FnMut(Result<Event<'_>, Error>),
+    {
+        match step {
+            Step::Continue => {}
+            Step::Fail(error) => on_event(Err(error)),
+            Step::Dispatch => {
+                on_event(self.event(chunk, text));
+                self.reset_event();
+            }
+        }
+    }
+
+    /// Applies a line that lies in the chunk. The three lines of nearly every event (`event: `,
+    /// `data: ` with its one space, the blank line) are recognised by their first bytes
+    /// here, inline; anything else, or any state that needs care, takes [`Self::process_line`].
+    #[inline(always)]
+    fn chunk_line(&mut self, chunk: &[u8], start: usize, end: usize) -> Step {
+        if !self.discarding {
+            let line = &chunk[start..end];
+            if line.starts_with(b"data: ") && self.data == Slot::Empty {
+                self.event_size += line.len() - 5;
+                if self.event_size <= self.max_event_size {
+                    self.data = Slot::Chunk(start + 6, end);
+                    return Step::Continue;
+                }
+                return self.too_large();
+            }
+            if line.starts_with(b"event: ") {
+                self.event_size += line.len() - 7;
+                if self.event_size <= self.max_event_size {
+                    self.name = Slot::Chunk(start + 7, end);
+                    return Step::Continue;
+                }
+                return self.too_large();
+            }
+            if line.is_empty() && self.data != Slot::Empty {
+                return Step::Dispatch;
+            }
+        }
+        self.process_line(chunk, start, end, false)
     }
 
     /// Ends the stream. Returns true when bytes of an unfinished event were discarded,
@@ -503,7 +504,16 @@ impl Parser {
         }
     }
 
+    #[inline(always)]
     fn event<'a>(&'a self, chunk: &'a [u8], text: ChunkText<'a>) -> Result<Event<'a>, Error> {
+        // The usual event: both fields are ranges of the chunk's validated text.
+        if let (Some(t), Slot::Chunk(a, b), Slot::Chunk(c, d)) = (text.text, self.name, self.data) {
+            if a >= text.offset && c >= text.offset {
+                if let (Some(name), Some(data)) = (t.get(a - text.offset..b - text.offset), t.get(c - text.offset..d - text.offset)) {
+                    return Ok(Event { name, data });
+                }
+            }
+        }
         match (
             field_str(self.name, &self.name_buf, chunk, text),
             field_str(self.data, &self.data_buf, chunk, text),
