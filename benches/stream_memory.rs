@@ -1,13 +1,22 @@
-//! Memory per concurrent stream: N streams held open at once against the embedded mock
-//! (a first token 4 s away, so every stream sits idle on its connection), measured as
-//! the process's peak resident memory above its baseline, divided by N. The mock runs in
-//! the same process, so each stream's figure holds both ends of its connection.
+//! Memory per concurrent stream: N streams held open at once (a first token 4 s away, so
+//! every stream sits idle on its connection), measured as peak resident memory above the
+//! baseline, divided by N. Two set-ups: the client alone, against `relaybench mock` in its
+//! own process (what a user's load generator costs), and both ends in one process (the
+//! embedded mock, as `relaybench run` uses it by default).
+//! When oha (`cargo install oha --locked`) and GNU time are there, oha holds the same N
+//! streams against the same mock process, as the plain load tool's figure beside ours.
 //! Run: `cargo bench --bench stream_memory`.
 
 // criterion is not used here: one run's peak is the figure.
 #![allow(missing_docs)]
 
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const KEY_ENV: &str = "RELAYBENCH_MEMORY_BENCH_KEY";
+const KEY: &str = "relaybench-bench-key";
+const MOCK: &str = "{ttft: 4s, tokens_per_s: 1000, jitter: 0, output_tokens: [8, 8]}";
 
 /// Peak resident memory of this process so far, in KiB (Linux).
 fn peak_kib() -> Option<u64> {
@@ -15,30 +24,101 @@ fn peak_kib() -> Option<u64> {
     status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()
 }
 
+/// `relaybench mock` in its own process; its base URL.
+fn start_mock() -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let args = ["mock", "--port", &port.to_string(), "--ttft", "4s", "--tokens-per-s", "1000", "--jitter", "0"];
+    let child = Command::new(env!("CARGO_BIN_EXE_relaybench"))
+        .args(args)
+        .env("RELAYBENCH_MOCK_KEY", KEY)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mock");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+fn measure(runtime: &tokio::runtime::Runtime, label: &str, target: &str, streams: usize) {
+    let scenario = format!(
+        "name: memory\nseed: 1\ntarget: {target}\n\
+         model: claude-sonnet-4-5\nrequests:\n  - {{stream: true, max_tokens: 16, prompt: hi}}\n\
+         load: {{concurrency: {streams}, requests: {streams}, timeout: 30s}}\n"
+    );
+    let parsed = relaybench::scenario::parse(&scenario, Path::new("memory.yaml")).expect("scenario");
+    let out = std::env::temp_dir().join("relaybench-memory-bench");
+    let options = relaybench::run::RunOptions { out: Some(out), handle_signals: false, quiet: true, capture: None, records: None, sets: Vec::new(), metrics_listen: None, metrics_linger: None };
+    let before = peak_kib();
+    let done = runtime.block_on(relaybench::run::run(&parsed, Path::new("memory.yaml"), &options)).expect("run");
+    let (Some(before), Some(after)) = (before, peak_kib()) else {
+        println!("peak resident memory is read from /proc/self/status: Linux only");
+        return;
+    };
+    let r = done.report();
+    println!(
+        "{label}: {streams} streams at once ({} ok): peak {} MiB, {:.1} KiB per stream above the {} MiB before",
+        r.totals.by_outcome.get("ok").copied().unwrap_or(0),
+        after >> 10,
+        after.saturating_sub(before) as f64 / streams as f64,
+        before >> 10
+    );
+}
+
+/// Peak resident memory of an oha run, in KiB, from GNU time; `None` when either is missing.
+fn oha_peak_kib(base_url: &str, streams: usize) -> Option<u64> {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let oha = ["oha".to_owned(), format!("{home}/.cargo/bin/oha")].into_iter().find(|o| Command::new(o).arg("--version").output().is_ok())?;
+    let body = r#"{"model":"claude-sonnet-4-5","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let n = streams.to_string();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "maxrss %M", &oha, "--no-tui", "-n", &n, "-c", &n, "-m", "POST", "-H", &format!("x-api-key: {KEY}")])
+        .args(["-H", "anthropic-version: 2023-06-01", "-H", "content-type: application/json", "-d", body, &format!("{base_url}/v1/messages")])
+        .stdout(Stdio::null())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stderr).lines().find_map(|l| l.strip_prefix("maxrss ")?.trim().parse().ok())
+}
+
+/// oha's peak with `streams` in flight, above its own peak for a single request.
+fn oha(base_url: &str, streams: usize) {
+    match (oha_peak_kib(base_url, 1), oha_peak_kib(base_url, streams)) {
+        (Some(idle), Some(peak)) => println!(
+            "oha (same mock): {streams} streams at once: peak {} MiB, {:.1} KiB per stream above its {} MiB for one request",
+            peak >> 10,
+            peak.saturating_sub(idle) as f64 / streams as f64,
+            idle >> 10
+        ),
+        _ => println!("oha or GNU time not found: no peer figure (cargo install oha --locked)"),
+    }
+}
+
+/// Each case runs in a fresh process of this bench, so that its peak is its own.
+const CASE_ENV: &str = "RELAYBENCH_MEMORY_CASE";
+
 fn main() {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    for streams in [1000, 4000] {
-        let scenario = format!(
-            "name: memory\nseed: 1\ntarget: {{mock: {{ttft: 4s, tokens_per_s: 1000, jitter: 0, output_tokens: [8, 8]}}}}\n\
-             model: claude-sonnet-4-5\nrequests:\n  - {{stream: true, max_tokens: 16, prompt: hi}}\n\
-             load: {{concurrency: {streams}, requests: {streams}, timeout: 30s}}\n"
-        );
-        let parsed = relaybench::scenario::parse(&scenario, Path::new("memory.yaml")).expect("scenario");
-        let out = std::env::temp_dir().join("relaybench-memory-bench");
-        let options = relaybench::run::RunOptions { out: Some(out), handle_signals: false, quiet: true, capture: None, records: None, sets: Vec::new(), metrics_listen: None, metrics_linger: None };
-        let before = peak_kib();
-        let done = runtime.block_on(relaybench::run::run(&parsed, Path::new("memory.yaml"), &options)).expect("run");
-        let (Some(before), Some(after)) = (before, peak_kib()) else {
-            println!("peak resident memory is read from /proc/self/status: Linux only");
-            return;
-        };
-        let r = done.report();
-        println!(
-            "{streams} streams at once ({} ok): peak {} MiB, {:.1} KiB per stream above the {} MiB before",
-            r.totals.by_outcome["ok"],
-            after >> 10,
-            after.saturating_sub(before) as f64 / streams as f64,
-            before >> 10
-        );
+    if let Ok(case) = std::env::var(CASE_ENV) {
+        let (set_up, streams) = case.split_once(':').expect("case");
+        let streams: usize = streams.parse().expect("streams");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        if set_up == "client" {
+            std::env::set_var(KEY_ENV, KEY);
+            let (mut mock, base_url) = start_mock();
+            let relay = format!("{{base_url: \"{base_url}\", auth: x-api-key, api_key_env: {KEY_ENV}}}");
+            measure(&runtime, "client alone (mock in its own process)", &relay, streams);
+            oha(&base_url, streams);
+            let _ = mock.kill();
+            let _ = mock.wait();
+        } else {
+            measure(&runtime, "client and mock in one process", &format!("{{mock: {MOCK}}}"), streams);
+        }
+        return;
+    }
+    for case in ["client:1000", "client:10000", "both:1000", "both:4000"] {
+        let status = Command::new(std::env::current_exe().expect("bench path")).env(CASE_ENV, case).status().expect("case");
+        assert!(status.success(), "case {case} failed");
     }
 }
