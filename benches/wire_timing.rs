@@ -4,8 +4,14 @@
 //! process's client gives its first-token time (request start plus TTFT) on the same
 //! clock. The difference per stream is what the client adds: the loopback trip, the
 //! read, the SSE parse. Streams of 8 tokens at 1 ms a token, TTFT 200 to 300 ms (jitter
-//! 0.5): one at a time, then 256 workers each sending 8 one after another (a closed loop
-//! at 256 in flight), on a warm pool. Run: `cargo bench --bench wire_timing`.
+//! 0.5): 100 one at a time, then 256 workers each sending 8 one after another (a closed loop
+//! at 256 in flight), on a warm pool.
+//!
+//! When tcpdump is there (and may capture on loopback), the wire itself is the second
+//! reference: a capture of the mock's port gives, per stream, when the segment carrying the
+//! first `content_block_delta` crossed loopback, so the mock's own delay between handing a
+//! token over and writing it drops out. The client runs pinned to core 1 when taskset is
+//! there, the mock to core 0. Run: `cargo bench --bench wire_timing`.
 
 // criterion is not used here: percentiles of one run are the figure.
 #![allow(missing_docs)]
@@ -43,10 +49,55 @@ fn start_mock(log: &std::path::Path) -> (std::process::Child, String) {
     (child, format!("http://127.0.0.1:{port}"))
 }
 
+/// A packet capture of the mock's port on loopback, while it lasts.
+struct Capture {
+    child: std::process::Child,
+    file: std::path::PathBuf,
+    port: u16,
+}
+
+impl Capture {
+    fn start(port: u16) -> Option<Capture> {
+        let file = std::env::temp_dir().join(format!("relaybench-wire-{}.pcap", std::process::id()));
+        let mut child = Command::new("tcpdump")
+            .args(["-i", "lo", "-U", "-n", "-s", "1024", "--time-stamp-precision=nano", "-w"])
+            .arg(&file)
+            .args(["tcp", "port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .ok()?;
+        // tcpdump says "listening on" once its capture is open.
+        let mut err = std::io::BufReader::new(child.stderr.take()?);
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut err, &mut line).ok()?;
+        if !line.contains("listening") {
+            let _ = child.kill();
+            return None;
+        }
+        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+        Some(Capture { child, file, port })
+    }
+
+    /// Stops the capture; per request id, when its first delta crossed the wire (ns since
+    /// the epoch).
+    fn first_deltas(mut self) -> HashMap<String, u128> {
+        std::thread::sleep(Duration::from_millis(200));
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+        let bytes = std::fs::read(&self.file).unwrap_or_default();
+        let _ = std::fs::remove_file(&self.file);
+        support::pcap_first_deltas(&bytes, self.port)
+    }
+}
+
 fn main() {
+    // The client on core 1, the mock on core 0 (threads started later inherit this).
+    let _ = Command::new("taskset").args(["-p", "-c", "1", &std::process::id().to_string()]).stdout(Stdio::null()).status();
     let log = std::env::temp_dir().join(format!("relaybench-send-log-{}", std::process::id()));
     let _ = std::fs::remove_file(&log);
     let (mut mock, base_url) = start_mock(&log);
+    let port: u16 = base_url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let target = Target {
@@ -63,7 +114,8 @@ fn main() {
         // The same instant on both clocks, to put the client's times on the wall clock.
         let (anchor, anchor_wall) = (tokio::time::Instant::now(), SystemTime::now());
         // The pool is warmed with 256 connections first: connects are not the question here.
-        for (label, workers, each) in [("warm-up", 256, 1), ("one at a time", 1, 40), ("256 in flight", 256, 8)] {
+        for (label, workers, each) in [("warm-up", 256, 1), ("one at a time", 1, 100), ("256 in flight", 256, 8)] {
+            let capture = if label == "warm-up" { None } else { Capture::start(port) };
             let tasks: Vec<_> = (0..workers)
                 .map(|_| {
                     let (client, next) = (client.clone(), next.clone());
@@ -88,20 +140,31 @@ fn main() {
             // The mock writes its log every 50 ms.
             tokio::time::sleep(Duration::from_millis(200)).await;
             let text = std::fs::read_to_string(&log).expect("send log");
-            let server: HashMap<&str, u128> = text.lines().filter_map(|l| l.split_once('\t')).filter_map(|(k, v)| Some((k, v.parse().ok()?))).collect();
-            let mut added: Vec<f64> = sent
-                .iter()
-                .filter_map(|(key, o)| {
-                    let first = o.start? + o.ttft?;
-                    let wall = anchor_wall + first.saturating_duration_since(anchor);
-                    let client_ns = wall.duration_since(UNIX_EPOCH).ok()?.as_nanos();
-                    let server_ns = *server.get(key.as_str())?;
-                    Some((client_ns as f64 - server_ns as f64) / 1e6)
-                })
-                .collect();
-            let matched = added.len();
-            let spread = support::spread_ms(&mut added);
-            println!("{label}: {matched} of {} streams matched; client first token after the server's: {spread} (min {:.3} ms)", sent.len(), added[0]);
+            let handed: HashMap<String, u128> = text.lines().filter_map(|l| l.split_once('\t')).filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?))).collect();
+            let mut references = vec![("the mock handed it over", handed)];
+            match capture {
+                Some(capture) => references.push(("it crossed the wire", capture.first_deltas())),
+                None => println!("{label}: no packet capture (tcpdump missing or not allowed on lo)"),
+            }
+            for (reference, server) in references {
+                let mut added: Vec<f64> = sent
+                    .iter()
+                    .filter_map(|(key, o)| {
+                        let first = o.start? + o.ttft?;
+                        let wall = anchor_wall + first.saturating_duration_since(anchor);
+                        let client_ns = wall.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+                        let server_ns = *server.get(key.as_str())?;
+                        Some((client_ns as f64 - server_ns as f64) / 1e6)
+                    })
+                    .collect();
+                let matched = added.len();
+                if matched == 0 {
+                    println!("{label}: no stream matched against when {reference}");
+                    continue;
+                }
+                let spread = support::spread_ms(&mut added);
+                println!("{label}: {matched} of {} streams; client's first token after {reference}: {spread} (min {:.3} ms)", sent.len(), added[0]);
+            }
         }
     });
     let _ = mock.kill();

@@ -25,3 +25,64 @@ pub fn spread_ms(values: &mut [f64]) -> String {
     let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
     format!("p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms", at(0.5), at(0.9), at(0.99), at(1.0))
 }
+
+/// From a pcap capture of HTTP/1.1 traffic to `server_port` (Ethernet or Linux cooked
+/// link, IPv4 or IPv6, TCP): for each request, named by its body's `"user_id":"…"`, the
+/// time in ns since the epoch of the first server segment on its connection that carries a
+/// `content_block_delta`. A connection answers one request at a time, so the first such
+/// segment after a request's own is its first token.
+pub fn pcap_first_deltas(pcap: &[u8], server_port: u16) -> std::collections::HashMap<String, u128> {
+    let mut found = std::collections::HashMap::new();
+    let Some(header) = pcap.get(..24) else { return found };
+    let magic = u32::from_le_bytes(header[..4].try_into().unwrap());
+    let nanos = match magic {
+        0xa1b2_3c4d => true,
+        0xa1b2_c3d4 => false,
+        _ => return found, // not a little-endian pcap: no figure rather than a wrong one
+    };
+    let link_header = match u32::from_le_bytes(header[20..24].try_into().unwrap()) {
+        1 => 14,
+        113 => 16,
+        _ => return found,
+    };
+    let word = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let mut pending: std::collections::HashMap<u16, String> = std::collections::HashMap::new();
+    let mut at = 24;
+    while let Some(record) = pcap.get(at..at + 16) {
+        let (sec, frac, len) = (word(record, 0) as u128, word(record, 4) as u128, word(record, 8) as usize);
+        let Some(frame) = pcap.get(at + 16..at + 16 + len) else { break };
+        at += 16 + len;
+        let ns = sec * 1_000_000_000 + if nanos { frac } else { frac * 1000 };
+        let Some((src, dst, payload)) = tcp_payload(frame.get(link_header..).unwrap_or_default()) else { continue };
+        let text = String::from_utf8_lossy(payload);
+        if dst == server_port {
+            if let Some(rest) = text.split_once("\"user_id\":\"").map(|(_, r)| r) {
+                if let Some((id, _)) = rest.split_once('"') {
+                    pending.insert(src, id.to_owned());
+                }
+            }
+        } else if src == server_port && text.contains("content_block_delta") {
+            if let Some(id) = pending.remove(&dst) {
+                found.insert(id, ns);
+            }
+        }
+    }
+    found
+}
+
+/// (source port, destination port, payload) of an IPv4 or IPv6 TCP packet.
+fn tcp_payload(ip: &[u8]) -> Option<(u16, u16, &[u8])> {
+    let (tcp, end) = match ip.first()? >> 4 {
+        4 if *ip.get(9)? == 6 => {
+            let start = usize::from(ip[0] & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
+            (start, total.min(ip.len()))
+        }
+        6 if *ip.get(6)? == 6 => (40, (40 + usize::from(u16::from_be_bytes([*ip.get(4)?, *ip.get(5)?]))).min(ip.len())),
+        _ => return None,
+    };
+    let segment = ip.get(tcp..end)?;
+    let data = usize::from(segment.get(12)? >> 4) * 4;
+    let port = |i: usize| Some(u16::from_be_bytes([*segment.get(i)?, *segment.get(i + 1)?]));
+    Some((port(0)?, port(2)?, segment.get(data..)?))
+}
