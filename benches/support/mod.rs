@@ -34,18 +34,22 @@ pub fn spread_ms(values: &mut [f64]) -> String {
 pub fn pcap_first_deltas(pcap: &[u8], server_port: u16) -> std::collections::HashMap<String, u128> {
     let mut found = std::collections::HashMap::new();
     let Some(header) = pcap.get(..24) else { return found };
-    let magic = u32::from_le_bytes(header[..4].try_into().unwrap());
+    let word = |b: &[u8], at: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&b[at..at + 4]);
+        u32::from_le_bytes(w)
+    };
+    let magic = word(header, 0);
     let nanos = match magic {
         0xa1b2_3c4d => true,
         0xa1b2_c3d4 => false,
         _ => return found, // not a little-endian pcap: no figure rather than a wrong one
     };
-    let link_header = match u32::from_le_bytes(header[20..24].try_into().unwrap()) {
+    let link_header = match word(header, 20) {
         1 => 14,
         113 => 16,
         _ => return found,
     };
-    let word = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
     let mut pending: std::collections::HashMap<u16, String> = std::collections::HashMap::new();
     let mut at = 24;
     while let Some(record) = pcap.get(at..at + 16) {
