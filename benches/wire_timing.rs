@@ -7,6 +7,9 @@
 //! 0.5): 100 one at a time, then 256 workers each sending 8 one after another (a closed loop
 //! at 256 in flight), on a warm pool.
 //!
+//! The mock's log also says when each first token was due (its request's arrival plus its
+//! planned TTFT), which gives the mock's own lateness.
+//!
 //! When tcpdump is there (and may capture on loopback), the wire itself is the second
 //! reference: a capture of the mock's port gives, per stream, when the segment carrying the
 //! first `content_block_delta` crossed loopback, so the mock's own delay between handing a
@@ -140,10 +143,25 @@ fn main() {
             // The mock writes its log every 50 ms.
             tokio::time::sleep(Duration::from_millis(200)).await;
             let text = std::fs::read_to_string(&log).expect("send log");
-            let handed: HashMap<String, u128> = text.lines().filter_map(|l| l.split_once('\t')).filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?))).collect();
+            // key, handed to the connection, due: nanoseconds since the epoch.
+            let lines: Vec<(&str, u128, u128)> = text
+                .lines()
+                .filter_map(|l| {
+                    let mut f = l.split('\t');
+                    Some((f.next()?, f.next()?.parse().ok()?, f.next()?.parse().ok()?))
+                })
+                .collect();
+            let handed: HashMap<String, u128> = lines.iter().map(|&(k, sent, _)| (k.to_owned(), sent)).collect();
+            let due: HashMap<&str, u128> = lines.iter().map(|&(k, _, due)| (k, due)).collect();
+            let late = |at: &HashMap<String, u128>| -> Vec<f64> { at.iter().filter_map(|(k, &t)| Some((t as f64 - *due.get(k.as_str())? as f64) / 1e6)).collect() };
+            println!("{label}: the mock's first token after it was due, handed over: {}", support::spread_ms(&mut late(&handed)));
             let mut references = vec![("the mock handed it over", handed)];
             match capture {
-                Some(capture) => references.push(("it crossed the wire", capture.first_deltas())),
+                Some(capture) => {
+                    let wire = capture.first_deltas();
+                    println!("{label}: the mock's first token after it was due, on the wire: {}", support::spread_ms(&mut late(&wire)));
+                    references.push(("it crossed the wire", wire));
+                }
                 None => println!("{label}: no packet capture (tcpdump missing or not allowed on lo)"),
             }
             for (reference, server) in references {

@@ -106,9 +106,10 @@ pub enum Command {
         /// Break one conformance rule on purpose, named by its id (an error rule).
         #[arg(long, value_parser = crate::mock::quirk::parse)]
         quirk: Option<crate::conformance::Rule>,
-        /// Append each stream's first-token send time to FILE, a line `USER_ID<TAB>unix
-        /// nanoseconds` for requests with `metadata.user_id`: the server's side of a
-        /// client/wire timing comparison (`cargo bench --bench wire_timing`).
+        /// Append each stream's first token to FILE, a line `USER_ID<TAB>SENT<TAB>DUE` (unix
+        /// nanoseconds: when it was handed to the connection, and when it was due) for
+        /// requests with `metadata.user_id`: the server's side of a client/wire timing
+        /// comparison (`cargo bench --bench wire_timing`).
         #[arg(long)]
         send_log: Option<PathBuf>,
         /// Impersonate a catalog provider (`relaybench providers` lists them): its

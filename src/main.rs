@@ -140,7 +140,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Appends the mock's first-token send times to `path` every 50 ms, until the process ends.
+/// Appends the mock's first tokens to `path` every 50 ms, until the process ends: a line
+/// `key<TAB>sent<TAB>due` each, in nanoseconds since the epoch.
 async fn write_send_log(log: relaybench::mock::stream::SendLog, path: std::path::PathBuf) {
     use std::io::Write;
     let mut file = match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
@@ -153,7 +154,10 @@ async fn write_send_log(log: relaybench::mock::stream::SendLog, path: std::path:
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .drain(..)
-            .map(|(key, at)| format!("{key}\t{}\n", at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())))
+            .map(|f| {
+                let ns = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+                format!("{}\t{}\t{}\n", f.key, ns(f.sent), ns(f.due))
+            })
             .collect();
         if let Err(e) = file.write_all(lines.as_bytes()) {
             return eprintln!("--send-log {}: {e}", path.display());

@@ -146,9 +146,22 @@ pub fn plan_events(reply: &Reply) -> Vec<Planned> {
     events
 }
 
-/// Where a stream's first-token send time is written, by a key of the request. Wall-clock
-/// time, so another process on the machine (the client) can compare it with its own.
-pub type SendLog = std::sync::Arc<std::sync::Mutex<Vec<(String, std::time::SystemTime)>>>;
+/// Where a stream's first token is written, by a key of the request: when it was handed to
+/// the connection, and when it was due (the request's arrival plus its planned TTFT), so
+/// that the mock's own lateness can be told from the wire's. Wall-clock times, so another
+/// process on the machine (the client, a packet capture) can compare them with its own.
+pub type SendLog = std::sync::Arc<std::sync::Mutex<Vec<FirstToken>>>;
+
+/// One stream's line of the [`SendLog`].
+#[derive(Debug, Clone)]
+pub struct FirstToken {
+    /// The request's key (its `metadata.user_id`).
+    pub key: String,
+    /// When the write that carried the first token was handed to the connection.
+    pub sent: std::time::SystemTime,
+    /// When the first token was due.
+    pub due: std::time::SystemTime,
+}
 
 /// Sends `events` on `tx`, batching every event already due into one write and sleeping
 /// until the next token is due; `log` records when the first token was handed to the
@@ -172,7 +185,7 @@ pub async fn send_events(events: Vec<Planned>, timing: Timing, start: Instant, t
                 if !flush(&mut out, &tx).await {
                     return;
                 }
-                note_first(&mut log, &mut first_in_out);
+                note_first(&mut log, &mut first_in_out, start + timing.due(0));
                 match token {
                     // The first token is what TTFT measures: sent on time, not up to a
                     // timer tick late.
@@ -185,15 +198,18 @@ pub async fn send_events(events: Vec<Planned>, timing: Timing, start: Instant, t
         first_in_out |= planned.token && token == 1 && log.is_some();
     }
     if flush(&mut out, &tx).await {
-        note_first(&mut log, &mut first_in_out);
+        note_first(&mut log, &mut first_in_out, start + timing.due(0));
     }
 }
 
 /// Records the first token's send time once the flush that carried it is done.
-fn note_first(log: &mut Option<(SendLog, String)>, first_in_out: &mut bool) {
+fn note_first(log: &mut Option<(SendLog, String)>, first_in_out: &mut bool, due: Instant) {
     if std::mem::take(first_in_out) {
         if let Some((log, key)) = log.take() {
-            log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((key, std::time::SystemTime::now()));
+            let (now, sent) = (Instant::now(), std::time::SystemTime::now());
+            // The due instant on the wall clock, through the same present moment.
+            let due = if due <= now { sent - (now - due) } else { sent + (due - now) };
+            log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(FirstToken { key, sent, due });
         }
     }
 }
