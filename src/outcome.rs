@@ -218,12 +218,15 @@ impl Outcome {
     /// this outcome, so an echoed key goes no further, and cuts each (but the reply a
     /// conversation sends back) to [`crate::text::MAX_MESSAGE`].
     pub fn sanitize(&mut self, secret: &str) {
-        let clean = |s: &mut String| *s = crate::text::cut(crate::text::redact(s, secret));
+        let clean = |s: &mut String| {
+            crate::text::redact_in_place(s, secret);
+            *s = crate::text::cut(std::mem::take(s));
+        };
         for s in [&mut self.detail, &mut self.error_type, &mut self.stop_reason].into_iter().flatten() {
             clean(s);
         }
         if let Some(reply) = &mut self.reply {
-            *reply = crate::text::redact(reply, secret);
+            crate::text::redact_in_place(reply, secret);
         }
         for f in &mut self.findings {
             clean(&mut f.message);
@@ -232,7 +235,7 @@ impl Outcome {
         if let Some(raw) = &mut self.raw {
             raw.body = crate::text::redact_bytes(&raw.body, secret);
             for (_, value) in &mut raw.headers {
-                *value = crate::text::redact(value, secret);
+                crate::text::redact_in_place(value, secret);
             }
         }
     }

@@ -50,17 +50,26 @@ pub const MIN_SECRET: usize = 8;
 /// (at least 8 characters, as an excerpt cut short leaves it) replaced too: a server that
 /// echoes the key it was sent never gets it into an output, a report or a log.
 pub fn redact(text: &str, secret: &str) -> String {
+    let mut out = text.to_owned();
+    redact_in_place(&mut out, secret);
+    out
+}
+
+/// [`redact`] on a string of one's own; one that holds no part of the secret (every
+/// outcome's short strings, on every request) is left as it is, with no new allocation.
+pub fn redact_in_place(text: &mut String, secret: &str) {
     if secret.len() < MIN_SECRET {
-        return text.to_owned();
+        return;
     }
-    let mut out = text.replace(secret, REDACTED);
-    let body = out.strip_suffix('…').unwrap_or(&out);
+    if text.contains(secret) {
+        *text = text.replace(secret, REDACTED);
+    }
+    let body = text.strip_suffix('…').unwrap_or(text);
     let cut = (8.min(secret.len())..secret.len()).rev().find(|&k| secret.is_char_boundary(k) && body.ends_with(&secret[..k]));
     if let Some(k) = cut {
         let at = body.len() - k;
-        out.replace_range(at..at + k, REDACTED);
+        text.replace_range(at..at + k, REDACTED);
     }
-    out
 }
 
 /// [`redact`] for raw bytes (a captured response, which need not be UTF-8): every
