@@ -20,6 +20,9 @@ pub const DEFAULT_MAX_EVENT_SIZE: usize = 4 << 20;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Bytes at a chunk's end searched one by one for its last line end before a SIMD search.
+const LAST_END_SCAN: usize = 256;
+
 /// One dispatched event. Both fields borrow either the chunk just pushed or the parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Event<'a> {
@@ -314,7 +317,16 @@ impl Parser {
         } else {
             memchr2(b'\n', b'\r', rest).map(|i| pos + i + 1)
         };
-        let last = memrchr2(b'\n', b'\r', rest).map(|i| pos + i);
+        // The last line end is usually a line's length from the end (~45 bytes): a plain
+        // backward loop over the tail finds it. memrchr2 takes fewer instructions but, in
+        // A/B runs of the SSE bench here, made a CRLF stream 10-15% slower in wall time;
+        // it still serves a tail without a line end, so a long last line stays cheap.
+        let tail = rest.len().saturating_sub(LAST_END_SCAN);
+        let last = match rest[tail..].iter().rposition(|&b| b == b'\n' || b == b'\r') {
+            Some(i) => Some(tail + i),
+            None => memrchr2(b'\n', b'\r', &rest[..tail]),
+        }
+        .map(|i| pos + i);
         match (first, last) {
             (Some(first), Some(last)) if first <= last => ChunkText {
                 offset: first,
@@ -616,6 +628,17 @@ mod tests {
         assert_every_split(b"\xEF\xBB\xBFdata: a\n\n", &[ok("", "a")]);
         // A second BOM is not at the stream start, so it is part of the field name.
         assert_eq!(whole(b"\xEF\xBB\xBF\xEF\xBB\xBFdata: a\n\ndata: b\n\n"), [ok("", "b")]);
+    }
+
+    #[test]
+    fn a_last_line_end_far_from_the_chunk_end_is_still_found() {
+        // The chunk's last line end lies more than LAST_END_SCAN bytes before its end.
+        let long = "x".repeat(LAST_END_SCAN * 4);
+        let first = format!("event: e\ndata: a\ndata: {long}");
+        let got = parse_chunks([first.as_bytes(), b"\n\n"]);
+        assert_eq!(got, [ok("e", &format!("a\n{long}"))]);
+        let crlf = first.replace('\n', "\r\n");
+        assert_eq!(parse_chunks([crlf.as_bytes(), b"\r\n\r\n"]), got);
     }
 
     #[test]
