@@ -21,6 +21,9 @@ pub fn network_chunks(bytes: &[u8], seed: u64) -> Vec<Bytes> {
 
 /// `p50 … ms, p90 … ms, p99 … ms, max … ms` of `values` (milliseconds), which it sorts.
 pub fn spread_ms(values: &mut [f64]) -> String {
+    if values.is_empty() {
+        return "no values".to_owned();
+    }
     values.sort_by(f64::total_cmp);
     let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
     format!("p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms", at(0.5), at(0.9), at(0.99), at(1.0))
