@@ -10,9 +10,10 @@
 // criterion is not used here: one run's peak is the figure.
 #![allow(missing_docs)]
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 const KEY_ENV: &str = "RELAYBENCH_MEMORY_BENCH_KEY";
 const KEY: &str = "relaybench-bench-key";
@@ -22,25 +23,6 @@ const MOCK: &str = "{ttft: 4s, tokens_per_s: 1000, jitter: 0, output_tokens: [8,
 fn peak_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()
-}
-
-/// `relaybench mock` in its own process; its base URL.
-fn start_mock() -> (std::process::Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let args = ["mock", "--port", &port.to_string(), "--ttft", "4s", "--tokens-per-s", "1000", "--jitter", "0"];
-    let child = Command::new(env!("CARGO_BIN_EXE_relaybench"))
-        .args(args)
-        .env("RELAYBENCH_MOCK_KEY", KEY)
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mock");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child, format!("http://127.0.0.1:{port}"))
 }
 
 fn measure(runtime: &tokio::runtime::Runtime, label: &str, target: &str, streams: usize) {
@@ -106,7 +88,7 @@ fn main() {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         if set_up == "client" {
             std::env::set_var(KEY_ENV, KEY);
-            let (mut mock, base_url) = start_mock();
+            let (mut mock, base_url) = support::start_mock(KEY, &["--ttft", "4s", "--tokens-per-s", "1000", "--jitter", "0"], None);
             let relay = format!("{{base_url: \"{base_url}\", auth: x-api-key, api_key_env: {KEY_ENV}}}");
             measure(&runtime, "client alone (mock in its own process)", &relay, streams);
             oha(&base_url, streams);

@@ -36,22 +36,6 @@ fn body(n: u64) -> Bytes {
     Bytes::from(format!(r#"{{"model":"claude-sonnet-4-5","max_tokens":8,"stream":true,"metadata":{{"user_id":"r{n}"}},"messages":[{{"role":"user","content":"hi"}}]}}"#))
 }
 
-/// Starts the mock in its own process; its address and the log it writes.
-fn start_mock(log: &std::path::Path) -> (std::process::Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let bin = env!("CARGO_BIN_EXE_relaybench");
-    let args = ["mock", "--port", &port.to_string(), "--ttft", "200ms", "--tokens-per-s", "1000", "--jitter", "0.5", "--send-log", log.to_str().expect("utf8")];
-    let pinned = Command::new("taskset").args(["-c", "0", bin]).args(args).env("RELAYBENCH_MOCK_KEY", KEY).stderr(Stdio::null()).spawn();
-    let child = pinned.or_else(|_| Command::new(bin).args(args).env("RELAYBENCH_MOCK_KEY", KEY).stderr(Stdio::null()).spawn()).expect("mock");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child, format!("http://127.0.0.1:{port}"))
-}
-
 /// A packet capture of the mock's port on loopback, while it lasts.
 struct Capture {
     child: std::process::Child,
@@ -99,7 +83,9 @@ fn main() {
     let _ = Command::new("taskset").args(["-p", "-c", "1", &std::process::id().to_string()]).stdout(Stdio::null()).status();
     let log = std::env::temp_dir().join(format!("relaybench-send-log-{}", std::process::id()));
     let _ = std::fs::remove_file(&log);
-    let (mut mock, base_url) = start_mock(&log);
+    let log_path = log.to_str().expect("utf8");
+    let args = ["--ttft", "200ms", "--tokens-per-s", "1000", "--jitter", "0.5", "--send-log", log_path];
+    let (mut mock, base_url) = support::start_mock(KEY, &args, Some(0));
     let port: u16 = base_url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {

@@ -1,5 +1,6 @@
-//! Shared by the benches: cutting a body into chunks as a network delivers it, and the
-//! spread of timings a bench prints. Each bench uses part of it.
+//! Shared by the benches: cutting a body into chunks as a network delivers it, the spread
+//! of timings a bench prints, `relaybench mock` in its own process, and reading a packet
+//! capture. Each bench uses part of it.
 
 #![allow(dead_code)]
 
@@ -17,6 +18,24 @@ pub fn network_chunks(bytes: &[u8], seed: u64) -> Vec<Bytes> {
         pos += len;
     }
     chunks
+}
+
+/// `relaybench mock --port P` followed by `args`, in its own process accepting `key`, pinned
+/// to core `core` when taskset is there; returns once it listens, with its base URL.
+pub fn start_mock(key: &str, args: &[&str], core: Option<u32>) -> (std::process::Child, String) {
+    use std::process::{Command, Stdio};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port().to_string();
+    let bin = env!("CARGO_BIN_EXE_relaybench");
+    let spawn = |cmd: &mut Command| cmd.args(["mock", "--port", &port]).args(args).env("RELAYBENCH_MOCK_KEY", key).stderr(Stdio::null()).spawn();
+    let pinned = core.and_then(|c| spawn(Command::new("taskset").args(["-c", &c.to_string(), bin])).ok());
+    let child = pinned.map_or_else(|| spawn(&mut Command::new(bin)), Ok).expect("mock");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().expect("port"))).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    (child, format!("http://127.0.0.1:{port}"))
 }
 
 /// `p50 … ms, p90 … ms, p99 … ms, max … ms` of `values` (milliseconds), which it sorts.
