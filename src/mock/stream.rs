@@ -171,6 +171,7 @@ pub async fn send_events(events: Vec<Planned>, timing: Timing, start: Instant, t
     let mut token = 0usize;
     // The first token is written into `out` and goes out with the next flush.
     let mut first_in_out = false;
+    let first_due = start + timing.due(0);
     // A buffering relay: the whole answer waits for its last token (and at least `hold`),
     // then goes out at once.
     if let Some(hold) = hold {
@@ -185,7 +186,7 @@ pub async fn send_events(events: Vec<Planned>, timing: Timing, start: Instant, t
                 if !flush(&mut out, &tx).await {
                     return;
                 }
-                note_first(&mut log, &mut first_in_out, start + timing.due(0));
+                note_first(&mut log, &mut first_in_out, first_due);
                 match token {
                     // The first token is what TTFT measures: sent on time, not up to a
                     // timer tick late.
@@ -198,7 +199,7 @@ pub async fn send_events(events: Vec<Planned>, timing: Timing, start: Instant, t
         first_in_out |= planned.token && token == 1 && log.is_some();
     }
     if flush(&mut out, &tx).await {
-        note_first(&mut log, &mut first_in_out, start + timing.due(0));
+        note_first(&mut log, &mut first_in_out, first_due);
     }
 }
 
