@@ -1,36 +1,33 @@
-//! Building a request for a target, sending it through the pooled hyper client, and
-//! timing and checking the response as it streams through the SSE parser.
+//! Building a request for a target and sending it: on `http://` over HTTP/1.1 through the
+//! plain reader ([`super::h1`]), otherwise (TLS, HTTP/2) through the pooled hyper client;
+//! then the response is read and checked the same way ([`super::body`]).
 
 use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use std::sync::Arc;
+
+use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use http::{Method, Request, Uri};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tokio::time::{timeout_at, Instant};
 
+use super::body::{collect_limited, error_chain, read_error_body, read_message, read_stream, BodyReader, MAX_ERROR_BODY};
 use super::connect::{connect_times, TcpTimer, TimedConnector};
-use crate::conformance::request::{self, RequestFacts, ResponseSummary};
-use crate::conformance::stream::{Read, StreamChecker};
+use super::h1::{self, ConnectFailure, Http1};
 use crate::conformance::envelope;
+use crate::conformance::request::RequestFacts;
 use crate::outcome::{Outcome, OutcomeKind, RawResponse};
-use crate::protocol::{self, event, CONTENT_DELTA_TYPES};
-use crate::sse;
+use crate::protocol;
 use crate::text::{excerpt, redact};
 
 /// Targets name their auth style through the client, where a target is built.
 pub use crate::protocol::AuthStyle;
-
-/// Largest non-streaming body kept; beyond it the response counts as malformed, so a
-/// server that never stops sending cannot exhaust memory.
-const MAX_JSON_BODY: usize = 64 * 1024 * 1024;
-/// Error bodies are short; more than this is cut.
-const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// An API key. It is only ever read from the environment, and its `Debug` and `Display`
 /// print a placeholder so it cannot leak into logs, errors or reports.
@@ -178,6 +175,8 @@ type HyperClient = hyper_util::client::legacy::Client<TimedConnector<HttpsConnec
 #[derive(Clone)]
 pub struct Client {
     inner: HyperClient,
+    /// The plain HTTP/1.1 connections, for an `http://` target without `http2`.
+    h1: Option<Arc<Http1>>,
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     timeouts: Timeouts,
@@ -225,8 +224,10 @@ impl Client {
         if target.http2 && uri.scheme_str() == Some("http") {
             builder.http2_only(true);
         }
+        let plain = uri.scheme_str() == Some("http") && !target.http2;
         Ok(Client {
             inner: builder.build(connector),
+            h1: plain.then(|| Arc::new(Http1::new(&uri, &headers))),
             uri,
             headers,
             timeouts,
@@ -260,7 +261,7 @@ impl Client {
             Ok(Ok(r)) => r,
         };
         let status = response.status().as_u16();
-        let bytes = collect_limited(response.into_body(), MAX_ERROR_BODY, deadline).await.map_err(|(_, why)| why)?;
+        let bytes = collect_limited(&mut response.into_body(), MAX_ERROR_BODY, deadline).await.map_err(|(_, why)| why)?;
         let count = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| v.get("input_tokens").and_then(Value::as_u64));
         match (status, count) {
             (200, Some(n)) => Ok(n),
@@ -312,49 +313,89 @@ impl Client {
         outcome
     }
 
-    async fn exchange(
+    async fn exchange(&self, body: Bytes, start: Instant, deadline: Instant, facts: Option<&RequestFacts>, outcome: &mut Outcome) {
+        let sent = Instant::now();
+        let head_deadline = self.timeouts.ttfb.map_or(deadline, |t| (sent + t).min(deadline));
+        let late = |outcome: &mut Outcome| {
+            if head_deadline < deadline {
+                outcome.fail(OutcomeKind::TtfbTimeout, "no response head within the time-to-first-byte limit")
+            } else {
+                outcome.fail(OutcomeKind::Timeout, "no response head before the time limit")
+            }
+        };
+        if let Some(h1) = &self.h1 {
+            let (mut stream, connect) = match timeout_at(head_deadline, h1.connection(self.timeouts.connect)).await {
+                Err(_) => return late(outcome),
+                Ok(Err(ConnectFailure::Timeout)) => return self.connect_timeout(outcome),
+                Ok(Err(ConnectFailure::Error(e))) => return self.connect_error(outcome, &e),
+                Ok(Ok(c)) => c,
+            };
+            outcome.connect = connect;
+            let response = match timeout_at(head_deadline, async {
+                h1.send(&mut stream, &body).await.map_err(|e| format!("sending the request: {e}"))?;
+                h1::read_head(&mut stream).await
+            })
+            .await
+            {
+                Err(_) => return late(outcome),
+                Ok(Err(e)) => return outcome.fail(OutcomeKind::TransportError, e),
+                Ok(Ok(r)) => r,
+            };
+            let h1::Response { status, headers, mut body } = response;
+            self.respond(status, &headers, &mut body, start, deadline, facts, outcome).await;
+            if body.reusable() {
+                drop(body);
+                h1.put_back(stream);
+            }
+            return;
+        }
+        let response = match timeout_at(head_deadline, self.inner.request(self.build_request(body))).await {
+            Err(_) => return late(outcome),
+            Ok(Err(e)) if e.is_connect() && is_connect_timeout(&e) => return self.connect_timeout(outcome),
+            Ok(Err(e)) if e.is_connect() => return self.connect_error(outcome, &error_chain(&e)),
+            Ok(Err(e)) => return outcome.fail(OutcomeKind::TransportError, error_chain(&e)),
+            Ok(Ok(r)) => r,
+        };
+        (outcome.connect, outcome.tls) = connect_times(&response, self.uri.scheme_str() == Some("https"));
+        let (head, mut body) = response.into_parts();
+        self.respond(head.status.as_u16(), &head.headers, &mut body, start, deadline, facts, outcome).await;
+    }
+
+    fn connect_timeout(&self, outcome: &mut Outcome) {
+        outcome.fail(OutcomeKind::ConnectTimeout, format!("no connection to {} within the connect limit", self.uri))
+    }
+
+    fn connect_error(&self, outcome: &mut Outcome, why: &str) {
+        outcome.fail(OutcomeKind::ConnectError, format!("cannot connect to {}: {why}", self.uri))
+    }
+
+    /// The part of an exchange after the response head, the same on either connection.
+    #[allow(clippy::too_many_arguments)]
+    async fn respond(
         &self,
-        body: Bytes,
+        status: u16,
+        headers: &HeaderMap,
+        body: &mut impl BodyReader,
         start: Instant,
         deadline: Instant,
         facts: Option<&RequestFacts>,
         outcome: &mut Outcome,
     ) {
-        let request = self.build_request(body);
-        let sent = Instant::now();
-        let head_deadline = self.timeouts.ttfb.map_or(deadline, |t| (sent + t).min(deadline));
-        let response = match timeout_at(head_deadline, self.inner.request(request)).await {
-            Err(_) if head_deadline < deadline => {
-                return outcome.fail(OutcomeKind::TtfbTimeout, "no response head within the time-to-first-byte limit")
-            }
-            Err(_) => return outcome.fail(OutcomeKind::Timeout, "no response head before the time limit"),
-            Ok(Err(e)) if e.is_connect() && is_connect_timeout(&e) => {
-                return outcome.fail(OutcomeKind::ConnectTimeout, format!("no connection to {} within the connect limit", self.uri))
-            }
-            Ok(Err(e)) if e.is_connect() => {
-                return outcome.fail(OutcomeKind::ConnectError, format!("cannot connect to {}: {}", self.uri, error_chain(&e)))
-            }
-            Ok(Err(e)) => return outcome.fail(OutcomeKind::TransportError, error_chain(&e)),
-            Ok(Ok(r)) => r,
-        };
         outcome.ttfb = Some(start.elapsed());
-        (outcome.connect, outcome.tls) = connect_times(&response, self.uri.scheme_str() == Some("https"));
-        let status = response.status().as_u16();
         outcome.status = Some(status);
         if self.capture {
-            let headers = response.headers().iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
+            let headers = headers.iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
             outcome.raw = Some(Box::new(RawResponse { status, headers, ..RawResponse::default() }));
         }
         let stream = outcome.stream && (200..300).contains(&status);
-        outcome.findings.extend(envelope::check_headers(status, stream, response.headers()));
+        outcome.findings.extend(envelope::check_headers(status, stream, headers));
         // We never send accept-encoding, so an encoded body is the server's fault, and
         // parsing compressed bytes as SSE or JSON would only report noise.
-        if let Some(encoding) = response.headers().get(http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) {
+        if let Some(encoding) = headers.get(http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) {
             if !encoding.eq_ignore_ascii_case("identity") {
                 return outcome.fail(OutcomeKind::Malformed, format!("content-encoding {} that was not asked for", excerpt(encoding.as_bytes())));
             }
         }
-        let body = response.into_body();
         if !(200..300).contains(&status) {
             read_error_body(body, deadline, outcome).await;
         } else if outcome.stream {
@@ -388,290 +429,6 @@ fn request_headers(target: &Target) -> Result<Vec<(HeaderName, HeaderValue)>, Cl
     value.set_sensitive(true);
     headers.push((name, value));
     Ok(headers)
-}
-
-/// The error and its sources on one line; hyper's top-level message alone is too vague.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-async fn collect_limited(
-    body: hyper::body::Incoming,
-    limit: usize,
-    deadline: Instant,
-) -> Result<Bytes, (OutcomeKind, String)> {
-    match timeout_at(deadline, Limited::new(body, limit).collect()).await {
-        Err(_) => Err((OutcomeKind::Timeout, "body not complete before the time limit".into())),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            Err((OutcomeKind::Malformed, format!("body larger than {limit} bytes")))
-        }
-        Ok(Err(e)) => Err((OutcomeKind::Truncated, format!("body cut short: {}", error_chain(&*e)))),
-        Ok(Ok(c)) => Ok(c.to_bytes()),
-    }
-}
-
-async fn read_error_body(body: hyper::body::Incoming, deadline: Instant, outcome: &mut Outcome) {
-    let status = outcome.status.unwrap_or(0);
-    let bytes = match collect_limited(body, MAX_ERROR_BODY, deadline).await {
-        Ok(b) => b,
-        Err((_, detail)) => Bytes::from(detail),
-    };
-    if let Some(raw) = &mut outcome.raw {
-        raw.push(&bytes);
-    }
-    let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
-    outcome.findings.extend(envelope::check_error_parsed(status, parsed.as_ref(), &bytes));
-    outcome.error_type = parsed
-        .as_ref()
-        .and_then(|v| v.pointer("/error/type"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let message = parsed
-        .as_ref()
-        .and_then(|v| v.pointer("/error/message"))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| excerpt(&bytes));
-    outcome.fail(OutcomeKind::HttpError, format!("HTTP {status}: {message}"));
-}
-
-async fn read_message(body: hyper::body::Incoming, deadline: Instant, facts: Option<&RequestFacts>, outcome: &mut Outcome) {
-    let bytes = match collect_limited(body, MAX_JSON_BODY, deadline).await {
-        Ok(b) => b,
-        Err((kind, detail)) => return outcome.fail(kind, detail),
-    };
-    if let Some(raw) = &mut outcome.raw {
-        raw.push(&bytes);
-    }
-    let parsed = serde_json::from_slice::<Value>(&bytes);
-    outcome.findings.extend(crate::conformance::message::check_message_parsed(parsed.as_ref().ok(), &bytes));
-    match parsed {
-        Ok(message) => {
-            if let Some(facts) = facts {
-                let summary = ResponseSummary::from_message(&message);
-                outcome.findings.extend(request::check(facts, &summary));
-                outcome.response = Some(summary);
-            }
-            if let Some(usage) = message.get("usage") {
-                take_usage(outcome, usage);
-            }
-            if outcome.reply.is_some() {
-                for block in message.get("content").and_then(Value::as_array).into_iter().flatten() {
-                    if block.get("type").and_then(Value::as_str) == Some("text") {
-                        outcome.keep_reply(block.get("text").and_then(Value::as_str).unwrap_or_default());
-                    }
-                }
-            }
-            outcome.stop_reason = message.get("stop_reason").and_then(Value::as_str).map(str::to_owned);
-        }
-        Err(e) => outcome.fail(OutcomeKind::Malformed, format!("body is not JSON ({e}): {}", excerpt(&bytes))),
-    }
-}
-
-async fn read_stream(
-    mut body: hyper::body::Incoming,
-    start: Instant,
-    deadline: Instant,
-    idle: Option<Duration>,
-    facts: Option<&RequestFacts>,
-    outcome: &mut Outcome,
-) {
-    let mut parser = sse::Parser::new();
-    let mut observer = StreamObserver::default();
-    observer.checker.want_text(facts.is_some_and(|f| !f.stop_sequences.is_empty()));
-    loop {
-        let frame_deadline = idle.map_or(deadline, |i| (Instant::now() + i).min(deadline));
-        let frame = match timeout_at(frame_deadline, body.frame()).await {
-            Err(_) if frame_deadline < deadline => {
-                outcome.fail(OutcomeKind::IdleTimeout, "the stream fell silent longer than the idle limit");
-                break;
-            }
-            Err(_) => {
-                outcome.fail(OutcomeKind::Timeout, "stream not complete before the time limit");
-                break;
-            }
-            Ok(None) => break,
-            Ok(Some(Err(e))) => {
-                outcome.fail(OutcomeKind::Truncated, format!("connection dropped mid-stream: {}", error_chain(&e)));
-                break;
-            }
-            Ok(Some(Ok(frame))) => frame,
-        };
-        let Ok(data) = frame.into_data() else { continue };
-        if let Some(raw) = &mut outcome.raw {
-            raw.push(&data);
-        }
-        if observer.head.len() < HEAD_KEPT {
-            let take = data.len().min(HEAD_KEPT - observer.head.len());
-            observer.head.extend_from_slice(&data[..take]);
-        }
-        let now = Instant::now();
-        parser.feed(&data, |ev| observer.observe(ev, now, start, outcome));
-        // The rest of an oversized event (an endless line, a 20 MB event) says nothing
-        // more: stop reading rather than wait for the time limit.
-        if observer.abandoned {
-            break;
-        }
-    }
-    let unfinished = parser.finish();
-    // A stream cut by our own limits says nothing about the server's protocol.
-    if !observer.abandoned && !matches!(outcome.kind, OutcomeKind::Timeout | OutcomeKind::IdleTimeout) {
-        observer.checker.finish();
-    }
-    // Only a complete stream can be held to what was asked.
-    if let (Some(facts), true) = (facts, observer.checker.completed()) {
-        let summary = observer.checker.summary(outcome.content_deltas);
-        outcome.findings.extend(request::check(facts, &summary));
-        outcome.response = Some(summary);
-    }
-    outcome.findings.append(&mut observer.checker.take_findings());
-    outcome.unkept_findings = observer.checker.take_unkept();
-    observer.finish(outcome, unfinished);
-}
-
-/// What the client tracks while a stream arrives: timing, and the conformance checker.
-#[derive(Default)]
-struct StreamObserver {
-    checker: StreamChecker,
-    first_content: Option<Instant>,
-    last_content: Option<Instant>,
-    stopped: bool,
-    /// Events seen, and the stream's first bytes: a 200 whose body frames no event at all
-    /// (an HTML page, binary noise) is malformed, not merely cut short.
-    events: u64,
-    head: Vec<u8>,
-    /// An event grew past the size limit, so the client stopped reading.
-    abandoned: bool,
-}
-
-/// How many of a stream's first bytes are kept to quote when it frames no event.
-const HEAD_KEPT: usize = 96;
-
-impl StreamObserver {
-    fn observe(&mut self, ev: Result<sse::Event<'_>, sse::Error>, now: Instant, start: Instant, outcome: &mut Outcome) {
-        let ev = match ev {
-            Ok(ev) => ev,
-            Err(e) => {
-                self.abandoned |= matches!(e, sse::Error::EventTooLarge { .. });
-                self.checker.framing_error(&e);
-                return outcome.fail(OutcomeKind::Malformed, format!("SSE framing: {e}"));
-            }
-        };
-        self.events += 1;
-        // Nearly every event is a plain delta, which the checker reads without a JSON tree.
-        let parsed = match self.checker.raw_event(ev.name, ev.data) {
-            Read::Delta(delta) => return self.content_delta(delta.kind, &delta.value, now, start, outcome),
-            Read::Json(parsed) => parsed,
-        };
-        // An OpenAI-style end marker is the checker's finding; the SDKs skip it, so the
-        // request itself still completed.
-        if ev.name.is_empty() && ev.data.trim() == "[DONE]" {
-            return;
-        }
-        let data = match parsed {
-            Ok(v) => v,
-            Err(e) => {
-                return outcome.fail(OutcomeKind::Malformed, format!("event {:?} data is not JSON ({e}): {}", ev.name, excerpt(ev.data.as_bytes())))
-            }
-        };
-        match ev.name {
-            event::MESSAGE_START => {
-                outcome.message_start.get_or_insert(now - start);
-                if let Some(usage) = data.pointer("/message/usage") {
-                    take_usage(outcome, usage);
-                }
-            }
-            event::CONTENT_BLOCK_DELTA => {
-                let delta = data.get("delta");
-                let field = |name: &str| delta.and_then(|d| d.get(name)).and_then(Value::as_str).unwrap_or_default();
-                let delta_type = field("type");
-                let text = if delta_type == "text_delta" { field("text") } else { "" };
-                self.content_delta(delta_type, text, now, start, outcome);
-            }
-            event::MESSAGE_DELTA => {
-                if let Some(usage) = data.get("usage") {
-                    take_usage(outcome, usage);
-                }
-                outcome.stop_reason = data.pointer("/delta/stop_reason").and_then(Value::as_str).map(str::to_owned);
-            }
-            event::MESSAGE_STOP => self.stopped = true,
-            event::ERROR => {
-                let error_type = data.pointer("/error/type").and_then(Value::as_str).unwrap_or("unknown");
-                outcome.error_type = Some(error_type.to_owned());
-                let message = data.pointer("/error/message").and_then(Value::as_str).unwrap_or_default();
-                outcome.kind = OutcomeKind::StreamError;
-                outcome.detail = Some(format!("event: error {error_type}: {message}"));
-            }
-            _ => {}
-        }
-    }
-
-    /// A delta of type `delta_type` (`text` is its text, for a text delta): the reply
-    /// kept for a next turn, TTFT and the gaps between content deltas.
-    fn content_delta(&mut self, delta_type: &str, text: &str, now: Instant, start: Instant, outcome: &mut Outcome) {
-        if delta_type == "text_delta" && outcome.reply.is_some() {
-            outcome.keep_reply(text);
-        }
-        if CONTENT_DELTA_TYPES.contains(&delta_type) {
-            outcome.content_deltas += 1;
-            match self.last_content {
-                None => {
-                    outcome.ttft = Some(now - start);
-                    self.first_content = Some(now);
-                }
-                Some(last) => outcome.push_itl(now - last),
-            }
-            self.last_content = Some(now);
-        }
-    }
-
-    fn finish(self, outcome: &mut Outcome, unfinished: bool) {
-        if let (Some(first), Some(last)) = (self.first_content, self.last_content) {
-            outcome.decode = Some(last - first);
-            if let (Some(ttft), true) = (outcome.ttft, self.stopped) {
-                outcome.findings.extend(crate::conformance::stream::buffered_stream(outcome.content_deltas, ttft, last - first));
-            }
-        }
-        if self.events == 0 && !self.head.is_empty() && outcome.kind == OutcomeKind::Ok {
-            outcome.fail(OutcomeKind::Malformed, format!("the body frames no SSE event: {}", excerpt(&self.head)));
-        } else if !self.stopped && outcome.kind != OutcomeKind::StreamError {
-            let what = if unfinished { "mid-event" } else { "between events" };
-            outcome.fail(OutcomeKind::Truncated, format!("stream ended {what} without message_stop"));
-        }
-    }
-}
-
-/// Takes the counters a `usage` object holds. They are cumulative (PROTOCOL.md §2.3): a
-/// counter present overwrites the earlier value, one absent keeps it.
-fn take_usage(outcome: &mut Outcome, usage: &Value) {
-    let field = |k: &str| usage.get(k).and_then(Value::as_u64);
-    for (slot, key) in [
-        (&mut outcome.output_tokens, "output_tokens"),
-        (&mut outcome.input_tokens, "input_tokens"),
-        (&mut outcome.cache_read_tokens, "cache_read_input_tokens"),
-        (&mut outcome.cache_creation_tokens, "cache_creation_input_tokens"),
-    ] {
-        if let Some(n) = field(key) {
-            *slot = Some(n);
-        }
-    }
-    if let Some(total) = input_total(usage) {
-        outcome.input_total = Some(total);
-    }
-}
-
-/// `input_tokens` + `cache_creation_input_tokens` + `cache_read_input_tokens` of a usage
-/// object, when `input_tokens` is there.
-fn input_total(usage: &Value) -> Option<u64> {
-    let field = |k: &str| usage.get(k).and_then(Value::as_u64);
-    field("input_tokens").map(|n| n + field("cache_creation_input_tokens").unwrap_or(0) + field("cache_read_input_tokens").unwrap_or(0))
 }
 
 #[cfg(test)]
