@@ -1,6 +1,7 @@
 //! Memory per concurrent stream: N streams held open at once (a first token 4 s away, so
 //! every stream sits idle on its connection), measured as peak resident memory above the
-//! baseline, divided by N. Two set-ups: the client alone, against `relaybench mock` in its
+//! baseline, divided by N, and as the slope between two N (what one more stream costs,
+//! without what a run holds at any size). Two set-ups: the client alone, against `relaybench mock` in its
 //! own process (what a user's load generator costs), and both ends in one process (the
 //! embedded mock, as `relaybench run` uses it by default).
 //! When oha (`cargo install oha --locked`) and GNU time are there, oha holds the same N
@@ -41,6 +42,7 @@ fn measure(runtime: &tokio::runtime::Runtime, label: &str, target: &str, streams
         return;
     };
     let r = done.report();
+    println!("{PEAK_LINE} relaybench {streams} {after}");
     println!(
         "{label}: {streams} streams at once ({} ok): peak {} MiB, {:.1} KiB per stream above the {} MiB before",
         r.totals.by_outcome.get("ok").copied().unwrap_or(0),
@@ -68,18 +70,38 @@ fn oha_peak_kib(base_url: &str, streams: usize) -> Option<u64> {
 /// oha's peak with `streams` in flight, above its own peak for a single request.
 fn oha(base_url: &str, streams: usize) {
     match (oha_peak_kib(base_url, 1), oha_peak_kib(base_url, streams)) {
-        (Some(idle), Some(peak)) => println!(
-            "oha (same mock): {streams} streams at once: peak {} MiB, {:.1} KiB per stream above its {} MiB for one request",
-            peak >> 10,
-            peak.saturating_sub(idle) as f64 / streams as f64,
-            idle >> 10
-        ),
+        (Some(idle), Some(peak)) => {
+            println!("{PEAK_LINE} oha {streams} {peak}");
+            println!(
+                "oha (same mock): {streams} streams at once: peak {} MiB, {:.1} KiB per stream above its {} MiB for one request",
+                peak >> 10,
+                peak.saturating_sub(idle) as f64 / streams as f64,
+                idle >> 10
+            )
+        }
         _ => println!("oha or GNU time not found: no peer figure (cargo install oha --locked)"),
     }
 }
 
 /// Each case runs in a fresh process of this bench, so that its peak is its own.
 const CASE_ENV: &str = "RELAYBENCH_MEMORY_CASE";
+/// How a case hands its peak (tool, streams, KiB) to the parent.
+const PEAK_LINE: &str = "#peak";
+
+/// The memory one more idle stream costs: the slope of the peak between the two stream
+/// counts a tool ran, which leaves out what a run holds whatever its size (histograms,
+/// the runtime, the binary).
+fn print_slopes(peaks: &[(String, u64, u64)]) {
+    for tool in ["relaybench", "oha"] {
+        let mut runs: Vec<(u64, u64)> = peaks.iter().filter(|p| p.0 == tool).map(|p| (p.1, p.2)).collect();
+        runs.sort_unstable();
+        if let (Some(&(n1, p1)), Some(&(n2, p2))) = (runs.first(), runs.last()) {
+            if n2 > n1 {
+                println!("{tool}: each stream past {n1} costs {:.1} KiB ({n1} to {n2} streams)", p2.saturating_sub(p1) as f64 / (n2 - n1) as f64);
+            }
+        }
+    }
+}
 
 fn main() {
     if let Ok(case) = std::env::var(CASE_ENV) {
@@ -99,8 +121,19 @@ fn main() {
         }
         return;
     }
+    let mut peaks = Vec::new();
     for case in ["client:1000", "client:10000", "both:1000", "both:4000"] {
-        let status = Command::new(std::env::current_exe().expect("bench path")).env(CASE_ENV, case).status().expect("case");
-        assert!(status.success(), "case {case} failed");
+        let out = Command::new(std::env::current_exe().expect("bench path")).env(CASE_ENV, case).stderr(Stdio::inherit()).output().expect("case");
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            match line.strip_prefix(PEAK_LINE).map(|l| l.split_whitespace().collect::<Vec<_>>()) {
+                Some(f) if case.starts_with("client") && f.len() == 3 => {
+                    peaks.push((f[0].to_owned(), f[1].parse().unwrap_or(0), f[2].parse().unwrap_or(0)));
+                }
+                Some(_) => {}
+                None => println!("{line}"),
+            }
+        }
+        assert!(out.status.success(), "case {case} failed");
     }
+    print_slopes(&peaks);
 }
