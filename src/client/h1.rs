@@ -39,8 +39,8 @@ thread_local! {
     static SCRATCH_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH].into_boxed_slice());
 }
 
-/// The connections to one `http://` origin, and the request head sent on them.
-#[derive(Debug)]
+/// The connections to one `http://` origin, and the request head sent on them. No
+/// `Debug`: the head holds the key.
 pub struct Http1 {
     /// `host:port` to connect to.
     addr: String,
@@ -60,11 +60,12 @@ pub enum ConnectFailure {
 impl Http1 {
     /// The connections to `uri`'s origin; every request carries `headers`.
     pub fn new(uri: &Uri, headers: &[(HeaderName, HeaderValue)]) -> Http1 {
-        let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
-        let port = uri.port_u16().unwrap_or(80);
-        let authority = uri.authority().map_or("", |a| a.as_str());
+        let host = uri.host().unwrap_or_default();
+        let port = uri.port_u16();
+        // The Host header names the origin as the URL does, without any user:password@.
+        let host_header = port.map_or_else(|| host.to_owned(), |p| format!("{host}:{p}"));
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
-        let mut head = format!("POST {path} HTTP/1.1\r\nhost: {authority}\r\n").into_bytes();
+        let mut head = format!("POST {path} HTTP/1.1\r\nhost: {host_header}\r\n").into_bytes();
         for (name, value) in headers {
             head.extend_from_slice(name.as_str().as_bytes());
             head.extend_from_slice(b": ");
@@ -72,7 +73,7 @@ impl Http1 {
             head.extend_from_slice(b"\r\n");
         }
         head.extend_from_slice(b"content-length: ");
-        let addr = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+        let addr = format!("{host}:{}", port.unwrap_or(80));
         Http1 { addr, head, idle: Mutex::default() }
     }
 
@@ -369,11 +370,13 @@ mod tests {
 
     #[test]
     fn the_request_head_names_the_origin_and_the_length() {
-        let uri: Uri = "http://127.0.0.1:8080/v1/messages".parse().expect("uri");
+        let uri: Uri = "http://user:pw@127.0.0.1:8080/v1/messages".parse().expect("uri");
         let h1 = Http1::new(&uri, &[(HeaderName::from_static("x-api-key"), HeaderValue::from_static("k"))]);
         assert_eq!(h1.addr, "127.0.0.1:8080");
         assert_eq!(String::from_utf8_lossy(&h1.head), "POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1:8080\r\nx-api-key: k\r\ncontent-length: ");
         let v6: Uri = "http://[::1]/v1/messages".parse().expect("uri");
-        assert_eq!(Http1::new(&v6, &[]).addr, "[::1]:80");
+        let v6 = Http1::new(&v6, &[]);
+        assert_eq!(v6.addr, "[::1]:80");
+        assert!(v6.head.starts_with(b"POST /v1/messages HTTP/1.1\r\nhost: [::1]\r\n"));
     }
 }
