@@ -2,6 +2,8 @@
 //! deltas by the latency model. The sequence is planned whole first, so a quirk can
 //! rewrite it before it is sent.
 
+use std::io::Write as _;
+
 use bytes::Bytes;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -67,6 +69,7 @@ pub fn write_event(out: &mut Vec<u8>, planned: &Planned) {
     }
     out.extend_from_slice(b"data: ");
     match &planned.data {
+        Payload::Json(v) if write_plain_delta(out, v) => {}
         // Writing a Value into a Vec cannot fail.
         Payload::Json(v) => {
             let _ = serde_json::to_writer(&mut *out, v);
@@ -74,6 +77,29 @@ pub fn write_event(out: &mut Vec<u8>, planned: &Planned) {
         Payload::Raw(bytes) => out.extend_from_slice(bytes),
     }
     out.extend_from_slice(b"\n\n");
+}
+
+/// Writes a plain `content_block_delta` (exactly `type`, `index` and a `delta` of a
+/// `type` and one string field) with its keys in the API's order, as the API sends it:
+/// `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}`.
+/// A JSON tree writes its keys sorted, which no client minds but which is not the bytes a
+/// relay passes on from the API. False, writing nothing, for any other event.
+fn write_plain_delta(out: &mut Vec<u8>, v: &Value) -> bool {
+    let Some(event) = v.as_object().filter(|o| o.len() == 3) else { return false };
+    let (Some(index), Some(delta)) = (event.get("index").and_then(Value::as_u64), event.get("delta").and_then(Value::as_object)) else { return false };
+    if event.get("type").and_then(Value::as_str) != Some(event::CONTENT_BLOCK_DELTA) || delta.len() != 2 {
+        return false;
+    }
+    let Some(kind) = delta.get("type").and_then(Value::as_str) else { return false };
+    let Some((field, Value::String(text))) = delta.iter().find(|(k, _)| k.as_str() != "type") else { return false };
+    let _ = write!(out, r#"{{"type":"{}","index":{index},"delta":{{"type":"#, event::CONTENT_BLOCK_DELTA);
+    let _ = serde_json::to_writer(&mut *out, kind);
+    out.push(b',');
+    let _ = serde_json::to_writer(&mut *out, field);
+    out.push(b':');
+    let _ = serde_json::to_writer(&mut *out, text);
+    out.extend_from_slice(b"}}");
+    true
 }
 
 /// The deltas of a block, in order, each tagged with whether it counts as a token.
@@ -259,4 +285,27 @@ async fn flush(out: &mut Vec<u8>, tx: &mpsc::Sender<Bytes>) -> bool {
     let chunk = Bytes::from(std::mem::take(out));
     out.reserve(4096);
     tx.send(chunk).await.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(data: Value) -> String {
+        let mut out = Vec::new();
+        write_event(&mut out, &Planned::new(event::CONTENT_BLOCK_DELTA, data, true));
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn a_plain_delta_is_written_in_the_apis_key_order_and_reads_back_the_same() {
+        let plain = json!({"type": "content_block_delta", "index": 3, "delta": {"type": "text_delta", "text": "a \"q\"\n"}});
+        let text = written(plain.clone());
+        assert_eq!(text, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":3,\"delta\":{\"type\":\"text_delta\",\"text\":\"a \\\"q\\\"\\n\"}}\n\n");
+        let data = text.lines().nth(1).and_then(|l| l.strip_prefix("data: ")).expect("data line");
+        assert_eq!(serde_json::from_str::<Value>(data).expect("json"), plain);
+        // Anything else (here an extra field a quirk added) is written as the tree is.
+        let extra = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "a", "x": 1}});
+        assert_eq!(written(extra.clone()), format!("event: content_block_delta\ndata: {extra}\n\n"));
+    }
 }
