@@ -54,6 +54,13 @@ fn delta(rng: &mut Rng, blocks: usize, clean: bool) -> String {
         15 => "[DONE]".to_owned(),
         16 => format!(r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"citations_delta","citation":{{"type":"char_location"}}}}}}"#),
         17 => plain.replacen(&format!(",\"{field}\":\"{text}\""), "", 1),
+        // Near misses of the API's exact bytes, which the byte comparison must leave alone.
+        18 => plain.replacen(&format!("\"index\":{index}"), &format!("\"index\":0{index}"), 1),
+        19 => plain.replacen(&format!("\"index\":{index}"), "\"index\":99999999999999999999", 1),
+        20 => plain.replacen(&format!("\"{text}\""), &format!("\"{text}\\\"\""), 1),
+        21 => plain.replacen(&format!("\"{text}\""), &format!("\"{text}\t\""), 1),
+        22 => plain.replace("\":", "\": "),
+        23 => format!("{plain} "),
         _ => plain,
     }
 }

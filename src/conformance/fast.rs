@@ -60,6 +60,9 @@ pub struct Delta<'a> {
 
 /// `data` as a plain `content_block_delta`, or `None` when it is anything else.
 pub fn content_block_delta(data: &str) -> Option<Delta<'_>> {
+    if let Some(delta) = api_text_delta(data) {
+        return Some(delta);
+    }
     let wire: Wire<'_> = serde_json::from_str(data).ok()?;
     if wire.kind != event::CONTENT_BLOCK_DELTA {
         return None;
@@ -75,6 +78,28 @@ pub fn content_block_delta(data: &str) -> Option<Delta<'_>> {
     Some(Delta { index: wire.index, kind, value })
 }
 
+/// A text delta in the exact bytes the API sends, read by comparing bytes: the compact
+/// layout with the keys in the API's order, an index without a leading zero, and a text
+/// with no escape, no quote and no control character, which is then its own value. Nearly
+/// every delta of a stream is one, and this costs a fraction of a deserializer; anything
+/// else, even the same event spaced or ordered otherwise, goes to the deserializer.
+fn api_text_delta(data: &str) -> Option<Delta<'_>> {
+    const HEAD: &str = r#"{"type":"content_block_delta","index":"#;
+    const MIDDLE: &str = r#","delta":{"type":"text_delta","text":""#;
+    const TAIL: &str = r#""}}"#;
+    let rest = data.strip_prefix(HEAD)?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || (digits > 1 && rest.starts_with('0')) {
+        return None;
+    }
+    let index = rest[..digits].parse().ok()?;
+    let text = rest[digits..].strip_prefix(MIDDLE)?.strip_suffix(TAIL)?;
+    if text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        return None;
+    }
+    Some(Delta { index, kind: "text_delta", value: Cow::Borrowed(text) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +111,29 @@ mod tests {
         assert!(matches!(d.value, Cow::Borrowed(_)), "no copy of unescaped text");
         let escaped = content_block_delta(r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\nb"}}"#).expect("plain");
         assert_eq!(escaped.value, "a\nb");
+        // The API's own bytes take the byte comparison; the same event otherwise laid out
+        // takes the deserializer; both read the same.
+        let api = api_text_delta(r#"{"type":"content_block_delta","index":12,"delta":{"type":"text_delta","text":"Hi there"}}"#).expect("api bytes");
+        assert_eq!((api.index, api.kind, api.value.as_ref()), (12, "text_delta", "Hi there"));
+        for laid_out in [
+            r#"{"delta":{"text":"Hi there","type":"text_delta"},"index":12,"type":"content_block_delta"}"#,
+            r#"{"type": "content_block_delta", "index": 12, "delta": {"type": "text_delta", "text": "Hi there"}}"#,
+        ] {
+            assert_eq!(api_text_delta(laid_out), None);
+            assert_eq!(content_block_delta(laid_out), Some(api.clone()), "{laid_out}");
+        }
+        for not_plain in [
+            r#"{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":99999999999999999999,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"b"}}"#,
+            "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\tb\"}}",
+        ] {
+            assert_eq!(api_text_delta(not_plain), None, "{not_plain}");
+            assert_eq!(content_block_delta(not_plain), None, "{not_plain}");
+        }
+        let escaped = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\nb"}}"#;
+        assert_eq!(api_text_delta(escaped), None, "an escape is left to the deserializer, which decodes it");
         for other in [
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"},"extra":1}"#,
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a","citation":{}}}"#,
