@@ -160,6 +160,7 @@ pub async fn read_head(stream: &mut TcpStream) -> Result<Response<'_>, String> {
     let mut informational = 0;
     loop {
         read_ready(stream).await?;
+        let now = Instant::now();
         let read = SCRATCH_BUF.with_borrow_mut(|scratch| match stream.try_read(scratch) {
             Ok(0) => Err("connection closed before a response head".to_owned()),
             Ok(n) => {
@@ -187,7 +188,7 @@ pub async fn read_head(stream: &mut TcpStream) -> Result<Response<'_>, String> {
             let (framing, keep_alive) = framing(status, &headers, version)?;
             let finished = matches!(framing, Framing::Length(0));
             let state = BodyState { framing, finished, clean: true, keep_alive };
-            return Ok(Response { status, headers, body: Body { stream, leftover: buf, state } });
+            return Ok(Response { status, headers, body: Body { stream, leftover: buf, leftover_at: now, state } });
         }
         if buf.len() > MAX_HEAD {
             return Err(format!("response head larger than {MAX_HEAD} bytes"));
@@ -247,8 +248,9 @@ fn framing(status: u16, headers: &HeaderMap, version: u8) -> Result<(Framing, bo
 /// A response body read straight off its connection.
 pub struct Body<'a> {
     stream: &'a mut TcpStream,
-    /// Bytes read with the head that belong to the body.
+    /// Bytes read with the head that belong to the body, and when they were read.
     leftover: Vec<u8>,
+    leftover_at: Instant,
     state: BodyState,
 }
 
@@ -273,7 +275,7 @@ impl Body<'_> {
     pub async fn next(&mut self, sink: &mut (impl FnMut(&[u8], Instant) + Send)) -> Result<bool, String> {
         if !self.leftover.is_empty() {
             let bytes = std::mem::take(&mut self.leftover);
-            self.state.take(&bytes, Instant::now(), sink)?;
+            self.state.take(&bytes, self.leftover_at, sink)?;
             return Ok(true);
         }
         if self.state.finished {
