@@ -81,6 +81,38 @@ pub fn fast_delta(data: &[u8]) {
     assert_eq!(fast.summary(0), full.summary(0));
 }
 
+/// The HTTP/1.1 chunked decoder reads the same body, or fails at the same byte, however
+/// its input is cut in two (the first byte says where), and never gives back more bytes
+/// than it was given.
+pub fn chunked(data: &[u8]) {
+    use relaybench::client::chunked::Chunked;
+    let Some((&cut, body)) = data.split_first() else { return };
+    let decode = |pieces: &[&[u8]]| {
+        let mut decoder = Chunked::default();
+        let (mut out, mut used) = (Vec::new(), 0);
+        for piece in pieces {
+            match decoder.decode(piece, |d| out.extend_from_slice(d)) {
+                Ok(n) if n < piece.len() => return (out, used + n, Ok(decoder.done())),
+                Ok(n) => used += n,
+                Err(e) => return (out, used, Err(e)),
+            }
+        }
+        (out, used, Ok(decoder.done()))
+    };
+    let at = usize::from(cut) * body.len() / 255;
+    let whole = decode(&[body]);
+    let split = decode(&[&body[..at], &body[at..]]);
+    assert_eq!(whole.0, split.0, "the data differs when cut at {at}");
+    assert_eq!(whole.2, split.2, "the outcome differs when cut at {at}");
+    if whole.2.is_ok() {
+        assert_eq!(whole.1, split.1, "the body ends elsewhere when cut at {at}");
+    }
+    assert!(whole.0.len() <= body.len());
+    if whole.2 == Ok(true) {
+        assert!(whole.1 <= body.len());
+    }
+}
+
 /// The Message checker and the error-envelope checker take any body.
 pub fn message_checker(data: &[u8]) {
     let Some((&first, body)) = data.split_first() else { return };

@@ -10,7 +10,7 @@ use std::path::Path;
 /// A fuzz target: its name, and what it does with one input.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 7] = [
+const TARGETS: [Target; 8] = [
     ("sse_split", harness::sse_split),
     ("stream_checker", harness::stream_checker),
     ("message_checker", harness::message_checker),
@@ -18,6 +18,7 @@ const TARGETS: [Target; 7] = [
     ("thresholds", harness::thresholds),
     ("report", harness::report),
     ("fast_delta", harness::fast_delta),
+    ("chunked", harness::chunked),
 ];
 
 fn inputs(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -57,15 +57,15 @@ pub struct Chunked {
     state: State,
     /// Size being read, or data left in the current chunk.
     size: u64,
-    /// Hex digits read of the current size.
-    digits: u8,
+    /// Whether the current size has a hex digit yet (leading zeros may be many).
+    digit: bool,
     /// Bytes of the current size line, or of the trailers.
     line: usize,
 }
 
 impl Default for Chunked {
     fn default() -> Self {
-        Chunked { state: State::Size, size: 0, digits: 0, line: 0 }
+        Chunked { state: State::Size, size: 0, digit: false, line: 0 }
     }
 }
 
@@ -120,10 +120,10 @@ impl Chunked {
             (State::Size, b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F') => {
                 let digit = (b as char).to_digit(16).unwrap_or(0) as u64;
                 self.size = self.size.checked_mul(16).and_then(|s| s.checked_add(digit)).ok_or(ChunkError::Overflow)?;
-                self.digits += 1;
+                self.digit = true;
                 State::Size
             }
-            (State::Size, b'\r' | b';' | b' ' | b'\t') if self.digits > 0 => {
+            (State::Size, b'\r' | b';' | b' ' | b'\t') if self.digit => {
                 if b == b'\r' {
                     State::SizeLf
                 } else {
@@ -135,7 +135,7 @@ impl Chunked {
             (State::SizeRest, b'\n') => return Err(unexpected("chunk size line")),
             (State::SizeRest, _) => State::SizeRest,
             (State::SizeLf, b'\n') => {
-                self.digits = 0;
+                self.digit = false;
                 self.line = 0;
                 if self.size == 0 {
                     State::TrailerStart
@@ -229,6 +229,10 @@ mod tests {
     fn extensions_and_spaces_after_the_size_are_skipped() {
         let (out, _, done) = decode_split(b"5;name=value\r\nhello\r\n3 \r\nabc\r\n0\r\n\r\n", &[7]);
         assert_eq!((out.as_slice(), done), (&b"helloabc"[..], Ok(true)));
+        // Leading zeros, as many as a size line holds (the fuzzer found 256 overflowing a
+        // digit counter).
+        let zeros = [vec![b'0'; 1000], b"5\r\nhello\r\n0\r\n\r\n".to_vec()].concat();
+        assert_eq!(decode_split(&zeros, &[300]), (b"hello".to_vec(), zeros.len(), Ok(true)));
     }
 
     #[test]
