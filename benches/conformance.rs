@@ -27,7 +27,7 @@ fn mock_stream(body: serde_json::Value, tokens: u32, seed: u64) -> (Vec<Bytes>, 
     let reply = plan(&map, raw.as_bytes(), seed, OutputLength { min: tokens, max: tokens }, "msg_bench".into());
     let mut bytes = Vec::new();
     let mut events = 0;
-    for planned in plan_events(&reply) {
+    for planned in plan_events(&reply, false) {
         write_event(&mut bytes, &planned);
         events += 1;
     }

@@ -335,7 +335,7 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
     let timing = if cached { quirk::CACHED.draw(rng, 0) } else { timing };
 
     if stream {
-        let mut events = stream::plan_events(&planned);
+        let mut events = stream::plan_events(&planned, config.quirk.is_some());
         if let Some(q) = config.quirk {
             quirk::apply_stream(q, &mut events);
         }

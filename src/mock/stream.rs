@@ -92,6 +92,12 @@ fn write_plain_delta(out: &mut Vec<u8>, v: &Value) -> bool {
     }
     let Some(kind) = delta.get("type").and_then(Value::as_str) else { return false };
     let Some((field, Value::String(text))) = delta.iter().find(|(k, _)| k.as_str() != "type") else { return false };
+    write_api_delta(out, index, kind, field, text);
+    true
+}
+
+/// A delta's data in the API's bytes.
+fn write_api_delta(out: &mut Vec<u8>, index: u64, kind: &str, field: &str, text: &str) {
     let _ = write!(out, r#"{{"type":"{}","index":{index},"delta":{{"type":"#, event::CONTENT_BLOCK_DELTA);
     let _ = serde_json::to_writer(&mut *out, kind);
     out.push(b',');
@@ -99,33 +105,27 @@ fn write_plain_delta(out: &mut Vec<u8>, v: &Value) -> bool {
     out.push(b':');
     let _ = serde_json::to_writer(&mut *out, text);
     out.extend_from_slice(b"}}");
-    true
 }
 
-/// The deltas of a block, in order, each tagged with whether it counts as a token.
-fn block_deltas(block: &Block) -> Vec<(Value, bool)> {
+/// The deltas of a block, in order: their type, their one field and its text, and whether
+/// each counts as a token.
+fn block_deltas(block: &Block) -> Vec<(&'static str, &'static str, &str, bool)> {
     match block {
         Block::Thinking { pieces, signature } => pieces
             .iter()
-            .map(|p| (json!({"type": "thinking_delta", "thinking": p}), true))
-            .chain(std::iter::once((
-                json!({"type": "signature_delta", "signature": signature}),
-                false,
-            )))
+            .map(|p| ("thinking_delta", "thinking", p.as_str(), true))
+            .chain(std::iter::once(("signature_delta", "signature", signature.as_str(), false)))
             .collect(),
-        Block::Text { pieces } => pieces
-            .iter()
-            .map(|p| (json!({"type": "text_delta", "text": p}), true))
-            .collect(),
-        Block::ToolUse { pieces, .. } => pieces
-            .iter()
-            .map(|p| (json!({"type": "input_json_delta", "partial_json": p}), true))
-            .collect(),
+        Block::Text { pieces } => pieces.iter().map(|p| ("text_delta", "text", p.as_str(), true)).collect(),
+        Block::ToolUse { pieces, .. } => pieces.iter().map(|p| ("input_json_delta", "partial_json", p.as_str(), true)).collect(),
     }
 }
 
-/// The whole event sequence of `reply`, in the API's order.
-pub fn plan_events(reply: &Reply) -> Vec<Planned> {
+/// The whole event sequence of `reply`, in the API's order. With `editable`, every event
+/// is a JSON tree a quirk can rewrite; without, the deltas (nearly all of a stream) are
+/// written straight to the API's bytes, which spares the mock a tree built and dropped per
+/// token: half of its time on a stream sent at once.
+pub fn plan_events(reply: &Reply, editable: bool) -> Vec<Planned> {
     let total = reply.output_tokens();
     let mut start_message = reply.message_json();
     start_message["content"] = json!([]);
@@ -146,12 +146,15 @@ pub fn plan_events(reply: &Reply) -> Vec<Planned> {
         if index == 0 {
             events.push(Planned::new(event::PING, json!({"type": event::PING}), false));
         }
-        for (delta, token) in block_deltas(block) {
-            events.push(Planned::new(
-                event::CONTENT_BLOCK_DELTA,
-                json!({"type": event::CONTENT_BLOCK_DELTA, "index": index, "delta": delta}),
-                token,
-            ));
+        for (kind, field, text, token) in block_deltas(block) {
+            if editable {
+                let data = json!({"type": event::CONTENT_BLOCK_DELTA, "index": index, "delta": {"type": kind, field: text}});
+                events.push(Planned::new(event::CONTENT_BLOCK_DELTA, data, token));
+            } else {
+                let mut data = Vec::with_capacity(80 + text.len());
+                write_api_delta(&mut data, index as u64, kind, field, text);
+                events.push(Planned { name: Some(event::CONTENT_BLOCK_DELTA.to_owned()), data: Payload::Raw(data), token });
+            }
         }
         events.push(Planned::new(
             event::CONTENT_BLOCK_STOP,
@@ -306,6 +309,19 @@ mod tests {
         assert_eq!(serde_json::from_str::<Value>(data).expect("json"), plain);
         // Anything else (here an extra field a quirk added) is written as the tree is.
         let extra = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "a", "x": 1}});
+        // The planner's two forms write the same bytes.
+        let mut body = serde_json::Map::new();
+        body.insert("max_tokens".into(), json!(24));
+        body.insert("messages".into(), json!([{"role": "user", "content": "Tell me a story"}]));
+        let reply = crate::mock::reply::plan(&body, b"{}", 7, crate::mock::reply::OutputLength { min: 24, max: 24 }, "msg_x".into());
+        let bytes = |editable| {
+            let mut out = Vec::new();
+            plan_events(&reply, editable).iter().for_each(|p| write_event(&mut out, p));
+            out
+        };
+        let (tree, raw) = (bytes(true), bytes(false));
+        assert!(String::from_utf8_lossy(&raw).matches("content_block_delta").count() >= 24);
+        assert_eq!(tree, raw);
         assert_eq!(written(extra.clone()), format!("event: content_block_delta\ndata: {extra}\n\n"));
     }
 }
