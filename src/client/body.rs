@@ -66,6 +66,16 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The body's next bytes through `sink`, or `None` when `until` came first. The time is
+/// also checked before waiting: a server that floods the body keeps every read ready at
+/// once, and a timer polled after a read that is always ready never fires.
+async fn next_before(body: &mut impl BodyReader, until: Instant, sink: &mut (impl FnMut(&[u8], Instant) + Send)) -> Option<Result<bool, String>> {
+    if Instant::now() >= until {
+        return None;
+    }
+    timeout_at(until, body.next(sink)).await.ok()
+}
+
 /// The whole body, up to `limit` bytes.
 pub async fn collect_limited(body: &mut impl BodyReader, limit: usize, deadline: Instant) -> Result<Bytes, (OutcomeKind, String)> {
     let mut bytes = Vec::new();
@@ -77,16 +87,15 @@ pub async fn collect_limited(body: &mut impl BodyReader, limit: usize, deadline:
                 bytes.extend_from_slice(data);
             }
         };
-        // As in a stream: a flood must not outrun the time limit.
-        let step = if Instant::now() >= deadline { Err(()) } else { timeout_at(deadline, body.next(&mut sink)).await.map_err(drop) };
+        let step = next_before(body, deadline, &mut sink).await;
         if over {
             return Err((OutcomeKind::Malformed, format!("body larger than {limit} bytes")));
         }
         match step {
-            Err(_) => return Err((OutcomeKind::Timeout, "body not complete before the time limit".into())),
-            Ok(Err(e)) => return Err((OutcomeKind::Truncated, format!("body cut short: {e}"))),
-            Ok(Ok(false)) => return Ok(Bytes::from(bytes)),
-            Ok(Ok(true)) => {}
+            None => return Err((OutcomeKind::Timeout, "body not complete before the time limit".into())),
+            Some(Err(e)) => return Err((OutcomeKind::Truncated, format!("body cut short: {e}"))),
+            Some(Ok(false)) => return Ok(Bytes::from(bytes)),
+            Some(Ok(true)) => {}
         }
     }
 }
@@ -175,25 +184,22 @@ pub async fn read_stream(
             }
             parser.feed(data, |ev| observer.observe(ev, now, start, outcome));
         };
-        // A server that floods the stream keeps each read ready at once, and a timer
-        // polled after a read that is always ready never fires: the time limit is
-        // checked here too.
-        let step = if Instant::now() >= deadline { Err(()) } else { timeout_at(frame_deadline, body.next(&mut sink)).await.map_err(drop) };
+        let step = next_before(body, frame_deadline, &mut sink).await;
         match step {
-            Err(()) if frame_deadline < deadline => {
+            None if frame_deadline < deadline => {
                 outcome.fail(OutcomeKind::IdleTimeout, "the stream fell silent longer than the idle limit");
                 break;
             }
-            Err(()) => {
+            None => {
                 outcome.fail(OutcomeKind::Timeout, "stream not complete before the time limit");
                 break;
             }
-            Ok(Ok(false)) => break,
-            Ok(Err(e)) => {
+            Some(Ok(false)) => break,
+            Some(Err(e)) => {
                 outcome.fail(OutcomeKind::Truncated, format!("connection dropped mid-stream: {e}"));
                 break;
             }
-            Ok(Ok(true)) => {}
+            Some(Ok(true)) => {}
         }
         // The rest of an oversized event (an endless line, a 20 MB event) says nothing
         // more: stop reading rather than wait for the time limit.

@@ -147,11 +147,24 @@ pub struct Response<'a> {
     pub body: Body<'a>,
 }
 
-/// Waits until `stream` is readable. Unlike `TcpStream::readable`, this spends the task's
-/// cooperative budget, so a server that floods a stream cannot keep the task from
-/// yielding and its deadline from firing.
-async fn read_ready(stream: &TcpStream) -> Result<(), String> {
-    std::future::poll_fn(|cx| stream.poll_read_ready(cx)).await.map_err(|e| e.to_string())
+/// Waits until `stream` has bytes (or its end), reads them into the thread's scratch
+/// buffer and hands them to `take` with the moment they were read: an empty slice is the
+/// end. The wait spends the task's cooperative budget (unlike `TcpStream::readable`), so a
+/// server that floods a stream cannot keep the task from yielding and its deadline from
+/// firing.
+async fn read_some<R>(stream: &TcpStream, mut take: impl FnMut(&[u8], Instant) -> R) -> std::io::Result<R> {
+    loop {
+        std::future::poll_fn(|cx| stream.poll_read_ready(cx)).await?;
+        let now = Instant::now();
+        let step = SCRATCH_BUF.with_borrow_mut(|scratch| match stream.try_read(scratch) {
+            Ok(n) => Some(Ok(take(&scratch[..n], now))),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => None,
+            Err(e) => Some(Err(e)),
+        });
+        if let Some(read) = step {
+            return read;
+        }
+    }
 }
 
 /// Reads the response head (skipping any 1xx before it) from `stream`.
@@ -159,19 +172,14 @@ pub async fn read_head(stream: &mut TcpStream) -> Result<Response<'_>, String> {
     let mut buf: Vec<u8> = Vec::new();
     let mut informational = 0;
     loop {
-        read_ready(stream).await?;
-        let now = Instant::now();
-        let read = SCRATCH_BUF.with_borrow_mut(|scratch| match stream.try_read(scratch) {
-            Ok(0) => Err("connection closed before a response head".to_owned()),
-            Ok(n) => {
-                buf.extend_from_slice(&scratch[..n]);
-                Ok(true)
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
-            Err(e) => Err(format!("reading the response head: {e}")),
-        })?;
-        if !read {
-            continue;
+        let (read, now) = read_some(stream, |bytes, now| {
+            buf.extend_from_slice(bytes);
+            (bytes.len(), now)
+        })
+        .await
+        .map_err(|e| format!("reading the response head: {e}"))?;
+        if read == 0 {
+            return Err("connection closed before a response head".to_owned());
         }
         while let Some((used, status, headers, version)) = parse_head(&buf)? {
             buf.drain(..used);
@@ -281,19 +289,12 @@ impl Body<'_> {
         if self.state.finished {
             return Ok(false);
         }
-        loop {
-            read_ready(self.stream).await?;
-            let (stream, state, now) = (&*self.stream, &mut self.state, Instant::now());
-            let step = SCRATCH_BUF.with_borrow_mut(|scratch| match stream.try_read(scratch) {
-                Ok(0) => state.end().map(Some),
-                Ok(n) => state.take(&scratch[..n], now, sink).map(|()| Some(true)),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(None),
-                Err(e) => Err(e.to_string()),
-            })?;
-            if let Some(more) = step {
-                return Ok(more);
-            }
-        }
+        let state = &mut self.state;
+        let read = read_some(self.stream, |bytes, now| match bytes {
+            [] => state.end(),
+            _ => state.take(bytes, now, sink).map(|()| true),
+        });
+        read.await.map_err(|e| e.to_string())?
     }
 }
 
