@@ -70,6 +70,20 @@ pub enum Command {
         #[arg(long)]
         write: bool,
     },
+    /// Print the JSON Schema of scenario files (the bytes of schemas/scenario.schema.json),
+    /// or with --markdown the scenario reference generated from it (docs/scenario-reference.md).
+    ScenarioSchema {
+        /// Print the reference page instead.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Print a shell completion script, e.g. `relaybench completions bash > relaybench.bash`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `relaybench man > relaybench.1`.
+    Man,
     /// Check a scenario file without sending anything.
     Validate {
         /// Scenario YAML file.
@@ -222,4 +236,18 @@ impl Quick {
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     crate::scenario::duration::parse(text)
+}
+
+/// The completion script of `shell` for the command line above.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "relaybench", &mut out);
+    out
+}
+
+/// The man page of the command line above, its subcommands included, as roff.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out)?;
+    Ok(out)
 }

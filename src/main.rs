@@ -77,6 +77,16 @@ fn main() -> ExitCode {
         }
         Command::Check { files, status } => check(&files, status),
         Command::Schemas { write } => schemas(write),
+        Command::ScenarioSchema { markdown } => {
+            use relaybench::scenario::schema;
+            print!("{}", if markdown { schema::reference_markdown() } else { schema::scenario_schema_text() });
+            code(Exit::Ok)
+        }
+        Command::Completions { shell } => out(&relaybench::cli::completions(shell)),
+        Command::Man => match relaybench::cli::man_page() {
+            Ok(page) => out(&page),
+            Err(e) => fail(&format!("cannot render the man page: {e}"), Exit::CannotProceed),
+        },
         Command::Rules => {
             print!("{}", relaybench::conformance::rules::markdown_table());
             code(Exit::Ok)
@@ -264,6 +274,13 @@ fn schemas(write: bool) -> ExitCode {
     }
     println!("{} schemas {}", files.len(), if write { "written" } else if drift == 0 { "match their OpenAPI sources" } else { "checked" });
     code(if drift == 0 { Exit::Ok } else { Exit::GateFailed })
+}
+
+/// Writes `bytes` to stdout; a closed pipe (`| head`) is not an error worth a message.
+fn out(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(bytes);
+    code(Exit::Ok)
 }
 
 fn code(exit: Exit) -> ExitCode {

@@ -171,6 +171,22 @@ fn subject(name: &str) -> Result<Subject, String> {
     ))
 }
 
+/// A regular expression (ECMA 262, as JSON Schema uses) that matches the expressions
+/// [`parse`] can accept, built from the same names, so an editor flags an unknown metric or
+/// statistic while the file is written. It is looser than [`parse`] on the bound (units are
+/// checked against the subject only by [`parse`]).
+pub fn pattern() -> String {
+    let metrics: Vec<&str> = Metric::ALL.iter().map(|m| m.id()).collect();
+    let stats: Vec<&str> = STATS.iter().map(|(n, _)| *n).collect();
+    let scalars: Vec<String> = SCALARS.iter().map(|(n, _)| n.replace('.', "\\.")).collect();
+    format!(
+        "^\\s*(?:(?:{})\\.(?:{})|{})\\s*(?:<=|>=|==|!=|<|>)\\s*-?[0-9.]+\\s*(?:us|µs|ms|s|%)?\\s*$",
+        metrics.join("|"),
+        stats.join("|"),
+        scalars.join("|")
+    )
+}
+
 /// The largest bound a threshold may name: far past any figure a run reports.
 const MAX_BOUND: f64 = 1e15;
 

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 /// Which responses a run writes to capture files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CaptureMode {
     /// None.

@@ -22,7 +22,7 @@ use crate::rng::Rng;
 const MAX_LINE: usize = 16 << 20;
 
 /// The layout of a dataset file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// JSONL, one `{system?, messages}` record a line.
@@ -32,7 +32,7 @@ pub enum Format {
 }
 
 /// A template's dataset, as the scenario gives it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetSpec {
     /// The file, relative to the scenario's folder.
@@ -42,12 +42,15 @@ pub struct DatasetSpec {
     pub format: Option<Format>,
     /// Keep only records of at least this many input tokens (by relaybench's rule).
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_INPUT_TOKENS))]
     pub min_tokens: Option<u64>,
     /// Keep only records of at most this many.
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_INPUT_TOKENS))]
     pub max_tokens: Option<u64>,
     /// Keep each record with this probability, drawn from the scenario's seed.
     #[serde(default)]
+    #[schemars(range(min = 0, max = 1))]
     pub sample: Option<f64>,
     /// Send each kept record once, then end the run, instead of cycling through them.
     #[serde(default)]

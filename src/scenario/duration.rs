@@ -38,6 +38,20 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("{text:?} is out of range"))
 }
 
+/// Written back as the loader reads it, in the largest unit that keeps it whole (`120ms`,
+/// `60s`), for the defaults the scenario schema shows.
+impl serde::Serialize for HumanDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let micros = self.0.as_micros();
+        let text = match micros {
+            m if m % 1_000_000 == 0 => format!("{}s", m / 1_000_000),
+            m if m % 1_000 == 0 => format!("{}ms", m / 1_000),
+            m => format!("{m}us"),
+        };
+        s.serialize_str(&text)
+    }
+}
+
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -76,5 +90,15 @@ mod tests {
         assert_eq!(parse("90us"), Ok(Duration::from_micros(90)));
         assert!(parse("5 parsecs").is_err());
         assert!(parse("ms").is_err());
+    }
+
+    #[test]
+    fn a_written_duration_reads_back_the_same() {
+        for text in ["120ms", "60s", "90us", "1500ms"] {
+            let d = HumanDuration(parse(text).expect("valid"));
+            let written = serde_json::to_value(d).expect("serializes");
+            assert_eq!(written, text);
+            assert_eq!(parse(written.as_str().unwrap_or_default()), Ok(d.0));
+        }
     }
 }

@@ -10,7 +10,7 @@ use super::visit::{threshold_list, Validate};
 use super::duration::HumanDuration;
 
 /// How requests are scheduled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Executor {
     /// Closed loop: `concurrency` workers, each sending its next request when the last ends.
@@ -57,7 +57,7 @@ impl Executor {
 }
 
 /// How much load, for how long.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoadSpec {
     /// How requests are scheduled.
@@ -65,12 +65,15 @@ pub struct LoadSpec {
     pub executor: Executor,
     /// Requests in flight at once (closed loop).
     #[serde(default)]
+    #[schemars(range(max = MOST_WORKERS))]
     pub concurrency: Option<NonZeroU32>,
     /// Requests per second (open loop).
     #[serde(default)]
+    #[schemars(range(min = *RATES.start(), max = *RATES.end()))]
     pub rate: Option<f64>,
     /// Open loop: a request due while this many are in flight is dropped (counted, not sent).
     #[serde(default = "default_max_in_flight")]
+    #[schemars(range(max = 10 * MOST_WORKERS))]
     pub max_in_flight: NonZeroU32,
     /// Stop after this many requests.
     #[serde(default)]
@@ -78,21 +81,27 @@ pub struct LoadSpec {
     /// Requests sent before the load and not counted, at its concurrency (or
     /// `max_in_flight`), so the load starts on open connections.
     #[serde(default)]
+    #[schemars(range(max = MOST_WORKERS))]
     pub warmup: Option<u64>,
     /// Stop starting requests after this long.
     #[serde(default)]
+    #[schemars(with = "Option<super::schema::Duration>")]
     pub duration: Option<HumanDuration>,
     /// Limit of one request, from start to the end of its body.
     #[serde(default = "default_timeout")]
+    #[schemars(with = "super::schema::Duration")]
     pub timeout: HumanDuration,
     /// Limit on connection set-up.
     #[serde(default = "default_connect_timeout")]
+    #[schemars(with = "super::schema::Duration")]
     pub connect_timeout: HumanDuration,
     /// Limit from sending to the response head.
     #[serde(default)]
+    #[schemars(with = "Option<super::schema::Duration>")]
     pub ttfb_timeout: Option<HumanDuration>,
     /// Longest silence allowed between two pieces of a stream.
     #[serde(default)]
+    #[schemars(with = "Option<super::schema::Duration>")]
     pub idle_timeout: Option<HumanDuration>,
     /// Stages: what ramps, the arrival rate (default) or the number of workers.
     #[serde(default)]
@@ -103,50 +112,61 @@ pub struct LoadSpec {
     /// Stages: `{duration, target}` each; the rate (or workers) moves linearly to
     /// `target` over `duration`.
     #[serde(default)]
+    #[schemars(length(max = MOST_STEPS))]
     pub stages: Option<Vec<StageSpec>>,
     /// Sweep: the rates to hold, in order.
     #[serde(default)]
+    #[schemars(length(min = 1, max = MOST_STEPS), inner(range(min = *RATES.start(), max = *RATES.end())))]
     pub rates: Option<Vec<f64>>,
     /// Sweep: instead of `rates`, go up to this rate…
     #[serde(default)]
+    #[schemars(range(min = *RATES.start(), max = *RATES.end()))]
     pub up_to: Option<f64>,
     /// …in this many equal steps.
     #[serde(default)]
+    #[schemars(range(max = MOST_STEPS))]
     pub steps: Option<NonZeroU32>,
     /// Sweep: how long each rate is held.
     #[serde(default)]
+    #[schemars(with = "Option<super::schema::Duration>")]
     pub step_duration: Option<HumanDuration>,
     /// Trace: the JSONL file, relative to the scenario's folder.
     #[serde(default)]
     pub trace: Option<std::path::PathBuf>,
     /// Trace: how much faster than recorded to replay (2 halves every gap).
     #[serde(default)]
+    #[schemars(range(min = 0.01, max = 1000))]
     pub speed: Option<f64>,
     /// Trace: tokens of one hash block.
     #[serde(default)]
+    #[schemars(range(max = 65_536))]
     pub block_tokens: Option<NonZeroU32>,
     /// Trace: the requests read from `trace` when the scenario was loaded.
     #[serde(skip)]
     pub replay: Option<std::sync::Arc<super::trace::Trace>>,
     /// Sweep: the thresholds each step must meet to count toward the max rate within SLO.
     #[serde(default, deserialize_with = "threshold_list")]
+    #[schemars(with = "Vec<super::schema::Threshold>")]
     pub slo: Vec<crate::thresholds::Threshold>,
 }
 
 /// The per-request SLO of goodput: a request counts as good when it succeeded and each
 /// bound it can be held to holds (a Message has no TTFT or TPOT, so only `e2e` judges
 /// it), as vLLM's and AIPerf's goodput count requests.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GoodputSpec {
     /// Longest time to first token.
     #[serde(default, deserialize_with = "slo_bound")]
+    #[schemars(with = "Option<super::schema::Duration>")]
     pub ttft: Option<HumanDuration>,
     /// Longest time per output token.
     #[serde(default, deserialize_with = "slo_bound")]
+    #[schemars(with = "Option<super::schema::Duration>")]
     pub tpot: Option<HumanDuration>,
     /// Longest end-to-end time.
     #[serde(default, deserialize_with = "slo_bound")]
+    #[schemars(with = "Option<super::schema::Duration>")]
     pub e2e: Option<HumanDuration>,
 }
 
@@ -183,7 +203,7 @@ fn slo_bound<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<HumanDurat
 }
 
 /// What a `stages` ramp moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Ramp {
     /// Requests per second (open loop).
@@ -194,10 +214,11 @@ pub enum Ramp {
 }
 
 /// One stage of a ramp.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StageSpec {
     /// How long the stage lasts.
+    #[schemars(with = "super::schema::Duration")]
     pub duration: HumanDuration,
     /// Requests per second (or workers) at its end.
     pub target: f64,

@@ -11,6 +11,8 @@ pub mod dataset;
 pub mod duration;
 pub mod error;
 mod jsonl;
+mod reference;
+pub mod schema;
 pub mod load_spec;
 pub mod size;
 pub mod target;
@@ -36,11 +38,12 @@ pub use template::{BodyPlan, Built, PreparedRequest, RequestTemplate, SessionSpe
 use template::non_empty_templates;
 
 /// A scenario that parsed and passed every check.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Short name; names the report folder.
     #[serde(deserialize_with = "report_name")]
+    #[schemars(with = "schema::ReportName")]
     pub name: String,
     /// Free text for the report.
     #[serde(default)]
@@ -59,6 +62,7 @@ pub struct Scenario {
     pub model: String,
     /// Request templates, picked by weight.
     #[serde(deserialize_with = "non_empty_templates")]
+    #[schemars(length(min = 1))]
     pub requests: Vec<RequestTemplate>,
     /// How much load, for how long: one phase. Give this or `phases`.
     #[serde(default, deserialize_with = "some_validated")]
@@ -74,9 +78,11 @@ pub struct Scenario {
     pub probes: Vec<ProbeSpec>,
     /// Feature cases sent once each before the load: `all`, or a list of names.
     #[serde(default, deserialize_with = "feature_list")]
+    #[schemars(with = "schema::FeatureList")]
     pub features: Vec<String>,
     /// Pass/fail expressions over the report, e.g. `ttft.p95 < 800ms`.
     #[serde(default, deserialize_with = "threshold_list")]
+    #[schemars(with = "Vec<schema::Threshold>")]
     pub thresholds: Vec<crate::thresholds::Threshold>,
     /// Before the load, fit each target's tokens per generated word with a few
     /// `count_tokens` requests (see [`crate::calibrate`]).
@@ -90,21 +96,24 @@ pub struct Scenario {
     pub capture: CaptureMode,
     /// Write `requests.jsonl` (or `.jsonl.gz`), a line per request, into the report folder.
     #[serde(default)]
+    #[schemars(with = "schema::Records")]
     pub records: RecordsMode,
 }
 
 /// One phase of a scenario: a load with its own name and thresholds.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseSpec {
     /// Name in the report.
     #[serde(deserialize_with = "report_name")]
+    #[schemars(with = "schema::ReportName")]
     pub name: String,
     /// The load.
     #[serde(deserialize_with = "validated")]
     pub load: LoadSpec,
     /// Thresholds judged on this phase alone.
     #[serde(default, deserialize_with = "threshold_list")]
+    #[schemars(with = "Vec<schema::Threshold>")]
     pub thresholds: Vec<crate::thresholds::Threshold>,
 }
 
@@ -192,7 +201,7 @@ pub enum ProbeSpec {
 }
 
 /// A probe the scenario defines.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomProbe {
     /// Name in the report.
@@ -207,7 +216,7 @@ pub struct CustomProbe {
 }
 
 /// The status and error type a probe must get.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeExpectation {
     /// HTTP status.

@@ -26,6 +26,17 @@ impl RecordsMode {
     }
 }
 
+/// Written as a scenario writes it: `false`, `jsonl` or `gzip`.
+impl serde::Serialize for RecordsMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RecordsMode::Off => s.serialize_bool(false),
+            RecordsMode::Jsonl => s.serialize_str("jsonl"),
+            RecordsMode::Gzip => s.serialize_str("gzip"),
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for RecordsMode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]

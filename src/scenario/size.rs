@@ -106,26 +106,44 @@ fn standard_normal(rng: &mut Rng) -> f64 {
 }
 
 /// A distribution as written: `{distribution: normal, mean: 2000, stddev: 500, ...}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Written {
+#[schemars(rename = "Distribution")]
+pub(super) struct Written {
+    /// `uniform` takes min and max; `normal` and `lognormal` mean and stddev (min and max
+    /// cut it); `empirical` takes values.
+    #[schemars(with = "super::schema::DistributionName")]
     distribution: String,
+    /// Smallest value drawn.
     #[serde(default)]
+    #[schemars(range(min = 1))]
     min: Option<u64>,
+    /// Largest value drawn.
     #[serde(default)]
+    #[schemars(range(min = 1))]
     max: Option<u64>,
+    /// Mean (of the values, not of their logarithm for `lognormal`).
     #[serde(default)]
+    #[schemars(range(min = 1))]
     mean: Option<f64>,
+    /// Standard deviation.
     #[serde(default)]
+    #[schemars(range(min = 0))]
     stddev: Option<f64>,
+    /// `empirical`: each value with its relative weight.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     values: Option<Vec<Weighted>>,
 }
 
-#[derive(Deserialize)]
+/// One value of an empirical distribution.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Weighted {
+    /// A token count.
+    #[schemars(range(min = 1))]
     value: u64,
+    /// Its relative weight.
     weight: u32,
 }
 

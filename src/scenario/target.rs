@@ -47,39 +47,47 @@ impl TargetSpec {
 }
 
 /// Knobs of the embedded mock, when a scenario targets it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MockSpec {
     /// Delay to the first token (default 120 ms, or the impersonated provider's).
     #[serde(default)]
+    #[schemars(with = "Option<super::schema::Duration>")]
     pub ttft: Option<HumanDuration>,
     /// Tokens per second after the first (default 200, or the impersonated provider's).
     #[serde(default)]
+    #[schemars(range(min = 0.01, max = 1_000_000))]
     pub tokens_per_s: Option<f64>,
     /// Delays are stretched by a random factor in `[1, 1 + jitter]`.
     #[serde(default = "default_mock_jitter")]
+    #[schemars(range(min = 0, max = 10))]
     pub jitter: f64,
     /// Added to the delay to the first token for each input token (each word of the
     /// prompt, see [`crate::synth`]), at most 10ms: longer prompts wait longer.
     #[serde(default, deserialize_with = "prefill")]
+    #[schemars(with = "Option<super::schema::Duration>")]
     pub prefill_per_token: Option<HumanDuration>,
     /// Natural answer length range `[min, max]` in tokens, before `max_tokens` applies.
     #[serde(default = "default_mock_length")]
+    #[schemars(inner(range(max = 128_000)))]
     pub output_tokens: [u32; 2],
     /// Talk HTTP/2 (h2c) to the mock instead of HTTP/1.1.
     #[serde(default)]
     pub http2: bool,
     /// Break this conformance rule on purpose (an error rule id).
     #[serde(default, deserialize_with = "quirk_name")]
+    #[schemars(with = "Option<super::schema::Quirk>")]
     pub quirk: Option<crate::conformance::Rule>,
     /// At most this many responses in progress; the rest queue.
     #[serde(default)]
+    #[schemars(range(max = 100_000))]
     pub capacity: Option<NonZeroU32>,
     /// A fixed pause in service: `{after: 2s, for: 500ms}`.
     #[serde(default)]
     pub stall: Option<StallSpec>,
     /// Impersonate this catalog provider (`relaybench providers` lists them).
     #[serde(default, deserialize_with = "provider_id")]
+    #[schemars(with = "Option<super::schema::ProviderId>")]
     pub profile: Option<&'static Provider>,
 }
 
@@ -124,13 +132,15 @@ fn provider_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'static Provid
 }
 
 /// A pause in the mock's service.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StallSpec {
     /// When it begins, from the mock's start.
+    #[schemars(with = "super::schema::Duration")]
     pub after: HumanDuration,
     /// How long it lasts.
     #[serde(rename = "for")]
+    #[schemars(with = "super::schema::Duration")]
     pub length: HumanDuration,
 }
 
@@ -183,7 +193,7 @@ pub struct HttpTarget {
 }
 
 /// Auth styles as written in YAML.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
 enum AuthSpec {
     #[serde(rename = "x-api-key")]
     XApiKey,
@@ -201,40 +211,63 @@ impl From<AuthSpec> for AuthStyle {
 }
 
 /// Prices as written in YAML, US dollars per million tokens.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Prices")]
 struct PricesSpec {
+    /// Per million input tokens.
+    #[schemars(range(min = 0))]
     input_per_mtok: f64,
+    /// Per million output tokens.
+    #[schemars(range(min = 0))]
     output_per_mtok: f64,
 }
 
-/// Every key a target map may hold; which combination is valid is checked after.
-#[derive(Deserialize)]
+/// A target as a map: the embedded mock, a catalog provider with any field overridden,
+/// or any endpoint spelled out. Which combination is valid is checked after.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct TargetFields {
+#[schemars(rename = "TargetMap")]
+pub(super) struct TargetFields {
+    /// Name in reports; defaults to the provider id, else `mock` or `http`.
     #[serde(default, deserialize_with = "report_name_opt")]
+    #[schemars(with = "Option<super::schema::ReportName>")]
     name: Option<String>,
+    /// A catalog provider: its URL, auth, key variable and prices, any of them overridden
+    /// here; with `mock:`, the mock impersonates it.
     #[serde(default, deserialize_with = "provider_id")]
+    #[schemars(with = "Option<super::schema::ProviderId>")]
     provider: Option<&'static Provider>,
+    /// The embedded mock on an ephemeral loopback port (`mock:` alone: its defaults).
     #[serde(default, deserialize_with = "mock_or_default")]
     mock: Option<MockSpec>,
+    /// Base URL; `/v1/messages` is appended.
     #[serde(default)]
     base_url: Option<String>,
+    /// How the key is sent: `x-api-key` or `bearer` (`Authorization: Bearer`).
     #[serde(default)]
     auth: Option<AuthSpec>,
+    /// The NAME of the environment variable holding the key (required with `base_url`
+    /// unless `provider` gives one).
     #[serde(default, deserialize_with = "env_var_name")]
+    #[schemars(with = "Option<super::schema::EnvVarName>")]
     api_key_env: Option<String>,
-    /// Absent: the provider's (or the API's); `null`: none sent.
+    /// `anthropic-version` to send. Absent: the provider's (or the API's); `null`: none sent.
     #[serde(default, deserialize_with = "present")]
     anthropic_version: Option<Option<String>>,
+    /// Extra headers on every request.
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    /// HTTP/2 with prior knowledge on `http://` URLs (https negotiates it by ALPN).
     #[serde(default)]
     http2: bool,
+    /// PEM certificates trusted besides the public roots (a private CA).
     #[serde(default)]
     ca_file: Option<std::path::PathBuf>,
+    /// Model sent to this target when a template names none.
     #[serde(default)]
     model: Option<String>,
+    /// US dollars per million tokens, for the run's cost (overrides the catalog's).
     #[serde(default)]
     prices: Option<PricesSpec>,
 }

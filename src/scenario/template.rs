@@ -37,8 +37,9 @@ pub(super) fn non_empty_templates<'de, D: Deserializer<'de>>(d: D) -> Result<Vec
 }
 
 /// One kind of request in the mix.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = super::schema::one_prompt_source)]
 pub struct RequestTemplate {
     /// Name in the report; defaults to `request-N`.
     #[serde(default)]
@@ -54,6 +55,7 @@ pub struct RequestTemplate {
     pub model: Option<String>,
     /// `max_tokens`: a number, or a distribution drawn per request.
     #[serde(deserialize_with = "output_size")]
+    #[schemars(with = "super::schema::OutputSize")]
     pub max_tokens: Size,
     /// Shorthand for one user message.
     #[serde(default)]
@@ -61,6 +63,7 @@ pub struct RequestTemplate {
     /// Instead of `prompt`: one user message generated to this many tokens (a number or
     /// a distribution), different for every request (see [`crate::synth`]).
     #[serde(default, deserialize_with = "input_size")]
+    #[schemars(with = "Option<super::schema::InputSize>")]
     pub prompt_tokens: Option<Size>,
     /// Begin `prompt` with a word unique to each request, so no response cache can
     /// answer it (generated prompts always are).
@@ -115,24 +118,28 @@ pub struct RequestTemplate {
 }
 
 /// A prompt-cache workload's prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SharedPrefix {
     /// Its size in tokens.
+    #[schemars(range(min = 1, max = super::size::MAX_INPUT_TOKENS))]
     pub tokens: u64,
     /// The share of requests that send the shared prefix (the others send one of their
     /// own, a certain miss), from 0 to 1.
+    #[schemars(range(min = 0, max = 1))]
     pub reuse: f64,
 }
 
 /// A conversation's shape.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionSpec {
     /// Turns, each one request.
+    #[schemars(range(min = 1, max = MAX_TURNS))]
     pub turns: u32,
-    /// Pause between a reply and the next turn.
+    /// Pause between a reply and the next turn (at most 10m).
     #[serde(default)]
+    #[schemars(with = "Option<super::schema::Duration>")]
     pub think_time: Option<super::duration::HumanDuration>,
 }
 
