@@ -1,7 +1,7 @@
 //! The house rules of `src/`, checked so they hold without review: every module lives on
 //! one floor and imports only from floors below its own; no files import each other in a
 //! circle (inside a module folder either); no file passes the line limit. The floors are
-//! the one table below, mirrored in the README's Architecture section (also checked).
+//! the one table below, mirrored in docs/architecture.md (also checked).
 //!
 //! Imports are read as text: comments and string literals are blanked, then every path
 //! that starts with `crate::`, `super::`, `self::`, a child module declared with `mod x;`,
@@ -42,10 +42,9 @@ fn imports_go_only_downward_and_no_file_is_too_long() {
 }
 
 #[test]
-fn the_readme_architecture_section_lists_the_same_floors() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README.md");
-    let section = readme.split("\n## Architecture").nth(1).expect("README has an Architecture section");
-    let section = section.split("\n## ").next().unwrap_or(section);
+fn the_architecture_page_lists_the_same_floors() {
+    let page = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md")).expect("docs/architecture.md");
+    let section = page.split("\n## ").next().unwrap_or(&page);
     let mut found: Vec<(usize, Vec<String>)> = Vec::new();
     for line in section.lines().filter(|l| l.starts_with("| ")) {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
@@ -56,7 +55,7 @@ fn the_readme_architecture_section_lists_the_same_floors() {
     found.sort();
     let expected: Vec<(usize, Vec<String>)> =
         FLOORS.iter().enumerate().map(|(i, (_, mods))| (i + 1, mods.iter().map(|m| (*m).to_owned()).collect())).collect();
-    assert_eq!(found, expected, "the README's Architecture table must list the floors of tests/layers.rs");
+    assert_eq!(found, expected, "docs/architecture.md's floor table must list the floors of tests/layers.rs");
 }
 
 // ---- the checks, over an in-memory tree so they can be tested on broken trees ----
@@ -86,7 +85,7 @@ fn check(tree: &Tree) -> Vec<String> {
     let modules: BTreeSet<String> = tree.keys().filter_map(|f| top_module(f)).collect();
     for m in &modules {
         if !floor_of.contains_key(m.as_str()) {
-            problems.push(format!("module `{m}` is on no floor: add it to FLOORS in tests/layers.rs and to the README"));
+            problems.push(format!("module `{m}` is on no floor: add it to FLOORS in tests/layers.rs and to docs/architecture.md"));
         }
     }
     for m in floor_of.keys().filter(|m| !modules.contains(**m)) {
