@@ -1,6 +1,6 @@
 //! Metric definitions and the recorder that folds outcomes into HdrHistograms.
 //!
-//! Each metric is defined here once; the README's metric table and the reports use these
+//! Each metric is defined here once; the guide's metric table (`docs/metrics.md`) and the reports use these
 //! ids and sentences. Histograms keep 3 significant figures and travel inside reports,
 //! so results from several runs or machines merge without averaging percentiles.
 
@@ -68,7 +68,7 @@ impl Unit {
         }
     }
 
-    /// The shown unit as the README's metric table writes it.
+    /// The shown unit as the guide's metric table writes it.
     pub fn label(self) -> &'static str {
         match self {
             Unit::Micros => "ms",
@@ -111,7 +111,7 @@ impl Metric {
         }
     }
 
-    /// One-sentence definition, quoted by the README.
+    /// One-sentence definition, quoted by the guide (`docs/metrics.md`).
     pub fn definition(self) -> &'static str {
         match self {
             Metric::Ttfb => "time from the request's start to the response status line and headers",

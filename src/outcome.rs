@@ -70,7 +70,7 @@ impl OutcomeKind {
         }
     }
 
-    /// One-line description, quoted by the README.
+    /// One-line description, quoted by the guide (`docs/metrics.md`).
     pub fn description(self) -> &'static str {
         match self {
             OutcomeKind::Ok => "a complete 200 response: a Message body, or a stream that reached `message_stop`",

@@ -1,5 +1,5 @@
 //! The rule table: every conformance rule's stable id, severity and one line of text.
-//! Reports, the README and `relaybench check` all read it from here.
+//! Reports, the guide (`docs/conformance.md`) and `relaybench check` all read it from here.
 
 /// How much a finding matters. Only errors fail the conformance gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -239,7 +239,7 @@ impl Rule {
     }
 }
 
-/// The rule table as Markdown, as the README shows it (`relaybench rules`).
+/// The rule table as Markdown, as the guide shows it (`relaybench rules`).
 pub fn markdown_table() -> String {
     let mut out = String::from("| id | severity | class | the rule |\n|---|---|---|---|\n");
     for r in RULES {
