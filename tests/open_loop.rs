@@ -46,19 +46,52 @@ fn requests_due_at_the_in_flight_cap_are_dropped_and_counted() {
     assert_eq!(r.phases[0].load.max_in_flight, Some(2));
 }
 
+/// The due times of a run's requests, from its per-request records (`start_s`: when each
+/// was due, from the run's start), sorted.
+fn due_times(name: &str, scenario: &str) -> Vec<f64> {
+    let dir = common::temp_dir(name);
+    let file = common::write_file(&dir, "s.yaml", &format!("{scenario}records: true\n"));
+    let out = dir.join("out");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_relaybench"))
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"])
+        .output()
+        .expect("run relaybench");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let records = std::fs::read_to_string(common::only_report_dir(&out).join("requests.jsonl")).expect("requests.jsonl");
+    let mut due: Vec<f64> = records
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("record")["start_s"].as_f64().expect("start_s"))
+        .collect();
+    due.sort_by(f64::total_cmp);
+    due
+}
+
+/// The gaps between consecutive due times: the schedule without the moment it started.
+fn gaps(due: &[f64]) -> Vec<f64> {
+    due.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
 #[test]
 fn poisson_schedules_repeat_with_the_seed() {
     let fast = "ttft: 1ms, tokens_per_s: 20000, jitter: 0, output_tokens: [4, 8]";
-    let a = run("poisson-a", &scenario(fast, "executor: poisson, rate: 200, requests: 60"));
-    let b = run("poisson-b", &scenario(fast, "executor: poisson, rate: 200, requests: 60"));
-    assert_eq!((a.totals.requests, a.totals.dropped), (60, 0));
-    // The same mix, template by template (their timings differ from run to run).
-    let mix = |r: &relaybench::report::Report| {
-        r.templates.iter().map(|t| (t.name.clone(), t.weight, t.stream, t.requests, t.input_tokens, t.input_tokens_requested)).collect::<Vec<_>>()
-    };
-    assert_eq!(mix(&a), mix(&b));
-    // 60 arrivals at 200/s take about 0.3 s; the schedule, not the server, sets the pace.
-    assert!(a.duration_s > 0.1, "{}", a.duration_s);
+    let load = "executor: poisson, rate: 200, requests: 60";
+    let a = due_times("poisson-a", &scenario(fast, load));
+    let b = due_times("poisson-b", &scenario(fast, load));
+    let other_seed = due_times("poisson-c", &scenario(fast, load).replace("seed: 5", "seed: 6"));
+    assert_eq!((a.len(), b.len(), other_seed.len()), (60, 60, 60));
+    // The same seed, the same arrivals: every gap equal to the microsecond (records round to
+    // it), whatever the server did.
+    for (i, (x, y)) in gaps(&a).iter().zip(gaps(&b)).enumerate() {
+        assert!((x - y).abs() < 2e-6, "gap {i}: {x} s and {y} s under the same seed");
+    }
+    // Another seed, other arrivals: most gaps differ by more than rounding.
+    let differ = gaps(&a).iter().zip(gaps(&other_seed)).filter(|(x, y)| (*x - *y).abs() > 1e-4).count();
+    assert!(differ > 50, "only {differ} of 59 gaps changed with the seed");
+    // Exponential gaps, not a fixed step: the spread of the gaps is near their mean (5 ms).
+    let g = gaps(&a);
+    let mean = g.iter().sum::<f64>() / g.len() as f64;
+    let sd = (g.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / g.len() as f64).sqrt();
+    assert!(sd > mean / 2.0, "gaps mean {mean} s, sd {sd} s: not Poisson arrivals");
 }
 
 #[test]

@@ -453,6 +453,12 @@ impl LoadShape {
 }
 
 impl OpenLoop {
+    /// The generator of this loop's arrival gaps: one stream of the scenario's seed, so the
+    /// same seed gives the same schedule.
+    fn arrival_rng(&self) -> Rng {
+        Rng::derive(self.seed, 0x6f70_656e)
+    }
+
     /// How far the next arrival is in count space: 1 on a fixed schedule, exponential
     /// with mean 1 for Poisson arrivals (time-rescaled, so they follow a ramp too).
     fn step(&self, rng: &mut Rng) -> f64 {
@@ -473,7 +479,7 @@ pub async fn run_open_loop(wiring: Wiring, plan: OpenLoop, grace: Duration, drop
     let start = Instant::now();
     let deadline = earliest(plan.duration, plan.rate.end()).map(|d| start + d);
     let slots = Arc::new(tokio::sync::Semaphore::new(plan.max_in_flight as usize));
-    let mut rng = Rng::derive(plan.seed, 0x6f70_656e);
+    let mut rng = plan.arrival_rng();
     let mut tasks = JoinSet::new();
     let mut count = 0.0;
     for n in 0u64.. {
@@ -551,8 +557,9 @@ mod tests {
     #[test]
     fn poisson_gaps_average_the_rate_and_repeat() {
         let plan = OpenLoop { rate: LoadShape::Constant(200.0), poisson: true, seed: 3, max_in_flight: 1, requests: None, arrivals: None, duration: None };
+        // The executor's own stream of the seed, as `run_open_loop` draws it.
         let arrivals = |seed| {
-            let mut rng = Rng::derive(seed, 1);
+            let mut rng = OpenLoop { seed, ..plan.clone() }.arrival_rng();
             let mut count = 0.0;
             (0..20_000)
                 .map(|_| {
@@ -565,6 +572,7 @@ mod tests {
         let mean_gap = a[a.len() - 1] / a.len() as f64;
         assert!((mean_gap - 0.005).abs() < 0.0002, "mean gap {mean_gap}");
         assert_eq!(a, arrivals(3));
+        assert_ne!(a, arrivals(4));
         let fixed = OpenLoop { poisson: false, ..plan };
         assert_eq!(fixed.rate.time_of(fixed.step(&mut Rng::new(1))), Some(Duration::from_millis(5)));
     }
