@@ -69,8 +69,30 @@ async fn measured_ttft_is_at_least_the_configured_delay_and_near_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_prior_knowledge_works_against_the_mock() {
     let mock = MockServer::start_local(mock_config(5)).await.expect("mock");
+    // The mock answers HTTP/1.1 as well, so the bytes on the wire tell which was spoken: a
+    // relay between client and mock keeps the first bytes of each connection.
+    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let relay_url = format!("http://{}", relay.local_addr().expect("addr"));
+    let upstream = mock.base_url().trim_start_matches("http://").to_owned();
+    let openings = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<u8>>::new()));
+    let seen = openings.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client_side, _)) = relay.accept().await {
+            let (upstream, seen) = (upstream.clone(), seen.clone());
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut first = vec![0u8; 24];
+                let Ok(()) = client_side.read_exact(&mut first).await.map(drop) else { return };
+                seen.lock().expect("lock").push(first.clone());
+                let Ok(mut server_side) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                if server_side.write_all(&first).await.is_ok() {
+                    let _ = tokio::io::copy_bidirectional(&mut client_side, &mut server_side).await;
+                }
+            });
+        }
+    });
     let target = relaybench::client::Target {
-        base_url: mock.base_url(),
+        base_url: relay_url,
         auth: relaybench::client::AuthStyle::Bearer,
         api_key: relaybench::client::ApiKey::new(KEY),
         anthropic_version: Some("2023-06-01".into()),
@@ -81,6 +103,11 @@ async fn http2_prior_knowledge_works_against_the_mock() {
     let client = relaybench::client::Client::new(&target, Default::default()).expect("client");
     let o = client.execute(common::body(true, 16), 0, true, None, Instant::now()).await;
     assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
+    // One connection, opened with the HTTP/2 connection preface (RFC 9113 §3.4), not a
+    // request line.
+    let openings = openings.lock().expect("lock").clone();
+    assert_eq!(openings.len(), 1, "connections: {openings:?}");
+    assert_eq!(openings[0], b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "{}", String::from_utf8_lossy(&openings[0]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
