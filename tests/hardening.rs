@@ -331,9 +331,12 @@ fn generator_saturation_is_flagged_in_the_report() {
 }
 
 #[test]
-fn a_huge_concurrency_for_few_requests_spawns_only_the_workers_it_uses() {
+fn a_huge_concurrency_for_few_requests_is_neither_refused_nor_slow() {
     // Every worker was spawned up front, and the open-file budget counted them all: this
     // run was refused (200,064 files needed) or held 100,000 idle tasks for ten requests.
+    // The workers spawned are counted where they are spawned, by the unit test
+    // `load::tests::a_huge_concurrency_for_few_requests_spawns_only_the_workers_it_uses`;
+    // this is the same case as a user runs it, through the open-file budget.
     let dir = common::temp_dir("hardening-lazy-workers");
     let scenario = "name: many\ntarget: {mock: {ttft: 1ms, tokens_per_s: 100000, jitter: 0}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {max_tokens: 8, prompt: hi}\nload: {concurrency: 100000, requests: 10}\n";
     let file = common::write_file(&dir, "s.yaml", scenario);

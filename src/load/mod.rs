@@ -218,7 +218,8 @@ impl Wiring {
 /// stop are given `grace` to complete, then cut. Workers are spawned when the level
 /// first reaches them, and never more than the requests to send: a ramp to 100,000
 /// workers, or a concurrency of 100,000 for ten requests, costs only what it uses.
-pub async fn run_closed_loop(wiring: Wiring, plan: ClosedLoop, grace: Duration) {
+/// Returns how many workers it spawned.
+pub async fn run_closed_loop(wiring: Wiring, plan: ClosedLoop, grace: Duration) -> u64 {
     let start = Instant::now();
     let most = (plan.workers.peak().ceil().max(0.0) as u64).min(plan.requests.unwrap_or(u64::MAX));
     let crew = Arc::new(Crew {
@@ -249,6 +250,7 @@ pub async fn run_closed_loop(wiring: Wiring, plan: ClosedLoop, grace: Duration) 
     let stop = crew.wiring.stop.clone();
     drop(crew);
     finish(workers, &stop, grace).await;
+    spawned
 }
 
 /// What the workers of one closed loop share.
@@ -552,6 +554,34 @@ mod tests {
             dataset: None,
             session: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_huge_concurrency_for_few_requests_spawns_only_the_workers_it_uses() {
+        // Nothing listens on the port: each request ends at once as a connect error.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let target = crate::client::Target {
+            base_url: format!("http://127.0.0.1:{port}"),
+            auth: crate::client::AuthStyle::XApiKey,
+            api_key: crate::client::ApiKey::new("k"),
+            anthropic_version: None,
+            headers: Vec::new(),
+            http2: false,
+            ca_file: None,
+        };
+        let client = Client::new(&target, crate::client::Timeouts::default()).expect("client");
+        let requests: Arc<[PreparedRequest]> = Arc::from(vec![req(1)]);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let picker = Picker::new(&requests, 1);
+        let wiring = Wiring::new(client, requests, picker, Arc::default(), tx, Arc::default(), 1);
+        let plan = ClosedLoop { workers: LoadShape::Constant(100_000.0), requests: Some(10), duration: None };
+        let spawned = run_closed_loop(wiring, plan, Duration::ZERO).await;
+        assert_eq!(spawned, 10, "one worker per request to send, not one per level");
+        let mut ended = 0;
+        while rx.recv().await.is_some() {
+            ended += 1;
+        }
+        assert_eq!(ended, 10);
     }
 
     #[test]

@@ -518,7 +518,9 @@ impl PhaseContext {
             wiring.trace = Some(trace.clone());
         }
         match plan {
-            Plan::Closed(p) => run_closed_loop(wiring, p, self.grace).await,
+            Plan::Closed(p) => {
+                run_closed_loop(wiring, p, self.grace).await;
+            }
             Plan::Open(p) => run_open_loop(wiring, p, self.grace, dropped.clone()).await,
         }
         // The collector ends when the last worker drops its sender; it cannot panic.
