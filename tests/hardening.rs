@@ -155,7 +155,7 @@ async fn a_findings_flood_keeps_a_few_examples_counts_them_all_and_loses_no_gap(
     let r = common::only_report(&out);
     let rule = &r.conformance.rules["stream.block-event-before-start"];
     assert_eq!(rule.count, n as u64, "every finding counted");
-    assert!(rule.examples.len() <= 3, "a few kept");
+    assert_eq!(rule.examples.len(), relaybench::load::collect::MAX_FINDING_EXAMPLES, "a few kept: {:?}", rule.examples);
     assert_eq!(r.metrics["itl"].count, n as u64 - 1, "every gap recorded, past the kept ones too");
 
     // Offline, the same bytes print a few lines, not two per event.
@@ -229,6 +229,9 @@ fn the_open_file_limit_is_raised_or_the_run_refused_before_sending() {
         assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
         let r = common::only_report(&out);
         assert_eq!((r.totals.requests, r.totals.by_outcome["ok"]), (300, 300), "no connection failed for want of descriptors");
+    } else {
+        // Said, not silent: this half needs room above the soft limit to raise it into.
+        eprintln!("SKIPPED the raised half of the open-file test: the hard limit is {hard}, below the 1024 it needs (the refused half still runs)");
     }
     // A hard limit of 100: refused at once, naming both figures.
     let (o, out) = run_under("ulimit -n 100", "refused");
@@ -243,14 +246,17 @@ fn an_open_loop_that_cannot_keep_up_stops_at_its_deadline_and_counts_every_slot(
     // A million requests per second for 2 s with 4 in flight: the loop falls behind at
     // once. It must stop by the clock and count the slots it never reached, not walk them.
     let dir = common::temp_dir("hardening-open-loop-clock");
-    let scenario = "name: behind\ntarget: {mock: {ttft: 1ms, tokens_per_s: 100000, jitter: 0}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {max_tokens: 8, prompt: hi}\nload: {executor: constant-rate, rate: 1000000, duration: 2s, max_in_flight: 4}\nthresholds: [dropped >= 0]\n";
+    let scenario = "name: behind\ntarget: {mock: {ttft: 1ms, tokens_per_s: 100000, jitter: 0}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {max_tokens: 8, prompt: hi}\nload: {executor: constant-rate, rate: 1000000, duration: 2s, max_in_flight: 4}\nthresholds: [dropped > 1000000, requests > 0]\n";
     let file = common::write_file(&dir, "s.yaml", scenario);
     let out = dir.join("out");
     let started = std::time::Instant::now();
     let o = Command::new(BIN).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"]).output().expect("run");
     assert!(started.elapsed() < std::time::Duration::from_secs(15), "took {:?}", started.elapsed());
-    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
+    // Most slots are dropped, some requests are sent, and the gate says so.
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let r = common::only_report(&out);
+    let judged: Vec<(&str, bool)> = r.thresholds.iter().map(|t| (t.expression.as_str(), t.passed)).collect();
+    assert_eq!(judged, [("dropped > 1000000", true), ("requests > 0", true), ("error_rate < 100% (default)", true)]);
     let scheduled = r.totals.requests + r.totals.dropped;
     assert!(scheduled.abs_diff(2_000_000) <= 2, "{} sent + {} dropped", r.totals.requests, r.totals.dropped);
     assert!(r.totals.requests > 0);
