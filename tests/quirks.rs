@@ -90,19 +90,33 @@ async fn clean_mock_breaks_no_rule() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_quirk_fires_its_rule_and_only_it() {
-    let mut covered = 0;
-    // A repeat quirk shows only over two requests: tests/features.rs judges it.
-    for rule in quirk::available().filter(|r| !quirk::REPEAT_QUIRKS.contains(r)) {
+    // What must have a quirk, from the rule table and PROTOCOL.md §8, not from the mock's
+    // own list: every error rule, and the relay faults that are warnings.
+    let warned_faults = [Rule::ErrorInsteadOfStatus, Rule::BufferedStream, Rule::RequestEmptyEndTurn];
+    let must_fire: Vec<Rule> = relaybench::conformance::RULES
+        .iter()
+        .filter(|r| r.severity == relaybench::conformance::Severity::Error)
+        .map(|r| r.rule)
+        .chain(warned_faults)
+        .collect();
+    assert!(must_fire.len() >= 40, "{} rules", must_fire.len());
+    let mut offline = 0;
+    for &rule in &must_fire {
+        assert_eq!(quirk::parse(rule.id()), Ok(rule), "the mock has no quirk for {}", rule.id());
         let server = mock(Some(rule)).await;
         let expected = BTreeSet::from([rule.id()]);
         assert_eq!(live_findings(&server).await, expected, "live, quirk {}", rule.id());
         if let Some(found) = offline_findings(&server, rule).await {
             assert_eq!(found, expected, "offline, quirk {}", rule.id());
+            offline += 1;
         }
-        covered += 1;
     }
-    let errors = relaybench::conformance::RULES.iter().filter(|r| r.severity == relaybench::conformance::Severity::Error).count();
-    assert_eq!(covered, errors + quirk::WARN_QUIRKS.len());
+    // Most faults are in the bytes, and come back from a capture too.
+    assert!(offline * 3 > must_fire.len() * 2, "only {offline} of {} checked offline", must_fire.len());
+    // The mock commits nothing else, but the fault only a repeated request shows
+    // (tests/features.rs judges it).
+    let others: Vec<Rule> = quirk::available().filter(|r| !must_fire.contains(r)).collect();
+    assert_eq!(others, [Rule::IdentityResponseCache]);
 }
 
 #[test]
