@@ -1,18 +1,28 @@
 //! A server that breaks the protocol must become a recorded outcome, never a panic or
-//! unbounded memory, and the client must stay usable for the next request.
+//! unbounded memory, and the client must stay usable for the next request: each server
+//! here misbehaves on its first connection only, and the same client's second request
+//! must then succeed.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{bad_server, sse_head, Script};
+use common::{bad_then_good_server, sse_head, Script};
 use relaybench::outcome::OutcomeKind;
 use tokio::time::Instant;
 
 async fn outcome_of(script: Script, total: Duration) -> relaybench::outcome::Outcome {
-    let url = bad_server(script).await;
-    let client = common::client(&url, "k", total);
-    client.execute(common::body(true, 16), 0, true, None, Instant::now()).await
+    let url = bad_then_good_server(script).await;
+    outcome_then_ok(&common::client(&url, "k", total)).await
+}
+
+/// The outcome of a first request, after checking that a second one on the same client
+/// succeeds.
+async fn outcome_then_ok(client: &relaybench::client::Client) -> relaybench::outcome::Outcome {
+    let first = client.execute(common::body(true, 16), 0, true, None, Instant::now()).await;
+    let second = client.execute(common::body(true, 16), 1, true, None, Instant::now()).await;
+    assert_eq!(second.kind, OutcomeKind::Ok, "the request after {:?} failed: {:?}", first.kind, second.detail);
+    first
 }
 
 fn with_head(body: &[u8]) -> Vec<u8> {
@@ -68,9 +78,9 @@ async fn non_json_error_body_is_still_an_http_error() {
 #[tokio::test]
 async fn silent_stream_hits_the_idle_limit_not_the_total() {
     let body = b"event: ping\ndata: {\"type\":\"ping\"}\n\n".repeat(50);
-    let url = bad_server(Script::Drip(with_head(&body), Duration::from_millis(300))).await;
+    let url = bad_then_good_server(Script::Drip(with_head(&body), Duration::from_millis(300))).await;
     let timeouts = relaybench::client::Timeouts { idle: Some(Duration::from_millis(100)), total: Duration::from_secs(20), ..Default::default() };
-    let o = common::client_with(&url, timeouts).execute(common::body(true, 16), 0, true, None, Instant::now()).await;
+    let o = outcome_then_ok(&common::client_with(&url, timeouts)).await;
     assert_eq!(o.kind, OutcomeKind::IdleTimeout, "{:?}", o.detail);
     assert!(o.e2e < Duration::from_secs(10));
     // Cutting the stream was our limit, not the server's protocol fault.
@@ -80,10 +90,22 @@ async fn silent_stream_hits_the_idle_limit_not_the_total() {
 
 #[tokio::test]
 async fn server_that_never_answers_hits_the_ttfb_limit() {
-    // Reads the request, then sends nothing for longer than the limit.
-    let url = bad_server(Script::Drip(b"HTTP/1.1 200 OK\r\n".to_vec(), Duration::from_secs(5))).await;
+    // Reads the request, then sends not one byte for longer than the limit.
+    let url = bad_then_good_server(Script::Silence(Duration::from_secs(5))).await;
     let timeouts = relaybench::client::Timeouts { ttfb: Some(Duration::from_millis(200)), total: Duration::from_secs(20), ..Default::default() };
-    let o = common::client_with(&url, timeouts).execute(common::body(true, 16), 0, true, None, Instant::now()).await;
+    let started = Instant::now();
+    let o = outcome_then_ok(&common::client_with(&url, timeouts)).await;
+    assert_eq!(o.kind, OutcomeKind::TtfbTimeout, "{:?}", o.detail);
+    assert_eq!(o.status, None);
+    assert!(started.elapsed() < Duration::from_secs(4), "the limit, not the server's silence, ended it");
+}
+
+#[tokio::test]
+async fn server_that_stops_inside_its_status_line_hits_the_ttfb_limit() {
+    // A head begun and never finished is no head: the same limit holds.
+    let url = bad_then_good_server(Script::Drip(b"HTTP/1.1 200 OK\r\n".to_vec(), Duration::from_secs(5))).await;
+    let timeouts = relaybench::client::Timeouts { ttfb: Some(Duration::from_millis(200)), total: Duration::from_secs(20), ..Default::default() };
+    let o = outcome_then_ok(&common::client_with(&url, timeouts)).await;
     assert_eq!(o.kind, OutcomeKind::TtfbTimeout, "{:?}", o.detail);
     assert_eq!(o.status, None);
 }

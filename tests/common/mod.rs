@@ -61,16 +61,43 @@ pub enum Script {
     Drip(Vec<u8>, Duration),
     /// The head, then `total` bytes of `fill` with no line end, then close.
     Endless(Vec<u8>, u8, usize),
+    /// Nothing at all for this long, then close.
+    Silence(Duration),
+}
+
+/// A complete, valid stream response: what a well-behaved server answers.
+pub fn good_stream_response() -> Vec<u8> {
+    let mut response = sse_head();
+    response.extend_from_slice(concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":2}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    ).as_bytes());
+    response
 }
 
 /// Serves `script` to every connection on an ephemeral loopback port; returns the base URL.
 pub async fn bad_server(script: Script) -> String {
+    serve_scripts(move |_| script.clone()).await
+}
+
+/// Serves `script` to the first connection and a complete, valid stream to every later
+/// one: whether a client is still usable after a misbehaving answer.
+pub async fn bad_then_good_server(script: Script) -> String {
+    serve_scripts(move |n| if n == 0 { script.clone() } else { Script::Bytes(good_stream_response()) }).await
+}
+
+/// Serves connection number `n` (from 0) with `script_of(n)`; returns the base URL.
+async fn serve_scripts(script_of: impl Fn(usize) -> Script + Send + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
-        loop {
+        for n in 0.. {
             let Ok((mut sock, _)) = listener.accept().await else { return };
-            let script = script.clone();
+            let script = script_of(n);
             tokio::spawn(async move {
                 let _ = read_request(&mut sock).await;
                 match script {
@@ -85,6 +112,7 @@ pub async fn bad_server(script: Script) -> String {
                             tokio::time::sleep(gap).await;
                         }
                     }
+                    Script::Silence(length) => tokio::time::sleep(length).await,
                     Script::Endless(head, fill, total) => {
                         let _ = sock.write_all(&head).await;
                         let block = vec![fill; 64 * 1024];
