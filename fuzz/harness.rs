@@ -149,11 +149,17 @@ pub fn thresholds(data: &[u8]) {
     }
 }
 
-/// A saved report either decodes or is refused; a decoded one renders in every format.
+/// A saved report either decodes or is refused; a decoded one renders in every format,
+/// each to a whole document.
 pub fn report(data: &[u8]) {
     if let Ok(r) = serde_json::from_slice::<relaybench::report::Report>(data) {
-        let _ = relaybench::report::markdown::render(&r);
-        let _ = relaybench::report::junit::render(&r);
-        let _ = relaybench::report::terminal::render(&r);
+        let markdown = relaybench::report::markdown::render(&r);
+        assert!(markdown.starts_with('#'), "Markdown without its heading: {:?}", markdown.get(..80));
+        let junit = relaybench::report::junit::render(&r);
+        assert!(junit.starts_with("<?xml") && junit.trim_end().ends_with("</testsuites>"), "JUnit cut: {:?}", junit.get(..80));
+        let terminal = relaybench::report::terminal::render(&r);
+        assert!(terminal.contains(&r.scenario.name), "the terminal summary does not name its scenario");
+        let html = relaybench::report::html::render(&r);
+        assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"), "HTML cut: {:?}", html.get(..80));
     }
 }

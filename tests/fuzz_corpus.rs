@@ -43,3 +43,15 @@ fn every_committed_fuzz_input_runs_clean() {
         }
     }
 }
+
+#[test]
+fn the_report_corpus_holds_reports_that_decode_so_every_renderer_runs() {
+    // The report target renders only what decodes; a corpus of refusals would test no
+    // renderer at all.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/report");
+    let decoded = inputs(&dir)
+        .iter()
+        .filter(|f| serde_json::from_slice::<relaybench::report::Report>(&std::fs::read(f).expect("read")).is_ok())
+        .count();
+    assert!(decoded >= 10, "only {decoded} inputs of fuzz/corpus/report decode to a report");
+}

@@ -340,11 +340,20 @@ mod tests {
 
     #[test]
     fn long_series_are_thinned_to_a_bounded_number_of_points() {
-        let points: Vec<(f64, f64)> = (0..3600).map(|s| (f64::from(s), 2.0)).collect();
-        let thin = thin(points);
-        assert!(thin.len() <= MAX_POINTS);
-        assert!(thin.iter().all(|p| p.1 == 2.0), "averaging keeps a level");
-        assert_eq!(super::thin(vec![(0.0, 1.0)]).len(), 1);
+        // An hour of seconds whose value is the second itself: windows of five seconds,
+        // each drawn at its first second with the mean of its five.
+        let points: Vec<(f64, f64)> = (0..3600).map(|s| (f64::from(s), f64::from(s))).collect();
+        let window = 3600usize.div_ceil(MAX_POINTS);
+        let thinned = thin(points);
+        assert_eq!(thinned.len(), 3600 / window, "window {window}");
+        assert!(thinned.len() <= MAX_POINTS && thinned.len() > MAX_POINTS / 2);
+        for (i, (x, y)) in thinned.iter().enumerate() {
+            let first = (i * window) as f64;
+            assert_eq!((*x, *y), (first, first + (window - 1) as f64 / 2.0), "window {i}");
+        }
+        // A short series is kept as it is.
+        let short = vec![(0.0, 1.0), (1.0, 3.0)];
+        assert_eq!(thin(short.clone()), short);
     }
 
     #[test]
