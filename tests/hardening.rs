@@ -316,22 +316,34 @@ fn a_sweep_step_cut_by_an_interrupt_is_shown_but_not_judged() {
     assert_eq!(sweep.max_rate_within_slo, None, "a step cut short proves no rate");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn generator_saturation_is_flagged_in_the_report() {
     // 64 streams of 2,000 tokens from a mock with no delay, in one process on a debug
-    // build: the client cannot keep up, and its ITL of 0 and TTFT of its own backlog
-    // must not pass for the server's.
+    // build, pinned to one core (taskset) so that no machine is fast or wide enough to
+    // keep up, idle or not: the client falls behind, and its ITL of 0 and TTFT of its own
+    // backlog must not pass for the server's.
     let dir = common::temp_dir("hardening-saturation");
     let scenario = "name: sat\ntarget: {mock: {ttft: 0ms, tokens_per_s: 1000000, jitter: 0, output_tokens: [2000, 2000]}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {stream: true, max_tokens: 4096, prompt: hi}\nload: {concurrency: 64, duration: 2s}\n";
     let file = common::write_file(&dir, "s.yaml", scenario);
     let out = dir.join("out");
-    let o = Command::new(BIN).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")]).output().expect("run");
+    let o = Command::new("taskset")
+        .args(["-c", "0", BIN, "run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")])
+        .output()
+        .expect("taskset (util-linux) runs relaybench");
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("load generator SATURATED"), "{stdout}");
     let r = common::only_report(&out);
     let client = r.client.expect("the report says whether the client kept up");
-    assert!(client.saturated && !client.reasons.is_empty(), "{client:?}");
+    // What was measured, in every message below.
+    let measured = format!(
+        "event-loop lag p99 {:.1} ms, max {:.1} ms, CPU {:?} of {} core(s), {} requests",
+        client.event_loop_lag_p99_ms, client.event_loop_lag_max_ms, client.cpu_cores_used, client.cores, r.totals.requests
+    );
+    assert_eq!(client.cores, 1, "pinned to one core: {measured}");
+    assert!(r.totals.requests > 0, "something was sent: {measured}");
+    assert!(client.saturated && !client.reasons.is_empty(), "not flagged: {measured}");
+    assert!(stdout.contains("load generator SATURATED"), "{measured}\n{stdout}");
     let summary = std::fs::read_to_string(common::only_report_dir(&out).join(relaybench::report::SUMMARY_MD)).expect("summary");
     assert!(summary.contains("Load generator SATURATED"), "{summary}");
 }
