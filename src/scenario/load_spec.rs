@@ -85,23 +85,23 @@ pub struct LoadSpec {
     pub warmup: Option<u64>,
     /// Stop starting requests after this long.
     #[serde(default)]
-    #[schemars(with = "Option<super::schema::Duration>")]
+    #[schemars(with = "Option<super::schema_values::Duration>")]
     pub duration: Option<HumanDuration>,
     /// Limit of one request, from start to the end of its body.
     #[serde(default = "default_timeout")]
-    #[schemars(with = "super::schema::Duration")]
+    #[schemars(with = "super::schema_values::Duration")]
     pub timeout: HumanDuration,
     /// Limit on connection set-up.
     #[serde(default = "default_connect_timeout")]
-    #[schemars(with = "super::schema::Duration")]
+    #[schemars(with = "super::schema_values::Duration")]
     pub connect_timeout: HumanDuration,
     /// Limit from sending to the response head.
     #[serde(default)]
-    #[schemars(with = "Option<super::schema::Duration>")]
+    #[schemars(with = "Option<super::schema_values::Duration>")]
     pub ttfb_timeout: Option<HumanDuration>,
     /// Longest silence allowed between two pieces of a stream.
     #[serde(default)]
-    #[schemars(with = "Option<super::schema::Duration>")]
+    #[schemars(with = "Option<super::schema_values::Duration>")]
     pub idle_timeout: Option<HumanDuration>,
     /// Stages: what ramps, the arrival rate (default) or the number of workers.
     #[serde(default)]
@@ -128,7 +128,7 @@ pub struct LoadSpec {
     pub steps: Option<NonZeroU32>,
     /// Sweep: how long each rate is held.
     #[serde(default)]
-    #[schemars(with = "Option<super::schema::Duration>")]
+    #[schemars(with = "Option<super::schema_values::Duration>")]
     pub step_duration: Option<HumanDuration>,
     /// Trace: the JSONL file, relative to the scenario's folder.
     #[serde(default)]
@@ -146,7 +146,7 @@ pub struct LoadSpec {
     pub replay: Option<std::sync::Arc<super::trace::Trace>>,
     /// Sweep: the thresholds each step must meet to count toward the max rate within SLO.
     #[serde(default, deserialize_with = "threshold_list")]
-    #[schemars(with = "Vec<super::schema::Threshold>")]
+    #[schemars(with = "Vec<super::schema_values::Threshold>")]
     pub slo: Vec<crate::thresholds::Threshold>,
 }
 
@@ -158,15 +158,15 @@ pub struct LoadSpec {
 pub struct GoodputSpec {
     /// Longest time to first token.
     #[serde(default, deserialize_with = "slo_bound")]
-    #[schemars(with = "Option<super::schema::Duration>")]
+    #[schemars(with = "Option<super::schema_values::Duration>")]
     pub ttft: Option<HumanDuration>,
     /// Longest time per output token.
     #[serde(default, deserialize_with = "slo_bound")]
-    #[schemars(with = "Option<super::schema::Duration>")]
+    #[schemars(with = "Option<super::schema_values::Duration>")]
     pub tpot: Option<HumanDuration>,
     /// Longest end-to-end time.
     #[serde(default, deserialize_with = "slo_bound")]
-    #[schemars(with = "Option<super::schema::Duration>")]
+    #[schemars(with = "Option<super::schema_values::Duration>")]
     pub e2e: Option<HumanDuration>,
 }
 
@@ -218,7 +218,7 @@ pub enum Ramp {
 #[serde(deny_unknown_fields)]
 pub struct StageSpec {
     /// How long the stage lasts.
-    #[schemars(with = "super::schema::Duration")]
+    #[schemars(with = "super::schema_values::Duration")]
     pub duration: HumanDuration,
     /// Requests per second (or workers) at its end.
     pub target: f64,

@@ -13,6 +13,7 @@ pub mod error;
 mod jsonl;
 mod reference;
 pub mod schema;
+mod schema_values;
 pub mod load_spec;
 pub mod size;
 pub mod target;
@@ -43,7 +44,7 @@ use template::non_empty_templates;
 pub struct Scenario {
     /// Short name; names the report folder.
     #[serde(deserialize_with = "report_name")]
-    #[schemars(with = "schema::ReportName")]
+    #[schemars(with = "schema_values::ReportName")]
     pub name: String,
     /// Free text for the report.
     #[serde(default)]
@@ -78,11 +79,11 @@ pub struct Scenario {
     pub probes: Vec<ProbeSpec>,
     /// Feature cases sent once each before the load: `all`, or a list of names.
     #[serde(default, deserialize_with = "feature_list")]
-    #[schemars(with = "schema::FeatureList")]
+    #[schemars(with = "schema_values::FeatureList")]
     pub features: Vec<String>,
     /// Pass/fail expressions over the report, e.g. `ttft.p95 < 800ms`.
     #[serde(default, deserialize_with = "threshold_list")]
-    #[schemars(with = "Vec<schema::Threshold>")]
+    #[schemars(with = "Vec<schema_values::Threshold>")]
     pub thresholds: Vec<crate::thresholds::Threshold>,
     /// Before the load, fit each target's tokens per generated word with a few
     /// `count_tokens` requests (see [`crate::calibrate`]).
@@ -96,7 +97,7 @@ pub struct Scenario {
     pub capture: CaptureMode,
     /// Write `requests.jsonl` (or `.jsonl.gz`), a line per request, into the report folder.
     #[serde(default)]
-    #[schemars(with = "schema::Records")]
+    #[schemars(with = "schema_values::Records")]
     pub records: RecordsMode,
 }
 
@@ -106,14 +107,14 @@ pub struct Scenario {
 pub struct PhaseSpec {
     /// Name in the report.
     #[serde(deserialize_with = "report_name")]
-    #[schemars(with = "schema::ReportName")]
+    #[schemars(with = "schema_values::ReportName")]
     pub name: String,
     /// The load.
     #[serde(deserialize_with = "validated")]
     pub load: LoadSpec,
     /// Thresholds judged on this phase alone.
     #[serde(default, deserialize_with = "threshold_list")]
-    #[schemars(with = "Vec<schema::Threshold>")]
+    #[schemars(with = "Vec<schema_values::Threshold>")]
     pub thresholds: Vec<crate::thresholds::Threshold>,
 }
 
@@ -245,6 +246,19 @@ impl<'de> Deserialize<'de> for ProbeSpec {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+impl schemars::JsonSchema for ProbeSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Probe".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let custom = generator.subschema_for::<CustomProbe>();
+        schemars::json_schema!({
+            "description": "A built-in probe name, or a custom probe with its request body and the status and error type it must get.",
+            "anyOf": [{"enum": crate::probes::BUILTIN}, custom]
+        })
     }
 }
 

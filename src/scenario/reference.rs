@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
-/// The page for `schema` (the output of [`super::schema::scenario_schema`]).
+/// The page for `schema`, the scenario schema as JSON.
 pub(super) fn render(schema: &Value) -> String {
     let empty = Map::new();
     let defs = schema.get("$defs").and_then(Value::as_object).unwrap_or(&empty);

@@ -98,6 +98,38 @@ impl Size {
     }
 }
 
+/// `prompt_tokens` in the scenario schema ([`input_size`]).
+pub(super) struct InputSize;
+/// `max_tokens` in the scenario schema ([`output_size`]).
+pub(super) struct OutputSize;
+
+/// A token count within `1..=limit`, or a distribution of them.
+fn size_schema(generator: &mut schemars::SchemaGenerator, what: &str, limit: u64) -> schemars::Schema {
+    let distribution = generator.subschema_for::<Written>();
+    schemars::json_schema!({
+        "description": format!("{what}: a token count from 1 to {limit}, or a distribution drawn per request."),
+        "anyOf": [{"type": "integer", "minimum": 1, "maximum": limit}, distribution]
+    })
+}
+
+impl schemars::JsonSchema for InputSize {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "InputSize".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        size_schema(generator, "Input tokens", MAX_INPUT_TOKENS)
+    }
+}
+
+impl schemars::JsonSchema for OutputSize {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OutputSize".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        size_schema(generator, "Output tokens", MAX_OUTPUT_TOKENS)
+    }
+}
+
 /// Box–Muller: one standard normal draw from two uniforms.
 fn standard_normal(rng: &mut Rng) -> f64 {
     let u1 = 1.0 - rng.next_f64(); // in (0, 1], so the logarithm is finite
@@ -112,7 +144,7 @@ fn standard_normal(rng: &mut Rng) -> f64 {
 pub(super) struct Written {
     /// `uniform` takes min and max; `normal` and `lognormal` mean and stddev (min and max
     /// cut it); `empirical` takes values.
-    #[schemars(with = "super::schema::DistributionName")]
+    #[schemars(with = "super::schema_values::DistributionName")]
     distribution: String,
     /// Smallest value drawn.
     #[serde(default)]

@@ -52,7 +52,7 @@ impl TargetSpec {
 pub struct MockSpec {
     /// Delay to the first token (default 120 ms, or the impersonated provider's).
     #[serde(default)]
-    #[schemars(with = "Option<super::schema::Duration>")]
+    #[schemars(with = "Option<super::schema_values::Duration>")]
     pub ttft: Option<HumanDuration>,
     /// Tokens per second after the first (default 200, or the impersonated provider's).
     #[serde(default)]
@@ -65,7 +65,7 @@ pub struct MockSpec {
     /// Added to the delay to the first token for each input token (each word of the
     /// prompt, see [`crate::synth`]), at most 10ms: longer prompts wait longer.
     #[serde(default, deserialize_with = "prefill")]
-    #[schemars(with = "Option<super::schema::Duration>")]
+    #[schemars(with = "Option<super::schema_values::Duration>")]
     pub prefill_per_token: Option<HumanDuration>,
     /// Natural answer length range `[min, max]` in tokens, before `max_tokens` applies.
     #[serde(default = "default_mock_length")]
@@ -76,7 +76,7 @@ pub struct MockSpec {
     pub http2: bool,
     /// Break this conformance rule on purpose (an error rule id).
     #[serde(default, deserialize_with = "quirk_name")]
-    #[schemars(with = "Option<super::schema::Quirk>")]
+    #[schemars(with = "Option<super::schema_values::Quirk>")]
     pub quirk: Option<crate::conformance::Rule>,
     /// At most this many responses in progress; the rest queue.
     #[serde(default)]
@@ -87,7 +87,7 @@ pub struct MockSpec {
     pub stall: Option<StallSpec>,
     /// Impersonate this catalog provider (`relaybench providers` lists them).
     #[serde(default, deserialize_with = "provider_id")]
-    #[schemars(with = "Option<super::schema::ProviderId>")]
+    #[schemars(with = "Option<super::schema_values::ProviderId>")]
     pub profile: Option<&'static Provider>,
 }
 
@@ -136,11 +136,11 @@ fn provider_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'static Provid
 #[serde(deny_unknown_fields)]
 pub struct StallSpec {
     /// When it begins, from the mock's start.
-    #[schemars(with = "super::schema::Duration")]
+    #[schemars(with = "super::schema_values::Duration")]
     pub after: HumanDuration,
     /// How long it lasts.
     #[serde(rename = "for")]
-    #[schemars(with = "super::schema::Duration")]
+    #[schemars(with = "super::schema_values::Duration")]
     pub length: HumanDuration,
 }
 
@@ -228,15 +228,15 @@ struct PricesSpec {
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "TargetMap")]
-pub(super) struct TargetFields {
+struct TargetFields {
     /// Name in reports; defaults to the provider id, else `mock` or `http`.
     #[serde(default, deserialize_with = "report_name_opt")]
-    #[schemars(with = "Option<super::schema::ReportName>")]
+    #[schemars(with = "Option<super::schema_values::ReportName>")]
     name: Option<String>,
     /// A catalog provider: its URL, auth, key variable and prices, any of them overridden
     /// here; with `mock:`, the mock impersonates it.
     #[serde(default, deserialize_with = "provider_id")]
-    #[schemars(with = "Option<super::schema::ProviderId>")]
+    #[schemars(with = "Option<super::schema_values::ProviderId>")]
     provider: Option<&'static Provider>,
     /// The embedded mock on an ephemeral loopback port (`mock:` alone: its defaults).
     #[serde(default, deserialize_with = "mock_or_default")]
@@ -250,7 +250,7 @@ pub(super) struct TargetFields {
     /// The NAME of the environment variable holding the key (required with `base_url`
     /// unless `provider` gives one).
     #[serde(default, deserialize_with = "env_var_name")]
-    #[schemars(with = "Option<super::schema::EnvVarName>")]
+    #[schemars(with = "Option<super::schema_values::EnvVarName>")]
     api_key_env: Option<String>,
     /// `anthropic-version` to send. Absent: the provider's (or the API's); `null`: none sent.
     #[serde(default, deserialize_with = "present")]
@@ -391,6 +391,20 @@ impl TargetFields {
                 .or(provider.and_then(|p| p.prices)),
             kind,
         }
+    }
+}
+
+impl schemars::JsonSchema for TargetSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Target".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let provider = generator.subschema_for::<super::schema_values::ProviderId>();
+        let fields = generator.subschema_for::<TargetFields>();
+        schemars::json_schema!({
+            "description": "`mock`, a catalog provider id, or a map with `mock:`, `provider:` or `base_url:`.",
+            "anyOf": [{"const": "mock"}, provider, fields]
+        })
     }
 }
 

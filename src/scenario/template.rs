@@ -39,7 +39,7 @@ pub(super) fn non_empty_templates<'de, D: Deserializer<'de>>(d: D) -> Result<Vec
 /// One kind of request in the mix.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(transform = super::schema::one_prompt_source)]
+#[schemars(transform = one_prompt_source)]
 pub struct RequestTemplate {
     /// Name in the report; defaults to `request-N`.
     #[serde(default)]
@@ -55,7 +55,7 @@ pub struct RequestTemplate {
     pub model: Option<String>,
     /// `max_tokens`: a number, or a distribution drawn per request.
     #[serde(deserialize_with = "output_size")]
-    #[schemars(with = "super::schema::OutputSize")]
+    #[schemars(with = "super::size::OutputSize")]
     pub max_tokens: Size,
     /// Shorthand for one user message.
     #[serde(default)]
@@ -63,7 +63,7 @@ pub struct RequestTemplate {
     /// Instead of `prompt`: one user message generated to this many tokens (a number or
     /// a distribution), different for every request (see [`crate::synth`]).
     #[serde(default, deserialize_with = "input_size")]
-    #[schemars(with = "Option<super::schema::InputSize>")]
+    #[schemars(with = "Option<super::size::InputSize>")]
     pub prompt_tokens: Option<Size>,
     /// Begin `prompt` with a word unique to each request, so no response cache can
     /// answer it (generated prompts always are).
@@ -139,7 +139,7 @@ pub struct SessionSpec {
     pub turns: u32,
     /// Pause between a reply and the next turn (at most 10m).
     #[serde(default)]
-    #[schemars(with = "Option<super::schema::Duration>")]
+    #[schemars(with = "Option<super::schema_values::Duration>")]
     pub think_time: Option<super::duration::HumanDuration>,
 }
 
@@ -172,6 +172,13 @@ fn shared_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SharedPrefix>
         return Err(de::Error::custom("shared_prefix.reuse is a share, from 0 to 1"));
     }
     Ok(Some(p))
+}
+
+/// A request template gives exactly one source of its prompt, in the scenario schema as in
+/// [`RequestTemplate::validate`].
+fn one_prompt_source(schema: &mut schemars::Schema) {
+    let sources = ["prompt", "messages", "prompt_tokens", "dataset"].map(|f| serde_json::json!({"required": [f]}));
+    schema.insert("oneOf".into(), Value::Array(sources.to_vec()));
 }
 
 fn default_weight() -> NonZeroU32 {
