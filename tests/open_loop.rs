@@ -49,15 +49,8 @@ fn requests_due_at_the_in_flight_cap_are_dropped_and_counted() {
 /// The due times of a run's requests, from its per-request records (`start_s`: when each
 /// was due, from the run's start), sorted.
 fn due_times(name: &str, scenario: &str) -> Vec<f64> {
-    let dir = common::temp_dir(name);
-    let file = common::write_file(&dir, "s.yaml", &format!("{scenario}records: true\n"));
-    let out = dir.join("out");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_relaybench"))
-        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"])
-        .output()
-        .expect("run relaybench");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let records = std::fs::read_to_string(common::only_report_dir(&out).join("requests.jsonl")).expect("requests.jsonl");
+    let dir = common::run_ok_dir(name, &format!("{scenario}records: true\n"));
+    let records = std::fs::read_to_string(dir.join("requests.jsonl")).expect("requests.jsonl");
     let mut due: Vec<f64> = records
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("record")["start_s"].as_f64().expect("start_s"))

@@ -236,6 +236,11 @@ pub fn only_report(out: &Path) -> relaybench::report::Report {
 /// Runs `scenario` (YAML text) with the relaybench binary, quietly, in a fresh folder named
 /// after `name`; asserts it exits 0 and returns its report.
 pub fn run_ok(name: &str, scenario: &str) -> relaybench::report::Report {
+    relaybench::report::read(&run_ok_dir(name, scenario).join(relaybench::report::REPORT_JSON)).expect("report parses")
+}
+
+/// [`run_ok`], returning the report folder instead (for its other files).
+pub fn run_ok_dir(name: &str, scenario: &str) -> PathBuf {
     let dir = temp_dir(name);
     let file = write_file(&dir, "s.yaml", scenario);
     let out = dir.join("out");
@@ -244,7 +249,7 @@ pub fn run_ok(name: &str, scenario: &str) -> relaybench::report::Report {
         .output()
         .expect("run relaybench");
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    only_report(&out)
+    only_report_dir(&out)
 }
 
 /// The structure of the common JUnit schema (the Ant format CI systems read): which
