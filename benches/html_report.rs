@@ -58,6 +58,8 @@ fn one_hour(mut r: Report) -> Report {
             ttft_p50_ms: Some(80.0 + (second % 23) as f64),
             ttft_p95_ms: Some(180.0 + (second % 29) as f64),
             ttft_sampled: false,
+            throttled: 0,
+            remaining_min: Default::default(),
         })
         .collect();
     for (i, phase) in r.phases.iter_mut().enumerate() {

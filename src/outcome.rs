@@ -166,6 +166,8 @@ pub struct Outcome {
     pub response: Option<crate::conformance::request::ResponseSummary>,
     /// The response exactly as received, when the run captures responses.
     pub raw: Option<Box<RawResponse>>,
+    /// The response's rate-limit headers, when it carried any.
+    pub limits: Option<Box<crate::conformance::limits::RateLimits>>,
 }
 
 /// Bytes of one response body kept for a capture; the rest is counted, not kept.
@@ -231,6 +233,16 @@ impl Outcome {
         for f in &mut self.findings {
             clean(&mut f.message);
             clean(&mut f.excerpt);
+        }
+        if let Some(limits) = &mut self.limits {
+            for s in [&mut limits.retry_after, &mut limits.retry_after_ms, &mut limits.should_retry].into_iter().flatten() {
+                clean(s);
+            }
+            for r in limits.readings.iter_mut().flatten() {
+                for s in [r.reset_text.as_mut(), r.reset.as_mut().and_then(|x| x.as_mut().err())].into_iter().flatten() {
+                    clean(s);
+                }
+            }
         }
         if let Some(raw) = &mut self.raw {
             raw.body = crate::text::redact_bytes(&raw.body, secret);
@@ -300,6 +312,7 @@ impl Outcome {
             unkept_findings: Vec::new(),
             response: None,
             raw: None,
+            limits: None,
         }
     }
 

@@ -29,6 +29,15 @@ pub enum AuthStyle {
 }
 /// Response header naming the request for support tickets.
 pub const HEADER_REQUEST_ID: &str = "request-id";
+/// Prefix of the rate-limit headers: `anthropic-ratelimit-{requests,tokens,input-tokens,
+/// output-tokens}-{limit,remaining,reset}` (DOC-RL).
+pub const HEADER_RATELIMIT_PREFIX: &str = "anthropic-ratelimit-";
+/// Seconds to wait before retrying, on 429 and 529 (DOC-RL).
+pub const HEADER_RETRY_AFTER: &str = "retry-after";
+/// Milliseconds to wait before retrying; the SDKs read it before `retry-after`.
+pub const HEADER_RETRY_AFTER_MS: &str = "retry-after-ms";
+/// `true` or `false`: whether the SDKs retry, before their status rules.
+pub const HEADER_SHOULD_RETRY: &str = "x-should-retry";
 
 /// Content type of a streamed response, as the API sends it.
 pub const CONTENT_TYPE_SSE: &str = "text/event-stream; charset=utf-8";

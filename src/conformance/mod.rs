@@ -7,6 +7,7 @@ pub mod envelope;
 pub mod fast;
 pub mod finding;
 pub mod identity;
+pub mod limits;
 pub mod message;
 pub mod request;
 pub mod rules;

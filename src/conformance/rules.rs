@@ -37,12 +37,13 @@ pub enum Class {
     Thinking,
     Headers,
     Identity,
+    Limits,
     NewTypes,
 }
 
 impl Class {
     /// Every class, in report order.
-    pub const ALL: [Class; 10] = [
+    pub const ALL: [Class; 11] = [
         Class::Usage,
         Class::Structure,
         Class::Streaming,
@@ -52,6 +53,7 @@ impl Class {
         Class::Thinking,
         Class::Headers,
         Class::Identity,
+        Class::Limits,
         Class::NewTypes,
     ];
 
@@ -67,6 +69,7 @@ impl Class {
             Class::Thinking => "thinking",
             Class::Headers => "headers",
             Class::Identity => "identity",
+            Class::Limits => "limits",
             Class::NewTypes => "new types",
         }
     }
@@ -130,6 +133,10 @@ pub enum Rule {
     RetryAfterMissing,
     IdentityBackend,
     IdentityResponseCache,
+    LimitsStaticHeaders,
+    LimitsRemainingRose,
+    LimitsThrottledWithRoom,
+    LimitsResetInvalid,
 }
 
 /// One row of the table.
@@ -151,11 +158,11 @@ const fn row(rule: Rule, class: Class, id: &'static str, severity: Severity, tex
     RuleInfo { rule, class, id, severity, text }
 }
 
-use Class::{Errors, Headers, Identity, NewTypes, Stop, Streaming, Structure, Thinking, Tools, Usage};
+use Class::{Errors, Headers, Identity, Limits, NewTypes, Stop, Streaming, Structure, Thinking, Tools, Usage};
 use Severity::{Error, Info, Warn};
 
 /// Every rule, in the order of [`Rule`]'s variants.
-pub const RULES: [RuleInfo; 54] = [
+pub const RULES: [RuleInfo; 58] = [
     row(Rule::Framing, Structure, "stream.framing", Error, "the body frames as server-sent events: valid UTF-8, each event under the size limit"),
     row(Rule::DataNotJson, Structure, "stream.data-not-json", Error, "every event's data is one JSON object"),
     row(Rule::SchemaEvent, Structure, "stream.schema", Error, "each event's data matches the JSON Schema of its `type` (schemas/anthropic/*Event.schema.json)"),
@@ -210,6 +217,10 @@ pub const RULES: [RuleInfo; 54] = [
     row(Rule::RetryAfterMissing, Headers, "header.retry-after-missing", Warn, "429 and 529 responses carry `retry-after`"),
     row(Rule::IdentityBackend, Identity, "identity.backend", Info, "fingerprints of the backend behind a relay: ids other than `msg_…`/`toolu_…` (Bedrock, Vertex), `usage.service_tier` missing"),
     row(Rule::IdentityResponseCache, Identity, "identity.response-cache", Warn, "a repeated request is generated again, not answered from a relay's response cache (the same text with a far shorter TTFT; the feature case `response-cache`)"),
+    row(Rule::LimitsStaticHeaders, Limits, "limits.static-headers", Warn, "`anthropic-ratelimit-*-remaining` counts the requests and tokens sent: it does not stay the same, with the same reset time, over more responses than the limit could refill"),
+    row(Rule::LimitsRemainingRose, Limits, "limits.remaining-rose", Warn, "`remaining` rises no faster than its limit refills (the limit per minute, over the time between two responses) while the earlier reset time has not passed"),
+    row(Rule::LimitsThrottledWithRoom, Limits, "limits.throttled-with-room", Warn, "a 429 comes when a limit is spent, not while its own (or the last second's) headers leave 10% or more of every limit"),
+    row(Rule::LimitsResetInvalid, Limits, "limits.reset-invalid", Warn, "`anthropic-ratelimit-*-reset` is an RFC 3339 time, not before the response and at most the limits' one-minute window after it"),
 ];
 
 impl Rule {

@@ -3,6 +3,7 @@
 
 use tokio::sync::mpsc;
 
+use crate::conformance::limits::{Dimension, LimitSummary, LimitTracker};
 use crate::conformance::{Finding, Rule};
 use crate::metrics::Recorder;
 use std::collections::{BTreeMap, BTreeSet};
@@ -91,6 +92,11 @@ pub struct Bucket {
     pub ttft_us: Vec<u64>,
     /// Samples left out by the cap.
     pub ttft_unsampled: u64,
+    /// Responses whose head (status 429) arrived in this second.
+    pub throttled: u64,
+    /// The lowest rate-limit `remaining` of the heads that arrived in this second, by
+    /// dimension id.
+    pub remaining_min: BTreeMap<&'static str, u64>,
 }
 
 impl Bucket {
@@ -114,6 +120,15 @@ impl Bucket {
             self.add_ttft(us);
         }
         self.ttft_unsampled += other.ttft_unsampled;
+        self.throttled += other.throttled;
+        for (d, v) in &other.remaining_min {
+            self.note_remaining(d, *v);
+        }
+    }
+
+    fn note_remaining(&mut self, dimension: &'static str, remaining: u64) {
+        let min = self.remaining_min.entry(dimension).or_insert(remaining);
+        *min = (*min).min(remaining);
     }
 }
 
@@ -246,6 +261,10 @@ pub struct Collected {
     pub sent: u64,
     /// Requests that met the goodput SLO, when the scenario gives one.
     pub goodput_met: Option<u64>,
+    /// What the rate-limit headers said, and the 429s.
+    pub limits: LimitSummary,
+    /// When the first 429's head arrived, seconds since the run began.
+    pub first_throttled_s: Option<f64>,
 }
 
 impl Collected {
@@ -297,6 +316,11 @@ impl Collected {
             mine.extend(kept.into_iter().take(room));
         }
         self.captures.extend(other.captures);
+        self.limits.merge(&other.limits);
+        self.first_throttled_s = match (self.first_throttled_s, other.first_throttled_s) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if self.blocker.is_none() {
             self.blocker = other.blocker;
         }
@@ -414,7 +438,25 @@ pub async fn collect(
     let mut input_totals = vec![BTreeSet::new(); templates];
     let mut fatal = 0u64;
     let mut passed = 0u64;
+    let mut limits = LimitTracker::new();
     while let Some(mut o) = outcomes.recv().await {
+        // Rate-limit findings first: they decide what is captured, as any finding does.
+        let found = limits.observe(o.status, o.limits.as_deref(), o.input_tokens.unwrap_or(0), o.output_tokens.unwrap_or(0));
+        o.findings.extend(found);
+        if let (Some(start), Some(ttfb)) = (o.start, o.ttfb) {
+            let head = start + ttfb;
+            let bucket = c.time_series.entry(head.saturating_duration_since(run_start).as_secs()).or_default();
+            if o.status == Some(429) {
+                bucket.throttled += 1;
+                let at = head.saturating_duration_since(run_start).as_secs_f64();
+                c.first_throttled_s = Some(c.first_throttled_s.map_or(at, |f| f.min(at)));
+            }
+            for d in Dimension::ALL {
+                if let Some(rem) = o.limits.as_ref().and_then(|l| l.reading(d)).and_then(|r| r.remaining) {
+                    bucket.note_remaining(d.id(), rem);
+                }
+            }
+        }
         let capture = sinks.captures.take(&mut o).map(|(name, raw)| {
             c.captures.push((name.clone(), raw));
             name
@@ -495,6 +537,7 @@ pub async fn collect(
             });
         }
     }
+    c.limits = limits.summary().clone();
     for (template, finding) in compare_twins(&twins, &input_totals, &names) {
         *c.recorder.findings.entry(finding.rule.id().to_owned()).or_default() += 1;
         c.finding_examples.entry(finding.rule).or_default().push(FindingExample { request: 0, template, finding, capture: None });

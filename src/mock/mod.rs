@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod latency;
+pub mod limiter;
 pub mod profile;
 pub mod quirk;
 pub mod reply;
@@ -67,6 +68,8 @@ pub struct MockConfig {
     pub capacity: Option<usize>,
     /// A pause: from `after` the server start, for `length`, no response begins.
     pub stall: Option<Stall>,
+    /// Rate limits metered per key, with the API's headers and 429s.
+    pub rate_limit: Option<limiter::RateLimit>,
     /// When set, each stream's first-token send time, by the request's
     /// `metadata.user_id`: the server's side of the client/wire timing comparison
     /// (`cargo bench --bench wire_timing`). Never set from a scenario.
@@ -97,6 +100,7 @@ impl MockConfig {
             url_images: true,
             capacity: None,
             stall: None,
+            rate_limit: None,
             send_log: None,
         }
     }
@@ -110,6 +114,10 @@ struct State {
     cache: cache::PromptCache,
     /// Request bodies answered so far, for the response-cache quirk.
     answered: cache::PromptCache,
+    /// The rate limits' buckets, when the mock meters any.
+    limiter: Option<limiter::Limiter>,
+    /// The server's start in unix seconds, for the frozen headers of the static quirk.
+    started_unix: f64,
 }
 
 /// A running mock. Dropping it stops the server and closes its connections.
@@ -124,8 +132,11 @@ impl MockServer {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let slots = config.capacity.map(|k| Arc::new(tokio::sync::Semaphore::new(k.max(1))));
+        let limiter = config.rate_limit.map(limiter::Limiter::new);
         let state = Arc::new(State {
             config,
+            limiter,
+            started_unix: limiter::unix_now(),
             requests: AtomicU64::new(0),
             started: Instant::now(),
             slots,
@@ -227,7 +238,8 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
     let n = state.requests.fetch_add(1, Ordering::Relaxed);
     let mut rng = Rng::derive(state.config.seed, n);
     let request_id = format!("req_{}", reply::base58(&mut rng, 24));
-    let response = match respond(req, &state, &mut rng).await {
+    let mut extra = Vec::new();
+    let response = match respond(req, &state, &mut rng, &mut extra).await {
         Ok(r) => r,
         Err(rej) => {
             let status = StatusCode::from_u16(rej.status).unwrap_or(StatusCode::BAD_REQUEST);
@@ -241,7 +253,13 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
             }
         }
     };
-    Ok(with_request_id(response, &request_id))
+    let mut response = with_request_id(response, &request_id);
+    for (name, value) in extra {
+        if let (Ok(name), Ok(value)) = (header::HeaderName::try_from(name), header::HeaderValue::try_from(value)) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    Ok(response)
 }
 
 /// `count_tokens`: the request's input by the mock's rule, the one every reply reports.
@@ -257,7 +275,9 @@ fn count_tokens(raw: &[u8], config: &MockConfig) -> Result<Response<MockBody>, R
     Ok(json_response(StatusCode::OK, &serde_json::json!({"input_tokens": crate::synth::request_tokens(&body)})))
 }
 
-async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result<Response<MockBody>, Rejection> {
+/// Answers one request; headers that go on the answer whatever it is (the rate limits')
+/// are added to `extra`.
+async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng, extra: &mut Vec<(String, String)>) -> Result<Response<MockBody>, Rejection> {
     // The response's delays run from the request's arrival (its head), as a server's
     // clock would, not from after reading and checking the body.
     let mut start = Instant::now();
@@ -327,6 +347,18 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng) -> Result
     };
     if let Some((key, tokens)) = cache::prefix(&body) {
         planned.use_cache(tokens, state.cache.hit(key));
+    }
+    if config.quirk == Some(Rule::LimitsStaticHeaders) {
+        extra.extend(limiter::static_headers(state.started_unix));
+    } else if let Some(limiter) = &state.limiter {
+        let input = planned.input_tokens + planned.cache_creation_input_tokens;
+        match limiter.admit(input, planned.output_tokens()) {
+            limiter::Admission::Served(headers) => extra.extend(headers),
+            limiter::Admission::Throttled(headers) => {
+                extra.extend(headers);
+                return Err(Rejection { status: 429, error_type: "rate_limit_error", message: "Number of requests has exceeded your rate limit. Please try again later.".into() });
+            }
+        }
     }
     // Input read from the cache skips prefill; input written to it does not.
     let timing = config.latency.draw(rng, planned.input_tokens + planned.cache_creation_input_tokens);

@@ -16,11 +16,15 @@ pub const WARN_QUIRKS: [Rule; 3] = [Rule::ErrorInsteadOfStatus, Rule::BufferedSt
 /// Faults only a repeated request shows (a feature case sends it twice), so no single
 /// response carries their finding.
 pub const REPEAT_QUIRKS: [Rule; 1] = [Rule::IdentityResponseCache];
+/// Faults only a series of responses shows (made-up rate-limit headers), judged across a
+/// run rather than on one response.
+pub const SERIES_QUIRKS: [Rule; 1] = [Rule::LimitsStaticHeaders];
 
-/// Every rule a quirk can break: all error-severity rules, [`WARN_QUIRKS`] and
-/// [`REPEAT_QUIRKS`].
+/// Every rule a quirk can break: all error-severity rules, [`WARN_QUIRKS`],
+/// [`REPEAT_QUIRKS`] and [`SERIES_QUIRKS`].
 pub fn available() -> impl Iterator<Item = Rule> {
-    RULES.iter().filter(|r| r.severity == Severity::Error || WARN_QUIRKS.contains(&r.rule) || REPEAT_QUIRKS.contains(&r.rule)).map(|r| r.rule)
+    let named = |r: Rule| WARN_QUIRKS.contains(&r) || REPEAT_QUIRKS.contains(&r) || SERIES_QUIRKS.contains(&r);
+    RULES.iter().filter(move |r| r.severity == Severity::Error || named(r.rule)).map(|r| r.rule)
 }
 
 /// The latency of an answer a relay serves from its response cache: none.

@@ -116,6 +116,8 @@ fn time_series(collected: &Collected) -> Vec<SecondInfo> {
                 ttft_p50_ms: at(0.50),
                 ttft_p95_ms: at(0.95),
                 ttft_sampled: b.ttft_unsampled > 0,
+                throttled: b.throttled,
+                remaining_min: b.remaining_min.iter().map(|(d, v)| ((*d).to_owned(), *v)).collect(),
             }
         })
         .collect()
@@ -261,6 +263,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
         metrics: summaries(r, true),
         calibration: None,
         client: None,
+        limits: super::limits::build(collected),
         turns: collected
             .turns
             .iter()

@@ -38,6 +38,9 @@ pub fn render(r: &Report) -> String {
     if let Some(c) = &r.client {
         let _ = writeln!(md, "{}.\n", c.line().replacen("load generator", "Load generator", 1));
     }
+    if let Some(l) = &r.limits {
+        let _ = writeln!(md, "{}.\n", l.line().replacen("rate limits", "Rate limits", 1));
+    }
     if let Some(line) = super::lines::goodput_line(r) {
         let _ = writeln!(md, "{}.\n", line.replacen("goodput", "Goodput", 1));
     }

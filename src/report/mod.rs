@@ -10,6 +10,7 @@ pub mod gate;
 pub mod html;
 pub mod html_comparison;
 pub mod junit;
+pub mod limits;
 pub mod lines;
 pub mod markdown;
 pub mod page;

@@ -46,6 +46,10 @@ pub struct Report {
     /// Whether the load generator kept up during the load (absent in older reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<crate::load::saturation::ClientLoad>,
+    /// What the target's rate-limit headers said, and its 429s (absent when it sent
+    /// neither).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<super::limits::LimitsInfo>,
     /// Distributions by metric id.
     pub metrics: BTreeMap<String, MetricSummary>,
     /// The same apart for `streamed` and `not_streamed` requests (those the run had).
@@ -98,6 +102,16 @@ pub struct SecondInfo {
     pub ttft_p95_ms: Option<f64>,
     /// True when the median came from the first samples only (a busy second).
     pub ttft_sampled: bool,
+    /// Responses with status 429 whose head arrived in this second.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub throttled: u64,
+    /// The lowest rate-limit `remaining` reported in this second, by dimension.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub remaining_min: BTreeMap<String, u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One negative probe's result.
@@ -509,6 +523,9 @@ pub struct Figures {
     pub itl_p99: f64,
     /// End-to-end 95th percentile, ms.
     pub e2e_p95: f64,
+    /// Responses with status 429.
+    #[serde(default)]
+    pub rate_limited: u64,
 }
 
 /// One phase.

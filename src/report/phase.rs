@@ -44,6 +44,7 @@ impl Figures {
             ttft_p95: stat("ttft", |s| s.p95),
             itl_p99: stat("itl", |s| s.p99),
             e2e_p95: stat("e2e", |s| s.p95),
+            rate_limited: r.totals.by_status.get("429").copied().unwrap_or(0),
         }
     }
 }

@@ -25,9 +25,12 @@ impl SweepReport {
     }
 }
 
-/// The sweep table as text rows (header first), shared by both summaries.
+/// The sweep table as text rows (header first), shared by both summaries. A sweep that
+/// met 429s gets their count per step, so where throttling starts can be read off.
 pub fn rows(sweep: &SweepReport) -> Vec<Vec<String>> {
-    let header = ["rate"].into_iter().chain(FIGURE_COLUMNS).chain(["slo"]);
+    let throttled = sweep.steps.iter().any(|s| s.figures.rate_limited > 0);
+    let limited = throttled.then_some("429");
+    let header = ["rate"].into_iter().chain(FIGURE_COLUMNS).chain(limited).chain(["slo"]);
     let mut rows = vec![header.map(str::to_owned).collect()];
     for s in &sweep.steps {
         let verdict = match (s.cut, s.slo_passed) {
@@ -35,7 +38,8 @@ pub fn rows(sweep: &SweepReport) -> Vec<Vec<String>> {
             (false, true) => "pass",
             (false, false) => "FAIL",
         };
-        rows.push([format!("{:.1}", s.rate)].into_iter().chain(s.figures.cells()).chain([verdict.to_owned()]).collect());
+        let limited = throttled.then(|| s.figures.rate_limited.to_string());
+        rows.push([format!("{:.1}", s.rate)].into_iter().chain(s.figures.cells()).chain(limited).chain([verdict.to_owned()]).collect());
     }
     rows
 }
@@ -64,6 +68,7 @@ mod tests {
             ttft_p95: 0.0,
             itl_p99: 0.0,
             e2e_p95: 0.0,
+            rate_limited: 0,
         };
         Step { rate, figures, slo: Vec::new(), slo_passed: passed, cut: false }
     }

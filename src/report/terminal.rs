@@ -37,6 +37,9 @@ pub fn render(r: &Report) -> String {
     if let Some(c) = &r.client {
         let _ = writeln!(out, "{}\n", c.line());
     }
+    if let Some(l) = &r.limits {
+        let _ = writeln!(out, "{}\n", l.line());
+    }
     let rows = metric_rows(r);
     let mut widths = METRIC_COLUMNS.map(str::len);
     for row in &rows {

@@ -85,6 +85,11 @@ pub struct MockSpec {
     /// A fixed pause in service: `{after: 2s, for: 500ms}`.
     #[serde(default)]
     pub stall: Option<StallSpec>,
+    /// Rate limits per minute, metered as the API meters them, with its headers and
+    /// honest 429s: `{requests_per_minute, input_tokens_per_minute,
+    /// output_tokens_per_minute}`, any of them.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitSpec>,
     /// Impersonate this catalog provider (`relaybench providers` lists them).
     #[serde(default, deserialize_with = "provider_id")]
     #[schemars(with = "Option<super::schema_values::ProviderId>")]
@@ -107,9 +112,39 @@ impl MockSpec {
         if self.capacity.is_some_and(|c| c.get() > 100_000) {
             return Err("mock.capacity must be at most 100000".into());
         }
+        if let Some(r) = self.rate_limit {
+            let limits = [r.requests_per_minute, r.input_tokens_per_minute, r.output_tokens_per_minute];
+            if limits.iter().all(Option::is_none) {
+                return Err("mock.rate_limit needs requests_per_minute, input_tokens_per_minute or output_tokens_per_minute".into());
+            }
+            if limits.iter().flatten().any(|l| !(1..=MOST_PER_MINUTE).contains(l)) {
+                return Err(format!("mock.rate_limit values must be from 1 to {MOST_PER_MINUTE} a minute"));
+            }
+        }
         Ok(())
     }
 }
+
+/// Rate limits of the mock, per minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSpec {
+    /// Requests per minute.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = MOST_PER_MINUTE))]
+    pub requests_per_minute: Option<u64>,
+    /// Input tokens per minute.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = MOST_PER_MINUTE))]
+    pub input_tokens_per_minute: Option<u64>,
+    /// Output tokens per minute.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = MOST_PER_MINUTE))]
+    pub output_tokens_per_minute: Option<u64>,
+}
+
+/// The largest rate limit the mock meters, per minute: far past any real tier.
+const MOST_PER_MINUTE: u64 = 1_000_000_000;
 
 /// Default delay to the first token of the plain mock.
 pub const MOCK_TTFT: Duration = Duration::from_millis(120);
@@ -161,6 +196,7 @@ impl Default for MockSpec {
             quirk: None,
             capacity: None,
             stall: None,
+            rate_limit: None,
             profile: None,
         }
     }

@@ -1,0 +1,508 @@
+//! Rate-limit headers (`anthropic-ratelimit-*`, `retry-after`, `retry-after-ms`,
+//! `x-should-retry`), read from each response, and whether they tell the truth across a
+//! run: a relay that resells limits may send made-up or frozen values.
+//!
+//! The API meters each limit as a bucket that refills continuously at the limit per minute,
+//! and `…-reset` is when it will be full again (DOC-RL). So an honest `remaining` may rise
+//! between two responses, but no faster than that refill; it falls with every request
+//! while it is below the limit; and a 429 comes when some limit is spent. Every rule here
+//! allows for what honest traffic does: the refill between two readings, token counts
+//! rounded to the nearest thousand, and clocks a little apart. A rule that cannot prove a
+//! fault stays silent: a relay that claims a limit far above what it is sent cannot be
+//! shown to freeze its counter.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use http::HeaderMap;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::finding::Finding;
+use super::rules::Rule;
+use crate::protocol::{HEADER_RATELIMIT_PREFIX, HEADER_RETRY_AFTER, HEADER_RETRY_AFTER_MS, HEADER_SHOULD_RETRY};
+
+/// What a rate limit counts, as the headers name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Dimension {
+    /// Requests per minute.
+    Requests,
+    /// The most restrictive token limit in force.
+    Tokens,
+    /// Input tokens per minute.
+    InputTokens,
+    /// Output tokens per minute.
+    OutputTokens,
+}
+
+impl Dimension {
+    /// Every dimension, in header order.
+    pub const ALL: [Dimension; 4] = [Dimension::Requests, Dimension::Tokens, Dimension::InputTokens, Dimension::OutputTokens];
+
+    /// The name in the headers (`anthropic-ratelimit-{id}-remaining`) and in reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Dimension::Requests => "requests",
+            Dimension::Tokens => "tokens",
+            Dimension::InputTokens => "input-tokens",
+            Dimension::OutputTokens => "output-tokens",
+        }
+    }
+
+    /// Whether the counter rules judge it: `tokens` is whichever token limit is most
+    /// restrictive at the moment, so it may jump from one to the other honestly.
+    fn judged(self) -> bool {
+        self != Dimension::Tokens
+    }
+
+    /// How far one reading may be off: token counts are rounded to the nearest thousand
+    /// (DOC-RL), so two readings of the same bucket differ by up to a thousand either way.
+    fn rounding(self) -> f64 {
+        match self {
+            Dimension::Requests => 0.0,
+            _ => 1000.0,
+        }
+    }
+}
+
+/// One dimension as one response reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// `…-limit`.
+    pub limit: Option<u64>,
+    /// `…-remaining`.
+    pub remaining: Option<u64>,
+    /// `…-reset` as unix seconds, or the text when it is not RFC 3339.
+    pub reset: Option<Result<f64, String>>,
+    /// `…-reset` as sent, to tell a frozen value from a moving one.
+    pub reset_text: Option<String>,
+}
+
+/// The rate-limit headers of one response.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RateLimits {
+    /// When the response head arrived, unix seconds: reset times are judged against it.
+    pub received_unix: f64,
+    /// Each dimension's reading, in [`Dimension::ALL`] order.
+    pub readings: [Option<Reading>; 4],
+    /// `retry-after` as sent.
+    pub retry_after: Option<String>,
+    /// `retry-after-ms` as sent.
+    pub retry_after_ms: Option<String>,
+    /// `x-should-retry` as sent.
+    pub should_retry: Option<String>,
+}
+
+impl RateLimits {
+    /// The rate-limit headers among `headers`, for a head that arrived at `received_unix`;
+    /// `None` when there are none.
+    pub fn from_headers(headers: &HeaderMap, received_unix: f64) -> Option<RateLimits> {
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(|v| crate::text::cut(v.trim().to_owned()));
+        let mut limits = RateLimits {
+            received_unix,
+            retry_after: text(HEADER_RETRY_AFTER),
+            retry_after_ms: text(HEADER_RETRY_AFTER_MS),
+            should_retry: text(HEADER_SHOULD_RETRY),
+            ..RateLimits::default()
+        };
+        for (slot, d) in limits.readings.iter_mut().zip(Dimension::ALL) {
+            let field = |part: &str| text(&format!("{HEADER_RATELIMIT_PREFIX}{}-{part}", d.id()));
+            let number = |part: &str| field(part).and_then(|v| v.parse::<u64>().ok());
+            let reset_text = field("reset");
+            let reading = Reading {
+                limit: number("limit"),
+                remaining: number("remaining"),
+                reset: reset_text.as_ref().map(|t| parse_rfc3339(t).ok_or_else(|| t.clone())),
+                reset_text,
+            };
+            if reading.limit.is_some() || reading.remaining.is_some() || reading.reset.is_some() {
+                *slot = Some(reading);
+            }
+        }
+        let any = limits.readings.iter().any(Option::is_some) || limits.retry_after.is_some() || limits.retry_after_ms.is_some() || limits.should_retry.is_some();
+        any.then_some(limits)
+    }
+
+    /// The reading of `d`, when the response gave one.
+    pub fn reading(&self, d: Dimension) -> Option<&Reading> {
+        self.readings[d as usize].as_ref()
+    }
+}
+
+/// An RFC 3339 time as unix seconds.
+pub fn parse_rfc3339(text: &str) -> Option<f64> {
+    let t = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    Some(t.unix_timestamp() as f64 + f64::from(t.nanosecond()) / 1e9)
+}
+
+/// Unix seconds as RFC 3339 in UTC, to the millisecond.
+pub fn format_rfc3339(unix: f64) -> String {
+    // Whole seconds and milliseconds apart: a unix time in nanoseconds is past what an
+    // f64 holds exactly.
+    let millis = (unix * 1000.0).round() as i64;
+    let t = OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        + time::Duration::milliseconds(millis.rem_euclid(1000));
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// The window the API's limits are counted over (per minute, DOC-RL): a bucket refills at
+/// its limit over this long, and is full again within it.
+pub const WINDOW_SECS: f64 = 60.0;
+/// How far the client's and the server's clocks may be apart.
+const CLOCK_SLACK_SECS: f64 = 2.0;
+/// Responses kept to compare a new one with.
+const RECENT: usize = 64;
+/// Responses with the same counter before it can be called frozen.
+const STATIC_MIN_RESPONSES: u64 = 10;
+/// How far below an unchanged counter the requests and tokens sent must have taken it.
+const STATIC_MIN_SHORTFALL: f64 = 5.0;
+/// Share of a limit left that means it was not spent.
+const ROOM_SHARE: f64 = 0.10;
+
+/// One response as the tracker keeps it.
+#[derive(Debug, Clone)]
+struct Seen {
+    at: f64,
+    readings: [Option<Reading>; 4],
+}
+
+/// A run of responses whose counter of one dimension did not move.
+#[derive(Debug, Clone, Default)]
+struct Frozen {
+    value: Option<(u64, Option<String>)>,
+    first_at: f64,
+    last_at: f64,
+    responses: u64,
+    /// What the responses after the first counted: requests, or their tokens.
+    counted: f64,
+    fired: bool,
+}
+
+/// One dimension over a run, for the report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DimensionSummary {
+    /// Responses that reported it.
+    pub responses: u64,
+    /// Each limit it reported.
+    pub limits: BTreeSet<u64>,
+    /// The lowest `remaining` reported.
+    pub remaining_min: Option<u64>,
+}
+
+/// What the tracker saw of a target's limits.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LimitSummary {
+    /// Each dimension, in [`Dimension::ALL`] order.
+    pub dimensions: [DimensionSummary; 4],
+    /// Responses with status 429.
+    pub throttled: u64,
+    /// When the first 429's head arrived, unix seconds.
+    pub first_throttled_unix: Option<f64>,
+    /// Responses that carried any rate-limit header.
+    pub with_headers: u64,
+}
+
+impl LimitSummary {
+    /// Adds another part of the run (a sweep step, a phase).
+    pub fn merge(&mut self, other: &LimitSummary) {
+        for (mine, theirs) in self.dimensions.iter_mut().zip(&other.dimensions) {
+            mine.responses += theirs.responses;
+            mine.limits.extend(&theirs.limits);
+            mine.remaining_min = match (mine.remaining_min, theirs.remaining_min) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        self.throttled += other.throttled;
+        self.with_headers += other.with_headers;
+        self.first_throttled_unix = match (self.first_throttled_unix, other.first_throttled_unix) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+/// Judges the rate-limit headers of a target's responses against each other.
+#[derive(Debug, Clone, Default)]
+pub struct LimitTracker {
+    recent: VecDeque<Seen>,
+    frozen: [Frozen; 4],
+    summary: LimitSummary,
+}
+
+impl LimitTracker {
+    /// A tracker that has seen nothing.
+    pub fn new() -> LimitTracker {
+        LimitTracker::default()
+    }
+
+    /// What it saw so far.
+    pub fn summary(&self) -> &LimitSummary {
+        &self.summary
+    }
+
+    /// Takes one response: its status, its rate-limit headers if it had any, and the
+    /// input and output tokens its usage reported. Returns the `limits` findings it shows.
+    pub fn observe(&mut self, status: Option<u16>, limits: Option<&RateLimits>, input_tokens: u64, output_tokens: u64) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        if status == Some(429) {
+            self.summary.throttled += 1;
+            let at = limits.map(|l| l.received_unix);
+            if let Some(at) = at {
+                let first = self.summary.first_throttled_unix.get_or_insert(at);
+                *first = first.min(at);
+            }
+            findings.extend(self.throttled_with_room(limits));
+        }
+        let Some(limits) = limits else { return findings };
+        self.summary.with_headers += 1;
+        let at = limits.received_unix;
+        for d in Dimension::ALL {
+            let Some(r) = limits.reading(d) else { continue };
+            let s = &mut self.summary.dimensions[d as usize];
+            s.responses += 1;
+            s.limits.extend(r.limit);
+            if let Some(rem) = r.remaining {
+                s.remaining_min = Some(s.remaining_min.map_or(rem, |m| m.min(rem)));
+            }
+        }
+        findings.extend(reset_findings(limits));
+        if status.is_some_and(|s| (200..300).contains(&s)) {
+            let tokens = [1.0, (input_tokens + output_tokens) as f64, input_tokens as f64, output_tokens as f64];
+            for d in Dimension::ALL.into_iter().filter(|d| d.judged()) {
+                findings.extend(self.freeze(d, limits, tokens[d as usize]));
+            }
+        }
+        findings.extend(self.rose(limits));
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(Seen { at, readings: limits.readings.clone() });
+        findings
+    }
+
+    /// A 429 whose own headers, or else the last second's, leave room on every limit.
+    fn throttled_with_room(&self, limits: Option<&RateLimits>) -> Option<Finding> {
+        let own = limits.filter(|l| l.readings.iter().flatten().any(|r| r.remaining.is_some())).map(|l| (l.readings.clone(), "its own headers"));
+        let at = limits.map(|l| l.received_unix);
+        let last = || {
+            let at = at?;
+            let seen = self.recent.iter().filter(|s| s.at <= at && at - s.at <= 1.0).max_by(|a, b| a.at.total_cmp(&b.at))?;
+            Some((seen.readings.clone(), "the headers of a response within the second before"))
+        };
+        let (readings, whose) = own.or_else(last)?;
+        let judged: Vec<(Dimension, u64, u64)> = Dimension::ALL
+            .into_iter()
+            .filter_map(|d| readings[d as usize].as_ref().and_then(|r| Some((d, r.limit?, r.remaining?))))
+            .filter(|(_, limit, _)| *limit > 0)
+            .collect();
+        let roomy = !judged.is_empty() && judged.iter().all(|(_, limit, rem)| *rem as f64 >= ROOM_SHARE * *limit as f64);
+        roomy.then(|| {
+            let left: Vec<String> = judged.iter().map(|(d, limit, rem)| format!("{} {rem} of {limit}", d.id())).collect();
+            Finding::new(Rule::LimitsThrottledWithRoom, None, format!("HTTP 429 while {whose} left {}", left.join(", ")), b"")
+        })
+    }
+
+    /// A counter that has not moved over more responses than its limit could refill.
+    fn freeze(&mut self, d: Dimension, limits: &RateLimits, counted: f64) -> Option<Finding> {
+        let r = limits.reading(d)?;
+        let (remaining, limit) = (r.remaining?, r.limit?);
+        let value = Some((remaining, r.reset_text.clone()));
+        let at = limits.received_unix;
+        let f = &mut self.frozen[d as usize];
+        if f.value != value {
+            *f = Frozen { value, first_at: at, last_at: at, responses: 1, counted: 0.0, fired: f.fired };
+            return None;
+        }
+        f.first_at = f.first_at.min(at);
+        f.last_at = f.last_at.max(at);
+        f.responses += 1;
+        f.counted += counted;
+        let refill = limit as f64 * (f.last_at - f.first_at) / WINDOW_SECS;
+        let shortfall = f.counted - refill - 2.0 * d.rounding();
+        let frozen = f.responses >= STATIC_MIN_RESPONSES && shortfall >= STATIC_MIN_SHORTFALL.max(d.rounding()) && remaining < limit;
+        if !frozen || f.fired {
+            return None;
+        }
+        f.fired = true;
+        Some(Finding::new(
+            Rule::LimitsStaticHeaders,
+            None,
+            format!(
+                "{}-remaining stayed {remaining} of {limit} (reset {}) over {} responses in {:.1} s that counted {:.0} against it, {:.0} more than the limit refills",
+                d.id(),
+                r.reset_text.as_deref().unwrap_or("not given"),
+                f.responses,
+                f.last_at - f.first_at,
+                f.counted,
+                f.counted - refill
+            ),
+            b"",
+        ))
+    }
+
+    /// A counter that rose faster than its limit refills before the earlier reset time.
+    fn rose(&self, limits: &RateLimits) -> Option<Finding> {
+        let now = Seen { at: limits.received_unix, readings: limits.readings.clone() };
+        for seen in &self.recent {
+            let (earlier, later) = if seen.at <= now.at { (seen, &now) } else { (&now, seen) };
+            for d in Dimension::ALL.into_iter().filter(|d| d.judged()) {
+                let (Some(a), Some(b)) = (earlier.readings[d as usize].as_ref(), later.readings[d as usize].as_ref()) else { continue };
+                let (Some(limit), Some(from), Some(to)) = (a.limit.filter(|l| b.limit == Some(*l)), a.remaining, b.remaining) else { continue };
+                let Some(Ok(full_at)) = a.reset.clone() else { continue };
+                if full_at <= later.at + CLOCK_SLACK_SECS {
+                    continue;
+                }
+                let gap = later.at - earlier.at;
+                let allowed = limit as f64 * gap / WINDOW_SECS + 2.0 * d.rounding() + 1.0;
+                if to as f64 - from as f64 > allowed {
+                    return Some(Finding::new(
+                        Rule::LimitsRemainingRose,
+                        None,
+                        format!(
+                            "{}-remaining rose from {from} to {to} of {limit} in {gap:.2} s, before the reset at {} (the limit refills {:.0} in that time)",
+                            d.id(),
+                            a.reset_text.as_deref().unwrap_or_default(),
+                            limit as f64 * gap / WINDOW_SECS
+                        ),
+                        b"",
+                    ));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// A reset that is not RFC 3339, in the past, or beyond the limits' window.
+fn reset_findings(limits: &RateLimits) -> Option<Finding> {
+    let at = limits.received_unix;
+    Dimension::ALL.into_iter().find_map(|d| {
+        let reset = limits.reading(d)?.reset.as_ref()?;
+        let message = match reset {
+            Err(text) => format!("{}-reset {text:?} is not an RFC 3339 time", d.id()),
+            Ok(t) if *t < at - CLOCK_SLACK_SECS => format!("{}-reset {} is {:.1} s before the response", d.id(), format_rfc3339(*t), at - t),
+            Ok(t) if *t > at + WINDOW_SECS + CLOCK_SLACK_SECS => {
+                format!("{}-reset {} is {:.0} s after the response, past the {WINDOW_SECS:.0} s window", d.id(), format_rfc3339(*t), t - at)
+            }
+            Ok(_) => return None,
+        };
+        Some(Finding::new(Rule::LimitsResetInvalid, None, message, b""))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A response's headers: `requests` remaining of `limit`, full again at `reset`.
+    fn headers(at: f64, limit: u64, remaining: u64, reset: f64) -> RateLimits {
+        let mut map = HeaderMap::new();
+        let mut put = |name: &str, value: String| {
+            map.insert(http::HeaderName::try_from(name).expect("name"), http::HeaderValue::try_from(value).expect("value"));
+        };
+        put("anthropic-ratelimit-requests-limit", limit.to_string());
+        put("anthropic-ratelimit-requests-remaining", remaining.to_string());
+        put("anthropic-ratelimit-requests-reset", format_rfc3339(reset));
+        RateLimits::from_headers(&map, at).expect("rate-limit headers")
+    }
+
+    fn rules(findings: &[Finding]) -> Vec<&'static str> {
+        findings.iter().map(|f| f.rule.id()).collect()
+    }
+
+    /// An honest bucket of `limit` a minute, sent `n` requests `gap` seconds apart from
+    /// full: each reading is what the bucket holds after the request.
+    fn honest(limit: u64, n: usize, gap: f64) -> Vec<RateLimits> {
+        let (mut level, t0) = (limit as f64, 1.7e9);
+        (0..n)
+            .map(|i| {
+                let at = t0 + i as f64 * gap;
+                if i > 0 {
+                    level = (level + limit as f64 * gap / WINDOW_SECS).min(limit as f64);
+                }
+                level -= 1.0;
+                let full_at = at + (limit as f64 - level) * WINDOW_SECS / limit as f64;
+                headers(at, limit, level.floor() as u64, full_at)
+            })
+            .collect()
+    }
+
+    fn run(responses: &[RateLimits], status: u16) -> Vec<&'static str> {
+        let mut tracker = LimitTracker::new();
+        responses.iter().flat_map(|r| rules(&tracker.observe(Some(status), Some(r), 100, 20))).collect()
+    }
+
+    #[test]
+    fn an_honest_bucket_breaks_no_rule_fast_or_slow() {
+        for (limit, gap) in [(50, 0.05), (50, 2.0), (4000, 0.01), (10, 7.0)] {
+            assert_eq!(run(&honest(limit, 40, gap), 200), Vec::<&str>::new(), "limit {limit}, every {gap} s");
+        }
+    }
+
+    #[test]
+    fn a_frozen_counter_is_found_once_and_only_when_the_requests_prove_it() {
+        let t0 = 1.7e9;
+        let frozen: Vec<RateLimits> = (0..20).map(|i| headers(t0 + f64::from(i) * 0.05, 50, 49, t0 + 60.0)).collect();
+        assert_eq!(run(&frozen, 200), ["limits.static-headers"]);
+        // Nine responses are not enough to call it frozen.
+        assert_eq!(run(&frozen[..9], 200), Vec::<&str>::new());
+        // A counter that could have refilled what was sent (a huge limit) proves nothing.
+        let roomy: Vec<RateLimits> = (0..20).map(|i| headers(t0 + f64::from(i) * 0.05, 1_000_000, 999_999, t0 + 1.0)).collect();
+        assert_eq!(run(&roomy, 200), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_counter_that_rises_faster_than_its_refill_is_found() {
+        let t0 = 1.7e9;
+        // 10 of 100 left, full in 54 s; a second later, 90 left: the refill gives ~2.
+        let jump = [headers(t0, 100, 10, t0 + 54.0), headers(t0 + 1.0, 100, 90, t0 + 6.0)];
+        assert_eq!(run(&jump, 200), ["limits.remaining-rose"]);
+        // After the reset time has passed, a full bucket is honest.
+        let after_reset = [headers(t0, 100, 10, t0 + 1.0), headers(t0 + 5.0, 100, 99, t0 + 5.6)];
+        assert_eq!(run(&after_reset, 200), Vec::<&str>::new());
+        // Received out of order, the same jump is still a jump.
+        let mut swapped = jump.clone();
+        swapped.reverse();
+        assert_eq!(run(&swapped, 200), ["limits.remaining-rose"]);
+    }
+
+    #[test]
+    fn a_429_with_room_on_every_limit_is_found_and_one_with_a_spent_limit_is_not() {
+        let t0 = 1.7e9;
+        let mut tracker = LimitTracker::new();
+        let roomy = headers(t0, 100, 40, t0 + 36.0);
+        assert_eq!(rules(&tracker.observe(Some(429), Some(&roomy), 0, 0)), ["limits.throttled-with-room"]);
+        let spent = headers(t0 + 0.1, 100, 0, t0 + 60.0);
+        assert_eq!(rules(&tracker.observe(Some(429), Some(&spent), 0, 0)), Vec::<&str>::new());
+        // A 429 without headers is judged by the response just before it.
+        let mut tracker = LimitTracker::new();
+        tracker.observe(Some(200), Some(&headers(t0, 100, 80, t0 + 12.0)), 10, 10);
+        let bare = RateLimits { received_unix: t0 + 0.5, retry_after: Some("1".into()), ..RateLimits::default() };
+        assert_eq!(rules(&tracker.observe(Some(429), Some(&bare), 0, 0)), ["limits.throttled-with-room"]);
+        assert_eq!(tracker.summary().throttled, 1);
+        assert_eq!(tracker.summary().first_throttled_unix, Some(t0 + 0.5));
+    }
+
+    #[test]
+    fn a_reset_in_the_past_too_far_or_unreadable_is_found() {
+        let t0 = 1.7e9;
+        for (reset, found) in [(t0 - 30.0, true), (t0 + 3600.0, true), (t0 + 59.0, false), (t0 - 1.0, false)] {
+            let mut tracker = LimitTracker::new();
+            let got = rules(&tracker.observe(Some(200), Some(&headers(t0, 100, 50, reset)), 0, 0));
+            assert_eq!(got.contains(&"limits.reset-invalid"), found, "reset {} s from the response: {got:?}", reset - t0);
+        }
+        let mut map = HeaderMap::new();
+        map.insert("anthropic-ratelimit-requests-reset", http::HeaderValue::from_static("in a minute"));
+        let garbled = RateLimits::from_headers(&map, t0).expect("a header");
+        assert_eq!(rules(&LimitTracker::new().observe(Some(200), Some(&garbled), 0, 0)), ["limits.reset-invalid"]);
+    }
+
+    #[test]
+    fn times_read_and_written_agree() {
+        let t = 1_764_900_000.25;
+        assert_eq!(format_rfc3339(t), "2025-12-05T02:00:00.25Z");
+        assert_eq!(parse_rfc3339(&format_rfc3339(t)), Some(t));
+        assert_eq!(parse_rfc3339("2025-12-05T03:00:00+01:00"), Some(1_764_900_000.0));
+        assert_eq!(parse_rfc3339("tomorrow"), None);
+    }
+}
