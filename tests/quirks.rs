@@ -114,9 +114,10 @@ async fn each_quirk_fires_its_rule_and_only_it() {
     // Most faults are in the bytes, and come back from a capture too.
     assert!(offline * 3 > must_fire.len() * 2, "only {offline} of {} checked offline", must_fire.len());
     // The mock commits nothing else, but the fault only a repeated request shows
-    // (tests/features.rs judges it).
+    // (tests/features.rs judges it) and the one only a series of responses shows (frozen
+    // rate-limit headers, tests/limits.rs).
     let others: Vec<Rule> = quirk::available().filter(|r| !must_fire.contains(r)).collect();
-    assert_eq!(others, [Rule::IdentityResponseCache]);
+    assert_eq!(others, [Rule::IdentityResponseCache, Rule::LimitsStaticHeaders]);
 }
 
 #[test]

@@ -10,12 +10,13 @@ use std::collections::BTreeSet;
 use relaybench::scenario::TargetKind;
 
 /// The faults of the scenario whose finding cannot come back from captures alone, and why.
-const NO_ROUND_TRIP: [(&str, &str); 5] = [
+const NO_ROUND_TRIP: [(&str, &str); 6] = [
     ("request.stop-sequence-ignored", "judged against the request's stop_sequences; a capture holds the response alone"),
     ("request.empty-end-turn", "judged against what the request asked for; a capture holds the response alone"),
     ("stream.buffered", "a pacing finding: it needs when each event arrived, which a capture does not keep"),
     ("envelope.shape", "the mock breaks it on error responses, and this scenario's only errors are probes, which are not captured"),
     ("identity.response-cache", "needs a repeated request compared with the first (the feature case), not one response"),
+    ("limits.static-headers", "judged across the rate-limit headers of many responses, not the bytes of one"),
 ];
 
 /// What `relaybench check` prints for `files`.
