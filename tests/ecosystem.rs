@@ -107,14 +107,17 @@ fn the_gitlab_gate_passes_the_gitlab_ci_schema() {
     assert!(!ok, "the GitLab schema accepted `when: sometimes`");
 }
 
-/// The sample names the exporter serves, once a request with a first token and a finding
-/// has ended (a labelled family with no child is not written): each family's `# TYPE`
+/// The sample names the exporter serves, once a request with a first token, a finding and
+/// rate-limit headers has ended (a labelled family with no child is not written): each family's `# TYPE`
 /// line, with the samples an OpenMetrics family of that type has.
 fn exported_samples() -> Vec<String> {
     let exporter = relaybench::load::exporter::Exporter::new(Arc::new(relaybench::load::progress::Live::default()));
     let mut ended = relaybench::outcome::Outcome::new(0, true);
     ended.ttft = Some(std::time::Duration::from_millis(5));
     ended.unkept_findings.push((relaybench::conformance::RULES[0].rule, 1));
+    let mut headers = http::HeaderMap::new();
+    headers.insert("anthropic-ratelimit-requests-remaining", http::HeaderValue::from_static("7"));
+    ended.limits = relaybench::conformance::limits::RateLimits::from_headers(&headers, 0.0).map(Box::new);
     exporter.record("mock", &ended);
     let text = exporter.render();
     let mut samples = Vec::new();
@@ -169,7 +172,7 @@ fn every_dashboard_query_names_an_exported_metric() {
     }
     // The dashboard shows what the users watch: TTFT and e2e, outcomes, in flight,
     // tokens, findings.
-    for needed in ["relaybench_ttft_seconds_bucket", "relaybench_e2e_seconds_bucket", "relaybench_requests_total", "relaybench_in_flight", "relaybench_output_tokens_total", "relaybench_findings_total"] {
+    for needed in ["relaybench_ttft_seconds_bucket", "relaybench_e2e_seconds_bucket", "relaybench_requests_total", "relaybench_in_flight", "relaybench_output_tokens_total", "relaybench_findings_total", "relaybench_ratelimit_remaining"] {
         assert!(used.iter().any(|u| u == needed), "no panel shows {needed}");
     }
     assert_eq!(metric_names("rate(relaybench_typo_total[1m])"), vec!["relaybench_typo_total"]);

@@ -151,6 +151,9 @@ fn every_scenario_writes_a_report_page_that_opens_offline_and_renders_again_the_
                     assert!(visit.dom.contains(title), "{}: lacks the chart {title:?}", page.display());
                 }
             }
+            if name == "rate-limits" {
+                assert!(visit.dom.contains(titles::RATE_LIMITS), "{}: lacks {:?}", page.display(), titles::RATE_LIMITS);
+            }
             if name == "capacity-sweep" {
                 for title in [titles::SWEEP_RATE, titles::SWEEP_LATENCY] {
                     assert!(visit.dom.contains(title), "{}: lacks {title:?}", page.display());

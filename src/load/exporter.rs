@@ -31,6 +31,12 @@ struct Target {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Limit {
+    target: String,
+    dimension: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Finding {
     target: String,
     rule: String,
@@ -54,6 +60,7 @@ pub struct Exporter {
     e2e: Latency,
     in_flight: Gauge,
     dropped: Gauge,
+    remaining: Family<Limit, Gauge>,
     live: Arc<Live>,
 }
 
@@ -76,6 +83,7 @@ impl Exporter {
             e2e: Family::new_with_constructor(latency_buckets),
             in_flight: Gauge::default(),
             dropped: Gauge::default(),
+            remaining: Family::default(),
             registry: Registry::default(),
             live,
         };
@@ -87,6 +95,7 @@ impl Exporter {
         registry.register("e2e_seconds", "Time to the end of the response", e.e2e.clone());
         registry.register("in_flight", "Requests started and not yet ended", e.in_flight.clone());
         registry.register("dropped", "Open loop: requests due at the in-flight cap, not sent", e.dropped.clone());
+        registry.register("ratelimit_remaining", "The last anthropic-ratelimit-*-remaining a response reported, by target and limit", e.remaining.clone());
         Exporter { registry, ..e }
     }
 
@@ -103,6 +112,12 @@ impl Exporter {
         self.e2e.get_or_create(&t).observe(o.e2e.as_secs_f64());
         for f in &o.findings {
             self.findings.get_or_create(&Finding { target: target.to_owned(), rule: f.rule.id().to_owned() }).inc();
+        }
+        for d in crate::conformance::limits::Dimension::ALL {
+            if let Some(left) = o.limits.as_ref().and_then(|l| l.reading(d)).and_then(|r| r.remaining) {
+                let limit = Limit { target: target.to_owned(), dimension: d.id().to_owned() };
+                self.remaining.get_or_create(&limit).set(i64::try_from(left).unwrap_or(i64::MAX));
+            }
         }
         for (rule, n) in &o.unkept_findings {
             self.findings.get_or_create(&Finding { target: target.to_owned(), rule: rule.id().to_owned() }).inc_by(*n);

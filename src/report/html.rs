@@ -25,6 +25,8 @@ pub mod titles {
     pub const TTFT: &str = "TTFT per second";
     /// Output tokens per second.
     pub const TOKENS: &str = "Output tokens per second";
+    /// What the rate-limit headers left, against the requests sent.
+    pub const RATE_LIMITS: &str = "Rate limits: remaining against requests sent";
     /// A sweep's achieved rate.
     pub const SWEEP_RATE: &str = "Sweep: achieved vs offered rate";
     /// A sweep's latencies.
@@ -277,6 +279,9 @@ fn over_time(page: &mut Page, r: &Report) {
         );
     }
     draw(titles::TOKENS, "tokens/s", vec![line("output tokens", &|s| Some(s.output_tokens as f64))], "output tokens reported by the requests that ended in each second.");
+    if let Some(limits) = &r.limits {
+        rate_limit_chart(page, series, limits);
+    }
     page.end_charts();
     let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
     let mut data = vec![["second", "started", "ended", "in flight", "errors", "errors by kind", "ttft p50 ms", "ttft p95 ms", "output tokens"].map(str::to_owned).to_vec()];
@@ -285,6 +290,45 @@ fn over_time(page: &mut Page, r: &Report) {
         vec![s.second.to_string(), s.started.to_string(), s.finished.to_string(), s.in_flight.to_string(), s.errors.to_string(), kinds, ms(s.ttft_p50_ms), ms(s.ttft_p95_ms), s.output_tokens.to_string()]
     }));
     page.details("The numbers per second", &data);
+}
+
+/// The lowest `remaining` of each second, as a share of its limit, against the requests
+/// started so far: how fast the headroom went, and where the 429s began.
+fn rate_limit_chart(page: &mut Page, series: &[SecondInfo], limits: &crate::report::limits::LimitsInfo) {
+    let mut sent = 0u64;
+    let mut first_429 = None;
+    let mut points: std::collections::BTreeMap<&str, Vec<(f64, f64)>> = std::collections::BTreeMap::new();
+    for s in series {
+        sent += s.started;
+        if s.throttled > 0 && first_429.is_none() {
+            first_429 = Some(sent as f64);
+        }
+        // `tokens` is whichever token limit is most spent, so its limit moves: its share
+        // would jump with no change in either bucket.
+        for d in limits.dimensions.iter().filter(|d| d.id != "tokens") {
+            let (Some(remaining), Some(limit)) = (s.remaining_min.get(&d.id), d.limits.iter().max()) else { continue };
+            if *limit > 0 {
+                points.entry(d.id.as_str()).or_default().push((sent as f64, 100.0 * *remaining as f64 / *limit as f64));
+            }
+        }
+    }
+    if points.is_empty() {
+        return;
+    }
+    let lines = points.into_iter().map(|(id, p)| Line { label: id.to_owned(), points: charts::thin(p) }).collect();
+    let verticals = first_429.map(|at| Mark { label: "first 429".to_owned(), at }).into_iter().collect();
+    let chart = charts::line_chart(&LineChart {
+        title: titles::RATE_LIMITS,
+        x_label: "requests started",
+        y_label: "% of the limit left",
+        lines,
+        levels: Vec::new(),
+        verticals,
+        bands: Vec::new(),
+        percentile_axis: false,
+    });
+    let caption = format!("{}: the lowest remaining each second, as a share of its limit, against the requests started by then. {}.", titles::RATE_LIMITS, limits.line());
+    page.figure(chart, &caption, &[]);
 }
 
 /// Each sweep's charts, first after the verdict: a capacity run's answer.

@@ -70,9 +70,12 @@ pub fn build(collected: &Collected) -> Option<LimitsInfo> {
 impl LimitsInfo {
     /// One line for the summaries: each limit and its lowest remaining, then the 429s.
     pub fn line(&self) -> String {
+        // `tokens` is whichever token limit is most spent; shown only without the two.
+        let split = self.dimensions.iter().any(|d| d.id == "input-tokens" || d.id == "output-tokens");
         let limits: Vec<String> = self
             .dimensions
             .iter()
+            .filter(|d| !(split && d.id == "tokens"))
             .map(|d| {
                 let limit = d.limits.iter().map(u64::to_string).collect::<Vec<_>>().join("/");
                 let limit = if limit.is_empty() { "?".to_owned() } else { limit };
