@@ -18,6 +18,7 @@ pub mod outcome;
 pub mod probes;
 pub mod protocol;
 pub mod provider;
+pub mod retry;
 pub mod report;
 pub mod rng;
 pub mod run;

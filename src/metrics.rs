@@ -35,6 +35,10 @@ pub enum Metric {
     Connect,
     /// The TLS handshake of that connection (https targets).
     Tls,
+    /// With retries: the first attempt's end to end.
+    E2eFirstAttempt,
+    /// With retries: from the first attempt's start to the last attempt's end.
+    E2eEffective,
 }
 
 /// Unit a histogram stores its values in.
@@ -80,7 +84,7 @@ impl Unit {
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 13] = [
         Metric::Ttfb,
         Metric::MessageStart,
         Metric::Ttft,
@@ -92,6 +96,8 @@ impl Metric {
         Metric::SendLag,
         Metric::Connect,
         Metric::Tls,
+        Metric::E2eFirstAttempt,
+        Metric::E2eEffective,
     ];
 
     /// Stable id used in reports and thresholds.
@@ -108,6 +114,8 @@ impl Metric {
             Metric::SendLag => "send_lag",
             Metric::Connect => "connect",
             Metric::Tls => "tls",
+            Metric::E2eFirstAttempt => "e2e_first_attempt",
+            Metric::E2eEffective => "e2e_effective",
         }
     }
 
@@ -125,6 +133,8 @@ impl Metric {
             Metric::SendLag => "open-loop executors: time from when a request was due to when it began to be sent; the latencies above are measured from the due time, so they include it",
             Metric::Connect => "time to open the TCP connection, for the request that first used a new connection (k6's `http_req_connecting`); its `ttfb` and `ttft` include it, a `warmup:` keeps it out of the run",
             Metric::Tls => "time of the TLS handshake on a new connection, after `connect`, for the request that first used it (https targets; k6's `http_req_tls_handshaking`)",
+            Metric::E2eFirstAttempt => "with `retry:`, the `e2e` of each request's first attempt, for every first attempt that got a response",
+            Metric::E2eEffective => "with `retry:`, per request, from its first attempt's start (its due time in an open loop) to the end of its last attempt, the waits between them included: the latency a client library's user sees",
         }
     }
 
@@ -179,6 +189,61 @@ pub struct Recorder {
     pub content_deltas: u64,
     /// Conformance findings by rule id.
     pub findings: BTreeMap<String, u64>,
+    /// With retries: attempts and what became of the requests.
+    pub retries: RetryCounts,
+}
+
+/// Attempts and requests when a retry policy is on; all zero when it is off.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RetryCounts {
+    /// Requests: each one's last attempt.
+    pub requests: u64,
+    /// Attempts, retries included.
+    pub attempts: u64,
+    /// Requests that took more than one attempt.
+    pub retried: u64,
+    /// Of those, the ones whose last attempt succeeded.
+    pub succeeded_after_retry: u64,
+    /// Requests whose last attempt failed.
+    pub failed: u64,
+    /// Requests whose first attempt failed.
+    pub first_attempt_failed: u64,
+    /// Retries by cause (`429`, `529`, `5xx`, `connect`, …).
+    pub by_cause: BTreeMap<String, u64>,
+}
+
+impl RetryCounts {
+    fn record(&mut self, o: &Outcome) {
+        let Some(attempt) = o.attempt else { return };
+        self.attempts += 1;
+        let ok = o.kind == OutcomeKind::Ok;
+        if attempt == 1 && !ok {
+            self.first_attempt_failed += 1;
+        }
+        match &o.retried_for {
+            Some(cause) => *self.by_cause.entry(cause.clone()).or_default() += 1,
+            None => {
+                self.requests += 1;
+                self.failed += u64::from(!ok);
+                if attempt > 1 {
+                    self.retried += 1;
+                    self.succeeded_after_retry += u64::from(ok);
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &RetryCounts) {
+        self.requests += other.requests;
+        self.attempts += other.attempts;
+        self.retried += other.retried;
+        self.succeeded_after_retry += other.succeeded_after_retry;
+        self.failed += other.failed;
+        self.first_attempt_failed += other.first_attempt_failed;
+        for (k, v) in &other.by_cause {
+            *self.by_cause.entry(k.clone()).or_default() += v;
+        }
+    }
 }
 
 impl Default for Recorder {
@@ -201,6 +266,7 @@ impl Recorder {
             input_tokens: 0,
             content_deltas: 0,
             findings: BTreeMap::new(),
+            retries: RetryCounts::default(),
         }
     }
 }
@@ -279,7 +345,14 @@ impl Recorder {
         }
         if o.status.is_some() {
             self.add(Metric::E2e, micros(o.e2e));
+            if o.attempt == Some(1) {
+                self.add(Metric::E2eFirstAttempt, micros(o.e2e));
+            }
         }
+        if let Some(d) = o.effective {
+            self.add(Metric::E2eEffective, micros(d));
+        }
+        self.retries.record(o);
         if let (Some(tokens), 1..) = (o.output_tokens, o.content_deltas) {
             self.add(Metric::TokensPerDelta, tokens * 1000 / o.content_deltas);
         }
@@ -322,6 +395,7 @@ impl Recorder {
         self.output_tokens += other.output_tokens;
         self.input_tokens += other.input_tokens;
         self.content_deltas += other.content_deltas;
+        self.retries.merge(&other.retries);
     }
 }
 

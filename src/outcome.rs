@@ -168,6 +168,13 @@ pub struct Outcome {
     pub raw: Option<Box<RawResponse>>,
     /// The response's rate-limit headers, when it carried any.
     pub limits: Option<Box<crate::conformance::limits::RateLimits>>,
+    /// With a retry policy: which attempt of its request this was, from 1.
+    pub attempt: Option<u32>,
+    /// Why it was retried, when another attempt followed it.
+    pub retried_for: Option<String>,
+    /// On a request's last attempt, with a retry policy: from its first attempt's start
+    /// (its due time in an open loop) to this attempt's end.
+    pub effective: Option<Duration>,
 }
 
 /// Bytes of one response body kept for a capture; the rest is counted, not kept.
@@ -313,6 +320,9 @@ impl Outcome {
             response: None,
             raw: None,
             limits: None,
+            attempt: None,
+            retried_for: None,
+            effective: None,
         }
     }
 

@@ -18,7 +18,7 @@ const FLOORS: &[(&str, &[&str])] = &[
     ("derived data", &["schemas", "synth"]),
     ("conformance", &["conformance"]),
     ("records", &["outcome", "provider"]),
-    ("wire", &["client", "metrics", "mock"]),
+    ("wire", &["client", "metrics", "mock", "retry"]),
     ("one-off requests and expressions", &["calibrate", "features", "probes", "thresholds"]),
     ("input model", &["scenario"]),
     ("load", &["load"]),

@@ -97,6 +97,8 @@ pub struct Wiring {
     pub trace: Option<Arc<Trace>>,
     /// Each template's dataset feed, for those that have one.
     pub feeds: Arc<[Option<feed::Feed>]>,
+    /// The retry policy, when the scenario asks for one.
+    pub retry: Option<Arc<crate::retry::Policy>>,
     fail_fast: Arc<collect::FailFast>,
 }
 
@@ -112,7 +114,7 @@ impl Wiring {
         body_seed: u64,
     ) -> Wiring {
         let feeds = requests.iter().map(|r| r.dataset.as_ref().map(|d| feed::Feed::start(d))).collect();
-        Wiring { client, requests, picker, stop, outcomes, live, body_seed, trace: None, feeds, fail_fast: Arc::default() }
+        Wiring { client, requests, picker, stop, outcomes, live, body_seed, trace: None, feeds, retry: None, fail_fast: Arc::default() }
     }
 
     /// Sends request number `n`, measured from `start`, and reports its outcome. Returns
@@ -138,8 +140,49 @@ impl Wiring {
             },
             None => request.build(self.body_seed, n, traced),
         };
-        let outcome = self.execute(index, built, start, send_lag, false).await;
-        self.report(outcome)
+        match self.attempts(n, index, built, start, send_lag, false).await {
+            Some(outcome) => self.report(outcome),
+            None => false,
+        }
+    }
+
+    /// Sends `built` and, under a retry policy, again while the policy retries it, each
+    /// attempt reported as it ends; returns the last attempt, not yet reported (`None`
+    /// when the collector is gone). A retry is a request of its own: it holds the open
+    /// loop's in-flight slot like the first, and is measured from when it was sent, while
+    /// the last attempt's `effective` runs from the first attempt's start.
+    async fn attempts(&self, n: u64, index: usize, built: Built, start: Instant, send_lag: Option<Duration>, keep_reply: bool) -> Option<Outcome> {
+        let Some(policy) = &self.retry else {
+            return Some(self.execute(index, built, start, send_lag, keep_reply).await);
+        };
+        let mut rng = Rng::derive(self.body_seed ^ 0x7265_7472_7921, n);
+        let (mut attempt_start, mut lag) = (start, send_lag);
+        for taken in 0.. {
+            let mut outcome = self.execute(index, built.clone(), attempt_start, lag, keep_reply).await;
+            outcome.attempt = Some(taken + 1);
+            let retry = policy.decide(&outcome, taken, &mut rng).filter(|_| !self.stop.is_stopped());
+            let waited = match retry {
+                Some((_, wait)) => tokio::select! {
+                    _ = tokio::time::sleep(wait) => !self.stop.is_stopped(),
+                    _ = self.stop.wait() => false,
+                },
+                None => false,
+            };
+            match retry.filter(|_| waited) {
+                Some((cause, _)) => {
+                    outcome.retried_for = Some(cause.id());
+                    if !self.report(outcome) {
+                        return None;
+                    }
+                    (attempt_start, lag) = (Instant::now(), None);
+                }
+                None => {
+                    outcome.effective = Some(start.elapsed());
+                    return Some(outcome);
+                }
+            }
+        }
+        None
     }
 
     /// Sends `built` for template `index`, held to the template's facts with the
@@ -188,7 +231,7 @@ impl Wiring {
         for turn in 1..=session.turns {
             let (start, send_lag) = if turn == 1 { (start, send_lag) } else { (Instant::now(), None) };
             let built = request.build_turn(self.body_seed, n, turn, &mut history);
-            let mut outcome = self.execute(index, built, start, send_lag, true).await;
+            let Some(mut outcome) = self.attempts(n, index, built, start, send_lag, true).await else { return false };
             outcome.turn = Some(turn);
             // The API takes no empty assistant turn: a reply without text (a tool call
             // alone) goes back as one word.

@@ -117,6 +117,9 @@ pub fn line(o: &Outcome, n: u64, phase: &str, template: &str, run_start: Instant
         "error_type": o.error_type,
         "findings": o.findings.iter().map(|f| f.rule.id()).collect::<Vec<_>>(),
         "capture": capture.map(super::capture::cited),
+        "attempt": o.attempt,
+        "retried_for": o.retried_for,
+        "effective_ms": o.effective.map(ms),
     })
 }
 

@@ -70,10 +70,22 @@ pub struct MockConfig {
     pub stall: Option<Stall>,
     /// Rate limits metered per key, with the API's headers and 429s.
     pub rate_limit: Option<limiter::RateLimit>,
+    /// Answer this share of requests 529 `overloaded_error`, as an overloaded API does.
+    pub overload: Option<Overload>,
     /// When set, each stream's first-token send time, by the request's
     /// `metadata.user_id`: the server's side of the client/wire timing comparison
     /// (`cargo bench --bench wire_timing`). Never set from a scenario.
     pub send_log: Option<stream::SendLog>,
+}
+
+/// Overload the mock answers a share of requests with: 529 `overloaded_error`, with
+/// `retry-after-ms`, `retry-after` and `x-should-retry: true`, as the API sends them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Overload {
+    /// The share of requests refused, 0 to 1, drawn per request from the seed.
+    pub share: f64,
+    /// The wait the answer asks for.
+    pub retry_after: std::time::Duration,
 }
 
 /// A fixed pause in the mock's service.
@@ -101,6 +113,7 @@ impl MockConfig {
             capacity: None,
             stall: None,
             rate_limit: None,
+            overload: None,
             send_log: None,
         }
     }
@@ -347,6 +360,13 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng, extra: &m
     };
     if let Some((key, tokens)) = cache::prefix(&body) {
         planned.use_cache(tokens, state.cache.hit(key));
+    }
+    if let Some(overload) = config.overload.filter(|o| rng.next_f64() < o.share) {
+        let ms = overload.retry_after.as_millis();
+        extra.push((protocol::HEADER_RETRY_AFTER_MS.to_owned(), ms.to_string()));
+        extra.push((protocol::HEADER_RETRY_AFTER.to_owned(), ms.div_ceil(1000).max(1).to_string()));
+        extra.push((protocol::HEADER_SHOULD_RETRY.to_owned(), "true".to_owned()));
+        return Err(Rejection { status: 529, error_type: "overloaded_error", message: "Overloaded".into() });
     }
     if config.quirk == Some(Rule::LimitsStaticHeaders) {
         extra.extend(limiter::static_headers(state.started_unix));

@@ -264,6 +264,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
         calibration: None,
         client: None,
         limits: super::limits::build(collected),
+        retries: super::retries::build(&r.retries),
         turns: collected
             .turns
             .iter()

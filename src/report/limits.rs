@@ -38,10 +38,11 @@ pub struct LimitsInfo {
     pub throttled_share: f64,
 }
 
-/// The section for `collected`, when the target sent rate-limit headers or a 429.
+/// The section for `collected`, when the target sent limit headers or a 429.
 pub fn build(collected: &Collected) -> Option<LimitsInfo> {
     let s: &LimitSummary = &collected.limits;
-    if s.with_headers == 0 && s.throttled == 0 {
+    // Retry headers alone (on a 529) say nothing of limits.
+    if s.dimensions.iter().all(|d| d.responses == 0) && s.throttled == 0 {
         return None;
     }
     let dimensions = Dimension::ALL

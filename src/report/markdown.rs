@@ -41,6 +41,9 @@ pub fn render(r: &Report) -> String {
     if let Some(l) = &r.limits {
         let _ = writeln!(md, "{}.\n", l.line().replacen("rate limits", "Rate limits", 1));
     }
+    if let Some(x) = &r.retries {
+        let _ = writeln!(md, "{}.\n", x.line().replacen("retries", "Retries", 1));
+    }
     if let Some(line) = super::lines::goodput_line(r) {
         let _ = writeln!(md, "{}.\n", line.replacen("goodput", "Goodput", 1));
     }

@@ -18,6 +18,7 @@ pub mod model;
 pub mod names;
 pub mod phase;
 pub mod regression;
+pub mod retries;
 pub mod sweep;
 pub mod terminal;
 pub mod timefmt;

@@ -50,6 +50,9 @@ pub struct Report {
     /// neither).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<super::limits::LimitsInfo>,
+    /// What the retry policy did (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<super::retries::RetriesInfo>,
     /// Distributions by metric id.
     pub metrics: BTreeMap<String, MetricSummary>,
     /// The same apart for `streamed` and `not_streamed` requests (those the run had).

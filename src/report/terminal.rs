@@ -40,6 +40,9 @@ pub fn render(r: &Report) -> String {
     if let Some(l) = &r.limits {
         let _ = writeln!(out, "{}\n", l.line());
     }
+    if let Some(x) = &r.retries {
+        let _ = writeln!(out, "{}\n", x.line());
+    }
     let rows = metric_rows(r);
     let mut widths = METRIC_COLUMNS.map(str::len);
     for row in &rows {

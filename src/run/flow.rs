@@ -195,6 +195,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
                     exporter: exporter.as_ref().map(|(e, _)| (e.clone(), t.spec.name.clone())),
                 },
                 goodput: scenario.goodput,
+                retry: scenario.retry.policy().map(Arc::new),
             };
             let load = spec.load.clone();
             tasks.push((i, tokio::spawn(async move {
@@ -436,6 +437,8 @@ struct PhaseContext {
     goodput: Option<GoodputSpec>,
     /// The target's capture files and records, and the phase's name.
     sinks: Sinks,
+    /// The scenario's retry policy.
+    retry: Option<Arc<crate::retry::Policy>>,
 }
 
 impl PhaseContext {
@@ -514,6 +517,7 @@ impl PhaseContext {
             self.live.clone(),
             Rng::derive(self.seed, self.loops.fetch_add(1, Ordering::SeqCst)).next_u64(),
         );
+        wiring.retry = self.retry.clone();
         if let Plan::Open(OpenLoop { arrivals: Some((trace, _)), .. }) = &plan {
             wiring.trace = Some(trace.clone());
         }
@@ -571,6 +575,7 @@ async fn resolve_target(spec: &TargetSpec, seed: u64) -> Result<(Target, Option<
             };
             config.capacity = mock.capacity.map(|k| k.get() as usize);
             config.stall = mock.stall.map(|s| crate::mock::Stall { after: s.after.0, length: s.length.0 });
+            config.overload = mock.overload.map(|o| crate::mock::Overload { share: o.share, retry_after: o.retry_after.0 });
             config.rate_limit = mock.rate_limit.map(|r| crate::mock::limiter::RateLimit {
                 requests_per_minute: r.requests_per_minute,
                 input_tokens_per_minute: r.input_tokens_per_minute,

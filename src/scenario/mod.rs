@@ -7,6 +7,7 @@
 mod visit;
 pub mod capture_mode;
 pub mod records_mode;
+pub mod retry_spec;
 pub mod dataset;
 pub mod duration;
 pub mod error;
@@ -95,6 +96,11 @@ pub struct Scenario {
     /// Which responses to keep as capture files in the report folder.
     #[serde(default)]
     pub capture: CaptureMode,
+    /// Retry failed requests: `sdk` (the official SDK's policy: two retries of 408, 409,
+    /// 429, 5xx, connection errors and timeouts, obeying `retry-after`), `none` (the
+    /// default), or `{max, initial, max_delay, jitter, on, obey_headers}`.
+    #[serde(default)]
+    pub retry: retry_spec::RetrySpec,
     /// Write `requests.jsonl` (or `.jsonl.gz`), a line per request, into the report folder.
     #[serde(default)]
     #[schemars(with = "schema_values::Records")]

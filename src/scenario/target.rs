@@ -90,6 +90,10 @@ pub struct MockSpec {
     /// output_tokens_per_minute}`, any of them.
     #[serde(default)]
     pub rate_limit: Option<RateLimitSpec>,
+    /// Answer a share of requests 529 `overloaded_error` with `retry-after-ms` and
+    /// `x-should-retry: true`: `{share: 0.2, retry_after: 50ms}`.
+    #[serde(default)]
+    pub overload: Option<OverloadSpec>,
     /// Impersonate this catalog provider (`relaybench providers` lists them).
     #[serde(default, deserialize_with = "provider_id")]
     #[schemars(with = "Option<super::schema_values::ProviderId>")]
@@ -111,6 +115,11 @@ impl MockSpec {
         }
         if self.capacity.is_some_and(|c| c.get() > 100_000) {
             return Err("mock.capacity must be at most 100000".into());
+        }
+        if let Some(o) = self.overload {
+            if !(0.0..=1.0).contains(&o.share) || o.retry_after.0 > Duration::from_secs(60) {
+                return Err("mock.overload.share is from 0 to 1, and retry_after at most 60s".into());
+            }
         }
         if let Some(r) = self.rate_limit {
             let limits = [r.requests_per_minute, r.input_tokens_per_minute, r.output_tokens_per_minute];
@@ -141,6 +150,18 @@ pub struct RateLimitSpec {
     #[serde(default)]
     #[schemars(range(min = 1, max = MOST_PER_MINUTE))]
     pub output_tokens_per_minute: Option<u64>,
+}
+
+/// A share of requests the mock answers as overloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverloadSpec {
+    /// The share of requests, from 0 to 1, drawn per request from the seed.
+    #[schemars(range(min = 0, max = 1))]
+    pub share: f64,
+    /// The wait each answer asks for (at most 60s).
+    #[schemars(with = "super::schema_values::Duration")]
+    pub retry_after: HumanDuration,
 }
 
 /// The largest rate limit the mock meters, per minute: far past any real tier.
@@ -197,6 +218,7 @@ impl Default for MockSpec {
             capacity: None,
             stall: None,
             rate_limit: None,
+            overload: None,
             profile: None,
         }
     }
