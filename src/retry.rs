@@ -157,7 +157,7 @@ pub fn sdk_statuses() -> Vec<u16> {
 /// The wait a server asked for: `retry-after-ms`, else `retry-after` in seconds, else as
 /// an HTTP date (against when the response arrived, unix seconds).
 pub fn server_wait(retry_after_ms: Option<&str>, retry_after: Option<&str>, received_unix: f64) -> Option<Duration> {
-    let finite = |s: f64| (s.is_finite() && s >= 0.0 && s < 1e9).then(|| Duration::from_secs_f64(s));
+    let finite = |s: f64| (0.0..1e9).contains(&s).then(|| Duration::from_secs_f64(s));
     if let Some(ms) = retry_after_ms.and_then(|v| v.trim().parse::<f64>().ok()).and_then(|ms| finite(ms / 1000.0)) {
         return Some(ms);
     }
