@@ -5,6 +5,7 @@
 //! outcome to a channel; the collector that owns every measurement lives in [`collect`],
 //! so nothing measured is lost when the run is stopped early.
 
+pub mod abort;
 pub mod capture;
 pub mod collect;
 pub mod exporter;
@@ -99,6 +100,8 @@ pub struct Wiring {
     pub feeds: Arc<[Option<feed::Feed>]>,
     /// The retry policy, when the scenario asks for one.
     pub retry: Option<Arc<crate::retry::Policy>>,
+    /// The target's stop conditions, when the scenario gives any.
+    pub abort: Option<Arc<abort::Abort>>,
     fail_fast: Arc<collect::FailFast>,
 }
 
@@ -114,7 +117,7 @@ impl Wiring {
         body_seed: u64,
     ) -> Wiring {
         let feeds = requests.iter().map(|r| r.dataset.as_ref().map(|d| feed::Feed::start(d))).collect();
-        Wiring { client, requests, picker, stop, outcomes, live, body_seed, trace: None, feeds, retry: None, fail_fast: Arc::default() }
+        Wiring { client, requests, picker, stop, outcomes, live, body_seed, trace: None, feeds, retry: None, abort: None, fail_fast: Arc::default() }
     }
 
     /// Sends request number `n`, measured from `start`, and reports its outcome. Returns
@@ -218,6 +221,9 @@ impl Wiring {
     fn report(&self, outcome: Outcome) -> bool {
         self.live.finished(&outcome);
         self.fail_fast.record(&outcome, &self.stop);
+        if let Some(abort) = &self.abort {
+            abort.record(&outcome, &self.stop);
+        }
         self.outcomes.send(outcome).is_ok()
     }
 

@@ -352,5 +352,6 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
         duration_s: info.duration_s,
         partial: info.partial,
         stopped_early: info.stopped_early,
+        aborted: None,
     }
 }

@@ -33,6 +33,10 @@ pub struct Report {
     pub partial: bool,
     /// Why the run stopped before its plan, if it did.
     pub stopped_early: Option<String>,
+    /// The `abort:` condition that stopped it, with the figure that tripped it; the run
+    /// then fails its gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
     /// Counts.
     pub totals: Totals,
     /// Run-level rates.

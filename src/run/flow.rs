@@ -62,6 +62,8 @@ struct ReadyTarget {
     captures: Arc<Captures>,
     /// Its `requests.jsonl`, when the run writes one.
     records: Option<Arc<Records>>,
+    /// Its stop conditions, when the scenario gives any.
+    abort: Option<Arc<crate::load::abort::Abort>>,
 }
 
 /// Runs a loaded scenario: every target gets the same phases at the same time, so a
@@ -86,7 +88,8 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         let requests: Arc<[_]> = scenario.prepared_requests(&model).into();
         let picker = Picker::new(&requests, scenario.seed);
         let captures = Arc::new(Captures::new(capture));
-        ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default(), loops: Arc::default(), captures, records: None });
+        let abort = scenario.abort.map(|a| Arc::new(crate::load::abort::Abort::new(abort_rules(&a), spec.prices)));
+        ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default(), loops: Arc::default(), captures, records: None, abort });
     }
 
     // Found now, not after the load: a report that cannot be written loses the run.
@@ -196,6 +199,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
                 },
                 goodput: scenario.goodput,
                 retry: scenario.retry.policy().map(Arc::new),
+                abort: t.abort.clone(),
             };
             let load = spec.load.clone();
             tasks.push((i, tokio::spawn(async move {
@@ -253,6 +257,10 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         let (mut report, blocker, captures) = target_report(scenario, &phases, info, &mut runs, &probes, &features);
         report.calibration = calibration;
         report.client = Some(client_load.clone());
+        report.aborted = t.abort.as_ref().and_then(|a| a.reason());
+        if report.stopped_early.is_none() {
+            report.stopped_early.clone_from(&report.aborted);
+        }
         let target_dir = if several { dir.join(&t.spec.name) } else { dir.clone() };
         std::fs::create_dir_all(&target_dir)
             .and_then(|()| report::write(&report, &target_dir))
@@ -420,6 +428,19 @@ enum Plan {
     Open(OpenLoop),
 }
 
+/// The scenario's stop conditions with their defaults filled in.
+fn abort_rules(a: &crate::scenario::abort_spec::AbortSpec) -> crate::load::abort::AbortRules {
+    crate::load::abort::AbortRules {
+        error_rate: a.error_rate,
+        window: a.window.map_or(Duration::from_secs(10), |w| w.0),
+        min_requests: a.min_requests.unwrap_or(20),
+        consecutive_failures: a.consecutive_failures,
+        tokens: a.tokens,
+        cost: a.cost,
+        after: a.after.map_or(Duration::ZERO, |d| d.0),
+    }
+}
+
 /// Everything a phase against one target needs; cheap clones, so it moves into a task.
 struct PhaseContext {
     client: Client,
@@ -439,6 +460,8 @@ struct PhaseContext {
     sinks: Sinks,
     /// The scenario's retry policy.
     retry: Option<Arc<crate::retry::Policy>>,
+    /// The target's stop conditions.
+    abort: Option<Arc<crate::load::abort::Abort>>,
 }
 
 impl PhaseContext {
@@ -518,6 +541,7 @@ impl PhaseContext {
             Rng::derive(self.seed, self.loops.fetch_add(1, Ordering::SeqCst)).next_u64(),
         );
         wiring.retry = self.retry.clone();
+        wiring.abort = self.abort.clone();
         if let Plan::Open(OpenLoop { arrivals: Some((trace, _)), .. }) = &plan {
             wiring.trace = Some(trace.clone());
         }

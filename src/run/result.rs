@@ -117,7 +117,7 @@ impl TargetRun {
             Exit::CannotProceed
         } else if self.report.partial {
             Exit::Interrupted
-        } else if self.report.conformance.violations > 0 || report::all_thresholds(&self.report).any(|(_, t)| !t.passed) {
+        } else if self.report.aborted.is_some() || self.report.conformance.violations > 0 || report::all_thresholds(&self.report).any(|(_, t)| !t.passed) {
             Exit::GateFailed
         } else {
             Exit::Ok

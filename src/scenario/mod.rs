@@ -5,6 +5,7 @@
 //! The YAML itself is read through [`crate::yaml`], the one place the YAML crate is named.
 
 mod visit;
+pub mod abort_spec;
 pub mod capture_mode;
 pub mod records_mode;
 pub mod retry_spec;
@@ -101,6 +102,10 @@ pub struct Scenario {
     /// default), or `{max, initial, max_delay, jitter, on, obey_headers}`.
     #[serde(default)]
     pub retry: retry_spec::RetrySpec,
+    /// Stop the run by itself: `{error_rate, window, min_requests, consecutive_failures,
+    /// tokens, cost, after}`, any of the conditions.
+    #[serde(default, deserialize_with = "some_validated")]
+    pub abort: Option<abort_spec::AbortSpec>,
     /// Write `requests.jsonl` (or `.jsonl.gz`), a line per request, into the report folder.
     #[serde(default)]
     #[schemars(with = "schema_values::Records")]

@@ -123,3 +123,15 @@ marker!(
     || json!({"enum": ["uniform", "normal", "lognormal", "empirical"]})
 );
 
+marker!(
+    /// A share, `50%` or `0.5` (`abort.error_rate`).
+    Share,
+    "Share",
+    || json!({
+        "description": "A share: a number from 0 to 1, or a percentage such as 50%.",
+        "anyOf": [
+            {"type": "number", "minimum": 0, "maximum": 1},
+            {"type": "string", "pattern": "^\\s*[0-9]*\\.?[0-9]+\\s*%\\s*$"}
+        ]
+    })
+);
