@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use crate::outcome::{Outcome, OutcomeKind};
+use crate::provider::TokenUse;
 
 /// A latency or rate distribution the recorder keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -191,6 +192,12 @@ pub struct Recorder {
     pub findings: BTreeMap<String, u64>,
     /// With retries: attempts and what became of the requests.
     pub retries: RetryCounts,
+    /// Tokens as a bill counts them, over every request.
+    pub tokens: TokenUse,
+    /// Of those, the tokens of requests that did not end ok (a relay bills them).
+    pub tokens_failed: TokenUse,
+    /// Of those, the tokens of attempts that were retried.
+    pub tokens_retried: TokenUse,
 }
 
 /// Attempts and requests when a retry policy is on; all zero when it is off.
@@ -267,6 +274,9 @@ impl Recorder {
             content_deltas: 0,
             findings: BTreeMap::new(),
             retries: RetryCounts::default(),
+            tokens: TokenUse::default(),
+            tokens_failed: TokenUse::default(),
+            tokens_retried: TokenUse::default(),
         }
     }
 }
@@ -353,6 +363,14 @@ impl Recorder {
             self.add(Metric::E2eEffective, micros(d));
         }
         self.retries.record(o);
+        let used = o.token_use();
+        self.tokens.add(&used);
+        if o.kind != OutcomeKind::Ok {
+            self.tokens_failed.add(&used);
+        }
+        if o.retried_for.is_some() {
+            self.tokens_retried.add(&used);
+        }
         if let (Some(tokens), 1..) = (o.output_tokens, o.content_deltas) {
             self.add(Metric::TokensPerDelta, tokens * 1000 / o.content_deltas);
         }
@@ -396,6 +414,9 @@ impl Recorder {
         self.input_tokens += other.input_tokens;
         self.content_deltas += other.content_deltas;
         self.retries.merge(&other.retries);
+        self.tokens.add(&other.tokens);
+        self.tokens_failed.add(&other.tokens_failed);
+        self.tokens_retried.add(&other.tokens_retried);
     }
 }
 

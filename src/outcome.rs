@@ -140,6 +140,9 @@ pub struct Outcome {
     /// `usage.cache_read_input_tokens` as finally reported: input served from the
     /// provider's prompt cache.
     pub cache_read_tokens: Option<u64>,
+    /// Of those, written for an hour (`usage.cache_creation.ephemeral_1h_input_tokens`);
+    /// the rest were written for five minutes.
+    pub cache_creation_1h_tokens: Option<u64>,
     /// `usage.cache_creation_input_tokens` as finally reported: input written to it.
     pub cache_creation_tokens: Option<u64>,
     /// The reply's text, kept only for a conversation's turn (the next turn sends it back),
@@ -259,6 +262,17 @@ impl Outcome {
         }
     }
 
+    /// The tokens its usage reported, as a bill counts them.
+    pub fn token_use(&self) -> crate::provider::TokenUse {
+        crate::provider::TokenUse {
+            input: self.input_tokens.unwrap_or(0),
+            output: self.output_tokens.unwrap_or(0),
+            cache_write: self.cache_creation_tokens.unwrap_or(0),
+            cache_write_1h: self.cache_creation_1h_tokens.unwrap_or(0),
+            cache_read: self.cache_read_tokens.unwrap_or(0),
+        }
+    }
+
     /// Records one inter-token gap.
     pub fn push_itl(&mut self, gap: Duration) {
         if self.itl.len() < MAX_ITL_KEPT {
@@ -312,6 +326,7 @@ impl Outcome {
             turn: None,
             cache_read_tokens: None,
             cache_creation_tokens: None,
+            cache_creation_1h_tokens: None,
             input_total: None,
             content_deltas: 0,
             stop_reason: None,

@@ -30,13 +30,140 @@ impl ErrorEnvelope {
     }
 }
 
-/// Prices in US dollars per million tokens, for cost per run.
+/// Prices per million tokens, for the cost of a run, in one currency.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Prices {
     /// Per million input tokens.
     pub input_per_mtok: f64,
-    /// Per million output tokens.
+    /// Per million output tokens (thinking tokens are output).
     pub output_per_mtok: f64,
+    /// Per million input tokens written to the prompt cache for five minutes.
+    pub cache_write_5m_per_mtok: f64,
+    /// Per million input tokens written to the prompt cache for an hour.
+    pub cache_write_1h_per_mtok: f64,
+    /// Per million input tokens read from the prompt cache.
+    pub cache_read_per_mtok: f64,
+    /// ISO 4217 code of the currency, such as `USD` or `CNY`.
+    pub currency: Currency,
+}
+
+/// An ISO 4217 currency code: three capital letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    /// US dollars, the list prices' currency.
+    pub const USD: Currency = Currency(*b"USD");
+
+    /// The currency with code `code`.
+    pub fn parse(code: &str) -> Result<Currency, String> {
+        match code.as_bytes() {
+            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => Ok(Currency([*a, *b, *c])),
+            _ => Err(format!("{code:?} is not a currency code (three capital letters, such as USD or CNY)")),
+        }
+    }
+
+    /// The code.
+    pub fn code(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("???")
+    }
+}
+
+/// The cache's prices as multiples of the input price (PROTOCOL.md §10): writes for five
+/// minutes 1.25x, for an hour 2x, reads 0.1x.
+pub const CACHE_WRITE_5M: f64 = 1.25;
+/// See [`CACHE_WRITE_5M`].
+pub const CACHE_WRITE_1H: f64 = 2.0;
+/// See [`CACHE_WRITE_5M`].
+pub const CACHE_READ: f64 = 0.1;
+
+impl Prices {
+    /// Prices of `input` and `output` per million tokens in `currency`, the cache's at
+    /// the API's multiples of the input price.
+    pub fn new(input: f64, output: f64, currency: Currency) -> Prices {
+        Prices {
+            input_per_mtok: input,
+            output_per_mtok: output,
+            cache_write_5m_per_mtok: input * CACHE_WRITE_5M,
+            cache_write_1h_per_mtok: input * CACHE_WRITE_1H,
+            cache_read_per_mtok: input * CACHE_READ,
+            currency,
+        }
+    }
+
+    /// Every price times `factor` (a relay's ratio to a price list).
+    pub fn scaled(self, factor: f64) -> Prices {
+        Prices {
+            input_per_mtok: self.input_per_mtok * factor,
+            output_per_mtok: self.output_per_mtok * factor,
+            cache_write_5m_per_mtok: self.cache_write_5m_per_mtok * factor,
+            cache_write_1h_per_mtok: self.cache_write_1h_per_mtok * factor,
+            cache_read_per_mtok: self.cache_read_per_mtok * factor,
+            currency: self.currency,
+        }
+    }
+
+    /// What `tokens` cost.
+    pub fn cost(&self, tokens: &TokenUse) -> f64 {
+        let five_minutes = tokens.cache_write.saturating_sub(tokens.cache_write_1h);
+        (tokens.input as f64 * self.input_per_mtok
+            + tokens.output as f64 * self.output_per_mtok
+            + five_minutes as f64 * self.cache_write_5m_per_mtok
+            + tokens.cache_write_1h as f64 * self.cache_write_1h_per_mtok
+            + tokens.cache_read as f64 * self.cache_read_per_mtok)
+            / 1e6
+    }
+}
+
+/// Tokens as a bill counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TokenUse {
+    /// `usage.input_tokens`: input neither read from nor written to the cache.
+    pub input: u64,
+    /// `usage.output_tokens`.
+    pub output: u64,
+    /// `usage.cache_creation_input_tokens`: input written to the cache.
+    pub cache_write: u64,
+    /// Of those, written for an hour.
+    pub cache_write_1h: u64,
+    /// `usage.cache_read_input_tokens`.
+    pub cache_read: u64,
+}
+
+impl TokenUse {
+    /// Adds `other`.
+    pub fn add(&mut self, other: &TokenUse) {
+        self.input += other.input;
+        self.output += other.output;
+        self.cache_write += other.cache_write;
+        self.cache_write_1h += other.cache_write_1h;
+        self.cache_read += other.cache_read;
+    }
+}
+
+/// When [`LIST_PRICES`] were read, and from where.
+pub const LIST_PRICES_READ: &str = "the official list prices read 2026-12 (PROTOCOL.md §10)";
+
+/// The official list prices, US dollars per million input and output tokens, by model id
+/// prefix (PROTOCOL.md §10). A model not listed has no list price: none is guessed.
+pub const LIST_PRICES: [(&str, f64, f64); 8] = [
+    ("claude-opus-4-8", 5.0, 25.0),
+    ("claude-opus-4-7", 5.0, 25.0),
+    ("claude-opus-4-6", 5.0, 25.0),
+    ("claude-opus-4-5", 5.0, 25.0),
+    ("claude-opus-4-1", 15.0, 75.0),
+    ("claude-opus-4", 15.0, 75.0),
+    ("claude-sonnet-4", 3.0, 15.0),
+    ("claude-haiku-4-5", 1.0, 5.0),
+];
+
+/// The official list price of `model`, when it has one; the longest matching prefix wins.
+pub fn list_prices(model: &str) -> Option<Prices> {
+    LIST_PRICES
+        .iter()
+        .filter(|(prefix, _, _)| model == *prefix || model.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('-')))
+        .max_by_key(|(prefix, _, _)| prefix.len())
+        .map(|(_, input, output)| Prices::new(*input, *output, Currency::USD))
 }
 
 /// The mock's stand-in latency for an impersonated provider. Illustrative figures that
@@ -297,7 +424,7 @@ pub fn show(p: &Provider) -> String {
     let _ = writeln!(out, "images:            {}", if p.url_images { "base64 and URL" } else { "base64 only" });
     let _ = writeln!(out, "error envelope:    {}", p.error_envelope.describe());
     let prices = p.prices.map_or("none documented (give prices: in the scenario)".to_owned(), |x| {
-        format!("${}/M input, ${}/M output", x.input_per_mtok, x.output_per_mtok)
+        format!("{} {}/M input, {}/M output", x.currency.code(), x.input_per_mtok, x.output_per_mtok)
     });
     let _ = writeln!(out, "prices:            {prices}");
     let _ = writeln!(

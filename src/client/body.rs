@@ -352,6 +352,10 @@ fn take_usage(outcome: &mut Outcome, usage: &Value) {
     if let Some(total) = input_total(usage) {
         outcome.input_total = Some(total);
     }
+    // Cache writes by lifetime, billed at different rates (PROTOCOL.md §10).
+    if let Some(n) = usage.pointer("/cache_creation/ephemeral_1h_input_tokens").and_then(Value::as_u64) {
+        outcome.cache_creation_1h_tokens = Some(n);
+    }
 }
 
 /// `input_tokens` + `cache_creation_input_tokens` + `cache_read_input_tokens` of a usage

@@ -164,7 +164,7 @@ mod tests {
         assert!(rate.reason().expect("tripped").contains("80.0% of the 5 requests"));
 
         let stop = Stop::default();
-        let prices = Prices { input_per_mtok: 3.0, output_per_mtok: 15.0 };
+        let prices = Prices::new(3.0, 15.0, crate::provider::Currency::USD);
         let budget = Abort::new(AbortRules { cost: Some(0.018), tokens: Some(10_000), ..rules() }, Some(prices));
         budget.record(&ended(true, 500), &stop);
         assert!(!stop.is_stopped(), "1000 tokens cost 0.009");

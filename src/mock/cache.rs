@@ -14,29 +14,32 @@ use crate::rng::hash_bytes;
 /// Prefixes kept at most; past it the cache starts over, so memory stays bounded.
 const MAX_ENTRIES: usize = 100_000;
 
-/// The cacheable prefix of a request: its hash and its input tokens.
-pub fn prefix(body: &Map<String, Value>) -> Option<(u64, u64)> {
+/// The cacheable prefix of a request: its hash, its input tokens, and whether its last
+/// breakpoint asks for an hour (`cache_control: {type: ephemeral, ttl: 1h}`) rather than
+/// the default five minutes.
+pub fn prefix(body: &Map<String, Value>) -> Option<(u64, u64, bool)> {
     let mut hash = 0u64;
     let mut tokens = 0u64;
     let mut breakpoint = None;
-    let mut take = |text: &str, counted: u64, marked: bool| {
+    let one_hour = |c: &Value| c.get("ttl").and_then(Value::as_str) == Some("1h");
+    let mut take = |text: &str, counted: u64, marked: Option<&Value>| {
         hash = hash_bytes(&[hash.to_le_bytes().as_slice(), text.as_bytes()].concat());
         tokens += counted;
-        if marked {
-            breakpoint = Some((hash, tokens));
+        if let Some(control) = marked {
+            breakpoint = Some((hash, tokens, one_hour(control)));
         }
     };
     if let Some(tools) = body.get("tools").and_then(Value::as_array) {
         let text = Value::Array(tools.clone()).to_string();
-        let marked = tools.iter().any(|t| t.get("cache_control").is_some());
+        let marked = tools.iter().rev().find_map(|t| t.get("cache_control"));
         take(&text, text.len() as u64 / 4, marked);
     }
-    let blocks = |content: &Value, take: &mut dyn FnMut(&str, u64, bool)| match content {
-        Value::String(s) => take(s, crate::synth::count_tokens(s), false),
+    let blocks = |content: &Value, take: &mut dyn FnMut(&str, u64, Option<&Value>)| match content {
+        Value::String(s) => take(s, crate::synth::count_tokens(s), None),
         Value::Array(items) => {
             for b in items {
                 let text = b.get("text").and_then(Value::as_str).unwrap_or_default();
-                take(text, crate::synth::count_tokens(text), b.get("cache_control").is_some());
+                take(text, crate::synth::count_tokens(text), b.get("cache_control"));
             }
         }
         _ => {}
@@ -49,7 +52,7 @@ pub fn prefix(body: &Map<String, Value>) -> Option<(u64, u64)> {
             blocks(content, &mut take);
         }
     }
-    breakpoint.filter(|(_, tokens)| *tokens > 0)
+    breakpoint.filter(|(_, tokens, _)| *tokens > 0)
 }
 
 /// Prefixes the mock has seen.
@@ -85,11 +88,14 @@ mod tests {
             "system": [{"type": "text", "text": "one two three", "cache_control": {"type": "ephemeral"}}, {"type": "text", "text": "four"}],
             "messages": [{"role": "user", "content": [{"type": "text", "text": "five six", "cache_control": {"type": "ephemeral"}}, {"type": "text", "text": "seven"}]}]
         }));
-        let (key, tokens) = prefix(&b).expect("a breakpoint");
-        assert_eq!(tokens, 6);
+        let (key, tokens, one_hour) = prefix(&b).expect("a breakpoint");
+        assert_eq!((tokens, one_hour), (6, false));
         let mut other = b.clone();
         other["messages"][0]["content"][1]["text"] = json!("eight nine");
-        assert_eq!(prefix(&other), Some((key, 6)), "what follows the breakpoint is not part of it");
+        assert_eq!(prefix(&other), Some((key, 6, false)), "what follows the breakpoint is not part of it");
+        // The last breakpoint's lifetime is the write's.
+        other["messages"][0]["content"][0]["cache_control"] = json!({"type": "ephemeral", "ttl": "1h"});
+        assert_eq!(prefix(&other).map(|p| p.2), Some(true));
         other["system"][1]["text"] = json!("changed");
         assert_ne!(prefix(&other).map(|p| p.0), Some(key), "what precedes it is");
         assert_eq!(prefix(&body(json!({"system": "no breakpoint", "messages": []}))), None);

@@ -358,8 +358,8 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng, extra: &m
         true => quirk::plan_ignoring_stop_sequences(&body, &raw, config.seed, config.output, id),
         false => reply::plan(&body, &raw, config.seed, config.output, id),
     };
-    if let Some((key, tokens)) = cache::prefix(&body) {
-        planned.use_cache(tokens, state.cache.hit(key));
+    if let Some((key, tokens, one_hour)) = cache::prefix(&body) {
+        planned.use_cache(tokens, state.cache.hit(key), one_hour);
     }
     if let Some(overload) = config.overload.filter(|o| rng.next_f64() < o.share) {
         let ms = overload.retry_after.as_millis();

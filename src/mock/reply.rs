@@ -71,12 +71,15 @@ pub struct Reply {
     pub cache_creation_input_tokens: u64,
     /// Input tokens read from the prompt cache.
     pub cache_read_input_tokens: u64,
+    /// Whether the cache write was for an hour rather than five minutes.
+    pub cache_write_1h: bool,
 }
 
 impl Reply {
     /// Moves the first `tokens` of the input to the prompt cache: read when `hit`, else
-    /// written.
-    pub fn use_cache(&mut self, tokens: u64, hit: bool) {
+    /// written, for an hour when `one_hour`.
+    pub fn use_cache(&mut self, tokens: u64, hit: bool, one_hour: bool) {
+        self.cache_write_1h = one_hour;
         let tokens = tokens.min(self.input_tokens);
         self.input_tokens -= tokens;
         if hit {
@@ -112,6 +115,10 @@ impl Reply {
             "input_tokens": self.input_tokens,
             "cache_creation_input_tokens": self.cache_creation_input_tokens,
             "cache_read_input_tokens": self.cache_read_input_tokens,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": if self.cache_write_1h { 0 } else { self.cache_creation_input_tokens },
+                "ephemeral_1h_input_tokens": if self.cache_write_1h { self.cache_creation_input_tokens } else { 0 },
+            },
             "output_tokens": output_tokens,
             "service_tier": "standard",
         })
@@ -217,6 +224,7 @@ pub fn plan(body: &Map<String, Value>, raw: &[u8], seed: u64, length: OutputLeng
         input_tokens: crate::synth::request_tokens(body),
         cache_creation_input_tokens: 0,
         cache_read_input_tokens: 0,
+        cache_write_1h: false,
     }
 }
 

@@ -194,6 +194,8 @@ pub struct RunInfo {
     pub dropped: u64,
     /// The per-request SLO of goodput, when the scenario gives one.
     pub goodput: Option<GoodputSpec>,
+    /// US dollars per unit of the target's price currency (the scenario's `fx:`).
+    pub usd_rate: Option<f64>,
 }
 
 #[cfg(test)]
@@ -210,6 +212,7 @@ impl RunInfo {
             stopped_early: None,
             dropped: 0,
             goodput: None,
+            usd_rate: None,
         }
     }
 }
@@ -256,15 +259,14 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
             input_tokens: r.input_tokens,
             content_deltas: r.content_deltas,
             send_rate: collected.send_rate(),
-            cost_usd: info.target.prices.map(|p| {
-                (r.input_tokens as f64 * p.input_per_mtok + r.output_tokens as f64 * p.output_per_mtok) / 1e6
-            }),
+            cost_usd: info.target.prices.as_ref().map(PricesInfo::prices).filter(|p| p.currency == crate::provider::Currency::USD).map(|p| p.cost(&r.tokens)),
         },
         metrics: summaries(r, true),
         calibration: None,
         client: None,
         limits: super::limits::build(collected),
         retries: super::retries::build(&r.retries),
+        cost: super::cost::build(info.target.prices.as_ref(), collected, &info.templates.iter().map(|t| t.0.clone()).collect::<Vec<_>>(), info.usd_rate),
         turns: collected
             .turns
             .iter()

@@ -192,7 +192,7 @@ fn column(r: &Report, dir: &str) -> Column {
         input_tokens: r.templates.iter().filter_map(|t| t.input_tokens.map(|n| (t.name.clone(), n))).collect(),
         input_tokens_vs_reference: None,
         input_tokens_vs_median: None,
-        cost_usd: r.throughput.cost_usd,
+        cost_usd: r.cost.as_ref().and_then(super::cost::CostInfo::in_usd).or(r.throughput.cost_usd),
         features: r.features.iter().map(|f| (f.name.clone(), f.status)).collect(),
     }
 }

@@ -44,6 +44,9 @@ pub fn render(r: &Report) -> String {
     if let Some(x) = &r.retries {
         let _ = writeln!(md, "{}.\n", x.line().replacen("retries", "Retries", 1));
     }
+    if let Some(c) = &r.cost {
+        let _ = writeln!(md, "{}.\n", c.line().replacen("cost", "Cost", 1));
+    }
     if let Some(line) = super::lines::goodput_line(r) {
         let _ = writeln!(md, "{}.\n", line.replacen("goodput", "Goodput", 1));
     }

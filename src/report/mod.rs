@@ -5,6 +5,7 @@
 pub mod build;
 pub mod charts;
 pub mod comparison;
+pub mod cost;
 pub mod files;
 pub mod gate;
 pub mod html;

@@ -57,6 +57,9 @@ pub struct Report {
     /// What the retry policy did (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<super::retries::RetriesInfo>,
+    /// What the run cost, when the target's prices are known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<super::cost::CostInfo>,
     /// Distributions by metric id.
     pub metrics: BTreeMap<String, MetricSummary>,
     /// The same apart for `streamed` and `not_streamed` requests (those the run had).
@@ -233,13 +236,59 @@ pub struct TargetInfo {
     pub prices: Option<PricesInfo>,
 }
 
-/// Prices, US dollars per million tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Prices per million tokens, in `currency`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PricesInfo {
     /// Per million input tokens.
     pub input_per_mtok: f64,
     /// Per million output tokens.
     pub output_per_mtok: f64,
+    /// Per million input tokens written to the cache for five minutes.
+    #[serde(default)]
+    pub cache_write_5m_per_mtok: f64,
+    /// Per million input tokens written to the cache for an hour.
+    #[serde(default)]
+    pub cache_write_1h_per_mtok: f64,
+    /// Per million input tokens read from the cache.
+    #[serde(default)]
+    pub cache_read_per_mtok: f64,
+    /// ISO 4217 code.
+    #[serde(default = "usd")]
+    pub currency: String,
+    /// Where they came from.
+    #[serde(default)]
+    pub source: String,
+}
+
+fn usd() -> String {
+    "USD".to_owned()
+}
+
+impl PricesInfo {
+    /// `p` as the report writes it, from `source`.
+    pub fn new(p: &crate::provider::Prices, source: &str) -> PricesInfo {
+        PricesInfo {
+            input_per_mtok: p.input_per_mtok,
+            output_per_mtok: p.output_per_mtok,
+            cache_write_5m_per_mtok: p.cache_write_5m_per_mtok,
+            cache_write_1h_per_mtok: p.cache_write_1h_per_mtok,
+            cache_read_per_mtok: p.cache_read_per_mtok,
+            currency: p.currency.code().to_owned(),
+            source: source.to_owned(),
+        }
+    }
+
+    /// The prices back, to compute with.
+    pub fn prices(&self) -> crate::provider::Prices {
+        crate::provider::Prices {
+            input_per_mtok: self.input_per_mtok,
+            output_per_mtok: self.output_per_mtok,
+            cache_write_5m_per_mtok: self.cache_write_5m_per_mtok,
+            cache_write_1h_per_mtok: self.cache_write_1h_per_mtok,
+            cache_read_per_mtok: self.cache_read_per_mtok,
+            currency: crate::provider::Currency::parse(&self.currency).unwrap_or(crate::provider::Currency::USD),
+        }
+    }
 }
 
 /// Load shape of a phase.

@@ -43,6 +43,9 @@ pub fn render(r: &Report) -> String {
     if let Some(x) = &r.retries {
         let _ = writeln!(out, "{}\n", x.line());
     }
+    if let Some(c) = &r.cost {
+        let _ = writeln!(out, "{}\n", c.line());
+    }
     let rows = metric_rows(r);
     let mut widths = METRIC_COLUMNS.map(str::len);
     for row in &rows {

@@ -64,6 +64,8 @@ struct ReadyTarget {
     records: Option<Arc<Records>>,
     /// Its stop conditions, when the scenario gives any.
     abort: Option<Arc<crate::load::abort::Abort>>,
+    /// Its prices for its model, and where they came from.
+    prices: Option<(crate::provider::Prices, &'static str)>,
 }
 
 /// Runs a loaded scenario: every target gets the same phases at the same time, so a
@@ -88,8 +90,10 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         let requests: Arc<[_]> = scenario.prepared_requests(&model).into();
         let picker = Picker::new(&requests, scenario.seed);
         let captures = Arc::new(Captures::new(capture));
-        let abort = scenario.abort.map(|a| Arc::new(crate::load::abort::Abort::new(abort_rules(&a), spec.prices)));
-        ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default(), loops: Arc::default(), captures, records: None, abort });
+        let given = spec.prices.and_then(|p| p.resolve(&model)).map(|p| (p, "the scenario or the catalog"));
+        let prices = given.or_else(|| crate::provider::list_prices(&model).map(|p| (p, crate::provider::LIST_PRICES_READ)));
+        let abort = scenario.abort.map(|a| Arc::new(crate::load::abort::Abort::new(abort_rules(&a), prices.map(|p| p.0))));
+        ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default(), loops: Arc::default(), captures, records: None, abort, prices });
     }
 
     // Found now, not after the load: a report that cannot be written loses the run.
@@ -253,6 +257,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             partial,
             stopped_early: None,
             goodput: scenario.goodput,
+            usd_rate: t.prices.and_then(|(p, _)| scenario.fx.get(p.currency.code()).copied()),
         };
         let (mut report, blocker, captures) = target_report(scenario, &phases, info, &mut runs, &probes, &features);
         report.calibration = calibration;
@@ -315,7 +320,7 @@ fn target_info(t: &ReadyTarget) -> TargetInfo {
         url: t.uri.clone(),
         model: t.model.clone(),
         http2: t.target.http2,
-        prices: t.spec.prices.map(|p| report::PricesInfo { input_per_mtok: p.input_per_mtok, output_per_mtok: p.output_per_mtok }),
+        prices: t.prices.map(|(p, source)| report::PricesInfo::new(&p, source)),
     }
 }
 

@@ -7,6 +7,7 @@
 mod visit;
 pub mod abort_spec;
 pub mod capture_mode;
+pub mod prices_spec;
 pub mod records_mode;
 pub mod retry_spec;
 pub mod dataset;
@@ -106,6 +107,10 @@ pub struct Scenario {
     /// tokens, cost, after}`, any of the conditions.
     #[serde(default, deserialize_with = "some_validated")]
     pub abort: Option<abort_spec::AbortSpec>,
+    /// US dollars per unit of another currency, to compare costs billed in it, such as
+    /// `{CNY: 0.14}`; never fetched, only given.
+    #[serde(default)]
+    pub fx: std::collections::BTreeMap<String, f64>,
     /// Write `requests.jsonl` (or `.jsonl.gz`), a line per request, into the report folder.
     #[serde(default)]
     #[schemars(with = "schema_values::Records")]
@@ -152,6 +157,12 @@ impl Validate for Scenario {
         for (i, phase) in self.phases.iter().enumerate() {
             if self.phases[..i].iter().any(|p| p.name == phase.name) {
                 return Err(format!("phases[{i}]: the name `{}` is used twice; phases are reported by name", phase.name));
+            }
+        }
+        for (code, rate) in &self.fx {
+            crate::provider::Currency::parse(code).map_err(|e| format!("fx: {e}"))?;
+            if !(rate.is_finite() && *rate > 0.0 && *rate < 1e6) {
+                return Err(format!("fx.{code} must be a rate above 0 (US dollars per unit)"));
             }
         }
         let traced = self.load.iter().chain(self.phases.iter().map(|p| &p.load)).any(|l| l.executor == Executor::Trace);

@@ -13,7 +13,8 @@ use super::duration::HumanDuration;
 use super::visit::{parse_str, report_name, string_where, Validate, ValidatedVisitor};
 use crate::client::{ApiKey, Client, Target, Timeouts};
 use crate::protocol::{AuthStyle, ANTHROPIC_VERSION};
-use crate::provider::{Prices, Provider};
+use super::prices_spec::PriceSpec;
+use crate::provider::Provider;
 
 /// One target of a scenario.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,8 +25,8 @@ pub struct TargetSpec {
     pub provider: Option<&'static Provider>,
     /// Model sent to this target when a template names none (ids differ between relays).
     pub model: Option<String>,
-    /// Prices for the cost per run (overrides the catalog's).
-    pub prices: Option<Prices>,
+    /// Prices for the cost of the run (overrides the catalog's).
+    pub prices: Option<PriceSpec>,
     /// Mock or endpoint.
     pub kind: TargetKind,
 }
@@ -268,19 +269,6 @@ impl From<AuthSpec> for AuthStyle {
     }
 }
 
-/// Prices as written in YAML, US dollars per million tokens.
-#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "Prices")]
-struct PricesSpec {
-    /// Per million input tokens.
-    #[schemars(range(min = 0))]
-    input_per_mtok: f64,
-    /// Per million output tokens.
-    #[schemars(range(min = 0))]
-    output_per_mtok: f64,
-}
-
 /// A target as a map: the embedded mock, a catalog provider with any field overridden,
 /// or any endpoint spelled out. Which combination is valid is checked after.
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -325,17 +313,17 @@ struct TargetFields {
     /// Model sent to this target when a template names none.
     #[serde(default)]
     model: Option<String>,
-    /// US dollars per million tokens, for the run's cost (overrides the catalog's).
+    /// What the target's tokens cost, per million: `{input_per_mtok, output_per_mtok}`
+    /// (the cache's at the API's multiples unless given), or `{base: list, multiplier}`,
+    /// in `currency` (default USD).
     #[serde(default)]
-    prices: Option<PricesSpec>,
+    prices: Option<super::prices_spec::PricesSpec>,
 }
 
 impl Validate for TargetFields {
     fn validate(&self) -> Result<(), String> {
-        if let Some(p) = self.prices {
-            if !(p.input_per_mtok >= 0.0 && p.output_per_mtok >= 0.0) {
-                return Err("prices must be 0 or more".into());
-            }
+        if let Some(p) = &self.prices {
+            p.spec()?;
         }
         let endpoint = self.base_url.is_some() || self.auth.is_some() || self.api_key_env.is_some() || !self.headers.is_empty() || self.ca_file.is_some();
         match (&self.mock, self.provider) {
@@ -443,10 +431,7 @@ impl TargetFields {
             name: self.name.or_else(|| provider.map(|p| p.id.to_owned())).unwrap_or_else(|| default_name.to_owned()),
             provider,
             model: self.model,
-            prices: self
-                .prices
-                .map(|p| Prices { input_per_mtok: p.input_per_mtok, output_per_mtok: p.output_per_mtok })
-                .or(provider.and_then(|p| p.prices)),
+            prices: self.prices.and_then(|p| p.spec().ok()).or(provider.and_then(|p| p.prices).map(PriceSpec::Given)),
             kind,
         }
     }

@@ -1,0 +1,112 @@
+//! The report's cost section: what the run's tokens cost at the target's prices, cache
+//! writes and reads at their own rates, and what went on requests that failed or were
+//! retried (a relay bills those too).
+
+use serde::{Deserialize, Serialize};
+
+use super::model::PricesInfo;
+use crate::load::collect::Collected;
+use crate::provider::TokenUse;
+
+/// Tokens as a bill counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokensInfo {
+    /// Input neither read from nor written to the cache.
+    pub input: u64,
+    /// Output (thinking included).
+    pub output: u64,
+    /// Input written to the cache.
+    pub cache_write: u64,
+    /// Of those, written for an hour.
+    pub cache_write_1h: u64,
+    /// Input read from the cache.
+    pub cache_read: u64,
+}
+
+impl From<&TokenUse> for TokensInfo {
+    fn from(t: &TokenUse) -> TokensInfo {
+        TokensInfo { input: t.input, output: t.output, cache_write: t.cache_write, cache_write_1h: t.cache_write_1h, cache_read: t.cache_read }
+    }
+}
+
+/// One template's cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateCost {
+    /// Template name.
+    pub name: String,
+    /// Its requests' cost.
+    pub cost: f64,
+}
+
+/// What the run cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostInfo {
+    /// ISO 4217 code of every figure below (but `usd`).
+    pub currency: String,
+    /// Where the prices came from.
+    pub prices_from: String,
+    /// The tokens billed.
+    pub tokens: TokensInfo,
+    /// The run's cost.
+    pub total: f64,
+    /// Per request that ended ok.
+    pub per_ok_request: Option<f64>,
+    /// Per thousand output tokens.
+    pub per_1k_output_tokens: Option<f64>,
+    /// Spent on requests that did not end ok.
+    pub failed: f64,
+    /// Spent on attempts that were retried.
+    pub retried: f64,
+    /// Each template's share.
+    pub templates: Vec<TemplateCost>,
+    /// The total in US dollars, at the scenario's `fx:` rate when the currency is another.
+    pub usd: Option<f64>,
+}
+
+/// The section, when the target's prices are known; `usd_rate` converts its currency.
+pub fn build(prices: Option<&PricesInfo>, collected: &Collected, names: &[String], usd_rate: Option<f64>) -> Option<CostInfo> {
+    let info = prices?;
+    let p = info.prices();
+    let r = &collected.recorder;
+    let total = p.cost(&r.tokens);
+    let ok = r.count(crate::outcome::OutcomeKind::Ok);
+    let usd = if info.currency == "USD" { Some(total) } else { usd_rate.map(|rate| total * rate) };
+    Some(CostInfo {
+        currency: info.currency.clone(),
+        prices_from: info.source.clone(),
+        tokens: (&r.tokens).into(),
+        total,
+        per_ok_request: (ok > 0).then(|| total / ok as f64),
+        per_1k_output_tokens: (r.tokens.output > 0).then(|| total * 1000.0 / r.tokens.output as f64),
+        failed: p.cost(&r.tokens_failed),
+        retried: p.cost(&r.tokens_retried),
+        templates: names.iter().zip(&collected.templates).map(|(name, t)| TemplateCost { name: name.clone(), cost: p.cost(&t.recorder.tokens) }).collect(),
+        usd,
+    })
+}
+
+impl CostInfo {
+    /// The total in US dollars, when known.
+    pub fn in_usd(&self) -> Option<f64> {
+        self.usd
+    }
+
+    /// One line for the summaries.
+    pub fn line(&self) -> String {
+        let c = &self.currency;
+        let per = |v: Option<f64>, what: &str| v.map(|v| format!(", {v:.6} {c} per {what}")).unwrap_or_default();
+        let usd = match (&self.usd, c.as_str()) {
+            (Some(usd), code) if code != "USD" => format!(" ({usd:.4} USD)"),
+            _ => String::new(),
+        };
+        format!(
+            "cost: {:.4} {c}{usd} at {}{}{}; {:.4} {c} on failed requests, {:.4} {c} on retried attempts",
+            self.total,
+            self.prices_from,
+            per(self.per_ok_request, "ok request"),
+            per(self.per_1k_output_tokens, "1k output tokens"),
+            self.failed,
+            self.retried
+        )
+    }
+}

@@ -1,0 +1,71 @@
+//! The cost of a run, checked against a hand computation: a mock workload whose cache
+//! writes (five minutes and one hour) and reads are known in advance, priced in two
+//! currencies, one converted at a given rate.
+
+mod common;
+
+/// A prefix of `words` words: the mock counts one token a word.
+fn prefix(words: usize, word: &str) -> String {
+    vec![word; words].join(" ")
+}
+
+fn scenario(prices: &str) -> String {
+    format!(
+        "name: cost\nseed: 2\ntarget: {{mock: {{ttft: 2ms, jitter: 0, output_tokens: [20, 20]}}, prices: {prices}}}\nmodel: claude-sonnet-4-5\nfx: {{CNY: 0.14}}\nrequests:\n  - {{name: five-minutes, max_tokens: 64, prompt: hi, system: [{{type: text, text: \"{}\", cache_control: {{type: ephemeral}}}}]}}\n  - {{name: one-hour, max_tokens: 64, prompt: hi, system: [{{type: text, text: \"{}\", cache_control: {{type: ephemeral, ttl: 1h}}}}]}}\nload: {{concurrency: 1, requests: 12}}\n",
+        prefix(100, "alpha"),
+        prefix(300, "beta")
+    )
+}
+
+#[test]
+fn cost_is_the_hand_computation_with_cache_writes_and_reads_in_two_currencies() {
+    let usd = common::run_ok("cost-usd", &scenario("{input_per_mtok: 3, output_per_mtok: 15}"));
+    let cny = common::run_ok("cost-cny", &scenario("{input_per_mtok: 21, output_per_mtok: 105, currency: CNY}"));
+    for r in [&usd, &cny] {
+        let (five, hour) = (r.templates[0].requests, r.templates[1].requests);
+        assert_eq!(five + hour, 12);
+        assert!(five >= 2 && hour >= 2, "both templates ran twice at least: {five} and {hour}");
+        let c = r.cost.clone().expect("a cost section");
+        // Each prefix is written by its template's first request and read by the rest.
+        assert_eq!((c.tokens.cache_write, c.tokens.cache_write_1h), (100 + 300, 300));
+        assert_eq!(c.tokens.cache_read, (five - 1) * 100 + (hour - 1) * 300);
+        // Every request: the prompt `hi` outside the cache, twenty output tokens.
+        assert_eq!((c.tokens.input, c.tokens.output), (12, 12 * 20));
+        assert_eq!(c.tokens.input, r.throughput.input_tokens);
+    }
+    // By hand, US dollars per million: input 3, output 15, cache writes 3.75 (five
+    // minutes, 1.25x) and 6 (an hour, 2x), cache reads 0.30 (0.1x).
+    let c = usd.cost.clone().expect("cost");
+    let (five, hour) = (usd.templates[0].requests as f64, usd.templates[1].requests as f64);
+    let reads = (five - 1.0) * 100.0 + (hour - 1.0) * 300.0;
+    let hand = (12.0 * 3.0 + 240.0 * 15.0 + 100.0 * 3.75 + 300.0 * 6.0 + reads * 0.30) / 1e6;
+    assert!((c.total - hand).abs() < 1e-12, "{} against {hand}", c.total);
+    assert_eq!((c.currency.as_str(), c.usd), ("USD", Some(c.total)));
+    assert_eq!(usd.throughput.cost_usd, Some(c.total));
+    assert!((c.per_ok_request.expect("per request") - hand / 12.0).abs() < 1e-12);
+    assert!((c.per_1k_output_tokens.expect("per 1k") - hand * 1000.0 / 240.0).abs() < 1e-12);
+    let template_sum: f64 = c.templates.iter().map(|t| t.cost).sum();
+    assert!((template_sum - c.total).abs() < 1e-12, "the templates' shares add up");
+    assert_eq!((c.failed, c.retried), (0.0, 0.0));
+    // In yuan at seven times the dollar prices, and back at the given 0.14.
+    let k = cny.cost.clone().expect("cost");
+    let (five, hour) = (cny.templates[0].requests as f64, cny.templates[1].requests as f64);
+    let reads = (five - 1.0) * 100.0 + (hour - 1.0) * 300.0;
+    let hand = (12.0 * 21.0 + 240.0 * 105.0 + 100.0 * 26.25 + 300.0 * 42.0 + reads * 2.1) / 1e6;
+    assert!((k.total - hand).abs() < 1e-12, "{} against {hand}", k.total);
+    assert_eq!(k.currency, "CNY");
+    assert!((k.usd.expect("converted") - hand * 0.14).abs() < 1e-12);
+    assert_eq!(cny.throughput.cost_usd, None, "cost_usd is never a yuan figure");
+}
+
+#[test]
+fn a_ratio_of_the_list_price() {
+    let listed = common::run_ok("cost-list", &scenario("{base: list, multiplier: 0.5}"));
+    let c = listed.cost.expect("cost");
+    // Sonnet 4.5's list price is 3 / 15 US dollars; half of it.
+    let (five, hour) = (listed.templates[0].requests as f64, listed.templates[1].requests as f64);
+    let reads = (five - 1.0) * 100.0 + (hour - 1.0) * 300.0;
+    let hand = 0.5 * (12.0 * 3.0 + 240.0 * 15.0 + 100.0 * 3.75 + 300.0 * 6.0 + reads * 0.30) / 1e6;
+    assert!((c.total - hand).abs() < 1e-12, "{} against {hand}", c.total);
+    assert!(c.prices_from.contains("scenario"), "{}", c.prices_from);
+}
