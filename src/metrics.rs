@@ -200,6 +200,17 @@ pub struct Recorder {
     pub tokens_retried: TokenUse,
 }
 
+/// The tokens an outcome's usage reported, as a bill counts them.
+pub fn token_use(o: &Outcome) -> TokenUse {
+    TokenUse {
+        input: o.input_tokens.unwrap_or(0),
+        output: o.output_tokens.unwrap_or(0),
+        cache_write: o.cache_creation_tokens.unwrap_or(0),
+        cache_write_1h: o.cache_creation_1h_tokens.unwrap_or(0),
+        cache_read: o.cache_read_tokens.unwrap_or(0),
+    }
+}
+
 /// Attempts and requests when a retry policy is on; all zero when it is off.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RetryCounts {
@@ -363,7 +374,7 @@ impl Recorder {
             self.add(Metric::E2eEffective, micros(d));
         }
         self.retries.record(o);
-        let used = o.token_use();
+        let used = token_use(o);
         self.tokens.add(&used);
         if o.kind != OutcomeKind::Ok {
             self.tokens_failed.add(&used);

@@ -262,17 +262,6 @@ impl Outcome {
         }
     }
 
-    /// The tokens its usage reported, as a bill counts them.
-    pub fn token_use(&self) -> crate::provider::TokenUse {
-        crate::provider::TokenUse {
-            input: self.input_tokens.unwrap_or(0),
-            output: self.output_tokens.unwrap_or(0),
-            cache_write: self.cache_creation_tokens.unwrap_or(0),
-            cache_write_1h: self.cache_creation_1h_tokens.unwrap_or(0),
-            cache_read: self.cache_read_tokens.unwrap_or(0),
-        }
-    }
-
     /// Records one inter-token gap.
     pub fn push_itl(&mut self, gap: Duration) {
         if self.itl.len() < MAX_ITL_KEPT {

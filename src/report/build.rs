@@ -266,7 +266,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
         client: None,
         limits: super::limits::build(collected),
         retries: super::retries::build(&r.retries),
-        cost: super::cost::build(info.target.prices.as_ref(), collected, &info.templates.iter().map(|t| t.0.clone()).collect::<Vec<_>>(), info.usd_rate),
+        cost: super::cost::build(info.target.prices.as_ref().map(|p| (p.prices(), p.source.as_str())), collected, &info.templates.iter().map(|t| t.0.clone()).collect::<Vec<_>>(), info.usd_rate),
         turns: collected
             .turns
             .iter()

@@ -4,9 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::PricesInfo;
 use crate::load::collect::Collected;
-use crate::provider::TokenUse;
+use crate::provider::{Currency, Prices, TokenUse};
 
 /// Tokens as a bill counts them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,17 +62,17 @@ pub struct CostInfo {
     pub usd: Option<f64>,
 }
 
-/// The section, when the target's prices are known; `usd_rate` converts its currency.
-pub fn build(prices: Option<&PricesInfo>, collected: &Collected, names: &[String], usd_rate: Option<f64>) -> Option<CostInfo> {
-    let info = prices?;
-    let p = info.prices();
+/// The section, when the target's prices (and where they came from) are known;
+/// `usd_rate` converts their currency.
+pub fn build(prices: Option<(Prices, &str)>, collected: &Collected, names: &[String], usd_rate: Option<f64>) -> Option<CostInfo> {
+    let (p, source) = prices?;
     let r = &collected.recorder;
     let total = p.cost(&r.tokens);
     let ok = r.count(crate::outcome::OutcomeKind::Ok);
-    let usd = if info.currency == "USD" { Some(total) } else { usd_rate.map(|rate| total * rate) };
+    let usd = if p.currency == Currency::USD { Some(total) } else { usd_rate.map(|rate| total * rate) };
     Some(CostInfo {
-        currency: info.currency.clone(),
-        prices_from: info.source.clone(),
+        currency: p.currency.code().to_owned(),
+        prices_from: source.to_owned(),
         tokens: (&r.tokens).into(),
         total,
         per_ok_request: (ok > 0).then(|| total / ok as f64),
