@@ -283,6 +283,19 @@ pub fn ranking_line(c: &Comparison) -> String {
     format!("ranking (targets that served first, conformant first, then by ttft p95): {}", c.ranking.join(" > "))
 }
 
+/// The targets by what the same work cost, in US dollars per request, cheapest first;
+/// `None` unless two targets or more have a cost in US dollars (given, or converted with
+/// the scenario's `fx:`).
+pub fn cost_line(c: &Comparison) -> Option<String> {
+    let mut priced: Vec<(&str, f64)> = c.targets.iter().filter(|t| t.requests > 0).filter_map(|t| Some((t.name.as_str(), t.cost_usd? / t.requests as f64))).collect();
+    if priced.len() < 2 {
+        return None;
+    }
+    priced.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let ranked: Vec<String> = priced.iter().map(|(name, per)| format!("{name} ${per:.6}")).collect();
+    Some(format!("by cost for the same work (US dollars per request): {}", ranked.join(" < ")))
+}
+
 /// The comparison as Markdown.
 pub fn markdown(c: &Comparison) -> String {
     let mut md = String::new();
@@ -305,6 +318,9 @@ pub fn markdown(c: &Comparison) -> String {
         super::markdown::table(&mut md, &findings);
     }
     let _ = writeln!(md, "\n{}", ranking_line(c));
+    if let Some(line) = cost_line(c) {
+        let _ = writeln!(md, "\n{line}");
+    }
     let _ = writeln!(md, "\nEach target's full report: {}.", c.targets.iter().map(|t| format!("`{}`", t.report)).collect::<Vec<_>>().join(", "));
     md
 }
@@ -332,6 +348,9 @@ pub fn terminal(c: &Comparison) -> String {
         let _ = writeln!(out);
     }
     let _ = writeln!(out, "{}", ranking_line(c));
+    if let Some(line) = cost_line(c) {
+        let _ = writeln!(out, "{line}");
+    }
     out
 }
 
