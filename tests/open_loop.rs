@@ -149,3 +149,23 @@ fn a_concurrency_ramp_adds_workers_over_time() {
     assert_eq!((r.phases[0].load.ramp.as_deref(), r.phases[0].load.max_in_flight), (Some("concurrency"), None));
     assert!(r.duration_s < 10.0, "the ramp ends the run: {}", r.duration_s);
 }
+
+#[test]
+fn a_sweep_stops_climbing_past_a_saturated_step() {
+    // Two responses at once of about 50 ms each: some 40 requests a second. At 100 a
+    // second the step completes a fraction of what it is offered; the 200 step is skipped.
+    let slow = "ttft: 40ms, tokens_per_s: 1000, jitter: 0, output_tokens: [8, 8], capacity: 2";
+    let r = run("sweep-saturated", &scenario(slow, "executor: sweep, rates: [10, 100, 200], step_duration: 500ms, max_in_flight: 5000"));
+    let steps = r.phases[0].sweep.clone().expect("sweep").steps;
+    assert_eq!(steps.iter().map(|s| s.rate).collect::<Vec<_>>(), [10.0, 100.0, 200.0]);
+    assert_eq!(steps[0].skipped, None);
+    assert_eq!(steps[1].skipped, None, "the saturated step itself ran");
+    let why = steps[2].skipped.clone().expect("the step past it was skipped");
+    assert!(why.starts_with("the 100 req/s step completed"), "{why}");
+    assert_eq!(steps[2].figures.requests, 0, "nothing was sent at 200 req/s");
+    assert_eq!(r.totals.requests, steps[0].figures.requests + steps[1].figures.requests);
+    // With the stop turned off, every step runs.
+    let all = run("sweep-unstopped", &scenario(slow, "executor: sweep, rates: [10, 100, 200], step_duration: 500ms, max_in_flight: 5000, stop_when_saturated: false"));
+    let steps = all.phases[0].sweep.clone().expect("sweep").steps;
+    assert!(steps.iter().all(|s| s.skipped.is_none() && s.figures.requests > 0), "{steps:?}");
+}

@@ -618,6 +618,9 @@ pub struct Step {
     /// figures are shown but not judged, so it cannot move the max rate within the SLO.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cut: bool,
+    /// Not run, because a lower step was saturated: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// All steps and the highest rate within the SLO.

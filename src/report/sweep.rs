@@ -11,14 +11,35 @@ use crate::thresholds::Threshold;
 /// when the run stopped during it.
 pub fn step(rate: f64, r: &Report, slo: &[Threshold], cut: bool) -> Step {
     let slo: Vec<ThresholdResult> = slo.iter().map(|t| evaluate(t, r)).collect();
-    Step { rate, figures: Figures::of(r), slo_passed: slo.iter().all(|t| t.passed), slo, cut }
+    Step { rate, figures: Figures::of(r), slo_passed: slo.iter().all(|t| t.passed), slo, cut, skipped: None }
+}
+
+/// Share of the offered rate below which a step is saturated: the target completes fewer
+/// than half the requests offered, and a higher rate would only queue more.
+pub const SATURATED_SHARE: f64 = 0.5;
+
+/// Why a step offered `rate` for `duration_s` is saturated, when it is: it completed
+/// fewer than [`SATURATED_SHARE`] of the requests offered, or fewer than half of those it
+/// completed were ok.
+pub fn saturated(rate: f64, completed: u64, ok: u64, duration_s: f64) -> Option<String> {
+    if duration_s <= 0.0 || completed == 0 {
+        return None;
+    }
+    let achieved = completed as f64 / duration_s;
+    if achieved < SATURATED_SHARE * rate {
+        return Some(format!("the {rate} req/s step completed {achieved:.1} req/s, under half of it"));
+    }
+    if (ok as f64) < 0.5 * completed as f64 {
+        return Some(format!("the {rate} req/s step failed {} of {completed} requests", completed - ok));
+    }
+    None
 }
 
 impl SweepReport {
     /// Steps with the highest rate within the SLO: the last rate of the unbroken run of passing steps,
     /// taken in increasing rate; a step the run was cut during is no evidence either way.
     pub fn new(steps: Vec<Step>) -> SweepReport {
-        let mut by_rate: Vec<&Step> = steps.iter().filter(|s| !s.cut).collect();
+        let mut by_rate: Vec<&Step> = steps.iter().filter(|s| !s.cut && s.skipped.is_none()).collect();
         by_rate.sort_by(|a, b| a.rate.total_cmp(&b.rate));
         let max_rate_within_slo = by_rate.iter().take_while(|s| s.slo_passed).last().map(|s| s.rate);
         SweepReport { steps, max_rate_within_slo }
@@ -34,6 +55,7 @@ pub fn rows(sweep: &SweepReport) -> Vec<Vec<String>> {
     let mut rows = vec![header.map(str::to_owned).collect()];
     for s in &sweep.steps {
         let verdict = match (s.cut, s.slo_passed) {
+            _ if s.skipped.is_some() => "skipped",
             (true, _) => "cut",
             (false, true) => "pass",
             (false, false) => "FAIL",
@@ -70,7 +92,7 @@ mod tests {
             e2e_p95: 0.0,
             rate_limited: 0,
         };
-        Step { rate, figures, slo: Vec::new(), slo_passed: passed, cut: false }
+        Step { rate, figures, slo: Vec::new(), slo_passed: passed, cut: false, skipped: None }
     }
 
     #[test]

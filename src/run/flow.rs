@@ -369,7 +369,11 @@ fn target_report(
         .map(|run| {
             let spec = &phases[run.index];
             let sweep = (!run.steps.is_empty()).then(|| {
-                let steps = run.steps.iter().map(|s| report::sweep::step(s.rate, &part(&s.collected, s.duration_s, s.dropped), &spec.load.slo, s.cut));
+                let steps = run.steps.iter().map(|s| {
+                    let mut step = report::sweep::step(s.rate, &part(&s.collected, s.duration_s, s.dropped), &spec.load.slo, s.cut);
+                    step.skipped.clone_from(&s.skipped);
+                    step
+                });
                 report::SweepReport::new(steps.collect())
             });
             let alone = part(&run.collected, run.duration_s, run.dropped);
@@ -425,6 +429,8 @@ struct SweepStep {
     collected: Collected,
     /// The run stopped during the step.
     cut: bool,
+    /// Not run: an earlier step was saturated (the reason, on the first skipped).
+    skipped: Option<String>,
 }
 
 /// One loop of load.
@@ -499,9 +505,16 @@ impl PhaseContext {
             (Executor::Stages, Ramp::Rate) => single(self.run(Plan::Open(open(ramp(), false, requests, duration))).await),
             (Executor::Sweep, _) => {
                 let mut phase = PhaseRun::default();
+                let mut saturated: Option<String> = None;
                 for rate in load.sweep_rates() {
                     if self.stop.is_stopped() {
                         break;
+                    }
+                    // Past a saturated step, a higher rate only adds load nobody learns from.
+                    if let Some(why) = &saturated {
+                        let empty = Collected { per_template: vec![0; self.requests.len()], ..Collected::default() };
+                        phase.steps.push(SweepStep { rate, duration_s: 0.0, dropped: 0, collected: empty, cut: false, skipped: Some(why.clone()) });
+                        continue;
                     }
                     let started = Instant::now();
                     let plan = open(LoadShape::Constant(rate), false, None, load.step_duration.map(|d| d.0));
@@ -512,7 +525,10 @@ impl PhaseContext {
                     phase.collected.merge(collected.clone());
                     phase.dropped += dropped;
                     let cut = self.stop.is_stopped();
-                    phase.steps.push(SweepStep { rate, duration_s, dropped, collected, cut });
+                    if load.stop_when_saturated {
+                        saturated = crate::report::sweep::saturated(rate, collected.recorder.requests, collected.recorder.count(crate::outcome::OutcomeKind::Ok), duration_s);
+                    }
+                    phase.steps.push(SweepStep { rate, duration_s, dropped, collected, cut, skipped: None });
                 }
                 phase
             }

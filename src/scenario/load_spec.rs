@@ -126,6 +126,10 @@ pub struct LoadSpec {
     #[serde(default)]
     #[schemars(range(max = MOST_STEPS))]
     pub steps: Option<NonZeroU32>,
+    /// Sweep: stop climbing once a step is saturated (it completed under half the rate
+    /// offered, or failed more than half its requests): the steps above are skipped.
+    #[serde(default = "yes")]
+    pub stop_when_saturated: bool,
     /// Sweep: how long each rate is held.
     #[serde(default)]
     #[schemars(with = "Option<super::schema_values::Duration>")]
@@ -261,6 +265,10 @@ impl LoadSpec {
             _ => Vec::new(),
         }
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_max_in_flight() -> NonZeroU32 {
