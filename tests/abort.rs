@@ -4,22 +4,18 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Runs `abort` against a mock whose answers `mock` shapes; returns the report, the
 /// wall time and junit.xml.
 fn run(name: &str, mock: &str, abort: &str) -> (relaybench::report::Report, Duration, String) {
-    let dir = common::temp_dir(name);
     let scenario = format!(
         "name: {name}\ntarget: {{mock: {mock}}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{max_tokens: 16, prompt: hi}}\nload: {{concurrency: 2, duration: 30s}}\nabort: {abort}\n"
     );
-    let file = common::write_file(&dir, "s.yaml", &scenario);
-    let out = dir.join("out");
     let started = Instant::now();
-    let o = Command::new(env!("CARGO_BIN_EXE_relaybench")).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"]).output().expect("run");
+    // An abort fails the gate: exit 1.
+    let (_, out) = common::run_expecting(name, &scenario, &["-q"], 1);
     let took = started.elapsed();
-    assert_eq!(o.status.code(), Some(1), "an abort fails the gate: {}", String::from_utf8_lossy(&o.stderr));
     let report_dir = common::only_report_dir(&out);
     let junit = std::fs::read_to_string(report_dir.join("junit.xml")).expect("junit.xml");
     (common::only_report(&out), took, junit)
@@ -62,12 +58,8 @@ fn a_token_budget_stops_the_run() {
 
 #[test]
 fn a_cost_budget_stops_the_run_at_the_target_prices() {
-    let dir = common::temp_dir("abort-cost");
     let scenario = "name: cost\ntarget: {provider: anthropic, mock: {ttft: 5ms, jitter: 0, output_tokens: [100, 100]}, prices: {input_per_mtok: 3, output_per_mtok: 15}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {max_tokens: 128, prompt: hi}\nload: {concurrency: 2, duration: 30s}\nabort: {cost: 0.03}\n";
-    let file = common::write_file(&dir, "s.yaml", scenario);
-    let out = dir.join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_relaybench")).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"]).output().expect("run");
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_, out) = common::run_expecting("abort-cost", scenario, &["-q"], 1);
     let r = common::only_report(&out);
     assert!(r.aborted.as_deref().is_some_and(|w| w.starts_with("abort.cost:")), "{:?}", r.aborted);
     // 100 output tokens cost 0.0015: twenty requests reach 0.03.

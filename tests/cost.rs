@@ -74,13 +74,8 @@ fn a_ratio_of_the_list_price() {
 fn a_comparison_ranks_targets_by_cost_in_us_dollars_across_currencies() {
     // The same mock work at 3 / 15 US dollars, and at 14 / 70 yuan (1.96 / 9.80 US dollars
     // at 0.14): the yuan-billed target is the cheaper.
-    let dir = common::temp_dir("cost-compare");
     let scenario = "name: costs\nseed: 2\ntargets:\n  - {name: dollars, mock: {ttft: 2ms, jitter: 0, output_tokens: [20, 20]}, prices: {input_per_mtok: 3, output_per_mtok: 15}}\n  - {name: yuan, mock: {ttft: 2ms, jitter: 0, output_tokens: [20, 20]}, prices: {input_per_mtok: 14, output_per_mtok: 70, currency: CNY}}\nmodel: claude-sonnet-4-5\nfx: {CNY: 0.14}\nrequests:\n  - {max_tokens: 64, prompt: hi}\nload: {concurrency: 2, requests: 10}\n";
-    let file = common::write_file(&dir, "s.yaml", scenario);
-    let out = dir.join("out");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_relaybench")).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")]).output().expect("run");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let printed = String::from_utf8_lossy(&o.stdout);
+    let (printed, _) = common::run_expecting("cost-compare", scenario, &[], 0);
     let line = printed.lines().find(|l| l.starts_with("by cost for the same work")).unwrap_or_else(|| panic!("no cost ranking:\n{printed}"));
     // Ten requests of 1 input and 20 output tokens each.
     let (dollars, yuan) = ((1.0 * 3.0 + 20.0 * 15.0) / 1e6, (1.0 * 14.0 + 20.0 * 70.0) * 0.14 / 1e6);

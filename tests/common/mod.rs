@@ -241,15 +241,23 @@ pub fn run_ok(name: &str, scenario: &str) -> relaybench::report::Report {
 
 /// [`run_ok`], returning the report folder instead (for its other files).
 pub fn run_ok_dir(name: &str, scenario: &str) -> PathBuf {
+    only_report_dir(&run_expecting(name, scenario, &["-q"], 0).1)
+}
+
+/// Runs `scenario` (YAML text) with the relaybench binary and `extra` arguments, in a
+/// fresh folder named after `name`; asserts it exits with `code` and returns what it
+/// printed and the folder it wrote its report folder in.
+pub fn run_expecting(name: &str, scenario: &str, extra: &[&str], code: i32) -> (String, PathBuf) {
     let dir = temp_dir(name);
     let file = write_file(&dir, "s.yaml", scenario);
     let out = dir.join("out");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_relaybench"))
-        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q"])
+        .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")])
+        .args(extra)
         .output()
         .expect("run relaybench");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    only_report_dir(&out)
+    assert_eq!(o.status.code(), Some(code), "{}", String::from_utf8_lossy(&o.stderr));
+    (String::from_utf8_lossy(&o.stdout).into_owned(), out)
 }
 
 /// The structure of the common JUnit schema (the Ant format CI systems read): which
