@@ -140,11 +140,11 @@ pub struct Outcome {
     /// `usage.cache_read_input_tokens` as finally reported: input served from the
     /// provider's prompt cache.
     pub cache_read_tokens: Option<u64>,
+    /// `usage.cache_creation_input_tokens` as finally reported: input written to it.
+    pub cache_creation_tokens: Option<u64>,
     /// Of those, written for an hour (`usage.cache_creation.ephemeral_1h_input_tokens`);
     /// the rest were written for five minutes.
     pub cache_creation_1h_tokens: Option<u64>,
-    /// `usage.cache_creation_input_tokens` as finally reported: input written to it.
-    pub cache_creation_tokens: Option<u64>,
     /// The reply's text, kept only for a conversation's turn (the next turn sends it back),
     /// at most [`MAX_REPLY`] bytes.
     pub reply: Option<String>,

@@ -158,6 +158,7 @@ impl Wiring {
         let Some(policy) = &self.retry else {
             return Some(self.execute(index, built, start, send_lag, keep_reply).await);
         };
+        // The jitter's own stream of the seed, so retrying changes no body and no schedule.
         let mut rng = Rng::derive(self.body_seed ^ 0x7265_7472_7921, n);
         let (mut attempt_start, mut lag) = (start, send_lag);
         for taken in 0.. {
