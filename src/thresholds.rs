@@ -131,6 +131,19 @@ pub struct Threshold {
     pub op: Op,
     /// The bound, in the subject's report unit (ms, tokens/s, a fraction, a count).
     pub value: f64,
+    /// Stop the run as soon as it fails while the load goes (k6's `abortOnFail`).
+    pub abort_on_fail: bool,
+    /// With `abort_on_fail`: not judged before this long into the load.
+    pub delay: Option<std::time::Duration>,
+}
+
+impl Threshold {
+    /// Whether it can be judged while the run goes, from the requests ended so far: a
+    /// metric, `error_rate`, `requests`, or the conformance counts (not what only the end
+    /// of a run knows, as drops, probes, features and goodput).
+    pub fn judged_live(&self) -> bool {
+        matches!(self.subject, Subject::Stat(..) | Subject::ErrorRate | Subject::Requests | Subject::Violations | Subject::Warnings)
+    }
 }
 
 /// Parses `name op value[unit]`.
@@ -145,7 +158,7 @@ pub fn parse(text: &str) -> Result<Threshold, String> {
     let bound = text[at + symbol.len()..].trim();
     let subject = subject(name)?;
     let value = value(bound, subject).map_err(|e| format!("threshold {text:?}: {e}"))?;
-    Ok(Threshold { text: text.trim().to_owned(), subject, op, value })
+    Ok(Threshold { text: text.trim().to_owned(), subject, op, value, abort_on_fail: false, delay: None })
 }
 
 fn subject(name: &str) -> Result<Subject, String> {

@@ -66,3 +66,25 @@ fn a_cost_budget_stops_the_run_at_the_target_prices() {
     let cost = r.throughput.cost_usd.expect("cost");
     assert!((0.03..0.03 + 3.0 * 0.0016).contains(&cost), "{cost}");
 }
+
+#[test]
+fn a_threshold_with_abort_on_fail_stops_the_run_after_its_delay() {
+    // A first token takes 50 ms: `ttft.p95 < 20ms` fails from the first stream, but is not
+    // judged before its one-second delay.
+    let scenario = "name: aof\ntarget: {mock: {ttft: 50ms, jitter: 0, output_tokens: [8, 16]}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {stream: true, max_tokens: 16, prompt: hi}\nload: {concurrency: 2, duration: 30s}\nthresholds:\n  - {threshold: ttft.p95 < 20ms, abort_on_fail: true, delay: 1s}\n  - ttft.p95 < 10s\n";
+    let started = Instant::now();
+    let (_, out) = common::run_expecting("abort-on-fail", scenario, &["-q"], 1);
+    let took = started.elapsed();
+    let r = common::only_report(&out);
+    let why = r.aborted.clone().expect("aborted");
+    assert!(why.starts_with("abort_on_fail: `ttft.p95 < 20ms` failed after 1."), "{why}");
+    assert!(r.duration_s >= 1.0 && took < Duration::from_secs(15), "ran {} s", r.duration_s);
+    // The threshold is still judged at the end, failed, and the other passed.
+    let judged: Vec<(&str, bool)> = r.thresholds.iter().map(|t| (t.expression.as_str(), t.passed)).collect();
+    assert!(judged.contains(&("ttft.p95 < 20ms", false)) && judged.contains(&("ttft.p95 < 10s", true)), "{judged:?}");
+    // One that holds lets the load run its course.
+    let holding = scenario.replace("duration: 30s", "duration: 2s").replace("ttft.p95 < 20ms, abort_on_fail", "ttft.p95 < 5s, abort_on_fail");
+    let r = common::run_ok("abort-on-fail-held", &holding);
+    assert_eq!(r.aborted, None);
+    assert!(r.duration_s >= 2.0, "{}", r.duration_s);
+}

@@ -1,8 +1,9 @@
-//! Stop conditions checked while a run goes (`abort:`), so a run against a paid key stops
-//! by itself when the target fails or the budget is spent: an error rate over a sliding
-//! window, failures in a row, and a budget in tokens or money. Each worker records its
-//! outcomes here as they end; the first condition that trips stops the target's load as
-//! Ctrl-C does and names itself and the figure that tripped it.
+//! Stop conditions checked while a run goes (`abort:`, and thresholds with
+//! `abort_on_fail`), so a run against a paid key stops by itself when the target fails or
+//! the budget is spent: an error rate over a sliding window, failures in a row, a budget in
+//! tokens or money, a threshold that fails. Each worker records its outcomes here as they
+//! end; the first condition that trips stops the target's load as Ctrl-C does and names
+//! itself and the figure that tripped it.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -10,9 +11,14 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::metrics::Recorder;
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::provider::Prices;
 use crate::stop::Stop;
+use crate::thresholds::{Stat, Subject, Threshold};
+
+/// How often the thresholds are judged at most: percentiles are not free at every request.
+const JUDGE_EVERY: Duration = Duration::from_millis(100);
 
 /// The conditions, as the scenario gives them.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -40,6 +46,9 @@ struct State {
     streak: u64,
     tokens: (u64, u64),
     reason: Option<String>,
+    /// What the thresholds are judged on, when some abort on failing.
+    recorder: Option<Recorder>,
+    judged_at: Option<Instant>,
 }
 
 /// The conditions of one target, and what tripped them.
@@ -47,6 +56,8 @@ struct State {
 pub struct Abort {
     rules: AbortRules,
     prices: Option<Prices>,
+    /// The thresholds with `abort_on_fail`.
+    thresholds: Vec<Threshold>,
     started: Instant,
     state: Mutex<State>,
 }
@@ -55,8 +66,16 @@ impl Abort {
     /// Conditions for a target priced at `prices` (the cost budget needs them), counted
     /// from now.
     pub fn new(rules: AbortRules, prices: Option<Prices>) -> Abort {
-        let state = State { recent: VecDeque::new(), failed_in_window: 0, streak: 0, tokens: (0, 0), reason: None };
-        Abort { rules, prices, started: Instant::now(), state: Mutex::new(state) }
+        Abort::with_thresholds(rules, prices, Vec::new())
+    }
+
+    /// [`Abort::new`], also judging `thresholds` (those with `abort_on_fail`) as the
+    /// requests end.
+    pub fn with_thresholds(rules: AbortRules, prices: Option<Prices>, thresholds: Vec<Threshold>) -> Abort {
+        let thresholds: Vec<Threshold> = thresholds.into_iter().filter(|t| t.abort_on_fail).collect();
+        let recorder = (!thresholds.is_empty()).then(Recorder::compact);
+        let state = State { recent: VecDeque::new(), failed_in_window: 0, streak: 0, tokens: (0, 0), reason: None, recorder, judged_at: None };
+        Abort { rules, prices, thresholds, started: Instant::now(), state: Mutex::new(state) }
     }
 
     /// What tripped, when something did.
@@ -83,14 +102,33 @@ impl Abort {
         s.streak = if failed { s.streak + 1 } else { 0 };
         s.tokens.0 += o.input_tokens.unwrap_or(0) + o.cache_creation_tokens.unwrap_or(0) + o.cache_read_tokens.unwrap_or(0);
         s.tokens.1 += o.output_tokens.unwrap_or(0);
-        if s.reason.is_some() || now.duration_since(self.started) < self.rules.after {
+        if let Some(r) = s.recorder.as_mut() {
+            r.record(o);
+        }
+        if s.reason.is_some() {
             return;
         }
-        let reason = self.tripped(&s);
+        let reason = self.failed_threshold(&mut s, now);
+        let reason = reason.or_else(|| (now.duration_since(self.started) >= self.rules.after).then(|| self.tripped(&s)).flatten());
         if let Some(reason) = reason {
             s.reason = Some(reason);
             stop.stop();
         }
+    }
+
+    /// The first threshold with `abort_on_fail` that fails, past its delay, judged at
+    /// most every [`JUDGE_EVERY`].
+    fn failed_threshold(&self, s: &mut State, now: Instant) -> Option<String> {
+        let recorder = s.recorder.as_ref()?;
+        if s.judged_at.is_some_and(|at| now.duration_since(at) < JUDGE_EVERY) {
+            return None;
+        }
+        s.judged_at = Some(now);
+        let elapsed = now.duration_since(self.started);
+        self.thresholds.iter().filter(|t| t.delay.is_none_or(|d| elapsed >= d)).find_map(|t| {
+            let observed = live_value(t, recorder)?;
+            (!t.op.holds(observed, t.value)).then(|| format!("abort_on_fail: `{}` failed after {:.1} s (observed {observed:.3})", t.text, elapsed.as_secs_f64()))
+        })
     }
 
     fn tripped(&self, s: &State) -> Option<String> {
@@ -122,6 +160,44 @@ impl Abort {
         }
         None
     }
+}
+
+/// What `t` measures over the requests `r` recorded, in the unit of its bound; `None`
+/// while there is nothing to judge.
+fn live_value(t: &Threshold, r: &Recorder) -> Option<f64> {
+    Some(match t.subject {
+        Subject::Stat(metric, stat) => {
+            let h = r.histogram(metric);
+            if h.is_empty() {
+                return None;
+            }
+            let scale = metric.unit().shown().1;
+            let at = |q: f64| h.value_at_quantile(q) as f64 * scale;
+            match stat {
+                Stat::Min => h.min() as f64 * scale,
+                Stat::Mean => h.mean() * scale,
+                Stat::P50 => at(0.50),
+                Stat::P90 => at(0.90),
+                Stat::P95 => at(0.95),
+                Stat::P99 => at(0.99),
+                Stat::Max => h.max() as f64 * scale,
+                Stat::Count => h.len() as f64,
+            }
+        }
+        Subject::ErrorRate => {
+            let judged = r.requests.saturating_sub(r.count(OutcomeKind::Cancelled));
+            if judged == 0 {
+                return None;
+            }
+            judged.saturating_sub(r.count(OutcomeKind::Ok)) as f64 / judged as f64
+        }
+        Subject::Requests => r.requests as f64,
+        Subject::Violations | Subject::Warnings => {
+            let severity = if t.subject == Subject::Violations { crate::conformance::Severity::Error } else { crate::conformance::Severity::Warn };
+            r.findings.iter().filter(|(id, _)| crate::conformance::Rule::from_id(id).is_some_and(|rule| rule.severity() == severity)).map(|(_, n)| *n).sum::<u64>() as f64
+        }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

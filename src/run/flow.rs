@@ -92,7 +92,13 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         let captures = Arc::new(Captures::new(capture));
         let given = spec.prices.and_then(|p| p.resolve(&model)).map(|p| (p, "the scenario or the catalog"));
         let prices = given.or_else(|| crate::provider::list_prices(&model).map(|p| (p, crate::provider::LIST_PRICES_READ)));
-        let abort = scenario.abort.map(|a| Arc::new(crate::load::abort::Abort::new(abort_rules(&a), prices.map(|p| p.0))));
+        // The run's thresholds with abort_on_fail are judged as the requests end, with the
+        // abort: conditions.
+        let aborting: Vec<_> = scenario.thresholds.iter().filter(|t| t.abort_on_fail).cloned().collect();
+        let abort = (scenario.abort.is_some() || !aborting.is_empty()).then(|| {
+            let rules = scenario.abort.map(|a| abort_rules(&a)).unwrap_or(crate::load::abort::AbortRules { window: Duration::from_secs(10), ..Default::default() });
+            Arc::new(crate::load::abort::Abort::with_thresholds(rules, prices.map(|p| p.0), aborting))
+        });
         ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default(), loops: Arc::default(), captures, records: None, abort, prices });
     }
 

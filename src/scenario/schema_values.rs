@@ -55,11 +55,25 @@ marker!(
     /// A threshold expression ([`crate::thresholds::parse`]).
     Threshold,
     "Threshold",
-    || json!({
-        "description": "A pass/fail expression over the report: METRIC.STAT OP VALUE (such as `ttft.p95 < 800ms`) or a run-level figure (such as `error_rate < 1%`).",
-        "type": "string",
-        "pattern": crate::thresholds::pattern()
-    })
+    || {
+        let expression = json!({"type": "string", "pattern": crate::thresholds::pattern()});
+        json!({
+            "description": "A pass/fail expression over the report: METRIC.STAT OP VALUE (such as `ttft.p95 < 800ms`) or a run-level figure (such as `error_rate < 1%`); or {threshold, abort_on_fail, delay} to stop the run as soon as it fails while the load goes.",
+            "anyOf": [
+                expression,
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["threshold"],
+                    "properties": {
+                        "threshold": expression,
+                        "abort_on_fail": {"type": "boolean", "description": "Stop the run as soon as the threshold fails (k6's abortOnFail)."},
+                        "delay": {"$ref": "#/$defs/Duration", "description": "Not judged before this long into the load."}
+                    }
+                }
+            ]
+        })
+    }
 );
 
 marker!(

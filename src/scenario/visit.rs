@@ -87,12 +87,52 @@ where
     validated(d).map(Some)
 }
 
-/// Thresholds, each parsed inside its own visitor so a mistake points at its line.
+/// Thresholds, each parsed inside its own visitor so a mistake points at its line: an
+/// expression, or `{threshold, abort_on_fail, delay}` for one that stops the run when it
+/// fails while the load goes.
 pub(super) fn threshold_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<crate::thresholds::Threshold>, D::Error> {
+    struct Expression(crate::thresholds::Threshold);
+    impl<'de> Deserialize<'de> for Expression {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            parse_str(d, "a threshold such as `ttft.p95 < 800ms`", crate::thresholds::parse).map(Expression)
+        }
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Aborting {
+        threshold: Expression,
+        #[serde(default)]
+        abort_on_fail: bool,
+        #[serde(default)]
+        delay: Option<super::duration::HumanDuration>,
+    }
+    /// An expression or a map, each read by its own visitor so a mistake keeps its line.
     struct One(crate::thresholds::Threshold);
     impl<'de> Deserialize<'de> for One {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            parse_str(d, "a threshold such as `ttft.p95 < 800ms`", crate::thresholds::parse).map(One)
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = One;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a threshold such as `ttft.p95 < 800ms`, or {threshold, abort_on_fail, delay}")
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<One, E> {
+                    crate::thresholds::parse(v).map(One).map_err(E::custom)
+                }
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<One, A::Error> {
+                    let a = Aborting::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                    let mut t = a.threshold.0;
+                    if a.abort_on_fail && !t.judged_live() {
+                        return Err(de::Error::custom(format!(
+                            "`{}`: abort_on_fail takes a threshold judged while the run goes (a metric, error_rate, requests, conformance.violations or conformance.warnings)",
+                            t.text
+                        )));
+                    }
+                    (t.abort_on_fail, t.delay) = (a.abort_on_fail, a.delay.map(|d| d.0));
+                    Ok(One(t))
+                }
+            }
+            d.deserialize_any(V)
         }
     }
     Ok(Vec::<One>::deserialize(d)?.into_iter().map(|o| o.0).collect())
