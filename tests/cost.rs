@@ -81,3 +81,19 @@ fn a_comparison_ranks_targets_by_cost_in_us_dollars_across_currencies() {
     let (dollars, yuan) = ((1.0 * 3.0 + 20.0 * 15.0) / 1e6, (1.0 * 14.0 + 20.0 * 70.0) * 0.14 / 1e6);
     assert_eq!(line, format!("by cost for the same work (US dollars per request): yuan ${yuan:.6} < dollars ${dollars:.6}"));
 }
+
+#[test]
+fn billing_honesty_prices_each_target_usage_at_the_reference_prices() {
+    // The reference (the official API, at its list price: 3 / 15 US dollars for Sonnet 4.5)
+    // and a relay that reports twice the output for the same prompts.
+    let scenario = "name: billed\nseed: 2\ntargets:\n  - {provider: anthropic, mock: {ttft: 2ms, jitter: 0, output_tokens: [20, 20]}}\n  - {name: padded, mock: {ttft: 2ms, jitter: 0, output_tokens: [40, 40]}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {max_tokens: 64, prompt: hi}\nload: {concurrency: 2, requests: 10}\n";
+    let (printed, out) = common::run_expecting("cost-billed", scenario, &[], 0);
+    let comparison: relaybench::report::comparison::Comparison =
+        serde_json::from_str(&std::fs::read_to_string(common::only_report_dir(&out).join("comparison.json")).expect("comparison.json")).expect("parses");
+    let billed: Vec<Option<f64>> = comparison.targets.iter().map(|t| t.billed_vs_reference).collect();
+    // Per request: 1 input token and 20 output tokens against 1 and 40, at 3 and 15.
+    let padded = (1.0 * 3.0 + 40.0 * 15.0) / (1.0 * 3.0 + 20.0 * 15.0) - 1.0;
+    assert_eq!(billed[0], Some(0.0));
+    assert!((billed[1].expect("priced") - padded).abs() < 1e-12, "{billed:?}");
+    assert!(printed.lines().any(|l| l.starts_with("billed vs reference") && l.contains("+99.0%")), "{printed}");
+}

@@ -96,6 +96,11 @@ pub struct Column {
     pub input_tokens_vs_median: Option<f64>,
     /// Cost of the run at the target's prices.
     pub cost_usd: Option<f64>,
+    /// Billing honesty: what this target's reported usage per request costs at the
+    /// reference's prices, against what the reference's own usage costs (0.12 = it bills
+    /// 12% more for the same work).
+    #[serde(default)]
+    pub billed_vs_reference: Option<f64>,
     /// Feature case results by name.
     pub features: BTreeMap<String, crate::features::Status>,
 }
@@ -120,6 +125,22 @@ impl Comparison {
         for c in &mut targets {
             c.input_tokens_vs_median = deviation(&c.input_tokens, &medians);
             c.input_tokens_vs_reference = reference_counts.as_ref().and_then(|r| deviation(&c.input_tokens, r));
+        }
+        // The same work billed at one price list: only the usage each target reported
+        // differs.
+        let per_request = |r: &Report, prices: &crate::provider::Prices| {
+            let c = r.cost.as_ref()?;
+            let t = &c.tokens;
+            let used = crate::provider::TokenUse { input: t.input, output: t.output, cache_write: t.cache_write, cache_write_1h: t.cache_write_1h, cache_read: t.cache_read };
+            (r.totals.requests > 0).then(|| prices.cost(&used) / r.totals.requests as f64)
+        };
+        let reference_report = reference.as_ref().and_then(|name| reports.iter().find(|(r, _)| &r.target.name == name)).map(|(r, _)| *r);
+        if let Some((rr, prices)) = reference_report.and_then(|r| Some((r, r.target.prices.as_ref()?.prices()))) {
+            if let Some(base) = per_request(rr, &prices).filter(|b| *b > 0.0) {
+                for (c, (r, _)) in targets.iter_mut().zip(reports) {
+                    c.billed_vs_reference = per_request(r, &prices).map(|v| v / base - 1.0);
+                }
+            }
         }
         let mut ranking: Vec<&Column> = targets.iter().collect();
         // A target that served nothing has no TTFT and ranks last, whatever its findings.
@@ -193,6 +214,7 @@ fn column(r: &Report, dir: &str) -> Column {
         input_tokens_vs_reference: None,
         input_tokens_vs_median: None,
         cost_usd: r.cost.as_ref().and_then(super::cost::CostInfo::in_usd).or(r.throughput.cost_usd),
+        billed_vs_reference: None,
         features: r.features.iter().map(|f| (f.name.clone(), f.status)).collect(),
     }
 }
@@ -231,6 +253,7 @@ pub fn rows(c: &Comparison) -> Vec<Vec<String>> {
     row("input tokens vs reference", &|t| pct(t.input_tokens_vs_reference));
     row("input tokens vs median", &|t| pct(t.input_tokens_vs_median));
     row("cost", &|t| t.cost_usd.map_or("-".into(), |v| format!("${v:.4}")));
+    row("billed vs reference", &|t| pct(t.billed_vs_reference));
     rows
 }
 
