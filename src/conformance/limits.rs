@@ -188,15 +188,12 @@ pub struct DimensionSummary {
     pub remaining_min: Option<u64>,
 }
 
-/// What the tracker saw of a target's limits.
+/// What the tracker saw of a target's limits (the 429s are counted with every status,
+/// by the recorder).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LimitSummary {
     /// Each dimension, in [`Dimension::ALL`] order.
     pub dimensions: [DimensionSummary; 4],
-    /// Responses with status 429.
-    pub throttled: u64,
-    /// When the first 429's head arrived, unix seconds.
-    pub first_throttled_unix: Option<f64>,
     /// Responses that carried any rate-limit header.
     pub with_headers: u64,
 }
@@ -212,12 +209,7 @@ impl LimitSummary {
                 (a, b) => a.or(b),
             };
         }
-        self.throttled += other.throttled;
         self.with_headers += other.with_headers;
-        self.first_throttled_unix = match (self.first_throttled_unix, other.first_throttled_unix) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
     }
 }
 
@@ -245,12 +237,6 @@ impl LimitTracker {
     pub fn observe(&mut self, status: Option<u16>, limits: Option<&RateLimits>, input_tokens: u64, output_tokens: u64) -> Vec<Finding> {
         let mut findings = Vec::new();
         if status == Some(429) {
-            self.summary.throttled += 1;
-            let at = limits.map(|l| l.received_unix);
-            if let Some(at) = at {
-                let first = self.summary.first_throttled_unix.get_or_insert(at);
-                *first = first.min(at);
-            }
             findings.extend(self.throttled_with_room(limits));
         }
         let Some(limits) = limits else { return findings };
@@ -272,22 +258,23 @@ impl LimitTracker {
                 findings.extend(self.freeze(d, limits, tokens[d as usize]));
             }
         }
-        findings.extend(self.rose(limits));
+        let seen = Seen { at, readings: limits.readings.clone() };
+        findings.extend(self.rose(&seen));
         if self.recent.len() == RECENT {
             self.recent.pop_front();
         }
-        self.recent.push_back(Seen { at, readings: limits.readings.clone() });
+        self.recent.push_back(seen);
         findings
     }
 
     /// A 429 whose own headers, or else the last second's, leave room on every limit.
     fn throttled_with_room(&self, limits: Option<&RateLimits>) -> Option<Finding> {
-        let own = limits.filter(|l| l.readings.iter().flatten().any(|r| r.remaining.is_some())).map(|l| (l.readings.clone(), "its own headers"));
+        let own = limits.filter(|l| l.readings.iter().flatten().any(|r| r.remaining.is_some())).map(|l| (&l.readings, "its own headers"));
         let at = limits.map(|l| l.received_unix);
         let last = || {
             let at = at?;
             let seen = self.recent.iter().filter(|s| s.at <= at && at - s.at <= 1.0).max_by(|a, b| a.at.total_cmp(&b.at))?;
-            Some((seen.readings.clone(), "the headers of a response within the second before"))
+            Some((&seen.readings, "the headers of a response within the second before"))
         };
         let (readings, whose) = own.or_else(last)?;
         let judged: Vec<(Dimension, u64, u64)> = Dimension::ALL
@@ -340,15 +327,15 @@ impl LimitTracker {
         ))
     }
 
-    /// A counter that rose faster than its limit refills before the earlier reset time.
-    fn rose(&self, limits: &RateLimits) -> Option<Finding> {
-        let now = Seen { at: limits.received_unix, readings: limits.readings.clone() };
+    /// A counter that rose faster than its limit refills before the earlier reset time,
+    /// between `now` and any response kept.
+    fn rose(&self, now: &Seen) -> Option<Finding> {
         for seen in &self.recent {
-            let (earlier, later) = if seen.at <= now.at { (seen, &now) } else { (&now, seen) };
+            let (earlier, later) = if seen.at <= now.at { (seen, now) } else { (now, seen) };
             for d in Dimension::ALL.into_iter().filter(|d| d.judged()) {
                 let (Some(a), Some(b)) = (earlier.readings[d as usize].as_ref(), later.readings[d as usize].as_ref()) else { continue };
                 let (Some(limit), Some(from), Some(to)) = (a.limit.filter(|l| b.limit == Some(*l)), a.remaining, b.remaining) else { continue };
-                let Some(Ok(full_at)) = a.reset.clone() else { continue };
+                let Some(Ok(full_at)) = a.reset else { continue };
                 if full_at <= later.at + CLOCK_SLACK_SECS {
                     continue;
                 }
@@ -479,8 +466,6 @@ mod tests {
         tracker.observe(Some(200), Some(&headers(t0, 100, 80, t0 + 12.0)), 10, 10);
         let bare = RateLimits { received_unix: t0 + 0.5, retry_after: Some("1".into()), ..RateLimits::default() };
         assert_eq!(rules(&tracker.observe(Some(429), Some(&bare), 0, 0)), ["limits.throttled-with-room"]);
-        assert_eq!(tracker.summary().throttled, 1);
-        assert_eq!(tracker.summary().first_throttled_unix, Some(t0 + 0.5));
     }
 
     #[test]

@@ -444,11 +444,11 @@ pub async fn collect(
         let found = limits.observe(o.status, o.limits.as_deref(), o.input_tokens.unwrap_or(0), o.output_tokens.unwrap_or(0));
         o.findings.extend(found);
         if let (Some(start), Some(ttfb)) = (o.start, o.ttfb) {
-            let head = start + ttfb;
-            let bucket = c.time_series.entry(head.saturating_duration_since(run_start).as_secs()).or_default();
+            let head = (start + ttfb).saturating_duration_since(run_start);
+            let bucket = c.time_series.entry(head.as_secs()).or_default();
             if o.status == Some(429) {
                 bucket.throttled += 1;
-                let at = head.saturating_duration_since(run_start).as_secs_f64();
+                let at = head.as_secs_f64();
                 c.first_throttled_s = Some(c.first_throttled_s.map_or(at, |f| f.min(at)));
             }
             for d in Dimension::ALL {

@@ -41,8 +41,9 @@ pub struct LimitsInfo {
 /// The section for `collected`, when the target sent limit headers or a 429.
 pub fn build(collected: &Collected) -> Option<LimitsInfo> {
     let s: &LimitSummary = &collected.limits;
+    let throttled = collected.recorder.statuses.get(&429).copied().unwrap_or(0);
     // Retry headers alone (on a 529) say nothing of limits.
-    if s.dimensions.iter().all(|d| d.responses == 0) && s.throttled == 0 {
+    if s.dimensions.iter().all(|d| d.responses == 0) && throttled == 0 {
         return None;
     }
     let dimensions = Dimension::ALL
@@ -61,7 +62,7 @@ pub fn build(collected: &Collected) -> Option<LimitsInfo> {
     Some(LimitsInfo {
         responses_with_headers: s.with_headers,
         dimensions,
-        throttled: s.throttled,
+        throttled,
         first_throttled_s: collected.first_throttled_s,
         rate_before_throttled,
         throttled_share: if seconds == 0 { 0.0 } else { throttled_seconds as f64 / seconds as f64 },
