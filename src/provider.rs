@@ -115,8 +115,8 @@ impl Prices {
     }
 }
 
-/// Tokens as a bill counts them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Tokens as a bill counts them; reports carry it as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct TokenUse {
     /// `usage.input_tokens`: input neither read from nor written to the cache.
     pub input: u64,

@@ -239,6 +239,8 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
     let ok = r.count(OutcomeKind::Ok);
     let per_s = |n: u64| if info.duration_s > 0.0 { n as f64 / info.duration_s } else { 0.0 };
     let template_name = |i: usize| info.templates.get(i).map(|t| t.0.clone()).unwrap_or_default();
+    let names: Vec<String> = info.templates.iter().map(|t| t.0.clone()).collect();
+    let cost = super::cost::build(info.target.prices.as_ref().map(|p| (p.prices(), p.source.as_str())), collected, &names, info.usd_rate);
     Report {
         format: REPORT_FORMAT.to_owned(),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -259,14 +261,15 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
             input_tokens: r.input_tokens,
             content_deltas: r.content_deltas,
             send_rate: collected.send_rate(),
-            cost_usd: info.target.prices.as_ref().map(PricesInfo::prices).filter(|p| p.currency == crate::provider::Currency::USD).map(|p| p.cost(&r.tokens)),
+            // The cost section's total, when it is in US dollars.
+            cost_usd: cost.as_ref().filter(|c| c.currency == crate::provider::Currency::USD.code()).map(|c| c.total),
         },
         metrics: summaries(r, true),
         calibration: None,
         client: None,
         limits: super::limits::build(collected),
         retries: super::retries::build(&r.retries),
-        cost: super::cost::build(info.target.prices.as_ref().map(|p| (p.prices(), p.source.as_str())), collected, &info.templates.iter().map(|t| t.0.clone()).collect::<Vec<_>>(), info.usd_rate),
+        cost,
         turns: collected
             .turns
             .iter()

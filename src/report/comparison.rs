@@ -129,10 +129,8 @@ impl Comparison {
         // The same work billed at one price list: only the usage each target reported
         // differs.
         let per_request = |r: &Report, prices: &crate::provider::Prices| {
-            let c = r.cost.as_ref()?;
-            let t = &c.tokens;
-            let used = crate::provider::TokenUse { input: t.input, output: t.output, cache_write: t.cache_write, cache_write_1h: t.cache_write_1h, cache_read: t.cache_read };
-            (r.totals.requests > 0).then(|| prices.cost(&used) / r.totals.requests as f64)
+            let used = &r.cost.as_ref()?.tokens;
+            (r.totals.requests > 0).then(|| prices.cost(used) / r.totals.requests as f64)
         };
         let reference_report = reference.as_ref().and_then(|name| reports.iter().find(|(r, _)| &r.target.name == name)).map(|(r, _)| *r);
         if let Some((rr, prices)) = reference_report.and_then(|r| Some((r, r.target.prices.as_ref()?.prices()))) {
@@ -213,7 +211,7 @@ fn column(r: &Report, dir: &str) -> Column {
         input_tokens: r.templates.iter().filter_map(|t| t.input_tokens.map(|n| (t.name.clone(), n))).collect(),
         input_tokens_vs_reference: None,
         input_tokens_vs_median: None,
-        cost_usd: r.cost.as_ref().and_then(super::cost::CostInfo::in_usd).or(r.throughput.cost_usd),
+        cost_usd: r.cost.as_ref().and_then(|c| c.usd).or(r.throughput.cost_usd),
         billed_vs_reference: None,
         features: r.features.iter().map(|f| (f.name.clone(), f.status)).collect(),
     }

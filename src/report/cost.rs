@@ -7,27 +7,6 @@ use serde::{Deserialize, Serialize};
 use crate::load::collect::Collected;
 use crate::provider::{Currency, Prices, TokenUse};
 
-/// Tokens as a bill counts them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokensInfo {
-    /// Input neither read from nor written to the cache.
-    pub input: u64,
-    /// Output (thinking included).
-    pub output: u64,
-    /// Input written to the cache.
-    pub cache_write: u64,
-    /// Of those, written for an hour.
-    pub cache_write_1h: u64,
-    /// Input read from the cache.
-    pub cache_read: u64,
-}
-
-impl From<&TokenUse> for TokensInfo {
-    fn from(t: &TokenUse) -> TokensInfo {
-        TokensInfo { input: t.input, output: t.output, cache_write: t.cache_write, cache_write_1h: t.cache_write_1h, cache_read: t.cache_read }
-    }
-}
-
 /// One template's cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TemplateCost {
@@ -45,7 +24,7 @@ pub struct CostInfo {
     /// Where the prices came from.
     pub prices_from: String,
     /// The tokens billed.
-    pub tokens: TokensInfo,
+    pub tokens: TokenUse,
     /// The run's cost.
     pub total: f64,
     /// Per request that ended ok.
@@ -73,7 +52,7 @@ pub fn build(prices: Option<(Prices, &str)>, collected: &Collected, names: &[Str
     Some(CostInfo {
         currency: p.currency.code().to_owned(),
         prices_from: source.to_owned(),
-        tokens: (&r.tokens).into(),
+        tokens: r.tokens,
         total,
         per_ok_request: (ok > 0).then(|| total / ok as f64),
         per_1k_output_tokens: (r.tokens.output > 0).then(|| total * 1000.0 / r.tokens.output as f64),
@@ -85,11 +64,6 @@ pub fn build(prices: Option<(Prices, &str)>, collected: &Collected, names: &[Str
 }
 
 impl CostInfo {
-    /// The total in US dollars, when known.
-    pub fn in_usd(&self) -> Option<f64> {
-        self.usd
-    }
-
     /// One line for the summaries.
     pub fn line(&self) -> String {
         let c = &self.currency;
