@@ -303,9 +303,8 @@ fn rate_limit_chart(page: &mut Page, series: &[SecondInfo], limits: &crate::repo
         if s.throttled > 0 && first_429.is_none() {
             first_429 = Some(sent as f64);
         }
-        // `tokens` is whichever token limit is most spent, so its limit moves: its share
-        // would jump with no change in either bucket.
-        for d in limits.dimensions.iter().filter(|d| d.id != "tokens") {
+        // The share of `tokens` would jump as its limit moves between the token limits.
+        for d in limits.dimensions.iter().filter(|d| !d.is_most_spent_tokens()) {
             let (Some(remaining), Some(limit)) = (s.remaining_min.get(&d.id), d.limits.iter().max()) else { continue };
             if *limit > 0 {
                 points.entry(d.id.as_str()).or_default().push((sent as f64, 100.0 * *remaining as f64 / *limit as f64));

@@ -20,6 +20,14 @@ pub struct LimitDimension {
     pub remaining_min: Option<u64>,
 }
 
+impl LimitDimension {
+    /// Whether it is `tokens`: whichever token limit is most spent at the moment, so its
+    /// limit moves between the two with no change in either.
+    pub fn is_most_spent_tokens(&self) -> bool {
+        self.id == Dimension::Tokens.id()
+    }
+}
+
 /// What the rate-limit headers said, and where the target throttled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LimitsInfo {
@@ -72,12 +80,12 @@ pub fn build(collected: &Collected) -> Option<LimitsInfo> {
 impl LimitsInfo {
     /// One line for the summaries: each limit and its lowest remaining, then the 429s.
     pub fn line(&self) -> String {
-        // `tokens` is whichever token limit is most spent; shown only without the two.
-        let split = self.dimensions.iter().any(|d| d.id == "input-tokens" || d.id == "output-tokens");
+        // `tokens` is shown only without the two token limits it stands for.
+        let split = self.dimensions.iter().any(|d| [Dimension::InputTokens, Dimension::OutputTokens].iter().any(|t| t.id() == d.id));
         let limits: Vec<String> = self
             .dimensions
             .iter()
-            .filter(|d| !(split && d.id == "tokens"))
+            .filter(|d| !(split && d.is_most_spent_tokens()))
             .map(|d| {
                 let limit = d.limits.iter().map(u64::to_string).collect::<Vec<_>>().join("/");
                 let limit = if limit.is_empty() { "?".to_owned() } else { limit };
