@@ -388,8 +388,7 @@ impl Client {
         }
         let stream = outcome.stream && (200..300).contains(&status);
         outcome.findings.extend(envelope::check_headers(status, stream, headers));
-        let received = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-        outcome.limits = crate::conformance::limits::RateLimits::from_headers(headers, received).map(Box::new);
+        outcome.limits = crate::conformance::limits::RateLimits::from_headers(headers, crate::conformance::limits::unix_now()).map(Box::new);
         // We never send accept-encoding, so an encoded body is the server's fault, and
         // parsing compressed bytes as SSE or JSON would only report noise.
         if let Some(encoding) = headers.get(http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) {

@@ -128,6 +128,11 @@ impl RateLimits {
     }
 }
 
+/// Now, in unix seconds: what reset times and the mock's headers are reckoned in.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// An RFC 3339 time as unix seconds.
 pub fn parse_rfc3339(text: &str) -> Option<f64> {
     let t = OffsetDateTime::parse(text, &Rfc3339).ok()?;

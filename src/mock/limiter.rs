@@ -8,9 +8,9 @@
 //! `input-tokens`, `output-tokens`, and `tokens` (the most spent of the two token limits).
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
-use crate::conformance::limits::{format_rfc3339, Dimension, WINDOW_SECS};
+use crate::conformance::limits::{format_rfc3339, unix_now, Dimension, WINDOW_SECS};
 use crate::protocol::{HEADER_RATELIMIT_PREFIX, HEADER_RETRY_AFTER};
 
 /// Limits per minute; an unset one is not metered.
@@ -90,13 +90,13 @@ impl Limiter {
         for b in buckets.iter_mut().flatten() {
             b.refill(elapsed);
         }
-        let wanted = [1.0, input as f64, output as f64];
+        let taken = [1.0, input as f64, output as f64];
         // The output bucket may go into debt, as the API settles output after the answer:
-        // it only has to hold something when the request comes.
-        let short = |i: usize, b: &Bucket| if i == 2 { b.level < 1.0 } else { b.level < wanted[i] };
-        let wait = buckets.iter().enumerate().filter_map(|(i, b)| b.filter(|b| short(i, b)).map(|b| b.wait_for(if i == 2 { 1.0 } else { wanted[i] }))).fold(None, |w: Option<f64>, x| Some(w.map_or(x, |w| w.max(x))));
+        // a request only needs it to hold one token.
+        let needed = [1.0, input as f64, 1.0];
+        let wait = buckets.iter().zip(needed).filter_map(|(b, need)| b.filter(|b| b.level < need).map(|b| b.wait_for(need))).reduce(f64::max);
         if wait.is_none() {
-            for (b, take) in buckets.iter_mut().zip(wanted) {
+            for (b, take) in buckets.iter_mut().zip(taken) {
                 if let Some(b) = b {
                     b.level -= take;
                 }
@@ -150,10 +150,6 @@ fn push(headers: &mut Vec<(String, String)>, d: Dimension, limit: u64, remaining
     headers.push((name("reset"), reset));
 }
 
-/// Now, in unix seconds.
-pub fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs_f64()
-}
 
 #[cfg(test)]
 mod tests {

@@ -149,7 +149,7 @@ impl MockServer {
         let state = Arc::new(State {
             config,
             limiter,
-            started_unix: limiter::unix_now(),
+            started_unix: crate::conformance::limits::unix_now(),
             requests: AtomicU64::new(0),
             started: Instant::now(),
             slots,
