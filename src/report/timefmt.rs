@@ -1,46 +1,32 @@
-//! UTC timestamps for report names and fields, without a date crate: only formatting of
-//! the current time is needed, and the civil-date algorithm is a dozen lines.
+//! UTC timestamps for report names and fields, written by the `time` crate (the one that
+//! also reads and writes the rate limits' reset times).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-/// `(year, month, day)` of a day count since 1970-01-01 (H. Hinnant, "chrono-compatible
-/// low-level date algorithms", `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::OffsetDateTime;
 
-fn parts(t: SystemTime) -> (i64, u32, u32, u64, u64, u64) {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+/// `t` to the whole second, in UTC.
+fn whole_seconds(t: SystemTime) -> OffsetDateTime {
+    let t = OffsetDateTime::from(t);
+    t.replace_nanosecond(0).unwrap_or(t)
 }
 
 /// RFC 3339, e.g. `2026-11-22T18:04:05Z`.
 pub fn rfc3339(t: SystemTime) -> String {
-    let (y, mo, d, h, mi, s) = parts(t);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    whole_seconds(t).format(&Rfc3339).unwrap_or_default()
 }
 
 /// Compact form for folder names, e.g. `20261122T180405Z`.
 pub fn compact(t: SystemTime) -> String {
-    let (y, mo, d, h, mi, s) = parts(t);
-    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+    whole_seconds(t).format(format_description!("[year][month][day]T[hour][minute][second]Z")).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn known_instants_format() {
@@ -49,5 +35,7 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(951_827_696);
         assert_eq!(rfc3339(t), "2000-02-29T12:34:56Z");
         assert_eq!(compact(t), "20000229T123456Z");
+        // Fractions of a second are left out, as before.
+        assert_eq!(rfc3339(t + Duration::from_millis(750)), "2000-02-29T12:34:56Z");
     }
 }
