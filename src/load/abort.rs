@@ -20,8 +20,9 @@ use crate::thresholds::{Stat, Subject, Threshold};
 /// How often the thresholds are judged at most: percentiles are not free at every request.
 const JUDGE_EVERY: Duration = Duration::from_millis(100);
 
-/// The conditions, as the scenario gives them.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// The conditions, as the scenario gives them; [`Default`] holds the defaults of what
+/// it leaves out.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AbortRules {
     /// Stop when the share of failed requests over `window` passes this (0 to 1).
     pub error_rate: Option<f64>,
@@ -37,6 +38,13 @@ pub struct AbortRules {
     pub cost: Option<f64>,
     /// No condition trips before this long into the load.
     pub after: Duration,
+}
+
+impl Default for AbortRules {
+    /// No condition; a window of 10 s that must hold 20 requests.
+    fn default() -> AbortRules {
+        AbortRules { error_rate: None, window: Duration::from_secs(10), min_requests: 20, consecutive_failures: None, tokens: None, cost: None, after: Duration::ZERO }
+    }
 }
 
 #[derive(Debug)]

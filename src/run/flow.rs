@@ -96,7 +96,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         // abort: conditions.
         let aborting: Vec<_> = scenario.thresholds.iter().filter(|t| t.abort_on_fail).cloned().collect();
         let abort = (scenario.abort.is_some() || !aborting.is_empty()).then(|| {
-            let rules = scenario.abort.map(|a| abort_rules(&a)).unwrap_or(crate::load::abort::AbortRules { window: Duration::from_secs(10), ..Default::default() });
+            let rules = scenario.abort.map(|a| abort_rules(&a)).unwrap_or_default();
             Arc::new(crate::load::abort::Abort::with_thresholds(rules, prices.map(|p| p.0), aborting))
         });
         ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default(), loops: Arc::default(), captures, records: None, abort, prices });
@@ -447,14 +447,15 @@ enum Plan {
 
 /// The scenario's stop conditions with their defaults filled in.
 fn abort_rules(a: &crate::scenario::abort_spec::AbortSpec) -> crate::load::abort::AbortRules {
+    let defaults = crate::load::abort::AbortRules::default();
     crate::load::abort::AbortRules {
         error_rate: a.error_rate,
-        window: a.window.map_or(Duration::from_secs(10), |w| w.0),
-        min_requests: a.min_requests.unwrap_or(20),
+        window: a.window.map_or(defaults.window, |w| w.0),
+        min_requests: a.min_requests.unwrap_or(defaults.min_requests),
         consecutive_failures: a.consecutive_failures,
         tokens: a.tokens,
         cost: a.cost,
-        after: a.after.map_or(Duration::ZERO, |d| d.0),
+        after: a.after.map_or(defaults.after, |d| d.0),
     }
 }
 
