@@ -258,6 +258,8 @@ fn scenarios_the_loader_refuses_the_schema_refuses_too() {
         ("a session of too many turns", "requests: [{max_tokens: 16, prompt: hi, session: {turns: 500}}]\n"),
         ("a shared prefix reuse above 1", "requests: [{max_tokens: 16, prompt_tokens: 20, shared_prefix: {tokens: 100, reuse: 2}}]\n"),
         ("an unknown records format", "records: zip\n"),
+        ("an abort window of no requests", "abort: {error_rate: 50%, min_requests: 0}\n"),
+        ("a ratio past any price list", "target: {mock: {}, prices: {base: list, multiplier: 5000}}\n"),
     ];
     for (what, change) in broken {
         // The change replaces the control's line with the same key, or is added to it.

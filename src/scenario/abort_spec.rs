@@ -21,11 +21,11 @@ pub struct AbortSpec {
     pub window: Option<HumanDuration>,
     /// Requests the window must hold before its error rate counts (default 20).
     #[serde(default)]
-    #[schemars(range(min = 1, max = 1_000_000))]
+    #[schemars(range(min = 1, max = MOST_REQUESTS))]
     pub min_requests: Option<u64>,
     /// Stop after this many failed requests in a row.
     #[serde(default)]
-    #[schemars(range(min = 1, max = 1_000_000))]
+    #[schemars(range(min = 1, max = MOST_REQUESTS))]
     pub consecutive_failures: Option<u64>,
     /// Stop once the input and output tokens reported reach this budget.
     #[serde(default)]
@@ -40,6 +40,9 @@ pub struct AbortSpec {
     #[schemars(with = "Option<super::schema_values::Duration>")]
     pub after: Option<HumanDuration>,
 }
+
+/// The most requests a window or a streak may be asked to count.
+const MOST_REQUESTS: u64 = 1_000_000;
 
 /// A share written as `50%` or `0.5`.
 fn share<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
@@ -75,6 +78,13 @@ impl Validate for AbortSpec {
         }
         if self.cost.is_some_and(|c| !(c.is_finite() && c >= 0.0)) {
             return Err("abort.cost must be 0 or more".into());
+        }
+        let counts = [("min_requests", self.min_requests), ("consecutive_failures", self.consecutive_failures)];
+        if let Some((name, _)) = counts.iter().find(|(_, n)| n.is_some_and(|n| !(1..=MOST_REQUESTS).contains(&n))) {
+            return Err(format!("abort.{name} must be from 1 to {MOST_REQUESTS}"));
+        }
+        if self.tokens == Some(0) {
+            return Err("abort.tokens must be 1 or more".into());
         }
         Ok(())
     }

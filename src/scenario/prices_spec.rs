@@ -12,23 +12,23 @@ use crate::provider::{list_prices, Currency, Prices, CACHE_READ, CACHE_WRITE_1H,
 pub(super) struct PricesSpec {
     /// Per million input tokens.
     #[serde(default)]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = MOST_PRICE))]
     input_per_mtok: Option<f64>,
     /// Per million output tokens (thinking tokens are output).
     #[serde(default)]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = MOST_PRICE))]
     output_per_mtok: Option<f64>,
     /// Per million input tokens written to the cache for five minutes (default 1.25x input).
     #[serde(default)]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = MOST_PRICE))]
     cache_write_5m_per_mtok: Option<f64>,
     /// Per million input tokens written to the cache for an hour (default 2x input).
     #[serde(default)]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = MOST_PRICE))]
     cache_write_1h_per_mtok: Option<f64>,
     /// Per million input tokens read from the cache (default 0.1x input).
     #[serde(default)]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = MOST_PRICE))]
     cache_read_per_mtok: Option<f64>,
     /// `list`: the official list price of the target's model, instead of the prices above.
     #[serde(default)]
@@ -36,13 +36,18 @@ pub(super) struct PricesSpec {
     base: Option<String>,
     /// Every price times this (a relay's ratio to the list price), default 1.
     #[serde(default)]
-    #[schemars(range(min = 0, max = 1000))]
+    #[schemars(range(min = 0, max = MOST_MULTIPLIER))]
     multiplier: Option<f64>,
     /// ISO 4217 code of the currency the prices are in (default USD).
     #[serde(default)]
     #[schemars(with = "Option<CurrencyCode>")]
     currency: Option<String>,
 }
+
+/// The highest price per million tokens a scenario may give.
+const MOST_PRICE: f64 = 1e6;
+/// The highest ratio to a price list.
+const MOST_MULTIPLIER: f64 = 1000.0;
 
 /// `base: list`.
 #[derive(schemars::JsonSchema)]
@@ -92,9 +97,12 @@ impl PricesSpec {
     pub(super) fn spec(&self) -> Result<PriceSpec, String> {
         let currency = self.currency.as_deref().map_or(Ok(Currency::USD), Currency::parse)?;
         let multiplier = self.multiplier.unwrap_or(1.0);
-        let numbers = [self.input_per_mtok, self.output_per_mtok, self.cache_write_5m_per_mtok, self.cache_write_1h_per_mtok, self.cache_read_per_mtok, Some(multiplier)];
-        if numbers.iter().flatten().any(|n| !(n.is_finite() && *n >= 0.0 && *n <= 1e6)) {
-            return Err("prices must be from 0 to 1000000".into());
+        let numbers = [self.input_per_mtok, self.output_per_mtok, self.cache_write_5m_per_mtok, self.cache_write_1h_per_mtok, self.cache_read_per_mtok];
+        if numbers.iter().flatten().any(|n| !(n.is_finite() && *n >= 0.0 && *n <= MOST_PRICE)) {
+            return Err(format!("prices must be from 0 to {MOST_PRICE}"));
+        }
+        if !(multiplier.is_finite() && (0.0..=MOST_MULTIPLIER).contains(&multiplier)) {
+            return Err(format!("prices.multiplier must be from 0 to {MOST_MULTIPLIER}"));
         }
         match (self.base.as_deref(), self.input_per_mtok, self.output_per_mtok) {
             (Some("list"), None, None) if self.cache_write_5m_per_mtok.is_none() && self.cache_write_1h_per_mtok.is_none() && self.cache_read_per_mtok.is_none() => {
