@@ -43,8 +43,7 @@ fn main() {
             api_key: ApiKey::new("relaybench-bench-key"),
             anthropic_version: Some(relaybench::protocol::ANTHROPIC_VERSION.into()),
             headers: Vec::new(),
-            http2: false,
-            ca_file: None,
+            net: Default::default(),
         };
         let client = Client::new(&target, Timeouts::default()).expect("client");
         // Warm the pool: the first requests include their connects.

@@ -95,8 +95,7 @@ fn main() {
             api_key: ApiKey::new(KEY),
             anthropic_version: Some(relaybench::protocol::ANTHROPIC_VERSION.into()),
             headers: Vec::new(),
-            http2: false,
-            ca_file: None,
+            net: Default::default(),
         };
         let client = Arc::new(Client::new(&target, Timeouts::default()).expect("client"));
         let next = Arc::new(AtomicU64::new(0));

@@ -131,6 +131,20 @@ pub enum Command {
         /// --tokens-per-s are given.
         #[arg(long, value_parser = crate::provider::find)]
         profile: Option<&'static crate::provider::Provider>,
+        /// Serve https (HTTP/2 and HTTP/1.1 by ALPN) with a CA and a certificate for
+        /// localhost made at start; the CA is written to --cert-dir as mock-ca.pem, the
+        /// `ca_file` a client trusts.
+        #[arg(long)]
+        tls: bool,
+        /// Where the made CA is written.
+        #[arg(long, default_value = ".", requires = "tls", conflicts_with = "cert")]
+        cert_dir: PathBuf,
+        /// Serve this certificate chain (PEM) instead of a made one; with --key.
+        #[arg(long, requires_all = ["tls", "key"])]
+        cert: Option<PathBuf>,
+        /// The private key (PEM) of --cert.
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
     },
     /// List the feature suite's cases (a scenario's `features:` names them, or `all`).
     Features,

@@ -111,7 +111,7 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e.to_string(), Exit::Usage),
         },
-        Command::Mock { port, host, ttft, tokens_per_s, jitter, prefill_per_token, seed, quirk, send_log, profile } => {
+        Command::Mock { port, host, ttft, tokens_per_s, jitter, prefill_per_token, seed, quirk, send_log, profile, tls, cert_dir, cert, key: key_file } => {
             let key = std::env::var("RELAYBENCH_MOCK_KEY").unwrap_or_else(|_| run::MOCK_KEY.to_owned());
             let mut config = MockConfig::new(key);
             config.seed = seed;
@@ -125,6 +125,16 @@ fn main() -> ExitCode {
             }
             config.latency = LatencyModel { ttft: ttft.unwrap_or(base.ttft), tokens_per_s: tokens_per_s.unwrap_or(base.tokens_per_s), jitter, prefill_per_token };
             let config_quirk = config.quirk;
+            if tls {
+                let made = match (cert, key_file) {
+                    (Some(cert), Some(key_file)) => relaybench::mock::tls::from_files(&cert, &key_file),
+                    _ => relaybench::mock::tls::generate(&cert_dir),
+                };
+                match made {
+                    Ok(made) => config.tls = Some(made),
+                    Err(e) => return fail(&e.to_string(), Exit::Usage),
+                }
+            }
             let log = send_log.map(|path| {
                 let log = relaybench::mock::stream::SendLog::default();
                 config.send_log = Some(log.clone());
@@ -138,6 +148,9 @@ fn main() -> ExitCode {
                     Ok(server) => {
                         let quirk = config_quirk.map(|q| format!(" (breaking {} on purpose)", q.id())).unwrap_or_default();
                         eprintln!("relaybench mock listening on {}{quirk}", server.base_url());
+                        if let Some(ca) = server.ca_file() {
+                            eprintln!("its CA certificate: {} (a target's tls.ca_file)", ca.display());
+                        }
                         tokio::select! {
                             _ = server.wait() => code(Exit::Ok),
                             _ = tokio::signal::ctrl_c() => code(Exit::Ok),

@@ -116,10 +116,18 @@ pub struct Outcome {
     pub send_lag: Option<Duration>,
     /// Time to the response head.
     pub ttfb: Option<Duration>,
-    /// Opening the TCP connection, when this request was the first on a new one.
+    /// The DNS lookup of a new connection, when one was made (none for an IP address or a
+    /// name looked up lately).
+    pub dns: Option<Duration>,
+    /// Opening the TCP connection (to the server or its proxy), when this request was the
+    /// first on a new one.
     pub connect: Option<Duration>,
+    /// That connection's proxy tunnel (CONNECT or SOCKS5), through a proxy.
+    pub proxy: Option<Duration>,
     /// That connection's TLS handshake (https).
     pub tls: Option<Duration>,
+    /// The response came over HTTP/2.
+    pub h2: bool,
     /// Time to the `message_start` event.
     pub message_start: Option<Duration>,
     /// Time to the first content delta.
@@ -300,8 +308,11 @@ impl Outcome {
             start: None,
             send_lag: None,
             ttfb: None,
+            dns: None,
             connect: None,
+            proxy: None,
             tls: None,
+            h2: false,
             message_start: None,
             ttft: None,
             itl: Vec::new(),

@@ -268,7 +268,7 @@ async fn the_mock_logs_each_streams_first_token_send_time_by_user_id() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("mock");
-    let target = Target { base_url: format!("http://127.0.0.1:{port}"), auth: AuthStyle::XApiKey, api_key: ApiKey::new("k"), anthropic_version: Some("2023-06-01".into()), headers: Vec::new(), http2: false, ca_file: None };
+    let target = Target { base_url: format!("http://127.0.0.1:{port}"), auth: AuthStyle::XApiKey, api_key: ApiKey::new("k"), anthropic_version: Some("2023-06-01".into()), headers: Vec::new(), net: Default::default() };
     let client = Client::new(&target, Timeouts::default()).expect("client");
     let mut firsts = Vec::new();
     for (n, stream) in [(1, true), (2, true), (3, false)] {

@@ -97,8 +97,7 @@ async fn http2_prior_knowledge_works_against_the_mock() {
         api_key: relaybench::client::ApiKey::new(KEY),
         anthropic_version: Some("2023-06-01".into()),
         headers: Vec::new(),
-        http2: true,
-        ca_file: None,
+        net: relaybench::client::NetOptions { alpn: relaybench::client::tls::Alpn::Http2, ..Default::default() },
     };
     let client = relaybench::client::Client::new(&target, Default::default()).expect("client");
     let o = client.execute(common::body(true, 16), 0, true, None, Instant::now()).await;

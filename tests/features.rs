@@ -20,8 +20,7 @@ fn target(base_url: &str, auth: AuthStyle) -> Target {
         api_key: ApiKey::new("k"),
         anthropic_version: Some("2023-06-01".into()),
         headers: Vec::new(),
-        http2: false,
-        ca_file: None,
+        net: Default::default(),
     }
 }
 

@@ -90,8 +90,7 @@ async fn optional_version_and_base64_only_images_follow_the_documents() {
             api_key: relaybench::client::ApiKey::new("k"),
             anthropic_version: None,
             headers: Vec::new(),
-            http2: false,
-            ca_file: None,
+            net: Default::default(),
         };
         relaybench::client::Client::new(&target, relaybench::client::Timeouts::default()).expect("client")
     };

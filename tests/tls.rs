@@ -1,106 +1,228 @@
-//! HTTPS on loopback: a TLS front (a certificate made for 127.0.0.1, offering h2 and
-//! http/1.1 by ALPN) before the mock. The client negotiates HTTP/2, streams conform, and a
-//! certificate nobody vouches for is refused unless the target's `ca_file` trusts it.
+//! HTTPS on loopback against the TLS mock (a CA and a leaf for localhost made at start,
+//! offering h2 and http/1.1 by ALPN): HTTP/1.1 through the crate's own reader by default,
+//! HTTP/2 when asked, each step of a new connection timed; the certificate is checked
+//! unless `insecure`, against the URL's host or `server_name`, and `connect_to` pins the
+//! address while SNI and Host keep the URL's name. Then the hostile servers of TLS: a
+//! handshake that stalls, a certificate for another name, a connection cut mid-stream
+//! without close_notify, a fatal alert mid-stream.
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use relaybench::client::{ApiKey, AuthStyle, Client, Target, Timeouts};
+use relaybench::client::tls::Alpn;
+use relaybench::client::{ApiKey, AuthStyle, Client, NetOptions, Target, Timeouts};
 use relaybench::mock::{MockConfig, MockServer};
-use relaybench::outcome::OutcomeKind;
-use tokio::net::{TcpListener, TcpStream};
+use relaybench::outcome::{Outcome, OutcomeKind};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
 use tokio::time::Instant;
-use tokio_rustls::rustls;
 
-/// Starts a TLS front for `backend` (a `host:port`) with a fresh self-signed
-/// certificate; returns its https URL, the certificate's PEM, and the ALPN protocol of
-/// each connection it accepted.
-async fn tls_front(backend: String) -> (String, String, Arc<Mutex<Vec<Option<Vec<u8>>>>>) {
-    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).expect("certificate");
-    let pem = cert.cert.pem();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.cert.der().clone()], key)
-        .expect("server config");
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let alpn = Arc::new(Mutex::new(Vec::new()));
-    let seen = alpn.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else { return };
-            let (acceptor, backend, seen) = (acceptor.clone(), backend.clone(), seen.clone());
-            tokio::spawn(async move {
-                // A handshake the client refuses just ends this connection.
-                let Ok(mut tls) = acceptor.accept(sock).await else { return };
-                seen.lock().expect("lock").push(tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec));
-                let Ok(mut plain) = TcpStream::connect(&backend).await else { return };
-                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-            });
-        }
-    });
-    (format!("https://{addr}"), pem, alpn)
+fn timeouts() -> Timeouts {
+    Timeouts { connect: Duration::from_secs(2), total: Duration::from_secs(10), ..Timeouts::default() }
 }
 
-fn client(base_url: &str, ca_file: Option<std::path::PathBuf>) -> Client {
-    let target = Target { ca_file, ..client_target(base_url) };
-    Client::new(&target, Timeouts { connect: Duration::from_secs(5), total: Duration::from_secs(10), ..Timeouts::default() }).expect("client")
-}
-
-fn client_target(base_url: &str) -> Target {
+fn target(base_url: &str, net: NetOptions) -> Target {
     Target {
         base_url: base_url.to_owned(),
         auth: AuthStyle::XApiKey,
         api_key: ApiKey::new("k"),
         anthropic_version: Some("2023-06-01".into()),
         headers: Vec::new(),
-        http2: false,
-        ca_file: None,
+        net,
+    }
+}
+
+async fn tls_mock(dir: &std::path::Path) -> MockServer {
+    let mut config = MockConfig::new("k");
+    config.latency.ttft = Duration::from_millis(2);
+    config.latency.tokens_per_s = 5000.0;
+    config.tls = Some(relaybench::mock::tls::generate(dir).expect("certificates"));
+    MockServer::start_local(config).await.expect("mock")
+}
+
+async fn send(client: &Client, stream: bool) -> Outcome {
+    client.execute(common::body(stream, 16), 0, stream, None, Instant::now()).await
+}
+
+fn trusting(mock: &MockServer, alpn: Alpn) -> NetOptions {
+    let mut net = NetOptions { alpn, ..NetOptions::default() };
+    net.tls.ca_file = mock.ca_file().map(std::path::Path::to_path_buf);
+    net
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_over_the_own_reader_and_over_h2_with_each_step_timed() {
+    let dir = common::temp_dir("tls-mock");
+    let mock = tls_mock(&dir).await;
+    assert!(mock.base_url().starts_with("https://127.0.0.1:"), "{}", mock.base_url());
+
+    for (alpn, h2) in [(Alpn::Http1, false), (Alpn::Http2, true), (Alpn::Auto, true)] {
+        let client = Client::new(&target(&mock.base_url(), trusting(&mock, alpn)), timeouts()).expect("client");
+        let mut firsts = Vec::new();
+        for stream in [true, false, true] {
+            let o = send(&client, stream).await;
+            assert_eq!(o.kind, OutcomeKind::Ok, "{alpn:?}: {:?}", o.detail);
+            assert!(o.findings.is_empty(), "{alpn:?}: {:?}", o.findings);
+            assert_eq!(o.h2, h2, "{alpn:?}");
+            firsts.push((o.connect, o.tls, o.dns, o.ttfb));
+        }
+        // The first request opened the connection and paid for TCP and TLS, both inside
+        // its ttfb (an IP address needs no lookup); the others rode it and paid nothing.
+        let (Some(tcp), Some(tls), None, Some(ttfb)) = firsts[0] else { panic!("{alpn:?}: {firsts:?}") };
+        assert!(!tls.is_zero() && tcp + tls <= ttfb, "{alpn:?}: {firsts:?}");
+        for later in &firsts[1..] {
+            assert_eq!((later.0, later.1), (None, None), "{alpn:?}: reused: {firsts:?}");
+        }
+    }
+
+    // `localhost` is looked up (a timed DNS step) and the certificate names it.
+    let port = mock.addr().port();
+    let by_name = Client::new(&target(&format!("https://localhost:{port}"), trusting(&mock, Alpn::Http1)), timeouts()).expect("client");
+    let o = send(&by_name, true).await;
+    if o.kind == OutcomeKind::Ok {
+        assert!(o.dns.is_some(), "a name was connected to without a timed lookup");
+    } else {
+        // localhost may resolve to ::1 first where the mock listens on 127.0.0.1 only;
+        // the fallback to the next address must then have reached it.
+        panic!("localhost: {:?}", o.detail);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn https_negotiates_h2_and_checks_the_certificate() {
-    let mut config = MockConfig::new("k");
-    config.latency.ttft = Duration::from_millis(2);
-    config.latency.tokens_per_s = 5000.0;
-    let mock = MockServer::start_local(config).await.expect("mock");
-    let (url, pem, alpn) = tls_front(mock.base_url().trim_start_matches("http://").to_owned()).await;
-    let dir = common::temp_dir("tls");
-    let ca = common::write_file(&dir, "ca.pem", &pem);
+async fn the_certificate_is_checked_unless_insecure_and_connect_to_keeps_the_name() {
+    let dir = common::temp_dir("tls-trust");
+    let mock = tls_mock(&dir).await;
+    let url = mock.base_url();
 
-    let trusted = client(&url, Some(ca));
-    let mut timed = Vec::new();
-    for stream in [true, false] {
-        let o = trusted.execute(common::body(stream, 32), 0, stream, None, Instant::now()).await;
-        assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
-        assert!(o.findings.is_empty(), "{:?}", o.findings);
-        timed.push((o.connect, o.tls, o.ttfb));
-    }
-    // The first request opened the connection and paid for TCP and TLS, both inside its
-    // ttfb; the second rode the same connection and paid for neither.
-    let (Some(tcp), Some(tls), Some(ttfb)) = timed[0] else { panic!("the first request's connect times: {timed:?}") };
-    assert!(!tls.is_zero() && tcp + tls <= ttfb, "{timed:?}");
-    assert_eq!((timed[1].0, timed[1].1), (None, None));
-    // One pooled connection carried both requests, over HTTP/2.
-    assert_eq!(*alpn.lock().expect("lock"), [Some(b"h2".to_vec())]);
-
-    // The public roots alone do not vouch for a self-signed certificate.
-    let o = client(&url, None).execute(common::body(false, 8), 0, false, None, Instant::now()).await;
+    // The public roots alone do not vouch for the mock's CA.
+    let o = send(&Client::new(&target(&url, NetOptions::default()), timeouts()).expect("client"), false).await;
     assert_eq!(o.kind, OutcomeKind::ConnectError, "{:?}", o.detail);
-    assert!(o.detail.as_deref().is_some_and(|d| d.to_lowercase().contains("certificate")), "{:?}", o.detail);
+    assert!(o.detail.as_deref().is_some_and(|d| d.contains("certificate")), "{:?}", o.detail);
+
+    // insecure: any certificate.
+    let mut net = NetOptions::default();
+    net.tls.insecure = true;
+    let o = send(&Client::new(&target(&url, net), timeouts()).expect("client"), true).await;
+    assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
+
+    // A name the certificate does not carry is refused, even with the CA trusted.
+    let mut other = trusting(&mock, Alpn::Http1);
+    other.tls.server_name = Some("relay.example".into());
+    let o = send(&Client::new(&target(&url, other), timeouts()).expect("client"), false).await;
+    assert_eq!(o.kind, OutcomeKind::ConnectError, "{:?}", o.detail);
+    assert!(o.detail.as_deref().is_some_and(|d| d.contains("certificate")), "{:?}", o.detail);
+
+    // connect_to: the URL names a host that does not resolve; the connection goes to
+    // the mock, and SNI and the certificate check use the URL's name (localhost).
+    let mut pinned = trusting(&mock, Alpn::Http1);
+    pinned.connect_to = Some(mock.addr().to_string());
+    let port = mock.addr().port();
+    let o = send(&Client::new(&target(&format!("https://localhost:{port}"), pinned), timeouts()).expect("client"), true).await;
+    assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
+    assert_eq!(o.dns, None, "connect_to names an address: no lookup");
 
     // A CA file with no certificate is refused before anything is sent.
     let empty = common::write_file(&dir, "empty.pem", "not a certificate\n");
-    let target = Target { ca_file: Some(empty), ..client_target(&url) };
-    let e = Client::new(&target, Timeouts::default()).expect_err("no certificate");
+    let mut net = NetOptions::default();
+    net.tls.ca_file = Some(empty);
+    let e = Client::new(&target(&url, net), Timeouts::default()).expect_err("no certificate");
     assert!(e.to_string().contains("no PEM certificate"), "{e}");
+}
+
+/// A TLS server with the mock's certificate that runs `serve` on each connection.
+async fn hostile_tls<F, Fut>(dir: &std::path::Path, serve: F) -> (String, NetOptions)
+where
+    F: Fn(tokio_rustls::server::TlsStream<tokio::net::TcpStream>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let made = relaybench::mock::tls::generate(dir).expect("certificates");
+    let acceptor = tokio_rustls::TlsAcceptor::from(made.config.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("https://{}", listener.local_addr().expect("addr"));
+    let serve = Arc::new(serve);
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let (acceptor, serve) = (acceptor.clone(), serve.clone());
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(sock).await {
+                    serve(tls).await;
+                }
+            });
+        }
+    });
+    let mut net = NetOptions::default();
+    net.tls.ca_file = made.ca_file;
+    (url, net)
+}
+
+const STREAM_HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nrequest-id: req_1\r\n\r\n";
+
+fn chunk(data: &str) -> Vec<u8> {
+    format!("{:x}\r\n{data}\r\n", data.len()).into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_tls_servers_are_findings_and_the_run_goes_on() {
+    let dir = common::temp_dir("tls-hostile");
+    let start = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n";
+
+    // A handshake that never comes: a TCP server that accepts and stays silent.
+    let silent = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let silent_url = format!("https://{}", silent.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let quick = Timeouts { connect: Duration::from_millis(300), ..timeouts() };
+    let begun = Instant::now();
+    let o = send(&Client::new(&target(&silent_url, NetOptions::default()), quick).expect("client"), true).await;
+    assert_eq!(o.kind, OutcomeKind::ConnectTimeout, "{:?}", o.detail);
+    assert!(begun.elapsed() < Duration::from_secs(2), "{:?}", begun.elapsed());
+
+    // A stream cut without close_notify: the TCP connection just closes mid-stream.
+    let (cut_url, cut_net) = hostile_tls(&dir.join("cut"), move |mut tls| async move {
+        let _ = tls.write_all(&[STREAM_HEAD.as_bytes(), &chunk(start)].concat()).await;
+        let _ = tls.flush().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (tcp, _) = tls.into_inner();
+        drop(tcp);
+    })
+    .await;
+    let cut = Client::new(&target(&cut_url, cut_net), timeouts()).expect("client");
+    let o = send(&cut, true).await;
+    assert_eq!(o.kind, OutcomeKind::Truncated, "{:?}", o.detail);
+
+    // Alerts mid-stream: close_notify before the end of the stream, and a fatal alert
+    // (internal_error) written as a raw record: the stream is cut short, never taken as whole.
+    let (notify_url, notify_net) = hostile_tls(&dir.join("notify"), move |mut tls| async move {
+        let _ = tls.write_all(&[STREAM_HEAD.as_bytes(), &chunk(start)].concat()).await;
+        tls.get_mut().1.send_close_notify();
+        let _ = tls.flush().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    })
+    .await;
+    let (alert_url, alert_net) = hostile_tls(&dir.join("alert"), move |mut tls| async move {
+        let _ = tls.write_all(&[STREAM_HEAD.as_bytes(), &chunk(start)].concat()).await;
+        let _ = tls.flush().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = tls.get_mut().0.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50]).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    })
+    .await;
+    for (url, net) in [(notify_url, notify_net), (alert_url, alert_net)] {
+        let o = send(&Client::new(&target(&url, net), timeouts()).expect("client"), true).await;
+        assert_eq!(o.kind, OutcomeKind::Truncated, "{url}: {:?}", o.detail);
+    }
+
+    // After all of them, the same client still works against a good server: each fault
+    // was one request's.
+    let mock = tls_mock(&dir.join("good")).await;
+    let good = Client::new(&target(&mock.base_url(), trusting(&mock, Alpn::Http1)), timeouts()).expect("client");
+    assert_eq!(send(&good, true).await.kind, OutcomeKind::Ok);
+    let o = send(&cut, true).await;
+    assert_eq!(o.kind, OutcomeKind::Truncated, "the cut server again: {:?}", o.detail);
 }

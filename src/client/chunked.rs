@@ -13,8 +13,10 @@ const MAX_TRAILERS: usize = 64 * 1024;
 enum State {
     /// Hex digits of a chunk's size.
     Size,
-    /// After the size: spaces, or a `;` extension, up to the CR.
-    SizeRest,
+    /// After the size: spaces or tabs, then a `;` extension or the CR.
+    SizeWs,
+    /// Inside a chunk extension, up to the CR.
+    Extension,
     /// After the size line's CR.
     SizeLf,
     /// Inside a chunk's data.
@@ -24,7 +26,9 @@ enum State {
     DataLf,
     /// At the start of a trailer line (or the blank line that ends the body).
     TrailerStart,
-    /// Inside a trailer line, up to its CR.
+    /// A trailer field's name, up to its colon.
+    TrailerName,
+    /// A trailer field's value, up to its CR.
     Trailer,
     TrailerLf,
     /// After the final blank line's CR.
@@ -102,13 +106,13 @@ impl Chunked {
     fn byte(&mut self, b: u8) -> Result<(), ChunkError> {
         let unexpected = |place| ChunkError::Unexpected { byte: b, place };
         match self.state {
-            State::Size | State::SizeRest => {
+            State::Size | State::SizeWs | State::Extension => {
                 self.line += 1;
                 if self.line > MAX_SIZE_LINE {
                     return Err(ChunkError::TooLong("chunk size line"));
                 }
             }
-            State::TrailerStart | State::Trailer | State::TrailerLf | State::EndLf => {
+            State::TrailerStart | State::TrailerName | State::Trailer | State::TrailerLf | State::EndLf => {
                 self.line += 1;
                 if self.line > MAX_TRAILERS {
                     return Err(ChunkError::TooLong("trailer section"));
@@ -123,17 +127,14 @@ impl Chunked {
                 self.digit = true;
                 State::Size
             }
-            (State::Size, b'\r' | b';' | b' ' | b'\t') if self.digit => {
-                if b == b'\r' {
-                    State::SizeLf
-                } else {
-                    State::SizeRest
-                }
-            }
+            (State::Size | State::SizeWs, b'\r') if self.digit => State::SizeLf,
+            (State::Size | State::SizeWs, b';') if self.digit => State::Extension,
+            (State::Size | State::SizeWs, b' ' | b'\t') if self.digit => State::SizeWs,
             (State::Size, _) => return Err(unexpected("chunk size")),
-            (State::SizeRest, b'\r') => State::SizeLf,
-            (State::SizeRest, b'\n') => return Err(unexpected("chunk size line")),
-            (State::SizeRest, _) => State::SizeRest,
+            (State::SizeWs, _) => return Err(unexpected("chunk size line")),
+            (State::Extension, b'\r') => State::SizeLf,
+            (State::Extension, b'\n') => return Err(unexpected("chunk extension")),
+            (State::Extension, _) => State::Extension,
             (State::SizeLf, b'\n') => {
                 self.digit = false;
                 self.line = 0;
@@ -149,9 +150,12 @@ impl Chunked {
             (State::DataLf, b'\n') => State::Size,
             (State::DataLf, _) => return Err(unexpected("end of chunk data")),
             (State::TrailerStart, b'\r') => State::EndLf,
-            (State::TrailerStart | State::Trailer, b'\n') => return Err(unexpected("trailer")),
+            (State::TrailerStart | State::TrailerName, b) if is_token(b) => State::TrailerName,
+            (State::TrailerName, b':') => State::Trailer,
+            (State::TrailerStart | State::TrailerName, _) => return Err(unexpected("trailer field name")),
+            (State::Trailer, b'\n') => return Err(unexpected("trailer")),
             (State::Trailer, b'\r') => State::TrailerLf,
-            (State::TrailerStart | State::Trailer, _) => State::Trailer,
+            (State::Trailer, _) => State::Trailer,
             (State::TrailerLf, b'\n') => State::TrailerStart,
             (State::TrailerLf, _) => return Err(unexpected("trailer line ending")),
             (State::EndLf, b'\n') => State::Done,
@@ -160,6 +164,11 @@ impl Chunked {
         };
         Ok(())
     }
+}
+
+/// A byte of an HTTP token (RFC 9110 §5.6.2), which a field name is.
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 #[cfg(test)]
@@ -227,8 +236,8 @@ mod tests {
 
     #[test]
     fn extensions_and_spaces_after_the_size_are_skipped() {
-        let (out, _, done) = decode_split(b"5;name=value\r\nhello\r\n3 \r\nabc\r\n0\r\n\r\n", &[7]);
-        assert_eq!((out.as_slice(), done), (&b"helloabc"[..], Ok(true)));
+        let (out, _, done) = decode_split(b"5;name=value\r\nhello\r\n3 \r\nabc\r\n2 ; e\r\nde\r\n0\r\nx-sum: 1\r\n\r\n", &[7]);
+        assert_eq!((out.as_slice(), done), (&b"helloabcde"[..], Ok(true)));
         // Leading zeros, as many as a size line holds (the fuzzer found 256 overflowing a
         // digit counter).
         let zeros = [vec![b'0'; 1000], b"5\r\nhello\r\n0\r\n\r\n".to_vec()].concat();
@@ -246,6 +255,13 @@ mod tests {
             b"0\r\nx\n",
             b"0\r\n\rX",
             b"11111111111111111\r\n",
+            // Garbage after a size, and trailer lines that are not fields: hyper refuses
+            // both, and a body read past them would leave the connection out of step.
+            b"5 garbage\r\nhello\r\n0\r\n\r\n",
+            b"5\t\tx\r\nhello\r\n0\r\n\r\n",
+            b"0\r\nno colon here\r\n\r\n",
+            b"0\r\n: no name\r\n\r\n",
+            b"0\r\nbad name: v\r\n\r\n",
         ];
         for case in cases {
             let (_, _, result) = decode_split(case, &[]);

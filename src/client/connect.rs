@@ -1,5 +1,5 @@
-//! The connectors under the pooled client: one deadline over TCP and TLS together, and
-//! the time each took, carried on the connection to the first response that used it (as
+//! The connector under hyper's pool (HTTP/2): the same [`Dialer`] as the HTTP/1.1 reader,
+//! and the times it took carried on the connection to the first response that used it (as
 //! k6 reports `http_req_connecting` and `http_req_tls_handshaking`).
 
 use std::future::Future;
@@ -10,36 +10,36 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::Uri;
-use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
-use tokio::time::Instant;
+use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::rt::TokioIo;
 
-/// How long the TCP connect of a connection took; hyper-util hands a connection's extras
-/// to every response it carries.
-#[derive(Clone, Debug)]
-pub struct TcpTime(Duration);
+use super::conn::Conn;
+use super::dial::{ConnectTimes, DialError, Dialer};
 
-/// How long the whole connect (TCP and TLS) took, and whether a response has already
-/// claimed it: only the first request on a connection paid for it.
+/// What opening a connection took, and whether a response has already claimed it: only the
+/// first request on a connection paid for it.
 #[derive(Clone, Debug)]
-pub struct ConnectTime {
-    total: Duration,
+struct Claim {
+    times: ConnectTimes,
     claimed: Arc<AtomicBool>,
 }
 
-/// A connection's stream carrying an extra for [`Connection::connected`]; reads and writes
-/// pass straight through.
-pub struct Timed<S, E> {
-    io: S,
-    extra: E,
+/// A dialed connection as hyper takes it.
+pub struct Dialed {
+    io: TokioIo<Conn>,
+    claim: Claim,
+    h2: bool,
+    /// Requests go to a forwarding proxy, as absolute URLs.
+    forward: bool,
 }
 
-impl<S: hyper::rt::Read + Unpin, E: Unpin> hyper::rt::Read for Timed<S, E> {
+impl hyper::rt::Read for Dialed {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: hyper::rt::ReadBufCursor<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.io).poll_read(cx, buf)
     }
 }
 
-impl<S: hyper::rt::Write + Unpin, E: Unpin> hyper::rt::Write for Timed<S, E> {
+impl hyper::rt::Write for Dialed {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.io).poll_write(cx, buf)
     }
@@ -57,86 +57,56 @@ impl<S: hyper::rt::Write + Unpin, E: Unpin> hyper::rt::Write for Timed<S, E> {
     }
 }
 
-impl<S: Connection, E: Clone + Send + Sync + 'static> Connection for Timed<S, E> {
+impl Connection for Dialed {
     fn connected(&self) -> Connected {
-        self.io.connected().extra(self.extra.clone())
+        let connected = Connected::new().extra(self.claim.clone()).proxy(self.forward);
+        if self.h2 {
+            connected.negotiated_h2()
+        } else {
+            connected
+        }
     }
 }
 
-/// HttpConnector, timing each TCP connect.
+/// The connector: every connection from one dialer, within one limit.
 #[derive(Clone)]
-pub struct TcpTimer(pub HttpConnector);
-
-impl tower_service::Service<Uri> for TcpTimer {
-    type Response = Timed<<HttpConnector as tower_service::Service<Uri>>::Response, TcpTime>;
-    type Error = <HttpConnector as tower_service::Service<Uri>>::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, uri: Uri) -> Self::Future {
-        let connecting = self.0.call(uri);
-        Box::pin(async move {
-            let begun = Instant::now();
-            let io = connecting.await?;
-            Ok(Timed { io, extra: TcpTime(begun.elapsed()) })
-        })
-    }
-}
-
-/// A connector that gives up when the whole connection, TCP and (for https) the TLS
-/// handshake, is not ready within `limit`, and times it. HttpConnector's own timeout
-/// covers TCP only, so a server that accepts and never finishes TLS held each request for
-/// its whole time limit, counted as a plain timeout, and the unreachable-target stop
-/// never fired.
-#[derive(Clone)]
-pub struct TimedConnector<C> {
-    /// The connector it wraps.
-    pub inner: C,
-    /// The limit on TCP and TLS together.
+pub struct DialConnector {
+    /// The dialer of the client's one origin.
+    pub dialer: Arc<Dialer>,
+    /// The limit on DNS, TCP, the proxy's tunnel and TLS together.
     pub limit: Duration,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-impl<C> tower_service::Service<Uri> for TimedConnector<C>
-where
-    C: tower_service::Service<Uri> + Clone + Send + 'static,
-    C::Future: Send + 'static,
-    C::Error: Into<BoxError>,
-{
-    type Response = Timed<C::Response, ConnectTime>;
+impl tower_service::Service<Uri> for DialConnector {
+    type Response = Dialed;
     type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Dialed, BoxError>> + Send>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, uri: Uri) -> Self::Future {
-        let (connecting, limit) = (self.inner.call(uri), self.limit);
+    /// Dials the client's origin; `uri` is always it, since a client serves one target.
+    fn call(&mut self, _uri: Uri) -> Self::Future {
+        let (dialer, limit) = (self.dialer.clone(), self.limit);
         Box::pin(async move {
-            let begun = Instant::now();
-            match tokio::time::timeout(limit, connecting).await {
-                Ok(result) => {
-                    let io = result.map_err(Into::into)?;
-                    Ok(Timed { io, extra: ConnectTime { total: begun.elapsed(), claimed: Arc::default() } })
+            match dialer.dial(limit).await {
+                Ok((conn, times)) => {
+                    let h2 = conn.negotiated_h2();
+                    Ok(Dialed { io: TokioIo::new(conn), claim: Claim { times, claimed: Arc::default() }, h2, forward: dialer.forward })
                 }
-                Err(_) => Err(Box::new(std::io::Error::new(std::io::ErrorKind::TimedOut, "connection (TCP and TLS) not ready within the connect limit")) as BoxError),
+                Err(DialError::Timeout) => Err(Box::new(std::io::Error::new(std::io::ErrorKind::TimedOut, "connection not ready within the connect limit")) as BoxError),
+                Err(DialError::Error(e)) => Err(e.into()),
             }
         })
     }
 }
 
-/// The connect and TLS times of `response`'s connection, for the first response on it
-/// only: the one whose request waited for it.
-pub fn connect_times(response: &hyper::Response<hyper::body::Incoming>, https: bool) -> (Option<Duration>, Option<Duration>) {
-    let Some(c) = response.extensions().get::<ConnectTime>() else { return (None, None) };
-    if c.claimed.swap(true, Ordering::Relaxed) {
-        return (None, None);
-    }
-    let tcp = response.extensions().get::<TcpTime>().map_or(c.total, |t| t.0);
-    (Some(tcp), https.then(|| c.total.saturating_sub(tcp)))
+/// What opening `response`'s connection took, for the first response on it only: the one
+/// whose request waited for it.
+pub fn connect_times(response: &hyper::Response<hyper::body::Incoming>) -> Option<ConnectTimes> {
+    let claim = response.extensions().get::<Claim>()?;
+    (!claim.claimed.swap(true, Ordering::Relaxed)).then_some(claim.times)
 }

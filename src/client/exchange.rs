@@ -1,105 +1,32 @@
-//! Building a request for a target and sending it: on `http://` over HTTP/1.1 through the
-//! plain reader ([`super::h1`]), otherwise (TLS, HTTP/2) through the pooled hyper client;
-//! then the response is read and checked the same way ([`super::body`]).
+//! Building a request for a target and sending it: HTTP/1.1 (plain or TLS) through the
+//! crate's own reader ([`super::h1`]), HTTP/2 through hyper's pooled client, both over
+//! connections from one [`Dialer`]; then the response is read and checked the same way
+//! ([`super::body`]).
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING, USER_AGENT};
 use http::{Method, Request, Uri};
 use http_body_util::Full;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tokio::time::{timeout_at, Instant};
 
 use super::body::{collect_limited, error_chain, read_error_body, read_message, read_stream, BodyReader, MAX_ERROR_BODY};
-use super::connect::{connect_times, TcpTimer, TimedConnector};
-use super::h1::{self, ConnectFailure, Http1};
+use super::connect::{connect_times, DialConnector};
+use super::dial::{authority, ConnectTimes, DialError, Dialer, TlsTarget};
+use super::h1::Http1;
+use super::proxy::{Proxy, ProxyKind};
+use super::tls::{Alpn, TlsOptions};
+pub use super::target::{ApiKey, AuthStyle, ClientError, NetOptions, Target, Timeouts};
 use crate::conformance::envelope;
 use crate::conformance::request::RequestFacts;
 use crate::outcome::{Outcome, OutcomeKind, RawResponse};
 use crate::protocol;
 use crate::text::{excerpt, redact};
-
-/// Targets name their auth style through the client, where a target is built.
-pub use crate::protocol::AuthStyle;
-
-/// An API key. It is only ever read from the environment, and its `Debug` and `Display`
-/// print a placeholder so it cannot leak into logs, errors or reports.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    /// Wraps a key.
-    pub fn new(key: impl Into<String>) -> Self {
-        ApiKey(key.into())
-    }
-
-    /// The key itself, for building the auth header only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(***)")
-    }
-}
-
-impl fmt::Display for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-/// Where and how requests are sent.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// Base URL; `/v1/messages` is appended.
-    pub base_url: String,
-    /// Auth header style.
-    pub auth: AuthStyle,
-    /// The key.
-    pub api_key: ApiKey,
-    /// `anthropic-version` to send, or none.
-    pub anthropic_version: Option<String>,
-    /// Extra headers sent with every request (e.g. `anthropic-beta`).
-    pub headers: Vec<(String, String)>,
-    /// Use HTTP/2 with prior knowledge on `http://` URLs (on `https://` ALPN decides).
-    pub http2: bool,
-    /// A PEM file of certificates trusted besides the public roots: a relay behind a
-    /// private CA.
-    pub ca_file: Option<std::path::PathBuf>,
-}
-
-/// Limits of one request, each a distinct outcome when it is hit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// TCP (and TLS) connection set-up.
-    pub connect: Duration,
-    /// From sending to the response head.
-    pub ttfb: Option<Duration>,
-    /// Longest silence between two pieces of a streamed body.
-    pub idle: Option<Duration>,
-    /// The whole request, from start to the end of the body.
-    pub total: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            connect: Duration::from_secs(10),
-            ttfb: None,
-            idle: None,
-            total: Duration::from_secs(120),
-        }
-    }
-}
 
 /// True when a connect error was the connect timeout.
 fn is_connect_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
@@ -113,74 +40,27 @@ fn is_connect_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// Why a client could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// The base URL does not parse or is not http(s).
-    #[error("invalid base URL {url:?}: {reason}")]
-    BadUrl {
-        /// The URL as given.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A header name or value is not valid HTTP.
-    #[error("invalid header {name:?}")]
-    BadHeader {
-        /// The header's name.
-        name: String,
-    },
-    /// The TLS settings cannot be built.
-    #[error("TLS setup: {0}")]
-    Tls(String),
-    /// The CA file cannot be read or holds no usable certificate.
-    #[error("ca_file {path}: {reason}")]
-    BadCaFile {
-        /// The file.
-        path: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-}
+type HyperClient = hyper_util::client::legacy::Client<DialConnector, Full<Bytes>>;
 
-/// The TLS settings: the public roots, plus the target's own CA certificates if any.
-fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, ClientError> {
-    let mut roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_file {
-        use rustls::pki_types::pem::PemObject;
-        let bad = |reason: String| ClientError::BadCaFile { path: path.display().to_string(), reason };
-        let certs = rustls::pki_types::CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))?;
-        let mut added = 0;
-        for cert in certs {
-            roots.add(cert.map_err(|e| bad(e.to_string()))?).map_err(|e| bad(e.to_string()))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(bad("no PEM certificate in it".into()));
-        }
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ClientError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(config)
-}
-
-type HyperClient = hyper_util::client::legacy::Client<TimedConnector<HttpsConnector<TcpTimer>>, Full<Bytes>>;
+/// The `User-Agent` sent unless a target's headers name their own (RFC 9110 §10.1.5: a
+/// client should send one; relays log it).
+pub const USER_AGENT_VALUE: &str = concat!("relaybench/", env!("CARGO_PKG_VERSION"));
 
 /// A pooled client for one target. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
 pub struct Client {
+    /// HTTP/2 (and `auto`): hyper's pool over the dialer's connections; for every target,
+    /// the few requests besides the load's (`count_tokens`).
     inner: HyperClient,
-    /// The plain HTTP/1.1 connections, for an `http://` target without `http2`.
+    /// HTTP/1.1, plain or TLS: the crate's own reader.
     h1: Option<Arc<Http1>>,
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     timeouts: Timeouts,
-    /// The key, only to redact it from whatever the server sends back.
-    secret: String,
+    /// The key (and a proxy's password), only to redact them from whatever comes back.
+    secrets: Vec<String>,
+    /// The proxy the connections go through, by name.
+    proxy: Option<String>,
     /// Keep each response's raw bytes on its outcome, for capture files.
     capture: bool,
 }
@@ -191,48 +71,138 @@ impl fmt::Debug for Client {
     }
 }
 
-impl Client {
-    /// Builds a client; fails on a bad URL or header before any request is sent.
-    pub fn new(target: &Target, timeouts: Timeouts) -> Result<Client, ClientError> {
-        let url = format!("{}{}", target.base_url.trim_end_matches('/'), protocol::MESSAGES_PATH);
-        let bad_url = |reason: &str| ClientError::BadUrl { url: target.base_url.clone(), reason: reason.into() };
-        let uri: Uri = url.parse().map_err(|e: http::uri::InvalidUri| bad_url(&e.to_string()))?;
-        match uri.scheme_str() {
-            Some("http" | "https") => {}
-            _ => return Err(bad_url("the scheme must be http or https")),
+/// A base URL as it may be shown: without `user:password@`.
+fn shown_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
         }
-        if uri.host().is_none() {
-            return Err(bad_url("no host"));
-        }
-        let headers = request_headers(target)?;
+        Ok(_) => url.to_owned(),
+        Err(_) => url.split_once('@').map_or_else(|| url.to_owned(), |(_, rest)| format!("…@{rest}")),
+    }
+}
 
-        let mut tcp = HttpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_nodelay(true);
-        tcp.set_connect_timeout(Some(timeouts.connect));
-        let http = TcpTimer(tcp);
-        // ALPN offers h2 and http/1.1 (set by enable_all_versions), so https negotiates.
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls_config(target.ca_file.as_deref())?)
-            .https_or_http()
-            .enable_all_versions()
-            .wrap_connector(http);
-        let connector = TimedConnector { inner: https, limit: timeouts.connect };
+/// The parts of a base URL requests are built from.
+struct Endpoint {
+    https: bool,
+    /// Host, an IPv6 address without brackets.
+    host: String,
+    port: u16,
+    /// `host[:port]` as the Host header and the URL show it.
+    host_header: String,
+    /// The messages path with the base URL's query: `/base/v1/messages?q`.
+    path: String,
+}
+
+fn endpoint(base_url: &str) -> Result<Endpoint, ClientError> {
+    let bad = |reason: &str| ClientError::BadUrl { url: shown_url(base_url), reason: reason.into() };
+    let url = url::Url::parse(base_url.trim()).map_err(|e| bad(&e.to_string()))?;
+    let https = match url.scheme() {
+        "https" => true,
+        "http" => false,
+        _ => return Err(bad("the scheme must be http or https")),
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("credentials in a URL (user:password@) would be sent in the clear to every log; give the key by api_key_env"));
+    }
+    if url.fragment().is_some() {
+        return Err(bad("a fragment (#…) is never sent to a server"));
+    }
+    let host = match url.host() {
+        Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        Some(h) => h.to_string(),
+        None => return Err(bad("no host")),
+    };
+    let port = url.port_or_known_default().ok_or_else(|| bad("no port"))?;
+    let host_header = match url.port() {
+        Some(p) => authority(&host, p),
+        None if host.contains(':') => format!("[{host}]"),
+        None => host.clone(),
+    };
+    let mut path = format!("{}{}", url.path().trim_end_matches('/'), protocol::MESSAGES_PATH);
+    if let Some(query) = url.query() {
+        path.push('?');
+        path.push_str(query);
+    }
+    Ok(Endpoint { https, host, port, host_header, path })
+}
+
+/// `host[:port]` of a target's `connect_to`, the port defaulting to the URL's.
+fn connect_to(text: &str, port: u16) -> Result<(String, u16), ClientError> {
+    let bad = || ClientError::BadUrl { url: text.to_owned(), reason: "connect_to must be host, host:port, or [v6]:port".into() };
+    let url = url::Url::parse(&format!("http://{}", text.trim())).map_err(|_| bad())?;
+    let host = match url.host() {
+        Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        Some(h) => h.to_string(),
+        None => return Err(bad()),
+    };
+    if !matches!(url.path(), "" | "/") || url.query().is_some() || !url.username().is_empty() {
+        return Err(bad());
+    }
+    Ok((host, url.port().unwrap_or(port)))
+}
+
+impl Client {
+    /// Builds a client; fails on a bad URL, header, TLS file or proxy before any request
+    /// is sent. The proxy comes from the environment when the target says so.
+    pub fn new(target: &Target, timeouts: Timeouts) -> Result<Client, ClientError> {
+        Self::with_env(target, timeouts, &|name| std::env::var(name).ok())
+    }
+
+    /// [`Client::new`] with the environment read through `env`.
+    pub fn with_env(target: &Target, timeouts: Timeouts, env: &dyn Fn(&str) -> Option<String>) -> Result<Client, ClientError> {
+        let end = endpoint(&target.base_url)?;
+        let scheme = if end.https { "https" } else { "http" };
+        let uri: Uri = format!("{scheme}://{}{}", end.host_header, end.path)
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| ClientError::BadUrl { url: shown_url(&target.base_url), reason: e.to_string() })?;
+        let mut headers = request_headers(target)?;
+        let net = &target.net;
+        let proxy = net.proxy.resolve(scheme, &end.host, end.port, env).map_err(ClientError::Proxy)?;
+        // HTTP/1.1 is the crate's own reader; `auto` on plain http cannot negotiate HTTP/2.
+        let own = net.alpn == Alpn::Http1 || (net.alpn == Alpn::Auto && !end.https);
+        let mut dialer = Dialer::new(end.host.clone(), end.port);
+        dialer.connect_to = net.connect_to.as_deref().map(|t| connect_to(t, end.port)).transpose()?;
+        if end.https {
+            let alpn = if own { Alpn::Http1 } else { net.alpn };
+            let connector = tokio_rustls::TlsConnector::from(Arc::new(net.tls.client_config(alpn)?));
+            dialer.tls = Some(TlsTarget { connector, name: net.tls.server_name(&end.host)? });
+        }
+        let mut secrets = vec![target.api_key.expose().to_owned()];
+        if let Some(p) = &proxy {
+            secrets.extend(p.secrets());
+            if p.kind == ProxyKind::Https {
+                let to_proxy = TlsOptions { client_cert: None, client_key: None, server_name: None, ..net.tls.clone() };
+                dialer.proxy_tls = Some(tokio_rustls::TlsConnector::from(Arc::new(to_proxy.client_config(Alpn::Http1)?)));
+            }
+            dialer.forward = !end.https && own && matches!(p.kind, ProxyKind::Http | ProxyKind::Https);
+        }
+        let proxy_name = proxy.as_ref().map(Proxy::name);
+        let mut request_target = end.path.clone();
+        if dialer.forward {
+            request_target = format!("http://{}{}", end.host_header, end.path);
+            if let Some(auth) = proxy.as_ref().and_then(Proxy::basic_auth) {
+                let mut value = HeaderValue::from_str(&auth).map_err(|_| ClientError::Proxy("credentials that are not a header value".into()))?;
+                value.set_sensitive(true);
+                headers.push((HeaderName::from_static("proxy-authorization"), value));
+            }
+        }
+        dialer.proxy = proxy;
+        let dialer = Arc::new(dialer);
+        let h1 = own.then(|| Arc::new(Http1::new(dialer.clone(), &request_target, &end.host_header, &headers)));
+        let connector = DialConnector { dialer, limit: timeouts.connect };
         let mut builder = hyper_util::client::legacy::Client::builder(TokioExecutor::new());
         builder.pool_idle_timeout(Duration::from_secs(90));
-        if target.http2 && uri.scheme_str() == Some("http") {
-            builder.http2_only(true);
-        }
-        let plain = uri.scheme_str() == Some("http") && !target.http2;
-        Ok(Client {
-            inner: builder.build(connector),
-            h1: plain.then(|| Arc::new(Http1::new(&uri, &headers))),
-            uri,
-            headers,
-            timeouts,
-            secret: target.api_key.expose().to_owned(),
-            capture: false,
-        })
+        builder.http2_only(net.alpn == Alpn::Http2);
+        let inner = builder.build(connector);
+        Ok(Client { inner, h1, uri, headers, timeouts, secrets, proxy: proxy_name, capture: false })
+    }
+
+    /// The proxy requests go through, by name (never its credentials).
+    pub fn proxy(&self) -> Option<&str> {
+        self.proxy.as_deref()
     }
 
     /// This client, keeping each response's raw bytes (status, headers, body up to
@@ -264,7 +234,7 @@ impl Client {
         let count = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| v.get("input_tokens").and_then(Value::as_u64));
         match (status, count) {
             (200, Some(n)) => Ok(n),
-            _ => Err(redact(&format!("HTTP {status}: {}", excerpt(&bytes)), &self.secret)),
+            _ => Err(redact(&format!("HTTP {status}: {}", excerpt(&bytes)), &self.secrets[0])),
         }
     }
 
@@ -308,7 +278,9 @@ impl Client {
         let deadline = Instant::now() + self.timeouts.total;
         self.exchange(body, start, deadline, facts, &mut outcome).await;
         outcome.e2e = Instant::now().saturating_duration_since(start);
-        outcome.sanitize(&self.secret);
+        for secret in &self.secrets {
+            outcome.sanitize(secret);
+        }
         outcome
     }
 
@@ -323,28 +295,23 @@ impl Client {
             }
         };
         if let Some(h1) = &self.h1 {
-            let (mut stream, connect) = match timeout_at(head_deadline, h1.connection(self.timeouts.connect)).await {
+            let (mut conn, times) = match timeout_at(head_deadline, h1.connection(self.timeouts.connect)).await {
                 Err(_) => return late(outcome),
-                Ok(Err(ConnectFailure::Timeout)) => return self.connect_timeout(outcome),
-                Ok(Err(ConnectFailure::Error(e))) => return self.connect_error(outcome, &e),
+                Ok(Err(DialError::Timeout)) => return self.connect_timeout(outcome),
+                Ok(Err(DialError::Error(e))) => return self.connect_error(outcome, &e),
                 Ok(Ok(c)) => c,
             };
-            outcome.connect = connect;
-            let response = match timeout_at(head_deadline, async {
-                h1.send(&mut stream, &body).await.map_err(|e| format!("sending the request: {e}"))?;
-                h1::read_head(&mut stream).await
-            })
-            .await
-            {
+            record_connect(outcome, times);
+            let response = match timeout_at(head_deadline, h1.request(&mut conn, &body)).await {
                 Err(_) => return late(outcome),
                 Ok(Err(e)) => return outcome.fail(OutcomeKind::TransportError, e),
                 Ok(Ok(r)) => r,
             };
-            let h1::Response { status, headers, mut body } = response;
+            let super::h1::Response { status, headers, mut body } = response;
             self.respond(status, &headers, &mut body, start, deadline, facts, outcome).await;
             if body.reusable() {
                 drop(body);
-                h1.put_back(stream);
+                h1.put_back(conn);
             }
             return;
         }
@@ -355,7 +322,8 @@ impl Client {
             Ok(Err(e)) => return outcome.fail(OutcomeKind::TransportError, error_chain(&e)),
             Ok(Ok(r)) => r,
         };
-        (outcome.connect, outcome.tls) = connect_times(&response, self.uri.scheme_str() == Some("https"));
+        record_connect(outcome, connect_times(&response));
+        outcome.h2 = response.version() == http::Version::HTTP_2;
         let (head, mut body) = response.into_parts();
         self.respond(head.status.as_u16(), &head.headers, &mut body, start, deadline, facts, outcome).await;
     }
@@ -406,26 +374,41 @@ impl Client {
     }
 }
 
+/// What opening a new connection took, on the outcome of the request that waited for it.
+fn record_connect(outcome: &mut Outcome, times: Option<ConnectTimes>) {
+    if let Some(t) = times {
+        (outcome.dns, outcome.connect, outcome.proxy, outcome.tls) = (t.dns, t.connect, t.proxy, t.tls);
+    }
+}
+
 fn request_headers(target: &Target) -> Result<Vec<(HeaderName, HeaderValue)>, ClientError> {
     let mut list = vec![(CONTENT_TYPE.as_str().to_owned(), protocol::CONTENT_TYPE_JSON.to_owned())];
     if let Some(v) = &target.anthropic_version {
         list.push((protocol::HEADER_VERSION.to_owned(), v.clone()));
     }
     list.extend(target.headers.iter().cloned());
-    let mut headers = Vec::with_capacity(list.len() + 1);
+    let mut headers = Vec::with_capacity(list.len() + 2);
     for (name, value) in list {
-        let bad = || ClientError::BadHeader { name: name.clone() };
-        headers.push((
-            HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?,
-            HeaderValue::from_str(&value).map_err(|_| bad())?,
-        ));
+        let bad = |reason| ClientError::BadHeader { name: name.clone(), reason };
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad(""))?;
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+            // Two framings on the wire is the shape of request smuggling.
+            return Err(bad(": the client frames the body itself"));
+        }
+        if (name == HOST || name == CONNECTION) && headers.iter().any(|(n, _)| *n == name) {
+            return Err(bad(": given twice"));
+        }
+        headers.push((name, HeaderValue::from_str(&value).map_err(|_| bad(""))?));
+    }
+    if !headers.iter().any(|(n, _)| *n == USER_AGENT) {
+        headers.push((USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE)));
     }
     let (name, value) = match target.auth {
         AuthStyle::XApiKey => (HeaderName::from_static(protocol::HEADER_API_KEY), target.api_key.expose().to_owned()),
         AuthStyle::Bearer => (AUTHORIZATION, format!("Bearer {}", target.api_key.expose())),
     };
     // The error names the header, never the value, which holds the key.
-    let mut value = HeaderValue::from_str(&value).map_err(|_| ClientError::BadHeader { name: name.to_string() })?;
+    let mut value = HeaderValue::from_str(&value).map_err(|_| ClientError::BadHeader { name: name.to_string(), reason: "" })?;
     value.set_sensitive(true);
     headers.push((name, value));
     Ok(headers)
@@ -442,8 +425,7 @@ mod tests {
             api_key: ApiKey::new("sk-secret"),
             anthropic_version: Some(protocol::ANTHROPIC_VERSION.into()),
             headers: vec![("anthropic-beta".into(), "tools-2024-04-04".into())],
-            http2: false,
-            ca_file: None,
+            net: NetOptions::default(),
         }
     }
 

@@ -1,27 +1,30 @@
-//! HTTP/1.1 over plain TCP, as a load generator needs it: one task per request that
-//! connects (or takes an idle connection), writes the request, and reads the response off
-//! the socket itself.
+//! HTTP/1.1 as a load generator needs it, over plain TCP or TLS: one task per request
+//! that connects (or takes an idle connection), writes the request, and reads the response
+//! off the connection itself.
 //!
 //! hyper's client keeps, for every connection, a 32-slot request channel, an 8 KB write
 //! buffer and an 8 KB read buffer (26 KB a connection, measured), and moves each body
 //! frame from its connection task to the task that asked. Here a read goes into a scratch
 //! buffer of the worker thread and is handed on at once (to the SSE parser, which keeps
 //! only an event cut by the read), so a stream waiting for its next token holds no buffer
-//! at all, and each read wakes one task. Heads are parsed by httparse, hyper's own parser.
-//! TLS and HTTP/2 stay with hyper ([`super::exchange`]).
+//! of its own (TLS keeps only rustls's record buffers), and each read wakes one task.
+//! Heads are parsed by httparse, hyper's own parser. HTTP/2 stays with hyper
+//! ([`super::exchange`]).
 
 use std::cell::RefCell;
 use std::io::{ErrorKind, Write as _};
+use std::pin::Pin;
 use std::sync::{Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::Uri;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
 use super::chunked::Chunked;
+use super::conn::Conn;
+use super::dial::{ConnectTimes, DialError, Dialer};
 
 /// How long an idle connection is kept for reuse (hyper-util's pool default).
 const IDLE_LIMIT: Duration = Duration::from_secs(90);
@@ -39,33 +42,31 @@ thread_local! {
     static SCRATCH_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH].into_boxed_slice());
 }
 
-/// The connections to one `http://` origin, and the request head sent on them. No
-/// `Debug`: the head holds the key.
+/// The connections to one origin, and the request head sent on them. No `Debug`: the head
+/// holds the key.
 pub struct Http1 {
-    /// `host:port` to connect to.
-    addr: String,
+    dialer: std::sync::Arc<Dialer>,
     /// Request line and headers, up to the value of `content-length`.
     head: Vec<u8>,
-    idle: Mutex<Vec<(TcpStream, Instant)>>,
+    /// The user's headers asked for `connection: close`: no connection is reused.
+    close: bool,
+    idle: Mutex<Vec<(Conn, Instant)>>,
 }
 
-/// Why no connection could be had.
-pub enum ConnectFailure {
-    /// Not within the connect limit.
-    Timeout,
-    /// Refused, unreachable, or the name does not resolve.
-    Error(String),
+/// True when a header list's `name` fields carry `token` (comma-separated, any case).
+pub fn has_token<'a>(values: impl IntoIterator<Item = &'a HeaderValue>, token: &str) -> bool {
+    values.into_iter().flat_map(|v| v.to_str().unwrap_or_default().split(',')).any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
 impl Http1 {
-    /// The connections to `uri`'s origin; every request carries `headers`.
-    pub fn new(uri: &Uri, headers: &[(HeaderName, HeaderValue)]) -> Http1 {
-        let host = uri.host().unwrap_or_default();
-        let port = uri.port_u16();
-        // The Host header names the origin as the URL does, without any user:password@.
-        let host_header = port.map_or_else(|| host.to_owned(), |p| format!("{host}:{p}"));
-        let path = uri.path_and_query().map_or("/", |p| p.as_str());
-        let mut head = format!("POST {path} HTTP/1.1\r\nhost: {host_header}\r\n").into_bytes();
+    /// The connections `dialer` opens; every request goes to `request_target` (a path, or
+    /// the absolute URL for a forwarding proxy) with `host` unless `headers` name their own
+    /// Host, and carries `headers`.
+    pub fn new(dialer: std::sync::Arc<Dialer>, request_target: &str, host: &str, headers: &[(HeaderName, HeaderValue)]) -> Http1 {
+        let mut head = format!("POST {request_target} HTTP/1.1\r\n").into_bytes();
+        if !headers.iter().any(|(name, _)| name == HOST) {
+            let _ = write!(head, "host: {host}\r\n");
+        }
         for (name, value) in headers {
             head.extend_from_slice(name.as_str().as_bytes());
             head.extend_from_slice(b": ");
@@ -73,58 +74,115 @@ impl Http1 {
             head.extend_from_slice(b"\r\n");
         }
         head.extend_from_slice(b"content-length: ");
-        let addr = format!("{host}:{}", port.unwrap_or(80));
-        Http1 { addr, head, idle: Mutex::default() }
+        let close = has_token(headers.iter().filter(|(n, _)| n == CONNECTION).map(|(_, v)| v), "close");
+        Http1 { dialer, head, close, idle: Mutex::default() }
     }
 
-    /// An idle connection, or a new one with the time its TCP connect took.
-    pub async fn connection(&self, limit: Duration) -> Result<(TcpStream, Option<Duration>), ConnectFailure> {
-        if let Some(stream) = self.take_idle() {
-            return Ok((stream, None));
+    /// An idle connection, or a new one with what opening it took.
+    pub async fn connection(&self, limit: Duration) -> Result<(Conn, Option<ConnectTimes>), DialError> {
+        if let Some(conn) = self.take_idle() {
+            return Ok((conn, None));
         }
-        let begun = Instant::now();
-        let stream = match tokio::time::timeout(limit, TcpStream::connect(self.addr.as_str())).await {
-            Err(_) => return Err(ConnectFailure::Timeout),
-            Ok(Err(e)) => return Err(ConnectFailure::Error(e.to_string())),
-            Ok(Ok(s)) => s,
-        };
-        let took = begun.elapsed();
-        // A request is one write; waiting for an ACK before sending it would only add delay.
-        stream.set_nodelay(true).map_err(|e| ConnectFailure::Error(e.to_string()))?;
-        Ok((stream, Some(took)))
+        let (conn, times) = self.dialer.dial(limit).await?;
+        Ok((conn, Some(times)))
     }
 
     /// The newest idle connection the server has not closed.
-    fn take_idle(&self) -> Option<TcpStream> {
+    fn take_idle(&self) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        while let Some((stream, since)) = idle.pop() {
+        while let Some((mut conn, since)) = idle.pop() {
             if since.elapsed() > IDLE_LIMIT {
                 // The rest are older still.
                 idle.clear();
                 return None;
             }
-            // An idle connection has nothing to read: data or an end means the server
-            // closed it (or broke it), and a request sent on it would be lost.
-            if matches!(stream.try_read(&mut [0u8; 1]), Err(e) if e.kind() == ErrorKind::WouldBlock) {
-                return Some(stream);
+            if conn.idle_and_open() {
+                return Some(conn);
             }
         }
         None
     }
 
     /// Keeps a connection whose last response was read to its end, for the next request.
-    pub fn put_back(&self, stream: TcpStream) {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner).push((stream, Instant::now()));
+    pub fn put_back(&self, conn: Conn) {
+        if !self.close {
+            self.idle.lock().unwrap_or_else(PoisonError::into_inner).push((conn, Instant::now()));
+        }
     }
 
-    /// Sends the request with `body`, head and body in one write.
-    pub async fn send(&self, stream: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {
+    /// Sends the request with `body` (head and body in one write) and reads the response
+    /// head. A server may answer before the body is all sent (a 413 after the head) and
+    /// close: its answer is read as it comes, while the rest is still being written, as
+    /// hyper does, so the answer is what the request gets, not a reset.
+    pub async fn request<'a>(&self, conn: &'a mut Conn, body: &[u8]) -> Result<Response<'a>, String> {
         let mut request = Vec::with_capacity(self.head.len() + 24 + body.len());
         request.extend_from_slice(&self.head);
         let _ = write!(request, "{}\r\n\r\n", body.len());
         request.extend_from_slice(body);
-        stream.write_all(&request).await
+        let (mut written, mut flushed) = (0, false);
+        let mut early = Vec::new();
+        let mut early_at = Instant::now();
+        let write_error = std::future::poll_fn(|cx| {
+            while written < request.len() {
+                match Pin::new(&mut *conn).poll_write(cx, &request[written..]) {
+                    Poll::Ready(Ok(0)) => return Poll::Ready(Some(std::io::Error::from(ErrorKind::WriteZero))),
+                    Poll::Ready(Ok(n)) => written += n,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Some(e)),
+                    Poll::Pending => break,
+                }
+            }
+            if written == request.len() {
+                match Pin::new(&mut *conn).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => {
+                        flushed = true;
+                        return Poll::Ready(None);
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Some(e)),
+                    Poll::Pending => {}
+                }
+            }
+            // The write waits for room: see whether the server has answered already.
+            match poll_read(conn, cx, |bytes, now| {
+                early.extend_from_slice(bytes);
+                early_at = now;
+                bytes.len()
+            }) {
+                Poll::Ready(Ok(0)) => Poll::Ready(Some(std::io::Error::from(ErrorKind::UnexpectedEof))),
+                Poll::Ready(Ok(_)) => Poll::Ready(None),
+                Poll::Ready(Err(e)) => Poll::Ready(Some(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await;
+        let sent = flushed && write_error.is_none();
+        match read_head(conn, early, early_at).await {
+            Ok(mut response) => {
+                response.body.state.keep_alive &= sent;
+                Ok(response)
+            }
+            Err(e) => Err(write_error.map_or(e, |w| format!("sending the request: {w}"))),
+        }
     }
+}
+
+/// Polls `conn` for bytes (or its end), reads them into the thread's scratch buffer and
+/// hands them to `take` with the moment they were read: an empty slice is the end. The
+/// poll spends the task's cooperative budget, so a server that floods a stream cannot keep
+/// the task from yielding and its deadline from firing.
+fn poll_read<R>(conn: &mut Conn, cx: &mut Context<'_>, mut take: impl FnMut(&[u8], Instant) -> R) -> Poll<std::io::Result<R>> {
+    SCRATCH_BUF.with_borrow_mut(|scratch| {
+        let mut buf = ReadBuf::new(scratch);
+        match Pin::new(conn).poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(take(buf.filled(), Instant::now()))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+}
+
+/// Waits for the next bytes of `conn`, as [`poll_read`] takes them.
+async fn read_some<R>(conn: &mut Conn, mut take: impl FnMut(&[u8], Instant) -> R) -> std::io::Result<R> {
+    std::future::poll_fn(|cx| poll_read(conn, cx, &mut take)).await
 }
 
 /// How a response body's end is known.
@@ -147,40 +205,25 @@ pub struct Response<'a> {
     pub body: Body<'a>,
 }
 
-/// Waits until `stream` has bytes (or its end), reads them into the thread's scratch
-/// buffer and hands them to `take` with the moment they were read: an empty slice is the
-/// end. The wait spends the task's cooperative budget (unlike `TcpStream::readable`), so a
-/// server that floods a stream cannot keep the task from yielding and its deadline from
-/// firing.
-async fn read_some<R>(stream: &TcpStream, mut take: impl FnMut(&[u8], Instant) -> R) -> std::io::Result<R> {
-    loop {
-        std::future::poll_fn(|cx| stream.poll_read_ready(cx)).await?;
-        let now = Instant::now();
-        let step = SCRATCH_BUF.with_borrow_mut(|scratch| match stream.try_read(scratch) {
-            Ok(n) => Some(Ok(take(&scratch[..n], now))),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => None,
-            Err(e) => Some(Err(e)),
-        });
-        if let Some(read) = step {
-            return read;
-        }
-    }
-}
-
-/// Reads the response head (skipping any 1xx before it) from `stream`.
-pub async fn read_head(stream: &mut TcpStream) -> Result<Response<'_>, String> {
-    let mut buf: Vec<u8> = Vec::new();
+/// Reads the response head (skipping any 1xx before it) from `conn`, after the bytes
+/// `buf` already read at `now`.
+async fn read_head(conn: &mut Conn, mut buf: Vec<u8>, mut now: Instant) -> Result<Response<'_>, String> {
     let mut informational = 0;
+    let mut fresh = !buf.is_empty();
     loop {
-        let (read, now) = read_some(stream, |bytes, now| {
-            buf.extend_from_slice(bytes);
-            (bytes.len(), now)
-        })
-        .await
-        .map_err(|e| format!("reading the response head: {e}"))?;
-        if read == 0 {
-            return Err("connection closed before a response head".to_owned());
+        if !fresh {
+            let read;
+            (read, now) = read_some(conn, |bytes, now| {
+                buf.extend_from_slice(bytes);
+                (bytes.len(), now)
+            })
+            .await
+            .map_err(|e| format!("reading the response head: {e}"))?;
+            if read == 0 {
+                return Err("connection closed before a response head".to_owned());
+            }
         }
+        fresh = false;
         while let Some((used, status, headers, version)) = parse_head(&buf)? {
             buf.drain(..used);
             if (100..200).contains(&status) && status != 101 {
@@ -196,8 +239,10 @@ pub async fn read_head(stream: &mut TcpStream) -> Result<Response<'_>, String> {
             let (framing, keep_alive) = framing(status, &headers, version)?;
             let finished = matches!(framing, Framing::Length(0));
             let state = BodyState { framing, finished, clean: true, keep_alive };
-            return Ok(Response { status, headers, body: Body { stream, leftover: buf, leftover_at: now, state } });
+            return Ok(Response { status, headers, body: Body { stream: conn, leftover: buf, leftover_at: now, state } });
         }
+        // One limit, however the bytes arrive: a partial head this long is refused here, a
+        // whole one in parse_head.
         if buf.len() > MAX_HEAD {
             return Err(format!("response head larger than {MAX_HEAD} bytes"));
         }
@@ -213,6 +258,9 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, u16, HeaderMap, u8)>, String>
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(format!("invalid response head: {e}")),
     };
+    if used > MAX_HEAD {
+        return Err(format!("response head larger than {MAX_HEAD} bytes"));
+    }
     let mut headers = HeaderMap::with_capacity(response.headers.len());
     for h in response.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| format!("invalid header name {:?}", h.name))?;
@@ -224,10 +272,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, u16, HeaderMap, u8)>, String>
 
 /// How the body's end is known, and whether the connection may carry another request.
 fn framing(status: u16, headers: &HeaderMap, version: u8) -> Result<(Framing, bool), String> {
-    let has_token = |name: &HeaderName, token: &str| {
-        headers.get_all(name).iter().flat_map(|v| v.to_str().unwrap_or_default().split(',')).any(|t| t.trim().eq_ignore_ascii_case(token))
-    };
-    let mut keep_alive = version == 1 && !has_token(&CONNECTION, "close");
+    let mut keep_alive = version == 1 && !has_token(headers.get_all(CONNECTION), "close");
     let framing = if status == 204 || status == 304 {
         Framing::Length(0)
     } else if headers.contains_key(TRANSFER_ENCODING) {
@@ -240,7 +285,11 @@ fn framing(status: u16, headers: &HeaderMap, version: u8) -> Result<(Framing, bo
             Framing::Close
         }
     } else if let Some(first) = headers.get(CONTENT_LENGTH) {
-        let parse = |v: &HeaderValue| v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok());
+        // Digits only, as hyper reads it: Rust's parse would take a sign (`+441`).
+        let parse = |v: &HeaderValue| {
+            let s = v.to_str().ok()?.trim();
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u64>().ok()).flatten()
+        };
         let n = parse(first).ok_or("invalid content-length")?;
         if headers.get_all(CONTENT_LENGTH).iter().any(|v| parse(v) != Some(n)) {
             return Err("content-length headers that disagree".into());
@@ -255,7 +304,7 @@ fn framing(status: u16, headers: &HeaderMap, version: u8) -> Result<(Framing, bo
 
 /// A response body read straight off its connection.
 pub struct Body<'a> {
-    stream: &'a mut TcpStream,
+    stream: &'a mut Conn,
     /// Bytes read with the head that belong to the body, and when they were read.
     leftover: Vec<u8>,
     leftover_at: Instant,
@@ -372,14 +421,27 @@ mod tests {
     }
 
     #[test]
-    fn the_request_head_names_the_origin_and_the_length() {
-        let uri: Uri = "http://user:pw@127.0.0.1:8080/v1/messages".parse().expect("uri");
-        let h1 = Http1::new(&uri, &[(HeaderName::from_static("x-api-key"), HeaderValue::from_static("k"))]);
-        assert_eq!(h1.addr, "127.0.0.1:8080");
+    fn the_request_head_names_the_origin_and_the_length_once() {
+        let dialer = || std::sync::Arc::new(Dialer::new("127.0.0.1".into(), 8080));
+        let key = (HeaderName::from_static("x-api-key"), HeaderValue::from_static("k"));
+        let h1 = Http1::new(dialer(), "/v1/messages", "127.0.0.1:8080", std::slice::from_ref(&key));
         assert_eq!(String::from_utf8_lossy(&h1.head), "POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1:8080\r\nx-api-key: k\r\ncontent-length: ");
-        let v6: Uri = "http://[::1]/v1/messages".parse().expect("uri");
-        let v6 = Http1::new(&v6, &[]);
-        assert_eq!(v6.addr, "[::1]:80");
-        assert!(v6.head.starts_with(b"POST /v1/messages HTTP/1.1\r\nhost: [::1]\r\n"));
+        assert!(!h1.close);
+        // A Host of the user's replaces ours (one Host line, as hyper sends), and
+        // `connection: close` is honoured.
+        let own = [(HOST, HeaderValue::from_static("relay.example")), (CONNECTION, HeaderValue::from_static("Close")), key];
+        let h1 = Http1::new(dialer(), "/v1/messages", "127.0.0.1:8080", &own);
+        let head = String::from_utf8_lossy(&h1.head).into_owned();
+        assert_eq!(head.matches("host:").count(), 1, "{head}");
+        assert!(head.contains("host: relay.example\r\n") && h1.close, "{head}");
+    }
+
+    #[test]
+    fn a_content_length_is_digits_only_and_a_head_has_one_limit() {
+        assert!(head("HTTP/1.1 200 OK\r\ncontent-length: +441\r\n\r\n").is_err());
+        assert!(head("HTTP/1.1 200 OK\r\ncontent-length: \r\n\r\n").is_err());
+        let long = format!("HTTP/1.1 200 OK\r\nx-pad: {}\r\n\r\n", "a".repeat(70 * 1024));
+        let e = parse_head(long.as_bytes()).expect_err("a 70 KB head in one piece");
+        assert!(e.contains("larger than"), "{e}");
     }
 }

@@ -1,13 +1,19 @@
-//! The HTTP side of a request ([`exchange`]): building it for a target and sending it, on
-//! `http://` through the plain HTTP/1.1 reader ([`h1`], with its [`chunked`] decoder),
-//! otherwise through a pooled hyper client (HTTP/1.1 or HTTP/2, rustls for https, the
-//! connectors under it in [`connect`]); then timing the response and checking it as it
-//! streams through the SSE parser ([`body`]).
+//! The HTTP side of a request ([`exchange`]): building it for a target and sending it.
+//! Every connection is opened by one [`dial`]er (DNS, TCP with a fallback between
+//! addresses, a [`proxy`]'s tunnel, [`tls`]), each step timed; it is a [`conn`] that
+//! HTTP/1.1 reads itself ([`h1`], with its [`chunked`] decoder) and HTTP/2 hands to hyper
+//! ([`connect`]); then the response is timed and checked as it streams through the SSE
+//! parser ([`body`]).
 
 pub mod body;
 pub mod chunked;
+pub mod conn;
 pub mod connect;
+pub mod dial;
 pub mod exchange;
 pub mod h1;
+pub mod proxy;
+pub mod target;
+pub mod tls;
 
-pub use exchange::{ApiKey, AuthStyle, Client, ClientError, Target, Timeouts};
+pub use exchange::{ApiKey, AuthStyle, Client, ClientError, NetOptions, Target, Timeouts};

@@ -616,8 +616,7 @@ mod tests {
             api_key: crate::client::ApiKey::new("k"),
             anthropic_version: None,
             headers: Vec::new(),
-            http2: false,
-            ca_file: None,
+            net: Default::default(),
         };
         let client = Client::new(&target, crate::client::Timeouts::default()).expect("client");
         let requests: Arc<[PreparedRequest]> = Arc::from(vec![req(1)]);

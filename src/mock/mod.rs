@@ -11,6 +11,7 @@ pub mod profile;
 pub mod quirk;
 pub mod reply;
 pub mod stream;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -76,6 +77,8 @@ pub struct MockConfig {
     /// `metadata.user_id`: the server's side of the client/wire timing comparison
     /// (`cargo bench --bench wire_timing`). Never set from a scenario.
     pub send_log: Option<stream::SendLog>,
+    /// Serve https (HTTP/2 or HTTP/1.1 by ALPN) with this configuration.
+    pub tls: Option<tls::MockTls>,
 }
 
 /// Overload the mock answers a share of requests with: 529 `overloaded_error`, with
@@ -115,6 +118,7 @@ impl MockConfig {
             rate_limit: None,
             overload: None,
             send_log: None,
+            tls: None,
         }
     }
 }
@@ -136,6 +140,7 @@ struct State {
 /// A running mock. Dropping it stops the server and closes its connections.
 pub struct MockServer {
     addr: SocketAddr,
+    tls: Option<tls::MockTls>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -146,6 +151,8 @@ impl MockServer {
         let addr = listener.local_addr()?;
         let slots = config.capacity.map(|k| Arc::new(tokio::sync::Semaphore::new(k.max(1))));
         let limiter = config.rate_limit.map(limiter::Limiter::new);
+        let tls = config.tls.clone();
+        let acceptor = tls.as_ref().map(|t| tokio_rustls::TlsAcceptor::from(t.config.clone()));
         let state = Arc::new(State {
             config,
             limiter,
@@ -156,8 +163,8 @@ impl MockServer {
             cache: cache::PromptCache::default(),
             answered: cache::PromptCache::default(),
         });
-        let task = tokio::spawn(accept_loop(listener, state));
-        Ok(MockServer { addr, task: Some(task) })
+        let task = tokio::spawn(accept_loop(listener, acceptor, state));
+        Ok(MockServer { addr, tls, task: Some(task) })
     }
 
     /// Starts on an ephemeral loopback port.
@@ -170,9 +177,15 @@ impl MockServer {
         self.addr
     }
 
-    /// `http://addr`, the base URL a client uses.
+    /// `http://addr` (`https://` when it serves TLS), the base URL a client uses.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The CA file a client must trust, when the mock serves TLS with a certificate it made.
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.tls.as_ref().and_then(|t| t.ca_file.as_deref())
     }
 
     /// Serves until the process ends (for the standalone `relaybench mock`).
@@ -191,7 +204,10 @@ impl Drop for MockServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<State>) {
+/// How long a TLS client may take over its handshake before the mock drops it.
+const HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn accept_loop(listener: TcpListener, acceptor: Option<tokio_rustls::TlsAcceptor>, state: Arc<State>) {
     // Connections live in this set, so aborting the loop also closes them.
     let mut connections = JoinSet::new();
     loop {
@@ -204,11 +220,20 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                let state = state.clone();
+                let (state, acceptor) = (state.clone(), acceptor.clone());
                 connections.spawn(async move {
                     let service = hyper::service::service_fn(move |req| handle(req, state.clone()));
                     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                    let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                    match acceptor {
+                        None => {
+                            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                        Some(acceptor) => {
+                            // A client that never finishes its handshake costs one task, for a while.
+                            let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(stream)).await else { return };
+                            let _ = builder.serve_connection(TokioIo::new(tls), service).await;
+                        }
+                    }
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::client::tls::Alpn;
 use crate::client::{ApiKey, AuthStyle, Client, ClientError, Target, Timeouts};
 use crate::load::capture::{CaptureMode, Captures};
 use crate::load::collect::{collect, Blocker, Collected, Sinks};
@@ -84,7 +85,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let out = options.out.clone().unwrap_or_else(|| scenario.output.clone());
     let mut ready = Vec::new();
     for spec in scenario.targets() {
-        let (target, mock) = resolve_target(&spec, scenario.seed).await?;
+        let (target, mock) = resolve_target(&spec, scenario.seed, &out).await?;
         let uri = Client::new(&target, probe_timeouts)?.uri().to_string();
         let model = spec.model.clone().unwrap_or_else(|| scenario.model.clone());
         let requests: Arc<[_]> = scenario.prepared_requests(&model).into();
@@ -325,7 +326,7 @@ fn target_info(t: &ReadyTarget) -> TargetInfo {
         .to_owned(),
         url: t.uri.clone(),
         model: t.model.clone(),
-        http2: t.target.http2,
+        http2: t.target.net.alpn == Alpn::Http2,
         prices: t.prices.map(|(p, source)| report::PricesInfo::new(&p, source)),
     }
 }
@@ -609,9 +610,9 @@ async fn phase_clients(ready: &[ReadyTarget], spec: &scenario::PhaseSpec, captur
     Ok(clients)
 }
 
-/// The client settings for a target, starting the embedded mock when it is the target.
-/// The mock lives as long as the returned handle.
-async fn resolve_target(spec: &TargetSpec, seed: u64) -> Result<(Target, Option<MockServer>), RunError> {
+/// The client settings for a target, starting the embedded mock when it is the target
+/// (a TLS mock writes its CA under `out`). The mock lives as long as the returned handle.
+async fn resolve_target(spec: &TargetSpec, seed: u64, out: &Path) -> Result<(Target, Option<MockServer>), RunError> {
     match &spec.kind {
         TargetKind::Mock(mock) => {
             let mut config = MockConfig::new(MOCK_KEY);
@@ -640,7 +641,13 @@ async fn resolve_target(spec: &TargetSpec, seed: u64) -> Result<(Target, Option<
                 config.quirk = mock.quirk;
             }
             config.output = OutputLength { min: mock.output_tokens[0], max: mock.output_tokens[1] };
+            if mock.tls {
+                let dir = out.join(&spec.name);
+                config.tls = Some(crate::mock::tls::generate(&dir).map_err(|e| RunError::Mock(std::io::Error::other(e.to_string())))?);
+            }
             let server = MockServer::start_local(config).await.map_err(RunError::Mock)?;
+            let mut net = crate::client::NetOptions { alpn: if mock.http2 { Alpn::Http2 } else { Alpn::Http1 }, ..Default::default() };
+            net.tls.ca_file = server.ca_file().map(Path::to_path_buf);
             // Requests are built as for the impersonated provider: its auth header and
             // its anthropic-version.
             let target = Target {
@@ -649,8 +656,7 @@ async fn resolve_target(spec: &TargetSpec, seed: u64) -> Result<(Target, Option<
                 api_key: ApiKey::new(MOCK_KEY),
                 anthropic_version: mock.profile.map_or(Some(ANTHROPIC_VERSION), |p| p.anthropic_version).map(str::to_owned),
                 headers: Vec::new(),
-                http2: mock.http2,
-                ca_file: None,
+                net,
             };
             Ok((target, Some(server)))
         }
@@ -663,7 +669,8 @@ async fn resolve_target(spec: &TargetSpec, seed: u64) -> Result<(Target, Option<
                     var: http.api_key_env.clone(),
                 });
             };
-            Ok((http.client_target(ApiKey::new(key)), None))
+            let target = http.client_target(ApiKey::new(key)).map_err(|e| RunError::Client(crate::client::ClientError::Proxy(e)))?;
+            Ok((target, None))
         }
     }
 }

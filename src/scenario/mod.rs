@@ -18,6 +18,7 @@ mod reference;
 pub mod schema;
 mod schema_values;
 pub mod load_spec;
+pub mod net_spec;
 pub mod size;
 pub mod target;
 pub mod template;

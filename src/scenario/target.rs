@@ -13,7 +13,9 @@ use super::duration::HumanDuration;
 use super::visit::{parse_str, report_name, string_where, Validate, ValidatedVisitor};
 use crate::client::{ApiKey, Client, Target, Timeouts};
 use crate::protocol::{AuthStyle, ANTHROPIC_VERSION};
+use super::net_spec::{NetSpec, ProxySpec, TlsSpec};
 use super::prices_spec::PriceSpec;
+use crate::client::proxy::ProxyChoice;
 use crate::provider::Provider;
 
 /// One target of a scenario.
@@ -72,9 +74,13 @@ pub struct MockSpec {
     #[serde(default = "default_mock_length")]
     #[schemars(inner(range(max = 128_000)))]
     pub output_tokens: [u32; 2],
-    /// Talk HTTP/2 (h2c) to the mock instead of HTTP/1.1.
+    /// Talk HTTP/2 to the mock instead of HTTP/1.1 (h2c, or by ALPN with `tls`).
     #[serde(default)]
     pub http2: bool,
+    /// Serve https, with a CA and a certificate for localhost made at start (the CA is
+    /// written to the report folder as `mock-ca.pem` and trusted by this target).
+    #[serde(default)]
+    pub tls: bool,
     /// Break this conformance rule on purpose (an error rule id).
     #[serde(default, deserialize_with = "quirk_name")]
     #[schemars(with = "Option<super::schema_values::Quirk>")]
@@ -215,6 +221,7 @@ impl Default for MockSpec {
             prefill_per_token: None,
             output_tokens: default_mock_length(),
             http2: false,
+            tls: false,
             quirk: None,
             capacity: None,
             stall: None,
@@ -245,10 +252,8 @@ pub struct HttpTarget {
     pub anthropic_version: Option<String>,
     /// Extra headers on every request.
     pub headers: BTreeMap<String, String>,
-    /// HTTP/2 with prior knowledge on `http://` URLs.
-    pub http2: bool,
-    /// Certificates (PEM) trusted besides the public roots.
-    pub ca_file: Option<std::path::PathBuf>,
+    /// How connections are made: TLS, HTTP version, address, proxy.
+    pub net: NetSpec,
 }
 
 /// Auth styles as written in YAML.
@@ -304,12 +309,26 @@ struct TargetFields {
     /// Extra headers on every request.
     #[serde(default)]
     headers: BTreeMap<String, String>,
-    /// HTTP/2 with prior knowledge on `http://` URLs (https negotiates it by ALPN).
+    /// HTTP/2 only: with prior knowledge on `http://`, by ALPN on https (as `tls.alpn: http2`).
     #[serde(default)]
     http2: bool,
-    /// PEM certificates trusted besides the public roots (a private CA).
+    /// PEM certificates trusted besides the public roots (a private CA); the same as
+    /// `tls.ca_file`.
     #[serde(default)]
     ca_file: Option<std::path::PathBuf>,
+    /// TLS settings: `{ca_file, client_cert, client_key, server_name, insecure,
+    /// min_version, alpn}`.
+    #[serde(default)]
+    tls: Option<TlsSpec>,
+    /// Connect to this `host[:port]` instead of the URL's, keeping the URL's host for SNI
+    /// and Host (curl's `--resolve`): to pin one edge of a relay.
+    #[serde(default)]
+    connect_to: Option<String>,
+    /// `env` (default: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`), `none`, a
+    /// proxy URL (`http://`, `https://`, `socks5://`, `socks5h://`), or `{url,
+    /// credentials_env}`.
+    #[serde(default)]
+    proxy: Option<ProxySpec>,
     /// Model sent to this target when a template names none.
     #[serde(default)]
     model: Option<String>,
@@ -326,9 +345,13 @@ impl Validate for TargetFields {
             p.spec()?;
         }
         let endpoint = self.base_url.is_some() || self.auth.is_some() || self.api_key_env.is_some() || !self.headers.is_empty() || self.ca_file.is_some();
+        let network = self.tls.is_some() || self.connect_to.is_some() || self.proxy.is_some();
+        if self.ca_file.is_some() && self.tls.as_ref().is_some_and(|t| t.ca_file.is_some()) {
+            return Err("ca_file and tls.ca_file: give one".into());
+        }
         match (&self.mock, self.provider) {
-            (Some(_), _) if endpoint || self.anthropic_version.is_some() => {
-                Err("`mock` takes no base_url, auth, api_key_env, anthropic_version, headers or ca_file".into())
+            (Some(_), _) if endpoint || network || self.anthropic_version.is_some() => {
+                Err("`mock` takes no base_url, auth, api_key_env, anthropic_version, headers, ca_file, tls, connect_to or proxy (its own `tls: true` and `http2` set how it is reached)".into())
             }
             (Some(mock), _) => mock.check(),
             (None, Some(p)) if p.base_url.is_none() && self.base_url.is_none() => Err(format!(
@@ -336,9 +359,9 @@ impl Validate for TargetFields {
                 p.id,
                 self.api_key_env.as_deref().unwrap_or(p.key_env)
             )),
-            (None, Some(_)) => Ok(()),
+            (None, Some(p)) => self.net().check(host_of(self.base_url.as_deref().or(p.base_url))),
             (None, None) => match (&self.base_url, &self.api_key_env) {
-                (Some(_), Some(_)) => Ok(()),
+                (Some(url), Some(_)) => self.net().check(host_of(Some(url))),
                 (Some(_), None) => Err("api_key_env is required with base_url (the NAME of the variable holding the key)".into()),
                 (None, _) => Err("give `mock`, `provider` (a catalog id), or `base_url` with `api_key_env`".into()),
             },
@@ -373,33 +396,52 @@ fn env_var_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
     .map(Some)
 }
 
+/// The host of a URL, for the checks that depend on it.
+fn host_of(url: Option<&str>) -> Option<&str> {
+    let rest = url?.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    Some(if host.starts_with('[') { host } else { host.split(':').next().unwrap_or(host) })
+}
+
 impl HttpTarget {
-    /// The client's settings for this target, with `key`.
-    pub fn client_target(&self, key: ApiKey) -> Target {
-        Target {
+    /// The client's settings for this target, with `key`; the proxy's credentials are
+    /// read from the environment now.
+    pub fn client_target(&self, key: ApiKey) -> Result<Target, String> {
+        self.target_with(key, false)
+    }
+
+    fn target_with(&self, key: ApiKey, placeholder: bool) -> Result<Target, String> {
+        Ok(Target {
             base_url: self.base_url.clone(),
             auth: self.auth,
             api_key: key,
             anthropic_version: self.anthropic_version.clone(),
             headers: self.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            http2: self.http2,
-            ca_file: self.ca_file.clone(),
-        }
+            net: self.net.options(ProxyChoice::FromEnv, placeholder)?,
+        })
     }
 }
 
 impl TargetSpec {
-    /// The spec, once the client would accept its URL, headers and CA file: found with
-    /// the scenario, not when the run starts.
+    /// The spec, once the client would accept its URL, headers, TLS files and proxy:
+    /// found with the scenario, not when the run starts.
     fn checked(self) -> Result<TargetSpec, String> {
         if let TargetKind::Http(http) = &self.kind {
-            Client::new(&http.client_target(ApiKey::new("placeholder")), Timeouts::default()).map_err(|e| e.to_string())?;
+            Client::new(&http.target_with(ApiKey::new("placeholder"), true)?, Timeouts::default()).map_err(|e| e.to_string())?;
         }
         Ok(self)
     }
 }
 
 impl TargetFields {
+    /// The network settings, the older `ca_file` and `http2` folded in.
+    fn net(&self) -> NetSpec {
+        let mut tls = self.tls.clone().unwrap_or_default();
+        tls.ca_file = tls.ca_file.or_else(|| self.ca_file.clone());
+        NetSpec { tls, http2: self.http2, connect_to: self.connect_to.clone(), proxy: self.proxy.clone() }
+    }
+
     /// The target these fields describe; `validate` admitted the combination.
     fn build(self) -> TargetSpec {
         let provider = self.provider;
@@ -410,6 +452,7 @@ impl TargetFields {
                 ("mock", TargetKind::Mock(mock))
             }
             None => {
+                let net = self.net();
                 let version = match (self.anthropic_version, provider) {
                     (Some(v), _) => v,
                     (None, Some(p)) => p.anthropic_version.map(str::to_owned),
@@ -420,9 +463,8 @@ impl TargetFields {
                     auth: self.auth.map(AuthStyle::from).or(provider.map(|p| p.auth)).unwrap_or(AuthStyle::XApiKey),
                     api_key_env: self.api_key_env.or_else(|| provider.map(|p| p.key_env.to_owned())).unwrap_or_default(),
                     anthropic_version: version,
+                    net,
                     headers: self.headers,
-                    http2: self.http2,
-                    ca_file: self.ca_file,
                 };
                 ("http", TargetKind::Http(http))
             }
@@ -475,6 +517,9 @@ impl<'de> Deserialize<'de> for TargetSpec {
                     headers: BTreeMap::new(),
                     http2: false,
                     ca_file: None,
+                    tls: None,
+                    connect_to: None,
+                    proxy: None,
                     model: None,
                     prices: None,
                 };

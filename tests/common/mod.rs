@@ -19,8 +19,7 @@ pub fn client(base_url: &str, key: &str, total: Duration) -> Client {
         api_key: ApiKey::new(key),
         anthropic_version: Some(ANTHROPIC_VERSION.to_owned()),
         headers: Vec::new(),
-        http2: false,
-        ca_file: None,
+        net: Default::default(),
     };
     Client::new(&target, Timeouts { connect: Duration::from_secs(5), total, ..Timeouts::default() }).expect("client")
 }
@@ -33,8 +32,7 @@ pub fn client_with(base_url: &str, timeouts: Timeouts) -> Client {
         api_key: ApiKey::new("k"),
         anthropic_version: Some(ANTHROPIC_VERSION.to_owned()),
         headers: Vec::new(),
-        http2: false,
-        ca_file: None,
+        net: Default::default(),
     };
     Client::new(&target, timeouts).expect("client")
 }
