@@ -210,6 +210,22 @@ pub struct Quick {
     /// The environment variable holding the key (a URL target only).
     #[arg(long, default_value = "ANTHROPIC_API_KEY")]
     pub key_env: String,
+    /// PEM certificates to trust besides the public roots (e.g. the mock-ca.pem that
+    /// `relaybench mock --tls` writes).
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Accept any certificate (a warning goes to the terminal and every report).
+    #[arg(long)]
+    pub insecure: bool,
+    /// HTTP versions to offer: http1 (default), http2 or auto.
+    #[arg(long, value_parser = crate::client::tls::Alpn::NAMES)]
+    pub alpn: Option<String>,
+    /// Proxy: a URL (http://, https://, socks5://, socks5h://), `env` (default) or `none`.
+    #[arg(long)]
+    pub proxy: Option<String>,
+    /// Connect to this host[:port] instead of the URL's, keeping its name for SNI and Host.
+    #[arg(long)]
+    pub connect_to: Option<String>,
     /// Print the scenario and exit instead of running it.
     #[arg(long)]
     pub print_scenario: bool,
@@ -226,9 +242,29 @@ impl Quick {
     /// it checks a file, so a bad value gets the same message.
     pub fn scenario(&self) -> String {
         let quote = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
+        let mut tls = Vec::new();
+        if let Some(ca) = &self.ca_file {
+            tls.push(format!("ca_file: {}", quote(&ca.display().to_string())));
+        }
+        if self.insecure {
+            tls.push("insecure: true".to_owned());
+        }
+        if let Some(alpn) = &self.alpn {
+            tls.push(format!("alpn: {alpn}"));
+        }
+        let mut network = String::new();
+        if !tls.is_empty() {
+            network.push_str(&format!(", tls: {{{}}}", tls.join(", ")));
+        }
+        if let Some(proxy) = &self.proxy {
+            network.push_str(&format!(", proxy: {}", quote(proxy)));
+        }
+        if let Some(to) = &self.connect_to {
+            network.push_str(&format!(", connect_to: {}", quote(to)));
+        }
         let target = match self.target.as_str() {
             "mock" => "mock".to_owned(),
-            url => format!("{{base_url: {}, api_key_env: {}}}", quote(url), quote(&self.key_env)),
+            url => format!("{{base_url: {}, api_key_env: {}{network}}}", quote(url), quote(&self.key_env)),
         };
         let prompt = match self.prompt_tokens {
             Some(n) => format!("prompt_tokens: {n}"),

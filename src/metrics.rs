@@ -40,6 +40,10 @@ pub enum Metric {
     E2eFirstAttempt,
     /// With retries: from the first attempt's start to the last attempt's end.
     E2eEffective,
+    /// The DNS lookup of a new connection.
+    Dns,
+    /// The proxy's tunnel of a new connection.
+    ProxyConnect,
 }
 
 /// Unit a histogram stores its values in.
@@ -85,7 +89,7 @@ impl Unit {
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 13] = [
+    pub const ALL: [Metric; 15] = [
         Metric::Ttfb,
         Metric::MessageStart,
         Metric::Ttft,
@@ -99,6 +103,8 @@ impl Metric {
         Metric::Tls,
         Metric::E2eFirstAttempt,
         Metric::E2eEffective,
+        Metric::Dns,
+        Metric::ProxyConnect,
     ];
 
     /// Stable id used in reports and thresholds.
@@ -117,6 +123,8 @@ impl Metric {
             Metric::Tls => "tls",
             Metric::E2eFirstAttempt => "e2e_first_attempt",
             Metric::E2eEffective => "e2e_effective",
+            Metric::Dns => "dns",
+            Metric::ProxyConnect => "proxy_connect",
         }
     }
 
@@ -132,9 +140,11 @@ impl Metric {
             Metric::OutputTokensPerS => "per stream, `usage.output_tokens` minus one, divided by the time from the first to the last content delta (streams with at least two content deltas)",
             Metric::TokensPerDelta => "per stream, `usage.output_tokens` divided by the content deltas counted: above 1 when deltas carry several tokens, so each `itl` gap spans that many tokens (streams with at least one content delta)",
             Metric::SendLag => "open-loop executors: time from when a request was due to when it began to be sent; the latencies above are measured from the due time, so they include it",
-            Metric::Connect => "time to open the TCP connection, for the request that first used a new connection (k6's `http_req_connecting`); its `ttfb` and `ttft` include it, a `warmup:` keeps it out of the run",
+            Metric::Connect => "time to open the TCP connection (to the target, or to its proxy), for the request that first used a new connection (k6's `http_req_connecting`); its `ttfb` and `ttft` include it, a `warmup:` keeps it out of the run",
             Metric::Tls => "time of the TLS handshake on a new connection, after `connect`, for the request that first used it (https targets; k6's `http_req_tls_handshaking`)",
             Metric::E2eFirstAttempt => "with `retry:`, the `e2e` of each request's first attempt, for every first attempt that got a response",
+            Metric::Dns => "time to look up the target's (or its proxy's) name for a new connection, for the request that waited for it (k6's `http_req_looking_up`); none for an IP address, a `connect_to` address, or a name looked up in the last 5 minutes",
+            Metric::ProxyConnect => "through a proxy, time from the TCP connection to the proxy to a ready tunnel (CONNECT, or the SOCKS5 handshake; TLS to an https proxy included), for the request that first used a new connection",
             Metric::E2eEffective => "with `retry:`, per request, from its first attempt's start (its due time in an open loop) to the end of its last attempt, the waits between them included: the latency a client library's user sees",
         }
     }
@@ -182,6 +192,10 @@ pub struct Recorder {
     pub requests: u64,
     /// Of which streamed.
     pub streamed: u64,
+    /// Connections opened: requests that waited for a new one.
+    pub connections: u64,
+    /// Responses that came over HTTP/2.
+    pub http2: u64,
     /// Sum of `usage.output_tokens` over requests that reported it.
     pub output_tokens: u64,
     /// Sum of `usage.input_tokens` over requests that reported it.
@@ -280,6 +294,8 @@ impl Recorder {
             error_types: BTreeMap::new(),
             requests: 0,
             streamed: 0,
+            connections: 0,
+            http2: 0,
             output_tokens: 0,
             input_tokens: 0,
             content_deltas: 0,
@@ -317,6 +333,8 @@ impl Recorder {
     pub fn record(&mut self, o: &Outcome) {
         self.requests += 1;
         self.streamed += u64::from(o.stream);
+        self.connections += u64::from(o.connect.is_some());
+        self.http2 += u64::from(o.h2);
         *self.outcomes.entry(o.kind.id().to_owned()).or_default() += 1;
         if let Some(s) = o.status {
             *self.statuses.entry(s).or_default() += 1;
@@ -345,6 +363,12 @@ impl Recorder {
         }
         if let Some(d) = o.tls {
             self.add(Metric::Tls, micros(d));
+        }
+        if let Some(d) = o.dns {
+            self.add(Metric::Dns, micros(d));
+        }
+        if let Some(d) = o.proxy {
+            self.add(Metric::ProxyConnect, micros(d));
         }
         if let Some(d) = o.message_start {
             self.add(Metric::MessageStart, micros(d));
@@ -421,6 +445,8 @@ impl Recorder {
         }
         self.requests += other.requests;
         self.streamed += other.streamed;
+        self.connections += other.connections;
+        self.http2 += other.http2;
         self.output_tokens += other.output_tokens;
         self.input_tokens += other.input_tokens;
         self.content_deltas += other.content_deltas;

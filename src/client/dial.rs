@@ -109,7 +109,7 @@ impl Dialer {
         };
         let Some(tls) = &self.tls else { return Ok((Conn::Plain(tunnel), times)) };
         let begun = Instant::now();
-        let stream = tls.connector.connect(tls.name.clone(), tunnel).await.map_err(|e| format!("TLS handshake: {}", super::body::error_chain(&e)))?;
+        let stream = tls.connector.connect(tls.name.clone(), tunnel).await.map_err(|e| format!("TLS handshake: {e}"))?;
         times.tls = Some(begun.elapsed());
         Ok((Conn::Tls(Box::new(stream)), times))
     }

@@ -11,6 +11,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
+/// The warning every output carries for a target with `insecure`.
+pub const INSECURE_WARNING: &str = "TLS certificate verification is OFF for this target (tls.insecure): anyone on the path could have answered";
+
 /// Which HTTP versions a connection may speak, offered by ALPN on https.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Alpn {

@@ -204,7 +204,7 @@ impl RunInfo {
     pub(crate) fn example() -> RunInfo {
         RunInfo {
             scenario: ScenarioInfo { name: "s".into(), file: "s.yaml".into(), description: None, seed: 1 },
-            target: TargetInfo { name: "t".into(), provider: None, kind: "mock".into(), url: "http://127.0.0.1:1".into(), model: "m".into(), http2: false, prices: None },
+            target: TargetInfo { name: "t".into(), provider: None, kind: "mock".into(), url: "http://127.0.0.1:1".into(), model: "m".into(), http2: false, proxy: None, connect_to: None, tls_insecure: false, prices: None },
             templates: Vec::new(),
             started_at: String::new(),
             duration_s: 1.0,
@@ -269,6 +269,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
         client: None,
         limits: super::limits::build(collected),
         retries: super::retries::build(&r.retries),
+        connections: super::network::build(r),
         cost,
         turns: collected
             .turns

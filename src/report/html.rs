@@ -63,6 +63,9 @@ pub fn render(r: &Report) -> String {
 }
 
 fn header(page: &mut Page, r: &Report) {
+    if let Some(warning) = super::network::warning(r.target.tls_insecure) {
+        page.para(&warning);
+    }
     let description = r.scenario.description.as_deref().map(|d| format!(" {d}")).unwrap_or_default();
     page.para(&format!(
         "Scenario {} ({}).{description} Target {} ({}), model {}; {}; started {}, {:.1} s, seed {}.",
@@ -131,7 +134,8 @@ pub fn verdict(page: &mut Page, r: &Report) {
         }
         page.table(&rows);
     }
-    for line in [r.client.as_ref().map(|c| c.line()), r.calibration.as_ref().map(|c| c.line()), lines::goodput_line(r)].into_iter().flatten() {
+    let connections = r.connections.as_ref().map(|c| c.line(r.target.proxy.as_deref(), r.target.connect_to.as_deref()));
+    for line in [r.client.as_ref().map(|c| c.line()), r.calibration.as_ref().map(|c| c.line()), lines::goodput_line(r), connections].into_iter().flatten() {
         page.para(&line);
     }
 }

@@ -70,7 +70,9 @@ fn suites(xml: &mut String, r: &Report, prefix: &str) {
         failure: Some((why.clone(), format!("the run did not complete: {why}; its figures cover only what ran"))),
         skipped: None,
     });
-    let thresholds: Vec<Case> = stopped.into_iter().chain(super::lines::all_thresholds(r)
+    // Certificate checks turned off: a skipped case, so the CI page shows the warning.
+    let insecure = super::network::warning(r.target.tls_insecure).map(|warning| Case { name: "TLS certificate verified".to_owned(), failure: None, skipped: Some(warning) });
+    let thresholds: Vec<Case> = stopped.into_iter().chain(insecure).chain(super::lines::all_thresholds(r)
         .map(|(phase, t)| Case {
             name: match phase {
                 Some(phase) => format!("{phase}: {}", t.expression),

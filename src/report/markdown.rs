@@ -15,6 +15,9 @@ pub fn render(r: &Report) -> String {
         "Target `{}` ({}), model `{}`, {}, started {}, {:.1} s.\n",
         r.target.url, r.target.kind, r.target.model, super::lines::load_line(r), r.started_at, r.duration_s
     );
+    if let Some(warning) = super::network::warning(r.target.tls_insecure) {
+        let _ = writeln!(md, "**{warning}**\n");
+    }
     if let Some(why) = &r.stopped_early {
         let _ = writeln!(md, "**Stopped early:** {why}\n");
     }
@@ -43,6 +46,9 @@ pub fn render(r: &Report) -> String {
     }
     if let Some(x) = &r.retries {
         let _ = writeln!(md, "{}.\n", x.line().replacen("retries", "Retries", 1));
+    }
+    if let Some(c) = &r.connections {
+        let _ = writeln!(md, "{}.\n", c.line(r.target.proxy.as_deref(), r.target.connect_to.as_deref()).replacen("connections", "Connections", 1));
     }
     if let Some(c) = &r.cost {
         let _ = writeln!(md, "{}.\n", c.line().replacen("cost", "Cost", 1));

@@ -17,6 +17,7 @@ pub mod markdown;
 pub mod page;
 pub mod model;
 pub mod names;
+pub mod network;
 pub mod phase;
 pub mod regression;
 pub mod retries;

@@ -60,6 +60,9 @@ pub struct Report {
     /// What the run cost, when the target's prices are known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<super::cost::CostInfo>,
+    /// The connections the run opened, and over which HTTP version they answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<super::network::ConnectionsInfo>,
     /// Distributions by metric id.
     pub metrics: BTreeMap<String, MetricSummary>,
     /// The same apart for `streamed` and `not_streamed` requests (those the run had).
@@ -232,6 +235,15 @@ pub struct TargetInfo {
     pub model: String,
     /// Whether HTTP/2 was forced.
     pub http2: bool,
+    /// The proxy requests went through, by name (never its credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// The address connected to instead of the URL's host (`connect_to`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_to: Option<String>,
+    /// TLS certificates were not checked (`tls.insecure`).
+    #[serde(default)]
+    pub tls_insecure: bool,
     /// Prices used for `cost_usd`.
     pub prices: Option<PricesInfo>,
 }

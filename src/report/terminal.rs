@@ -10,6 +10,9 @@ pub fn render(r: &Report) -> String {
     let mut out = String::new();
     let partial = if r.partial { "  [PARTIAL: interrupted]" } else { "" };
     let _ = writeln!(out, "relaybench  {}  →  {}  ({}){partial}", r.scenario.name, r.target.url, super::lines::load_line(r));
+    if let Some(warning) = super::network::warning(r.target.tls_insecure) {
+        let _ = writeln!(out, "{warning}");
+    }
     if let Some(why) = &r.stopped_early {
         let _ = writeln!(out, "stopped early: {why}");
     }
@@ -42,6 +45,9 @@ pub fn render(r: &Report) -> String {
     }
     if let Some(x) = &r.retries {
         let _ = writeln!(out, "{}\n", x.line());
+    }
+    if let Some(c) = &r.connections {
+        let _ = writeln!(out, "{}\n", c.line(r.target.proxy.as_deref(), r.target.connect_to.as_deref()));
     }
     if let Some(c) = &r.cost {
         let _ = writeln!(out, "{}\n", c.line());

@@ -67,6 +67,8 @@ struct ReadyTarget {
     abort: Option<Arc<crate::load::abort::Abort>>,
     /// Its prices for its model, and where they came from.
     prices: Option<(crate::provider::Prices, &'static str)>,
+    /// The proxy its requests go through, by name.
+    proxy: Option<String>,
 }
 
 /// Runs a loaded scenario: every target gets the same phases at the same time, so a
@@ -86,7 +88,11 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let mut ready = Vec::new();
     for spec in scenario.targets() {
         let (target, mock) = resolve_target(&spec, scenario.seed, &out).await?;
-        let uri = Client::new(&target, probe_timeouts)?.uri().to_string();
+        let probe_client = Client::new(&target, probe_timeouts)?;
+        let (uri, proxy) = (probe_client.uri().to_string(), probe_client.proxy().map(str::to_owned));
+        if target.net.tls.insecure {
+            eprintln!("relaybench: target {}: WARNING: {}", spec.name, crate::client::tls::INSECURE_WARNING);
+        }
         let model = spec.model.clone().unwrap_or_else(|| scenario.model.clone());
         let requests: Arc<[_]> = scenario.prepared_requests(&model).into();
         let picker = Picker::new(&requests, scenario.seed);
@@ -100,7 +106,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             let rules = scenario.abort.map(|a| abort_rules(&a)).unwrap_or_default();
             Arc::new(crate::load::abort::Abort::with_thresholds(rules, prices.map(|p| p.0), aborting))
         });
-        ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default(), loops: Arc::default(), captures, records: None, abort, prices });
+        ready.push(ReadyTarget { spec, target, uri, _mock: mock, model, requests, picker, stop: Arc::default(), loops: Arc::default(), captures, records: None, abort, prices, proxy });
     }
 
     // Found now, not after the load: a report that cannot be written loses the run.
@@ -327,6 +333,9 @@ fn target_info(t: &ReadyTarget) -> TargetInfo {
         url: t.uri.clone(),
         model: t.model.clone(),
         http2: t.target.net.alpn == Alpn::Http2,
+        proxy: t.proxy.clone(),
+        connect_to: t.target.net.connect_to.clone(),
+        tls_insecure: t.target.net.tls.insecure,
         prices: t.prices.map(|(p, source)| report::PricesInfo::new(&p, source)),
     }
 }

@@ -226,9 +226,6 @@ fn public_hosts() -> impl Iterator<Item = &'static str> {
     crate::provider::CATALOG.iter().filter_map(|p| p.base_url).filter_map(|u| u.split("://").nth(1)).map(|rest| rest.split(['/', ':']).next().unwrap_or(rest))
 }
 
-/// The warning every output carries for a target with `insecure`.
-pub const INSECURE_WARNING: &str = "TLS certificate verification is OFF for this target (tls.insecure): anyone on the path could have answered";
-
 #[cfg(test)]
 mod tests {
     use super::*;
