@@ -1,7 +1,9 @@
 //! The hostile-server matrix: a real `relaybench run` against a loopback server that
-//! misbehaves in one way per mode, on every other connection. Each run must end in bounded
-//! time and memory with a clear outcome for the hostile answers, the good answers between
-//! them unharmed, a report written, and the key in no output or artifact.
+//! misbehaves in one way per mode, on every other connection, in plain HTTP and again
+//! behind a TLS front (which passes a clean end on as close_notify and a reset as a cut
+//! without it). Each run must end in bounded time and memory with a clear outcome for the
+//! hostile answers, the good answers between them unharmed, a report written, and the key
+//! in no output or artifact.
 //!
 //! Linux only: peak memory is read from `/proc/PID/status` (`VmHWM`) while the run goes.
 #![cfg(target_os = "linux")]
@@ -201,6 +203,33 @@ fn serve(mode: Mode) -> SocketAddr {
     addr
 }
 
+/// A TLS front for `backend` with a certificate from the mock's CA (written to `dir`), on
+/// its own thread and runtime; returns its address and the CA file.
+fn tls_front(backend: SocketAddr, dir: &std::path::Path) -> (SocketAddr, std::path::PathBuf) {
+    let made = relaybench::mock::tls::generate(dir).expect("certificates");
+    let acceptor = tokio_rustls::TlsAcceptor::from(made.config.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            while let Ok((sock, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(sock).await else { return };
+                    let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else { return };
+                    // A clean end is shut down with close_notify; an error (a reset) drops
+                    // the connection without it.
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                });
+            }
+        });
+    });
+    (addr, made.ca_file.expect("ca file"))
+}
+
 /// What one run did.
 struct Ran {
     code: Option<i32>,
@@ -251,15 +280,23 @@ fn run(name: &str, scenario: &str) -> Ran {
     Ran { code: status.code(), elapsed: started.elapsed(), peak_kb, samples, printed, out }
 }
 
-/// Runs one mode and returns what is wrong with the run (empty when nothing is).
-fn check(mode: Mode, expected: &[&str], hostile_ok: bool) -> Vec<String> {
-    let addr = serve(mode);
+/// Runs one mode, behind a TLS front when `tls`, and returns what is wrong with the run
+/// (empty when nothing is).
+fn check(mode: Mode, expected: &[&str], hostile_ok: bool, tls: bool) -> Vec<String> {
+    let backend = serve(mode);
+    let name = format!("{mode:?}{}", if tls { "-tls" } else { "" });
+    let target = if tls {
+        let (front, ca) = tls_front(backend, &common::temp_dir(&format!("hostile-ca-{name}")));
+        format!("{{base_url: \"https://{front}\", api_key_env: {KEY_VAR}, tls: {{ca_file: \"{}\"}}}}", ca.display())
+    } else {
+        format!("{{base_url: \"http://{backend}\", api_key_env: {KEY_VAR}}}")
+    };
     let scenario = format!(
-        "name: hostile\ntarget: {{base_url: \"http://{addr}\", api_key_env: {KEY_VAR}}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{stream: true, max_tokens: 16, prompt: hi}}\nload: {{concurrency: 2, requests: {REQUESTS}, timeout: 2s, connect_timeout: 1s}}\ncapture: all\n"
+        "name: hostile\ntarget: {target}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{stream: true, max_tokens: 16, prompt: hi}}\nload: {{concurrency: 2, requests: {REQUESTS}, timeout: 2s, connect_timeout: 1s}}\ncapture: all\n"
     );
-    let ran = run(&format!("{mode:?}"), &scenario);
+    let ran = run(&name, &scenario);
     let mut wrong = Vec::new();
-    let mut fail = |what: String| wrong.push(format!("{mode:?}: {what}"));
+    let mut fail = |what: String| wrong.push(format!("{name}: {what}"));
     if !matches!(ran.code, Some(0 | 1)) {
         fail(format!("exit {:?} (0 or 1 expected: the good half succeeded)\n{}", ran.code, ran.printed));
     }
@@ -305,39 +342,49 @@ fn check(mode: Mode, expected: &[&str], hostile_ok: bool) -> Vec<String> {
     wrong
 }
 
-#[test]
-fn every_hostile_server_ends_bounded_with_a_clear_outcome_and_no_key() {
-    let cases: &[(Mode, &[&str], bool)] = &[
-        (Mode::SlowDrip, &["timeout"], false),
-        (Mode::EndlessLine, &["malformed"], false),
-        (Mode::HugeEvent, &["malformed"], false),
-        (Mode::Garbage, &["malformed"], false),
-        (Mode::NotHttp, &["transport_error"], false),
-        (Mode::ResetMidStream, &["truncated"], false),
-        (Mode::ShortContentLength, &["truncated"], false),
-        (Mode::BadChunking, &["truncated"], false),
-        (Mode::WrongContentType, &["malformed"], false),
-        (Mode::Gzip, &["malformed"], false),
-        (Mode::NeverAnswers, &["timeout"], false),
-        (Mode::EventFlood, &["timeout"], false),
-        (Mode::FindingsFlood, &["timeout"], false),
-        (Mode::Http10, &[], true),
-        (Mode::Informational, &[], true),
-        (Mode::Redirect, &["http_error"], false),
-        (Mode::RateLimitStorm, &["http_error"], false),
-        (Mode::PingsForever, &["timeout"], false),
-        (Mode::KeyEcho, &["http_error"], false),
-        (Mode::KeyEchoInStream, &["stream_error"], false),
-    ];
-    // Four at a time: the floods each keep a core busy.
+const CASES: &[(Mode, &[&str], bool)] = &[
+    (Mode::SlowDrip, &["timeout"], false),
+    (Mode::EndlessLine, &["malformed"], false),
+    (Mode::HugeEvent, &["malformed"], false),
+    (Mode::Garbage, &["malformed"], false),
+    (Mode::NotHttp, &["transport_error"], false),
+    (Mode::ResetMidStream, &["truncated"], false),
+    (Mode::ShortContentLength, &["truncated"], false),
+    (Mode::BadChunking, &["truncated"], false),
+    (Mode::WrongContentType, &["malformed"], false),
+    (Mode::Gzip, &["malformed"], false),
+    (Mode::NeverAnswers, &["timeout"], false),
+    (Mode::EventFlood, &["timeout"], false),
+    (Mode::FindingsFlood, &["timeout"], false),
+    (Mode::Http10, &[], true),
+    (Mode::Informational, &[], true),
+    (Mode::Redirect, &["http_error"], false),
+    (Mode::RateLimitStorm, &["http_error"], false),
+    (Mode::PingsForever, &["timeout"], false),
+    (Mode::KeyEcho, &["http_error"], false),
+    (Mode::KeyEchoInStream, &["stream_error"], false),
+];
+
+/// Runs every case, four at a time (the floods each keep a core busy).
+fn matrix(tls: bool) {
     let mut wrong = Vec::new();
-    for chunk in cases.chunks(4) {
-        let handles: Vec<_> = chunk.iter().map(|&(mode, expected, hostile_ok)| std::thread::spawn(move || check(mode, expected, hostile_ok))).collect();
+    for chunk in CASES.chunks(4) {
+        let handles: Vec<_> = chunk.iter().map(|&(mode, expected, hostile_ok)| std::thread::spawn(move || check(mode, expected, hostile_ok, tls))).collect();
         for h in handles {
             wrong.extend(h.join().expect("check thread"));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn every_hostile_server_ends_bounded_with_a_clear_outcome_and_no_key() {
+    matrix(false);
+}
+
+#[test]
+fn every_hostile_server_behind_tls_ends_bounded_with_a_clear_outcome_and_no_key() {
+    matrix(true);
 }
 
 #[test]
