@@ -226,3 +226,74 @@ async fn hostile_tls_servers_are_findings_and_the_run_goes_on() {
     let o = send(&cut, true).await;
     assert_eq!(o.kind, OutcomeKind::Truncated, "the cut server again: {:?}", o.detail);
 }
+
+/// Kills the child process when dropped, so a failed assertion leaves no mock behind.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `relaybench quick` with `args` against the TLS mock; returns exit code, everything it
+/// printed and its report folder's parent.
+fn quick(url: &str, args: &[&str], out: &std::path::Path) -> (Option<i32>, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_relaybench"))
+        .args(["quick", url, "--key-env", "TLS_QUICK_KEY", "--duration", "1s", "--concurrency", "2", "--out", &out.display().to_string()])
+        .args(args)
+        .env("TLS_QUICK_KEY", "relaybench-mock-key")
+        .output()
+        .expect("run relaybench");
+    (output.status.code(), format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
+}
+
+#[test]
+fn quick_against_the_tls_mock_works_with_its_ca_fails_without_and_warns_when_insecure() {
+    let dir = common::temp_dir("tls-cli");
+    let port = common::closed_port();
+    let mock = std::process::Command::new(env!("CARGO_BIN_EXE_relaybench"))
+        .args(["mock", "--tls", "--port", &port.to_string(), "--cert-dir", &dir.display().to_string(), "--ttft", "5ms", "--tokens-per-s", "2000"])
+        .env("RELAYBENCH_MOCK_KEY", "relaybench-mock-key")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the mock");
+    let _mock = Killed(mock);
+    let ca = dir.join(relaybench::mock::tls::CA_FILE);
+    let started = std::time::Instant::now();
+    while !(ca.exists() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()) {
+        assert!(started.elapsed() < Duration::from_secs(20), "the TLS mock did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = format!("https://127.0.0.1:{port}");
+    let ca_arg = ca.display().to_string();
+
+    for (alpn, http2) in [("http1", false), ("http2", true)] {
+        let out = dir.join(format!("with-ca-{alpn}"));
+        let (code, printed) = quick(&url, &["--ca-file", &ca_arg, "--alpn", alpn, "--stream"], &out);
+        assert_eq!(code, Some(0), "{printed}");
+        let report = common::only_report(&out);
+        let c = report.connections.expect("connections");
+        assert!(report.totals.by_outcome["ok"] > 0 && report.totals.by_outcome["ok"] == report.totals.requests, "{:?}", report.totals);
+        assert_eq!(c.http2_responses == report.totals.requests, http2, "{c:?}");
+        // Two requests in flight: two connections, each carrying many requests (HTTP/1.1
+        // keep-alive) or streams (HTTP/2 may carry them all on one).
+        assert!((1..=2).contains(&c.opened) && c.requests_per_connection.is_some_and(|n| n > 1.0), "{c:?}");
+        assert!(printed.contains("connections:"), "{printed}");
+    }
+
+    let (code, printed) = quick(&url, &[], &dir.join("no-ca"));
+    assert_ne!(code, Some(0), "{printed}");
+    assert!(printed.contains("certificate"), "{printed}");
+
+    let out = dir.join("insecure");
+    let (code, printed) = quick(&url, &["--insecure"], &out);
+    assert_eq!(code, Some(0), "{printed}");
+    assert!(printed.contains("WARNING: TLS certificate verification is OFF"), "{printed}");
+    let folder = common::only_report_dir(&out);
+    let summary = std::fs::read_to_string(folder.join("summary.md")).expect("summary");
+    let junit = std::fs::read_to_string(folder.join("junit.xml")).expect("junit");
+    assert!(summary.contains("WARNING") && junit.contains("certificate verification is OFF"), "{summary}\n{junit}");
+    assert!(common::only_report(&out).target.tls_insecure);
+}
