@@ -6,6 +6,8 @@
 //! embedded mock, as `relaybench run` uses it by default).
 //! When oha (`cargo install oha --locked`) and GNU time are there, oha holds the same N
 //! streams against the same mock process, as the plain load tool's figure beside ours.
+//! A third set-up holds the streams over https (HTTP/1.1 through the same reader, against
+//! `relaybench mock --tls`): what TLS adds to an idle stream, as a ratio to plain HTTP's.
 //! Run: `cargo bench --bench stream_memory`.
 
 // criterion is not used here: one run's peak is the figure.
@@ -42,7 +44,7 @@ fn measure(runtime: &tokio::runtime::Runtime, label: &str, target: &str, streams
         return;
     };
     let r = done.report();
-    println!("{PEAK_LINE} relaybench {streams} {after}");
+    println!("{PEAK_LINE} {} {streams} {after}", if target.contains("https://") { "relaybench-tls" } else { "relaybench" });
     println!(
         "{label}: {streams} streams at once ({} ok): peak {} MiB, {:.1} KiB per stream above the {} MiB before",
         r.totals.by_outcome.get("ok").copied().unwrap_or(0),
@@ -92,13 +94,22 @@ const PEAK_LINE: &str = "#peak";
 /// counts a tool ran, which leaves out what a run holds whatever its size (histograms,
 /// the runtime, the binary).
 fn print_slopes(peaks: &[(String, u64, u64)]) {
-    for tool in ["relaybench", "oha"] {
+    let mut slopes = Vec::new();
+    for tool in ["relaybench", "relaybench-tls", "oha"] {
         let mut runs: Vec<(u64, u64)> = peaks.iter().filter(|p| p.0 == tool).map(|p| (p.1, p.2)).collect();
         runs.sort_unstable();
         if let (Some(&(n1, p1)), Some(&(n2, p2))) = (runs.first(), runs.last()) {
             if n2 > n1 {
-                println!("{tool}: each stream past {n1} costs {:.1} KiB ({n1} to {n2} streams)", p2.saturating_sub(p1) as f64 / (n2 - n1) as f64);
+                let slope = p2.saturating_sub(p1) as f64 / (n2 - n1) as f64;
+                println!("{tool}: each stream past {n1} costs {slope:.1} KiB ({n1} to {n2} streams)");
+                slopes.push((tool, slope));
             }
+        }
+    }
+    let slope = |name| slopes.iter().find(|s| s.0 == name).map(|s| s.1);
+    if let (Some(plain), Some(tls)) = (slope("relaybench"), slope("relaybench-tls")) {
+        if plain > 0.0 {
+            println!("an idle https stream costs {:.2}x an idle plain-HTTP one", tls / plain);
         }
     }
 }
@@ -108,7 +119,16 @@ fn main() {
         let (set_up, streams) = case.split_once(':').expect("case");
         let streams: usize = streams.parse().expect("streams");
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        if set_up == "client" {
+        if set_up == "tls" {
+            std::env::set_var(KEY_ENV, KEY);
+            let certs = std::env::temp_dir().join(format!("relaybench-memory-tls-{}", std::process::id()));
+            let (mut mock, base_url, ca) = support::start_tls_mock(KEY, &["--ttft", "4s", "--tokens-per-s", "1000", "--jitter", "0"], None, &certs);
+            let relay = format!("{{base_url: \"{base_url}\", auth: x-api-key, api_key_env: {KEY_ENV}, tls: {{ca_file: \"{}\"}}}}", ca.display());
+            measure(&runtime, "client alone over https (HTTP/1.1, TLS mock in its own process)", &relay, streams);
+            let _ = mock.kill();
+            let _ = mock.wait();
+            let _ = std::fs::remove_dir_all(certs);
+        } else if set_up == "client" {
             std::env::set_var(KEY_ENV, KEY);
             let (mut mock, base_url) = support::start_mock(KEY, &["--ttft", "4s", "--tokens-per-s", "1000", "--jitter", "0"], None);
             let relay = format!("{{base_url: \"{base_url}\", auth: x-api-key, api_key_env: {KEY_ENV}}}");
@@ -122,11 +142,11 @@ fn main() {
         return;
     }
     let mut peaks = Vec::new();
-    for case in ["client:1000", "client:10000", "both:1000", "both:4000"] {
+    for case in ["client:1000", "client:10000", "tls:1000", "tls:10000", "both:1000", "both:4000"] {
         let out = Command::new(std::env::current_exe().expect("bench path")).env(CASE_ENV, case).stderr(Stdio::inherit()).output().expect("case");
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             match line.strip_prefix(PEAK_LINE).map(|l| l.split_whitespace().collect::<Vec<_>>()) {
-                Some(f) if case.starts_with("client") && f.len() == 3 => {
+                Some(f) if !case.starts_with("both") && f.len() == 3 => {
                     peaks.push((f[0].to_owned(), f[1].parse().unwrap_or(0), f[2].parse().unwrap_or(0)));
                 }
                 Some(_) => {}

@@ -14,7 +14,11 @@
 //! reference: a capture of the mock's port gives, per stream, when the segment carrying the
 //! first `content_block_delta` crossed loopback, so the mock's own delay between handing a
 //! token over and writing it drops out. The client runs pinned to core 1 when taskset is
-//! there, the mock to core 0. Run: `cargo bench --bench wire_timing`.
+//! there, the mock to core 0.
+//!
+//! The same again over https against `relaybench mock --tls`: HTTP/1.1 through the same
+//! reader, and HTTP/2 through hyper, with the mock's send log as the reference (the wire is
+//! encrypted, so the capture reads only plain HTTP). Run: `cargo bench --bench wire_timing`.
 
 // criterion is not used here: percentiles of one run are the figure.
 #![allow(missing_docs)]
@@ -28,7 +32,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use relaybench::client::{ApiKey, AuthStyle, Client, Target, Timeouts};
+use relaybench::client::tls::Alpn;
+use relaybench::client::{ApiKey, AuthStyle, Client, NetOptions, Target, Timeouts};
 
 const KEY: &str = "relaybench-bench-key";
 
@@ -81,11 +86,29 @@ impl Capture {
 fn main() {
     // The client on core 1, the mock on core 0 (threads started later inherit this).
     let _ = Command::new("taskset").args(["-p", "-c", "1", &std::process::id().to_string()]).stdout(Stdio::null()).status();
+    let certs = std::env::temp_dir().join(format!("relaybench-wire-certs-{}", std::process::id()));
+    for (path, alpn) in [("http", None), ("https HTTP/1.1", Some(Alpn::Http1)), ("https HTTP/2", Some(Alpn::Http2))] {
+        println!("-- {path}");
+        measure(&certs, alpn);
+    }
+    let _ = std::fs::remove_dir_all(certs);
+}
+
+/// One set-up: plain HTTP (`alpn` none) or https with `alpn`, against a mock of its own.
+fn measure(certs: &std::path::Path, alpn: Option<Alpn>) {
     let log = std::env::temp_dir().join(format!("relaybench-send-log-{}", std::process::id()));
     let _ = std::fs::remove_file(&log);
     let log_path = log.to_str().expect("utf8");
     let args = ["--ttft", "200ms", "--tokens-per-s", "1000", "--jitter", "0.5", "--send-log", log_path];
-    let (mut mock, base_url) = support::start_mock(KEY, &args, Some(0));
+    let mut net = NetOptions::default();
+    let (mut mock, base_url) = match alpn {
+        None => support::start_mock(KEY, &args, Some(0)),
+        Some(alpn) => {
+            let (mock, url, ca) = support::start_tls_mock(KEY, &args, Some(0), certs);
+            (net.alpn, net.tls.ca_file) = (alpn, Some(ca));
+            (mock, url)
+        }
+    };
     let port: u16 = base_url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
@@ -95,7 +118,7 @@ fn main() {
             api_key: ApiKey::new(KEY),
             anthropic_version: Some(relaybench::protocol::ANTHROPIC_VERSION.into()),
             headers: Vec::new(),
-            net: Default::default(),
+            net,
         };
         let client = Arc::new(Client::new(&target, Timeouts::default()).expect("client"));
         let next = Arc::new(AtomicU64::new(0));
@@ -103,7 +126,7 @@ fn main() {
         let (anchor, anchor_wall) = (tokio::time::Instant::now(), SystemTime::now());
         // The pool is warmed with 256 connections first: connects are not the question here.
         for (label, workers, each) in [("warm-up", 256, 1), ("one at a time", 1, 100), ("256 in flight", 256, 8)] {
-            let capture = if label == "warm-up" { None } else { Capture::start(port) };
+            let capture = if label == "warm-up" || alpn.is_some() { None } else { Capture::start(port) };
             let tasks: Vec<_> = (0..workers)
                 .map(|_| {
                     let (client, next) = (client.clone(), next.clone());
@@ -147,6 +170,7 @@ fn main() {
                     println!("{label}: the mock's first token after it was due, on the wire: {}", support::spread_ms(&mut late(&wire)));
                     references.push(("it crossed the wire", wire));
                 }
+                None if alpn.is_some() => {}
                 None => println!("{label}: no packet capture (tcpdump missing or not allowed on lo)"),
             }
             for (reference, server) in references {

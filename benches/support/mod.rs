@@ -20,6 +20,16 @@ pub fn network_chunks(bytes: &[u8], seed: u64) -> Vec<Bytes> {
     chunks
 }
 
+/// [`start_mock`] serving https (`relaybench mock --tls`), its CA written to `cert_dir`;
+/// returns the base URL and the CA file a client trusts.
+pub fn start_tls_mock(key: &str, args: &[&str], core: Option<u32>, cert_dir: &std::path::Path) -> (std::process::Child, String, std::path::PathBuf) {
+    let dir = cert_dir.display().to_string();
+    let all: Vec<&str> = ["--tls", "--cert-dir", dir.as_str()].into_iter().chain(args.iter().copied()).collect();
+    let (child, url) = start_mock(key, &all, core);
+    let ca = cert_dir.join(relaybench::mock::tls::CA_FILE);
+    (child, url.replacen("http://", "https://", 1), ca)
+}
+
 /// `relaybench mock --port P` followed by `args`, in its own process accepting `key`, pinned
 /// to core `core` when taskset is there; returns once it listens, with its base URL.
 pub fn start_mock(key: &str, args: &[&str], core: Option<u32>) -> (std::process::Child, String) {

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# relaybench against the HTTP tools over https, on the same TLS mock process
+# (`relaybench mock --tls`): wrk over TLS and HTTP/1.1, h2load over HTTP/2. The mock is
+# pinned to one core, each client in turn to the other, with the same streams in flight and
+# duration, three workloads (a Message; a stream sent all at once; a stream paced at 1 ms a
+# token), runs interleaved. relaybench checks every event it reads; wrk and h2load read the
+# bytes and check nothing. Prints requests/s and CPU seconds per 1,000 requests for each,
+# and relaybench's ratios to the peer.
+#
+# Needs: a release build (cargo build --release), wrk and h2load (Debian's wrk and
+# nghttp2-client), taskset (util-linux), GNU time, python3. Loopback only.
+# Usage: bash benches/tls_loadgen.sh [SECONDS=10] [STREAMS=64] [ROUNDS=3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-10}
+streams=${2:-64}
+rounds=${3:-3}
+bin=target/release/relaybench
+[ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+for tool in wrk h2load taskset /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "$tool not found (apt install wrk nghttp2-client time util-linux)" >&2; exit 2; }
+done
+[ "$(nproc)" -ge 2 ] || { echo "needs two cores: one for the mock, one for the client" >&2; exit 2; }
+
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+key=relaybench-mock-key
+port=$((20000 + RANDOM % 20000))
+url="https://127.0.0.1:$port"
+
+cpu_of() { # file
+    awk '/^cpu / {print $2 + $3}' "$1"
+}
+
+run_mock() { # ttft tokens_per_s
+    RELAYBENCH_MOCK_KEY=$key taskset -c 0 "$bin" mock --tls --cert-dir "$work" --port "$port" --ttft "$1" --tokens-per-s "$2" --jitter 0 >"$work/mock.log" 2>&1 &
+    mock_pid=$!
+    for _ in $(seq 100); do
+        if [ -f "$work/mock-ca.pem" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return; fi
+        sleep 0.05
+    done
+    echo "the mock did not start: $(cat "$work/mock.log")" >&2
+    exit 1
+}
+
+body() { # stream
+    printf '{"model":"claude-sonnet-4-5","max_tokens":64,"stream":%s,"messages":[{"role":"user","content":"Say something."}]}' "$1"
+}
+
+run_wrk() { # stream out
+    cat >"$2.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$(body "$1")'
+wrk.headers["x-api-key"] = "$key"
+wrk.headers["anthropic-version"] = "2023-06-01"
+wrk.headers["content-type"] = "application/json"
+LUA
+    /usr/bin/time -f 'cpu %U %S' -o "$2.time" taskset -c 1 wrk -t1 -c "$streams" -d "${seconds}s" -s "$2.lua" "$url/v1/messages" >"$2.out" 2>&1
+    awk '/^Requests\/sec:/ {print $2}' "$2.out"
+}
+
+run_h2load() { # stream out
+    body "$1" >"$2.body"
+    /usr/bin/time -f 'cpu %U %S' -o "$2.time" taskset -c 1 h2load -c 1 -m "$streams" -D "$seconds" -d "$2.body" \
+        -H "x-api-key: $key" -H "anthropic-version: 2023-06-01" -H "content-type: application/json" "$url/v1/messages" >"$2.out" 2>&1
+    # "finished in 10.00s, 12345.67 req/s, …": completed requests over the run.
+    awk '/^finished in/ {gsub(",", "", $4); print $4}' "$2.out"
+}
+
+run_relaybench() { # stream alpn out
+    local flag=""
+    [ "$1" = true ] && flag="--stream"
+    /usr/bin/time -f 'cpu %U %S' -o "$3.time" env LOADGEN_KEY=$key taskset -c 1 "$bin" quick "$url" --ca-file "$work/mock-ca.pem" --alpn "$2" \
+        --concurrency "$streams" --duration "${seconds}s" --max-tokens 64 --key-env LOADGEN_KEY $flag --out "$3.d" -q >/dev/null
+    python3 - "$3.d" <<'PY'
+import json, pathlib, sys
+r = json.load(open(next(pathlib.Path(sys.argv[1]).glob("*/report.json"))))
+print(r["throughput"]["requests_per_s"], r["conformance"]["verdict"], r["totals"]["by_outcome"]["ok"] == r["totals"]["requests"])
+PY
+}
+
+printf '%-16s %-7s %10s %10s %8s %14s %14s %8s\n' workload peer "rb req/s" "peer req/s" "req x" "rb cpu/1k" "peer cpu/1k" "cpu x"
+for workload in "message 0ms 1000000 false" "stream-at-once 0ms 1000000 true" "stream-paced 0ms 1000 true"; do
+    set -- $workload
+    name=$1 ttft=$2 tps=$3 stream=$4
+    run_mock "$ttft" "$tps"
+    for pair in "wrk http1" "h2load http2"; do
+        set -- $pair
+        peer=$1 alpn=$2
+        rb_rps=() peer_rps=() rb_cpu=() peer_cpu=()
+        for r in $(seq "$rounds"); do
+            read -r rps verdict all_ok < <(run_relaybench "$stream" "$alpn" "$work/rb-$name-$alpn-$r")
+            [ "$verdict" = pass ] && [ "$all_ok" = True ] || echo "  note: relaybench on $name/$alpn: verdict $verdict, all ok $all_ok" >&2
+            rb_rps+=("$rps"); rb_cpu+=("$(cpu_of "$work/rb-$name-$alpn-$r.time")")
+            rps=$("run_$peer" "$stream" "$work/$peer-$name-$r")
+            peer_rps+=("$rps"); peer_cpu+=("$(cpu_of "$work/$peer-$name-$r.time")")
+        done
+        python3 - "$name" "$peer" "$seconds" "${rb_rps[*]}" "${peer_rps[*]}" "${rb_cpu[*]}" "${peer_cpu[*]}" <<'PY'
+import statistics as st, sys
+name, peer, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+rb, pr, rb_cpu, pr_cpu = ([float(x) for x in a.split()] for a in sys.argv[4:8])
+rb_rps, pr_rps = st.median(rb), st.median(pr)
+cpu_rb = st.median([c / (r * seconds) for c, r in zip(rb_cpu, rb)]) * 1000
+cpu_pr = st.median([c / (r * seconds) for c, r in zip(pr_cpu, pr)]) * 1000
+print(f"{name:<16} {peer:<7} {rb_rps:10.0f} {pr_rps:10.0f} {rb_rps / pr_rps:8.2f} {cpu_rb:14.3f} {cpu_pr:14.3f} {cpu_rb / cpu_pr:8.2f}")
+PY
+    done
+    kill "$mock_pid"; wait "$mock_pid" 2>/dev/null || true
+done
