@@ -122,15 +122,32 @@ fn urls_headers_and_ca_files_are_checked_with_the_scenario() {
         ("http://", "", "http://"),
         ("https://relay.example", "  headers: {\"bad header\": x}", "header"),
         ("https://relay.example", "  ca_file: /no/such/relaybench-ca.pem", "relaybench-ca.pem"),
+        ("https://relay.example", "  tls: {alpn: http3}", "tls.alpn is one of http1, http2, auto"),
+        ("https://relay.example", "  tls: {min_version: \"1.1\"}", "tls.min_version is one of 1.2, 1.3"),
+        ("https://relay.example", "  tls: {insecure: maybe}", "true, false or force"),
+        ("https://api.anthropic.com", "  tls: {insecure: true}", "insecure: force"),
+        ("https://relay.example", "  tls: {client_cert: c.pem}", "go together"),
+        ("https://relay.example", "  http2: true\n  tls: {alpn: http1}", "disagree"),
+        ("https://relay.example", "  proxy: \"http://user:pw-in-file@proxy:3128\"", "credentials do not belong"),
+        ("https://relay.example", "  proxy: \"gopher://proxy\"", "proxy scheme"),
+        ("https://relay.example", "  connect_to: \"a b c\"", "connect_to"),
+        ("https://user:pw@relay.example", "", "credentials in a URL"),
+        ("https://relay.example/#x", "", "fragment"),
+        ("https://relay.example", "  headers: {content-length: \"5\"}", "frames the body itself"),
     ];
     for (url, extra, message) in cases {
         let text = base.replace("URL", url).replace("EXTRA\n", &if extra.is_empty() { String::new() } else { format!("{extra}\n") });
         let e = relaybench::scenario::parse(&text, std::path::Path::new("t.yaml")).expect_err(url);
         assert!(e.message.contains(message), "{url} {extra}: {e}");
-        assert_eq!(e.line, Some(3), "{url} {extra}: {e} points at the target");
+        // The target, or the field inside it that is wrong.
+        assert!(matches!(e.line, Some(3..=6)), "{url} {extra}: {e} points at the target");
+        assert!(!e.to_string().contains("pw-in-file") && !e.to_string().contains(":pw@"), "{e} repeats a password");
     }
     let good = base.replace("URL", "https://relay.example").replace("EXTRA\n", "  headers: {anthropic-beta: tools-2024-04-04}\n");
     assert!(relaybench::scenario::parse(&good, std::path::Path::new("t.yaml")).is_ok());
+    let network = "  tls: {alpn: auto, min_version: \"1.3\", server_name: relay.example.com, insecure: force}\n  connect_to: \"127.0.0.1:8443\"\n  proxy: {url: \"socks5h://127.0.0.1:1080\", credentials_env: UNSET_PROXY_CREDENTIALS}\n";
+    let good = base.replace("URL", "https://api.anthropic.com").replace("EXTRA\n", network);
+    relaybench::scenario::parse(&good, std::path::Path::new("t.yaml")).expect("every network field together");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

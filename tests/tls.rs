@@ -123,6 +123,12 @@ async fn the_certificate_is_checked_unless_insecure_and_connect_to_keeps_the_nam
     assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
     assert_eq!(o.dns, None, "connect_to names an address: no lookup");
 
+    // TLS 1.3 only: the mock speaks it.
+    let mut modern = trusting(&mock, Alpn::Http1);
+    modern.tls.min_version = relaybench::client::tls::TlsVersion::V13;
+    let o = send(&Client::new(&target(&url, modern), timeouts()).expect("client"), true).await;
+    assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
+
     // A CA file with no certificate is refused before anything is sent.
     let empty = common::write_file(&dir, "empty.pem", "not a certificate\n");
     let mut net = NetOptions::default();
@@ -146,7 +152,11 @@ where
         while let Ok((sock, _)) = listener.accept().await {
             let (acceptor, serve) = (acceptor.clone(), serve.clone());
             tokio::spawn(async move {
-                if let Ok(tls) = acceptor.accept(sock).await {
+                if let Ok(mut tls) = acceptor.accept(sock).await {
+                    // The request (one small write) is read first: a close with it unread
+                    // would be a reset that races the answer.
+                    let mut request = vec![0u8; 65536];
+                    let _ = tokio::io::AsyncReadExt::read(&mut tls, &mut request).await;
                     serve(tls).await;
                 }
             });
@@ -296,4 +306,17 @@ fn quick_against_the_tls_mock_works_with_its_ca_fails_without_and_warns_when_ins
     let junit = std::fs::read_to_string(folder.join("junit.xml")).expect("junit");
     assert!(summary.contains("WARNING") && junit.contains("certificate verification is OFF"), "{summary}\n{junit}");
     assert!(common::only_report(&out).target.tls_insecure);
+}
+
+#[test]
+fn a_scenario_mock_with_tls_is_reached_over_https_with_the_ca_it_made() {
+    for (http2, h2_responses) in [(false, 0), (true, 6)] {
+        let scenario = format!("name: tls-mock\ntarget: {{mock: {{tls: true, http2: {http2}, ttft: 5ms}}}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{stream: true, max_tokens: 16, prompt: hi}}\nload: {{concurrency: 2, requests: 6}}\n");
+        let report = common::run_ok(&format!("tls-mock-{http2}"), &scenario);
+        assert!(report.target.url.starts_with("https://127.0.0.1:"), "{}", report.target.url);
+        assert_eq!(report.totals.by_outcome["ok"], 6);
+        let c = report.connections.expect("connections");
+        assert_eq!(c.http2_responses, h2_responses, "{c:?}");
+        assert!(report.metrics.contains_key("tls"), "{:?}", report.metrics.keys());
+    }
 }

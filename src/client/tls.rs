@@ -191,3 +191,29 @@ impl ServerCertVerifier for AnyCertificate {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_certificates_versions_and_names_make_a_configuration_or_a_named_error() {
+        let dir = std::env::temp_dir().join(format!("relaybench-client-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let made = rcgen::generate_simple_self_signed(vec!["client.example".to_owned()]).expect("certificate");
+        let (cert, key) = (dir.join("client.pem"), dir.join("client.key"));
+        std::fs::write(&cert, made.cert.pem()).expect("write");
+        std::fs::write(&key, made.signing_key.serialize_pem()).expect("write");
+        let options = TlsOptions { client_cert: Some(cert.clone()), client_key: Some(key), min_version: TlsVersion::V13, ..TlsOptions::default() };
+        let config = options.client_config(Alpn::Auto).expect("config");
+        assert!(config.client_auth_cert_resolver.has_certs());
+        assert_eq!(config.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+        let bad = TlsOptions { client_key: Some(cert.clone()), ..options.clone() };
+        let e = bad.client_config(Alpn::Http1).expect_err("a certificate is no key");
+        assert!(e.to_string().starts_with("client_key"), "{e}");
+        assert!(options.server_name("127.0.0.1").is_ok() && options.server_name("[::1]").is_ok());
+        let named = TlsOptions { server_name: Some("bad name!".into()), ..TlsOptions::default() };
+        assert!(named.server_name("127.0.0.1").is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -87,7 +87,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     let out = options.out.clone().unwrap_or_else(|| scenario.output.clone());
     let mut ready = Vec::new();
     for spec in scenario.targets() {
-        let (target, mock) = resolve_target(&spec, scenario.seed, &out).await?;
+        let (target, mock) = resolve_target(&spec, scenario.seed).await?;
         let probe_client = Client::new(&target, probe_timeouts)?;
         let (uri, proxy) = (probe_client.uri().to_string(), probe_client.proxy().map(str::to_owned));
         if target.net.tls.insecure {
@@ -620,8 +620,9 @@ async fn phase_clients(ready: &[ReadyTarget], spec: &scenario::PhaseSpec, captur
 }
 
 /// The client settings for a target, starting the embedded mock when it is the target
-/// (a TLS mock writes its CA under `out`). The mock lives as long as the returned handle.
-async fn resolve_target(spec: &TargetSpec, seed: u64, out: &Path) -> Result<(Target, Option<MockServer>), RunError> {
+/// (a TLS mock writes its CA to the temporary folder). The mock lives as long as the
+/// returned handle.
+async fn resolve_target(spec: &TargetSpec, seed: u64) -> Result<(Target, Option<MockServer>), RunError> {
     match &spec.kind {
         TargetKind::Mock(mock) => {
             let mut config = MockConfig::new(MOCK_KEY);
@@ -651,7 +652,8 @@ async fn resolve_target(spec: &TargetSpec, seed: u64, out: &Path) -> Result<(Tar
             }
             config.output = OutputLength { min: mock.output_tokens[0], max: mock.output_tokens[1] };
             if mock.tls {
-                let dir = out.join(&spec.name);
+                // Beside the report folders, not among them: one run's certificates.
+                let dir = std::env::temp_dir().join(format!("relaybench-mock-certs-{}", std::process::id())).join(&spec.name);
                 config.tls = Some(crate::mock::tls::generate(&dir).map_err(|e| RunError::Mock(std::io::Error::other(e.to_string())))?);
             }
             let server = MockServer::start_local(config).await.map_err(RunError::Mock)?;

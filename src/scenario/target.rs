@@ -78,7 +78,7 @@ pub struct MockSpec {
     #[serde(default)]
     pub http2: bool,
     /// Serve https, with a CA and a certificate for localhost made at start (the CA is
-    /// written to the report folder as `mock-ca.pem` and trusted by this target).
+    /// written to the temporary folder as `mock-ca.pem` and trusted by this target).
     #[serde(default)]
     pub tls: bool,
     /// Break this conformance rule on purpose (an error rule id).
