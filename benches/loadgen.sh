@@ -11,6 +11,7 @@
 # Usage: bash benches/loadgen.sh [SECONDS=10] [CONCURRENCY=64] [ROUNDS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/loadgen_lib.sh
 
 seconds=${1:-10}
 concurrency=${2:-64}
@@ -27,25 +28,10 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 key=relaybench-mock-key
 port=$((20000 + RANDOM % 20000))
 
-# CPU seconds (user + system) a finished command used, from GNU time's format, with its
-# output kept for the figures.
-cpu_of() { # file
-    awk '/^cpu / {print $2 + $3}' "$1"
-}
-
 run_mock() { # ttft tokens_per_s
     RELAYBENCH_MOCK_KEY=$key taskset -c 0 "$bin" mock --port "$port" --ttft "$1" --tokens-per-s "$2" --jitter 0 >"$work/mock.log" 2>&1 &
     mock_pid=$!
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return; fi
-        sleep 0.05
-    done
-    echo "the mock did not start: $(cat "$work/mock.log")" >&2
-    exit 1
-}
-
-body() { # stream
-    printf '{"model":"claude-sonnet-4-5","max_tokens":64,"stream":%s,"messages":[{"role":"user","content":"Say something."}]}' "$1"
+    wait_for_mock "$work/mock.log"
 }
 
 run_oha() { # stream out

@@ -12,6 +12,7 @@
 # Usage: bash benches/tls_loadgen.sh [SECONDS=10] [STREAMS=64] [ROUNDS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/loadgen_lib.sh
 
 seconds=${1:-10}
 streams=${2:-64}
@@ -29,23 +30,10 @@ key=relaybench-mock-key
 port=$((20000 + RANDOM % 20000))
 url="https://127.0.0.1:$port"
 
-cpu_of() { # file
-    awk '/^cpu / {print $2 + $3}' "$1"
-}
-
 run_mock() { # ttft tokens_per_s
     RELAYBENCH_MOCK_KEY=$key taskset -c 0 "$bin" mock --tls --cert-dir "$work" --port "$port" --ttft "$1" --tokens-per-s "$2" --jitter 0 >"$work/mock.log" 2>&1 &
     mock_pid=$!
-    for _ in $(seq 100); do
-        if [ -f "$work/mock-ca.pem" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return; fi
-        sleep 0.05
-    done
-    echo "the mock did not start: $(cat "$work/mock.log")" >&2
-    exit 1
-}
-
-body() { # stream
-    printf '{"model":"claude-sonnet-4-5","max_tokens":64,"stream":%s,"messages":[{"role":"user","content":"Say something."}]}' "$1"
+    wait_for_mock "$work/mock.log" "$work/mock-ca.pem"
 }
 
 run_wrk() { # stream out
