@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
 use super::conn::{Conn, Tunnel};
+use super::host::authority;
 use super::proxy::{Proxy, ProxyKind};
 
 /// How long a looked-up address list is reused (k6's default DNS TTL).
@@ -150,11 +151,8 @@ impl Dialer {
     async fn tunnel(&self, proxy: &Proxy, tcp: TcpStream, host: &str, port: u16) -> Result<Tunnel, String> {
         match proxy.kind {
             ProxyKind::Socks5 | ProxyKind::Socks5h => {
-                let mut ignored = ConnectTimes::default();
-                let target: SocketAddr;
-                let to: tokio_socks::TargetAddr<'_> = if proxy.kind == ProxyKind::Socks5 {
-                    target = self.resolve(host, port, &mut ignored).await?[0];
-                    tokio_socks::TargetAddr::Ip(target)
+                let to = if proxy.kind == ProxyKind::Socks5 {
+                    tokio_socks::TargetAddr::Ip(self.resolve(host, port, &mut ConnectTimes::default()).await?[0])
                 } else {
                     tokio_socks::TargetAddr::Domain(host.into(), port)
                 };
@@ -178,15 +176,6 @@ impl Dialer {
                 Ok(tunnel)
             }
         }
-    }
-}
-
-/// `host:port` as an authority: an IPv6 address in brackets.
-pub fn authority(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
     }
 }
 

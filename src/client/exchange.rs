@@ -17,7 +17,8 @@ use tokio::time::{timeout_at, Instant};
 
 use super::body::{collect_limited, error_chain, read_error_body, read_message, read_stream, BodyReader, MAX_ERROR_BODY};
 use super::connect::{connect_times, DialConnector};
-use super::dial::{authority, ConnectTimes, DialError, Dialer, TlsTarget};
+use super::dial::{ConnectTimes, DialError, Dialer, TlsTarget};
+use super::host::{authority, url_host};
 use super::h1::Http1;
 use super::proxy::{Proxy, ProxyKind};
 use super::tls::{Alpn, TlsOptions};
@@ -110,11 +111,7 @@ fn endpoint(base_url: &str) -> Result<Endpoint, ClientError> {
     if url.fragment().is_some() {
         return Err(bad("a fragment (#…) is never sent to a server"));
     }
-    let host = match url.host() {
-        Some(url::Host::Ipv6(ip)) => ip.to_string(),
-        Some(h) => h.to_string(),
-        None => return Err(bad("no host")),
-    };
+    let host = url_host(&url).ok_or_else(|| bad("no host"))?;
     let port = url.port_or_known_default().ok_or_else(|| bad("no port"))?;
     let host_header = match url.port() {
         Some(p) => authority(&host, p),
@@ -133,11 +130,7 @@ fn endpoint(base_url: &str) -> Result<Endpoint, ClientError> {
 fn connect_to(text: &str, port: u16) -> Result<(String, u16), ClientError> {
     let bad = || ClientError::BadUrl { url: text.to_owned(), reason: "connect_to must be host, host:port, or [v6]:port".into() };
     let url = url::Url::parse(&format!("http://{}", text.trim())).map_err(|_| bad())?;
-    let host = match url.host() {
-        Some(url::Host::Ipv6(ip)) => ip.to_string(),
-        Some(h) => h.to_string(),
-        None => return Err(bad()),
-    };
+    let host = url_host(&url).ok_or_else(bad)?;
     if !matches!(url.path(), "" | "/") || url.query().is_some() || !url.username().is_empty() {
         return Err(bad());
     }
@@ -234,7 +227,7 @@ impl Client {
         let count = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| v.get("input_tokens").and_then(Value::as_u64));
         match (status, count) {
             (200, Some(n)) => Ok(n),
-            _ => Err(redact(&format!("HTTP {status}: {}", excerpt(&bytes)), &self.secrets[0])),
+            _ => Err(self.secrets.iter().fold(format!("HTTP {status}: {}", excerpt(&bytes)), |text, secret| redact(&text, secret))),
         }
     }
 

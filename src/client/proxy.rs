@@ -61,11 +61,7 @@ impl Proxy {
             "socks5h" => ProxyKind::Socks5h,
             other => return Err(format!("proxy scheme {other:?}: http, https, socks5 or socks5h")),
         };
-        let host = match url.host() {
-            Some(url::Host::Ipv6(ip)) => ip.to_string(),
-            Some(host) => host.to_string(),
-            None => return Err("a proxy URL needs a host".into()),
-        };
+        let host = super::host::url_host(&url).ok_or("a proxy URL needs a host")?;
         if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
             return Err("a proxy URL is a scheme, a host and a port, with no path or query".into());
         }
@@ -89,8 +85,7 @@ impl Proxy {
             ProxyKind::Socks5 => "socks5",
             ProxyKind::Socks5h => "socks5h",
         };
-        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
-        format!("{scheme}://{host}:{}", self.port)
+        format!("{scheme}://{}", super::host::authority(&self.host, self.port))
     }
 
     /// The user and password, for the SOCKS5 handshake.

@@ -222,8 +222,8 @@ impl NetSpec {
 }
 
 /// The hosts of the catalog's documented base URLs.
-fn public_hosts() -> impl Iterator<Item = &'static str> {
-    crate::provider::CATALOG.iter().filter_map(|p| p.base_url).filter_map(|u| u.split("://").nth(1)).map(|rest| rest.split(['/', ':']).next().unwrap_or(rest))
+fn public_hosts() -> impl Iterator<Item = String> {
+    crate::provider::CATALOG.iter().filter_map(|p| p.base_url).filter_map(crate::client::host::host_of)
 }
 
 #[cfg(test)]

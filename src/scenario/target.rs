@@ -15,6 +15,7 @@ use crate::client::{ApiKey, Client, Target, Timeouts};
 use crate::protocol::{AuthStyle, ANTHROPIC_VERSION};
 use super::net_spec::{NetSpec, ProxySpec, TlsSpec};
 use super::prices_spec::PriceSpec;
+use crate::client::host::host_of;
 use crate::client::proxy::ProxyChoice;
 use crate::provider::Provider;
 
@@ -359,9 +360,9 @@ impl Validate for TargetFields {
                 p.id,
                 self.api_key_env.as_deref().unwrap_or(p.key_env)
             )),
-            (None, Some(p)) => self.net().check(host_of(self.base_url.as_deref().or(p.base_url))),
+            (None, Some(p)) => self.net().check(self.base_url.as_deref().or(p.base_url).and_then(host_of).as_deref()),
             (None, None) => match (&self.base_url, &self.api_key_env) {
-                (Some(url), Some(_)) => self.net().check(host_of(Some(url))),
+                (Some(url), Some(_)) => self.net().check(host_of(url).as_deref()),
                 (Some(_), None) => Err("api_key_env is required with base_url (the NAME of the variable holding the key)".into()),
                 (None, _) => Err("give `mock`, `provider` (a catalog id), or `base_url` with `api_key_env`".into()),
             },
@@ -394,14 +395,6 @@ fn env_var_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
         )
     })
     .map(Some)
-}
-
-/// The host of a URL, for the checks that depend on it.
-fn host_of(url: Option<&str>) -> Option<&str> {
-    let rest = url?.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    Some(if host.starts_with('[') { host } else { host.split(':').next().unwrap_or(host) })
 }
 
 impl HttpTarget {
