@@ -29,16 +29,16 @@ pub struct TlsSpec {
     /// Accept any certificate (`true`), printing a warning on the terminal and in every
     /// report. Refused for the catalog's public hosts unless `force`.
     #[serde(default)]
-    #[schemars(with = "Option<InsecureSchema>")]
+    #[schemars(with = "Option<super::schema_values::Insecure>")]
     pub insecure: Insecure,
     /// The lowest TLS version accepted: `1.2` (default) or `1.3`.
     #[serde(default, deserialize_with = "tls_version")]
-    #[schemars(with = "Option<VersionSchema>")]
+    #[schemars(with = "Option<super::schema_values::TlsVersion>")]
     pub min_version: TlsVersion,
     /// The HTTP versions offered: `http1` (default, as the official SDKs send), `http2`,
     /// or `auto` (both by ALPN; the server chooses).
     #[serde(default, deserialize_with = "alpn")]
-    #[schemars(with = "Option<AlpnSchema>")]
+    #[schemars(with = "Option<super::schema_values::Alpn>")]
     pub alpn: Option<Alpn>,
 }
 
@@ -71,21 +71,6 @@ impl<'de> Deserialize<'de> for Insecure {
     }
 }
 
-#[derive(schemars::JsonSchema)]
-#[serde(untagged)]
-#[allow(dead_code)]
-enum InsecureSchema {
-    Flag(bool),
-    Force(ForceWord),
-}
-
-#[derive(schemars::JsonSchema)]
-#[allow(dead_code)]
-enum ForceWord {
-    #[serde(rename = "force")]
-    Force,
-}
-
 /// Reads one of `names` into its value.
 fn choice<'de, D: serde::Deserializer<'de>, T>(d: D, field: &str, names: &[&str], parse: fn(&str) -> Option<T>) -> Result<T, D::Error> {
     let text = String::deserialize(d)?;
@@ -99,24 +84,6 @@ fn tls_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TlsVersion, D::
 fn alpn<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Alpn>, D::Error> {
     choice(d, "tls.alpn", &Alpn::NAMES, Alpn::parse).map(Some)
 }
-
-/// The schema of a string from a fixed list.
-macro_rules! names_schema {
-    ($name:ident, $title:literal, $names:expr, $doc:literal) => {
-        struct $name;
-        impl schemars::JsonSchema for $name {
-            fn schema_name() -> std::borrow::Cow<'static, str> {
-                $title.into()
-            }
-            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!({"description": $doc, "enum": $names})
-            }
-        }
-    };
-}
-
-names_schema!(VersionSchema, "TlsVersion", TlsVersion::NAMES, "The lowest TLS version accepted.");
-names_schema!(AlpnSchema, "Alpn", Alpn::NAMES, "The HTTP versions offered: http1, http2, or auto (both; the server chooses).");
 
 /// `proxy:` of a target: `env` (the default: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and
 /// `NO_PROXY`, as curl reads them), `none`, a proxy URL, or `{url, credentials_env}`.

@@ -149,3 +149,24 @@ marker!(
         ]
     })
 );
+
+marker!(
+    /// `tls.min_version`: one of [`crate::client::tls::TlsVersion::NAMES`].
+    TlsVersion,
+    "TlsVersion",
+    || json!({"description": "The lowest TLS version accepted.", "enum": crate::client::tls::TlsVersion::NAMES})
+);
+
+marker!(
+    /// `tls.alpn`: one of [`crate::client::tls::Alpn::NAMES`].
+    Alpn,
+    "Alpn",
+    || json!({"description": "The HTTP versions offered: http1, http2, or auto (both; the server chooses).", "enum": crate::client::tls::Alpn::NAMES})
+);
+
+marker!(
+    /// `tls.insecure`: true, false or `force` ([`super::net_spec::Insecure`]).
+    Insecure,
+    "Insecure",
+    || json!({"description": "true or false, or force to accept any certificate even for a public host of the catalog.", "anyOf": [{"type": "boolean"}, {"const": "force"}]})
+);
