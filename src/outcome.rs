@@ -179,6 +179,8 @@ pub struct Outcome {
     pub raw: Option<Box<RawResponse>>,
     /// The response's rate-limit headers, when it carried any.
     pub limits: Option<Box<crate::conformance::limits::RateLimits>>,
+    /// What a 2xx answer showed of the channel behind the target (PROTOCOL.md §9).
+    pub fingerprint: Option<Box<crate::conformance::fingerprint::Fingerprint>>,
     /// With a retry policy: which attempt of its request this was, from 1.
     pub attempt: Option<u32>,
     /// Why it was retried, when another attempt followed it.
@@ -335,6 +337,7 @@ impl Outcome {
             response: None,
             raw: None,
             limits: None,
+            fingerprint: None,
             attempt: None,
             retried_for: None,
             effective: None,

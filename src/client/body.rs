@@ -139,6 +139,7 @@ pub async fn read_message(body: &mut impl BodyReader, deadline: Instant, facts: 
     outcome.findings.extend(crate::conformance::message::check_message_parsed(parsed.as_ref().ok(), &bytes));
     match parsed {
         Ok(message) => {
+            outcome.fingerprint = Some(Box::new(crate::conformance::fingerprint::Fingerprint::from_message(&message)));
             if let Some(facts) = facts {
                 let summary = ResponseSummary::from_message(&message);
                 outcome.findings.extend(request::check(facts, &summary));
@@ -219,6 +220,7 @@ pub async fn read_stream(
         outcome.response = Some(summary);
     }
     outcome.findings.append(&mut observer.checker.take_findings());
+    outcome.fingerprint = observer.checker.take_fingerprint().map(Box::new);
     outcome.unkept_findings = observer.checker.take_unkept();
     observer.finish(outcome, unfinished);
 }

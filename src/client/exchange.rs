@@ -364,6 +364,10 @@ impl Client {
         } else {
             read_message(body, deadline, facts, outcome).await;
         }
+        if let Some(fp) = &mut outcome.fingerprint {
+            fp.add_headers(headers);
+            fp.requested = facts.map(|f| f.model.clone()).filter(|m| !m.is_empty());
+        }
     }
 }
 

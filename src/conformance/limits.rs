@@ -201,6 +201,9 @@ pub struct LimitSummary {
     pub dimensions: [DimensionSummary; 4],
     /// Responses that carried any rate-limit header.
     pub with_headers: u64,
+    /// Times `requests` remaining fell from one response to the next: the counter moved
+    /// with the requests sent, which a made-up header does not.
+    pub falls: u64,
 }
 
 impl LimitSummary {
@@ -215,6 +218,7 @@ impl LimitSummary {
             };
         }
         self.with_headers += other.with_headers;
+        self.falls += other.falls;
     }
 }
 
@@ -262,6 +266,10 @@ impl LimitTracker {
             for d in Dimension::ALL.into_iter().filter(|d| d.judged()) {
                 findings.extend(self.freeze(d, limits, tokens[d as usize]));
             }
+        }
+        let requests = |readings: &[Option<Reading>; 4]| readings[Dimension::Requests as usize].as_ref().and_then(|r| r.remaining);
+        if let (Some(before), Some(now)) = (self.recent.back().and_then(|s| requests(&s.readings)), requests(&limits.readings)) {
+            self.summary.falls += u64::from(now < before);
         }
         let seen = Seen { at, readings: limits.readings.clone() };
         findings.extend(self.rose(&seen));

@@ -27,8 +27,7 @@ pub fn check_message_parsed(parsed: Option<&Value>, body: &[u8]) -> Vec<Finding>
     for block in content.iter().filter(|b| !super::stream::known_block(&kind(b))) {
         findings.push(Finding::new(Rule::UnknownBlock, None, format!("unknown content block type {:?}", kind(block)), body));
     }
-    let tool_ids = content.iter().filter(|b| kind(b).ends_with("tool_use")).filter_map(|b| b.get("id").and_then(Value::as_str));
-    let seen = super::identity::fingerprints(v.get("id").and_then(Value::as_str), tool_ids, v.get("usage"));
+    let seen = super::fingerprint::Fingerprint::from_message(v).differences();
     if !seen.is_empty() {
         findings.push(Finding::new(Rule::IdentityBackend, None, seen.join("; "), b""));
     }

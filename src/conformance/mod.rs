@@ -3,10 +3,11 @@
 //! (`relaybench check`), through the same code.
 
 pub mod capture;
+pub mod channel;
 pub mod envelope;
 pub mod fast;
+pub mod fingerprint;
 pub mod finding;
-pub mod identity;
 pub mod limits;
 pub mod message;
 pub mod request;

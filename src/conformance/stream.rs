@@ -103,10 +103,14 @@ pub struct StreamChecker {
     text_wanted: bool,
     /// Some text block held more than whitespace.
     has_text: bool,
-    /// Backend fingerprints seen: message id, tool ids, usage.
+    /// Backend fingerprints seen: message id, tool ids, usage, the first thinking
+    /// block's signature (cut at [`SIGNATURE_KEPT`] bytes; "" when it had none).
     message_id: Option<String>,
     tool_ids: Vec<String>,
     start_usage: Option<Value>,
+    signature: Option<String>,
+    /// The fingerprints, once the stream finished with a `message_start` in it.
+    fingerprint: Option<super::fingerprint::Fingerprint>,
     findings: Vec<Finding>,
     /// Findings past [`MAX_KEPT_PER_RULE`] of their rule: counted, not kept.
     unkept: Vec<(Rule, u64)>,
@@ -136,6 +140,9 @@ pub fn buffered_stream(content_deltas: u64, ttft: Duration, burst: Duration) -> 
         Finding::new(Rule::BufferedStream, None, message, b"")
     })
 }
+
+/// Bytes of a signature kept: enough to tell a full one from a cut one.
+const SIGNATURE_KEPT: usize = 256;
 
 /// Findings of one rule kept per stream; the rest are counted only, so a server that
 /// breaks a rule on every event cannot grow a stream's memory without bound.
@@ -218,6 +225,7 @@ impl StreamChecker {
                         let value = match delta_type {
                             "text_delta" => field("text"),
                             "input_json_delta" => field("partial_json"),
+                            "signature_delta" => field("signature"),
                             _ => None,
                         };
                         self.block_delta(data.get("index").and_then(Value::as_u64), delta_type, value.unwrap_or_default(), raw)
@@ -404,7 +412,14 @@ impl StreamChecker {
                     self.push_text(value);
                 }
             }
-            "signature_delta" => self.blocks[i].signed = true,
+            "signature_delta" => {
+                self.blocks[i].signed = true;
+                if self.signature.is_none() {
+                    let mut kept = String::new();
+                    crate::text::push_capped(&mut kept, value, SIGNATURE_KEPT);
+                    self.signature = Some(kept);
+                }
+            }
             _ => {}
         }
         if delta == "input_json_delta" && self.blocks[i].tool {
@@ -416,6 +431,7 @@ impl StreamChecker {
         let Some(i) = self.index_of(data, raw) else { return };
         self.blocks[i].stopped = true;
         if self.blocks[i].kind == "thinking" && !self.blocks[i].signed {
+            self.signature.get_or_insert_with(String::new);
             self.find(Rule::ThinkingSignatureMissing, format!("thinking block {i} stopped without a signature"), raw);
         }
         if let Some(json) = self.blocks[i].json.take() {
@@ -495,11 +511,31 @@ impl StreamChecker {
             self.keep(Finding::new(Rule::MissingMessageStop, Some(at), "stream ended without message_stop", b""));
         }
         if self.message_starts > 0 {
-            let seen = super::identity::fingerprints(self.message_id.as_deref(), self.tool_ids.iter().map(String::as_str), self.start_usage.as_ref());
+            let fp = self.fingerprint();
+            let seen = fp.differences();
             if !seen.is_empty() {
                 self.keep(Finding::new(Rule::IdentityBackend, None, seen.join("; "), b""));
             }
+            self.fingerprint = Some(fp);
         }
+    }
+
+    /// The fingerprints [`StreamChecker::finish`] read, when the stream had a `message_start`.
+    pub fn take_fingerprint(&mut self) -> Option<super::fingerprint::Fingerprint> {
+        self.fingerprint.take()
+    }
+
+    /// The backend fingerprints of the stream's body (PROTOCOL.md §9).
+    fn fingerprint(&self) -> super::fingerprint::Fingerprint {
+        let mut fp = super::fingerprint::Fingerprint::from_parts(
+            self.message_id.as_deref(),
+            self.model.as_deref(),
+            self.start_usage.as_ref(),
+            self.tool_ids.iter().map(String::as_str),
+            self.signature.as_deref(),
+        );
+        fp.stream = true;
+        fp
     }
 
     /// True when the stream ended with `message_stop` and no `error` event, so it can be

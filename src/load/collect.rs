@@ -265,6 +265,8 @@ pub struct Collected {
     pub limits: LimitSummary,
     /// When the first 429's head arrived, seconds since the run began.
     pub first_throttled_s: Option<f64>,
+    /// What the answers showed of the channel behind the target, by model.
+    pub channels: crate::conformance::channel::Evidence,
 }
 
 impl Collected {
@@ -317,6 +319,7 @@ impl Collected {
         }
         self.captures.extend(other.captures);
         self.limits.merge(&other.limits);
+        self.channels.merge(&other.channels);
         self.first_throttled_s = match (self.first_throttled_s, other.first_throttled_s) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -462,6 +465,9 @@ pub async fn collect(
             name
         });
         c.recorder.record(&o);
+        if let Some(fp) = &o.fingerprint {
+            c.channels.observe(fp, capture.as_deref());
+        }
         if let Some((exporter, target)) = &sinks.exporter {
             exporter.record(target, &o);
         }

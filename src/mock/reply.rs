@@ -73,6 +73,8 @@ pub struct Reply {
     pub cache_read_input_tokens: u64,
     /// Whether the cache write was for an hour rather than five minutes.
     pub cache_write_1h: bool,
+    /// `usage` fields left out, as a channel other than the API leaves them out.
+    pub dropped_usage: &'static [&'static str],
 }
 
 impl Reply {
@@ -111,7 +113,7 @@ impl Reply {
 
     /// `usage` with the given output count (the stream reports a small count at start).
     pub fn usage_json(&self, output_tokens: u64) -> Value {
-        json!({
+        let mut usage = json!({
             "input_tokens": self.input_tokens,
             "cache_creation_input_tokens": self.cache_creation_input_tokens,
             "cache_read_input_tokens": self.cache_read_input_tokens,
@@ -121,7 +123,14 @@ impl Reply {
             },
             "output_tokens": output_tokens,
             "service_tier": "standard",
-        })
+            "inference_geo": "global",
+        });
+        if let Some(fields) = usage.as_object_mut() {
+            for name in self.dropped_usage {
+                fields.remove(*name);
+            }
+        }
+        usage
     }
 }
 
@@ -173,7 +182,8 @@ pub fn plan(body: &Map<String, Value>, raw: &[u8], seed: u64, length: OutputLeng
         budget -= take;
         blocks.push(Block::Thinking {
             pieces: words(&mut rng, take as usize),
-            signature: format!("sig_{:016x}", rng.next_u64()),
+            // As long as the API's (PROTOCOL.md §9): a short one is the mark of a cut signature.
+            signature: base58(&mut rng, SIGNATURE_CHARS),
         });
         if take < want {
             stop_reason = "max_tokens";
@@ -225,6 +235,7 @@ pub fn plan(body: &Map<String, Value>, raw: &[u8], seed: u64, length: OutputLeng
         cache_creation_input_tokens: 0,
         cache_read_input_tokens: 0,
         cache_write_1h: false,
+        dropped_usage: &[],
     }
 }
 
@@ -353,6 +364,9 @@ fn json_pieces(json: &str) -> Vec<String> {
 }
 
 const BASE58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/// Characters of the mock's thinking signatures.
+const SIGNATURE_CHARS: usize = 240;
 
 /// `n` base58 characters, the alphabet of the API's ids.
 pub fn base58(rng: &mut Rng, n: usize) -> String {

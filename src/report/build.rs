@@ -270,6 +270,10 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
         limits: super::limits::build(collected),
         retries: super::retries::build(&r.retries),
         connections: super::network::build(r),
+        authenticity: super::authenticity::build(
+            &collected.channels,
+            super::authenticity::motion(&collected.limits, r.findings.get(Rule::LimitsStaticHeaders.id()).copied().unwrap_or(0)),
+        ),
         cost,
         turns: collected
             .turns

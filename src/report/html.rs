@@ -134,9 +134,30 @@ pub fn verdict(page: &mut Page, r: &Report) {
         }
         page.table(&rows);
     }
+    if let Some(a) = &r.authenticity {
+        authenticity(page, a);
+    }
     let connections = r.connections.as_ref().map(|c| c.line(r.target.proxy.as_deref(), r.target.connect_to.as_deref()));
     for line in [r.client.as_ref().map(|c| c.line()), r.calibration.as_ref().map(|c| c.line()), lines::goodput_line(r), connections].into_iter().flatten() {
         page.para(&line);
+    }
+}
+
+/// The channel behind each model, and the fingerprints behind each verdict.
+fn authenticity(page: &mut Page, a: &super::authenticity::AuthenticityInfo) {
+    let mut rows = vec![["model", "channel", "evidence", "responses", "why"].map(str::to_owned).to_vec()];
+    for m in &a.models {
+        let capture = m.capture.as_deref().map(|c| format!(" (capture {c})")).unwrap_or_default();
+        rows.push(vec![m.model.clone(), m.channel.clone(), m.confidence.clone(), m.responses.to_string(), format!("{}{capture}", m.reasons.join("; "))]);
+    }
+    page.table(&rows);
+    for m in &a.models {
+        let mut signals = vec![["fingerprint", "shape", "responses", "example"].map(str::to_owned).to_vec()];
+        signals.extend(m.signals.iter().map(|s| vec![s.signal.clone(), s.shape.clone(), s.count.to_string(), s.example.clone()]));
+        page.details(&format!("Fingerprints of {}", m.model), &signals);
+    }
+    if !a.gateways.is_empty() {
+        page.para(&format!("Gateway software named by its headers: {}.", a.gateways.join(", ")));
     }
 }
 

@@ -53,6 +53,12 @@ pub fn render(r: &Report) -> String {
     if let Some(c) = &r.cost {
         let _ = writeln!(md, "{}.\n", c.line().replacen("cost", "Cost", 1));
     }
+    if let Some(a) = &r.authenticity {
+        for line in a.lines() {
+            let _ = writeln!(md, "- {line}");
+        }
+        let _ = writeln!(md);
+    }
     if let Some(line) = super::lines::goodput_line(r) {
         let _ = writeln!(md, "{}.\n", line.replacen("goodput", "Goodput", 1));
     }

@@ -2,6 +2,7 @@
 //! a run collected ([`build`]), judged ([`gate`]), written ([`files`]) and rendered
 //! (terminal, Markdown, JUnit, comparison).
 
+pub mod authenticity;
 pub mod build;
 pub mod charts;
 pub mod comparison;

@@ -63,6 +63,10 @@ pub struct Report {
     /// The connections the run opened, and over which HTTP version they answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<super::network::ConnectionsInfo>,
+    /// Which channel served each model, with the fingerprints behind the verdict
+    /// (absent when no answer was fingerprinted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authenticity: Option<super::authenticity::AuthenticityInfo>,
     /// Distributions by metric id.
     pub metrics: BTreeMap<String, MetricSummary>,
     /// The same apart for `streamed` and `not_streamed` requests (those the run had).

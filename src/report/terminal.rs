@@ -52,6 +52,9 @@ pub fn render(r: &Report) -> String {
     if let Some(c) = &r.cost {
         let _ = writeln!(out, "{}\n", c.line());
     }
+    if let Some(a) = &r.authenticity {
+        let _ = writeln!(out, "{}\n", a.lines().join("\n"));
+    }
     let rows = metric_rows(r);
     let mut widths = METRIC_COLUMNS.map(str::len);
     for row in &rows {

@@ -1,0 +1,124 @@
+//! Which channel served the target, per model: the verdict, how far its evidence goes,
+//! and the raw counts of every fingerprint beside it, for a person to check
+//! (PROTOCOL.md §9). The verdict is a summary; the signals are the evidence.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::conformance::channel::{verdict, Evidence, LimitMotion};
+use crate::conformance::fingerprint::Signal;
+use crate::conformance::limits::LimitSummary;
+
+/// The channel section of a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthenticityInfo {
+    /// One entry per model requested.
+    pub models: Vec<ModelChannel>,
+    /// Relay or gateway programs named by their headers.
+    pub gateways: Vec<String>,
+}
+
+/// One model's verdict and evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelChannel {
+    /// The model requested.
+    pub model: String,
+    /// `anthropic`, `bedrock`, `vertex`, `subscription`, `unknown` or `disguised`.
+    pub channel: String,
+    /// `proof`, `strong` or `weak`.
+    pub confidence: String,
+    /// Answers fingerprinted.
+    pub responses: u64,
+    /// With answers through more than one channel: each channel's count.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mixed: BTreeMap<String, u64>,
+    /// Why, in words.
+    pub reasons: Vec<String>,
+    /// Every fingerprint seen, with its count and one example.
+    pub signals: Vec<SignalInfo>,
+    /// The capture file of an answer on the verdict's channel, when one was captured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<String>,
+}
+
+/// One shape of one fingerprint over the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignalInfo {
+    /// What was looked at (`message_id`, `usage.inference_geo`, `gateway`…).
+    pub signal: String,
+    /// What it looked like (`msg_base62`, `absent`, `litellm`…).
+    pub shape: String,
+    /// Answers that showed it.
+    pub count: u64,
+    /// The first value it was read from.
+    pub example: String,
+}
+
+/// What the run's rate-limit headers did: frozen when `limits.static-headers` fired,
+/// moving when `remaining` fell with the requests sent.
+pub fn motion(limits: &LimitSummary, static_findings: u64) -> LimitMotion {
+    match (static_findings, limits.falls) {
+        (1.., _) => LimitMotion::Static,
+        (0, 1..) => LimitMotion::Moving,
+        _ => LimitMotion::Unknown,
+    }
+}
+
+/// The section, for a run that fingerprinted any answer.
+pub fn build(evidence: &Evidence, motion: LimitMotion) -> Option<AuthenticityInfo> {
+    if evidence.models.is_empty() {
+        return None;
+    }
+    let mut gateways = Vec::new();
+    let models = evidence
+        .models
+        .iter()
+        .map(|(model, m)| {
+            let v = verdict(m, motion);
+            for ((signal, shape), _) in &m.signals {
+                if *signal == Signal::Gateway && !gateways.iter().any(|g| g == shape.id()) {
+                    gateways.push(shape.id().to_owned());
+                }
+            }
+            ModelChannel {
+                model: model.clone(),
+                channel: v.channel.id().to_owned(),
+                confidence: v.confidence.id().to_owned(),
+                responses: m.responses,
+                mixed: v.mixed.iter().map(|(c, n)| (c.id().to_owned(), *n)).collect(),
+                reasons: v.reasons,
+                signals: m
+                    .signals
+                    .iter()
+                    .map(|((signal, shape), s)| SignalInfo { signal: signal.id().to_owned(), shape: shape.id().to_owned(), count: s.count, example: s.example.clone() })
+                    .collect(),
+                capture: m.channels.get(&v.channel).and_then(|c| c.capture.clone()),
+            }
+        })
+        .collect();
+    Some(AuthenticityInfo { models, gateways })
+}
+
+impl AuthenticityInfo {
+    /// One line per model, and one naming the gateways, for the summaries.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .models
+            .iter()
+            .map(|m| {
+                let mixed = if m.mixed.is_empty() {
+                    String::new()
+                } else {
+                    let parts: Vec<String> = m.mixed.iter().map(|(c, n)| format!("{n} {c}")).collect();
+                    format!(", MIXED ROUTING: {}", parts.join(", "))
+                };
+                format!("channel: {} → {} ({} evidence, {} responses{mixed})", m.model, m.channel, m.confidence, m.responses)
+            })
+            .collect();
+        if !self.gateways.is_empty() {
+            lines.push(format!("gateway software: {}", self.gateways.join(", ")));
+        }
+        lines
+    }
+}
