@@ -13,7 +13,7 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use relaybench::conformance::stream::StreamChecker;
-use relaybench::mock::reply::{plan, OutputLength};
+use relaybench::mock::reply::{content_key, plan, OutputLength};
 use relaybench::mock::stream::{plan_events, write_event};
 use relaybench::sse::Parser;
 use serde_json::Value;
@@ -23,8 +23,7 @@ mod support;
 /// A streamed answer from the mock's planner for `body`, `tokens` long, in network chunks.
 fn mock_stream(body: serde_json::Value, tokens: u32, seed: u64) -> (Vec<Bytes>, usize) {
     let map = body.as_object().expect("object").clone();
-    let raw = body.to_string();
-    let reply = plan(&map, raw.as_bytes(), seed, OutputLength { min: tokens, max: tokens }, "msg_bench".into());
+    let reply = plan(&map, content_key(&map), seed, OutputLength { min: tokens, max: tokens }, "msg_bench".into());
     let mut bytes = Vec::new();
     let mut events = 0;
     for planned in plan_events(&reply, false) {

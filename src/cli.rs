@@ -136,6 +136,13 @@ pub enum Command {
         /// `ca_file` a client trusts.
         #[arg(long)]
         tls: bool,
+        /// Dress the answers as another channel sends them: bedrock, vertex,
+        /// subscription, disguised, or mixed (one in three through Bedrock).
+        #[arg(long, value_parser = crate::mock::channel::MockChannel::parse)]
+        channel: Option<crate::mock::channel::MockChannel>,
+        /// Play relay software in front of the mock (litellm).
+        #[arg(long, value_parser = crate::mock::channel::MockGateway::parse)]
+        gateway: Option<crate::mock::channel::MockGateway>,
         /// Where the made CA is written.
         #[arg(long, default_value = ".", requires = "tls", conflicts_with = "cert")]
         cert_dir: PathBuf,

@@ -111,7 +111,7 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e.to_string(), Exit::Usage),
         },
-        Command::Mock { port, host, ttft, tokens_per_s, jitter, prefill_per_token, seed, quirk, send_log, profile, tls, cert_dir, cert, key: key_file } => {
+        Command::Mock { port, host, ttft, tokens_per_s, jitter, prefill_per_token, seed, quirk, send_log, profile, tls, channel, gateway, cert_dir, cert, key: key_file } => {
             let key = std::env::var("RELAYBENCH_MOCK_KEY").unwrap_or_else(|_| run::MOCK_KEY.to_owned());
             let mut config = MockConfig::new(key);
             config.seed = seed;
@@ -124,6 +124,8 @@ fn main() -> ExitCode {
                 config.quirk = quirk;
             }
             config.latency = LatencyModel { ttft: ttft.unwrap_or(base.ttft), tokens_per_s: tokens_per_s.unwrap_or(base.tokens_per_s), jitter, prefill_per_token };
+            config.channel = channel.unwrap_or_default();
+            config.gateway = gateway;
             let config_quirk = config.quirk;
             if tls {
                 let made = match (cert, key_file) {

@@ -6,6 +6,8 @@ pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// Path of the endpoint under test.
 pub const MESSAGES_PATH: &str = "/v1/messages";
+/// The Models API: the list, and one model under it by id.
+pub const MODELS_PATH: &str = "/v1/models";
 /// Path of the token-counting endpoint: a request's input tokens, without running it.
 pub const COUNT_TOKENS_PATH: &str = "/v1/messages/count_tokens";
 

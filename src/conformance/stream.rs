@@ -302,7 +302,11 @@ impl StreamChecker {
             self.update_usage(usage, raw);
             let counted = |k: &str| usage.get(k).and_then(Value::as_u64).unwrap_or(0);
             let input = counted("input_tokens") + counted("cache_read_input_tokens") + counted("cache_creation_input_tokens");
-            if usage.get("input_tokens").is_some_and(|v| v == 0) && input == 0 && !self.iterations {
+            // A complete message_start (programmatic tool calling) ran its turn inside the
+            // container and genuinely reports zero usage (PROTOCOL.md §7).
+            let complete = data.pointer("/message/content").and_then(Value::as_array).is_some_and(|c| !c.is_empty())
+                && data.pointer("/message/stop_reason").is_some_and(Value::is_string);
+            if usage.get("input_tokens").is_some_and(|v| v == 0) && input == 0 && !self.iterations && !complete {
                 self.find(Rule::InputTokensZero, "message_start usage.input_tokens is 0, with no cached input", raw);
             }
             self.start_usage = Some(usage.clone());

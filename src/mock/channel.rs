@@ -102,18 +102,56 @@ pub fn dress(channel: MockChannel, rng: &mut Rng, reply: &mut Reply, headers: &m
     }
 }
 
-/// The headers a LiteLLM proxy adds to every answer (its documentation's response
-/// headers), with the upstream's rate-limit headers renamed under `llm_provider-`.
-pub fn litellm_headers(rng: &mut Rng, headers: &mut Vec<(String, String)>) {
+/// Relay software the mock can play in front of itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MockGateway {
+    /// LiteLLM 1.108's proxy, as it was seen in front of the mock.
+    LiteLlm,
+}
+
+impl MockGateway {
+    /// Every gateway.
+    pub const ALL: [MockGateway; 1] = [MockGateway::LiteLlm];
+
+    /// The name in scenarios and on the command line.
+    pub fn id(self) -> &'static str {
+        match self {
+            MockGateway::LiteLlm => "litellm",
+        }
+    }
+
+    /// The gateway named `id`.
+    pub fn parse(id: &str) -> Result<MockGateway, String> {
+        MockGateway::ALL.into_iter().find(|g| g.id() == id).ok_or_else(|| format!("unknown gateway {id:?}; one of: litellm"))
+    }
+}
+
+/// What LiteLLM does to an answer's headers: its own `x-litellm-*`; the upstream's
+/// rate-limit headers renamed under `llm_provider-` on streams and dropped, with the
+/// upstream's `request-id`, on whole answers.
+pub fn gateway_headers(rng: &mut Rng, headers: &mut Vec<(String, String)>, stream: bool) {
     for (name, value) in std::mem::take(headers) {
-        if name.starts_with(crate::protocol::HEADER_RATELIMIT_PREFIX) {
-            headers.push((format!("llm_provider-{name}"), value));
-        } else {
-            headers.push((name, value));
+        let limit = name.starts_with(crate::protocol::HEADER_RATELIMIT_PREFIX);
+        match (limit, stream) {
+            (true, true) => headers.push((format!("llm_provider-{name}"), value)),
+            (true, false) => {}
+            (false, _) => headers.push((name, value)),
         }
     }
     headers.push(("x-litellm-call-id".to_owned(), base58(rng, 24)));
     headers.push(("x-litellm-version".to_owned(), "1.108.0".to_owned()));
+}
+
+/// What LiteLLM does to an error body: the upstream's `request_id` dropped and its
+/// message wrapped in the gateway's own words.
+pub fn gateway_error(body: &mut serde_json::Value) {
+    if let Some(map) = body.as_object_mut() {
+        map.remove("request_id");
+    }
+    if let Some(message) = body.pointer_mut("/error/message") {
+        let upstream = message.as_str().unwrap_or_default();
+        *message = serde_json::Value::String(format!("litellm.APIError: AnthropicException - {upstream}"));
+    }
 }
 
 #[cfg(test)]
@@ -129,11 +167,19 @@ mod tests {
     }
 
     #[test]
-    fn litellm_renames_the_upstream_limits() {
-        let mut headers = vec![("anthropic-ratelimit-requests-limit".to_owned(), "50".to_owned()), ("request-id".to_owned(), "req_1".to_owned())];
-        litellm_headers(&mut Rng::new(1), &mut headers);
-        assert_eq!(headers[0].0, "llm_provider-anthropic-ratelimit-requests-limit");
-        assert_eq!(headers[1].0, "request-id");
-        assert!(headers.iter().any(|(n, _)| n == "x-litellm-call-id"));
+    fn litellm_renames_the_upstream_limits_on_streams_and_drops_them_otherwise() {
+        let upstream = vec![("anthropic-ratelimit-requests-limit".to_owned(), "50".to_owned()), ("retry-after".to_owned(), "1".to_owned())];
+        let mut streamed = upstream.clone();
+        gateway_headers(&mut Rng::new(1), &mut streamed, true);
+        assert_eq!(streamed[0].0, "llm_provider-anthropic-ratelimit-requests-limit");
+        assert_eq!(streamed[1].0, "retry-after");
+        assert!(streamed.iter().any(|(n, _)| n == "x-litellm-call-id"));
+        let mut whole = upstream;
+        gateway_headers(&mut Rng::new(1), &mut whole, false);
+        assert!(!whole.iter().any(|(n, _)| n.contains("ratelimit")), "{whole:?}");
+        let mut error = crate::protocol::error_body("authentication_error", "invalid x-api-key", "req_1");
+        gateway_error(&mut error);
+        assert_eq!(error.get("request_id"), None);
+        assert_eq!(error["error"]["message"], "litellm.APIError: AnthropicException - invalid x-api-key");
     }
 }

@@ -66,6 +66,10 @@ pub enum Admission {
     Throttled(Vec<(String, String)>),
 }
 
+/// The limits of the plain mock: the API sends its rate-limit headers on every answer,
+/// so the mock does too, with limits no run here reaches.
+pub const ROOMY: RateLimit = RateLimit { requests_per_minute: Some(100_000_000), input_tokens_per_minute: Some(100_000_000), output_tokens_per_minute: Some(100_000_000) };
+
 /// The buckets of one key.
 #[derive(Debug)]
 pub struct Limiter {

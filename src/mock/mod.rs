@@ -5,8 +5,10 @@
 //! response times that follow a latency model instead of arriving all at once.
 
 pub mod cache;
+pub mod channel;
 pub mod latency;
 pub mod limiter;
+pub mod models;
 pub mod profile;
 pub mod quirk;
 pub mod reply;
@@ -79,6 +81,10 @@ pub struct MockConfig {
     pub send_log: Option<stream::SendLog>,
     /// Serve https (HTTP/2 or HTTP/1.1 by ALPN) with this configuration.
     pub tls: Option<tls::MockTls>,
+    /// The channel the answers look like they came through (PROTOCOL.md §9).
+    pub channel: channel::MockChannel,
+    /// Relay software played in front of the mock.
+    pub gateway: Option<channel::MockGateway>,
 }
 
 /// Overload the mock answers a share of requests with: 529 `overloaded_error`, with
@@ -115,10 +121,12 @@ impl MockConfig {
             url_images: true,
             capacity: None,
             stall: None,
-            rate_limit: None,
+            rate_limit: Some(limiter::ROOMY),
             overload: None,
             send_log: None,
             tls: None,
+            channel: channel::MockChannel::Anthropic,
+            gateway: None,
         }
     }
 }
@@ -281,7 +289,10 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
         Ok(r) => r,
         Err(rej) => {
             let status = StatusCode::from_u16(rej.status).unwrap_or(StatusCode::BAD_REQUEST);
-            let body = error_body(rej.error_type, &rej.message, &request_id);
+            let mut body = error_body(rej.error_type, &rej.message, &request_id);
+            if state.config.gateway.is_some() {
+                channel::gateway_error(&mut body);
+            }
             match state.config.quirk {
                 Some(q) => {
                     let (bytes, content_type) = quirk::apply_error(q, rej.status, body);
@@ -292,6 +303,13 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
         }
     };
     let mut response = with_request_id(response, &request_id);
+    if state.config.gateway.is_some() {
+        let stream = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        channel::gateway_headers(&mut rng, &mut extra, stream);
+        if !stream {
+            response.headers_mut().remove(HEADER_REQUEST_ID);
+        }
+    }
     for (name, value) in extra {
         if let (Ok(name), Ok(value)) = (header::HeaderName::try_from(name), header::HeaderValue::try_from(value)) {
             response.headers_mut().insert(name, value);
@@ -321,6 +339,10 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng, extra: &m
     let mut start = Instant::now();
     let config = &state.config;
     let counting = req.uri().path() == protocol::COUNT_TOKENS_PATH;
+    if let Some(rest) = req.uri().path().strip_prefix(protocol::MODELS_PATH) {
+        check_auth(req.headers(), &config.api_key)?;
+        return models::answer(&config.models, rest, req.method());
+    }
     if req.uri().path() != protocol::MESSAGES_PATH && !counting {
         return Err(Rejection { status: 404, error_type: "not_found_error", message: format!("Not found: {}", req.uri().path()) });
     }
@@ -379,9 +401,10 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng, extra: &m
     }
     let id = format!("msg_{}", reply::base58(rng, 24));
     let ignored = config.quirk == Some(Rule::RequestStopSequenceIgnored);
+    let key = reply::content_key(&body);
     let mut planned = match ignored {
-        true => quirk::plan_ignoring_stop_sequences(&body, &raw, config.seed, config.output, id),
-        false => reply::plan(&body, &raw, config.seed, config.output, id),
+        true => quirk::plan_ignoring_stop_sequences(&body, key, config.seed, config.output, id),
+        false => reply::plan(&body, key, config.seed, config.output, id),
     };
     if let Some((key, tokens, one_hour)) = cache::prefix(&body) {
         planned.use_cache(tokens, state.cache.hit(key), one_hour);
@@ -405,6 +428,9 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng, extra: &m
             }
         }
     }
+    if channel::dress(config.channel, rng, &mut planned, extra) {
+        extra.retain(|(name, _)| !name.starts_with(protocol::HEADER_RATELIMIT_PREFIX));
+    }
     // Input read from the cache skips prefill; input written to it does not.
     let timing = config.latency.draw(rng, planned.input_tokens + planned.cache_creation_input_tokens);
     // A caching relay answers a repeated request at once, from its cache.
@@ -417,6 +443,7 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng, extra: &m
             quirk::apply_stream(q, &mut events);
         }
         let (tx, rx) = mpsc::channel(16);
+        let first_token = start + timing.due(0);
         let hold = (config.quirk == Some(Rule::BufferedStream)).then_some(quirk::BUFFER_HOLD);
         let log = config.send_log.clone().and_then(|log| {
             let key = body.get("metadata")?.get("user_id")?.as_str()?.to_owned();
@@ -426,6 +453,10 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng, extra: &m
             stream::send_events(events, timing, start, tx, hold, log).await;
             drop(slot);
         });
+        if config.gateway.is_some() {
+            // The gateway holds the head (and message_start) until the first token.
+            tokio::time::sleep_until(first_token).await;
+        }
         let mut response = Response::new(MockBody::Stream(rx));
         let content_type = quirk::stream_content_type(config.quirk);
         response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));

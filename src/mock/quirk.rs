@@ -59,14 +59,14 @@ pub fn flattened_overload() -> Value {
 
 /// The reply a relay gives when it does not forward `stop_sequences`: planned without
 /// them, with the first requested sequence then written into the text, and `end_turn`.
-pub fn plan_ignoring_stop_sequences(body: &serde_json::Map<String, Value>, raw: &[u8], seed: u64, length: OutputLength, id: String) -> Reply {
+pub fn plan_ignoring_stop_sequences(body: &serde_json::Map<String, Value>, key: u64, seed: u64, length: OutputLength, id: String) -> Reply {
     let mut forwarded = body.clone();
     let sequence = forwarded.remove("stop_sequences").and_then(|s| s.as_array().and_then(|a| a.iter().find_map(Value::as_str).map(str::to_owned)));
     // One token is kept back for the sequence, so the answer stays within max_tokens.
     if let (Some(_), Some(max)) = (&sequence, forwarded.get("max_tokens").and_then(Value::as_u64)) {
         forwarded.insert("max_tokens".into(), json!(max.saturating_sub(1).max(1)));
     }
-    let mut reply = plan(&forwarded, raw, seed, length, id);
+    let mut reply = plan(&forwarded, key, seed, length, id);
     if let Some(sequence) = sequence {
         if let Some(Block::Text { pieces }) = reply.blocks.iter_mut().rev().find(|b| matches!(b, Block::Text { .. })) {
             pieces.push(format!(" {sequence}"));

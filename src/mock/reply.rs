@@ -166,10 +166,18 @@ pub struct OutputLength {
     pub max: u32,
 }
 
+/// The key a reply is drawn from: the request's content, not its bytes, so a relay that
+/// re-encodes the JSON (another key order, other whitespace) gets the same answer and a
+/// comparison through it stays like for like. `Map` keeps keys sorted, so its
+/// serialization is canonical.
+pub fn content_key(body: &Map<String, Value>) -> u64 {
+    hash_bytes(&serde_json::to_vec(body).unwrap_or_default())
+}
+
 /// Plans the reply to a validated request body. Content depends only on `seed` and the
-/// body, so the same request always gets the same answer.
-pub fn plan(body: &Map<String, Value>, raw: &[u8], seed: u64, length: OutputLength, id: String) -> Reply {
-    let mut rng = Rng::derive(seed, hash_bytes(raw));
+/// request's [`content_key`], so the same request always gets the same answer.
+pub fn plan(body: &Map<String, Value>, key: u64, seed: u64, length: OutputLength, id: String) -> Reply {
+    let mut rng = Rng::derive(seed, key);
     let max_tokens = body.get("max_tokens").and_then(Value::as_u64).unwrap_or(0);
     let mut budget = max_tokens;
     let mut blocks = Vec::new();
@@ -386,8 +394,18 @@ mod tests {
     }
 
     fn plan_for(v: Value) -> Reply {
-        let raw = v.to_string();
-        plan(&body(v), raw.as_bytes(), 7, LEN, "msg_test".into())
+        let body = body(v);
+        plan(&body, content_key(&body), 7, LEN, "msg_test".into())
+    }
+
+    #[test]
+    fn the_answer_follows_the_content_not_the_encoding() {
+        let compact = br#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hello there"}]}"#;
+        let reencoded = b"{ \"messages\": [ {\"content\": \"hello there\", \"role\": \"user\"} ],\n  \"max_tokens\": 64, \"model\": \"claude-sonnet-4-5\" }";
+        let key = |raw: &[u8]| content_key(&serde_json::from_slice(raw).expect("json"));
+        assert_eq!(key(compact), key(reencoded));
+        let other = br#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hello there!"}]}"#;
+        assert_ne!(key(compact), key(other));
     }
 
     #[test]

@@ -313,7 +313,7 @@ mod tests {
         let mut body = serde_json::Map::new();
         body.insert("max_tokens".into(), json!(24));
         body.insert("messages".into(), json!([{"role": "user", "content": "Tell me a story"}]));
-        let reply = crate::mock::reply::plan(&body, b"{}", 7, crate::mock::reply::OutputLength { min: 24, max: 24 }, "msg_x".into());
+        let reply = crate::mock::reply::plan(&body, 0, 7, crate::mock::reply::OutputLength { min: 24, max: 24 }, "msg_x".into());
         let bytes = |editable| {
             let mut out = Vec::new();
             plan_events(&reply, editable).iter().for_each(|p| write_event(&mut out, p));

@@ -639,11 +639,15 @@ async fn resolve_target(spec: &TargetSpec, seed: u64) -> Result<(Target, Option<
             config.capacity = mock.capacity.map(|k| k.get() as usize);
             config.stall = mock.stall.map(|s| crate::mock::Stall { after: s.after.0, length: s.length.0 });
             config.overload = mock.overload.map(|o| crate::mock::Overload { share: o.share, retry_after: o.retry_after.0 });
-            config.rate_limit = mock.rate_limit.map(|r| crate::mock::limiter::RateLimit {
-                requests_per_minute: r.requests_per_minute,
-                input_tokens_per_minute: r.input_tokens_per_minute,
-                output_tokens_per_minute: r.output_tokens_per_minute,
-            });
+            if let Some(r) = mock.rate_limit {
+                config.rate_limit = Some(crate::mock::limiter::RateLimit {
+                    requests_per_minute: r.requests_per_minute,
+                    input_tokens_per_minute: r.input_tokens_per_minute,
+                    output_tokens_per_minute: r.output_tokens_per_minute,
+                });
+            }
+            config.channel = mock.channel.unwrap_or_default();
+            config.gateway = mock.gateway;
             if let Some(profile) = mock.profile {
                 crate::mock::profile::apply(profile, &mut config);
             }

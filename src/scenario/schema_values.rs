@@ -110,6 +110,26 @@ marker!(
 );
 
 marker!(
+    /// A channel the mock dresses its answers as ([`crate::mock::channel::MockChannel`]).
+    MockChannel,
+    "MockChannel",
+    || json!({
+        "description": "The channel the mock's answers look like they came through.",
+        "enum": crate::mock::channel::MockChannel::ALL.iter().map(|c| c.id()).collect::<Vec<_>>()
+    })
+);
+
+marker!(
+    /// Relay software the mock plays in front of itself ([`crate::mock::channel::MockGateway`]).
+    MockGateway,
+    "MockGateway",
+    || json!({
+        "description": "Relay software the mock plays in front of itself.",
+        "enum": crate::mock::channel::MockGateway::ALL.iter().map(|g| g.id()).collect::<Vec<_>>()
+    })
+);
+
+marker!(
     /// The name of an environment variable, never the key (`target::env_var_name`).
     EnvVarName,
     "EnvVarName",

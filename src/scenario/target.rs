@@ -17,6 +17,7 @@ use super::net_spec::{NetSpec, ProxySpec, TlsSpec};
 use super::prices_spec::PriceSpec;
 use crate::client::host::host_of;
 use crate::client::proxy::ProxyChoice;
+use crate::mock::channel::{MockChannel, MockGateway};
 use crate::provider::Provider;
 
 /// One target of a scenario.
@@ -106,6 +107,16 @@ pub struct MockSpec {
     #[serde(default, deserialize_with = "provider_id")]
     #[schemars(with = "Option<super::schema_values::ProviderId>")]
     pub profile: Option<&'static Provider>,
+    /// Dress the answers as another channel sends them (PROTOCOL.md §9): `bedrock`,
+    /// `vertex`, `subscription`, `disguised`, or `mixed` (one in three through Bedrock).
+    #[serde(default, deserialize_with = "channel_name")]
+    #[schemars(with = "Option<super::schema_values::MockChannel>")]
+    pub channel: Option<MockChannel>,
+    /// Play relay software in front of the mock (`litellm`): its headers, its renamed
+    /// rate-limit headers, its error bodies, and the head held back to the first token.
+    #[serde(default, deserialize_with = "gateway_name")]
+    #[schemars(with = "Option<super::schema_values::MockGateway>")]
+    pub gateway: Option<MockGateway>,
 }
 
 impl MockSpec {
@@ -208,6 +219,16 @@ pub struct StallSpec {
     pub length: HumanDuration,
 }
 
+/// A channel name, checked inside the visitor so a wrong one points at itself.
+fn channel_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MockChannel>, D::Error> {
+    parse_str(d, "a channel such as bedrock", MockChannel::parse).map(Some)
+}
+
+/// A gateway name, checked inside the visitor so a wrong one points at itself.
+fn gateway_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MockGateway>, D::Error> {
+    parse_str(d, "a gateway such as litellm", MockGateway::parse).map(Some)
+}
+
 /// A quirk name, checked inside the visitor so a wrong name points at itself.
 fn quirk_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::conformance::Rule>, D::Error> {
     parse_str(d, "an error rule id such as stream.stop-reason-null", crate::mock::quirk::parse).map(Some)
@@ -229,6 +250,8 @@ impl Default for MockSpec {
             rate_limit: None,
             overload: None,
             profile: None,
+            channel: None,
+            gateway: None,
         }
     }
 }

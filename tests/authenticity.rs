@@ -1,0 +1,73 @@
+//! Which channel served the answers, end to end: the mock dressed as each channel gets
+//! that verdict with its deciding signals, the clean mock is `anthropic` with no
+//! identity finding, mixed routing is named with its counts, a gateway in front is named,
+//! and a verdict on a handful of answers says it is weak.
+
+mod common;
+
+use relaybench::report::authenticity::ModelChannel;
+use relaybench::report::Report;
+
+fn scenario(mock: &str, requests: u32) -> String {
+    format!(
+        "name: channel\nseed: 3\ntarget: {{mock: {{ttft: 5ms, tokens_per_s: 5000, jitter: 0, output_tokens: [8, 16]{mock}}}}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{stream: true, max_tokens: 32, prompt: hi}}\n  - {{stream: false, max_tokens: 32, prompt: hello}}\n  - {{stream: true, max_tokens: 2048, prompt: think, thinking: {{type: enabled, budget_tokens: 1024}}}}\nload: {{concurrency: 4, requests: {requests}}}\n"
+    )
+}
+
+fn verdict(r: &Report) -> ModelChannel {
+    let a = r.authenticity.as_ref().expect("an authenticity section");
+    assert_eq!(a.models.len(), 1, "{a:?}");
+    a.models[0].clone()
+}
+
+fn run(name: &str, mock: &str, requests: u32) -> Report {
+    common::run_ok(name, &scenario(mock, requests))
+}
+
+#[test]
+fn the_clean_mock_is_anthropic_with_no_identity_finding() {
+    let r = run("channel-clean", "", 30);
+    let m = verdict(&r);
+    assert_eq!((m.channel.as_str(), m.confidence.as_str(), m.responses), ("anthropic", "strong", 30), "{m:?}");
+    assert!(m.mixed.is_empty());
+    assert!(!r.conformance.rules.keys().any(|id| id.starts_with("identity.")), "{:?}", r.conformance.rules.keys());
+    let geo = m.signals.iter().find(|s| s.signal == "usage.inference_geo").expect("inference_geo counted");
+    assert_eq!((geo.shape.as_str(), geo.count), ("present", 30));
+}
+
+#[test]
+fn each_channel_costume_gets_its_verdict_and_its_deciding_signal() {
+    for (channel, expected, confidence, deciding) in [
+        ("bedrock", "bedrock", "proof", "message_id msg_bdrk"),
+        ("vertex", "vertex", "proof", "message_id msg_vrtx"),
+        ("subscription", "subscription", "proof", "subscription_headers present"),
+        ("disguised", "disguised", "strong", "missing fields the API always sends: usage.inference_geo, usage.cache_creation"),
+    ] {
+        let r = run(&format!("channel-{channel}"), &format!(", channel: {channel}"), 24);
+        let m = verdict(&r);
+        assert_eq!((m.channel.as_str(), m.confidence.as_str()), (expected, confidence), "{channel}: {m:?}");
+        assert!(m.reasons.iter().any(|r| r.contains(deciding)), "{channel}: {:?}", m.reasons);
+        assert!(m.mixed.is_empty(), "{channel}: {m:?}");
+    }
+}
+
+#[test]
+fn mixed_routing_is_named_with_the_count_of_each_channel() {
+    let r = run("channel-mixed", ", channel: mixed", 30);
+    let m = verdict(&r);
+    let (api, bedrock) = (m.mixed.get("anthropic").copied().unwrap_or(0), m.mixed.get("bedrock").copied().unwrap_or(0));
+    assert!(api > 0 && bedrock > 0 && api + bedrock == 30, "{m:?}");
+    assert!(m.reasons[0].starts_with("mixed routing"), "{:?}", m.reasons);
+}
+
+#[test]
+fn a_gateway_in_front_is_named_and_a_handful_of_answers_is_weak_evidence() {
+    let r = run("channel-litellm", ", gateway: litellm", 4);
+    let a = r.authenticity.clone().expect("section");
+    assert_eq!(a.gateways, ["litellm"]);
+    let m = verdict(&r);
+    assert_eq!(m.confidence, "weak", "{m:?}");
+    assert!(m.reasons.iter().any(|r| r.contains("seen on 4 responses only")), "{:?}", m.reasons);
+    // Its renamed rate-limit headers are not the API's.
+    assert!(m.signals.iter().any(|s| s.signal == "ratelimit_headers" && s.shape == "renamed"), "{:?}", m.signals);
+}
