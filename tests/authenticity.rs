@@ -68,6 +68,8 @@ fn a_gateway_in_front_is_named_and_a_handful_of_answers_is_weak_evidence() {
     let m = verdict(&r);
     assert_eq!(m.confidence, "weak", "{m:?}");
     assert!(m.reasons.iter().any(|r| r.contains("seen on 4 responses only")), "{:?}", m.reasons);
-    // Its renamed rate-limit headers are not the API's.
+    // Its renamed rate-limit headers are not the API's, and on streams a finding.
     assert!(m.signals.iter().any(|s| s.signal == "ratelimit_headers" && s.shape == "renamed"), "{:?}", m.signals);
+    let streamed = r.templates.iter().filter(|t| t.stream).map(|t| t.requests).sum::<u64>();
+    assert_eq!(r.conformance.rules.get("limits.headers-renamed").map(|f| f.count), Some(streamed), "{:?}", r.conformance.rules.keys());
 }

@@ -203,7 +203,7 @@ fn real_api_shapes_pass_check_and_unknown_types_are_named() {
         assert!(!out.contains(" error ") && !out.contains(" warn "), "{name}: {out}");
         checked += 1;
     }
-    assert_eq!(checked, 7);
+    assert_eq!(checked, 8);
     let (_, out) = check(&[dir.join("iterations-compaction.sse").to_str().expect("utf8")]);
     assert!(out.contains("info content.unknown-block") && out.contains("\"compaction\""), "{out}");
 }

@@ -55,7 +55,11 @@ fn completions_parse_in_their_shells_and_name_every_subcommand() {
         // The shell's syntax check refuses a script cut in half, inside a quoted string (a
         // cut between two whole lines of fish's `complete` calls would still be a script).
         let half = script.len() / 2;
-        let cut = half + script[half..].find(['\'', '"']).expect("a quote after the middle") + 1;
+        // Just after an opening quote: one that leaves an odd count of its kind before the cut.
+        let cut = (half..script.len())
+            .find(|&i| matches!(script.as_bytes()[i], b'\'' | b'"') && script[..=i].matches(script.as_bytes()[i] as char).count() % 2 == 1)
+            .expect("an opening quote after the middle")
+            + 1;
         let (ok, _) = lint(tool, args, "cut", &script[..cut]);
         assert!(!ok, "{tool} {args:?} accepted a script cut in half: it checks nothing");
     }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::finding::Finding;
 use super::rules::Rule;
-use crate::protocol::{error_type_for_status, HEADER_REQUEST_ID};
+use crate::protocol::{error_type_for_status, HEADER_RATELIMIT_PREFIX, HEADER_REQUEST_ID};
 
 /// Checks a non-2xx body: JSON, envelope shape, and `error.type` against the status.
 pub fn check_error_body(status: u16, body: &[u8]) -> Vec<Finding> {
@@ -85,6 +85,10 @@ pub fn check_headers(status: u16, stream: bool, headers: &HeaderMap) -> Vec<Find
     if !headers.contains_key(HEADER_REQUEST_ID) {
         findings.push(Finding::new(Rule::RequestIdMissing, None, format!("HTTP {status} without request-id"), b""));
     }
+    let limits = |renamed: bool| headers.keys().find(|n| n.as_str().contains(HEADER_RATELIMIT_PREFIX) && n.as_str().starts_with(HEADER_RATELIMIT_PREFIX) != renamed);
+    if let (Some(renamed), None) = (limits(true), limits(false)) {
+        findings.push(Finding::new(Rule::LimitsHeadersRenamed, None, format!("HTTP {status}: rate-limit header {renamed} and none named {HEADER_RATELIMIT_PREFIX}*"), b""));
+    }
     if matches!(status, 429 | 529) && !headers.contains_key(http::header::RETRY_AFTER) {
         findings.push(Finding::new(Rule::RetryAfterMissing, None, format!("HTTP {status} without retry-after"), b""));
     }
@@ -97,6 +101,20 @@ mod tests {
 
     fn rules(findings: &[Finding]) -> Vec<Rule> {
         findings.iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn rate_limit_headers_under_a_gateway_s_prefix_are_named_and_the_api_s_are_not() {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", http::HeaderValue::from_static("application/json"));
+        headers.insert("request-id", http::HeaderValue::from_static("req_1"));
+        assert!(check_headers(200, false, &headers).is_empty());
+        headers.insert("anthropic-ratelimit-requests-remaining", http::HeaderValue::from_static("49"));
+        assert!(check_headers(200, false, &headers).is_empty(), "the API's names");
+        headers.insert("llm_provider-anthropic-ratelimit-requests-remaining", http::HeaderValue::from_static("49"));
+        assert!(check_headers(200, false, &headers).is_empty(), "a copy beside the API's own does no harm");
+        headers.remove("anthropic-ratelimit-requests-remaining");
+        assert_eq!(rules(&check_headers(200, false, &headers)), [Rule::LimitsHeadersRenamed]);
     }
 
     #[test]

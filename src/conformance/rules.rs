@@ -137,6 +137,7 @@ pub enum Rule {
     LimitsRemainingRose,
     LimitsThrottledWithRoom,
     LimitsResetInvalid,
+    LimitsHeadersRenamed,
 }
 
 /// One row of the table.
@@ -162,7 +163,7 @@ use Class::{Errors, Headers, Identity, Limits, NewTypes, Stop, Streaming, Struct
 use Severity::{Error, Info, Warn};
 
 /// Every rule, in the order of [`Rule`]'s variants.
-pub const RULES: [RuleInfo; 58] = [
+pub const RULES: [RuleInfo; 59] = [
     row(Rule::Framing, Structure, "stream.framing", Error, "the body frames as server-sent events: valid UTF-8, each event under the size limit"),
     row(Rule::DataNotJson, Structure, "stream.data-not-json", Error, "every event's data is one JSON object"),
     row(Rule::SchemaEvent, Structure, "stream.schema", Error, "each event's data matches the JSON Schema of its `type` (schemas/anthropic/*Event.schema.json)"),
@@ -221,6 +222,7 @@ pub const RULES: [RuleInfo; 58] = [
     row(Rule::LimitsRemainingRose, Limits, "limits.remaining-rose", Warn, "`remaining` rises no faster than its limit refills (the limit per minute, over the time between two responses) while the earlier reset time has not passed"),
     row(Rule::LimitsThrottledWithRoom, Limits, "limits.throttled-with-room", Warn, "a 429 comes when a limit is spent, not while its own (or the last second's) headers leave 10% or more of every limit"),
     row(Rule::LimitsResetInvalid, Limits, "limits.reset-invalid", Warn, "`anthropic-ratelimit-*-reset` is an RFC 3339 time, not before the response and at most the limits' one-minute window after it"),
+    row(Rule::LimitsHeadersRenamed, Limits, "limits.headers-renamed", Warn, "rate-limit headers keep the API's names: a copy under a gateway's prefix (`llm_provider-anthropic-ratelimit-*`) with none of `anthropic-ratelimit-*` is invisible to the SDKs and to any client reading the API's"),
 ];
 
 impl Rule {

@@ -100,6 +100,15 @@ pub fn build(evidence: &Evidence, motion: LimitMotion) -> Option<AuthenticityInf
     Some(AuthenticityInfo { models, gateways })
 }
 
+/// A verdict in a table cell: `bedrock (proof)`, or the channels of a mixed routing.
+pub fn short(m: &ModelChannel) -> String {
+    if m.mixed.is_empty() {
+        return format!("{} ({})", m.channel, m.confidence);
+    }
+    let parts: Vec<String> = m.mixed.iter().map(|(c, n)| format!("{n} {c}")).collect();
+    format!("mixed: {}", parts.join(", "))
+}
+
 impl AuthenticityInfo {
     /// One line per model, and one naming the gateways, for the summaries.
     pub fn lines(&self) -> Vec<String> {

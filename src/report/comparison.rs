@@ -15,7 +15,7 @@ use crate::outcome::OutcomeKind;
 pub const COMPARISON_FORMAT: &str = "relaybench.comparison/1";
 pub use super::names::COMPARISON_JSON;
 /// The latency metrics compared, in display order.
-pub const COMPARED_LATENCIES: [&str; 3] = ["ttft", "itl", "e2e"];
+pub const COMPARED_LATENCIES: [&str; 5] = ["ttfb", "message_start", "ttft", "itl", "e2e"];
 
 /// Several targets' results on one workload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,6 +101,9 @@ pub struct Column {
     /// 12% more for the same work).
     #[serde(default)]
     pub billed_vs_reference: Option<f64>,
+    /// The channel verdict per model requested: `bedrock (proof)`.
+    #[serde(default)]
+    pub channels: BTreeMap<String, String>,
     /// Feature case results by name.
     pub features: BTreeMap<String, crate::features::Status>,
 }
@@ -213,6 +216,7 @@ fn column(r: &Report, dir: &str) -> Column {
         input_tokens_vs_median: None,
         cost_usd: r.cost.as_ref().and_then(|c| c.usd).or(r.throughput.cost_usd),
         billed_vs_reference: None,
+        channels: r.authenticity.iter().flat_map(|a| &a.models).map(|m| (m.model.clone(), super::authenticity::short(m))).collect(),
         features: r.features.iter().map(|f| (f.name.clone(), f.status)).collect(),
     }
 }
@@ -245,6 +249,15 @@ pub fn rows(c: &Comparison) -> Vec<Vec<String>> {
     }
     row("output tok/s p50", &|t| ms(t.output_tokens_per_s_p50));
     row("requests/s", &|t| ms(t.requests_per_s));
+    row("channel", &|t| {
+        let mut verdicts: Vec<&str> = t.channels.values().map(String::as_str).collect();
+        verdicts.dedup();
+        if verdicts.is_empty() {
+            "-".into()
+        } else {
+            verdicts.join("; ")
+        }
+    });
     row("conformance", &|t| format!("{} ({} violations, {} warnings)", t.conformance.to_uppercase(), t.violations, t.warnings));
     row("probes passed", &|t| if t.probes == 0 { "-".into() } else { format!("{}/{}", t.probes_passed, t.probes) });
     row("thresholds failed", &|t| t.thresholds_failed.to_string());
