@@ -96,7 +96,8 @@ pub struct MockSpec {
     pub stall: Option<StallSpec>,
     /// Rate limits per minute, metered as the API meters them, with its headers and
     /// honest 429s: `{requests_per_minute, input_tokens_per_minute,
-    /// output_tokens_per_minute}`, any of them.
+    /// output_tokens_per_minute}`, any of them. Without it the headers still come, with
+    /// limits of 100 million a minute, as the API sends them on every answer.
     #[serde(default)]
     pub rate_limit: Option<RateLimitSpec>,
     /// Answer a share of requests 529 `overloaded_error` with `retry-after-ms` and
