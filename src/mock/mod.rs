@@ -341,7 +341,7 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng, extra: &m
     let counting = req.uri().path() == protocol::COUNT_TOKENS_PATH;
     if let Some(rest) = req.uri().path().strip_prefix(protocol::MODELS_PATH) {
         check_auth(req.headers(), &config.api_key)?;
-        return models::answer(&config.models, rest, req.method());
+        return models::answer(&config.models, rest, req.method()).map(|body| json_response(StatusCode::OK, &body));
     }
     if req.uri().path() != protocol::MESSAGES_PATH && !counting {
         return Err(Rejection { status: 404, error_type: "not_found_error", message: format!("Not found: {}", req.uri().path()) });

@@ -2,14 +2,13 @@
 //! list shape (`data`, `has_more`, `first_id`, `last_id`), so an SDK's `models.list()`
 //! and a model scan work against it as against the API.
 
-use http::{Method, Response, StatusCode};
+use http::Method;
 use serde_json::{json, Value};
 
-use super::{json_response, MockBody};
 use crate::conformance::validate::Rejection;
 
-/// The answer to a request under `/v1/models`; `rest` is the path after it.
-pub fn answer(models: &[String], rest: &str, method: &Method) -> Result<Response<MockBody>, Rejection> {
+/// The body of the 200 answer to a request under `/v1/models`; `rest` is the path after it.
+pub fn answer(models: &[String], rest: &str, method: &Method) -> Result<Value, Rejection> {
     if method != Method::GET {
         return Err(Rejection { status: 405, error_type: "invalid_request_error", message: format!("Method {method} not allowed") });
     }
@@ -18,10 +17,10 @@ pub fn answer(models: &[String], rest: &str, method: &Method) -> Result<Response
             let data: Vec<Value> = models.iter().map(|m| model(m)).collect();
             let first = models.first().map_or(Value::Null, |m| json!(m));
             let last = models.last().map_or(Value::Null, |m| json!(m));
-            Ok(json_response(StatusCode::OK, &json!({"data": data, "has_more": false, "first_id": first, "last_id": last})))
+            Ok(json!({"data": data, "has_more": false, "first_id": first, "last_id": last}))
         }
         id => match models.iter().find(|m| *m == id) {
-            Some(m) => Ok(json_response(StatusCode::OK, &model(m))),
+            Some(m) => Ok(model(m)),
             None => Err(Rejection { status: 404, error_type: "not_found_error", message: format!("model: {id}") }),
         },
     }
@@ -53,6 +52,16 @@ fn capitalized(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_list_and_one_model_answer_as_the_models_api_and_others_are_404() {
+        let models = ["claude-opus-4-7".to_owned(), "claude-haiku-4-5-20251001".to_owned()];
+        let list = answer(&models, "", &Method::GET).expect("list");
+        assert_eq!((list["data"].as_array().map(Vec::len), &list["first_id"], &list["last_id"]), (Some(2), &json!("claude-opus-4-7"), &json!("claude-haiku-4-5-20251001")));
+        assert_eq!(answer(&models, "/claude-opus-4-7", &Method::GET).expect("one")["type"], "model");
+        assert_eq!(answer(&models, "/gpt-4o", &Method::GET).expect_err("unknown").status, 404);
+        assert_eq!(answer(&models, "", &Method::POST).expect_err("method").status, 405);
+    }
 
     #[test]
     fn a_model_gets_the_api_s_display_name_and_snapshot_date() {
