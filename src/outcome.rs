@@ -264,6 +264,12 @@ impl Outcome {
                 }
             }
         }
+        if let Some(fp) = &mut self.fingerprint {
+            // Already cut to a few dozen characters when read.
+            for o in &mut fp.observed {
+                crate::text::redact_in_place(&mut o.example, secret);
+            }
+        }
         if let Some(raw) = &mut self.raw {
             raw.body = crate::text::redact_bytes(&raw.body, secret);
             for (_, value) in &mut raw.headers {

@@ -32,6 +32,31 @@ async fn key_echoed_by_a_server_appears_in_no_output_or_artifact() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_echoed_in_the_fingerprinted_fields_stays_out_of_the_authenticity_section() {
+    let key = "sk-relaybench-0123456789abcdefghijklmnopqrstuvwxyz";
+    // A well-formed answer whose message id and a platform header quote the key: both are
+    // kept as examples of the channel fingerprints.
+    let body = format!(
+        r#"{{"id":"msg_{key}","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{{"type":"text","text":"hi"}}],"stop_reason":"end_turn","stop_sequence":null,"usage":{{"input_tokens":3,"output_tokens":1}}}}"#
+    );
+    let response = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_1\r\nx-amzn-requestid: {key}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+    let (base, _) = common::recording_server(response.into_bytes()).await;
+    let dir = common::temp_dir("hardening-key-fingerprint");
+    let scenario = format!("name: echo\ntarget: {{base_url: \"{base}\", api_key_env: RELAYBENCH_TEST_ECHO_KEY}}\nmodel: claude-sonnet-4-5\nprobes: []\nrequests:\n  - {{max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: 2}}\n");
+    let file = common::write_file(&dir, "s.yaml", &scenario);
+    let out = dir.join("out");
+    let o = common::run_with_key(&file, &out, "RELAYBENCH_TEST_ECHO_KEY", key).await;
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    let artifacts = common::files_under(&out);
+    let report = artifacts.iter().find(|(p, _)| p.ends_with("report.json")).expect("report.json");
+    assert!(report.1.contains("\"authenticity\"") && report.1.contains("[REDACTED]"), "the examples were kept, redacted: {}", report.1);
+    let prefix = &key[..12];
+    for (name, text) in std::iter::once(("stdout".to_owned(), stdout)).chain(artifacts.into_iter().map(|(p, t)| (p.display().to_string(), t))) {
+        assert!(!text.contains(prefix), "{name} holds the key: {text}");
+    }
+}
+
 #[test]
 fn absurd_numbers_are_scenario_errors_with_their_line_before_anything_is_sent() {
     // Each of these passed `validate` once and then panicked, hung or allocated gigabytes.
