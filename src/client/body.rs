@@ -136,10 +136,11 @@ pub async fn read_message(body: &mut impl BodyReader, deadline: Instant, facts: 
         raw.push(&bytes);
     }
     let parsed = serde_json::from_slice::<Value>(&bytes);
-    outcome.findings.extend(crate::conformance::message::check_message_parsed(parsed.as_ref().ok(), &bytes));
+    let (findings, fingerprint) = crate::conformance::message::check_message_parsed(parsed.as_ref().ok(), &bytes);
+    outcome.findings.extend(findings);
+    outcome.fingerprint = fingerprint.map(Box::new);
     match parsed {
         Ok(message) => {
-            outcome.fingerprint = Some(Box::new(crate::conformance::fingerprint::Fingerprint::from_message(&message)));
             if let Some(facts) = facts {
                 let summary = ResponseSummary::from_message(&message);
                 outcome.findings.extend(request::check(facts, &summary));

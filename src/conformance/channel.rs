@@ -275,8 +275,8 @@ pub fn verdict(m: &ModelEvidence, motion: LimitMotion) -> Verdict {
         }
     }
     for (signal, shape) in m.signals.keys() {
-        if proof(*signal, *shape).is_some() {
-            reasons.push(format!("{} {}: only {} sends it", signal.id(), shape.id(), proof(*signal, *shape).map_or("", Channel::id)));
+        if let Some(only) = proof(*signal, *shape) {
+            reasons.push(format!("{} {}: only {} sends it", signal.id(), shape.id(), only.id()));
         }
     }
     let absent: Vec<&str> = m

@@ -85,8 +85,8 @@ pub fn check_headers(status: u16, stream: bool, headers: &HeaderMap) -> Vec<Find
     if !headers.contains_key(HEADER_REQUEST_ID) {
         findings.push(Finding::new(Rule::RequestIdMissing, None, format!("HTTP {status} without request-id"), b""));
     }
-    let limits = |renamed: bool| headers.keys().find(|n| n.as_str().contains(HEADER_RATELIMIT_PREFIX) && n.as_str().starts_with(HEADER_RATELIMIT_PREFIX) != renamed);
-    if let (Some(renamed), None) = (limits(true), limits(false)) {
+    let own_names = headers.keys().any(|n| n.as_str().starts_with(HEADER_RATELIMIT_PREFIX));
+    if let (Some(renamed), false) = (super::fingerprint::renamed_limit_header(headers), own_names) {
         findings.push(Finding::new(Rule::LimitsHeadersRenamed, None, format!("HTTP {status}: rate-limit header {renamed} and none named {HEADER_RATELIMIT_PREFIX}*"), b""));
     }
     if matches!(status, 429 | 529) && !headers.contains_key(http::header::RETRY_AFTER) {

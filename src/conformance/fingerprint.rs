@@ -161,6 +161,12 @@ const GATEWAY_PREFIXES: [(&str, Shape); 5] = [
     ("cf-aig-", Shape::CloudflareAiGateway),
 ];
 
+/// A rate-limit header under another program's prefix
+/// (`llm_provider-anthropic-ratelimit-…`): the API's counters, renamed on the way.
+pub fn renamed_limit_header(headers: &HeaderMap) -> Option<&str> {
+    headers.keys().map(http::HeaderName::as_str).find(|n| !n.starts_with(HEADER_RATELIMIT_PREFIX) && n.contains(HEADER_RATELIMIT_PREFIX))
+}
+
 /// How long an example value may be in a report.
 const EXAMPLE_CHARS: usize = 64;
 /// The API's signatures are long base64; one shorter than this was cut on the way.
@@ -238,7 +244,7 @@ impl Fingerprint {
         let names = || headers.keys().map(http::HeaderName::as_str);
         let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
         let ratelimit = names().find(|n| n.starts_with(HEADER_RATELIMIT_PREFIX) && !n.contains("-unified-"));
-        let renamed = names().find(|n| !n.starts_with(HEADER_RATELIMIT_PREFIX) && n.contains(HEADER_RATELIMIT_PREFIX));
+        let renamed = renamed_limit_header(headers);
         let openai = names().find(|n| n.starts_with("x-ratelimit-"));
         match (ratelimit, renamed, openai) {
             (Some(n), _, _) => self.note(Signal::RateLimitHeaders, Shape::AnthropicHeaders, n),

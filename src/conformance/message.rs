@@ -4,18 +4,21 @@
 use serde_json::Value;
 
 use super::finding::Finding;
+use super::fingerprint::Fingerprint;
 use super::rules::Rule;
 
 /// Checks a 2xx non-streaming body.
 pub fn check_message(body: &[u8]) -> Vec<Finding> {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
-    check_message_parsed(parsed.as_ref(), body)
+    check_message_parsed(parsed.as_ref(), body).0
 }
 
-/// [`check_message`] for a body the caller already parsed (`None`: not JSON).
-pub fn check_message_parsed(parsed: Option<&Value>, body: &[u8]) -> Vec<Finding> {
+/// [`check_message`] for a body the caller already parsed (`None`: not JSON), with the
+/// fingerprint read of a Message that parsed (for the run's channel evidence), so a
+/// run reads it once.
+pub fn check_message_parsed(parsed: Option<&Value>, body: &[u8]) -> (Vec<Finding>, Option<Fingerprint>) {
     let Some(v) = parsed else {
-        return vec![Finding::new(Rule::MessageShape, None, "body is not JSON", body)];
+        return (vec![Finding::new(Rule::MessageShape, None, "body is not JSON", body)], None);
     };
     let validator = &crate::schemas::validators().message;
     let mut findings = Vec::new();
@@ -27,11 +30,12 @@ pub fn check_message_parsed(parsed: Option<&Value>, body: &[u8]) -> Vec<Finding>
     for block in content.iter().filter(|b| !super::stream::known_block(&kind(b))) {
         findings.push(Finding::new(Rule::UnknownBlock, None, format!("unknown content block type {:?}", kind(block)), body));
     }
-    let seen = super::fingerprint::Fingerprint::from_message(v).differences();
+    let fingerprint = Fingerprint::from_message(v);
+    let seen = fingerprint.differences();
     if !seen.is_empty() {
         findings.push(Finding::new(Rule::IdentityBackend, None, seen.join("; "), b""));
     }
-    findings
+    (findings, Some(fingerprint))
 }
 
 #[cfg(test)]

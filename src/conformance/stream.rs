@@ -298,14 +298,16 @@ impl StreamChecker {
         if self.message_starts > 1 {
             return self.find(Rule::DuplicateMessageStart, "second message_start", raw);
         }
+        // A complete message_start (programmatic tool calling) already holds the answer.
+        let content = data.pointer("/message/content").and_then(Value::as_array).filter(|c| !c.is_empty());
+        let stop_reason = data.pointer("/message/stop_reason").and_then(Value::as_str);
         if let Some(usage) = data.pointer("/message/usage") {
             self.update_usage(usage, raw);
             let counted = |k: &str| usage.get(k).and_then(Value::as_u64).unwrap_or(0);
             let input = counted("input_tokens") + counted("cache_read_input_tokens") + counted("cache_creation_input_tokens");
-            // A complete message_start (programmatic tool calling) ran its turn inside the
-            // container and genuinely reports zero usage (PROTOCOL.md §7).
-            let complete = data.pointer("/message/content").and_then(Value::as_array).is_some_and(|c| !c.is_empty())
-                && data.pointer("/message/stop_reason").is_some_and(Value::is_string);
+            // A complete one ran its turn inside the container and genuinely reports zero
+            // usage (PROTOCOL.md §7).
+            let complete = content.is_some() && stop_reason.is_some();
             if usage.get("input_tokens").is_some_and(|v| v == 0) && input == 0 && !self.iterations && !complete {
                 self.find(Rule::InputTokensZero, "message_start usage.input_tokens is 0, with no cached input", raw);
             }
@@ -314,8 +316,6 @@ impl StreamChecker {
         self.start_output = data.pointer("/message/usage/output_tokens").and_then(Value::as_u64);
         self.model = data.pointer("/message/model").and_then(Value::as_str).map(str::to_owned);
         self.message_id = data.pointer("/message/id").and_then(Value::as_str).map(str::to_owned);
-        let content = data.pointer("/message/content").and_then(Value::as_array).filter(|c| !c.is_empty());
-        let stop_reason = data.pointer("/message/stop_reason").and_then(Value::as_str);
         if let (Some(content), Some(reason)) = (content, stop_reason) {
             self.complete_start = true;
             self.stop_reason = Some(reason.to_owned());

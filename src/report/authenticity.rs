@@ -102,11 +102,16 @@ pub fn build(evidence: &Evidence, motion: LimitMotion) -> Option<AuthenticityInf
 
 /// A verdict in a table cell: `bedrock (proof)`, or the channels of a mixed routing.
 pub fn short(m: &ModelChannel) -> String {
-    if m.mixed.is_empty() {
-        return format!("{} ({})", m.channel, m.confidence);
+    match mixed(m) {
+        None => format!("{} ({})", m.channel, m.confidence),
+        Some(parts) => format!("mixed: {parts}"),
     }
+}
+
+/// Each channel of a mixed routing with its count (`24 anthropic, 16 bedrock`).
+fn mixed(m: &ModelChannel) -> Option<String> {
     let parts: Vec<String> = m.mixed.iter().map(|(c, n)| format!("{n} {c}")).collect();
-    format!("mixed: {}", parts.join(", "))
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 impl AuthenticityInfo {
@@ -116,12 +121,7 @@ impl AuthenticityInfo {
             .models
             .iter()
             .map(|m| {
-                let mixed = if m.mixed.is_empty() {
-                    String::new()
-                } else {
-                    let parts: Vec<String> = m.mixed.iter().map(|(c, n)| format!("{n} {c}")).collect();
-                    format!(", MIXED ROUTING: {}", parts.join(", "))
-                };
+                let mixed = mixed(m).map(|parts| format!(", MIXED ROUTING: {parts}")).unwrap_or_default();
                 format!("channel: {} → {} ({} evidence, {} responses{mixed})", m.model, m.channel, m.confidence, m.responses)
             })
             .collect();
