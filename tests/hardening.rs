@@ -7,54 +7,54 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_relaybench");
 
+/// The key the echo tests give relaybench, and a server then quotes back.
+const ECHOED_KEY: &str = "sk-relaybench-0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// Runs `requests` requests (and `probes`) against a server that answers every one with
+/// `response`, the key in [`ECHOED_KEY`]; returns the exit code, what was printed and every
+/// file written, after checking that none of it holds the key.
+async fn run_against_an_echo(name: &str, response: String, probes: &str, requests: u32) -> (Option<i32>, String, Vec<(std::path::PathBuf, String)>) {
+    let (base, _) = common::recording_server(response.into_bytes()).await;
+    let dir = common::temp_dir(name);
+    let scenario = format!("name: echo\ntarget: {{base_url: \"{base}\", api_key_env: RELAYBENCH_TEST_ECHO_KEY}}\nmodel: claude-sonnet-4-5\nprobes: [{probes}]\nrequests:\n  - {{max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: {requests}}}\n");
+    let file = common::write_file(&dir, "s.yaml", &scenario);
+    let out = dir.join("out");
+    let o = common::run_with_key(&file, &out, "RELAYBENCH_TEST_ECHO_KEY", ECHOED_KEY).await;
+    let printed = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let artifacts = common::files_under(&out);
+    let prefix = &ECHOED_KEY[..12];
+    for (name, text) in std::iter::once(("stdout and stderr".to_owned(), printed.clone())).chain(artifacts.iter().map(|(p, t)| (p.display().to_string(), t.clone()))) {
+        assert!(!text.contains(prefix), "{name} holds the key: {text}");
+    }
+    (o.status.code(), printed, artifacts)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_echoed_by_a_server_appears_in_no_output_or_artifact() {
-    let key = "sk-relaybench-0123456789abcdefghijklmnopqrstuvwxyz";
+    let key = ECHOED_KEY;
     // A 401 that quotes the key in full, and again where an excerpt would cut it short;
     // a 200 stream whose error event quotes it as Bearer.
     let message = format!("invalid token {key}; {} Authorization: Bearer {key}", "x".repeat(118));
     let body = format!(r#"{{"type":"error","error":{{"type":"authentication_error","message":"{message}"}}}}"#);
     let response = format!("HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\nrequest-id: req_1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
-    let (base, _) = common::recording_server(response.into_bytes()).await;
-    let dir = common::temp_dir("hardening-key-echo");
-    let scenario = format!("name: echo\ntarget: {{base_url: \"{base}\", api_key_env: RELAYBENCH_TEST_ECHO_KEY}}\nmodel: claude-sonnet-4-5\nprobes: [missing-max-tokens]\nrequests:\n  - {{max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: 3}}\n");
-    let file = common::write_file(&dir, "s.yaml", &scenario);
-    let out = dir.join("out");
-    let o = common::run_with_key(&file, &out, "RELAYBENCH_TEST_ECHO_KEY", key).await;
-    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert_eq!(o.status.code(), Some(3), "authentication refused on every request: {stdout}{stderr}");
-    let artifacts = common::files_under(&out);
+    let (code, printed, artifacts) = run_against_an_echo("hardening-key-echo", response, "missing-max-tokens", 3).await;
+    assert_eq!(code, Some(3), "authentication refused on every request: {printed}");
     assert!(artifacts.len() >= 3, "report.json, summary.md, junit.xml");
     assert!(artifacts.iter().any(|(_, text)| text.contains("[REDACTED]")), "the echo was seen, and redacted");
-    let prefix = &key[..12];
-    for (name, text) in [("stdout".to_owned(), stdout.to_string()), ("stderr".to_owned(), stderr.to_string())].into_iter().chain(artifacts.into_iter().map(|(p, t)| (p.display().to_string(), t))) {
-        assert!(!text.contains(prefix), "{name} holds the key: {text}");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_echoed_in_the_fingerprinted_fields_stays_out_of_the_authenticity_section() {
-    let key = "sk-relaybench-0123456789abcdefghijklmnopqrstuvwxyz";
+    let key = ECHOED_KEY;
     // A well-formed answer whose message id and a platform header quote the key: both are
     // kept as examples of the channel fingerprints.
     let body = format!(
         r#"{{"id":"msg_{key}","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{{"type":"text","text":"hi"}}],"stop_reason":"end_turn","stop_sequence":null,"usage":{{"input_tokens":3,"output_tokens":1}}}}"#
     );
     let response = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_1\r\nx-amzn-requestid: {key}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
-    let (base, _) = common::recording_server(response.into_bytes()).await;
-    let dir = common::temp_dir("hardening-key-fingerprint");
-    let scenario = format!("name: echo\ntarget: {{base_url: \"{base}\", api_key_env: RELAYBENCH_TEST_ECHO_KEY}}\nmodel: claude-sonnet-4-5\nprobes: []\nrequests:\n  - {{max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: 2}}\n");
-    let file = common::write_file(&dir, "s.yaml", &scenario);
-    let out = dir.join("out");
-    let o = common::run_with_key(&file, &out, "RELAYBENCH_TEST_ECHO_KEY", key).await;
-    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
-    let artifacts = common::files_under(&out);
+    let (_, _, artifacts) = run_against_an_echo("hardening-key-fingerprint", response, "", 2).await;
     let report = artifacts.iter().find(|(p, _)| p.ends_with("report.json")).expect("report.json");
     assert!(report.1.contains("\"authenticity\"") && report.1.contains("[REDACTED]"), "the examples were kept, redacted: {}", report.1);
-    let prefix = &key[..12];
-    for (name, text) in std::iter::once(("stdout".to_owned(), stdout)).chain(artifacts.into_iter().map(|(p, t)| (p.display().to_string(), t))) {
-        assert!(!text.contains(prefix), "{name} holds the key: {text}");
-    }
 }
 
 #[test]
