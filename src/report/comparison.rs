@@ -14,8 +14,12 @@ use crate::outcome::OutcomeKind;
 /// Identifies the comparison format; bumped on incompatible changes.
 pub const COMPARISON_FORMAT: &str = "relaybench.comparison/1";
 pub use super::names::COMPARISON_JSON;
-/// The latency metrics compared, in display order.
-pub const COMPARED_LATENCIES: [&str; 5] = ["ttfb", "message_start", "ttft", "itl", "e2e"];
+/// The latency metrics a regression is judged on, in display order.
+pub const JUDGED_LATENCIES: [&str; 3] = ["ttft", "itl", "e2e"];
+/// The latency metrics shown side by side: the judged ones, with the head and
+/// `message_start` before them, where a relay holding the head back shows. Those two are
+/// shown, not judged: on a fast target they are fractions of a millisecond, all noise.
+pub const COMPARED_LATENCIES: [&str; 5] = ["ttfb", "message_start", JUDGED_LATENCIES[0], JUDGED_LATENCIES[1], JUDGED_LATENCIES[2]];
 
 /// Several targets' results on one workload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -61,7 +61,7 @@ impl Diff {
 /// Compares B against A; `tolerance` is the allowed relative worsening (0.1 = 10%).
 pub fn compare(a: &Report, b: &Report, tolerance: f64) -> Diff {
     let mut rows = Vec::new();
-    for metric in super::comparison::COMPARED_LATENCIES {
+    for metric in super::comparison::JUDGED_LATENCIES {
         let (Some(ma), Some(mb)) = (a.metrics.get(metric), b.metrics.get(metric)) else { continue };
         if ma.count == 0 || mb.count == 0 {
             continue;
