@@ -3,7 +3,7 @@
 //! the finding says what came back instead.
 
 use bytes::Bytes;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::time::Instant;
 
 use crate::client::Client;
@@ -11,9 +11,11 @@ use crate::stop::Stop;
 use crate::conformance::{Finding, Rule};
 
 /// Built-in probe names, in the order they run.
-pub const BUILTIN: [&str; 6] = [
+pub const BUILTIN: [&str; 8] = [
     "missing-max-tokens",
+    "body-not-json",
     "wrong-key",
+    "no-key",
     "unknown-model",
     "temperature-out-of-range",
     "thinking-budget-above-max-tokens",
@@ -23,15 +25,30 @@ pub const BUILTIN: [&str; 6] = [
 /// A model id no provider serves.
 pub const UNKNOWN_MODEL: &str = "relaybench-no-such-model";
 
+/// A body cut off mid-message, as a client that died while writing sends it: a relay
+/// must answer 400 `invalid_request_error`, not pass it on or fail with a 500.
+const BROKEN_BODY: &str = r#"{"model": "MODEL", "max_tokens": 64, "messages": [{"role": "user", "content": "probe""#;
+
+/// Which key a probe presents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeKey {
+    /// The target's own.
+    Target,
+    /// A deliberately wrong one.
+    Wrong,
+    /// None at all: no `x-api-key`, no `Authorization`.
+    Missing,
+}
+
 /// One probe.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
     /// Name in the report.
     pub name: String,
-    /// The request body.
-    pub body: Value,
-    /// Send it with a wrong key instead of the target's.
-    pub wrong_key: bool,
+    /// The request body, sent byte for byte (JSON, or deliberately not).
+    pub body: String,
+    /// The key it presents.
+    pub key: ProbeKey,
     /// Status the protocol requires.
     pub expect_status: u16,
     /// `error.type` the protocol requires.
@@ -41,35 +58,41 @@ pub struct Probe {
 /// The built-in probe `name` for `model`.
 pub fn builtin(name: &str, model: &str) -> Option<Probe> {
     let mut body = json!({"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": "probe"}]});
-    let (status, error_type, wrong_key) = match name {
+    let (status, error_type, key) = match name {
         "missing-max-tokens" => {
             body.as_object_mut()?.remove("max_tokens");
-            (400, "invalid_request_error", false)
+            (400, "invalid_request_error", ProbeKey::Target)
         }
-        "wrong-key" => (401, "authentication_error", true),
+        "body-not-json" => (400, "invalid_request_error", ProbeKey::Target),
+        "wrong-key" => (401, "authentication_error", ProbeKey::Wrong),
+        "no-key" => (401, "authentication_error", ProbeKey::Missing),
         "unknown-model" => {
             body["model"] = json!(UNKNOWN_MODEL);
-            (404, "not_found_error", false)
+            (404, "not_found_error", ProbeKey::Target)
         }
         "temperature-out-of-range" => {
             body["temperature"] = json!(5);
-            (400, "invalid_request_error", false)
+            (400, "invalid_request_error", ProbeKey::Target)
         }
         "thinking-budget-above-max-tokens" => {
             body["max_tokens"] = json!(1100);
             body["thinking"] = json!({"type": "enabled", "budget_tokens": 2048});
-            (400, "invalid_request_error", false)
+            (400, "invalid_request_error", ProbeKey::Target)
         }
         "malformed-tool-name" => {
             body["tools"] = json!([{"name": "bad name!", "input_schema": {"type": "object"}}]);
-            (400, "invalid_request_error", false)
+            (400, "invalid_request_error", ProbeKey::Target)
         }
         _ => return None,
+    };
+    let body = match name {
+        "body-not-json" => BROKEN_BODY.replace("MODEL", &model.replace('"', "")),
+        _ => body.to_string(),
     };
     Some(Probe {
         name: name.to_owned(),
         body,
-        wrong_key,
+        key,
         expect_status: status,
         expect_error_type: error_type.to_owned(),
     })
@@ -90,18 +113,38 @@ pub struct ProbeResult {
     pub findings: Vec<Finding>,
 }
 
-/// Sends each probe once, in order: with `client`, or `wrong_key` for key probes.
-pub async fn run(client: &Client, wrong_key: &Client, probes: &[Probe]) -> Vec<ProbeResult> {
-    run_until(client, wrong_key, probes, &Stop::default()).await
+/// The clients probes are sent with, one per [`ProbeKey`].
+pub struct ProbeClients {
+    /// With the target's key.
+    pub target: Client,
+    /// With a wrong key.
+    pub wrong_key: Client,
+    /// With no key.
+    pub no_key: Client,
+}
+
+impl ProbeClients {
+    fn for_key(&self, key: ProbeKey) -> &Client {
+        match key {
+            ProbeKey::Target => &self.target,
+            ProbeKey::Wrong => &self.wrong_key,
+            ProbeKey::Missing => &self.no_key,
+        }
+    }
+}
+
+/// Sends each probe once, in order, with the client its key calls for.
+pub async fn run(clients: &ProbeClients, probes: &[Probe]) -> Vec<ProbeResult> {
+    run_until(clients, probes, &Stop::default()).await
 }
 
 /// [`run`], ended at once by `stop` (an interrupt): the probes answered so far are
 /// returned, the one in flight is not.
-pub async fn run_until(client: &Client, wrong_key: &Client, probes: &[Probe], stop: &Stop) -> Vec<ProbeResult> {
+pub async fn run_until(clients: &ProbeClients, probes: &[Probe], stop: &Stop) -> Vec<ProbeResult> {
     let mut results = Vec::with_capacity(probes.len());
     for probe in probes {
-        let sender = if probe.wrong_key { wrong_key } else { client };
-        let body = Bytes::from(probe.body.to_string());
+        let sender = clients.for_key(probe.key);
+        let body = Bytes::from(probe.body.clone());
         let outcome = tokio::select! {
             o = sender.execute(body, 0, false, None, Instant::now()) => o,
             _ = stop.wait() => break,
@@ -144,10 +187,10 @@ mod tests {
         let models = vec!["m".to_owned()];
         for name in BUILTIN {
             let probe = builtin(name, "m").expect(name);
-            if probe.wrong_key {
+            if probe.key != ProbeKey::Target {
                 continue; // the key is a header, not the body
             }
-            let rejection = crate::conformance::validate::validate(probe.body.to_string().as_bytes(), &models)
+            let rejection = crate::conformance::validate::validate(probe.body.as_bytes(), &models)
                 .expect_err(name);
             assert_eq!(rejection.status, probe.expect_status, "{name}");
             assert_eq!(rejection.error_type, probe.expect_error_type, "{name}");

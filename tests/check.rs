@@ -124,11 +124,14 @@ fn probes_that_succeed_are_findings_naming_what_came_back() {
         .expect("run");
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("probes 0/6 passed"), "{stdout}");
-    assert!(stdout.contains("wrong-key (expected 401 authentication_error, got 200)"), "{stdout}");
+    let all = relaybench::probes::BUILTIN.len();
+    assert!(stdout.contains(&format!("probes 0/{all} passed")), "{stdout}");
+    for line in ["wrong-key (expected 401 authentication_error, got 200)", "no-key (expected 401 authentication_error, got 200)", "body-not-json (expected 400 invalid_request_error, got 200)"] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
     let r = common::only_report(&out);
     assert_eq!(r.totals.requests, 2, "probes are not load");
-    assert_eq!(r.conformance.rules["probe.unexpected-response"].count, 6);
+    assert_eq!(r.conformance.rules["probe.unexpected-response"].count, all as u64);
     assert!(r.conformance.rules["probe.unexpected-response"].examples[0].template.starts_with("probe:"));
 }
 

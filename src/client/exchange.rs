@@ -400,6 +400,9 @@ fn request_headers(target: &Target) -> Result<Vec<(HeaderName, HeaderValue)>, Cl
     if !headers.iter().any(|(n, _)| *n == USER_AGENT) {
         headers.push((USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE)));
     }
+    if target.api_key.is_none() {
+        return Ok(headers);
+    }
     let (name, value) = match target.auth {
         AuthStyle::XApiKey => (HeaderName::from_static(protocol::HEADER_API_KEY), target.api_key.expose().to_owned()),
         AuthStyle::Bearer => (AUTHORIZATION, format!("Bearer {}", target.api_key.expose())),
@@ -439,6 +442,11 @@ mod tests {
         let client = Client::new(&target(AuthStyle::XApiKey), Timeouts::default()).expect("client");
         let req = client.build_request(Bytes::new());
         assert_eq!(req.headers()["x-api-key"], "sk-secret");
+        let mut keyless = target(AuthStyle::XApiKey);
+        keyless.api_key = ApiKey::none();
+        let req = Client::new(&keyless, Timeouts::default()).expect("client").build_request(Bytes::new());
+        assert!(!req.headers().contains_key("x-api-key") && !req.headers().contains_key("authorization"));
+        assert_eq!(req.headers()["anthropic-version"], "2023-06-01", "only the key is left out");
     }
 
     #[test]

@@ -21,6 +21,17 @@ impl ApiKey {
         ApiKey(key.into())
     }
 
+    /// No key at all: requests carry no auth header (the `no-key` probe). Keys read from
+    /// the environment are never empty, so this cannot happen by mistake.
+    pub fn none() -> Self {
+        ApiKey(String::new())
+    }
+
+    /// Whether this is [`ApiKey::none`].
+    pub fn is_none(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The key itself, for building the auth header only.
     pub fn expose(&self) -> &str {
         &self.0

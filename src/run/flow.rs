@@ -313,11 +313,17 @@ async fn run_probes(target: &Target, probes: &[crate::probes::Probe], timeouts: 
     if probes.is_empty() {
         return Ok(Vec::new());
     }
-    let client = Client::new(target, timeouts)?;
-    let mut wrong = target.clone();
-    wrong.api_key = ApiKey::new(PROBE_WRONG_KEY);
-    let wrong_key = Client::new(&wrong, timeouts)?;
-    Ok(crate::probes::run_until(&client, &wrong_key, probes, stop).await)
+    let with_key = |key: ApiKey| {
+        let mut t = target.clone();
+        t.api_key = key;
+        Client::new(&t, timeouts)
+    };
+    let clients = crate::probes::ProbeClients {
+        target: Client::new(target, timeouts)?,
+        wrong_key: with_key(ApiKey::new(PROBE_WRONG_KEY))?,
+        no_key: with_key(ApiKey::none())?,
+    };
+    Ok(crate::probes::run_until(&clients, probes, stop).await)
 }
 
 /// How a target is named in its report.

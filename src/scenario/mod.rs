@@ -318,8 +318,8 @@ impl Scenario {
                 ProbeSpec::Builtin(name) => crate::probes::builtin(name, model),
                 ProbeSpec::Custom(c) => Some(crate::probes::Probe {
                     name: c.name.clone(),
-                    body: c.body.clone(),
-                    wrong_key: c.wrong_key,
+                    body: c.body.to_string(),
+                    key: if c.wrong_key { crate::probes::ProbeKey::Wrong } else { crate::probes::ProbeKey::Target },
                     expect_status: c.expect.status,
                     expect_error_type: c.expect.error_type.clone(),
                 }),
@@ -533,7 +533,7 @@ load:
         let s = parse(&text, Path::new("s.yaml")).expect("valid");
         let probes = s.probes(&s.model);
         assert_eq!(probes.len(), 2);
-        assert!(probes[0].wrong_key);
+        assert_eq!(probes[0].key, crate::probes::ProbeKey::Wrong);
         assert_eq!(probes[1].expect_status, 400);
         let e = err(&format!("{GOOD}probes:\n  - wrong-kye\n"));
         assert_eq!(e.line, Some(13), "{e}");
