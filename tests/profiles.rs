@@ -53,11 +53,10 @@ async fn each_profile_shows_its_documented_deviation_and_nothing_else() {
     assert_eq!(ids, documented, "every catalog entry is stated here from its document");
     for p in CATALOG {
         let server = start(Some(p.id)).await;
-        let client = common::client(&server.base_url(), "k", Duration::from_secs(10));
-        let wrong = common::client(&server.base_url(), "wrong", Duration::from_secs(10));
+        let clients = common::probe_clients(&server.base_url());
         let all: Vec<_> = probes::BUILTIN.iter().map(|n| probes::builtin(n, "claude-sonnet-4-5").expect("probe")).collect();
         let mut found = BTreeSet::new();
-        for r in probes::run(&client, &wrong, &all).await {
+        for r in probes::run(&clients, &all).await {
             found.extend(r.findings.iter().map(|f| f.rule.id()));
         }
         let stated = DOCUMENTED_ENVELOPE_DEVIATION.iter().find(|(id, _)| *id == p.id).and_then(|(_, rule)| *rule);

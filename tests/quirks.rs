@@ -47,9 +47,9 @@ async fn live_findings(server: &MockServer) -> BTreeSet<&'static str> {
         let o = client.execute(Bytes::from(body), 0, stream, Some(&facts), Instant::now()).await;
         found.extend(o.findings.iter().map(|f| f.rule.id()));
     }
-    let wrong_key = common::client(&server.base_url(), "wrong", Duration::from_secs(20));
+    let clients = common::probe_clients(&server.base_url());
     let probes: Vec<_> = probes::BUILTIN.iter().map(|n| probes::builtin(n, "claude-sonnet-4-5").expect("builtin")).collect();
-    for result in probes::run(&client, &wrong_key, &probes).await {
+    for result in probes::run(&clients, &probes).await {
         found.extend(result.findings.iter().map(|f| f.rule.id()));
     }
     found
@@ -92,7 +92,7 @@ async fn clean_mock_breaks_no_rule() {
 async fn each_quirk_fires_its_rule_and_only_it() {
     // What must have a quirk, from the rule table and PROTOCOL.md §8, not from the mock's
     // own list: every error rule, and the relay faults that are warnings.
-    let warned_faults = [Rule::ErrorInsteadOfStatus, Rule::BufferedStream, Rule::RequestEmptyEndTurn];
+    let warned_faults = [Rule::ErrorInsteadOfStatus, Rule::BufferedStream, Rule::RequestEmptyEndTurn, Rule::EnvelopeRequestIdMissing];
     let must_fire: Vec<Rule> = relaybench::conformance::RULES
         .iter()
         .filter(|r| r.severity == relaybench::conformance::Severity::Error)
@@ -114,10 +114,10 @@ async fn each_quirk_fires_its_rule_and_only_it() {
     // Most faults are in the bytes, and come back from a capture too.
     assert!(offline * 3 > must_fire.len() * 2, "only {offline} of {} checked offline", must_fire.len());
     // The mock commits nothing else, but the fault only a repeated request shows
-    // (tests/features.rs judges it) and the one only a series of responses shows (frozen
-    // rate-limit headers, tests/limits.rs).
+    // (tests/features.rs judges it) and those only a series of responses shows (frozen
+    // rate-limit headers, tests/limits.rs; dropped ones and a held head, tests/series.rs).
     let others: Vec<Rule> = quirk::available().filter(|r| !must_fire.contains(r)).collect();
-    assert_eq!(others, [Rule::IdentityResponseCache, Rule::LimitsStaticHeaders]);
+    assert_eq!(others, [Rule::IdentityResponseCache, Rule::LimitsStaticHeaders, Rule::LimitsHeadersDropped, Rule::StreamHeadHeld]);
 }
 
 #[test]

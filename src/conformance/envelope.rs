@@ -16,7 +16,17 @@ pub fn check_error_body(status: u16, body: &[u8]) -> Vec<Finding> {
 /// [`check_error_body`] for a body the caller already parsed (`None`: not JSON).
 pub fn check_error_parsed(status: u16, parsed: Option<&Value>, body: &[u8]) -> Vec<Finding> {
     match parsed {
-        Some(v) => check_envelope(Some(status), v, body, None),
+        Some(v) => {
+            let mut findings = check_envelope(Some(status), v, body, None);
+            // Judged on an envelope of the API's shape only: a body of another shape is
+            // already a violation, and lacks the id for the same reason.
+            let shaped = !findings.iter().any(|f| f.rule == Rule::EnvelopeShape);
+            let id = v.get("request_id").and_then(Value::as_str).filter(|id| !id.is_empty());
+            if shaped && id.is_none() {
+                findings.push(Finding::new(Rule::EnvelopeRequestIdMissing, None, format!("HTTP {status} error body has no request_id"), body));
+            }
+            findings
+        }
         None => vec![Finding::new(Rule::EnvelopeNotJson, None, format!("HTTP {status} body is not JSON"), body)],
     }
 }
@@ -119,11 +129,11 @@ mod tests {
 
     #[test]
     fn an_overload_flattened_into_a_502_is_named() {
-        let flattened = br#"{"type":"error","error":{"type":"api_error","message":"Upstream overloaded, please try again later"}}"#;
+        let flattened = br#"{"type":"error","error":{"type":"api_error","message":"Upstream overloaded, please try again later"},"request_id":"req_1"}"#;
         assert_eq!(rules(&check_error_body(502, flattened)), [Rule::EnvelopeOverloadedFlattened]);
-        let real = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        let real = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_1"}"#;
         assert!(check_error_body(529, real).is_empty());
-        let internal = br#"{"type":"error","error":{"type":"api_error","message":"Internal server error"}}"#;
+        let internal = br#"{"type":"error","error":{"type":"api_error","message":"Internal server error"},"request_id":"req_1"}"#;
         assert!(check_error_body(500, internal).is_empty());
     }
 
@@ -131,6 +141,18 @@ mod tests {
     fn official_envelope_passes() {
         let body = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_1"}"#;
         assert!(check_error_body(529, body).is_empty());
+    }
+
+    #[test]
+    fn an_error_body_without_request_id_is_named_once_its_shape_is_right() {
+        let wrapped = br#"{"type":"error","error":{"type":"invalid_request_error","message":"litellm.APIError: AnthropicException - max_tokens: Field required"}}"#;
+        assert_eq!(rules(&check_error_body(400, wrapped)), [Rule::EnvelopeRequestIdMissing]);
+        let null_id = br#"{"type":"error","error":{"type":"invalid_request_error","message":"x"},"request_id":null}"#;
+        assert_eq!(rules(&check_error_body(400, null_id)), [Rule::EnvelopeRequestIdMissing]);
+        let real = include_bytes!("../../tests/fixtures/real-api/error-extra-keys.json");
+        assert!(check_error_body(529, real).is_empty(), "the API's own error body");
+        let openai = br#"{"error":{"message":"bad key","type":"authentication_error"}}"#;
+        assert_eq!(rules(&check_error_body(401, openai)), [Rule::EnvelopeShape], "a body of another shape is named once");
     }
 
     #[test]
@@ -142,7 +164,7 @@ mod tests {
 
     #[test]
     fn status_and_type_must_agree() {
-        let body = br#"{"type":"error","error":{"type":"api_error","message":"x"}}"#;
+        let body = br#"{"type":"error","error":{"type":"api_error","message":"x"},"request_id":"req_1"}"#;
         assert_eq!(rules(&check_error_body(429, body)), [Rule::EnvelopeStatusMismatch]);
         assert!(check_error_body(500, body).is_empty());
     }

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod message;
 pub mod request;
 pub mod rules;
+pub mod series;
 pub mod stream;
 pub mod validate;
 

@@ -138,6 +138,9 @@ pub enum Rule {
     LimitsThrottledWithRoom,
     LimitsResetInvalid,
     LimitsHeadersRenamed,
+    LimitsHeadersDropped,
+    StreamHeadHeld,
+    EnvelopeRequestIdMissing,
 }
 
 /// One row of the table.
@@ -163,7 +166,7 @@ use Class::{Errors, Headers, Identity, Limits, NewTypes, Stop, Streaming, Struct
 use Severity::{Error, Info, Warn};
 
 /// Every rule, in the order of [`Rule`]'s variants.
-pub const RULES: [RuleInfo; 59] = [
+pub const RULES: [RuleInfo; 62] = [
     row(Rule::Framing, Structure, "stream.framing", Error, "the body frames as server-sent events: valid UTF-8, each event under the size limit"),
     row(Rule::DataNotJson, Structure, "stream.data-not-json", Error, "every event's data is one JSON object"),
     row(Rule::SchemaEvent, Structure, "stream.schema", Error, "each event's data matches the JSON Schema of its `type` (schemas/anthropic/*Event.schema.json)"),
@@ -223,6 +226,9 @@ pub const RULES: [RuleInfo; 59] = [
     row(Rule::LimitsThrottledWithRoom, Limits, "limits.throttled-with-room", Warn, "a 429 comes when a limit is spent, not while its own (or the last second's) headers leave 10% or more of every limit"),
     row(Rule::LimitsResetInvalid, Limits, "limits.reset-invalid", Warn, "`anthropic-ratelimit-*-reset` is an RFC 3339 time, not before the response and at most the limits' one-minute window after it"),
     row(Rule::LimitsHeadersRenamed, Limits, "limits.headers-renamed", Warn, "rate-limit headers keep the API's names: a copy under a gateway's prefix (`llm_provider-anthropic-ratelimit-*`) with none of `anthropic-ratelimit-*` is invisible to the SDKs and to any client reading the API's"),
+    row(Rule::LimitsHeadersDropped, Limits, "limits.headers-dropped", Warn, "rate-limit headers come on every successful answer: a target that sends them on streams but not on whole answers (or the reverse) has a program in front of the API that drops them"),
+    row(Rule::StreamHeadHeld, Streaming, "stream.head-held", Warn, "a stream's head and `message_start` come before its first token: on 10 or more streams with a TTFT of 20 ms or more, every head arriving with the first token is a proxy holding it back (TTFB then measures the model, not the relay)"),
+    row(Rule::EnvelopeRequestIdMissing, Errors, "envelope.request-id-missing", Warn, "an HTTP error body carries the API's top-level `request_id`: one without it was dropped by a relay or written by the relay itself, and leaves nothing to quote to support"),
 ];
 
 impl Rule {

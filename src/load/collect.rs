@@ -4,6 +4,8 @@
 use tokio::sync::mpsc;
 
 use crate::conformance::limits::{Dimension, LimitSummary, LimitTracker};
+use crate::conformance::series::SeriesChecks;
+use crate::conformance::fingerprint::Signal;
 use crate::conformance::{Finding, Rule};
 use crate::metrics::Recorder;
 use std::collections::{BTreeMap, BTreeSet};
@@ -419,6 +421,20 @@ fn compare_twins(twins: &[(usize, usize)], totals: &[BTreeSet<u64>], names: &[St
         .collect()
 }
 
+/// What the series rules find on one more outcome: its rate-limit headers against the
+/// other mode's, and a complete stream's head against its first token.
+fn series_findings(series: &mut SeriesChecks, o: &Outcome) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let limit_headers = o.fingerprint.as_ref().and_then(|fp| fp.observed.iter().find(|x| x.signal == Signal::RateLimitHeaders));
+    if let Some(seen) = limit_headers {
+        found.extend(series.observe_limits(o.stream, seen.shape, &seen.example));
+    }
+    if let (true, OutcomeKind::Ok, Some(ttfb), Some(ttft)) = (o.stream, o.kind, o.ttfb, o.ttft) {
+        found.extend(series.observe_head(ttfb, ttft));
+    }
+    found
+}
+
 /// Collects outcomes until every sender is gone. `names` are the template names, `twins`
 /// the pairs whose usage must agree (see [`stream_twins`]), and `run_start` the origin of
 /// the time series.
@@ -442,10 +458,12 @@ pub async fn collect(
     let mut fatal = 0u64;
     let mut passed = 0u64;
     let mut limits = LimitTracker::new();
+    let mut series = SeriesChecks::default();
     while let Some(mut o) = outcomes.recv().await {
         // Rate-limit findings first: they decide what is captured, as any finding does.
         let found = limits.observe(o.status, o.limits.as_deref(), o.input_tokens.unwrap_or(0), o.output_tokens.unwrap_or(0));
         o.findings.extend(found);
+        o.findings.extend(series_findings(&mut series, &o));
         if let (Some(start), Some(ttfb)) = (o.start, o.ttfb) {
             let head = (start + ttfb).saturating_duration_since(run_start);
             let bucket = c.time_series.entry(head.as_secs()).or_default();

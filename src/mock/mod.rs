@@ -303,8 +303,11 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
         }
     };
     let mut response = with_request_id(response, &request_id);
+    let stream = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if quirk::drops_limit_headers(state.config.quirk, stream) {
+        extra.retain(|(name, _)| !name.starts_with(protocol::HEADER_RATELIMIT_PREFIX));
+    }
     if state.config.gateway.is_some() {
-        let stream = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
         channel::gateway_headers(&mut rng, &mut extra, stream);
         if !stream {
             response.headers_mut().remove(HEADER_REQUEST_ID);
@@ -453,7 +456,7 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng, extra: &m
             stream::send_events(events, timing, start, tx, hold, log).await;
             drop(slot);
         });
-        if config.gateway.is_some() {
+        if config.gateway.is_some() || config.quirk == Some(Rule::StreamHeadHeld) {
             // The gateway holds the head (and message_start) until the first token.
             tokio::time::sleep_until(first_token).await;
         }

@@ -12,13 +12,14 @@ use crate::conformance::{Rule, Severity, RULES};
 use crate::protocol::{event, CONTENT_TYPE_JSON, CONTENT_TYPE_SSE};
 
 /// Warnings a quirk can commit: relay faults (PROTOCOL.md §8) that are not violations.
-pub const WARN_QUIRKS: [Rule; 3] = [Rule::ErrorInsteadOfStatus, Rule::BufferedStream, Rule::RequestEmptyEndTurn];
+pub const WARN_QUIRKS: [Rule; 4] = [Rule::ErrorInsteadOfStatus, Rule::BufferedStream, Rule::RequestEmptyEndTurn, Rule::EnvelopeRequestIdMissing];
 /// Faults only a repeated request shows (a feature case sends it twice), so no single
 /// response carries their finding.
 pub const REPEAT_QUIRKS: [Rule; 1] = [Rule::IdentityResponseCache];
-/// Faults only a series of responses shows (made-up rate-limit headers), judged across a
-/// run rather than on one response.
-pub const SERIES_QUIRKS: [Rule; 1] = [Rule::LimitsStaticHeaders];
+/// Faults only a series of responses shows (made-up rate-limit headers, rate-limit headers
+/// on streams only, a head held back on every stream), judged across a run rather than on
+/// one response.
+pub const SERIES_QUIRKS: [Rule; 3] = [Rule::LimitsStaticHeaders, Rule::LimitsHeadersDropped, Rule::StreamHeadHeld];
 
 /// Every rule a quirk can break: all error-severity rules, [`WARN_QUIRKS`],
 /// [`REPEAT_QUIRKS`] and [`SERIES_QUIRKS`].
@@ -52,9 +53,10 @@ fn overloaded_event() -> Planned {
 }
 
 /// The body of an overloaded upstream flattened into a 502, for
-/// `envelope.overloaded-flattened`.
+/// `envelope.overloaded-flattened`; the upstream's `request_id` is kept, so that rule
+/// fires alone.
 pub fn flattened_overload() -> Value {
-    json!({"type": "error", "error": {"type": "api_error", "message": "Upstream overloaded, please try again later"}})
+    json!({"type": "error", "error": {"type": "api_error", "message": "Upstream overloaded, please try again later"}, "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy"})
 }
 
 /// The reply a relay gives when it does not forward `stop_sequences`: planned without
@@ -326,8 +328,20 @@ pub fn apply_error(rule: Rule, status: u16, body: Value) -> (Vec<u8>, &'static s
             body["error"]["type"] = json!(if status == 500 { "overloaded_error" } else { "api_error" });
             (body.to_string().into_bytes(), CONTENT_TYPE_JSON)
         }
+        Rule::EnvelopeRequestIdMissing => {
+            let mut body = body;
+            if let Some(map) = body.as_object_mut() {
+                map.remove("request_id");
+            }
+            (body.to_string().into_bytes(), CONTENT_TYPE_JSON)
+        }
         _ => (body.to_string().into_bytes(), CONTENT_TYPE_JSON),
     }
+}
+
+/// Whether `quirk` drops the rate-limit headers of a whole (not streamed) answer.
+pub fn drops_limit_headers(quirk: Option<Rule>, stream: bool) -> bool {
+    quirk == Some(Rule::LimitsHeadersDropped) && !stream
 }
 
 /// The content type of a stream under `quirk`.

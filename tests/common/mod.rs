@@ -25,6 +25,13 @@ pub fn client(base_url: &str, key: &str, total: Duration) -> Client {
 }
 
 /// A client with every limit given.
+/// The clients the probes go out with, against `base_url`: key `k`, a wrong key, none.
+#[allow(dead_code)]
+pub fn probe_clients(base_url: &str) -> relaybench::probes::ProbeClients {
+    let total = Duration::from_secs(20);
+    relaybench::probes::ProbeClients { target: client(base_url, "k", total), wrong_key: client(base_url, "wrong", total), no_key: client(base_url, "", total) }
+}
+
 pub fn client_with(base_url: &str, timeouts: Timeouts) -> Client {
     let target = Target {
         base_url: base_url.to_owned(),
