@@ -39,6 +39,10 @@ pub enum Command {
         /// `--set load.concurrency=64 --set load.duration=30s`; repeatable.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
+        /// Before the load, scan every model each target lists for its channel verdict
+        /// (the scenario's `authenticity: all`); the bound on requests and cost is printed first.
+        #[arg(long)]
+        authenticity: bool,
         /// Serve live metrics for Prometheus (OpenMetrics text on /metrics) on this
         /// address during the run, e.g. 127.0.0.1:9464.
         #[arg(long)]

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::client::{Client, ClientError, Target, Timeouts};
 use crate::conformance::request::{RequestFacts, ResponseSummary};
+use crate::conformance::fingerprint::Fingerprint;
 use crate::conformance::{Finding, Severity};
 use crate::protocol::AuthStyle;
 use crate::stop::Stop;
@@ -363,7 +364,7 @@ pub fn thinking_variant(provider: Option<&Provider>, model: &str) -> Option<&'st
 /// (for the `-thinking` variant and the listed models). A stop (an interrupt) ends the
 /// suite between cases; the cases run so far are returned.
 pub async fn run(target: &Target, timeouts: Timeouts, model: &str, provider: Option<&Provider>, names: &[String], stop: &Stop) -> Result<Vec<FeatureResult>, ClientError> {
-    let sender = Sender { target, timeouts, client: Client::new(target, timeouts)?.with_capture(true) };
+    let sender = Sender { target, timeouts, client: Client::new(target, timeouts)?.with_capture(true), seen: Default::default() };
     let mut results = Vec::with_capacity(names.len());
     for name in names {
         if stop.is_stopped() {
@@ -407,12 +408,72 @@ pub async fn run(target: &Target, timeouts: Timeouts, model: &str, provider: Opt
     Ok(results)
 }
 
+/// The cases the model scan sends each model (`authenticity:`): a streamed reply, a forced
+/// tool call, and a tool called while thinking answered in a second turn, so every
+/// fingerprint (ids of both kinds, a signature, headers of both kinds of answer) is seen.
+pub const SCAN_CASES: [&str; 3] = ["stream", "tools-any", "thinking-tool-round-trip"];
+/// Requests the scan sends one model: the round trip takes two.
+pub const SCAN_REQUESTS: u64 = 4;
+/// The most output tokens the scan can be billed per model: each case's `max_tokens`.
+pub const SCAN_MAX_OUTPUT_TOKENS: u64 = 64 + 64 + 2 * 2048;
+/// The most input tokens the scan sends per model, counted generously (the second turn of
+/// the round trip carries the first turn's thinking back).
+pub const SCAN_MAX_INPUT_TOKENS: u64 = 2 * 200 + 2 * 400 + 2048;
+
+const SCANNED: &str = "the model scan: a streamed reply, a forced tool call, a thinking tool round trip";
+
+/// One model's scan: its row (named `scan:MODEL`) and the fingerprints of its answers.
+#[derive(Debug, Clone)]
+pub struct Scanned {
+    /// The cases' verdict together, with every finding on their answers.
+    pub result: FeatureResult,
+    /// What each answer said about its channel.
+    pub fingerprints: Vec<Fingerprint>,
+}
+
+/// Sends [`SCAN_CASES`] to each of `models`, in order; ended at once by `stop`.
+pub async fn scan(target: &Target, timeouts: Timeouts, models: &[String], stop: &Stop) -> Result<Vec<Scanned>, ClientError> {
+    let sender = Sender { target, timeouts, client: Client::new(target, timeouts)?.with_capture(true), seen: Default::default() };
+    let mut scanned = Vec::with_capacity(models.len());
+    for model in models {
+        let one = async {
+            let mut parts = Vec::new();
+            for name in &SCAN_CASES[..2] {
+                let Some(case) = case(name, model, None) else { continue };
+                let outcome = sender.send(&case).await?;
+                let (status, detail) = judge(&case, &outcome);
+                parts.push((name.to_string(), status, detail, outcome.findings));
+            }
+            let trip = thinking_round_trip(&sender, model).await?;
+            parts.push((trip.name, trip.status, trip.detail, trip.findings));
+            Ok::<_, ClientError>(parts)
+        };
+        let parts = tokio::select! {
+            p = one => p?,
+            _ = stop.wait() => break,
+        };
+        let status = parts.iter().map(|p| p.1).max_by_key(|s| match s {
+            Status::Pass => 0,
+            Status::Unsupported => 1,
+            Status::Fail => 2,
+        });
+        let detail = parts.iter().map(|(name, status, detail, _)| format!("{name} {}: {detail}", status.id())).collect::<Vec<_>>().join("; ");
+        let findings = parts.into_iter().flat_map(|p| p.3).collect();
+        let fingerprints = std::mem::take(&mut *sender.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let result = FeatureResult { name: format!("scan:{model}"), text: SCANNED, status: status.unwrap_or(Status::Fail), detail, findings };
+        scanned.push(Scanned { result, fingerprints });
+    }
+    Ok(scanned)
+}
+
 /// Sends cases to one target: through its pooled client, or through a client of its
 /// own for a case that changes the request settings.
 struct Sender<'a> {
     target: &'a Target,
     timeouts: Timeouts,
     client: Client,
+    /// The fingerprints of the answers so far, for the model scan.
+    seen: std::sync::Mutex<Vec<Fingerprint>>,
 }
 
 impl Sender<'_> {
@@ -428,7 +489,11 @@ impl Sender<'_> {
         };
         let client = adjusted.as_ref().unwrap_or(&self.client);
         let facts = RequestFacts::from_body(&case.body);
-        Ok(client.execute(Bytes::from(case.body.to_string()), 0, case.stream, Some(&facts), Instant::now()).await)
+        let outcome = client.execute(Bytes::from(case.body.to_string()), 0, case.stream, Some(&facts), Instant::now()).await;
+        if let Some(fp) = &outcome.fingerprint {
+            self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((**fp).clone());
+        }
+        Ok(outcome)
     }
 
     /// Sends one case through the pooled client, keeping the reply's text.

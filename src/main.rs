@@ -34,7 +34,10 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the async runtime: {e}"), Exit::CannotProceed),
     };
     match cli.command {
-        Command::Run { scenario, out, quiet, capture, records, sets, metrics_listen, metrics_linger } => {
+        Command::Run { scenario, out, quiet, capture, records, mut sets, metrics_listen, metrics_linger, authenticity } => {
+            if authenticity {
+                sets.push("authenticity=all".to_owned());
+            }
             // clap already limited the value to the three modes.
             // clap already limited both values to the modes they name.
             let capture = capture.as_deref().and_then(|c| relaybench::scenario::CaptureMode::parse(c).ok());

@@ -73,3 +73,44 @@ fn a_gateway_in_front_is_named_and_a_handful_of_answers_is_weak_evidence() {
     let streamed = r.templates.iter().filter(|t| t.stream).map(|t| t.requests).sum::<u64>();
     assert_eq!(r.conformance.rules.get("limits.headers-renamed").map(|f| f.count), Some(streamed), "{:?}", r.conformance.rules.keys());
 }
+
+#[test]
+fn the_model_scan_gives_every_listed_model_a_verdict_and_says_what_it_cost_at_most() {
+    let scenario = scenario("", 6) + "authenticity: all\n";
+    let r = common::run_ok("channel-scan", &scenario);
+    let a = r.authenticity.clone().expect("section");
+    let scan = a.scan.clone().expect("the scan is in the report");
+    assert_eq!(scan.source, "GET /v1/models");
+    assert!(scan.models.len() >= 3 && scan.scanned == scan.models.len() as u64, "{scan:?}");
+    assert!(scan.bound.starts_with(&format!("{} requests", 4 * scan.models.len())), "{}", scan.bound);
+    for model in &scan.models {
+        let m = a.models.iter().find(|m| &m.model == model).unwrap_or_else(|| panic!("no verdict for {model}: {a:?}"));
+        assert_eq!(m.channel, "anthropic", "{m:?}");
+        let row = r.features.iter().find(|f| f.name == format!("scan:{model}")).expect("a scan row");
+        assert_eq!(row.status, relaybench::features::Status::Pass, "{row:?}");
+    }
+    // The load's model has its load answers and its scan answers.
+    let loaded = a.models.iter().find(|m| m.model == "claude-sonnet-4-5").expect("load model");
+    assert_eq!(loaded.responses, 6 + 4);
+    assert!(r.conformance.rules.is_empty(), "{:?}", r.conformance.rules.keys());
+}
+
+#[test]
+fn a_named_scan_reaches_models_the_load_never_requests() {
+    let scenario = scenario(", channel: bedrock", 2) + "authenticity: [claude-opus-4-7]\n";
+    let r = common::run_ok("channel-scan-named", &scenario);
+    let a = r.authenticity.expect("section");
+    assert_eq!(a.scan.as_ref().map(|s| s.source.as_str()), Some("the scenario"));
+    let opus = a.models.iter().find(|m| m.model == "claude-opus-4-7").expect("scanned model");
+    assert_eq!((opus.channel.as_str(), opus.confidence.as_str(), opus.responses), ("bedrock", "proof", 4), "{opus:?}");
+}
+
+#[test]
+fn a_scan_spelled_wrong_is_refused_with_its_line() {
+    let dir = common::temp_dir("scan-typo");
+    let file = common::write_file(&dir, "s.yaml", &(scenario("", 2) + "authenticity: every\n"));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_relaybench")).args(["run", file.to_str().expect("utf8")]).output().expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("s.yaml:10:15: authenticity: write") && err.contains("write `all` or a list of model ids"), "{err}");
+}

@@ -37,6 +37,31 @@ fn lint(tool: &str, args: &[&str], name: &str, text: &str) -> (bool, String) {
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
+/// The position just after the first quote at or past `from` that opens a string, read
+/// as the shells read quotes: a backslash escapes the next byte outside single quotes and
+/// inside double ones (fish also escapes a single quote inside single quotes), a quote
+/// inside the other kind of string is plain text, and a comment runs to the line's end.
+fn after_opening_quote(script: &str, from: usize) -> Option<usize> {
+    let bytes = script.as_bytes();
+    let mut open: Option<u8> = None;
+    let mut escaped = false;
+    let mut comment = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match (open, b) {
+            _ if comment => comment = b != b'\n',
+            _ if escaped => escaped = false,
+            (None, b'#') if i == 0 || bytes[i - 1].is_ascii_whitespace() => comment = true,
+            (Some(b'\''), b'\\') if bytes.get(i + 1) == Some(&b'\'') => escaped = true,
+            (Some(b'"') | None, b'\\') => escaped = true,
+            (None, b'\'' | b'"') if i >= from => return Some(i + 1),
+            (None, b'\'' | b'"') => open = Some(b),
+            (Some(q), _) if q == b => open = None,
+            _ => {}
+        }
+    }
+    None
+}
+
 #[test]
 fn completions_parse_in_their_shells_and_name_every_subcommand() {
     let names = subcommands();
@@ -55,11 +80,7 @@ fn completions_parse_in_their_shells_and_name_every_subcommand() {
         // The shell's syntax check refuses a script cut in half, inside a quoted string (a
         // cut between two whole lines of fish's `complete` calls would still be a script).
         let half = script.len() / 2;
-        // Just after an opening quote: one that leaves an odd count of its kind before the cut.
-        let cut = (half..script.len())
-            .find(|&i| matches!(script.as_bytes()[i], b'\'' | b'"') && script[..=i].matches(script.as_bytes()[i] as char).count() % 2 == 1)
-            .expect("an opening quote after the middle")
-            + 1;
+        let cut = after_opening_quote(&script, half).expect("an opening quote after the middle");
         let (ok, _) = lint(tool, args, "cut", &script[..cut]);
         assert!(!ok, "{tool} {args:?} accepted a script cut in half: it checks nothing");
     }

@@ -213,8 +213,34 @@ impl Client {
     /// Asks the target's `count_tokens` endpoint for the input tokens of `body` (a
     /// request without `max_tokens`). Errors say what came back, cut to size.
     pub async fn count_tokens(&self, body: Bytes) -> Result<u64, String> {
-        let mut request = self.build_request(body);
         let uri = format!("{}/count_tokens", self.uri.to_string().trim_end_matches('/'));
+        let (status, bytes) = self.side_request(Method::POST, &uri, body).await?;
+        let count = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| v.get("input_tokens").and_then(Value::as_u64));
+        match (status, count) {
+            (200, Some(n)) => Ok(n),
+            _ => Err(self.shown(status, &bytes)),
+        }
+    }
+
+    /// The model ids the target lists at `GET /v1/models` (its first page of up to
+    /// 1000), in its order. Errors say what came back, cut to size.
+    pub async fn list_models(&self) -> Result<Vec<String>, String> {
+        let base = self.uri.to_string();
+        let uri = format!("{}/models?limit=1000", base.strip_suffix("/messages").unwrap_or(&base));
+        let (status, bytes) = self.side_request(Method::GET, &uri, Bytes::new()).await?;
+        let listed = serde_json::from_slice::<Value>(&bytes).ok();
+        let ids = listed.as_ref().and_then(|v| v.get("data")?.as_array()).map(|data| data.iter().filter_map(|m| m.get("id")?.as_str().map(str::to_owned)).collect::<Vec<_>>());
+        match (status, ids) {
+            (200, Some(ids)) => Ok(ids),
+            _ => Err(self.shown(status, &bytes)),
+        }
+    }
+
+    /// One request beside the load (`count_tokens`, `/v1/models`) with the target's
+    /// headers, its status and body up to [`MAX_ERROR_BODY`].
+    async fn side_request(&self, method: Method, uri: &str, body: Bytes) -> Result<(u16, Bytes), String> {
+        let mut request = self.build_request(body);
+        *request.method_mut() = method;
         *request.uri_mut() = uri.parse().map_err(|e: http::uri::InvalidUri| e.to_string())?;
         let deadline = Instant::now() + self.timeouts.total;
         let response = match timeout_at(deadline, self.inner.request(request)).await {
@@ -224,11 +250,12 @@ impl Client {
         };
         let status = response.status().as_u16();
         let bytes = collect_limited(&mut response.into_body(), MAX_ERROR_BODY, deadline).await.map_err(|(_, why)| why)?;
-        let count = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| v.get("input_tokens").and_then(Value::as_u64));
-        match (status, count) {
-            (200, Some(n)) => Ok(n),
-            _ => Err(self.secrets.iter().fold(format!("HTTP {status}: {}", excerpt(&bytes)), |text, secret| redact(&text, secret))),
-        }
+        Ok((status, bytes))
+    }
+
+    /// An answer that was not what was asked, as an error says it: redacted, cut to size.
+    fn shown(&self, status: u16, bytes: &[u8]) -> String {
+        self.secrets.iter().fold(format!("HTTP {status}: {}", excerpt(bytes)), |text, secret| redact(&text, secret))
     }
 
     /// The request exactly as it will be sent.

@@ -384,8 +384,7 @@ mod tests {
     fn models_past_the_cap_share_one_entry() {
         let mut ev = Evidence::default();
         for i in 0..MAX_MODELS + 5 {
-            let mut fp = Fingerprint::default();
-            fp.requested = Some(format!("model-{i}"));
+            let fp = Fingerprint { requested: Some(format!("model-{i}")), ..Fingerprint::default() };
             ev.observe(&fp, None);
         }
         assert_eq!(ev.models.len(), MAX_MODELS + 1);

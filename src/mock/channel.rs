@@ -163,7 +163,7 @@ mod tests {
         for c in MockChannel::ALL {
             assert_eq!(MockChannel::parse(c.id()), Ok(c));
         }
-        assert!(MockChannel::parse("bedrok").unwrap_err().contains("bedrock, vertex"));
+        assert!(MockChannel::parse("bedrok").is_err_and(|e| e.contains("bedrock, vertex")));
     }
 
     #[test]

@@ -17,6 +17,22 @@ pub struct AuthenticityInfo {
     pub models: Vec<ModelChannel>,
     /// Relay or gateway programs named by their headers.
     pub gateways: Vec<String>,
+    /// The model scan, when the run made one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanInfo>,
+}
+
+/// What the model scan asked and where its list came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanInfo {
+    /// Where the model ids came from (`GET /v1/models`, the catalog, the scenario).
+    pub source: String,
+    /// The models to scan, in order.
+    pub models: Vec<String>,
+    /// The most it could send and be billed, as printed before it started.
+    pub bound: String,
+    /// Models scanned before the run ended (fewer than listed after an interrupt).
+    pub scanned: u64,
 }
 
 /// One model's verdict and evidence.
@@ -76,7 +92,7 @@ pub fn build(evidence: &Evidence, motion: LimitMotion) -> Option<AuthenticityInf
         .iter()
         .map(|(model, m)| {
             let v = verdict(m, motion);
-            for ((signal, shape), _) in &m.signals {
+            for (signal, shape) in m.signals.keys() {
                 if *signal == Signal::Gateway && !gateways.iter().any(|g| g == shape.id()) {
                     gateways.push(shape.id().to_owned());
                 }
@@ -97,7 +113,7 @@ pub fn build(evidence: &Evidence, motion: LimitMotion) -> Option<AuthenticityInf
             }
         })
         .collect();
-    Some(AuthenticityInfo { models, gateways })
+    Some(AuthenticityInfo { models, gateways, scan: None })
 }
 
 /// A verdict in a table cell: `bedrock (proof)`, or the channels of a mixed routing.
@@ -127,6 +143,9 @@ impl AuthenticityInfo {
             .collect();
         if !self.gateways.is_empty() {
             lines.push(format!("gateway software: {}", self.gateways.join(", ")));
+        }
+        if let Some(scan) = &self.scan {
+            lines.push(format!("model scan: {} of {} models from {} ({})", scan.scanned, scan.models.len(), scan.source, scan.bound));
         }
         lines
     }

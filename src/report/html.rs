@@ -159,6 +159,9 @@ fn authenticity(page: &mut Page, a: &super::authenticity::AuthenticityInfo) {
     if !a.gateways.is_empty() {
         page.para(&format!("Gateway software named by its headers: {}.", a.gateways.join(", ")));
     }
+    if let Some(scan) = &a.scan {
+        page.para(&format!("Model scan: {} of {} models from {}: {}.", scan.scanned, scan.models.len(), scan.source, scan.bound));
+    }
 }
 
 fn pass_word(passed: bool) -> &'static str {

@@ -141,9 +141,29 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         let (target, model, provider, stop) = (t.target.clone(), t.model.clone(), t.spec.provider, t.stop.clone());
         let (probes, features) = (scenario.probes(&t.model), scenario.features.clone());
         let (calibrate, seed) = (scenario.calibrate, scenario.seed);
+        let scan = scenario.authenticity.clone().map(|scan| super::scan::ScanJob {
+            target_name: t.spec.name.clone(),
+            scan,
+            provider,
+            model: model.clone(),
+            prices: t.spec.prices,
+            quiet: options.quiet,
+        });
         checks.push(tokio::spawn(async move {
             let probes = run_probes(&target, &probes, probe_timeouts, &stop).await?;
-            let features = crate::features::run(&target, probe_timeouts, &model, provider, &features, &stop).await?;
+            let mut features = crate::features::run(&target, probe_timeouts, &model, provider, &features, &stop).await?;
+            let scan = match scan.filter(|_| !stop.is_stopped()) {
+                Some(job) => {
+                    let (scanned, info) = super::scan::run(&target, probe_timeouts, &job, &stop).await?;
+                    let mut evidence = crate::conformance::channel::Evidence::default();
+                    for s in scanned {
+                        s.fingerprints.iter().for_each(|fp| evidence.observe(fp, None));
+                        features.push(s.result);
+                    }
+                    Some((evidence, info))
+                }
+                None => None,
+            };
             let calibration = match calibrate && !stop.is_stopped() {
                 true => {
                     let client = Client::new(&target, probe_timeouts)?;
@@ -154,18 +174,20 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
                 }
                 false => None,
             };
-            Ok::<_, ClientError>((probes, features, calibration))
+            Ok::<_, ClientError>((probes, features, calibration, scan))
         }));
     }
     let mut probe_results = Vec::new();
     let mut feature_results = Vec::new();
     let mut calibrations = Vec::new();
+    let mut scans = Vec::new();
     for task in checks {
         // The task only sends requests and cannot panic.
-        let (probes, features, calibration) = task.await.unwrap_or_else(|_| Ok((Vec::new(), Vec::new(), None)))?;
+        let (probes, features, calibration, scan) = task.await.unwrap_or_else(|_| Ok((Vec::new(), Vec::new(), None, None)))?;
         probe_results.push(probes);
         feature_results.push(features);
         calibrations.push(calibration);
+        scans.push(scan);
     }
     // The first phase's warm-up runs before the clock starts: the run's time is its load's.
     let mut first_clients = match phases.first() {
@@ -254,7 +276,8 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         .map_err(|source| RunError::Report { dir: out.clone(), source })?;
     let several = ready.len() > 1;
     let mut targets = Vec::new();
-    for ((((t, mut runs), probes), features), calibration) in ready.iter().zip(runs).zip(probe_results).zip(feature_results).zip(calibrations) {
+    let checked = probe_results.into_iter().zip(feature_results).zip(calibrations).zip(scans);
+    for ((t, mut runs), (((probes, features), calibration), scan)) in ready.iter().zip(runs).zip(checked) {
         let info = RunInfo {
             scenario: ScenarioInfo {
                 name: scenario.name.clone(),
@@ -272,7 +295,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             goodput: scenario.goodput,
             usd_rate: t.prices.and_then(|(p, _)| scenario.fx.get(p.currency.code()).copied()),
         };
-        let (mut report, blocker, captures) = target_report(scenario, &phases, info, &mut runs, &probes, &features);
+        let (mut report, blocker, captures) = target_report(scenario, &phases, info, &mut runs, &probes, &features, scan);
         report.calibration = calibration;
         report.client = Some(client_load.clone());
         report.aborted = t.abort.as_ref().and_then(|a| a.reason());
@@ -365,6 +388,7 @@ fn target_report(
     runs: &mut [PhaseRun],
     probes: &[crate::probes::ProbeResult],
     features: &[crate::features::FeatureResult],
+    scan: Option<(crate::conformance::channel::Evidence, report::authenticity::ScanInfo)>,
 ) -> (Report, Option<Blocker>, Vec<crate::load::capture::CaptureFile>) {
     let mut collected = Collected::default();
     // The captured bytes (up to 100 MiB) are moved out, not copied with the rest.
@@ -402,7 +426,14 @@ fn target_report(
             PhaseReport::new(&spec.name, run.start_s, &alone, LoadInfo::of(&spec.load), &spec.thresholds, sweep)
         })
         .collect();
+    let scan = scan.map(|(evidence, info)| {
+        collected.channels.merge(&evidence);
+        info
+    });
     let mut report = report::build(info, &collected, probes, features);
+    if let Some(a) = &mut report.authenticity {
+        a.scan = scan;
+    }
     report.phases = phase_reports;
     report.thresholds = scenario.thresholds.iter().map(|t| report::gate::evaluate(t, &report)).collect();
     // A run in which every request failed never passes silently: unless the scenario

@@ -3,6 +3,7 @@
 
 pub mod flow;
 pub mod result;
+pub mod scan;
 
 pub use flow::{run, run_file, INTERRUPT_GRACE, MOCK_KEY, PROBE_WRONG_KEY};
 pub use result::{Exit, Finished, RunError, RunOptions, TargetRun};

@@ -8,6 +8,7 @@ mod visit;
 pub mod abort_spec;
 pub mod capture_mode;
 pub mod prices_spec;
+pub mod model_scan;
 pub mod records_mode;
 pub mod retry_spec;
 pub mod dataset;
@@ -39,6 +40,7 @@ pub use error::ScenarioError;
 pub use load_spec::{Executor, GoodputSpec, LoadSpec, Ramp, StageSpec};
 pub use target::{HttpTarget, MockSpec, StallSpec, TargetKind, TargetSpec};
 pub use size::Size;
+pub use model_scan::{ModelScan, MAX_SCAN_MODELS};
 pub use template::{BodyPlan, Built, PreparedRequest, RequestTemplate, SessionSpec, SharedPrefix, Traced, MAX_TURNS};
 use template::non_empty_templates;
 
@@ -89,6 +91,12 @@ pub struct Scenario {
     #[serde(default, deserialize_with = "threshold_list")]
     #[schemars(with = "Vec<schema_values::Threshold>")]
     pub thresholds: Vec<crate::thresholds::Threshold>,
+    /// Before the load, send each model a target lists (`all`: from `GET /v1/models`, else
+    /// the catalog) or each model named a few fixed requests, so every model gets a channel
+    /// verdict (see docs/authenticity.md). The bound on requests and tokens is printed first.
+    #[serde(default, deserialize_with = "model_scan::model_scan")]
+    #[schemars(with = "Option<schema_values::ModelScan>")]
+    pub authenticity: Option<ModelScan>,
     /// Before the load, fit each target's tokens per generated word with a few
     /// `count_tokens` requests (see [`crate::calibrate`]).
     #[serde(default)]

@@ -90,6 +90,19 @@ marker!(
 );
 
 marker!(
+    /// The models of the authenticity scan ([`super::model_scan::ModelScan`]).
+    ModelScan,
+    "ModelScan",
+    || json!({
+        "description": "`all` (every model the target lists at GET /v1/models, else the catalog's), or a list of model ids.",
+        "anyOf": [
+            {"const": "all"},
+            {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "maxItems": super::model_scan::MAX_SCAN_MODELS, "uniqueItems": true}
+        ]
+    })
+);
+
+marker!(
     /// A catalog id ([`crate::provider::CATALOG`]).
     ProviderId,
     "ProviderId",
