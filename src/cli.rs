@@ -178,6 +178,12 @@ pub enum Command {
         #[arg(long, default_value_t = 10.0)]
         tolerance: f64,
     },
+    /// Token-count references for the tokenizer check (see docs/authenticity.md).
+    Fingerprint {
+        /// What to do.
+        #[command(subcommand)]
+        action: FingerprintAction,
+    },
     /// Render a saved report as HTML: a report folder (one run's or a comparison's),
     /// a report.json or a comparison.json. Writes report.html beside it unless --out.
     Report {
@@ -311,4 +317,22 @@ pub fn man_page() -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out)?;
     Ok(out)
+}
+
+/// `relaybench fingerprint` actions.
+#[derive(Debug, Subcommand)]
+pub enum FingerprintAction {
+    /// Write the token counts of a reference target, from the report of a run against it
+    /// with `authenticity:` set, to a file later runs compare against (`reference_file:`).
+    Save {
+        /// Report folders or files (a comparison's folder too), one model each.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// In a comparison, the target whose counts are the reference.
+        #[arg(long)]
+        target: Option<String>,
+        /// The reference file to write.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
 }

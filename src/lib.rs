@@ -29,4 +29,5 @@ pub mod stop;
 pub mod synth;
 pub mod text;
 pub mod thresholds;
+pub mod tokenizer;
 pub mod yaml;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use relaybench::cli::{Cli, Command};
+use relaybench::cli::{Cli, Command, FingerprintAction};
 use relaybench::mock::latency::LatencyModel;
 use relaybench::mock::{MockConfig, MockServer};
 use relaybench::scenario::target::{MOCK_TOKENS_PER_S, MOCK_TTFT};
@@ -73,6 +73,7 @@ fn main() -> ExitCode {
             },
         },
         Command::Compare { a, b, tolerance } => compare(&a, &b, tolerance),
+        Command::Fingerprint { action: FingerprintAction::Save { reports, target, out } } => save_reference(&reports, target.as_deref(), &out),
         Command::Report { path, out } => render_report(&path, out),
         Command::Features => {
             print!("{}", relaybench::features::listing());
@@ -271,6 +272,20 @@ fn compare(a: &std::path::Path, b: &std::path::Path, tolerance: f64) -> ExitCode
     let diff = relaybench::report::regression::compare(&a, &b, tolerance / 100.0);
     print!("{}", relaybench::report::regression::render(&diff));
     code(if diff.regressions() > 0 { Exit::GateFailed } else { Exit::Ok })
+}
+
+fn save_reference(reports: &[std::path::PathBuf], target: Option<&str>, out: &std::path::Path) -> ExitCode {
+    let file = match relaybench::report::reference::from_saved(reports, target) {
+        Ok(f) => f,
+        Err(e) => return fail(&e, Exit::Usage),
+    };
+    let text = serde_json::to_string_pretty(&file).unwrap_or_default() + "\n";
+    if let Err(e) = relaybench::report::write_atomic(out, text.as_bytes()) {
+        return fail(&format!("{}: {e}", out.display()), Exit::CannotProceed);
+    }
+    let models: Vec<&str> = file.models.iter().map(|m| m.model.as_str()).collect();
+    println!("reference written: {} ({} texts counted for {})", out.display(), relaybench::tokenizer::TEXTS.len(), models.join(", "));
+    code(Exit::Ok)
 }
 
 fn schemas(write: bool) -> ExitCode {

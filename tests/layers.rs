@@ -19,7 +19,7 @@ const FLOORS: &[(&str, &[&str])] = &[
     ("conformance", &["conformance"]),
     ("records", &["outcome", "provider"]),
     ("wire", &["client", "metrics", "mock", "retry"]),
-    ("one-off requests and expressions", &["calibrate", "features", "probes", "thresholds"]),
+    ("one-off requests and expressions", &["calibrate", "features", "probes", "thresholds", "tokenizer"]),
     ("input model", &["scenario"]),
     ("load", &["load"]),
     ("report", &["report"]),

@@ -141,6 +141,7 @@ pub enum Rule {
     LimitsHeadersDropped,
     StreamHeadHeld,
     EnvelopeRequestIdMissing,
+    IdentityTokenizer,
 }
 
 /// One row of the table.
@@ -166,7 +167,7 @@ use Class::{Errors, Headers, Identity, Limits, NewTypes, Stop, Streaming, Struct
 use Severity::{Error, Info, Warn};
 
 /// Every rule, in the order of [`Rule`]'s variants.
-pub const RULES: [RuleInfo; 62] = [
+pub const RULES: [RuleInfo; 63] = [
     row(Rule::Framing, Structure, "stream.framing", Error, "the body frames as server-sent events: valid UTF-8, each event under the size limit"),
     row(Rule::DataNotJson, Structure, "stream.data-not-json", Error, "every event's data is one JSON object"),
     row(Rule::SchemaEvent, Structure, "stream.schema", Error, "each event's data matches the JSON Schema of its `type` (schemas/anthropic/*Event.schema.json)"),
@@ -229,6 +230,7 @@ pub const RULES: [RuleInfo; 62] = [
     row(Rule::LimitsHeadersDropped, Limits, "limits.headers-dropped", Warn, "rate-limit headers come on every successful answer: a target that sends them on streams but not on whole answers (or the reverse) has a program in front of the API that drops them"),
     row(Rule::StreamHeadHeld, Streaming, "stream.head-held", Warn, "a stream's head and `message_start` come before its first token: on 10 or more streams with a TTFT of 20 ms or more, every head arriving with the first token is a proxy holding it back (TTFB then measures the model, not the relay)"),
     row(Rule::EnvelopeRequestIdMissing, Errors, "envelope.request-id-missing", Warn, "an HTTP error body carries the API's top-level `request_id`: one without it was dropped by a relay or written by the relay itself, and leaves nothing to quote to support"),
+    row(Rule::IdentityTokenizer, Identity, "identity.tokenizer", Warn, "fixed texts cost the input tokens a reference target (or saved reference) bills for the same model, and `count_tokens` agrees with the bill: other counts are another tokenizer behind the model's name, or a prompt added on the way"),
 ];
 
 impl Rule {

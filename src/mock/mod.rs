@@ -331,7 +331,11 @@ fn count_tokens(raw: &[u8], config: &MockConfig) -> Result<Response<MockBody>, R
     }
     body.insert("max_tokens".into(), 1.into());
     let body = validate::validate_with(serde_json::Value::Object(body).to_string().as_bytes(), &config.models, false, &config.extra_fields)?;
-    Ok(json_response(StatusCode::OK, &serde_json::json!({"input_tokens": crate::synth::request_tokens(&body)})))
+    let tokens = match config.quirk {
+        Some(Rule::IdentityTokenizer) => quirk::substitute_tokens(&body),
+        _ => crate::synth::request_tokens(&body),
+    };
+    Ok(json_response(StatusCode::OK, &serde_json::json!({"input_tokens": tokens})))
 }
 
 /// Answers one request; headers that go on the answer whatever it is (the rate limits')
@@ -409,6 +413,9 @@ async fn respond(req: Request<Incoming>, state: &State, rng: &mut Rng, extra: &m
         true => quirk::plan_ignoring_stop_sequences(&body, key, config.seed, config.output, id),
         false => reply::plan(&body, key, config.seed, config.output, id),
     };
+    if config.quirk == Some(Rule::IdentityTokenizer) {
+        planned.input_tokens = quirk::substitute_tokens(&body);
+    }
     if let Some((key, tokens, one_hour)) = cache::prefix(&body) {
         planned.use_cache(tokens, state.cache.hit(key), one_hour);
     }

@@ -21,10 +21,14 @@ pub const REPEAT_QUIRKS: [Rule; 1] = [Rule::IdentityResponseCache];
 /// one response.
 pub const SERIES_QUIRKS: [Rule; 3] = [Rule::LimitsStaticHeaders, Rule::LimitsHeadersDropped, Rule::StreamHeadHeld];
 
+/// Faults only a comparison with a reference target shows (another tokenizer behind the
+/// model's name).
+pub const REFERENCE_QUIRKS: [Rule; 1] = [Rule::IdentityTokenizer];
+
 /// Every rule a quirk can break: all error-severity rules, [`WARN_QUIRKS`],
-/// [`REPEAT_QUIRKS`] and [`SERIES_QUIRKS`].
+/// [`REPEAT_QUIRKS`], [`SERIES_QUIRKS`] and [`REFERENCE_QUIRKS`].
 pub fn available() -> impl Iterator<Item = Rule> {
-    let named = |r: Rule| WARN_QUIRKS.contains(&r) || REPEAT_QUIRKS.contains(&r) || SERIES_QUIRKS.contains(&r);
+    let named = |r: Rule| WARN_QUIRKS.contains(&r) || REPEAT_QUIRKS.contains(&r) || SERIES_QUIRKS.contains(&r) || REFERENCE_QUIRKS.contains(&r);
     RULES.iter().filter(move |r| r.severity == Severity::Error || named(r.rule)).map(|r| r.rule)
 }
 
@@ -337,6 +341,23 @@ pub fn apply_error(rule: Rule, status: u16, body: Value) -> (Vec<u8>, &'static s
         }
         _ => (body.to_string().into_bytes(), CONTENT_TYPE_JSON),
     }
+}
+
+/// Input tokens by another tokenizer than the mock's (`identity.tokenizer`): the mock's
+/// count, plus one token per character outside ASCII, as a tokenizer that splits
+/// Chinese, Japanese and emoji finer would bill them; ASCII text counts the same.
+pub fn substitute_tokens(body: &serde_json::Map<String, Value>) -> u64 {
+    let mut extra = 0;
+    let mut texts = vec![body.get("system"), body.get("messages")];
+    while let Some(v) = texts.pop() {
+        match v {
+            Some(Value::String(s)) => extra += s.chars().filter(|c| !c.is_ascii()).count() as u64,
+            Some(Value::Array(items)) => texts.extend(items.iter().map(Some)),
+            Some(Value::Object(map)) => texts.extend(["content", "text"].map(|k| map.get(k))),
+            _ => {}
+        }
+    }
+    crate::synth::request_tokens(body) + extra
 }
 
 /// Whether `quirk` drops the rate-limit headers of a whole (not streamed) answer.

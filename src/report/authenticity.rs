@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::conformance::channel::{verdict, Evidence, LimitMotion};
 use crate::conformance::fingerprint::Signal;
 use crate::conformance::limits::LimitSummary;
+use crate::tokenizer::TokenCounts;
 
 /// The channel section of a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +21,23 @@ pub struct AuthenticityInfo {
     /// The model scan, when the run made one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan: Option<ScanInfo>,
+    /// The fixed texts' token counts, and how they stand against the reference's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<TokenizerInfo>,
+}
+
+/// The tokenizer check of one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenizerInfo {
+    /// Every text's counts (`relaybench fingerprint save` keeps these).
+    pub counts: TokenCounts,
+    /// What they were held against: a target of the run, or a reference file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Whether nothing differed.
+    pub same: bool,
+    /// The verdict in a line.
+    pub detail: String,
 }
 
 /// What the model scan asked and where its list came from.
@@ -113,7 +131,7 @@ pub fn build(evidence: &Evidence, motion: LimitMotion) -> Option<AuthenticityInf
             }
         })
         .collect();
-    Some(AuthenticityInfo { models, gateways, scan: None })
+    Some(AuthenticityInfo { models, gateways, scan: None, tokenizer: None })
 }
 
 /// A verdict in a table cell: `bedrock (proof)`, or the channels of a mixed routing.
@@ -143,6 +161,9 @@ impl AuthenticityInfo {
             .collect();
         if !self.gateways.is_empty() {
             lines.push(format!("gateway software: {}", self.gateways.join(", ")));
+        }
+        if let Some(t) = &self.tokenizer {
+            lines.push(format!("tokenizer of {}: {}", t.counts.model, t.detail));
         }
         if let Some(scan) = &self.scan {
             lines.push(format!("model scan: {} of {} models from {} ({})", scan.scanned, scan.models.len(), scan.source, scan.bound));

@@ -20,6 +20,7 @@ pub mod model;
 pub mod names;
 pub mod network;
 pub mod phase;
+pub mod reference;
 pub mod regression;
 pub mod retries;
 pub mod sweep;

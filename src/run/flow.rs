@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::client::tls::Alpn;
-use crate::client::{ApiKey, AuthStyle, Client, ClientError, Target, Timeouts};
+use crate::client::{ApiKey, AuthStyle, Client, Target, Timeouts};
 use crate::load::capture::{CaptureMode, Captures};
 use crate::load::collect::{collect, Blocker, Collected, Sinks};
 use crate::load::records::Records;
@@ -31,9 +31,6 @@ use crate::scenario::{self, Executor, GoodputSpec, LoadSpec, PreparedRequest, Ra
 /// Key the embedded mock accepts when a scenario targets it in-process, and the default
 /// of `relaybench mock`.
 pub const MOCK_KEY: &str = "relaybench-mock-key";
-
-/// The key the `wrong-key` probe presents.
-pub const PROBE_WRONG_KEY: &str = "relaybench-deliberately-wrong-key";
 
 /// How long requests in flight may finish after an interruption.
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
@@ -136,59 +133,36 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         );
     }
     // Probes and feature cases go to every target at once; each target gets them in order.
-    let mut checks = Vec::new();
+    let mut tasks = Vec::new();
     for t in &ready {
-        let (target, model, provider, stop) = (t.target.clone(), t.model.clone(), t.spec.provider, t.stop.clone());
-        let (probes, features) = (scenario.probes(&t.model), scenario.features.clone());
-        let (calibrate, seed) = (scenario.calibrate, scenario.seed);
-        let scan = scenario.authenticity.clone().map(|scan| super::scan::ScanJob {
-            target_name: t.spec.name.clone(),
-            scan,
-            provider,
-            model: model.clone(),
-            prices: t.spec.prices,
-            quiet: options.quiet,
-        });
-        checks.push(tokio::spawn(async move {
-            let probes = run_probes(&target, &probes, probe_timeouts, &stop).await?;
-            let mut features = crate::features::run(&target, probe_timeouts, &model, provider, &features, &stop).await?;
-            let scan = match scan.filter(|_| !stop.is_stopped()) {
-                Some(job) => {
-                    let (scanned, info) = super::scan::run(&target, probe_timeouts, &job, &stop).await?;
-                    let mut evidence = crate::conformance::channel::Evidence::default();
-                    for s in scanned {
-                        s.fingerprints.iter().for_each(|fp| evidence.observe(fp, None));
-                        features.push(s.result);
-                    }
-                    Some((evidence, info))
-                }
-                None => None,
-            };
-            let calibration = match calibrate && !stop.is_stopped() {
-                true => {
-                    let client = Client::new(&target, probe_timeouts)?;
-                    tokio::select! {
-                        c = crate::calibrate::calibrate(&client, &model, seed) => Some(c),
-                        _ = stop.wait() => None,
-                    }
-                }
-                false => None,
-            };
-            Ok::<_, ClientError>((probes, features, calibration, scan))
-        }));
+        let job = super::checks::CheckJob {
+            target: t.target.clone(),
+            model: t.model.clone(),
+            provider: t.spec.provider,
+            probes: scenario.probes(&t.model),
+            features: scenario.features.clone(),
+            calibrate: scenario.calibrate.then_some(scenario.seed),
+            scan: scenario.authenticity.clone().map(|scan| super::scan::ScanJob {
+                target_name: t.spec.name.clone(),
+                scan,
+                provider: t.spec.provider,
+                model: t.model.clone(),
+                prices: t.spec.prices,
+                quiet: options.quiet,
+            }),
+            timeouts: probe_timeouts,
+        };
+        let stop = t.stop.clone();
+        tasks.push(tokio::spawn(async move { super::checks::run(job, &stop).await }));
     }
-    let mut probe_results = Vec::new();
-    let mut feature_results = Vec::new();
-    let mut calibrations = Vec::new();
-    let mut scans = Vec::new();
-    for task in checks {
+    let mut checked = Vec::new();
+    for task in tasks {
         // The task only sends requests and cannot panic.
-        let (probes, features, calibration, scan) = task.await.unwrap_or_else(|_| Ok((Vec::new(), Vec::new(), None, None)))?;
-        probe_results.push(probes);
-        feature_results.push(features);
-        calibrations.push(calibration);
-        scans.push(scan);
+        checked.push(task.await.unwrap_or_else(|_| Ok(super::checks::Checked::default()))?);
     }
+    let names: Vec<String> = ready.iter().map(|t| t.spec.name.clone()).collect();
+    let references: Vec<bool> = ready.iter().map(|t| t.spec.reference).collect();
+    super::checks::judge_tokens(&mut checked, &names, &references, scenario.reference.as_deref());
     // The first phase's warm-up runs before the clock starts: the run's time is its load's.
     let mut first_clients = match phases.first() {
         Some(first) => Some(phase_clients(&ready, first, capture).await?),
@@ -276,8 +250,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         .map_err(|source| RunError::Report { dir: out.clone(), source })?;
     let several = ready.len() > 1;
     let mut targets = Vec::new();
-    let checked = probe_results.into_iter().zip(feature_results).zip(calibrations).zip(scans);
-    for ((t, mut runs), (((probes, features), calibration), scan)) in ready.iter().zip(runs).zip(checked) {
+    for ((t, mut runs), checks) in ready.iter().zip(runs).zip(checked) {
         let info = RunInfo {
             scenario: ScenarioInfo {
                 name: scenario.name.clone(),
@@ -295,8 +268,12 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
             goodput: scenario.goodput,
             usd_rate: t.prices.and_then(|(p, _)| scenario.fx.get(p.currency.code()).copied()),
         };
-        let (mut report, blocker, captures) = target_report(scenario, &phases, info, &mut runs, &probes, &features, scan);
-        report.calibration = calibration;
+        let (mut report, blocker, captures) = target_report(scenario, &phases, info, &mut runs, &checks.probes, &checks.features, checks.scan);
+        report.calibration = checks.calibration;
+        if let Some(tokenizer) = checks.tokenizer {
+            let section = report.authenticity.get_or_insert_with(|| report::authenticity::AuthenticityInfo { models: Vec::new(), gateways: Vec::new(), scan: None, tokenizer: None });
+            section.tokenizer = Some(tokenizer);
+        }
         report.client = Some(client_load.clone());
         report.aborted = t.abort.as_ref().and_then(|a| a.reason());
         if report.stopped_early.is_none() {
@@ -329,24 +306,6 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         server.abort();
     }
     Ok(Finished { targets, dir, comparison })
-}
-
-/// The negative probes against one target.
-async fn run_probes(target: &Target, probes: &[crate::probes::Probe], timeouts: Timeouts, stop: &Stop) -> Result<Vec<crate::probes::ProbeResult>, ClientError> {
-    if probes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let with_key = |key: ApiKey| {
-        let mut t = target.clone();
-        t.api_key = key;
-        Client::new(&t, timeouts)
-    };
-    let clients = crate::probes::ProbeClients {
-        target: Client::new(target, timeouts)?,
-        wrong_key: with_key(ApiKey::new(PROBE_WRONG_KEY))?,
-        no_key: with_key(ApiKey::none())?,
-    };
-    Ok(crate::probes::run_until(&clients, probes, stop).await)
 }
 
 /// How a target is named in its report.

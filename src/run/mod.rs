@@ -1,9 +1,11 @@
 //! One run from scenario file to report folder ([`flow`]), and what it ends with: the
 //! exit code the result deserves ([`result`]).
 
+pub mod checks;
 pub mod flow;
 pub mod result;
 pub mod scan;
 
-pub use flow::{run, run_file, INTERRUPT_GRACE, MOCK_KEY, PROBE_WRONG_KEY};
+pub use checks::PROBE_WRONG_KEY;
+pub use flow::{run, run_file, INTERRUPT_GRACE, MOCK_KEY};
 pub use result::{Exit, Finished, RunError, RunOptions, TargetRun};

@@ -97,6 +97,15 @@ pub struct Scenario {
     #[serde(default, deserialize_with = "model_scan::model_scan")]
     #[schemars(with = "Option<schema_values::ModelScan>")]
     pub authenticity: Option<ModelScan>,
+    /// A file `relaybench fingerprint save` wrote: the token counts of a reference target,
+    /// which every target's counts are held against when no target of the run is the
+    /// reference (relative to this file).
+    #[serde(default)]
+    pub reference_file: Option<PathBuf>,
+    /// The reference file, read when the scenario is loaded.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub reference: Option<std::sync::Arc<crate::tokenizer::ReferenceFile>>,
     /// Before the load, fit each target's tokens per generated word with a few
     /// `count_tokens` requests (see [`crate::calibrate`]).
     #[serde(default)]
@@ -167,6 +176,13 @@ impl Validate for Scenario {
             if self.phases[..i].iter().any(|p| p.name == phase.name) {
                 return Err(format!("phases[{i}]: the name `{}` is used twice; phases are reported by name", phase.name));
             }
+        }
+        let references: Vec<&str> = self.targets.iter().filter(|t| t.reference).map(|t| t.name.as_str()).collect();
+        if references.len() > 1 {
+            return Err(format!("targets: {} are each the reference (`reference: true`, or the catalog's official API); give `reference: false` to all but one", references.join(", ")));
+        }
+        if self.reference_file.is_some() && self.authenticity.is_none() {
+            return Err("reference_file: the token counts it holds are compared only with `authenticity:` set".into());
         }
         for (code, rate) in &self.fx {
             crate::provider::Currency::parse(code).map_err(|e| format!("fx: {e}"))?;
@@ -390,6 +406,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
             let block = load.block_tokens.map_or(512, |b| b.get());
             load.replay = Some(std::sync::Arc::new(trace::load(&folder.join(file), block)?));
         }
+    }
+    if let Some(file) = &scenario.reference_file {
+        let file = folder.join(file);
+        let read = crate::tokenizer::read_reference(&file).map_err(|message| ScenarioError { file: file.clone(), line: None, column: None, message })?;
+        scenario.reference = Some(std::sync::Arc::new(read));
     }
     let seed = scenario.seed;
     for dataset in scenario.requests.iter_mut().filter_map(|t| t.dataset.as_mut()) {

@@ -31,6 +31,9 @@ pub struct TargetSpec {
     pub model: Option<String>,
     /// Prices for the cost of the run (overrides the catalog's).
     pub prices: Option<PriceSpec>,
+    /// The target whose token counts the others are held against (`reference: true`;
+    /// by default the catalog's official API).
+    pub reference: bool,
     /// Mock or endpoint.
     pub kind: TargetKind,
 }
@@ -47,7 +50,7 @@ pub enum TargetKind {
 impl TargetSpec {
     /// The default mock, as `target: mock` gives.
     pub fn mock() -> TargetSpec {
-        TargetSpec { name: "mock".into(), provider: None, model: None, prices: None, kind: TargetKind::Mock(MockSpec::default()) }
+        TargetSpec { name: "mock".into(), provider: None, model: None, prices: None, reference: false, kind: TargetKind::Mock(MockSpec::default()) }
     }
 }
 
@@ -362,6 +365,10 @@ struct TargetFields {
     /// in `currency` (default USD).
     #[serde(default)]
     prices: Option<super::prices_spec::PricesSpec>,
+    /// Hold the other targets' token counts against this one's (see docs/authenticity.md);
+    /// default: true for the catalog's official API, false otherwise.
+    #[serde(default)]
+    reference: Option<bool>,
 }
 
 impl Validate for TargetFields {
@@ -491,6 +498,7 @@ impl TargetFields {
             provider,
             model: self.model,
             prices: self.prices.and_then(|p| p.spec().ok()).or(provider.and_then(|p| p.prices).map(PriceSpec::Given)),
+            reference: self.reference.unwrap_or(provider.is_some_and(|p| p.id == crate::provider::REFERENCE)),
             kind,
         }
     }
@@ -539,6 +547,7 @@ impl<'de> Deserialize<'de> for TargetSpec {
                     proxy: None,
                     model: None,
                     prices: None,
+                    reference: None,
                 };
                 fields.validate().map_err(E::custom)?;
                 fields.build().checked().map_err(E::custom)
