@@ -3,6 +3,10 @@
 //! stream state machine), against framing plus a JSON tree of every event without the
 //! checker.
 //!
+//! A second group prices what authenticity adds to each response: reading its channel
+//! fingerprints (body and headers) and the series rules, against checking one streamed
+//! answer of 300 tokens.
+//!
 //! Run: `cargo bench --bench conformance`.
 
 // criterion's macros generate undocumented functions.
@@ -12,6 +16,10 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::time::Duration;
+
+use relaybench::conformance::fingerprint::{Fingerprint, Signal};
+use relaybench::conformance::series::SeriesChecks;
 use relaybench::conformance::stream::StreamChecker;
 use relaybench::mock::reply::{content_key, plan, OutputLength};
 use relaybench::mock::stream::{plan_events, write_event};
@@ -91,6 +99,35 @@ fn bench(c: &mut Criterion) {
     group.sample_size(30);
     group.bench_function("frame+json (reference)", |b| b.iter(|| parse_only(&streams)));
     group.bench_function("frame+json+schema+state machine", |b| b.iter(|| checked(&streams)));
+    group.finish();
+
+    let short_body = serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 4096, "stream": true,
+        "messages": [{"role": "user", "content": "a typical answer"}]});
+    let one = vec![mock_stream(short_body.clone(), 300, 5).0];
+    let mut whole = short_body;
+    whole["stream"] = serde_json::json!(false);
+    let map = whole.as_object().expect("object").clone();
+    let message = plan(&map, content_key(&map), 5, OutputLength { min: 300, max: 300 }, "msg_01XFDUDYJgAACzvnptvVoYEL".into()).message_json();
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in [("request-id", "req_011CSHoEeqs5C35K2UUqR7Fy"), ("content-type", "application/json"), ("anthropic-ratelimit-requests-limit", "4000"), ("anthropic-ratelimit-requests-remaining", "3999"), ("anthropic-ratelimit-tokens-limit", "400000"), ("anthropic-ratelimit-tokens-remaining", "399000"), ("cf-ray", "8f0e1d2c3b4a5968-FRA")] {
+        headers.insert(name, http::HeaderValue::from_static(value));
+    }
+    let mut group = c.benchmark_group("per_response");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("check a 300-token stream (reference)", |b| b.iter(|| checked(&one)));
+    let mut series = SeriesChecks::default();
+    group.bench_function("fingerprint body and headers + series rules", |b| {
+        b.iter(|| {
+            let mut fp = Fingerprint::from_message(black_box(&message));
+            fp.add_headers(black_box(&headers));
+            let seen = fp.observed.iter().find(|o| o.signal == Signal::RateLimitHeaders).map(|o| (o.shape, o.example.clone()));
+            if let Some((shape, name)) = seen {
+                black_box(series.observe_limits(false, shape, &name));
+            }
+            black_box(series.observe_head(Duration::from_micros(500), Duration::from_millis(41)));
+            fp
+        })
+    });
     group.finish();
 }
 
