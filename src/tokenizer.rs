@@ -27,8 +27,18 @@ pub const TEXTS: [(&str, &str); 6] = [
     ("numbers", "3.14159 2.71828 1.41421 299792458 6.02214076e23 1,234,567.89"),
 ];
 
-/// Requests one count sends: a `count_tokens` and a `max_tokens: 1` request per text.
-pub const REQUESTS: u64 = 2 * TEXTS.len() as u64;
+/// Requests one count sends: a `count_tokens` and a `max_tokens: 1` request per text, and
+/// the request whose output bill is held against the text received.
+pub const REQUESTS: u64 = 2 * TEXTS.len() as u64 + 1;
+
+/// The request for output: a text the model is asked to write back, so every target
+/// returns about the same characters and the tokens billed per character compare.
+const ECHO: &str = "Repeat the following sentence exactly, with nothing before or after it: The quick brown fox jumps over the lazy dog while the river runs past the old stone house.";
+/// Output tokens the echo may take.
+pub const ECHO_MAX_TOKENS: u64 = 64;
+/// How far two targets' output tokens per character may differ before one is said to
+/// bill output by another count: the texts received differ a little between answers.
+const OUTPUT_TOLERANCE: f64 = 0.2;
 
 /// Format tag of a saved reference file.
 pub const REFERENCE_FORMAT: &str = "relaybench-token-reference/1";
@@ -54,6 +64,24 @@ pub struct TokenCounts {
     /// Why `count_tokens` gave nothing, when it did not answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count_error: Option<String>,
+    /// The echo's bill: output tokens, and the characters of text received for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputBill>,
+}
+
+/// Output tokens billed for a text received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputBill {
+    /// `usage.output_tokens`.
+    pub tokens: u64,
+    /// Characters of text in the answer.
+    pub chars: u64,
+}
+
+impl OutputBill {
+    fn per_char(self) -> Option<f64> {
+        (self.chars > 0 && self.tokens > 0).then(|| self.tokens as f64 / self.chars as f64)
+    }
 }
 
 /// A saved reference: the counts of a reference target, per model.
@@ -78,7 +106,7 @@ fn body(model: &str, text: &str, max_tokens: bool) -> serde_json::Value {
 /// Counts every text for `model` on the target; ended at once by `stop`. The findings of
 /// the billed requests' answers are returned with the counts.
 pub async fn count(client: &Client, model: &str, stop: &Stop) -> (TokenCounts, Vec<Finding>) {
-    let mut counts = TokenCounts { model: model.to_owned(), texts: Vec::new(), count_error: None };
+    let mut counts = TokenCounts { model: model.to_owned(), texts: Vec::new(), count_error: None, output: None };
     let mut findings = Vec::new();
     for (name, text) in TEXTS {
         let one = async {
@@ -99,6 +127,20 @@ pub async fn count(client: &Client, model: &str, stop: &Stop) -> (TokenCounts, V
         findings.extend(outcome.findings);
         let billed = outcome.input_total.filter(|_| outcome.status == Some(200));
         counts.texts.push(TextCount { text: name.to_owned(), counted: counted.ok(), billed });
+    }
+    if !stop.is_stopped() {
+        let mut echo = body(model, ECHO, true);
+        echo["max_tokens"] = ECHO_MAX_TOKENS.into();
+        let outcome = tokio::select! {
+            o = client.execute_turn(Bytes::from(echo.to_string()), 0, false, None, Instant::now()) => Some(o),
+            _ = stop.wait() => None,
+        };
+        if let Some(o) = outcome {
+            if let (Some(200), Some(tokens), Some(text)) = (o.status, o.output_tokens, o.reply.as_deref()) {
+                counts.output = Some(OutputBill { tokens, chars: text.chars().count() as u64 });
+            }
+            findings.extend(o.findings);
+        }
     }
     (counts, findings)
 }
@@ -127,7 +169,7 @@ fn count_agrees(counted: u64, billed: u64) -> bool {
 pub fn compare(ours: &TokenCounts, reference: Option<(&TokenCounts, &str)>) -> Comparison {
     let mut findings = Vec::new();
     let mut notes = Vec::new();
-    let none = TokenCounts { model: String::new(), texts: Vec::new(), count_error: None };
+    let none = TokenCounts { model: String::new(), texts: Vec::new(), count_error: None, output: None };
     let (reference, reference_name) = reference.unwrap_or((&none, ""));
     // (column, what differed), so a count_tokens that differs as the bill does is said once.
     let mut differed: Vec<(&str, String)> = Vec::new();
@@ -163,6 +205,23 @@ pub fn compare(ours: &TokenCounts, reference: Option<(&TokenCounts, &str)>) -> C
         let message = format!("{what}: {body}");
         notes.push(message.clone());
         findings.push(Finding::new(Rule::IdentityTokenizer, None, message, b""));
+    }
+    let rates = (ours.output.and_then(OutputBill::per_char), reference.output.and_then(OutputBill::per_char));
+    if let (Some(rate), Some(theirs), Some(bill)) = (rates.0, rates.1, ours.output) {
+        let ratio = rate / theirs;
+        if (ratio - 1.0).abs() > OUTPUT_TOLERANCE {
+            let message = format!(
+                "output: {} tokens billed for {} characters received, {:.1} per 100 characters against {reference_name}'s {:.1} ({ratio:.2}x)",
+                bill.tokens,
+                bill.chars,
+                rate * 100.0,
+                theirs * 100.0
+            );
+            notes.push(message.clone());
+            findings.push(Finding::new(Rule::IdentityTokenizer, None, message, b""));
+        } else {
+            notes.push(format!("output billed as {reference_name} per character ({ratio:.2}x)"));
+        }
     }
     let disagree: Vec<String> = ours
         .texts
@@ -214,7 +273,20 @@ mod tests {
             .zip(billed.iter().zip(counted))
             .map(|((name, _), (b, c))| TextCount { text: (*name).to_owned(), counted: Some(*c), billed: Some(*b) })
             .collect();
-        TokenCounts { model: "m".into(), texts, count_error: None }
+        TokenCounts { model: "m".into(), texts, count_error: None, output: Some(OutputBill { tokens: 20, chars: 90 }) }
+    }
+
+    #[test]
+    fn output_billed_beyond_the_text_received_is_named() {
+        let mut ours = counts(&API, &API);
+        let same = compare(&ours, Some((&counts(&API, &API), "official")));
+        assert!(same.same && same.detail.contains("output billed as official per character (1.00x)"), "{same:?}");
+        ours.output = Some(OutputBill { tokens: 22, chars: 95 });
+        assert!(compare(&ours, Some((&counts(&API, &API), "official"))).same, "an answer a little longer or shorter is no finding");
+        ours.output = Some(OutputBill { tokens: 30, chars: 90 });
+        let c = compare(&ours, Some((&counts(&API, &API), "official")));
+        assert_eq!(c.findings.len(), 1, "{c:?}");
+        assert!(c.findings[0].message.contains("30 tokens billed for 90 characters received, 33.3 per 100 characters against official's 22.2 (1.50x)"), "{}", c.findings[0].message);
     }
 
     const API: [u64; 6] = [29, 31, 35, 45, 38, 41];
@@ -254,6 +326,7 @@ mod tests {
         let c = compare(&ours, Some((&counts(&API, &API), "file")));
         assert!(c.same, "{c:?}");
         ours.texts.iter_mut().for_each(|t| t.billed = None);
+        ours.output = None;
         assert!(compare(&ours, Some((&counts(&API, &API), "file"))).detail.contains("no text"));
     }
 

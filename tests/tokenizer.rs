@@ -59,7 +59,7 @@ fn a_substitute_tokenizer_is_named_against_the_reference_target_and_an_honest_re
     assert!(detail.starts_with("the reference of this run"), "{detail}");
     let (status, detail) = tokenizer_row(honest);
     assert_eq!(status, Status::Pass, "{detail}");
-    assert!(detail.contains("billed as target official on 6 texts"), "{detail}");
+    assert!(detail.contains("billed as target official on 6 texts") && detail.contains("output billed as target official per character (1.00x)"), "{detail}");
     assert!(!honest.conformance.rules.contains_key("identity.tokenizer"));
     let (status, detail) = tokenizer_row(substitute);
     assert_eq!(status, Status::Fail, "{detail}");
