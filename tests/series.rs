@@ -65,3 +65,21 @@ fn the_litellm_gateway_is_caught_on_all_three() {
     let dropped = &r.conformance.rules["envelope.request-id-missing"].examples[0].message;
     assert!(dropped.contains("HTTP 404"), "{dropped}");
 }
+
+#[test]
+fn a_head_held_is_named_against_the_reference_target_of_the_run() {
+    let mock = "ttft: 30ms, tokens_per_s: 4000, jitter: 0, output_tokens: [8, 16]";
+    let scenario = format!(
+        "name: held\nseed: 5\ntargets:\n  - {{name: official, reference: true, mock: {{{mock}}}}}\n  - {{name: direct, mock: {{{mock}}}}}\n  - {{name: gateway, mock: {{{mock}, gateway: litellm}}}}\nmodel: {MODEL}\nrequests:\n{STREAMS}load: {{concurrency: 1, requests: 12}}\n"
+    );
+    let (_, out) = common::run_expecting("series-held-reference", &scenario, &[], 0);
+    let folder = std::fs::read_dir(&out).expect("out").flatten().map(|e| e.path()).find(|p| p.is_dir()).expect("report folder");
+    let read = |t: &str| relaybench::report::read(&folder.join(t).join("report.json")).expect("report");
+    let (direct, gateway) = (read("direct"), read("gateway"));
+    assert!(!direct.conformance.rules.contains_key("stream.head-held"), "{:?}", direct.conformance.rules.keys());
+    let held = &gateway.conformance.rules["stream.head-held"];
+    assert_eq!(held.count, 2, "on every stream, and against the reference");
+    let relative = held.examples.iter().find(|e| e.template == "comparison").expect("the comparison's finding");
+    assert!(relative.message.contains("where the reference official sends it at"), "{}", relative.message);
+    assert_eq!(gateway.conformance.warnings, gateway.conformance.rules.values().filter(|r| r.severity == "warn").map(|r| r.count).sum::<u64>());
+}

@@ -44,6 +44,28 @@ pub fn conformance(counts: &BTreeMap<String, u64>, examples: &[(Rule, Vec<Findin
     }
 }
 
+/// Adds one finding judged after the run (across targets) to a report's conformance.
+pub fn add_finding(c: &mut Conformance, rule: Rule, example: FindingInfo) {
+    match rule.severity() {
+        Severity::Error => c.violations += 1,
+        Severity::Warn => c.warnings += 1,
+        Severity::Info => c.infos += 1,
+    }
+    if c.violations > 0 {
+        c.verdict = "fail".to_owned();
+    }
+    let entry = c.rules.entry(rule.id().to_owned()).or_insert_with(|| RuleReport {
+        severity: rule.severity().id().to_owned(),
+        text: rule.info().text.to_owned(),
+        count: 0,
+        examples: Vec::new(),
+    });
+    entry.count += 1;
+    if entry.examples.len() < crate::load::collect::MAX_FINDING_EXAMPLES {
+        entry.examples.push(example);
+    }
+}
+
 /// Mean input tokens requested and reported over the ok responses that reported usage.
 fn input_means(t: &TemplateStats) -> (Option<f64>, Option<f64>) {
     let mean = |sum: u64| (t.input_pairs > 0).then(|| sum as f64 / t.input_pairs as f64);

@@ -10,6 +10,7 @@ pub mod cost;
 pub mod files;
 pub mod gate;
 pub mod html;
+pub mod held;
 pub mod html_comparison;
 pub mod junit;
 pub mod limits;

@@ -250,6 +250,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         .map_err(|source| RunError::Report { dir: out.clone(), source })?;
     let several = ready.len() > 1;
     let mut targets = Vec::new();
+    let mut built = Vec::new();
     for ((t, mut runs), checks) in ready.iter().zip(runs).zip(checked) {
         let info = RunInfo {
             scenario: ScenarioInfo {
@@ -279,6 +280,14 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         if report.stopped_early.is_none() {
             report.stopped_early.clone_from(&report.aborted);
         }
+        built.push((report, blocker, captures));
+    }
+    // Judged across targets, before any report is written.
+    if let Some(reference) = ready.iter().position(|t| t.spec.reference) {
+        let mut reports: Vec<&mut Report> = built.iter_mut().map(|(r, _, _)| r).collect();
+        report::held::against_reference(&mut reports, reference);
+    }
+    for (t, (report, blocker, captures)) in ready.iter().zip(built) {
         let target_dir = if several { dir.join(&t.spec.name) } else { dir.clone() };
         std::fs::create_dir_all(&target_dir)
             .and_then(|()| report::write(&report, &target_dir))
