@@ -21,7 +21,7 @@ fn short_run() -> Report {
                     phases:\n  - {name: warm, load: {concurrency: 2, requests: 50}}\n  - {name: steady, load: {concurrency: 4, requests: 200}}\n  - {name: peak, load: {concurrency: 8, requests: 200}}\n";
     let parsed = relaybench::scenario::parse(scenario, Path::new("hour.yaml")).expect("scenario");
     let out = std::env::temp_dir().join("relaybench-html-bench");
-    let options = relaybench::run::RunOptions { out: Some(out.clone()), handle_signals: false, quiet: true, capture: None, records: None, sets: Vec::new(), metrics_listen: None, metrics_linger: None };
+    let options = relaybench::run::RunOptions { out: Some(out.clone()), handle_signals: false, quiet: true, capture: None, records: None, sets: Vec::new(), metrics_listen: None, metrics_linger: None, ..Default::default() };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let done = runtime.block_on(relaybench::run::run(&parsed, Path::new("hour.yaml"), &options)).expect("run");
     let report = done.report().clone();

@@ -16,7 +16,7 @@ fn main() {
     );
     let parsed = relaybench::scenario::parse(&scenario, Path::new("schedule.yaml")).expect("scenario");
     let out = std::env::temp_dir().join("relaybench-schedule-bench");
-    let options = relaybench::run::RunOptions { out: Some(out), handle_signals: false, quiet: true, capture: None, records: None, sets: Vec::new(), metrics_listen: None, metrics_linger: None };
+    let options = relaybench::run::RunOptions { out: Some(out), handle_signals: false, quiet: true, capture: None, records: None, sets: Vec::new(), metrics_listen: None, metrics_linger: None, ..Default::default() };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let done = runtime.block_on(relaybench::run::run(&parsed, Path::new("schedule.yaml"), &options)).expect("run");
     let r = done.report();

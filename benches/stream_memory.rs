@@ -36,7 +36,7 @@ fn measure(runtime: &tokio::runtime::Runtime, label: &str, target: &str, streams
     );
     let parsed = relaybench::scenario::parse(&scenario, Path::new("memory.yaml")).expect("scenario");
     let out = std::env::temp_dir().join("relaybench-memory-bench");
-    let options = relaybench::run::RunOptions { out: Some(out), handle_signals: false, quiet: true, capture: None, records: None, sets: Vec::new(), metrics_listen: None, metrics_linger: None };
+    let options = relaybench::run::RunOptions { out: Some(out), handle_signals: false, quiet: true, capture: None, records: None, sets: Vec::new(), metrics_listen: None, metrics_linger: None, ..Default::default() };
     let before = peak_kib();
     let done = runtime.block_on(relaybench::run::run(&parsed, Path::new("memory.yaml"), &options)).expect("run");
     let (Some(before), Some(after)) = (before, peak_kib()) else {

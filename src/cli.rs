@@ -43,6 +43,14 @@ pub enum Command {
         /// (the scenario's `authenticity: all`); the bound on requests and cost is printed first.
         #[arg(long)]
         authenticity: bool,
+        /// Run worker I's share of a run split across N (I/N, such as 0/4): arrival n is sent
+        /// by worker n mod N; default from JOB_COMPLETION_INDEX and RELAYBENCH_SEGMENTS.
+        #[arg(long, value_parser = crate::load::segment::Segment::parse)]
+        segment: Option<crate::load::segment::Segment>,
+        /// Start the load at this wall-clock time (RFC 3339, or Unix seconds), the same for
+        /// every worker of a split run.
+        #[arg(long, value_parser = parse_start_at)]
+        start_at: Option<f64>,
         /// Serve live metrics for Prometheus (OpenMetrics text on /metrics) on this
         /// address during the run, e.g. 127.0.0.1:9464.
         #[arg(long)]
@@ -335,4 +343,13 @@ pub enum FingerprintAction {
         #[arg(long, short)]
         out: PathBuf,
     },
+}
+
+/// A wall-clock time as Unix seconds: RFC 3339 (`2026-12-06T10:00:00Z`) or a number.
+fn parse_start_at(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .or_else(|| crate::conformance::limits::parse_rfc3339(text))
+        .filter(|t| t.is_finite() && *t > 0.0)
+        .ok_or_else(|| format!("{text:?} is neither an RFC 3339 time nor Unix seconds"))
 }

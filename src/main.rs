@@ -34,15 +34,20 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the async runtime: {e}"), Exit::CannotProceed),
     };
     match cli.command {
-        Command::Run { scenario, out, quiet, capture, records, mut sets, metrics_listen, metrics_linger, authenticity } => {
+        Command::Run { scenario, out, quiet, capture, records, mut sets, metrics_listen, metrics_linger, authenticity, segment, start_at } => {
             if authenticity {
                 sets.push("authenticity=all".to_owned());
             }
-            // clap already limited the value to the three modes.
+            // An Indexed Job's pod names its segment in the environment.
+            let segment = match segment.map(Ok).or_else(|| relaybench::load::segment::Segment::from_env(|k| std::env::var(k).ok()).transpose()) {
+                Some(Ok(s)) => s,
+                Some(Err(e)) => return fail(&e, Exit::Usage),
+                None => relaybench::load::segment::Segment::WHOLE,
+            };
             // clap already limited both values to the modes they name.
             let capture = capture.as_deref().and_then(|c| relaybench::scenario::CaptureMode::parse(c).ok());
             let records = records.as_deref().and_then(|r| relaybench::scenario::RecordsMode::parse(r).ok());
-            let options = RunOptions { out, handle_signals: true, quiet, capture, records, sets, metrics_listen, metrics_linger };
+            let options = RunOptions { out, handle_signals: true, quiet, capture, records, sets, metrics_listen, metrics_linger, segment, start_at };
             finished(runtime.block_on(run::run_file(&scenario, &options)), quiet)
         }
         Command::Quick(q) => {
@@ -56,7 +61,7 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(&format!("{} (relaybench quick --print-scenario shows the YAML)", e.message), Exit::Usage),
             };
-            let options = RunOptions { out: q.out.clone(), handle_signals: true, quiet: q.quiet, capture: None, records: None, sets: Vec::new(), metrics_listen: None, metrics_linger: None };
+            let options = RunOptions { out: q.out.clone(), handle_signals: true, quiet: q.quiet, capture: None, records: None, sets: Vec::new(), metrics_listen: None, metrics_linger: None, ..Default::default() };
             finished(runtime.block_on(run::run(&scenario, path, &options)), q.quiet)
         }
         Command::Providers { id, .. } => match id {

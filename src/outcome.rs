@@ -100,6 +100,9 @@ impl OutcomeKind {
 pub struct Outcome {
     /// Index of the request template used.
     pub template: usize,
+    /// The request's number in the whole run's schedule (arrival `n`, or the closed
+    /// loop's `n`-th request), the same whichever worker of a split run sent it.
+    pub arrival: Option<u64>,
     /// Whether the request asked for a stream.
     pub stream: bool,
     /// How it ended.
@@ -308,6 +311,7 @@ impl Outcome {
     pub fn new(template: usize, stream: bool) -> Self {
         Outcome {
             template,
+            arrival: None,
             stream,
             kind: OutcomeKind::Ok,
             status: None,

@@ -14,6 +14,7 @@ pub mod open_files;
 pub mod progress;
 pub mod records;
 pub mod saturation;
+pub mod segment;
 pub mod warmup;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,6 +74,9 @@ pub struct ClosedLoop {
     pub requests: Option<u64>,
     /// Stop starting requests after this long.
     pub duration: Option<Duration>,
+    /// This worker's share of a split run: its workers, and request numbers
+    /// `index, index + count, …` of the whole run's budget.
+    pub segment: segment::Segment,
 }
 
 /// What both executors share: where requests go, how each is chosen, and where its
@@ -156,7 +160,9 @@ impl Wiring {
     /// the last attempt's `effective` runs from the first attempt's start.
     async fn attempts(&self, n: u64, index: usize, built: Built, start: Instant, send_lag: Option<Duration>, keep_reply: bool) -> Option<Outcome> {
         let Some(policy) = &self.retry else {
-            return Some(self.execute(index, built, start, send_lag, keep_reply).await);
+            let mut outcome = self.execute(index, built, start, send_lag, keep_reply).await;
+            outcome.arrival = Some(n);
+            return Some(outcome);
         };
         // The jitter's own stream of the seed, so retrying changes no body and no schedule.
         let mut rng = Rng::derive(self.body_seed ^ 0x7265_7472_7921, n);
@@ -164,6 +170,7 @@ impl Wiring {
         for taken in 0.. {
             let mut outcome = self.execute(index, built.clone(), attempt_start, lag, keep_reply).await;
             outcome.attempt = Some(taken + 1);
+            outcome.arrival = Some(n);
             let retry = policy.decide(&outcome, taken, &mut rng).filter(|_| !self.stop.is_stopped());
             let waited = match retry {
                 Some((_, wait)) => tokio::select! {
@@ -271,12 +278,17 @@ impl Wiring {
 /// Returns how many workers it spawned.
 pub async fn run_closed_loop(wiring: Wiring, plan: ClosedLoop, grace: Duration) -> u64 {
     let start = Instant::now();
-    let most = (plan.workers.peak().ceil().max(0.0) as u64).min(plan.requests.unwrap_or(u64::MAX));
+    let seg = plan.segment;
+    let shape = plan.workers.map_level(|level| seg.share_level(level));
+    let workers = plan.workers.peak().ceil().max(1.0) as u64;
+    let most = (shape.peak().ceil().max(0.0) as u64).min(plan.requests.map_or(u64::MAX, |r| seg.turns_below(r, workers)));
     let crew = Arc::new(Crew {
-        deadline: earliest(plan.duration, plan.workers.end()).map(|d| start + d),
+        deadline: earliest(plan.duration, shape.end()).map(|d| start + d),
         next: AtomicU64::new(0),
         requests: plan.requests,
-        shape: plan.workers,
+        segment: seg,
+        workers,
+        shape,
         start,
         wiring,
     });
@@ -306,15 +318,28 @@ pub async fn run_closed_loop(wiring: Wiring, plan: ClosedLoop, grace: Duration) 
 /// What the workers of one closed loop share.
 struct Crew {
     wiring: Wiring,
-    /// The number of the next request.
+    /// The number of the whole run's next request, this segment's or not.
     next: AtomicU64,
     requests: Option<u64>,
+    segment: segment::Segment,
+    /// The whole run's most workers, whose turns the segments share.
+    workers: u64,
     shape: LoadShape,
     start: Instant,
     deadline: Option<Instant>,
 }
 
 impl Crew {
+    /// The number of this segment's next request in the whole run.
+    fn next_turn(&self) -> u64 {
+        loop {
+            let n = self.next.fetch_add(1, Ordering::Relaxed);
+            if self.segment.owns_turn(n, self.workers) || self.requests.is_some_and(|max| n >= max) {
+                return n;
+            }
+        }
+    }
+
     /// Stopped, or past the deadline.
     fn over(&self) -> bool {
         self.wiring.stop.is_stopped() || self.deadline.is_some_and(|d| Instant::now() >= d)
@@ -332,7 +357,7 @@ impl Crew {
                 }
                 continue;
             }
-            let n = self.next.fetch_add(1, Ordering::Relaxed);
+            let n = self.next_turn();
             if self.requests.is_some_and(|max| n >= max) || !self.wiring.send(n, Instant::now(), None).await {
                 break;
             }
@@ -395,6 +420,8 @@ pub struct OpenLoop {
     /// Replay: request `n` is due at record `n`'s time divided by the speed, instead of
     /// following `rate`.
     pub arrivals: Option<(Arc<Trace>, f64)>,
+    /// This worker's share of a split run: the arrivals `n` it owns of the whole schedule.
+    pub segment: segment::Segment,
 }
 
 /// A level over time: the arrival rate of an open loop, or the workers of a closed one.
@@ -436,6 +463,14 @@ impl LoadShape {
                 }
                 from
             }
+        }
+    }
+
+    /// The same shape with every level passed through `f` (a worker's share of it).
+    pub fn map_level(&self, f: impl Fn(f64) -> f64) -> LoadShape {
+        match self {
+            LoadShape::Constant(level) => LoadShape::Constant(f(*level)),
+            LoadShape::Ramp { start, stages } => LoadShape::Ramp { start: f(*start), stages: stages.iter().map(|(d, l)| (*d, f(*l))).collect() },
         }
     }
 
@@ -549,6 +584,10 @@ pub async fn run_open_loop(wiring: Wiring, plan: OpenLoop, grace: Duration, drop
         if deadline.is_some_and(|d| due >= d) {
             break;
         }
+        // Every worker walks the whole schedule, so the rate's randomness is drawn alike.
+        if !plan.segment.owns(n) {
+            continue;
+        }
         // A loop that fell behind (a rate the client cannot reach) stops at the
         // deadline by the clock, and counts the slots it never reached as dropped without
         // walking them.
@@ -559,7 +598,7 @@ pub async fn run_open_loop(wiring: Wiring, plan: OpenLoop, grace: Duration, drop
                 }
                 None => (plan.rate.count_at(d - start) - count + 1.0).max(0.0).ceil() as u64,
             };
-            let left = plan.requests.map_or(left, |max| left.min(max - n));
+            let left = plan.segment.owned_in(n, n + plan.requests.map_or(left, |max| left.min(max - n)));
             dropped.fetch_add(left, Ordering::Relaxed);
             wiring.live.dropped(left);
             break;
@@ -623,7 +662,7 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let picker = Picker::new(&requests, 1);
         let wiring = Wiring::new(client, requests, picker, Arc::default(), tx, Arc::default(), 1);
-        let plan = ClosedLoop { workers: LoadShape::Constant(100_000.0), requests: Some(10), duration: None };
+        let plan = ClosedLoop { workers: LoadShape::Constant(100_000.0), requests: Some(10), duration: None, segment: Default::default() };
         let spawned = run_closed_loop(wiring, plan, Duration::ZERO).await;
         assert_eq!(spawned, 10, "one worker per request to send, not one per level");
         let mut ended = 0;
@@ -635,7 +674,7 @@ mod tests {
 
     #[test]
     fn poisson_gaps_average_the_rate_and_repeat() {
-        let plan = OpenLoop { rate: LoadShape::Constant(200.0), poisson: true, seed: 3, max_in_flight: 1, requests: None, arrivals: None, duration: None };
+        let plan = OpenLoop { rate: LoadShape::Constant(200.0), poisson: true, seed: 3, max_in_flight: 1, requests: None, arrivals: None, duration: None, segment: Default::default() };
         // The executor's own stream of the seed, as `run_open_loop` draws it.
         let arrivals = |seed| {
             let mut rng = OpenLoop { seed, ..plan.clone() }.arrival_rng();

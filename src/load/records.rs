@@ -98,6 +98,7 @@ pub fn line(o: &Outcome, n: u64, phase: &str, template: &str, run_start: Instant
     let ms = |d: std::time::Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
     json!({
         "request": n,
+        "arrival": o.arrival,
         "phase": phase,
         "template": template,
         "turn": o.turn,

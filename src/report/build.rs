@@ -288,6 +288,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
         },
         metrics: summaries(r, true),
         calibration: None,
+        segment: None,
         client: None,
         limits: super::limits::build(collected),
         retries: super::retries::build(&r.retries),

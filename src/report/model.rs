@@ -47,6 +47,10 @@ pub struct Report {
     /// The target's tokens per generated word, when the scenario asked to calibrate.
     #[serde(default)]
     pub calibration: Option<crate::calibrate::Calibration>,
+    /// Which worker's share of a split run this is (`run --segment I/N`); absent for a
+    /// whole run. `relaybench merge` adds the segments up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<crate::load::segment::Segment>,
     /// Whether the load generator kept up during the load (absent in older reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<crate::load::saturation::ClientLoad>,

@@ -15,6 +15,7 @@ use crate::load::capture::{CaptureMode, Captures};
 use crate::load::collect::{collect, Blocker, Collected, Sinks};
 use crate::load::records::Records;
 use crate::load::progress::{self, Live};
+use crate::load::segment::Segment;
 use crate::load::{run_closed_loop, run_open_loop, ClosedLoop, LoadShape, OpenLoop, Picker, Stop, Wiring};
 use crate::mock::latency::LatencyModel;
 use crate::mock::reply::OutputLength;
@@ -134,15 +135,17 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
     }
     // Probes and feature cases go to every target at once; each target gets them in order.
     let mut tasks = Vec::new();
+    // In a split run only the first worker sends them: they are not load.
+    let first = options.segment.is_first();
     for t in &ready {
         let job = super::checks::CheckJob {
             target: t.target.clone(),
             model: t.model.clone(),
             provider: t.spec.provider,
-            probes: scenario.probes(&t.model),
-            features: scenario.features.clone(),
-            calibrate: scenario.calibrate.then_some(scenario.seed),
-            scan: scenario.authenticity.clone().map(|scan| super::scan::ScanJob {
+            probes: if first { scenario.probes(&t.model) } else { Vec::new() },
+            features: if first { scenario.features.clone() } else { Vec::new() },
+            calibrate: (first && scenario.calibrate).then_some(scenario.seed),
+            scan: scenario.authenticity.clone().filter(|_| first).map(|scan| super::scan::ScanJob {
                 target_name: t.spec.name.clone(),
                 scan,
                 provider: t.spec.provider,
@@ -168,6 +171,9 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         Some(first) => Some(phase_clients(&ready, first, capture).await?),
         None => None,
     };
+    if let (Some(at), Some(t)) = (options.start_at, ready.first()) {
+        wait_for_start(at, options.quiet, &t.stop).await;
+    }
     let started_at = SystemTime::now();
     let run_start = Instant::now();
     let live = Arc::new(Live::default());
@@ -213,6 +219,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
                 goodput: scenario.goodput,
                 retry: scenario.retry.policy().map(Arc::new),
                 abort: t.abort.clone(),
+                segment: options.segment,
             };
             let load = spec.load.clone();
             tasks.push((i, tokio::spawn(async move {
@@ -271,6 +278,7 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         };
         let (mut report, blocker, captures) = target_report(scenario, &phases, info, &mut runs, &checks.probes, &checks.features, checks.scan);
         report.calibration = checks.calibration;
+        report.segment = (options.segment.count > 1).then_some(options.segment);
         if let Some(tokenizer) = checks.tokenizer {
             let section = report.authenticity.get_or_insert_with(|| report::authenticity::AuthenticityInfo { models: Vec::new(), gateways: Vec::new(), scan: None, tokenizer: None });
             section.tokenizer = Some(tokenizer);
@@ -315,6 +323,20 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         server.abort();
     }
     Ok(Finished { targets, dir, comparison })
+}
+
+/// Sleeps until `at` (Unix seconds), the common start of a split run's workers; one that
+/// is already late starts at once and says by how much (its requests show it as send lag).
+async fn wait_for_start(at: f64, quiet: bool, stop: &Stop) {
+    let now = crate::conformance::limits::unix_now();
+    if at > now {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs_f64((at - now).min(86_400.0))) => {}
+            _ = stop.wait() => {}
+        }
+    } else if !quiet {
+        eprintln!("relaybench: --start-at was {:.3} s ago; starting now", now - at);
+    }
 }
 
 /// How a target is named in its report.
@@ -495,6 +517,8 @@ struct PhaseContext {
     retry: Option<Arc<crate::retry::Policy>>,
     /// The target's stop conditions.
     abort: Option<Arc<crate::load::abort::Abort>>,
+    /// This worker's share of a split run.
+    segment: Segment,
 }
 
 impl PhaseContext {
@@ -505,10 +529,11 @@ impl PhaseContext {
             rate,
             poisson,
             seed: self.seed,
-            max_in_flight: load.max_in_flight.get(),
+            max_in_flight: self.segment.share(u64::from(load.max_in_flight.get())).max(1) as u32,
             requests,
             duration,
             arrivals: None,
+            segment: self.segment,
         };
         let (requests, duration) = (load.requests, load.duration.map(|d| d.0));
         let ramp = || LoadShape::Ramp {
@@ -519,10 +544,10 @@ impl PhaseContext {
         match (load.executor, load.ramp) {
             (Executor::Concurrency, _) => {
                 let workers = LoadShape::Constant(f64::from(load.concurrency.map_or(1, |c| c.get())));
-                single(self.run(Plan::Closed(ClosedLoop { workers, requests, duration })).await)
+                single(self.run(Plan::Closed(ClosedLoop { workers, requests, duration, segment: self.segment })).await)
             }
             (Executor::Stages, Ramp::Concurrency) => {
-                single(self.run(Plan::Closed(ClosedLoop { workers: ramp(), requests, duration })).await)
+                single(self.run(Plan::Closed(ClosedLoop { workers: ramp(), requests, duration, segment: self.segment })).await)
             }
             (Executor::Stages, Ramp::Rate) => single(self.run(Plan::Open(open(ramp(), false, requests, duration))).await),
             (Executor::Sweep, _) => {

@@ -97,6 +97,12 @@ pub struct RunOptions {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// How long /metrics stays up after the report is written.
     pub metrics_linger: Option<std::time::Duration>,
+    /// This worker's share of a run split across several (`--segment I/N`); the whole run
+    /// by default.
+    pub segment: crate::load::segment::Segment,
+    /// Start the load at this wall-clock time (Unix seconds), so the workers of a split run
+    /// share one epoch and a late one shows as send lag.
+    pub start_at: Option<f64>,
 }
 
 /// One target's part of a finished run.
