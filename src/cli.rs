@@ -186,6 +186,16 @@ pub enum Command {
         #[arg(long, default_value_t = 10.0)]
         tolerance: f64,
     },
+    /// Add the reports of a run's segments (`run --segment I/N`) into one: histograms
+    /// added exactly, thresholds judged once on the sum. Exits as the run would have.
+    Merge {
+        /// Segment report folders or report.json files, or a folder holding them.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// The folder to write the merged report into.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
     /// Token-count references for the tokenizer check (see docs/authenticity.md).
     Fingerprint {
         /// What to do.

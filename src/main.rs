@@ -78,6 +78,7 @@ fn main() -> ExitCode {
             },
         },
         Command::Compare { a, b, tolerance } => compare(&a, &b, tolerance),
+        Command::Merge { reports, out } => merge(&reports, &out),
         Command::Fingerprint { action: FingerprintAction::Save { reports, target, out } } => save_reference(&reports, target.as_deref(), &out),
         Command::Report { path, out } => render_report(&path, out),
         Command::Features => {
@@ -277,6 +278,44 @@ fn compare(a: &std::path::Path, b: &std::path::Path, tolerance: f64) -> ExitCode
     let diff = relaybench::report::regression::compare(&a, &b, tolerance / 100.0);
     print!("{}", relaybench::report::regression::render(&diff));
     code(if diff.regressions() > 0 { Exit::GateFailed } else { Exit::Ok })
+}
+
+fn merge(paths: &[std::path::PathBuf], out: &std::path::Path) -> ExitCode {
+    // A folder holding the segments' report folders stands for all of them.
+    let mut files = Vec::new();
+    for path in paths {
+        let report = path.join(relaybench::report::REPORT_JSON);
+        if path.is_file() || report.is_file() {
+            files.push(if path.is_file() { path.clone() } else { report });
+            continue;
+        }
+        let mut inner: Vec<_> = std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| e.path().join(relaybench::report::REPORT_JSON)).filter(|p| p.is_file()).collect();
+        if inner.is_empty() {
+            return fail(&format!("{}: no report.json in it or in its folders", path.display()), Exit::Usage);
+        }
+        inner.sort();
+        files.append(&mut inner);
+    }
+    let reports = match files.iter().map(|f| relaybench::report::read(f)).collect::<Result<Vec<_>, _>>() {
+        Ok(r) => r,
+        Err(e) => return fail(&e, Exit::Usage),
+    };
+    let merged = match relaybench::report::merge::merge(reports) {
+        Ok(m) => m,
+        Err(e) => return fail(&e, Exit::Usage),
+    };
+    if let Err(e) = std::fs::create_dir_all(out).and_then(|()| relaybench::report::write(&merged, out)) {
+        return fail(&format!("{}: {e}", out.display()), Exit::CannotProceed);
+    }
+    print!("{}", relaybench::report::terminal::render(&merged));
+    println!("merged report: {}", out.join(relaybench::report::REPORT_JSON).display());
+    // A sum without all its parts passes no gate; it is not an interrupted run either.
+    if merged.merge.as_ref().is_some_and(|m| !m.missing.is_empty()) {
+        eprintln!("relaybench: {}", merged.stopped_early.as_deref().unwrap_or("partial merge"));
+        return code(Exit::GateFailed);
+    }
+    let run = relaybench::run::TargetRun { report: merged, dir: out.to_path_buf(), blocker: None };
+    code(run.exit())
 }
 
 fn save_reference(reports: &[std::path::PathBuf], target: Option<&str>, out: &std::path::Path) -> ExitCode {

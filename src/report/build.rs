@@ -95,7 +95,7 @@ fn summaries(r: &Recorder, all: bool) -> BTreeMap<String, MetricSummary> {
         .collect()
 }
 
-fn summarize(metric: Metric, h: &Histogram<u64>) -> MetricSummary {
+pub(crate) fn summarize(metric: Metric, h: &Histogram<u64>) -> MetricSummary {
     let (unit, scale) = metric.unit().shown();
     let q = |q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 * scale };
     MetricSummary {
@@ -241,7 +241,7 @@ impl RunInfo {
 
 /// The fraction of requests that failed; requests the run itself cut are neither
 /// failures nor successes.
-fn error_rate(requests: u64, ok: u64, cancelled: u64) -> f64 {
+pub(crate) fn error_rate(requests: u64, ok: u64, cancelled: u64) -> f64 {
     let judged = requests.saturating_sub(cancelled);
     if judged == 0 {
         0.0
@@ -289,6 +289,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
         metrics: summaries(r, true),
         calibration: None,
         segment: None,
+        merge: None,
         client: None,
         limits: super::limits::build(collected),
         retries: super::retries::build(&r.retries),

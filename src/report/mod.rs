@@ -16,6 +16,7 @@ pub mod junit;
 pub mod limits;
 pub mod lines;
 pub mod markdown;
+pub mod merge;
 pub mod page;
 pub mod model;
 pub mod names;

@@ -51,6 +51,9 @@ pub struct Report {
     /// whole run. `relaybench merge` adds the segments up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment: Option<crate::load::segment::Segment>,
+    /// The segments this report was merged from (`relaybench merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<MergeInfo>,
     /// Whether the load generator kept up during the load (absent in older reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<crate::load::saturation::ClientLoad>,
@@ -95,6 +98,20 @@ pub struct Report {
     pub phases: Vec<PhaseReport>,
     /// One entry per second of the run, so a ramp or a stall can be seen over time.
     pub time_series: Vec<SecondInfo>,
+}
+
+/// What a merged report says of its parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergeInfo {
+    /// Segments of the split.
+    pub segments: u32,
+    /// The segment indexes merged.
+    pub merged: Vec<u32>,
+    /// Those missing: the report is then partial.
+    pub missing: Vec<u32>,
+    /// Sections of the parts not carried into the merged report, by name: what a sum
+    /// cannot give exactly (each part's own rate-limit, connection and client figures).
+    pub left_out: Vec<String>,
 }
 
 /// One second of the run.
