@@ -196,6 +196,12 @@ pub enum Command {
         #[arg(long, short)]
         out: PathBuf,
     },
+    /// Kubernetes manifests for a split run (see docs/distributed.md).
+    K8s {
+        /// What to do.
+        #[command(subcommand)]
+        action: K8sAction,
+    },
     /// Token-count references for the tokenizer check (see docs/authenticity.md).
     Fingerprint {
         /// What to do.
@@ -362,4 +368,28 @@ fn parse_start_at(text: &str) -> Result<f64, String> {
         .or_else(|| crate::conformance::limits::parse_rfc3339(text))
         .filter(|t| t.is_finite() && *t > 0.0)
         .ok_or_else(|| format!("{text:?} is neither an RFC 3339 time nor Unix seconds"))
+}
+
+/// `relaybench k8s` actions.
+#[derive(Debug, Subcommand)]
+pub enum K8sAction {
+    /// Print the manifests that run SCENARIO split across --workers pods: a ConfigMap with
+    /// the scenario, a volume for the reports, an Indexed Job; with --merge, the Job that
+    /// merges the reports once the workers have completed.
+    Render {
+        /// Scenario YAML file.
+        scenario: PathBuf,
+        /// Pods, each one segment.
+        #[arg(long)]
+        workers: u32,
+        /// The container image (built from the repository's Dockerfile).
+        #[arg(long, default_value = concat!("relaybench:", env!("CARGO_PKG_VERSION")))]
+        image: String,
+        /// Prefix of every object's name.
+        #[arg(long, default_value = "relaybench")]
+        name: String,
+        /// Print the merge Job instead.
+        #[arg(long)]
+        merge: bool,
+    },
 }

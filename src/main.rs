@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use relaybench::cli::{Cli, Command, FingerprintAction};
+use relaybench::cli::{Cli, Command, FingerprintAction, K8sAction};
 use relaybench::mock::latency::LatencyModel;
 use relaybench::mock::{MockConfig, MockServer};
 use relaybench::scenario::target::{MOCK_TOKENS_PER_S, MOCK_TTFT};
@@ -79,6 +79,21 @@ fn main() -> ExitCode {
         },
         Command::Compare { a, b, tolerance } => compare(&a, &b, tolerance),
         Command::Merge { reports, out } => merge(&reports, &out),
+        Command::K8s { action: K8sAction::Render { scenario, workers, image, name, merge } } => {
+            let text = match std::fs::read_to_string(&scenario) {
+                Ok(t) => t,
+                Err(e) => return fail(&format!("{}: {e}", scenario.display()), Exit::Usage),
+            };
+            let loaded = match relaybench::scenario::parse(&text, &scenario) {
+                Ok(s) => s,
+                Err(e) => return fail(&e.to_string(), Exit::Usage),
+            };
+            let render = relaybench::run::k8s::Render { text: &text, scenario: &loaded, workers, image: &image, name: &name, merge };
+            match relaybench::run::k8s::render(&render) {
+                Ok(manifests) => out(manifests.as_bytes()),
+                Err(e) => fail(&e, Exit::Usage),
+            }
+        }
         Command::Fingerprint { action: FingerprintAction::Save { reports, target, out } } => save_reference(&reports, target.as_deref(), &out),
         Command::Report { path, out } => render_report(&path, out),
         Command::Features => {
@@ -281,20 +296,20 @@ fn compare(a: &std::path::Path, b: &std::path::Path, tolerance: f64) -> ExitCode
 }
 
 fn merge(paths: &[std::path::PathBuf], out: &std::path::Path) -> ExitCode {
-    // A folder holding the segments' report folders stands for all of them.
+    // A folder stands for every report.json under it (a Job's volume holds one folder per
+    // segment, each with its run's folder), but the merged report's own.
     let mut files = Vec::new();
     for path in paths {
-        let report = path.join(relaybench::report::REPORT_JSON);
-        if path.is_file() || report.is_file() {
-            files.push(if path.is_file() { path.clone() } else { report });
+        if path.is_file() {
+            files.push(path.clone());
             continue;
         }
-        let mut inner: Vec<_> = std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| e.path().join(relaybench::report::REPORT_JSON)).filter(|p| p.is_file()).collect();
-        if inner.is_empty() {
+        let mut found = reports_under(path, out, 3);
+        if found.is_empty() {
             return fail(&format!("{}: no report.json in it or in its folders", path.display()), Exit::Usage);
         }
-        inner.sort();
-        files.append(&mut inner);
+        found.sort();
+        files.append(&mut found);
     }
     let reports = match files.iter().map(|f| relaybench::report::read(f)).collect::<Result<Vec<_>, _>>() {
         Ok(r) => r,
@@ -316,6 +331,19 @@ fn merge(paths: &[std::path::PathBuf], out: &std::path::Path) -> ExitCode {
     }
     let run = relaybench::run::TargetRun { report: merged, dir: out.to_path_buf(), blocker: None };
     code(run.exit())
+}
+
+/// Every report.json under `dir`, `depth` folders deep at most, outside `skip`.
+fn reports_under(dir: &std::path::Path, skip: &std::path::Path, depth: u32) -> Vec<std::path::PathBuf> {
+    let report = dir.join(relaybench::report::REPORT_JSON);
+    if report.is_file() {
+        return vec![report];
+    }
+    if depth == 0 || dir.starts_with(skip) {
+        return Vec::new();
+    }
+    let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
+    entries.map(|e| e.path()).filter(|p| p.is_dir() && !p.starts_with(skip)).flat_map(|p| reports_under(&p, skip, depth - 1)).collect()
 }
 
 fn save_reference(reports: &[std::path::PathBuf], target: Option<&str>, out: &std::path::Path) -> ExitCode {

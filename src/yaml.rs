@@ -84,6 +84,11 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     })
 }
 
+/// `value` written as one YAML document (`---` and all).
+pub fn to_document(value: &Value) -> Result<String, String> {
+    serde_yaml::to_string(value).map(|text| format!("---\n{text}")).map_err(|e| e.to_string())
+}
+
 /// `text` with each `PATH=VALUE` of `sets` applied (`load.concurrency=64`,
 /// `requests.0.max_tokens=8`; the value is read as YAML, so `30s` is a string and `[a, b]`
 /// a list), written back as YAML. Maps missing on the path are created; a list is indexed

@@ -3,6 +3,7 @@
 
 pub mod checks;
 pub mod flow;
+pub mod k8s;
 pub mod result;
 pub mod scan;
 
