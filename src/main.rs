@@ -296,54 +296,18 @@ fn compare(a: &std::path::Path, b: &std::path::Path, tolerance: f64) -> ExitCode
 }
 
 fn merge(paths: &[std::path::PathBuf], out: &std::path::Path) -> ExitCode {
-    // A folder stands for every report.json under it (a Job's volume holds one folder per
-    // segment, each with its run's folder), but the merged report's own.
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_file() {
-            files.push(path.clone());
-            continue;
-        }
-        let mut found = reports_under(path, out, 3);
-        if found.is_empty() {
-            return fail(&format!("{}: no report.json in it or in its folders", path.display()), Exit::Usage);
-        }
-        found.sort();
-        files.append(&mut found);
-    }
-    let reports = match files.iter().map(|f| relaybench::report::read(f)).collect::<Result<Vec<_>, _>>() {
-        Ok(r) => r,
-        Err(e) => return fail(&e, Exit::Usage),
+    let finished = match run::merged::merge_files(paths, out) {
+        Ok(f) => f,
+        Err((e, exit)) => return fail(&e, exit),
     };
-    let merged = match relaybench::report::merge::merge(reports) {
-        Ok(m) => m,
-        Err(e) => return fail(&e, Exit::Usage),
-    };
-    if let Err(e) = std::fs::create_dir_all(out).and_then(|()| relaybench::report::write(&merged, out)) {
-        return fail(&format!("{}: {e}", out.display()), Exit::CannotProceed);
+    for t in &finished.targets {
+        print!("{}", relaybench::report::terminal::render(&t.report));
+        if let Some(why) = t.report.stopped_early.as_deref().filter(|_| t.report.partial) {
+            eprintln!("relaybench: {}: {why}", t.report.target.name);
+        }
     }
-    print!("{}", relaybench::report::terminal::render(&merged));
-    println!("merged report: {}", out.join(relaybench::report::REPORT_JSON).display());
-    // A sum without all its parts passes no gate; it is not an interrupted run either.
-    if merged.merge.as_ref().is_some_and(|m| !m.missing.is_empty()) {
-        eprintln!("relaybench: {}", merged.stopped_early.as_deref().unwrap_or("partial merge"));
-        return code(Exit::GateFailed);
-    }
-    let run = relaybench::run::TargetRun { report: merged, dir: out.to_path_buf(), blocker: None };
-    code(run.exit())
-}
-
-/// Every report.json under `dir`, `depth` folders deep at most, outside `skip`.
-fn reports_under(dir: &std::path::Path, skip: &std::path::Path, depth: u32) -> Vec<std::path::PathBuf> {
-    let report = dir.join(relaybench::report::REPORT_JSON);
-    if report.is_file() {
-        return vec![report];
-    }
-    if depth == 0 || dir.starts_with(skip) {
-        return Vec::new();
-    }
-    let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
-    entries.map(|e| e.path()).filter(|p| p.is_dir() && !p.starts_with(skip)).flat_map(|p| reports_under(&p, skip, depth - 1)).collect()
+    println!("merged report: {}", out.display());
+    code(run::merged::exit(&finished))
 }
 
 fn save_reference(reports: &[std::path::PathBuf], target: Option<&str>, out: &std::path::Path) -> ExitCode {

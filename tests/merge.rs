@@ -117,3 +117,24 @@ fn three_workers_merge_into_exact_sums_and_one_verdict() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot merge with"), "{}", String::from_utf8_lossy(&o.stderr));
     drop(mock);
 }
+
+#[test]
+fn a_comparison_split_across_workers_merges_per_target() {
+    let dir = common::temp_dir("merge-compare");
+    let mock = "{ttft: 2ms, tokens_per_s: 20000, jitter: 0, output_tokens: [4, 8]}";
+    let text = format!("name: pair\nseed: 3\ntargets:\n  - {{name: a, mock: {mock}}}\n  - {{name: b, mock: {mock}}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{max_tokens: 8, prompt: hi}}\nload: {{concurrency: 2, requests: 14}}\n");
+    let file = common::write_file(&dir, "s.yaml", &text);
+    let workers = dir.join("workers");
+    for i in 0..2 {
+        let o = run(Command::new(BIN).args(["run", file.to_str().expect("utf8"), "--out", workers.join(format!("w{i}")).to_str().expect("utf8"), "-q", "--segment", &format!("{i}/2")]));
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let out = dir.join("merged");
+    let o = merge(&[workers.as_path()], &out);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    for target in ["a", "b"] {
+        let r = relaybench::report::read(&out.join(target).join("report.json")).expect("a target's merged report");
+        assert_eq!((r.target.name.as_str(), r.totals.requests), (target, 14));
+    }
+    assert!(out.join("comparison.json").is_file(), "the comparison of the merged targets");
+}

@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod flow;
 pub mod k8s;
+pub mod merged;
 pub mod result;
 pub mod scan;
 
