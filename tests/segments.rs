@@ -113,3 +113,39 @@ fn closed_loops_and_sessions_split_the_budget_and_the_picks() {
     assert_eq!(picks(&together), picks(&whole), "every conversation and turn, by the same template");
     assert!(whole.keys().any(|k| k.1 == 2), "some conversation had a second turn");
 }
+
+/// Every (arrival, template) a run sent, with how often: a sweep numbers each step's
+/// arrivals from 0.
+fn picks(dir: &Path, scenario: &Path, segment: Option<&str>) -> BTreeMap<(u64, String), u32> {
+    let out = dir.join(format!("picks-{}", segment.unwrap_or("whole").replace('/', "-")));
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", scenario.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q", "--records"]);
+    if let Some(s) = segment {
+        cmd.args(["--segment", s]);
+    }
+    let o = cmd.output().expect("run");
+    assert_eq!(o.status.code(), Some(0), "{segment:?}: {}", String::from_utf8_lossy(&o.stderr));
+    let (_, records) = common::files_under(&out).into_iter().find(|(p, _)| p.ends_with("requests.jsonl")).expect("requests.jsonl");
+    let mut seen = BTreeMap::new();
+    for line in records.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+        *seen.entry((v["arrival"].as_u64().expect("arrival"), v["template"].as_str().expect("template").to_owned())).or_default() += 1;
+    }
+    seen
+}
+
+#[test]
+fn a_sweep_splits_each_step_into_the_same_arrivals() {
+    let dir = common::temp_dir("segments-sweep");
+    let text = format!("name: sweep\nseed: 9\ntarget: {{mock: {{ttft: 1ms, tokens_per_s: 50000, jitter: 0, output_tokens: [4, 8]}}}}\nmodel: claude-sonnet-4-5\n{TEMPLATES}load: {{executor: sweep, rates: [20, 40], step_duration: 500ms}}\n");
+    let scenario = common::write_file(&dir, "s.yaml", &text);
+    let whole = picks(&dir, &scenario, None);
+    assert_eq!(whole.values().sum::<u32>(), 30, "10 and 20 arrivals in the two steps");
+    let mut together: BTreeMap<(u64, String), u32> = BTreeMap::new();
+    for i in 0..3 {
+        for (key, n) in picks(&dir, &scenario, Some(&format!("{i}/3"))) {
+            *together.entry(key).or_default() += n;
+        }
+    }
+    assert_eq!(together, whole, "every step's arrivals, once each, with one process's templates");
+}

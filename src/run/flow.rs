@@ -573,7 +573,9 @@ impl PhaseContext {
                     phase.dropped += dropped;
                     let cut = self.stop.is_stopped();
                     if load.stop_when_saturated {
-                        saturated = crate::report::sweep::saturated(rate, collected.recorder.requests, collected.recorder.count(crate::outcome::OutcomeKind::Ok), duration_s);
+                        // A worker of a split run is due its share of the step's rate.
+                        let due = rate / f64::from(self.segment.count);
+                        saturated = crate::report::sweep::saturated(due, collected.recorder.requests, collected.recorder.count(crate::outcome::OutcomeKind::Ok), duration_s);
                     }
                     phase.steps.push(SweepStep { rate, duration_s, dropped, collected, cut, skipped: None });
                 }
