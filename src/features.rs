@@ -364,7 +364,7 @@ pub fn thinking_variant(provider: Option<&Provider>, model: &str) -> Option<&'st
 /// (for the `-thinking` variant and the listed models). A stop (an interrupt) ends the
 /// suite between cases; the cases run so far are returned.
 pub async fn run(target: &Target, timeouts: Timeouts, model: &str, provider: Option<&Provider>, names: &[String], stop: &Stop) -> Result<Vec<FeatureResult>, ClientError> {
-    let sender = Sender { target, timeouts, client: Client::new(target, timeouts)?.with_capture(true), seen: Default::default() };
+    let sender = Sender { target, timeouts, client: Client::new(target, timeouts)?.with_capture(true), seen: None };
     let mut results = Vec::with_capacity(names.len());
     for name in names {
         if stop.is_stopped() {
@@ -433,7 +433,7 @@ pub struct Scanned {
 
 /// Sends [`SCAN_CASES`] to each of `models`, in order; ended at once by `stop`.
 pub async fn scan(target: &Target, timeouts: Timeouts, models: &[String], stop: &Stop) -> Result<Vec<Scanned>, ClientError> {
-    let sender = Sender { target, timeouts, client: Client::new(target, timeouts)?.with_capture(true), seen: Default::default() };
+    let sender = Sender { target, timeouts, client: Client::new(target, timeouts)?.with_capture(true), seen: Some(Default::default()) };
     let mut scanned = Vec::with_capacity(models.len());
     for model in models {
         let one = async {
@@ -459,7 +459,7 @@ pub async fn scan(target: &Target, timeouts: Timeouts, models: &[String], stop: 
         });
         let detail = parts.iter().map(|(name, status, detail, _)| format!("{name} {}: {detail}", status.id())).collect::<Vec<_>>().join("; ");
         let findings = parts.into_iter().flat_map(|p| p.3).collect();
-        let fingerprints = std::mem::take(&mut *sender.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let fingerprints = sender.seen.as_ref().map(|seen| std::mem::take(&mut *seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner))).unwrap_or_default();
         let result = FeatureResult { name: format!("scan:{model}"), text: SCANNED, status: status.unwrap_or(Status::Fail), detail, findings };
         scanned.push(Scanned { result, fingerprints });
     }
@@ -472,8 +472,8 @@ struct Sender<'a> {
     target: &'a Target,
     timeouts: Timeouts,
     client: Client,
-    /// The fingerprints of the answers so far, for the model scan.
-    seen: std::sync::Mutex<Vec<Fingerprint>>,
+    /// The fingerprints of the answers so far, kept for the model scan only.
+    seen: Option<std::sync::Mutex<Vec<Fingerprint>>>,
 }
 
 impl Sender<'_> {
@@ -490,8 +490,8 @@ impl Sender<'_> {
         let client = adjusted.as_ref().unwrap_or(&self.client);
         let facts = RequestFacts::from_body(&case.body);
         let outcome = client.execute(Bytes::from(case.body.to_string()), 0, case.stream, Some(&facts), Instant::now()).await;
-        if let Some(fp) = &outcome.fingerprint {
-            self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((**fp).clone());
+        if let (Some(seen), Some(fp)) = (&self.seen, &outcome.fingerprint) {
+            seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((**fp).clone());
         }
         Ok(outcome)
     }

@@ -109,10 +109,12 @@ pub async fn count(client: &Client, model: &str, stop: &Stop) -> (TokenCounts, V
     let mut counts = TokenCounts { model: model.to_owned(), texts: Vec::new(), count_error: None, output: None };
     let mut findings = Vec::new();
     for (name, text) in TEXTS {
+        // After one failure count_tokens is not asked again: the endpoint is missing.
+        let asking = counts.count_error.is_none();
         let one = async {
-            let counted = match &counts.count_error {
-                Some(_) => Err(String::new()),
-                None => client.count_tokens(Bytes::from(body(model, text, false).to_string())).await,
+            let counted = match asking {
+                true => Some(client.count_tokens(Bytes::from(body(model, text, false).to_string())).await),
+                false => None,
             };
             let outcome = client.execute(Bytes::from(body(model, text, true).to_string()), 0, false, None, Instant::now()).await;
             (counted, outcome)
@@ -121,12 +123,17 @@ pub async fn count(client: &Client, model: &str, stop: &Stop) -> (TokenCounts, V
             r = one => r,
             _ = stop.wait() => break,
         };
-        if let (Err(why), None) = (&counted, &counts.count_error) {
-            counts.count_error = Some(why.clone());
-        }
+        let counted = match counted {
+            Some(Ok(n)) => Some(n),
+            Some(Err(why)) => {
+                counts.count_error = Some(why);
+                None
+            }
+            None => None,
+        };
         findings.extend(outcome.findings);
         let billed = outcome.input_total.filter(|_| outcome.status == Some(200));
-        counts.texts.push(TextCount { text: name.to_owned(), counted: counted.ok(), billed });
+        counts.texts.push(TextCount { text: name.to_owned(), counted, billed });
     }
     if !stop.is_stopped() {
         let mut echo = body(model, ECHO, true);

@@ -15,8 +15,10 @@ const TEMPLATES: &str = "requests:\n  - {name: a, max_tokens: 8, prompt: hi, wei
 /// (arrival, turn) → (template, start in seconds from the run's start).
 type Sent = BTreeMap<(u64, u64), (String, f64)>;
 
-fn run(dir: &Path, scenario: &Path, segment: Option<&str>) -> Sent {
-    let out = dir.join(format!("out-{}", segment.unwrap_or("whole").replace('/', "-")));
+/// Runs `scenario` (a segment of it, or whole) into its own folder under `dir`, and
+/// returns the lines of its requests.jsonl.
+fn records(dir: &Path, scenario: &Path, segment: Option<&str>, tag: &str) -> Vec<serde_json::Value> {
+    let out = dir.join(format!("{tag}-{}", segment.unwrap_or("whole").replace('/', "-")));
     let mut cmd = Command::new(BIN);
     cmd.args(["run", scenario.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q", "--records"]);
     if let Some(s) = segment {
@@ -24,10 +26,13 @@ fn run(dir: &Path, scenario: &Path, segment: Option<&str>) -> Sent {
     }
     let o = cmd.output().expect("run");
     assert_eq!(o.status.code(), Some(0), "{segment:?}: {}", String::from_utf8_lossy(&o.stderr));
-    let (_, records) = common::files_under(&out).into_iter().find(|(p, _)| p.ends_with("requests.jsonl")).expect("requests.jsonl");
+    let (_, text) = common::files_under(&out).into_iter().find(|(p, _)| p.ends_with("requests.jsonl")).expect("requests.jsonl");
+    text.lines().map(|line| serde_json::from_str(line).expect("json line")).collect()
+}
+
+fn run(dir: &Path, scenario: &Path, segment: Option<&str>) -> Sent {
     let mut sent = Sent::new();
-    for line in records.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+    for v in records(dir, scenario, segment, "out") {
         let key = (v["arrival"].as_u64().expect("arrival"), v["turn"].as_u64().unwrap_or(0));
         let value = (v["template"].as_str().expect("template").to_owned(), v["start_s"].as_f64().expect("start"));
         assert!(sent.insert(key, value).is_none(), "{segment:?} sent {key:?} twice");
@@ -117,18 +122,8 @@ fn closed_loops_and_sessions_split_the_budget_and_the_picks() {
 /// Every (arrival, template) a run sent, with how often: a sweep numbers each step's
 /// arrivals from 0.
 fn picks(dir: &Path, scenario: &Path, segment: Option<&str>) -> BTreeMap<(u64, String), u32> {
-    let out = dir.join(format!("picks-{}", segment.unwrap_or("whole").replace('/', "-")));
-    let mut cmd = Command::new(BIN);
-    cmd.args(["run", scenario.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q", "--records"]);
-    if let Some(s) = segment {
-        cmd.args(["--segment", s]);
-    }
-    let o = cmd.output().expect("run");
-    assert_eq!(o.status.code(), Some(0), "{segment:?}: {}", String::from_utf8_lossy(&o.stderr));
-    let (_, records) = common::files_under(&out).into_iter().find(|(p, _)| p.ends_with("requests.jsonl")).expect("requests.jsonl");
     let mut seen = BTreeMap::new();
-    for line in records.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+    for v in records(dir, scenario, segment, "picks") {
         *seen.entry((v["arrival"].as_u64().expect("arrival"), v["template"].as_str().expect("template").to_owned())).or_default() += 1;
     }
     seen

@@ -74,8 +74,8 @@ pub struct ClosedLoop {
     pub requests: Option<u64>,
     /// Stop starting requests after this long.
     pub duration: Option<Duration>,
-    /// This worker's share of a split run: its workers, and request numbers
-    /// `index, index + count, …` of the whole run's budget.
+    /// This worker's share of a split run: its workers, and the whole run's requests that
+    /// fall to their turns ([`segment::Segment::owns_turn`]).
     pub segment: segment::Segment,
 }
 

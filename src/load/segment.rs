@@ -98,8 +98,7 @@ impl Segment {
 
     /// This worker's arrivals among `from..to`.
     pub fn owned_in(self, from: u64, to: u64) -> u64 {
-        let below = |x: u64| self.share(x);
-        below(to).saturating_sub(below(from))
+        self.share(to).saturating_sub(self.share(from))
     }
 
     /// Whether this is the first worker, which alone sends the probes and feature cases.

@@ -25,7 +25,7 @@ const FROM_SCENARIO: &str = "the scenario";
 /// the target's `GET /v1/models`, else its catalog entry, else the scenario's model. At
 /// most [`MAX_SCAN_MODELS`], the first listed.
 pub async fn models(client: &Client, scan: &ModelScan, provider: Option<&Provider>, model: &str) -> (Vec<String>, String) {
-    let (mut models, source) = match scan {
+    let (mut models, mut source) = match scan {
         ModelScan::Models(named) => (named.clone(), FROM_SCENARIO.to_owned()),
         ModelScan::All => match client.list_models().await {
             Ok(listed) if !listed.is_empty() => (listed, FROM_LISTING.to_owned()),
@@ -39,7 +39,6 @@ pub async fn models(client: &Client, scan: &ModelScan, provider: Option<&Provide
         },
     };
     let listed = models.len();
-    let mut source = source;
     if listed > MAX_SCAN_MODELS {
         models.truncate(MAX_SCAN_MODELS);
         source = format!("{source}, the first {MAX_SCAN_MODELS} of {listed}");
