@@ -57,7 +57,7 @@ fn one_hour(mut r: Report) -> Report {
             output_tokens: 9000 + second % 101,
             ttft_p50_ms: Some(80.0 + (second % 23) as f64),
             ttft_p95_ms: Some(180.0 + (second % 29) as f64),
-            ttft_sampled: false,
+            ttft_histogram: None,
             throttled: 0,
             remaining_min: Default::default(),
         })

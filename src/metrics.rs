@@ -177,6 +177,16 @@ pub fn compact_histogram() -> Histogram<u64> {
     Histogram::new(3).unwrap_or_else(|_| new_histogram())
 }
 
+/// Significant figures of the per-second histograms: 1% is finer than a second's median
+/// moves, and keeps a second that saw a thousand streams a few hundred bytes in a report.
+pub const SECOND_SIGFIG: u8 = 2;
+
+/// An empty per-second histogram, growing with what it holds. Every report's seconds use
+/// this one setting, so the seconds of split workers add exactly.
+pub fn second_histogram() -> Histogram<u64> {
+    Histogram::new(SECOND_SIGFIG).unwrap_or_else(|_| new_histogram())
+}
+
 /// Counters and histograms of a run; mergeable.
 #[derive(Debug, Clone)]
 pub struct Recorder {

@@ -191,6 +191,30 @@ pub struct Outcome {
     /// On a request's last attempt, with a retry policy: from its first attempt's start
     /// (its due time in an open loop) to this attempt's end.
     pub effective: Option<Duration>,
+    /// The response's `Date`, with when the request left and its head arrived by this
+    /// machine's clock: what bounds the target's clock against ours (`load::clock`).
+    pub server_date: Option<ServerDate>,
+}
+
+/// A response's `Date` header against this machine's clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServerDate {
+    /// The server's time, unix seconds (the header's resolution).
+    pub date_s: i64,
+    /// When the request left, unix seconds by this machine's clock (at the latest).
+    pub sent_unix: f64,
+    /// When the response head arrived, unix seconds by this machine's clock.
+    pub head_unix: f64,
+}
+
+impl ServerDate {
+    /// Reads an HTTP-date (`Sun, 06 Dec 2026 05:13:39 GMT`), given how long after the send
+    /// the head arrived, now.
+    pub fn read(date: &str, ttfb: Duration, head_unix: f64) -> Option<ServerDate> {
+        let at = httpdate::parse_http_date(date).ok()?;
+        let date_s = i64::try_from(at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs()).ok()?;
+        Some(ServerDate { date_s, sent_unix: head_unix - ttfb.as_secs_f64(), head_unix })
+    }
 }
 
 /// Bytes of one response body kept for a capture; the rest is counted, not kept.
@@ -351,6 +375,7 @@ impl Outcome {
             attempt: None,
             retried_for: None,
             effective: None,
+            server_date: None,
         }
     }
 

@@ -196,3 +196,41 @@ fn the_browser_check_sees_a_page_that_reaches_outside_its_file() {
     assert!(visit.dom.contains("a page with one outside image"));
     std::fs::remove_dir_all(&root).expect("cleanup");
 }
+
+#[test]
+fn a_merged_report_page_shows_its_workers_in_the_browser() {
+    chromium();
+    let root = std::env::temp_dir().join(format!("relaybench-html-merged-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).expect("tmp");
+    let scenario = root.join("split.yaml");
+    std::fs::write(
+        &scenario,
+        "name: split\nseed: 3\ntarget: {mock: {ttft: 5ms, tokens_per_s: 5000, jitter: 0}}\nmodel: claude-sonnet-4-5\n\
+         requests:\n  - {stream: true, max_tokens: 16, prompt: hi}\nload: {executor: constant-rate, rate: 40, requests: 40}\n",
+    )
+    .expect("scenario");
+    let mut folders = Vec::new();
+    for i in 0..2 {
+        let out = root.join(format!("w{i}"));
+        let o = Command::new(binary()).args(["run", "--quiet", "--segment", &format!("{i}/2"), "--out"]).arg(&out).arg(&scenario).output().expect("worker");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        folders.push(out);
+    }
+    let merged = root.join("merged");
+    let o = Command::new(binary()).arg("merge").args(&folders).arg("--out").arg(&merged).output().expect("merge");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = merged.join("report.html");
+    let html = std::fs::read_to_string(&page).expect("report.html");
+    assert_eq!(outside_references(&html), Vec::<String>::new());
+    let visit = open(&page, &root.join("profile"), &[]);
+    assert!(visit.console.is_empty(), "the page logged {:?}", visit.console);
+    assert!(visit.dom.contains("<h2 id=\"workers\">Workers</h2>") && visit.dom.contains("href=\"#workers\""), "no Workers section in the page");
+    for title in [titles::WORKER_LAG, titles::WORKER_RATE, titles::TTFT] {
+        assert!(visit.dom.contains(title), "lacks the chart {title:?}");
+    }
+    let again = root.join("again.html");
+    let o = Command::new(binary()).arg("report").arg(&merged).arg("--out").arg(&again).output().expect("report runs");
+    assert!(o.status.success() && std::fs::read(&again).expect("again") == html.as_bytes(), "`relaybench report` rendered other bytes");
+    std::fs::remove_dir_all(&root).expect("cleanup");
+}

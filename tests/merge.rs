@@ -93,9 +93,36 @@ fn three_workers_merge_into_exact_sums_and_one_verdict() {
     assert!(m.thresholds.iter().all(|t| t.passed), "{:?}", m.thresholds);
     let junit = std::fs::read_to_string(merged_dir.join("junit.xml")).expect("junit");
     assert!(junit.contains("requests == 45") && !junit.contains("<failure"), "{junit}");
-    let info = m.merge.expect("merge info");
-    assert_eq!((info.segments, info.merged, info.missing.len()), (3, vec![0, 1, 2], 0));
+    let info = m.merge.as_ref().expect("merge info");
+    // Every stream's TTFT is in its second's histogram: no sample is dropped, and each
+    // merged second is the exact sum of the workers' seconds that fell in it (the workers
+    // ran one after the other here: each is shifted by how much later it began).
+    let second_count = |text: &Option<String>| text.as_deref().map_or(0, |t| relaybench::report::decode_histogram(t).expect("second histogram").len());
+    assert_eq!(m.time_series.iter().map(|s| second_count(&s.ttft_histogram)).sum::<u64>(), ttft.len() as u64);
+    for s in &m.time_series {
+        let mut theirs = 0;
+        for (p, w) in parts.iter().zip(&info.workers) {
+            let shift = w.start_offset_s.round() as u64;
+            theirs += p.time_series.iter().filter(|x| x.second + shift == s.second).map(|x| second_count(&x.ttft_histogram)).sum::<u64>();
+        }
+        assert_eq!(second_count(&s.ttft_histogram), theirs, "second {}", s.second);
+        assert_eq!(s.ttft_p50_ms.is_some(), theirs > 0, "second {}", s.second);
+    }
+    assert_eq!((info.segments, info.merged.clone(), info.missing.len()), (3, vec![0, 1, 2], 0));
     assert!(!m.partial);
+    // The workers, each with its own figures and its clock against the mock's.
+    let requests: Vec<u64> = info.workers.iter().map(|w| w.requests).collect();
+    assert_eq!(requests, parts.iter().map(|p| p.totals.requests).collect::<Vec<_>>());
+    for w in &info.workers {
+        assert!(w.send_lag_p99_ms.is_some(), "an open loop's send lag: {w:?}");
+        let (offset, uncertainty) = (w.clock_offset_ms.expect("the mock sends Date"), w.clock_uncertainty_ms.expect("bounds"));
+        // One machine: the mock's clock is this one, so the bounds hold zero.
+        assert!(offset.abs() <= uncertainty + 1.0 && uncertainty < 1000.0, "{w:?}");
+    }
+    let summary = std::fs::read_to_string(merged_dir.join("summary.md")).expect("summary");
+    assert!(summary.contains("## Workers") && summary.contains("Merged from segments 0, 1, 2 of 3"), "{summary}");
+    let html = std::fs::read_to_string(merged_dir.join("report.html")).expect("html");
+    assert!(html.contains("Send lag by worker") && html.contains("Requests per second by worker"));
 
     // One segment short: merged, marked partial, and no gate passes.
     let short = dir.join("short");
@@ -137,4 +164,69 @@ fn a_comparison_split_across_workers_merges_per_target() {
         assert_eq!((r.target.name.as_str(), r.totals.requests), (target, 14));
     }
     assert!(out.join("comparison.json").is_file(), "the comparison of the merged targets");
+}
+
+#[test]
+fn a_split_sweep_is_judged_again_step_by_step_on_the_sum() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut config = MockConfig::new("k");
+    config.latency.ttft = std::time::Duration::from_millis(2);
+    let mock = runtime.block_on(MockServer::start_local(config)).expect("mock");
+    let dir = common::temp_dir("merge-sweep");
+    // Each worker sends half of every phase: on its own no worker meets `requests == 12`
+    // nor the SLO's `requests >= 15`; on the sum, both hold.
+    let scenario = format!(
+        "name: split-sweep\nseed: 6\ntarget: {{base_url: \"{}\", api_key_env: {KEY_VAR}}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{stream: true, max_tokens: 8, prompt: hi}}\ngoodput: {{ttft: 5s}}\n\
+         phases:\n  - {{name: warm, load: {{executor: constant-rate, rate: 40, requests: 12}}, thresholds: [requests == 12]}}\n  - {{name: climb, load: {{executor: sweep, rates: [20, 40], step_duration: 1s, slo: [requests >= 15]}}}}\n\
+         thresholds: [goodput > 0.99]\n",
+        mock.base_url()
+    );
+    let file = common::write_file(&dir, "s.yaml", &scenario);
+    let at = relaybench::conformance::limits::format_rfc3339(relaybench::conformance::limits::unix_now() + 2.0);
+    let children: Vec<_> = (0..2)
+        .map(|i| {
+            let out = dir.join(format!("w{i}"));
+            Command::new(BIN)
+                .args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q", "--segment", &format!("{i}/2"), "--start-at", &at])
+                .env(KEY_VAR, "k")
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("worker")
+        })
+        .collect();
+    for child in children {
+        let o = child.wait_with_output().expect("worker ends");
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let parts: Vec<Report> = (0..2).map(|i| common::only_report(&dir.join(format!("w{i}")))).collect();
+    for p in &parts {
+        assert!(!p.phases[0].thresholds[0].passed, "a worker's half of the warm phase: {:?}", p.phases[0].thresholds);
+        assert_eq!(p.phases[1].sweep.as_ref().expect("sweep").max_rate_within_slo, None, "a worker's half of each step misses the SLO");
+    }
+    let out = dir.join("merged");
+    let o = merge(&[dir.join("w0").as_path(), dir.join("w1").as_path()], &out);
+    assert_eq!(o.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let m = relaybench::report::read(&out.join("report.json")).expect("merged");
+    assert_eq!(m.phases.len(), 2);
+    let warm = &m.phases[0];
+    assert_eq!(warm.figures.requests, 12);
+    assert!(warm.thresholds[0].passed, "{:?}", warm.thresholds);
+    let sweep = m.phases[1].sweep.as_ref().expect("merged sweep");
+    for (k, step) in sweep.steps.iter().enumerate() {
+        let theirs: u64 = parts.iter().map(|p| p.phases[1].sweep.as_ref().expect("sweep").steps[k].figures.requests).sum();
+        assert_eq!(step.figures.requests, theirs, "step {k}");
+        assert!(step.slo_passed, "step {k}: {:?}", step.slo);
+    }
+    assert_eq!(sweep.max_rate_within_slo, Some(40.0));
+    // Goodput: each worker's met requests added, its share and the threshold judged on them.
+    let goodput = m.goodput.as_ref().expect("goodput");
+    assert_eq!(goodput.requests, parts.iter().map(|p| p.goodput.as_ref().expect("goodput").requests).sum::<u64>());
+    assert!((goodput.ratio - goodput.requests as f64 / m.totals.requests as f64).abs() < 1e-12);
+    assert!(m.thresholds.iter().any(|t| t.expression == "goodput > 0.99" && t.passed), "{:?}", m.thresholds);
+    // The default gate, which the scenario did not write, is judged again too.
+    assert!(m.thresholds.iter().any(|t| t.expression == "error_rate < 100% (default)" && t.passed), "{:?}", m.thresholds);
+    assert!(!m.merge.as_ref().expect("merge").left_out.contains(&"phases".to_owned()));
+    // The sums a segment keeps for the merge are not carried further.
+    assert!(m.phases.iter().all(|p| p.figures.sums.is_none()));
+    drop(mock);
 }

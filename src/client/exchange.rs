@@ -25,7 +25,7 @@ use super::tls::{Alpn, TlsOptions};
 pub use super::target::{ApiKey, AuthStyle, ClientError, NetOptions, Target, Timeouts};
 use crate::conformance::envelope;
 use crate::conformance::request::RequestFacts;
-use crate::outcome::{Outcome, OutcomeKind, RawResponse};
+use crate::outcome::{Outcome, OutcomeKind, RawResponse, ServerDate};
 use crate::protocol;
 use crate::text::{excerpt, redact};
 
@@ -376,7 +376,10 @@ impl Client {
         }
         let stream = outcome.stream && (200..300).contains(&status);
         outcome.findings.extend(envelope::check_headers(status, stream, headers));
-        outcome.limits = crate::conformance::limits::RateLimits::from_headers(headers, crate::conformance::limits::unix_now()).map(Box::new);
+        let now = crate::conformance::limits::unix_now();
+        outcome.limits = crate::conformance::limits::RateLimits::from_headers(headers, now).map(Box::new);
+        let date = headers.get(http::header::DATE).and_then(|v| v.to_str().ok());
+        outcome.server_date = date.and_then(|d| ServerDate::read(d, outcome.ttfb.unwrap_or_default(), now));
         // We never send accept-encoding, so an encoded body is the server's fault, and
         // parsing compressed bytes as SSE or JSON would only report noise.
         if let Some(encoding) = headers.get(http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) {

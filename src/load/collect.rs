@@ -49,6 +49,8 @@ pub struct FindingExample {
     pub finding: Finding,
     /// The capture file of its response, when it was captured.
     pub capture: Option<String>,
+    /// When its request ended, seconds after the load began (None after the load).
+    pub at_s: Option<f64>,
 }
 
 /// A failure kept for the report.
@@ -60,6 +62,8 @@ pub struct Example {
     pub outcome: Outcome,
     /// Its capture file, when it was captured.
     pub capture: Option<String>,
+    /// When it ended, seconds after the load began.
+    pub at_s: f64,
 }
 
 /// Why a run could not proceed (exit code 3).
@@ -72,10 +76,6 @@ pub enum Blocker {
     /// relaybench itself failed (a task panicked): what was collected cannot be trusted.
     Internal(String),
 }
-
-/// TTFT samples kept per second of the time series; the median of a busier second is
-/// taken from its first samples.
-pub const MAX_BUCKET_SAMPLES: usize = 2000;
 
 /// One second of the run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -90,10 +90,12 @@ pub struct Bucket {
     pub errors_by_kind: BTreeMap<&'static str, u64>,
     /// Output tokens reported by requests that ended in this second.
     pub output_tokens: u64,
-    /// TTFT of streams that ended in this second, microseconds (capped).
-    pub ttft_us: Vec<u64>,
-    /// Samples left out by the cap.
-    pub ttft_unsampled: u64,
+    /// TTFT of the streams that ended in this second, microseconds, as they came while
+    /// they are few (see [`SAMPLES_BEFORE_HISTOGRAM`]).
+    ttft_us: Vec<u64>,
+    /// The same once they were many. Every stream counts either way, and the report
+    /// holds a histogram, so that split workers' seconds add exactly.
+    ttft: Option<hdrhistogram::Histogram<u64>>,
     /// Responses whose head (status 429) arrived in this second.
     pub throttled: u64,
     /// The lowest rate-limit `remaining` of the heads that arrived in this second, by
@@ -101,13 +103,36 @@ pub struct Bucket {
     pub remaining_min: BTreeMap<&'static str, u64>,
 }
 
+/// TTFT samples a second keeps as they came before it moves them into a histogram: the
+/// histogram costs about 14 KiB from its first value, 256 samples 2 KiB, and most seconds
+/// of a long run hold fewer streams.
+const SAMPLES_BEFORE_HISTOGRAM: usize = 256;
+
 impl Bucket {
     fn add_ttft(&mut self, us: u64) {
-        if self.ttft_us.len() < MAX_BUCKET_SAMPLES {
-            self.ttft_us.push(us);
-        } else {
-            self.ttft_unsampled += 1;
+        if self.ttft.is_none() && self.ttft_us.len() < SAMPLES_BEFORE_HISTOGRAM {
+            return self.ttft_us.push(us);
         }
+        // An auto-resizing histogram takes any value: the record cannot fail.
+        let _ = self.spilled().record(us);
+    }
+
+    /// The histogram, the samples moved into it.
+    fn spilled(&mut self) -> &mut hdrhistogram::Histogram<u64> {
+        let h = self.ttft.get_or_insert_with(crate::metrics::second_histogram);
+        for us in self.ttft_us.drain(..) {
+            let _ = h.record(us);
+        }
+        h
+    }
+
+    /// The TTFT of the streams that ended in this second, as a histogram (none without).
+    pub fn ttft_histogram(&self) -> Option<hdrhistogram::Histogram<u64>> {
+        let mut h = self.ttft.clone().unwrap_or_else(crate::metrics::second_histogram);
+        for &us in &self.ttft_us {
+            let _ = h.record(us);
+        }
+        (!h.is_empty()).then_some(h)
     }
 
     fn merge(&mut self, other: &Bucket) {
@@ -121,7 +146,10 @@ impl Bucket {
         for &us in &other.ttft_us {
             self.add_ttft(us);
         }
-        self.ttft_unsampled += other.ttft_unsampled;
+        if let Some(theirs) = &other.ttft {
+            // Both sides use `second_histogram`, which grows as needed: the add cannot fail.
+            let _ = self.spilled().add(theirs);
+        }
         self.throttled += other.throttled;
         for (d, v) in &other.remaining_min {
             self.note_remaining(d, *v);
@@ -269,6 +297,8 @@ pub struct Collected {
     pub first_throttled_s: Option<f64>,
     /// What the answers showed of the channel behind the target, by model.
     pub channels: crate::conformance::channel::Evidence,
+    /// The target's clock against this machine's, from its responses' `Date`.
+    pub clock: super::clock::ClockTracker,
 }
 
 impl Collected {
@@ -322,6 +352,7 @@ impl Collected {
         self.captures.extend(other.captures);
         self.limits.merge(&other.limits);
         self.channels.merge(&other.channels);
+        self.clock.merge(&other.clock);
         self.first_throttled_s = match (self.first_throttled_s, other.first_throttled_s) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -483,6 +514,9 @@ pub async fn collect(
             name
         });
         c.recorder.record(&o);
+        if let Some(date) = &o.server_date {
+            c.clock.observe(date);
+        }
         if let Some(fp) = &o.fingerprint {
             c.channels.observe(fp, capture.as_deref());
         }
@@ -497,7 +531,9 @@ pub async fn collect(
             *met += u64::from(slo.met(&o));
         }
         let second_of = |t: tokio::time::Instant| t.saturating_duration_since(run_start).as_secs();
-        let finished = c.time_series.entry(second_of(tokio::time::Instant::now())).or_default();
+        let ended = tokio::time::Instant::now();
+        let at_s = ended.saturating_duration_since(run_start).as_secs_f64();
+        let finished = c.time_series.entry(second_of(ended)).or_default();
         finished.finished += 1;
         if o.kind != OutcomeKind::Ok {
             finished.errors += 1;
@@ -550,21 +586,17 @@ pub async fn collect(
         for f in &o.findings {
             let kept = c.finding_examples.entry(f.rule).or_default();
             if kept.len() < MAX_FINDING_EXAMPLES {
-                kept.push(FindingExample { request: c.recorder.requests, template: o.template, finding: f.clone(), capture: capture.clone() });
+                kept.push(FindingExample { request: c.recorder.requests, template: o.template, finding: f.clone(), capture: capture.clone(), at_s: Some(at_s) });
             }
         }
         if o.kind != OutcomeKind::Ok && c.examples.len() < MAX_EXAMPLES {
-            c.examples.push(Example {
-                request: c.recorder.requests,
-                outcome: o,
-                capture,
-            });
+            c.examples.push(Example { request: c.recorder.requests, outcome: o, capture, at_s });
         }
     }
     c.limits = limits.summary().clone();
     for (template, finding) in compare_twins(&twins, &input_totals, &names) {
         *c.recorder.findings.entry(finding.rule.id().to_owned()).or_default() += 1;
-        c.finding_examples.entry(finding.rule).or_default().push(FindingExample { request: 0, template, finding, capture: None });
+        c.finding_examples.entry(finding.rule).or_default().push(FindingExample { request: 0, template, finding, capture: None, at_s: None });
     }
     // A short run may end before the streak: it is still blocked if nothing got through.
     if c.blocker.is_none() && passed == 0 && fatal > 0 {
@@ -576,6 +608,26 @@ pub async fn collect(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_counts_every_stream_whether_kept_as_samples_or_spilled() {
+        let values: Vec<u64> = (0..600u64).map(|i| 1_000 + i * 37).collect();
+        let mut whole = Bucket::default();
+        values.iter().for_each(|&v| whole.add_ttft(v));
+        // A phase's few samples merged into another's many, and the other way round.
+        let (mut few, mut many) = (Bucket::default(), Bucket::default());
+        values[..40].iter().for_each(|&v| few.add_ttft(v));
+        values[40..].iter().for_each(|&v| many.add_ttft(v));
+        let (mut a, mut b) = (few.clone(), many.clone());
+        a.merge(&many);
+        b.merge(&few);
+        let expected = whole.ttft_histogram().expect("values");
+        assert_eq!(expected.len(), 600);
+        assert_eq!(a.ttft_histogram(), Some(expected.clone()));
+        assert_eq!(b.ttft_histogram(), Some(expected));
+        assert!(few.ttft.is_none() && many.ttft.is_some(), "40 samples stay as they came; 560 are spilled");
+        assert_eq!(Bucket::default().ttft_histogram(), None);
+    }
 
     #[test]
     fn twins_with_different_input_totals_are_flagged() {

@@ -7,6 +7,7 @@
 
 pub mod abort;
 pub mod capture;
+pub mod clock;
 pub mod collect;
 pub mod exporter;
 pub mod feed;

@@ -114,6 +114,11 @@ pub(crate) fn summarize(metric: Metric, h: &Histogram<u64>) -> MetricSummary {
     }
 }
 
+/// A per-second TTFT quantile in ms, from its µs histogram.
+pub(crate) fn second_quantile_ms(h: &Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1000.0
+}
+
 fn time_series(collected: &Collected) -> Vec<SecondInfo> {
     let Some(&last) = collected.time_series.keys().last() else {
         return Vec::new();
@@ -122,9 +127,8 @@ fn time_series(collected: &Collected) -> Vec<SecondInfo> {
     (0..=last)
         .map(|second| {
             let b = collected.time_series.get(&second).cloned().unwrap_or_default();
-            let mut ttft = b.ttft_us.clone();
-            ttft.sort_unstable();
-            let at = |q: f64| (!ttft.is_empty()).then(|| ttft[((ttft.len() as f64 * q) as usize).min(ttft.len() - 1)] as f64 / 1000.0);
+            let ttft = b.ttft_histogram();
+            let ttft = ttft.as_ref();
             started += b.started;
             finished += b.finished;
             SecondInfo {
@@ -135,9 +139,9 @@ fn time_series(collected: &Collected) -> Vec<SecondInfo> {
                 errors: b.errors,
                 errors_by_kind: b.errors_by_kind.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect(),
                 output_tokens: b.output_tokens,
-                ttft_p50_ms: at(0.50),
-                ttft_p95_ms: at(0.95),
-                ttft_sampled: b.ttft_unsampled > 0,
+                ttft_p50_ms: ttft.map(|h| second_quantile_ms(h, 0.50)),
+                ttft_p95_ms: ttft.map(|h| second_quantile_ms(h, 0.95)),
+                ttft_histogram: ttft.map(encode_second_histogram),
                 throttled: b.throttled,
                 remaining_min: b.remaining_min.iter().map(|(d, v)| ((*d).to_owned(), *v)).collect(),
             }
@@ -168,23 +172,24 @@ fn finding_examples(
     one_off: &[(String, &[Finding])],
     template_name: &dyn Fn(usize) -> String,
 ) -> Vec<(Rule, Vec<FindingInfo>)> {
-    let info = |request: u64, template: String, f: &Finding, capture: Option<&String>| FindingInfo {
+    let info = |request: u64, template: String, f: &Finding, capture: Option<&String>, at_s: Option<f64>| FindingInfo {
         request,
         template,
         event_index: f.event_index,
         message: f.message.clone(),
         excerpt: f.excerpt.clone(),
         capture: capture.map(|name| crate::load::capture::cited(name)),
+        at_s,
     };
     let mut by_rule: BTreeMap<Rule, Vec<FindingInfo>> = BTreeMap::new();
     for (label, findings) in one_off {
         for f in *findings {
-            by_rule.entry(f.rule).or_default().push(info(0, label.clone(), f, None));
+            by_rule.entry(f.rule).or_default().push(info(0, label.clone(), f, None, None));
         }
     }
     for (rule, kept) in &collected.finding_examples {
         let list = by_rule.entry(*rule).or_default();
-        list.extend(kept.iter().map(|e| info(e.request, template_name(e.template), &e.finding, e.capture.as_ref())));
+        list.extend(kept.iter().map(|e| info(e.request, template_name(e.template), &e.finding, e.capture.as_ref(), e.at_s)));
     }
     by_rule
         .into_iter()
@@ -291,6 +296,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
         segment: None,
         merge: None,
         client: None,
+        clock: collected.clock.info(),
         limits: super::limits::build(collected),
         retries: super::retries::build(&r.retries),
         connections: super::network::build(r),
@@ -353,6 +359,7 @@ pub fn build(info: RunInfo, collected: &Collected, probes: &[ProbeResult], featu
                 error_type: e.outcome.error_type.clone(),
                 detail: e.outcome.detail.clone(),
                 capture: e.capture.as_deref().map(crate::load::capture::cited),
+                at_s: Some(e.at_s),
             })
             .collect(),
         conformance: conformance(&finding_counts(r, &one_off), &finding_examples(collected, &one_off, &template_name)),

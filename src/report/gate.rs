@@ -50,6 +50,28 @@ pub fn evaluate(threshold: &Threshold, report: &Report) -> ThresholdResult {
     }
 }
 
+/// Appended to the text of a threshold the scenario did not give (the default gate).
+pub const DEFAULT_MARK: &str = " (default)";
+
+/// Judges again on `report` the thresholds `results` were judged on, read back from their
+/// expressions: `merge` judges a split run's thresholds once, on the sum.
+pub fn rejudge(results: &[ThresholdResult], report: &Report) -> Result<Vec<ThresholdResult>, String> {
+    results
+        .iter()
+        .map(|r| {
+            let (text, default) = match r.expression.strip_suffix(DEFAULT_MARK) {
+                Some(text) => (text, true),
+                None => (r.expression.as_str(), false),
+            };
+            let mut t = crate::thresholds::parse(text).map_err(|e| format!("threshold {:?}: {e}", r.expression))?;
+            if default {
+                t.text.push_str(DEFAULT_MARK);
+            }
+            Ok(evaluate(&t, report))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,7 +43,7 @@ pub fn against_reference(reports: &mut [&mut Report], reference: usize) {
             ours * 100.0,
             theirs * 100.0
         );
-        let example = FindingInfo { request: 0, template: "comparison".to_owned(), event_index: None, message, excerpt: String::new(), capture: None };
+        let example = FindingInfo { request: 0, template: "comparison".to_owned(), event_index: None, message, excerpt: String::new(), capture: None, at_s: None };
         add_finding(&mut r.conformance, Rule::StreamHeadHeld, example);
     }
 }

@@ -3,7 +3,7 @@
 //! the breakdowns, and the findings with their excerpts. Drawn from report.json alone, so
 //! `relaybench report` renders a saved report to the same bytes.
 
-use super::charts::{self, Band, Line, LineChart, Mark};
+use super::charts::{self, Band, BarGroup, Line, LineChart, Mark};
 use super::lines::{self, all_thresholds, metric_rows, METRIC_COLUMNS};
 use super::model::{decode_histogram, MetricSummary, PhaseReport, Report, SecondInfo, SweepReport};
 use super::page::{escape, file_link, Page};
@@ -31,6 +31,10 @@ pub mod titles {
     pub const SWEEP_RATE: &str = "Sweep: achieved vs offered rate";
     /// A sweep's latencies.
     pub const SWEEP_LATENCY: &str = "Sweep: latency vs offered rate";
+    /// A merged report's send lag per worker.
+    pub const WORKER_LAG: &str = "Send lag by worker";
+    /// A merged report's rate per worker.
+    pub const WORKER_RATE: &str = "Requests per second by worker";
     /// The prefix of each metric's percentile plot.
     pub const DISTRIBUTION: &str = "Distribution of";
 }
@@ -41,6 +45,7 @@ pub fn render(r: &Report) -> String {
     let swept = r.phases.iter().any(|p| p.sweep.is_some());
     let sections = [
         ("verdict", "Verdict"),
+        ("workers", "Workers"),
         ("sweep", "Sweep"),
         ("latency", "Latency"),
         ("over-time", "Over time"),
@@ -48,9 +53,17 @@ pub fn render(r: &Report) -> String {
         ("outcomes", "Outcomes"),
         ("findings", "Findings"),
     ];
-    page.nav(&sections.into_iter().filter(|(id, _)| swept || *id != "sweep").collect::<Vec<_>>());
+    let shown = |id: &str| match id {
+        "sweep" => swept,
+        "workers" => r.merge.is_some(),
+        _ => true,
+    };
+    page.nav(&sections.into_iter().filter(|(id, _)| shown(id)).collect::<Vec<_>>());
     header(&mut page, r);
     verdict(&mut page, r);
+    if let Some(m) = &r.merge {
+        workers(&mut page, m);
+    }
     sweeps(&mut page, r);
     latency(&mut page, r);
     over_time(&mut page, r);
@@ -141,6 +154,28 @@ pub fn verdict(page: &mut Page, r: &Report) {
     for line in [r.client.as_ref().map(|c| c.line()), r.calibration.as_ref().map(|c| c.line()), lines::goodput_line(r), connections].into_iter().flatten() {
         page.para(&line);
     }
+}
+
+/// A merged report's workers: the table, what stands out, and each worker's send lag and
+/// rate drawn side by side so a slow pod shows at a glance.
+fn workers(page: &mut Page, m: &super::MergeInfo) {
+    page.section("workers", "Workers");
+    page.para(&format!("{}.", super::workers::merge_line(m)));
+    for note in super::workers::notes(&m.workers) {
+        page.verdict(None, "NOTE", &format!(" {note}"));
+    }
+    page.table(&super::workers::rows(&m.workers));
+    let groups = |value: &dyn Fn(&super::WorkerInfo) -> Option<f64>| -> Vec<BarGroup> {
+        m.workers.iter().map(|w| BarGroup { label: w.segment.to_string(), values: vec![value(w)] }).collect()
+    };
+    page.begin_charts();
+    if m.workers.iter().any(|w| w.send_lag_p99_ms.is_some()) {
+        let series = ["send lag p99".to_owned()];
+        page.figure(charts::bar_chart(titles::WORKER_LAG, "ms", &series, &groups(&|w| w.send_lag_p99_ms)), &format!("{}: each worker's send lag p99 in ms, by segment.", titles::WORKER_LAG), &[]);
+    }
+    let series = ["requests/s".to_owned()];
+    page.figure(charts::bar_chart(titles::WORKER_RATE, "requests/s", &series, &groups(&|w| Some(w.requests_per_s))), &format!("{}: each worker's requests per second, by segment.", titles::WORKER_RATE), &[]);
+    page.end_charts();
 }
 
 /// The channel behind each model, and the fingerprints behind each verdict.

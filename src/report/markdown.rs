@@ -41,6 +41,9 @@ pub fn render(r: &Report) -> String {
     if let Some(c) = &r.client {
         let _ = writeln!(md, "{}.\n", c.line().replacen("load generator", "Load generator", 1));
     }
+    if let Some(c) = &r.clock {
+        let _ = writeln!(md, "{}.\n", c.line().replacen("target clock", "Target clock", 1));
+    }
     if let Some(l) = &r.limits {
         let _ = writeln!(md, "{}.\n", l.line().replacen("rate limits", "Rate limits", 1));
     }
@@ -61,6 +64,14 @@ pub fn render(r: &Report) -> String {
     }
     if let Some(line) = super::lines::goodput_line(r) {
         let _ = writeln!(md, "{}.\n", line.replacen("goodput", "Goodput", 1));
+    }
+    if let Some(m) = &r.merge {
+        let _ = writeln!(md, "## Workers\n\n{}.\n", super::workers::merge_line(m).replacen("merged", "Merged", 1));
+        for note in super::workers::notes(&m.workers) {
+            let _ = writeln!(md, "- **{note}**");
+        }
+        table(&mut md, &super::workers::rows(&m.workers));
+        let _ = writeln!(md);
     }
     let mut metrics = vec![METRIC_COLUMNS.map(str::to_owned).to_vec()];
     metrics.extend(metric_rows(r).into_iter().map(|row| row.to_vec()));

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +57,10 @@ pub struct Report {
     /// Whether the load generator kept up during the load (absent in older reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<crate::load::saturation::ClientLoad>,
+    /// The target's clock against the machine that ran the load, from the `Date` of its
+    /// responses: what tells a split run's workers whose clock was off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<crate::load::clock::ClockInfo>,
     /// What the target's rate-limit headers said, and its 429s (absent when it sent
     /// neither).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,6 +116,41 @@ pub struct MergeInfo {
     /// Sections of the parts not carried into the merged report, by name: what a sum
     /// cannot give exactly (each part's own rate-limit, connection and client figures).
     pub left_out: Vec<String>,
+    /// Each merged segment's own figures, by segment index: where a slow pod shows.
+    #[serde(default)]
+    pub workers: Vec<WorkerInfo>,
+}
+
+/// One worker's figures, from its segment's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerInfo {
+    /// Its segment index.
+    pub segment: u32,
+    /// When it began its load, by its own clock (RFC 3339).
+    pub started_at: String,
+    /// How long after the earliest worker it began, in seconds (clocks aligned on the
+    /// target's when every worker measured it).
+    pub start_offset_s: f64,
+    /// How long its load ran, in seconds.
+    pub duration_s: f64,
+    /// Requests it sent.
+    pub requests: u64,
+    /// Of those, not ok.
+    pub errors: u64,
+    /// Its requests per second.
+    pub requests_per_s: f64,
+    /// Its send lag (open loops): median, 99th percentile and worst, in ms.
+    pub send_lag_p50_ms: Option<f64>,
+    /// See `send_lag_p50_ms`.
+    pub send_lag_p99_ms: Option<f64>,
+    /// See `send_lag_p50_ms`.
+    pub send_lag_max_ms: Option<f64>,
+    /// Whether its load generator could not keep up.
+    pub saturated: Option<bool>,
+    /// The target's clock minus this worker's, in ms, with its uncertainty.
+    pub clock_offset_ms: Option<f64>,
+    /// See `clock_offset_ms`.
+    pub clock_uncertainty_ms: Option<f64>,
 }
 
 /// One second of the run.
@@ -133,13 +172,15 @@ pub struct SecondInfo {
     pub errors_by_kind: BTreeMap<String, u64>,
     /// Output tokens of the requests that ended.
     pub output_tokens: u64,
-    /// Median TTFT of the streams that ended, ms.
+    /// Median TTFT of the streams that ended, ms (within 1%).
     pub ttft_p50_ms: Option<f64>,
     /// Its 95th percentile, ms.
     #[serde(default)]
     pub ttft_p95_ms: Option<f64>,
-    /// True when the median came from the first samples only (a busy second).
-    pub ttft_sampled: bool,
+    /// Those streams' TTFT histogram in µs (2 significant figures, serialized like the
+    /// metrics'): what lets the seconds of split workers merge into exact percentiles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_histogram: Option<String>,
     /// Responses with status 429 whose head arrived in this second.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub throttled: u64,
@@ -229,6 +270,10 @@ pub struct FindingInfo {
     /// captured: `relaybench check` on it reproduces the finding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<String>,
+    /// When its request ended, seconds after the load began (none for probes and feature
+    /// cases, sent before it): what orders a merged run's examples by time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_s: Option<f64>,
 }
 
 /// Scenario identity.
@@ -550,6 +595,9 @@ pub struct ExampleInfo {
     /// The response's capture file, relative to the report folder, when it was captured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<String>,
+    /// When it ended, seconds after the load began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_s: Option<f64>,
 }
 
 /// Why a histogram could not be read back.
@@ -572,7 +620,17 @@ pub fn encode_histogram(h: &Histogram<u64>) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Reads a histogram back from a report.
+/// Serializes a per-second histogram: plain V2, not deflated. A second holds a few values,
+/// which deflate does not shrink, and inflating 3,600 of them per worker was most of the
+/// time a merge took.
+pub fn encode_second_histogram(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    // As in `encode_histogram`: a Vec takes any histogram the serializer represents.
+    let _ = V2Serializer::new().serialize(h, &mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Reads a histogram back from a report (either form).
 pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, HistogramError> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(text)?;
     Deserializer::new()
@@ -619,6 +677,29 @@ pub struct Figures {
     /// Responses with status 429.
     #[serde(default)]
     pub rate_limited: u64,
+    /// The part's own sums, in a segment's report only: what lets `merge` add the
+    /// workers' phases and steps exactly and judge their thresholds and SLO again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sums: Option<Box<PartSums>>,
+}
+
+/// What a report of one part of a run (a phase, a sweep step) adds up from: its counts,
+/// tokens, goodput and metric histograms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartSums {
+    /// Its counts.
+    pub totals: Totals,
+    /// Its tokens and rates.
+    pub throughput: Throughput,
+    /// Its goodput, when the scenario gives an SLO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodput: Option<GoodputInfo>,
+    /// Its conformance violations and warnings, for its thresholds on them.
+    pub violations: u64,
+    /// See `violations`.
+    pub warnings: u64,
+    /// Its metrics, with their histograms.
+    pub metrics: BTreeMap<String, MetricSummary>,
 }
 
 /// One phase.

@@ -1,7 +1,7 @@
 //! The phases of a run: each load of a scenario reported on its own, with its thresholds.
 
 use super::gate::evaluate;
-use super::model::{Figures, LoadInfo, MetricSummary, PhaseReport, Report, SweepReport};
+use super::model::{Figures, LoadInfo, MetricSummary, PartSums, PhaseReport, Report, SweepReport};
 use crate::scenario::{Executor, LoadSpec, Ramp};
 use crate::thresholds::Threshold;
 
@@ -45,6 +45,27 @@ impl Figures {
             itl_p99: stat("itl", |s| s.p99),
             e2e_p95: stat("e2e", |s| s.p95),
             rate_limited: r.totals.by_status.get("429").copied().unwrap_or(0),
+            sums: Some(Box::new(PartSums {
+                totals: r.totals.clone(),
+                throughput: r.throughput.clone(),
+                goodput: r.goodput.clone(),
+                violations: r.conformance.violations,
+                warnings: r.conformance.warnings,
+                metrics: r.metrics.clone(),
+            })),
+        }
+    }
+}
+
+impl Report {
+    /// Drops the sums of the phases and steps: only a segment's report needs them (for
+    /// `merge`), and they would double the size of any other's.
+    pub fn drop_part_sums(&mut self) {
+        for phase in &mut self.phases {
+            phase.figures.sums = None;
+            for step in phase.sweep.iter_mut().flat_map(|s| s.steps.iter_mut()) {
+                step.figures.sums = None;
+            }
         }
     }
 }

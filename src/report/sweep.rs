@@ -91,6 +91,7 @@ mod tests {
             itl_p99: 0.0,
             e2e_p95: 0.0,
             rate_limited: 0,
+            sums: None,
         };
         Step { rate, figures, slo: Vec::new(), slo_passed: passed, cut: false, skipped: None }
     }

@@ -40,6 +40,16 @@ pub fn render(r: &Report) -> String {
     if let Some(c) = &r.client {
         let _ = writeln!(out, "{}\n", c.line());
     }
+    if let Some(c) = &r.clock {
+        let _ = writeln!(out, "{}\n", c.line());
+    }
+    if let Some(m) = &r.merge {
+        let _ = writeln!(out, "{}", super::workers::merge_line(m));
+        for note in super::workers::notes(&m.workers) {
+            let _ = writeln!(out, "  {note}");
+        }
+        let _ = writeln!(out);
+    }
     if let Some(l) = &r.limits {
         let _ = writeln!(out, "{}\n", l.line());
     }

@@ -279,6 +279,9 @@ pub async fn run(scenario: &Scenario, path: &Path, options: &RunOptions) -> Resu
         let (mut report, blocker, captures) = target_report(scenario, &phases, info, &mut runs, &checks.probes, &checks.features, checks.scan);
         report.calibration = checks.calibration;
         report.segment = (options.segment.count > 1).then_some(options.segment);
+        if report.segment.is_none() {
+            report.drop_part_sums();
+        }
         if let Some(tokenizer) = checks.tokenizer {
             let section = report.authenticity.get_or_insert_with(|| report::authenticity::AuthenticityInfo { models: Vec::new(), gateways: Vec::new(), scan: None, tokenizer: None });
             section.tokenizer = Some(tokenizer);
@@ -431,7 +434,7 @@ fn target_report(
     let phase_thresholds = phases.iter().flat_map(|p| &p.thresholds);
     if !scenario.thresholds.iter().chain(phase_thresholds).any(|t| t.subject == crate::thresholds::Subject::ErrorRate) {
         if let Ok(mut default) = crate::thresholds::parse(DEFAULT_GATE) {
-            default.text.push_str(" (default)");
+            default.text.push_str(report::gate::DEFAULT_MARK);
             report.thresholds.push(report::gate::evaluate(&default, &report));
         }
     }
