@@ -161,5 +161,31 @@ pub fn report(data: &[u8]) {
         assert!(terminal.contains(&r.scenario.name), "the terminal summary does not name its scenario");
         let html = relaybench::report::html::render(&r);
         assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"), "HTML cut: {:?}", html.get(..80));
+        // Framed for a log, it reads back as one report.
+        let framed = relaybench::report::frame::frame(&r);
+        let back = relaybench::report::frame::read_frames(&framed, "fuzz").expect("a report's own frame reads back");
+        assert_eq!(back.len(), 1, "one frame, one report");
+        // A segment's report merges with another segment of the same run, or is refused
+        // with a reason: never a panic.
+        if let Some(s) = r.segment {
+            let count = s.count.max(2);
+            let mut other = r.clone();
+            other.segment = Some(relaybench::load::segment::Segment { index: (s.index + 1) % count, count });
+            let mut first = r.clone();
+            first.segment = Some(relaybench::load::segment::Segment { index: s.index % count, count });
+            if let Ok(merged) = relaybench::report::merge::merge(vec![first, other]) {
+                assert!(merged.segment.is_none() && merged.merge.is_some(), "a merged report is no segment's");
+                let _ = relaybench::report::html::render(&merged);
+            }
+        }
+    }
+}
+
+/// Any text read as a log of framed reports: reports, or an error naming a line.
+pub fn frame(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Err(e) = relaybench::report::frame::read_frames(text, "log") {
+            assert!(e.starts_with("log:"), "an error that names no line: {e}");
+        }
     }
 }

@@ -51,6 +51,10 @@ pub enum Command {
         /// every worker of a split run.
         #[arg(long, value_parser = parse_start_at)]
         start_at: Option<f64>,
+        /// Also print each report on stdout, framed for `merge --from-logs`: how the
+        /// workers of a cluster without a shared volume hand their reports over.
+        #[arg(long)]
+        emit_report: bool,
         /// Serve live metrics for Prometheus (OpenMetrics text on /metrics) on this
         /// address during the run, e.g. 127.0.0.1:9464.
         #[arg(long)]
@@ -189,9 +193,14 @@ pub enum Command {
     /// Add the reports of a run's segments (`run --segment I/N`) into one: histograms
     /// added exactly, thresholds judged once on the sum. Exits as the run would have.
     Merge {
-        /// Segment report folders or report.json files, or a folder holding them.
+        /// Segment report folders or report.json files, or a folder holding them; with
+        /// --from-logs, log files holding framed reports (`-` for stdin).
         #[arg(required = true)]
         reports: Vec<PathBuf>,
+        /// The files are logs (`kubectl logs`) of runs with --emit-report: the reports
+        /// framed in them are merged.
+        #[arg(long)]
+        from_logs: bool,
         /// The folder to write the merged report into.
         #[arg(long, short)]
         out: PathBuf,
@@ -391,5 +400,9 @@ pub enum K8sAction {
         /// Print the merge Job instead.
         #[arg(long)]
         merge: bool,
+        /// Start every pod's load at this wall-clock time (RFC 3339, or Unix seconds):
+        /// apply the manifests early enough for the pods to be up by then.
+        #[arg(long, value_parser = parse_start_at)]
+        start_at: Option<f64>,
     },
 }

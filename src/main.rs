@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the async runtime: {e}"), Exit::CannotProceed),
     };
     match cli.command {
-        Command::Run { scenario, out, quiet, capture, records, mut sets, metrics_listen, metrics_linger, authenticity, segment, start_at } => {
+        Command::Run { scenario, out, quiet, capture, records, mut sets, metrics_listen, metrics_linger, authenticity, segment, start_at, emit_report } => {
             if authenticity {
                 sets.push("authenticity=all".to_owned());
             }
@@ -48,7 +48,7 @@ fn main() -> ExitCode {
             let capture = capture.as_deref().and_then(|c| relaybench::scenario::CaptureMode::parse(c).ok());
             let records = records.as_deref().and_then(|r| relaybench::scenario::RecordsMode::parse(r).ok());
             let options = RunOptions { out, handle_signals: true, quiet, capture, records, sets, metrics_listen, metrics_linger, segment, start_at };
-            finished(runtime.block_on(run::run_file(&scenario, &options)), quiet)
+            finished(runtime.block_on(run::run_file(&scenario, &options)), quiet, emit_report)
         }
         Command::Quick(q) => {
             let text = q.scenario();
@@ -62,7 +62,7 @@ fn main() -> ExitCode {
                 Err(e) => return fail(&format!("{} (relaybench quick --print-scenario shows the YAML)", e.message), Exit::Usage),
             };
             let options = RunOptions { out: q.out.clone(), handle_signals: true, quiet: q.quiet, capture: None, records: None, sets: Vec::new(), metrics_listen: None, metrics_linger: None, ..Default::default() };
-            finished(runtime.block_on(run::run(&scenario, path, &options)), q.quiet)
+            finished(runtime.block_on(run::run(&scenario, path, &options)), q.quiet, false)
         }
         Command::Providers { id, .. } => match id {
             None => {
@@ -78,8 +78,8 @@ fn main() -> ExitCode {
             },
         },
         Command::Compare { a, b, tolerance } => compare(&a, &b, tolerance),
-        Command::Merge { reports, out } => merge(&reports, &out),
-        Command::K8s { action: K8sAction::Render { scenario, workers, image, name, merge } } => {
+        Command::Merge { reports, out, from_logs } => merge(&reports, &out, from_logs),
+        Command::K8s { action: K8sAction::Render { scenario, workers, image, name, merge, start_at } } => {
             let text = match std::fs::read_to_string(&scenario) {
                 Ok(t) => t,
                 Err(e) => return fail(&format!("{}: {e}", scenario.display()), Exit::Usage),
@@ -88,7 +88,7 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(&e.to_string(), Exit::Usage),
             };
-            let render = relaybench::run::k8s::Render { text: &text, scenario: &loaded, workers, image: &image, name: &name, merge };
+            let render = relaybench::run::k8s::Render { text: &text, scenario: &loaded, workers, image: &image, name: &name, merge, start_at };
             match relaybench::run::k8s::render(&render) {
                 Ok(manifests) => out(manifests.as_bytes()),
                 Err(e) => fail(&e, Exit::Usage),
@@ -215,9 +215,9 @@ async fn write_send_log(log: relaybench::mock::stream::SendLog, path: std::path:
     }
 }
 
-/// Prints a finished run (unless quiet), its report path and why it stopped early, if it
-/// did; the exit code says how it went.
-fn finished(result: Result<run::Finished, run::RunError>, quiet: bool) -> ExitCode {
+/// Prints a finished run (unless quiet), its report path, each report framed when `emit`,
+/// and why it stopped early, if it did; the exit code says how it went.
+fn finished(result: Result<run::Finished, run::RunError>, quiet: bool, emit: bool) -> ExitCode {
     match result {
         Ok(done) => {
             if !quiet {
@@ -227,6 +227,11 @@ fn finished(result: Result<run::Finished, run::RunError>, quiet: bool) -> ExitCo
                 }
             }
             println!("report: {}", done.main_file().display());
+            if emit {
+                for t in &done.targets {
+                    print!("{}", relaybench::report::frame::frame(&t.report));
+                }
+            }
             for t in &done.targets {
                 if let Some(why) = &t.report.stopped_early {
                     eprintln!("relaybench: {why}");
@@ -295,8 +300,9 @@ fn compare(a: &std::path::Path, b: &std::path::Path, tolerance: f64) -> ExitCode
     code(if diff.regressions() > 0 { Exit::GateFailed } else { Exit::Ok })
 }
 
-fn merge(paths: &[std::path::PathBuf], out: &std::path::Path) -> ExitCode {
-    let finished = match run::merged::merge_files(paths, out) {
+fn merge(paths: &[std::path::PathBuf], out: &std::path::Path, from_logs: bool) -> ExitCode {
+    let reports = if from_logs { run::merged::reports_from_logs(paths) } else { run::merged::reports_from_files(paths, out) };
+    let finished = match reports.and_then(|r| run::merged::merge_reports(r, out)) {
         Ok(f) => f,
         Err((e, exit)) => return fail(&e, exit),
     };

@@ -10,7 +10,7 @@ use std::path::Path;
 /// A fuzz target: its name, and what it does with one input.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 8] = [
+const TARGETS: [Target; 9] = [
     ("sse_split", harness::sse_split),
     ("stream_checker", harness::stream_checker),
     ("message_checker", harness::message_checker),
@@ -19,6 +19,7 @@ const TARGETS: [Target; 8] = [
     ("report", harness::report),
     ("fast_delta", harness::fast_delta),
     ("chunked", harness::chunked),
+    ("frame", harness::frame),
 ];
 
 fn inputs(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -64,7 +64,8 @@ fn rendered_manifests_validate_and_their_command_runs_as_the_job_runs_it() {
     let scenario_dir = dir.join("scenario");
     std::fs::create_dir_all(&scenario_dir).expect("dir");
     let scenario = common::write_file(&scenario_dir, "scenario.yaml", &text);
-    let workers = render(&scenario, &[]);
+    let start = relaybench::conformance::limits::unix_now() + 3.0;
+    let workers = render(&scenario, &["--start-at", &start.to_string()]);
     let merge = render(&scenario, &["--merge"]);
     for (name, stream) in [("workers.yaml", &workers), ("merge.yaml", &merge)] {
         let file = common::write_file(&dir, name, stream);
@@ -91,20 +92,41 @@ fn rendered_manifests_validate_and_their_command_runs_as_the_job_runs_it() {
                 .env("JOB_COMPLETION_INDEX", i.to_string())
                 .env("RELAYBENCH_SEGMENTS", "3")
                 .env(KEY_VAR, "k")
+                .stdout(std::process::Stdio::piped())
                 .spawn()
                 .expect("pod")
         })
         .collect();
-    for mut pod in pods {
-        assert!(pod.wait().expect("pod ends").success());
+    // What `kubectl logs -l ... --prefix` prints: each pod's lines behind its name.
+    let mut logs = String::new();
+    for (i, pod) in pods.into_iter().enumerate() {
+        let o = pod.wait_with_output().expect("pod ends");
+        assert!(o.status.success());
+        logs.extend(String::from_utf8_lossy(&o.stdout).lines().map(|l| format!("[pod/relaybench-workers-{i}/relaybench] {l}\n")));
     }
     let merge_job = &documents(&merge)[0];
     let o = Command::new(BIN).args(args(merge_job, 0, &scenario_dir, &reports)).output().expect("merge pod");
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let merged = relaybench::report::read(&reports.join("merged").join("report.json")).expect("merged report");
     assert_eq!(merged.totals.requests, 30);
-    assert_eq!(merged.merge.expect("merge info").merged, [0, 1, 2]);
+    assert_eq!(merged.merge.as_ref().expect("merge info").merged, [0, 1, 2]);
     assert!(merged.thresholds.iter().all(|t| t.passed));
+    // The pods shared the start given to render: none began more than a moment late.
+    let workers = &merged.merge.as_ref().expect("merge info").workers;
+    assert!(workers.iter().all(|w| w.start_offset_s < 0.5), "{workers:?}");
+
+    // Without the shared volume: the same reports, framed in the pods' logs.
+    let log_file = common::write_file(&dir, "workers.log", &logs);
+    let from_logs = dir.join("from-logs");
+    let o = Command::new(BIN).args(["merge", "--from-logs", log_file.to_str().expect("utf8"), "--out", from_logs.to_str().expect("utf8")]).output().expect("merge");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let again = relaybench::report::read(&from_logs.join("report.json")).expect("merged from logs");
+    assert_eq!((again.totals.requests, &again.metrics["ttft"].histogram), (30, &merged.metrics["ttft"].histogram));
+    // A log cut short is refused, not merged smaller.
+    let cut = common::write_file(&dir, "cut.log", &logs[..logs.len() - 40]);
+    let o = Command::new(BIN).args(["merge", "--from-logs", cut.to_str().expect("utf8"), "--out", dir.join("cut").to_str().expect("utf8")]).output().expect("merge");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ends without relaybench-report-end"), "{}", String::from_utf8_lossy(&o.stderr));
     drop(mock);
 }
 

@@ -8,6 +8,7 @@ pub mod charts;
 pub mod comparison;
 pub mod cost;
 pub mod files;
+pub mod frame;
 pub mod gate;
 pub mod html;
 pub mod held;

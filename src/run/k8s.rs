@@ -2,8 +2,9 @@
 //! pods, so nobody hand-edits YAML. A ConfigMap holds the scenario; an Indexed Job
 //! (`completionMode: Indexed`, parallelism = completions = N) runs one segment per pod
 //! (`JOB_COMPLETION_INDEX` from the downward API, `RELAYBENCH_SEGMENTS` = N), each writing
-//! its report to a shared volume; a second Job (`--merge`), applied once the first has
-//! completed, merges them. Keys come from a Secret, one entry per `api_key_env` the scenario names.
+//! its report to a shared volume and, framed, to its log; a second Job (`--merge`),
+//! applied once the first has completed, merges them (or `merge --from-logs` does, from
+//! `kubectl logs`). Keys come from a Secret, one entry per `api_key_env` the scenario names.
 
 use serde_json::{json, Value};
 
@@ -24,6 +25,8 @@ pub struct Render<'a> {
     pub name: &'a str,
     /// The merge Job alone, applied once the workers' Job has completed.
     pub merge: bool,
+    /// The common start of the pods' load (Unix seconds), when given.
+    pub start_at: Option<f64>,
 }
 
 /// Where the pods find the scenario and write their reports.
@@ -63,7 +66,15 @@ pub fn render(r: &Render) -> Result<String, String> {
     env.push(json!({"name": INDEX_VAR, "valueFrom": {"fieldRef": {"fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}}));
     env.extend(keys.iter().map(|k| json!({"name": k, "valueFrom": {"secretKeyRef": {"name": secret, "key": k}}})));
     let scenario_file = format!("{SCENARIO_DIR}/scenario.yaml");
-    let worker_args = json!(["run", scenario_file, "--out", format!("{REPORTS_DIR}/segment-$({INDEX_VAR})"), "--quiet"]);
+    // Each report goes to the volume, and framed to the log too: a cluster without a
+    // ReadWriteMany volume merges from `kubectl logs` instead.
+    let mut worker_args = vec![json!("run"), json!(scenario_file), json!("--out"), json!(format!("{REPORTS_DIR}/segment-$({INDEX_VAR})")), json!("--quiet"), json!("--emit-report")];
+    if let Some(at) = r.start_at {
+        // One argument: a bare RFC 3339 time is a timestamp to a YAML 1.1 reader (PyYAML,
+        // and so kubernetes-validate), not the string the container needs.
+        worker_args.push(json!(format!("--start-at={}", crate::conformance::limits::format_rfc3339(at))));
+    }
+    let worker_args = Value::Array(worker_args);
     let merge_args = json!(["merge", REPORTS_DIR, "--out", format!("{REPORTS_DIR}/merged")]);
     let pod = |args: Value, env: Vec<Value>| {
         json!({

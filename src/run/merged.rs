@@ -1,5 +1,5 @@
-//! `relaybench merge` from folders to a written report: finds every segment report under
-//! the folders given, groups them by target (a comparison's workers hold one folder per
+//! `relaybench merge` from folders (or logs) to a written report: finds every segment
+//! report under the folders given, or framed in the logs, groups them by target (a comparison's workers hold one folder per
 //! target), merges each group ([`crate::report::merge`]) and writes each merged report,
 //! with the comparison when there are several targets.
 
@@ -34,10 +34,9 @@ fn reports_under(dir: &Path, skip: &Path, depth: u32) -> Vec<PathBuf> {
     found
 }
 
-/// Merges the segment reports found at `paths` (report files, or folders holding them)
-/// into `out`: one report per target, and the comparison when there are several. Errors
-/// are usage errors: nothing found, a file that is no report, a set that cannot merge.
-pub fn merge_files(paths: &[PathBuf], out: &Path) -> Result<Finished, (String, Exit)> {
+/// The segment reports found at `paths` (report files, or folders holding them, outside
+/// `out`). Errors are usage errors: nothing found, a file that is no report.
+pub fn reports_from_files(paths: &[PathBuf], out: &Path) -> Result<Vec<Report>, (String, Exit)> {
     let mut files = Vec::new();
     for path in paths {
         let found = if path.is_file() { vec![path.clone()] } else { reports_under(path, out, DEPTH) };
@@ -46,9 +45,33 @@ pub fn merge_files(paths: &[PathBuf], out: &Path) -> Result<Finished, (String, E
         }
         files.extend(found);
     }
+    files.iter().map(|f| report::read(f).map_err(|e| (e, Exit::Usage))).collect()
+}
+
+/// The reports framed in the logs at `paths` (`-` is stdin), as `run --emit-report`
+/// prints them. A log with no frame, or a frame cut short, is a usage error.
+pub fn reports_from_logs(paths: &[PathBuf]) -> Result<Vec<Report>, (String, Exit)> {
+    let mut reports = Vec::new();
+    for path in paths {
+        let text = if path.as_os_str() == "-" {
+            std::io::read_to_string(std::io::stdin()).map_err(|e| (format!("stdin: {e}"), Exit::Usage))?
+        } else {
+            std::fs::read_to_string(path).map_err(|e| (format!("{}: {e}", path.display()), Exit::Usage))?
+        };
+        let found = report::frame::read_frames(&text, &path.display().to_string()).map_err(|e| (e, Exit::Usage))?;
+        if found.is_empty() {
+            return Err((format!("{}: no framed report in it (were the workers run with --emit-report?)", path.display()), Exit::Usage));
+        }
+        reports.extend(found);
+    }
+    Ok(reports)
+}
+
+/// Merges segment reports into `out`: one report per target, and the comparison when
+/// there are several. A set that cannot merge is a usage error.
+pub fn merge_reports(reports: Vec<Report>, out: &Path) -> Result<Finished, (String, Exit)> {
     let mut groups: Vec<(String, Vec<Report>)> = Vec::new();
-    for file in &files {
-        let r = report::read(file).map_err(|e| (e, Exit::Usage))?;
+    for r in reports {
         match groups.iter_mut().find(|(name, _)| *name == r.target.name) {
             Some((_, list)) => list.push(r),
             None => groups.push((r.target.name.clone(), vec![r])),
