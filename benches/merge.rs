@@ -12,8 +12,9 @@
 // criterion is not used here: one merge of 100 files is the figure, taken 3 times.
 #![allow(missing_docs)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use relaybench::load::segment::Segment;
@@ -93,24 +94,6 @@ fn worker(base: &Report, index: u32) -> Report {
     r
 }
 
-/// Runs the binary and samples its peak resident memory (VmHWM, Linux) until it exits.
-fn peak_of(args: &[&str]) -> (Duration, Option<u64>, bool) {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_relaybench")).args(args).stdout(std::process::Stdio::null()).spawn().expect("spawn");
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak = None;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&status_file) {
-            let hwm = text.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
-            peak = hwm.or(peak);
-        }
-        if let Some(status) = child.try_wait().expect("wait") {
-            return (started.elapsed(), peak, status.success());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -152,7 +135,7 @@ fn main() {
         let mut args = vec!["merge"];
         args.extend(&inputs);
         args.extend(["--out", out.to_str().expect("utf8")]);
-        let (took, peak, _) = peak_of(&args);
+        let (took, peak, _) = support::peak_of(&args);
         match peak {
             Some(kib) => println!(
                 "relaybench merge of {n:>3} reports: {:>7.2} s, peak {:>6.1} MiB = {:.2}x the {:.1} MB read",

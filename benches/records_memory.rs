@@ -8,26 +8,9 @@
 // criterion is not used here: one run's peak is the figure.
 #![allow(missing_docs)]
 
-use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
+mod support;
 
-/// Runs the binary and samples its peak resident memory (VmHWM, Linux) until it exits.
-fn peak_of(args: &[&str]) -> (Option<u64>, std::process::ExitStatus) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_relaybench")).args(args).spawn().expect("spawn");
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak = None;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&status_file) {
-            let hwm = text.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
-            peak = hwm.or(peak);
-        }
-        if let Some(status) = child.try_wait().expect("wait") {
-            return (peak, status);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use std::path::Path;
 
 fn main() {
     let dir = std::env::temp_dir().join(format!("relaybench-records-bench-{}", std::process::id()));
@@ -46,7 +29,7 @@ fn main() {
         let set = format!("load.requests={requests}");
         let mut args = vec!["run", scenario.to_str().expect("utf8"), "-q", "--out", out.to_str().expect("utf8"), "--set", &set];
         args.extend(flag);
-        let (peak, status) = peak_of(&args);
+        let (_, peak, status) = support::peak_of(&args);
         let size: u64 = walk(&out).iter().filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("requests.jsonl"))).map(|p| p.metadata().map_or(0, |m| m.len())).sum();
         match peak {
             Some(kib) => println!("{label:>15} {requests:>6} requests: peak {:.1} MiB, records {:.1} MiB on disk (exit {})", kib as f64 / 1024.0, size as f64 / 1048576.0, status.code().unwrap_or(-1)),

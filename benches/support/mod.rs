@@ -1,6 +1,6 @@
 //! Shared by the benches: cutting a body into chunks as a network delivers it, the spread
-//! of timings a bench prints, `relaybench mock` in its own process, and reading a packet
-//! capture. Each bench uses part of it.
+//! of timings a bench prints, `relaybench mock` in its own process, reading a packet
+//! capture, and the peak memory of a relaybench command. Each bench uses part of it.
 
 #![allow(dead_code)]
 
@@ -121,4 +121,24 @@ fn tcp_payload(ip: &[u8]) -> Option<(u16, u16, &[u8])> {
     let data = usize::from(segment.get(12)? >> 4) * 4;
     let port = |i: usize| Some(u16::from_be_bytes([*segment.get(i)?, *segment.get(i + 1)?]));
     Some((port(0)?, port(2)?, segment.get(data..)?))
+}
+
+/// Runs the relaybench binary with `args` (its stdout dropped) and samples its peak
+/// resident memory (VmHWM, Linux; None elsewhere) until it exits: how long it took, the
+/// peak in KiB, and how it exited.
+pub fn peak_of(args: &[&str]) -> (std::time::Duration, Option<u64>, std::process::ExitStatus) {
+    let started = std::time::Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_relaybench")).args(args).stdout(std::process::Stdio::null()).spawn().expect("spawn");
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = None;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            let hwm = text.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+            peak = hwm.or(peak);
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            return (started.elapsed(), peak, status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
