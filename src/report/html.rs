@@ -160,7 +160,7 @@ pub fn verdict(page: &mut Page, r: &Report) {
 /// rate drawn side by side so a slow pod shows at a glance.
 fn workers(page: &mut Page, m: &super::MergeInfo) {
     page.section("workers", "Workers");
-    page.para(&format!("{}.", super::workers::merge_line(m)));
+    page.para(&format!("{}.", super::workers::merge_line(m).replacen("merged", "Merged", 1)));
     for note in super::workers::notes(&m.workers) {
         page.verdict(None, "NOTE", &format!(" {note}"));
     }
