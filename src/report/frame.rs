@@ -64,7 +64,9 @@ pub fn read_frames(log: &str, source: &str) -> Result<Vec<Report>, String> {
             open.push(Open { line: n + 1, prefix: prefix.to_owned(), bytes, text: String::new() });
             continue;
         }
-        let Some(i) = open.iter().position(|o| line.starts_with(&o.prefix)) else { continue };
+        // The longest prefix that fits: one pod's name may begin another's.
+        let fits = open.iter().enumerate().filter(|(_, o)| line.starts_with(&o.prefix));
+        let Some((i, _)) = fits.max_by_key(|(_, o)| o.prefix.len()) else { continue };
         let rest = &line[open[i].prefix.len()..];
         if rest == END {
             let done = open.remove(i);
