@@ -230,3 +230,36 @@ fn a_split_sweep_is_judged_again_step_by_step_on_the_sum() {
     assert!(m.phases.iter().all(|p| p.figures.sums.is_none()));
     drop(mock);
 }
+
+#[test]
+fn conversations_split_across_workers_merge_turn_by_turn() {
+    let dir = common::temp_dir("merge-turns");
+    let text = "name: chats\nseed: 8\ntarget: {mock: {ttft: 2ms, tokens_per_s: 20000, jitter: 0, output_tokens: [8, 16]}}\nmodel: claude-sonnet-4-5\n\
+                requests:\n  - {name: chat, stream: true, max_tokens: 32, prompt_tokens: 50, session: {turns: 3, think_time: 1ms}}\n\
+                load: {concurrency: 3, requests: 6}\n";
+    let file = common::write_file(&dir, "s.yaml", text);
+    let parts: Vec<Report> = (0..2)
+        .map(|i| {
+            let out = dir.join(format!("w{i}"));
+            let o = run(Command::new(BIN).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q", "--segment", &format!("{i}/2")]));
+            assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+            common::only_report(&out)
+        })
+        .collect();
+    let out = dir.join("merged");
+    let o = merge(&[dir.join("w0").as_path(), dir.join("w1").as_path()], &out);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = relaybench::report::read(&out.join("report.json")).expect("merged");
+    assert_eq!(m.turns.len(), 3, "{:?}", m.turns);
+    for t in &m.turns {
+        let theirs: Vec<_> = parts.iter().flat_map(|p| p.turns.iter().filter(|x| x.turn == t.turn)).collect();
+        assert_eq!(t.requests, theirs.iter().map(|x| x.requests).sum::<u64>(), "turn {}", t.turn);
+        assert_eq!(t.metrics["ttft"].count, theirs.iter().map(|x| x.metrics["ttft"].count).sum::<u64>(), "turn {}", t.turn);
+        // Every request of a turn was ok with usage: the merged mean is the requests' mean.
+        let total: f64 = theirs.iter().map(|x| x.input_tokens_reported.expect("usage") * x.requests as f64).sum();
+        let mean = t.input_tokens_reported.expect("merged mean");
+        assert!((mean - total / t.requests as f64).abs() < 1e-9, "turn {}: {mean}", t.turn);
+    }
+    assert_eq!(m.turns.iter().map(|t| t.requests).sum::<u64>(), m.totals.requests);
+    assert!(!m.merge.expect("merge").left_out.contains(&"turns".to_owned()));
+}

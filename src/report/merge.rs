@@ -15,13 +15,13 @@ use super::build::{conformance, second_quantile_ms};
 use super::gate::rejudge;
 use super::merge_phases::merge_phases;
 use super::sums::{add, add_counts, add_goodput, add_tokens, add_totals, rates, Histograms};
-use super::{decode_histogram, ExampleInfo, FindingInfo, MergeInfo, Report, SecondInfo, WorkerInfo};
+use super::{decode_histogram, ExampleInfo, FindingInfo, MergeInfo, Report, SecondInfo, TurnInfo, WorkerInfo};
 use crate::conformance::Rule;
 use crate::load::segment::Segment;
 
 /// Sections each worker measures alone, which no sum gives: left out of the merge. The
 /// phases are merged when every part kept their sums (a report of this version does).
-const LEFT_OUT: [&str; 8] = ["phases", "turns", "limits", "retries", "cost", "connections", "client", "clock"];
+const LEFT_OUT: [&str; 7] = ["phases", "limits", "retries", "cost", "connections", "client", "clock"];
 
 /// Merges the segment reports `parts` (any order).
 pub fn merge(mut parts: Vec<Report>) -> Result<Report, String> {
@@ -96,11 +96,13 @@ fn time_span(parts: &[Report], starts: &[f64]) -> (f64, f64) {
 }
 
 /// Adds every part's counts, tokens and histograms into `merged` (a copy of the first
-/// part): the histograms are summed decoded and encoded once, at the end.
+/// part), per template, stream mode and turn too: the histograms are summed decoded and
+/// encoded once, at the end.
 fn add_reports(merged: &mut Report, parts: &[Report]) -> Result<(), String> {
     let mut metrics = Histograms::default();
     let mut by_stream: BTreeMap<String, Histograms> = BTreeMap::new();
     let mut templates: BTreeMap<String, Histograms> = BTreeMap::new();
+    let mut turns: BTreeMap<u32, (TurnInfo, Histograms)> = BTreeMap::new();
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             add_totals(&mut merged.totals, &part.totals);
@@ -124,6 +126,11 @@ fn add_reports(merged: &mut Report, parts: &[Report]) -> Result<(), String> {
                 add(&mut ours.requests, theirs.requests);
             }
         }
+        for theirs in &part.turns {
+            let (ours, sums) = turns.entry(theirs.turn).or_insert_with(|| (TurnInfo { requests: 0, ..theirs.clone() }, Histograms::default()));
+            add(&mut ours.requests, theirs.requests);
+            sums.add(&theirs.metrics)?;
+        }
     }
     merged.metrics = metrics.summaries();
     for (mode, sums) in &by_stream {
@@ -135,8 +142,30 @@ fn add_reports(merged: &mut Report, parts: &[Report]) -> Result<(), String> {
         if let Some(sums) = templates.get(&ours.name) {
             ours.metrics = sums.summaries();
         }
+        let name = ours.name.clone();
+        let theirs = || parts.iter().flat_map(|p| p.templates.iter().filter(|t| t.name == name));
+        ours.input_tokens_requested = weighted_mean(theirs().map(|t| (t.input_tokens_requested, t.requests)));
+        ours.input_tokens_reported = weighted_mean(theirs().map(|t| (t.input_tokens_reported, t.requests)));
     }
+    merged.turns = turns
+        .into_values()
+        .map(|(mut ours, sums)| {
+            ours.metrics = sums.summaries();
+            let turn = ours.turn;
+            let theirs = || parts.iter().flat_map(|p| p.turns.iter().filter(|t| t.turn == turn));
+            ours.input_tokens_requested = weighted_mean(theirs().map(|t| (t.input_tokens_requested, t.requests)));
+            ours.input_tokens_reported = weighted_mean(theirs().map(|t| (t.input_tokens_reported, t.requests)));
+            ours
+        })
+        .collect();
     Ok(())
+}
+
+/// The parts' means, each weighted by its requests: exact when every request of a part
+/// counted in its mean (an ok response that reported usage), which all but failures do.
+fn weighted_mean(means: impl Iterator<Item = (Option<f64>, u64)>) -> Option<f64> {
+    let (sum, weight) = means.filter_map(|(mean, n)| Some((mean? * n as f64, n))).fold((0.0, 0u64), |(s, w), (x, n)| (s + x, w.saturating_add(n)));
+    (weight > 0).then(|| sum / weight as f64)
 }
 
 /// The per-second series of all parts added, keyed by absolute second: a part's seconds
@@ -218,7 +247,6 @@ fn finish(merged: &mut Report, parts: &[Report], offsets: &[f64]) -> Result<(), 
     failures.sort_by(|a, b| time(a.at_s).total_cmp(&time(b.at_s)));
     failures.truncate(crate::load::collect::MAX_EXAMPLES);
     merged.examples = failures;
-    merged.turns = Vec::new();
     (merged.limits, merged.retries, merged.cost, merged.connections, merged.client, merged.clock) = (None, None, None, None, None, None);
     let mut skeleton = merged.clone();
     (skeleton.time_series, skeleton.phases, skeleton.templates) = (Vec::new(), Vec::new(), Vec::new());
