@@ -25,6 +25,16 @@ fn worker(scenario: &Path, out: &Path, segment: &str) -> Report {
     common::only_report(out)
 }
 
+/// The embedded mock on loopback with a first token `ttft_ms` away, accepting the key the
+/// workers read from KEY_VAR; the runtime it runs on comes with it.
+fn mock(ttft_ms: u64) -> (tokio::runtime::Runtime, MockServer) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut config = MockConfig::new("k");
+    config.latency.ttft = std::time::Duration::from_millis(ttft_ms);
+    let mock = runtime.block_on(MockServer::start_local(config)).expect("mock");
+    (runtime, mock)
+}
+
 fn merge(parts: &[&Path], out: &Path) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.arg("merge").args(parts).args(["--out", out.to_str().expect("utf8")]);
@@ -43,10 +53,7 @@ fn quantile(values: &mut [f64], q: f64) -> f64 {
 
 #[test]
 fn three_workers_merge_into_exact_sums_and_one_verdict() {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let mut config = MockConfig::new("k");
-    config.latency.ttft = std::time::Duration::from_millis(4);
-    let mock = runtime.block_on(MockServer::start_local(config)).expect("mock");
+    let (_runtime, mock) = mock(4);
     let dir = common::temp_dir("merge");
     let scenario = format!(
         "name: merged\nseed: 4\ntarget: {{base_url: \"{}\", api_key_env: {KEY_VAR}}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{stream: true, max_tokens: 16, prompt: hi}}\n  - {{max_tokens: 16, prompt: ho}}\nload: {{executor: constant-rate, rate: 60, requests: 45}}\nthresholds: [requests == 45, ttft.p99 < 5s]\n",
@@ -168,10 +175,7 @@ fn a_comparison_split_across_workers_merges_per_target() {
 
 #[test]
 fn a_split_sweep_is_judged_again_step_by_step_on_the_sum() {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let mut config = MockConfig::new("k");
-    config.latency.ttft = std::time::Duration::from_millis(2);
-    let mock = runtime.block_on(MockServer::start_local(config)).expect("mock");
+    let (_runtime, mock) = mock(2);
     let dir = common::temp_dir("merge-sweep");
     // Each worker sends half of every phase: on its own no worker meets `requests == 12`
     // nor the SLO's `requests >= 15`; on the sum, both hold.
@@ -238,14 +242,7 @@ fn conversations_split_across_workers_merge_turn_by_turn() {
                 requests:\n  - {name: chat, stream: true, max_tokens: 32, prompt_tokens: 50, session: {turns: 3, think_time: 1ms}}\n\
                 load: {concurrency: 3, requests: 6}\n";
     let file = common::write_file(&dir, "s.yaml", text);
-    let parts: Vec<Report> = (0..2)
-        .map(|i| {
-            let out = dir.join(format!("w{i}"));
-            let o = run(Command::new(BIN).args(["run", file.to_str().expect("utf8"), "--out", out.to_str().expect("utf8"), "-q", "--segment", &format!("{i}/2")]));
-            assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-            common::only_report(&out)
-        })
-        .collect();
+    let parts: Vec<Report> = (0..2).map(|i| worker(&file, &dir.join(format!("w{i}")), &format!("{i}/2"))).collect();
     let out = dir.join("merged");
     let o = merge(&[dir.join("w0").as_path(), dir.join("w1").as_path()], &out);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
