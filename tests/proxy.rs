@@ -191,6 +191,46 @@ async fn requests_reach_the_mock_through_http_and_socks5_proxies() {
     assert!(detail.contains("407") && detail.contains(&http_url) && !detail.contains("wrong-password"), "{detail}");
 }
 
+/// An https proxy: TLS with `tls` in front of the HTTP proxy at `behind`.
+async fn https_front(tls: &relaybench::mock::tls::MockTls, behind: &str) -> String {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("https://{}", listener.local_addr().expect("addr"));
+    let behind = behind.trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let (acceptor, behind) = (acceptor.clone(), behind.clone());
+            tokio::spawn(async move {
+                let (Ok(mut tls), Ok(mut plain)) = (acceptor.accept(sock).await, TcpStream::connect(&behind).await) else { return };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_proxy_carries_https_as_tls_inside_tls_and_plain_http_forwarded() {
+    let dir = common::temp_dir("proxy-https");
+    let made = relaybench::mock::tls::generate(&dir).expect("certificates");
+    let mut config = MockConfig::new("k");
+    config.latency.ttft = Duration::from_millis(2);
+    config.tls = Some(made.clone());
+    let tls = MockServer::start_local(config).await.expect("mock");
+    let plain = mock(None).await;
+    let (http_url, seen) = http_proxy().await;
+    // The proxy's certificate comes from the mock's CA, so one ca_file trusts both.
+    let proxy_url = https_front(&made, &http_url).await;
+    let timeouts = Timeouts { connect: Duration::from_secs(3), total: Duration::from_secs(10), ..Timeouts::default() };
+    for alpn in [Alpn::Http1, Alpn::Http2] {
+        ok_through(&Client::new(&target(&tls.base_url(), through(&proxy_url, &tls, alpn)), timeouts).expect("client")).await;
+    }
+    ok_through(&Client::new(&target(&plain.base_url(), through(&proxy_url, &tls, Alpn::Http1)), timeouts).expect("client")).await;
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen.iter().filter(|l| **l == format!("CONNECT {} HTTP/1.1", tls.addr())).count(), 2, "{seen:?}");
+    assert!(seen.iter().any(|l| *l == format!("POST {}/v1/messages HTTP/1.1", plain.base_url())), "{seen:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_environment_proxy_applies_unless_no_proxy_names_the_host() {
     let plain = mock(None).await;

@@ -8,7 +8,8 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
+
+use super::tls_stream::TlsStream;
 
 /// The bytes' way to the server: TCP to it or to a proxy's tunnel, or TLS to an https
 /// proxy.
@@ -61,7 +62,7 @@ forward_io!(Conn, Plain, Tls);
 impl Conn {
     /// True when TLS negotiated HTTP/2 by ALPN.
     pub fn negotiated_h2(&self) -> bool {
-        matches!(self, Conn::Tls(tls) if tls.get_ref().1.alpn_protocol() == Some(b"h2"))
+        matches!(self, Conn::Tls(tls) if tls.alpn_protocol() == Some(b"h2"))
     }
 
     /// True when an idle connection can carry a request: nothing to read and no end. Data

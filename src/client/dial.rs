@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
@@ -12,11 +12,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-use tokio_rustls::TlsConnector;
 
 use super::conn::{Conn, Tunnel};
 use super::host::authority;
 use super::proxy::{Proxy, ProxyKind};
+use super::tls_stream;
 
 /// How long a looked-up address list is reused (k6's default DNS TTL).
 const DNS_TTL: Duration = Duration::from_secs(300);
@@ -52,11 +52,11 @@ pub enum DialError {
     Error(String),
 }
 
-/// TLS to the server: the connector and the name it verifies and sends as SNI.
+/// TLS to the server: the configuration and the name it verifies and sends as SNI.
 #[derive(Clone)]
 pub struct TlsTarget {
-    /// The rustls connector.
-    pub connector: TlsConnector,
+    /// The rustls configuration.
+    pub config: Arc<rustls::ClientConfig>,
     /// The name.
     pub name: ServerName<'static>,
 }
@@ -77,7 +77,7 @@ pub struct Dialer {
     /// True when plain-HTTP requests go to an HTTP proxy as absolute URLs, with no tunnel.
     pub forward: bool,
     /// TLS to an https proxy.
-    pub proxy_tls: Option<TlsConnector>,
+    pub proxy_tls: Option<Arc<rustls::ClientConfig>>,
     dns_cache: Mutex<DnsCache>,
 }
 
@@ -110,7 +110,7 @@ impl Dialer {
         };
         let Some(tls) = &self.tls else { return Ok((Conn::Plain(tunnel), times)) };
         let begun = Instant::now();
-        let stream = tls.connector.connect(tls.name.clone(), tunnel).await.map_err(|e| format!("TLS handshake: {e}"))?;
+        let stream = tls_stream::connect(tls.config.clone(), tls.name.clone(), tunnel).await.map_err(|e| format!("TLS handshake: {e}"))?;
         times.tls = Some(begun.elapsed());
         Ok((Conn::Tls(Box::new(stream)), times))
     }
@@ -164,9 +164,9 @@ impl Dialer {
             }
             ProxyKind::Http | ProxyKind::Https => {
                 let mut tunnel = match (&self.proxy_tls, proxy.kind) {
-                    (Some(connector), ProxyKind::Https) => {
+                    (Some(config), ProxyKind::Https) => {
                         let name = ServerName::try_from(proxy.host.clone()).map_err(|e| e.to_string())?;
-                        Tunnel::Tls(Box::new(connector.connect(name, tcp).await.map_err(|e| format!("TLS handshake: {e}"))?))
+                        Tunnel::Tls(Box::new(tls_stream::connect(config.clone(), name, tcp).await.map_err(|e| format!("TLS handshake: {e}"))?))
                     }
                     _ => Tunnel::Tcp(tcp),
                 };

@@ -160,15 +160,15 @@ impl Client {
         dialer.connect_to = net.connect_to.as_deref().map(|t| connect_to(t, end.port)).transpose()?;
         if end.https {
             let alpn = if own { Alpn::Http1 } else { net.alpn };
-            let connector = tokio_rustls::TlsConnector::from(Arc::new(net.tls.client_config(alpn)?));
-            dialer.tls = Some(TlsTarget { connector, name: net.tls.server_name(&end.host)? });
+            let config = Arc::new(net.tls.client_config(alpn)?);
+            dialer.tls = Some(TlsTarget { config, name: net.tls.server_name(&end.host)? });
         }
         let mut secrets = vec![target.api_key.expose().to_owned()];
         if let Some(p) = &proxy {
             secrets.extend(p.secrets());
             if p.kind == ProxyKind::Https {
                 let to_proxy = TlsOptions { client_cert: None, client_key: None, server_name: None, ..net.tls.clone() };
-                dialer.proxy_tls = Some(tokio_rustls::TlsConnector::from(Arc::new(to_proxy.client_config(Alpn::Http1)?)));
+                dialer.proxy_tls = Some(Arc::new(to_proxy.client_config(Alpn::Http1)?));
             }
             dialer.forward = !end.https && own && matches!(p.kind, ProxyKind::Http | ProxyKind::Https);
         }

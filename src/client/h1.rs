@@ -7,7 +7,7 @@
 //! frame from its connection task to the task that asked. Here a read goes into a scratch
 //! buffer of the worker thread and is handed on at once (to the SSE parser, which keeps
 //! only an event cut by the read), so a stream waiting for its next token holds no buffer
-//! of its own (TLS keeps only rustls's record buffers), and each read wakes one task.
+//! of its own (nor does TLS: [`super::tls_stream`]), and each read wakes one task.
 //! Heads are parsed by httparse, hyper's own parser. HTTP/2 stays with hyper
 //! ([`super::exchange`]).
 

@@ -1,6 +1,6 @@
 //! The HTTP side of a request ([`exchange`]): building it for a target and sending it.
 //! Every connection is opened by one [`dial`]er (DNS, TCP with a fallback between
-//! addresses, a [`proxy`]'s tunnel, [`tls`]), each step timed, to a [`host`]; it is a [`conn`] that
+//! addresses, a [`proxy`]'s tunnel, [`tls`] settings over a [`tls_stream`]), each step timed, to a [`host`]; it is a [`conn`] that
 //! HTTP/1.1 reads itself ([`h1`], with its [`chunked`] decoder) and HTTP/2 hands to hyper
 //! ([`connect`]); then the response is timed and checked as it streams through the SSE
 //! parser ([`body`]).
@@ -16,5 +16,6 @@ pub mod host;
 pub mod proxy;
 pub mod target;
 pub mod tls;
+pub mod tls_stream;
 
 pub use exchange::{ApiKey, AuthStyle, Client, ClientError, NetOptions, Target, Timeouts};
