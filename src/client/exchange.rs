@@ -24,6 +24,7 @@ use super::proxy::{Proxy, ProxyKind};
 use super::tls::{Alpn, TlsOptions};
 pub use super::target::{ApiKey, AuthStyle, ClientError, NetOptions, Target, Timeouts};
 use crate::conformance::envelope;
+use crate::conformance::fingerprint::Fingerprint;
 use crate::conformance::request::RequestFacts;
 use crate::outcome::{Outcome, OutcomeKind, RawResponse, ServerDate};
 use crate::protocol;
@@ -328,7 +329,7 @@ impl Client {
                 Ok(Ok(r)) => r,
             };
             let super::h1::Response { status, headers, mut body } = response;
-            self.respond(status, &headers, &mut body, start, deadline, facts, outcome).await;
+            self.respond(status, headers, &mut body, start, deadline, facts, outcome).await;
             if body.reusable() {
                 drop(body);
                 h1.put_back(conn);
@@ -345,7 +346,7 @@ impl Client {
         record_connect(outcome, connect_times(&response));
         outcome.h2 = response.version() == http::Version::HTTP_2;
         let (head, mut body) = response.into_parts();
-        self.respond(head.status.as_u16(), &head.headers, &mut body, start, deadline, facts, outcome).await;
+        self.respond(head.status.as_u16(), head.headers, &mut body, start, deadline, facts, outcome).await;
     }
 
     fn connect_timeout(&self, outcome: &mut Outcome) {
@@ -357,11 +358,13 @@ impl Client {
     }
 
     /// The part of an exchange after the response head, the same on either connection.
+    /// The head is read before the body and dropped: a real API's answer carries twenty
+    /// headers (2.5 KB as a map), which a stream waiting for its tokens need not hold.
     #[allow(clippy::too_many_arguments)]
     async fn respond(
         &self,
         status: u16,
-        headers: &HeaderMap,
+        headers: HeaderMap,
         body: &mut impl BodyReader,
         start: Instant,
         deadline: Instant,
@@ -375,9 +378,9 @@ impl Client {
             outcome.raw = Some(Box::new(RawResponse { status, headers, ..RawResponse::default() }));
         }
         let stream = outcome.stream && (200..300).contains(&status);
-        outcome.findings.extend(envelope::check_headers(status, stream, headers));
+        outcome.findings.extend(envelope::check_headers(status, stream, &headers));
         let now = crate::conformance::limits::unix_now();
-        outcome.limits = crate::conformance::limits::RateLimits::from_headers(headers, now).map(Box::new);
+        outcome.limits = crate::conformance::limits::RateLimits::from_headers(&headers, now).map(Box::new);
         let date = headers.get(http::header::DATE).and_then(|v| v.to_str().ok());
         outcome.server_date = date.and_then(|d| ServerDate::read(d, outcome.ttfb.unwrap_or_default(), now));
         // We never send accept-encoding, so an encoded body is the server's fault, and
@@ -387,6 +390,9 @@ impl Client {
                 return outcome.fail(OutcomeKind::Malformed, format!("content-encoding {} that was not asked for", excerpt(encoding.as_bytes())));
             }
         }
+        let mut header_signals = Fingerprint::default();
+        header_signals.add_headers(&headers);
+        drop(headers);
         if !(200..300).contains(&status) {
             read_error_body(body, deadline, outcome).await;
         } else if outcome.stream {
@@ -395,7 +401,7 @@ impl Client {
             read_message(body, deadline, facts, outcome).await;
         }
         if let Some(fp) = &mut outcome.fingerprint {
-            fp.add_headers(headers);
+            fp.observed.append(&mut header_signals.observed);
             fp.requested = facts.map(|f| f.model.clone()).filter(|m| !m.is_empty());
         }
     }
