@@ -260,8 +260,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
 
     /// One read from the socket into the thread's buffer after the cut record, and the
     /// records it completes processed: plaintext into `buf` (the rest kept), the cut end
-    /// kept. `Ready(Ok(false))` when the socket had bytes that made no data.
-    fn poll_records(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<bool>> {
+    /// kept. Ready with nothing in `buf` when the bytes made no data (a session ticket).
+    fn poll_records(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         with_scratch(|scratch| {
             let kept = self.partial.len();
             if kept > MAX_RECORD {
@@ -295,7 +295,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
                 self.partial = Vec::new();
             }
             self.read_closed |= step == Step::PeerClosed;
-            Poll::Ready(Ok(false))
+            Poll::Ready(Ok(()))
         })
     }
 }
@@ -309,10 +309,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
             }
             let before = buf.filled().len();
             std::task::ready!(this.poll_records(cx, buf))?;
-            // A key update's answer, or an alert: sent on the way, never waited for.
-            if this.poll_send(cx)?.is_pending() {
-                // The socket's writable wake-up is registered; reading goes on.
-            }
+            // A key update's answer, or an alert: sent on the way, never waited for (a
+            // full socket has registered its wake-up, and reading goes on).
+            let _ = this.poll_send(cx)?;
             if buf.filled().len() > before {
                 return Poll::Ready(Ok(()));
             }
