@@ -203,31 +203,11 @@ fn serve(mode: Mode) -> SocketAddr {
     addr
 }
 
-/// A TLS front for `backend` with a certificate from the mock's CA (written to `dir`), on
-/// its own thread and runtime; returns its address and the CA file.
+/// A TLS front for `backend` with a certificate from the mock's CA (written to `dir`);
+/// returns its address and the CA file.
 fn tls_front(backend: SocketAddr, dir: &std::path::Path) -> (SocketAddr, std::path::PathBuf) {
     let made = relaybench::mock::tls::generate(dir).expect("certificates");
-    let acceptor = tokio_rustls::TlsAcceptor::from(made.config.clone());
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    listener.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            while let Ok((sock, _)) = listener.accept().await {
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(sock).await else { return };
-                    let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else { return };
-                    // A clean end is shut down with close_notify; an error (a reset) drops
-                    // the connection without it.
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-                });
-            }
-        });
-    });
-    (addr, made.ca_file.expect("ca file"))
+    (common::tls_front(&made, backend), made.ca_file.expect("ca file"))
 }
 
 /// What one run did.

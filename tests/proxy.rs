@@ -13,6 +13,7 @@ use base64::Engine as _;
 use relaybench::client::proxy::{Proxy, ProxyChoice};
 use relaybench::client::tls::Alpn;
 use relaybench::client::{ApiKey, AuthStyle, Client, NetOptions, Target, Timeouts};
+use relaybench::mock::tls::MockTls;
 use relaybench::mock::{MockConfig, MockServer};
 use relaybench::outcome::OutcomeKind;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -123,12 +124,17 @@ async fn socks5_proxy() -> (String, Seen) {
     (url, seen)
 }
 
-async fn mock(tls_dir: Option<&std::path::Path>) -> MockServer {
+async fn mock(tls: Option<MockTls>) -> MockServer {
     let mut config = MockConfig::new("k");
     config.latency.ttft = Duration::from_millis(2);
     config.latency.tokens_per_s = 5000.0;
-    config.tls = tls_dir.map(|d| relaybench::mock::tls::generate(d).expect("certificates"));
+    config.tls = tls;
     MockServer::start_local(config).await.expect("mock")
+}
+
+/// Certificates for a TLS mock (its CA written to `dir`).
+fn certificates(dir: &std::path::Path) -> MockTls {
+    relaybench::mock::tls::generate(dir).expect("certificates")
 }
 
 fn target(base_url: &str, net: NetOptions) -> Target {
@@ -155,7 +161,7 @@ async fn ok_through(client: &Client) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_reach_the_mock_through_http_and_socks5_proxies() {
     let dir = common::temp_dir("proxy-tls");
-    let (plain, tls) = (mock(None).await, mock(Some(&dir)).await);
+    let (plain, tls) = (mock(None).await, mock(Some(certificates(&dir))).await);
     let (http_url, http_seen) = http_proxy().await;
     let (socks_url, socks_seen) = socks5_proxy().await;
     let timeouts = Timeouts { connect: Duration::from_secs(3), total: Duration::from_secs(10), ..Timeouts::default() };
@@ -191,36 +197,14 @@ async fn requests_reach_the_mock_through_http_and_socks5_proxies() {
     assert!(detail.contains("407") && detail.contains(&http_url) && !detail.contains("wrong-password"), "{detail}");
 }
 
-/// An https proxy: TLS with `tls` in front of the HTTP proxy at `behind`.
-async fn https_front(tls: &relaybench::mock::tls::MockTls, behind: &str) -> String {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("https://{}", listener.local_addr().expect("addr"));
-    let behind = behind.trim_start_matches("http://").to_owned();
-    tokio::spawn(async move {
-        while let Ok((sock, _)) = listener.accept().await {
-            let (acceptor, behind) = (acceptor.clone(), behind.clone());
-            tokio::spawn(async move {
-                let (Ok(mut tls), Ok(mut plain)) = (acceptor.accept(sock).await, TcpStream::connect(&behind).await) else { return };
-                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-            });
-        }
-    });
-    url
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_https_proxy_carries_https_as_tls_inside_tls_and_plain_http_forwarded() {
-    let dir = common::temp_dir("proxy-https");
-    let made = relaybench::mock::tls::generate(&dir).expect("certificates");
-    let mut config = MockConfig::new("k");
-    config.latency.ttft = Duration::from_millis(2);
-    config.tls = Some(made.clone());
-    let tls = MockServer::start_local(config).await.expect("mock");
-    let plain = mock(None).await;
+    let made = certificates(&common::temp_dir("proxy-https"));
+    let (tls, plain) = (mock(Some(made.clone())).await, mock(None).await);
     let (http_url, seen) = http_proxy().await;
     // The proxy's certificate comes from the mock's CA, so one ca_file trusts both.
-    let proxy_url = https_front(&made, &http_url).await;
+    let behind = http_url.trim_start_matches("http://").parse().expect("proxy address");
+    let proxy_url = format!("https://{}", common::tls_front(&made, behind));
     let timeouts = Timeouts { connect: Duration::from_secs(3), total: Duration::from_secs(10), ..Timeouts::default() };
     for alpn in [Alpn::Http1, Alpn::Http2] {
         ok_through(&Client::new(&target(&tls.base_url(), through(&proxy_url, &tls, alpn)), timeouts).expect("client")).await;

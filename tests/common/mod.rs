@@ -352,6 +352,32 @@ pub fn silent_server() -> std::net::SocketAddr {
     addr
 }
 
+/// A TLS front for `backend`, serving `tls`'s certificate, on its own thread and runtime
+/// (so sync and async tests alike can start it): each connection is decrypted and copied
+/// to a new TCP connection to `backend`. A clean end is shut down with close_notify; an
+/// error (a reset) drops the connection without it. Returns its address.
+pub fn tls_front(tls: &relaybench::mock::tls::MockTls, backend: std::net::SocketAddr) -> std::net::SocketAddr {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async move {
+            let listener = TcpListener::from_std(listener).expect("listener");
+            while let Ok((sock, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(sock).await else { return };
+                    let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else { return };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                });
+            }
+        });
+    });
+    addr
+}
+
 /// Runs `file` into `out`, waits until the run says it is under way (its signal handling
 /// is installed by then), then sends SIGINT after each pause of `pauses` in turn. Returns
 /// the output, the stderr that followed the first line, and how long the run took to end
