@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client;
 pub mod conformance;
 pub mod features;
+pub mod headers;
 pub mod load;
 pub mod metrics;
 pub mod mock;

@@ -14,7 +14,7 @@ use std::path::Path;
 /// The floors, lowest first: (name, modules on it). A module imports only from lower
 /// floors. `main` is the binary.
 const FLOORS: &[(&str, &[&str])] = &[
-    ("foundations", &["protocol", "rng", "sse", "stop", "text", "yaml"]),
+    ("foundations", &["headers", "protocol", "rng", "sse", "stop", "text", "yaml"]),
     ("derived data", &["schemas", "synth"]),
     ("conformance", &["conformance"]),
     ("records", &["outcome", "provider"]),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING, USER_AGENT};
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING, USER_AGENT};
 use http::{Method, Request, Uri};
 use http_body_util::Full;
 use hyper_util::rt::TokioExecutor;
@@ -26,6 +26,7 @@ pub use super::target::{ApiKey, AuthStyle, ClientError, NetOptions, Target, Time
 use crate::conformance::envelope;
 use crate::conformance::fingerprint::Fingerprint;
 use crate::conformance::request::RequestFacts;
+use crate::headers::HeaderFields;
 use crate::outcome::{Outcome, OutcomeKind, RawResponse, ServerDate};
 use crate::protocol;
 use crate::text::{excerpt, redact};
@@ -359,14 +360,15 @@ impl Client {
         outcome.fail(OutcomeKind::ConnectError, format!("cannot connect to {}: {why}", self.uri))
     }
 
-    /// The part of an exchange after the response head, the same on either connection.
-    /// The head is read before the body and dropped: a real API's answer carries twenty
-    /// headers (2.5 KB as a map), which a stream waiting for its tokens need not hold.
+    /// The part of an exchange after the response head, the same on either connection
+    /// (the head as our HTTP/1.1 reader keeps it, or hyper's map for HTTP/2). The head is
+    /// read before the body and dropped: a real API's answer carries twenty headers, which
+    /// a stream waiting for its tokens need not hold.
     #[allow(clippy::too_many_arguments)]
     async fn respond(
         &self,
         status: u16,
-        headers: HeaderMap,
+        headers: impl HeaderFields,
         body: &mut impl BodyReader,
         start: Instant,
         deadline: Instant,
@@ -376,18 +378,18 @@ impl Client {
         outcome.ttfb = Some(start.elapsed());
         outcome.status = Some(status);
         if self.capture {
-            let headers = headers.iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
+            let headers = headers.fields().map(|(k, v)| (k.to_owned(), String::from_utf8_lossy(v).into_owned())).collect();
             outcome.raw = Some(Box::new(RawResponse { status, headers, ..RawResponse::default() }));
         }
         let stream = outcome.stream && (200..300).contains(&status);
         outcome.findings.extend(envelope::check_headers(status, stream, &headers));
         let now = crate::conformance::limits::unix_now();
         outcome.limits = crate::conformance::limits::RateLimits::from_headers(&headers, now).map(Box::new);
-        let date = headers.get(http::header::DATE).and_then(|v| v.to_str().ok());
+        let date = headers.text(http::header::DATE.as_str());
         outcome.server_date = date.and_then(|d| ServerDate::read(d, outcome.ttfb.unwrap_or_default(), now));
         // We never send accept-encoding, so an encoded body is the server's fault, and
         // parsing compressed bytes as SSE or JSON would only report noise.
-        if let Some(encoding) = headers.get(http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) {
+        if let Some(encoding) = headers.text(http::header::CONTENT_ENCODING.as_str()) {
             if !encoding.eq_ignore_ascii_case("identity") {
                 return outcome.fail(OutcomeKind::Malformed, format!("content-encoding {} that was not asked for", excerpt(encoding.as_bytes())));
             }

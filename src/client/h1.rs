@@ -18,13 +18,14 @@ use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
 use super::chunked::Chunked;
 use super::conn::Conn;
 use super::dial::{ConnectTimes, DialError, Dialer};
+use crate::headers::{visible_ascii, HeaderFields, Headers};
 
 /// How long an idle connection is kept for reuse (hyper-util's pool default).
 const IDLE_LIMIT: Duration = Duration::from_secs(90);
@@ -54,8 +55,8 @@ pub struct Http1 {
 }
 
 /// True when a header list's `name` fields carry `token` (comma-separated, any case).
-pub fn has_token<'a>(values: impl IntoIterator<Item = &'a HeaderValue>, token: &str) -> bool {
-    values.into_iter().flat_map(|v| v.to_str().unwrap_or_default().split(',')).any(|t| t.trim().eq_ignore_ascii_case(token))
+pub fn has_token<'a>(values: impl IntoIterator<Item = &'a [u8]>, token: &str) -> bool {
+    values.into_iter().flat_map(|v| visible_ascii(v).unwrap_or_default().split(',')).any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
 impl Http1 {
@@ -74,7 +75,7 @@ impl Http1 {
             head.extend_from_slice(b"\r\n");
         }
         head.extend_from_slice(b"content-length: ");
-        let close = has_token(headers.iter().filter(|(n, _)| n == CONNECTION).map(|(_, v)| v), "close");
+        let close = has_token(headers.iter().filter(|(n, _)| n == CONNECTION).map(|(_, v)| v.as_bytes()), "close");
         Http1 { dialer, head, close, idle: Mutex::default() }
     }
 
@@ -200,7 +201,7 @@ pub struct Response<'a> {
     /// The status code.
     pub status: u16,
     /// The headers.
-    pub headers: HeaderMap,
+    pub headers: Headers,
     /// The body.
     pub body: Body<'a>,
 }
@@ -250,7 +251,7 @@ async fn read_head(conn: &mut Conn, mut buf: Vec<u8>, mut now: Instant) -> Resul
 }
 
 /// A complete head at the start of `buf`: its length, status, headers and minor version.
-fn parse_head(buf: &[u8]) -> Result<Option<(usize, u16, HeaderMap, u8)>, String> {
+fn parse_head(buf: &[u8]) -> Result<Option<(usize, u16, Headers, u8)>, String> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut slots);
     let used = match response.parse(buf) {
@@ -261,37 +262,37 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, u16, HeaderMap, u8)>, String>
     if used > MAX_HEAD {
         return Err(format!("response head larger than {MAX_HEAD} bytes"));
     }
-    let mut headers = HeaderMap::with_capacity(response.headers.len());
+    // httparse has checked each name is a token and each value free of control bytes
+    // (as the http crate's types would).
+    let mut headers = Headers::with_capacity(response.headers.len(), used);
     for h in response.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| format!("invalid header name {:?}", h.name))?;
-        let value = HeaderValue::from_bytes(h.value).map_err(|_| format!("invalid value of header {:?}", h.name))?;
-        headers.append(name, value);
+        headers.push(h.name, h.value);
     }
     Ok(Some((used, response.code.unwrap_or(0), headers, response.version.unwrap_or(1))))
 }
 
 /// How the body's end is known, and whether the connection may carry another request.
-fn framing(status: u16, headers: &HeaderMap, version: u8) -> Result<(Framing, bool), String> {
-    let mut keep_alive = version == 1 && !has_token(headers.get_all(CONNECTION), "close");
+fn framing(status: u16, headers: &Headers, version: u8) -> Result<(Framing, bool), String> {
+    let mut keep_alive = version == 1 && !has_token(headers.all(CONNECTION.as_str()), "close");
     let framing = if status == 204 || status == 304 {
         Framing::Length(0)
-    } else if headers.contains_key(TRANSFER_ENCODING) {
+    } else if headers.has(TRANSFER_ENCODING.as_str()) {
         // Both framings at once is a smuggling shape: read it as chunked, never reuse.
-        keep_alive &= !headers.contains_key(CONTENT_LENGTH);
-        let last = headers.get_all(TRANSFER_ENCODING).iter().next_back().and_then(|v| v.to_str().ok()).unwrap_or_default();
+        keep_alive &= !headers.has(CONTENT_LENGTH.as_str());
+        let last = headers.all(TRANSFER_ENCODING.as_str()).last().and_then(visible_ascii).unwrap_or_default();
         if last.rsplit(',').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked")) {
             Framing::Chunked(Chunked::default())
         } else {
             Framing::Close
         }
-    } else if let Some(first) = headers.get(CONTENT_LENGTH) {
+    } else if let Some(first) = headers.first(CONTENT_LENGTH.as_str()) {
         // Digits only, as hyper reads it: Rust's parse would take a sign (`+441`).
-        let parse = |v: &HeaderValue| {
-            let s = v.to_str().ok()?.trim();
+        let parse = |v: &[u8]| {
+            let s = visible_ascii(v)?.trim();
             (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u64>().ok()).flatten()
         };
         let n = parse(first).ok_or("invalid content-length")?;
-        if headers.get_all(CONTENT_LENGTH).iter().any(|v| parse(v) != Some(n)) {
+        if headers.all(CONTENT_LENGTH.as_str()).any(|v| parse(v) != Some(n)) {
             return Err("content-length headers that disagree".into());
         }
         Framing::Length(n)

@@ -1,10 +1,10 @@
 //! Error envelopes and response headers (PROTOCOL.md §3 and §4).
 
-use http::HeaderMap;
 use serde_json::Value;
 
 use super::finding::Finding;
 use super::rules::Rule;
+use crate::headers::HeaderFields;
 use crate::protocol::{error_type_for_status, HEADER_RATELIMIT_PREFIX, HEADER_REQUEST_ID};
 
 /// Checks a non-2xx body: JSON, envelope shape, and `error.type` against the status.
@@ -75,16 +75,13 @@ pub fn check_envelope(status: Option<u16>, v: &Value, raw: &[u8], event_index: O
 
 /// Checks response headers: content type for the kind of body, `request-id`, and
 /// `retry-after` on 429/529.
-pub fn check_headers(status: u16, stream: bool, headers: &HeaderMap) -> Vec<Finding> {
+pub fn check_headers(status: u16, stream: bool, headers: &impl HeaderFields) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let content_type = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let content_type = headers.text(http::header::CONTENT_TYPE.as_str()).unwrap_or("");
     let success = (200..300).contains(&status);
     let expected = if success && stream { "text/event-stream" } else { "application/json" };
-    if !content_type.starts_with(expected) {
+    if !content_type.get(..expected.len()).is_some_and(|start| start.eq_ignore_ascii_case(expected)) {
+        let content_type = content_type.to_ascii_lowercase();
         findings.push(Finding::new(
             Rule::ContentTypeWrong,
             None,
@@ -92,14 +89,14 @@ pub fn check_headers(status: u16, stream: bool, headers: &HeaderMap) -> Vec<Find
             b"",
         ));
     }
-    if !headers.contains_key(HEADER_REQUEST_ID) {
+    if !headers.has(HEADER_REQUEST_ID) {
         findings.push(Finding::new(Rule::RequestIdMissing, None, format!("HTTP {status} without request-id"), b""));
     }
-    let own_names = headers.keys().any(|n| n.as_str().starts_with(HEADER_RATELIMIT_PREFIX));
+    let own_names = headers.fields().any(|(n, _)| n.starts_with(HEADER_RATELIMIT_PREFIX));
     if let (Some(renamed), false) = (super::fingerprint::renamed_limit_header(headers), own_names) {
         findings.push(Finding::new(Rule::LimitsHeadersRenamed, None, format!("HTTP {status}: rate-limit header {renamed} and none named {HEADER_RATELIMIT_PREFIX}*"), b""));
     }
-    if matches!(status, 429 | 529) && !headers.contains_key(http::header::RETRY_AFTER) {
+    if matches!(status, 429 | 529) && !headers.has(http::header::RETRY_AFTER.as_str()) {
         findings.push(Finding::new(Rule::RetryAfterMissing, None, format!("HTTP {status} without retry-after"), b""));
     }
     findings
@@ -108,6 +105,7 @@ pub fn check_headers(status: u16, stream: bool, headers: &HeaderMap) -> Vec<Find
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderMap;
 
     fn rules(findings: &[Finding]) -> Vec<Rule> {
         findings.iter().map(|f| f.rule).collect()

@@ -4,9 +4,9 @@
 //! into a fixed vocabulary ([`Shape`]) so a run can count them, with the raw value kept
 //! as an example for a person to check.
 
-use http::HeaderMap;
 use serde_json::Value;
 
+use crate::headers::HeaderFields;
 use crate::protocol::HEADER_RATELIMIT_PREFIX;
 
 /// What is looked at. The ids are report fields.
@@ -163,8 +163,8 @@ const GATEWAY_PREFIXES: [(&str, Shape); 5] = [
 
 /// A rate-limit header under another program's prefix
 /// (`llm_provider-anthropic-ratelimit-…`): the API's counters, renamed on the way.
-pub fn renamed_limit_header(headers: &HeaderMap) -> Option<&str> {
-    headers.keys().map(http::HeaderName::as_str).find(|n| !n.starts_with(HEADER_RATELIMIT_PREFIX) && n.contains(HEADER_RATELIMIT_PREFIX))
+pub fn renamed_limit_header(headers: &impl HeaderFields) -> Option<&str> {
+    headers.fields().map(|(name, _)| name).find(|n| !n.starts_with(HEADER_RATELIMIT_PREFIX) && n.contains(HEADER_RATELIMIT_PREFIX))
 }
 
 /// How long an example value may be in a report.
@@ -240,9 +240,9 @@ impl Fingerprint {
     }
 
     /// Adds the response head's signals.
-    pub fn add_headers(&mut self, headers: &HeaderMap) {
-        let names = || headers.keys().map(http::HeaderName::as_str);
-        let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    pub fn add_headers(&mut self, headers: &impl HeaderFields) {
+        let names = || headers.fields().map(|(name, _)| name);
+        let value = |name: &str| headers.text(name).unwrap_or_default().to_owned();
         let ratelimit = names().find(|n| n.starts_with(HEADER_RATELIMIT_PREFIX) && !n.contains("-unified-"));
         let renamed = renamed_limit_header(headers);
         let openai = names().find(|n| n.starts_with("x-ratelimit-"));
@@ -356,6 +356,7 @@ fn signature_shape(signature: &str) -> Shape {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderMap;
     use serde_json::json;
 
     fn shapes(fp: &Fingerprint) -> Vec<(&'static str, &'static str)> {

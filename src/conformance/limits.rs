@@ -13,12 +13,12 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use http::{HeaderMap, HeaderValue};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::finding::Finding;
 use super::rules::Rule;
+use crate::headers::{visible_ascii, HeaderFields};
 use crate::protocol::{HEADER_RATELIMIT_PREFIX, HEADER_RETRY_AFTER, HEADER_RETRY_AFTER_MS, HEADER_SHOULD_RETRY};
 
 /// What a rate limit counts, as the headers name it.
@@ -97,12 +97,11 @@ impl RateLimits {
     /// `None` when there are none. One pass over the head: looking up each of the fifteen
     /// names would parse and hash every one of them, a tenth of the client's CPU on small
     /// Messages. As a lookup does, the first value of a header counts.
-    pub fn from_headers(headers: &HeaderMap, received_unix: f64) -> Option<RateLimits> {
+    pub fn from_headers(headers: &impl HeaderFields, received_unix: f64) -> Option<RateLimits> {
         // limit, remaining and reset of each dimension; retry-after, retry-after-ms, x-should-retry.
-        let mut parts: [[Option<&HeaderValue>; 3]; 4] = [[None; 3]; 4];
-        let mut retry: [Option<&HeaderValue>; 3] = [None; 3];
-        for (name, value) in headers {
-            let name = name.as_str();
+        let mut parts: [[Option<&[u8]>; 3]; 4] = [[None; 3]; 4];
+        let mut retry: [Option<&[u8]>; 3] = [None; 3];
+        for (name, value) in headers.fields() {
             let slot = if let Some(rest) = name.strip_prefix(HEADER_RATELIMIT_PREFIX) {
                 let found = Dimension::ALL.iter().enumerate().find_map(|(i, d)| Some((i, rest.strip_prefix(d.id())?.strip_prefix('-')?)));
                 let Some((d, part)) = found else { continue };
@@ -122,11 +121,11 @@ impl RateLimits {
             };
             slot.get_or_insert(value);
         }
-        fn trimmed(v: Option<&HeaderValue>) -> Option<&str> {
-            v.and_then(|v| v.to_str().ok()).map(str::trim)
+        fn trimmed(v: Option<&[u8]>) -> Option<&str> {
+            v.and_then(visible_ascii).map(str::trim)
         }
-        let text = |v: Option<&HeaderValue>| trimmed(v).map(|v| crate::text::cut(v.to_owned()));
-        let number = |v: Option<&HeaderValue>| trimmed(v).and_then(|v| v.parse::<u64>().ok());
+        let text = |v: Option<&[u8]>| trimmed(v).map(|v| crate::text::cut(v.to_owned()));
+        let number = |v: Option<&[u8]>| trimmed(v).and_then(|v| v.parse::<u64>().ok());
         let mut limits = RateLimits { received_unix, retry_after: text(retry[0]), retry_after_ms: text(retry[1]), should_retry: text(retry[2]), ..RateLimits::default() };
         for (slot, [limit, remaining, reset]) in limits.readings.iter_mut().zip(parts) {
             let reset_text = text(reset);
@@ -415,6 +414,7 @@ fn reset_findings(limits: &RateLimits) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderMap;
 
     /// A response's headers: `requests` remaining of `limit`, full again at `reset`.
     fn headers(at: f64, limit: u64, remaining: u64, reset: f64) -> RateLimits {
