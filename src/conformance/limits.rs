@@ -184,11 +184,30 @@ const STATIC_MIN_SHORTFALL: f64 = 5.0;
 /// Share of a limit left that means it was not spent.
 const ROOM_SHARE: f64 = 0.10;
 
-/// One response as the tracker keeps it.
-#[derive(Debug, Clone)]
+/// One response as the tracker keeps it to compare later ones with: numbers only, so
+/// keeping the last [`RECENT`] takes no allocation and a scan over them stays in cache.
+#[derive(Debug, Clone, Copy)]
 struct Seen {
     at: f64,
-    readings: [Option<Reading>; 4],
+    counters: [Counter; 4],
+}
+
+/// One dimension of a [`Seen`] response.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counter {
+    limit: Option<u64>,
+    remaining: Option<u64>,
+    /// The reset time, when it was RFC 3339.
+    full_at: Option<f64>,
+}
+
+impl Seen {
+    fn new(limits: &RateLimits) -> Seen {
+        let counter = |r: &Option<Reading>| {
+            r.as_ref().map_or_else(Counter::default, |r| Counter { limit: r.limit, remaining: r.remaining, full_at: r.reset.as_ref().and_then(|t| t.as_ref().ok().copied()) })
+        };
+        Seen { at: limits.received_unix, counters: limits.readings.each_ref().map(counter) }
+    }
 }
 
 /// A run of responses whose counter of one dimension did not move.
@@ -271,7 +290,6 @@ impl LimitTracker {
         }
         let Some(limits) = limits else { return findings };
         self.summary.with_headers += 1;
-        let at = limits.received_unix;
         for d in Dimension::ALL {
             let Some(r) = limits.reading(d) else { continue };
             let s = &mut self.summary.dimensions[d as usize];
@@ -288,11 +306,11 @@ impl LimitTracker {
                 findings.extend(self.freeze(d, limits, tokens[d as usize]));
             }
         }
-        let requests = |readings: &[Option<Reading>; 4]| readings[Dimension::Requests as usize].as_ref().and_then(|r| r.remaining);
-        if let (Some(before), Some(now)) = (self.recent.back().and_then(|s| requests(&s.readings)), requests(&limits.readings)) {
+        let seen = Seen::new(limits);
+        let requests = |s: &Seen| s.counters[Dimension::Requests as usize].remaining;
+        if let (Some(before), Some(now)) = (self.recent.back().and_then(requests), requests(&seen)) {
             self.summary.falls += u64::from(now < before);
         }
-        let seen = Seen { at, readings: limits.readings.clone() };
         findings.extend(self.rose(&seen));
         if self.recent.len() == RECENT {
             self.recent.pop_front();
@@ -303,17 +321,17 @@ impl LimitTracker {
 
     /// A 429 whose own headers, or else the last second's, leave room on every limit.
     fn throttled_with_room(&self, limits: Option<&RateLimits>) -> Option<Finding> {
-        let own = limits.filter(|l| l.readings.iter().flatten().any(|r| r.remaining.is_some())).map(|l| (&l.readings, "its own headers"));
+        let own = limits.map(Seen::new).filter(|s| s.counters.iter().any(|c| c.remaining.is_some())).map(|s| (s, "its own headers"));
         let at = limits.map(|l| l.received_unix);
         let last = || {
             let at = at?;
             let seen = self.recent.iter().filter(|s| s.at <= at && at - s.at <= 1.0).max_by(|a, b| a.at.total_cmp(&b.at))?;
-            Some((&seen.readings, "the headers of a response within the second before"))
+            Some((*seen, "the headers of a response within the second before"))
         };
-        let (readings, whose) = own.or_else(last)?;
+        let (seen, whose) = own.or_else(last)?;
         let judged: Vec<(Dimension, u64, u64)> = Dimension::ALL
             .into_iter()
-            .filter_map(|d| readings[d as usize].as_ref().and_then(|r| Some((d, r.limit?, r.remaining?))))
+            .filter_map(|d| Some((d, seen.counters[d as usize].limit?, seen.counters[d as usize].remaining?)))
             .filter(|(_, limit, _)| *limit > 0)
             .collect();
         let roomy = !judged.is_empty() && judged.iter().all(|(_, limit, rem)| *rem as f64 >= ROOM_SHARE * *limit as f64);
@@ -327,10 +345,11 @@ impl LimitTracker {
     fn freeze(&mut self, d: Dimension, limits: &RateLimits, counted: f64) -> Option<Finding> {
         let r = limits.reading(d)?;
         let (remaining, limit) = (r.remaining?, r.limit?);
-        let value = Some((remaining, r.reset_text.clone()));
         let at = limits.received_unix;
         let f = &mut self.frozen[d as usize];
-        if f.value != value {
+        // Compared before it is copied: nearly every response leaves the value as it was.
+        if f.value.as_ref().map(|(n, text)| (*n, text.as_deref())) != Some((remaining, r.reset_text.as_deref())) {
+            let value = Some((remaining, r.reset_text.clone()));
             *f = Frozen { value, first_at: at, last_at: at, responses: 1, counted: 0.0, fired: f.fired };
             return None;
         }
@@ -367,9 +386,9 @@ impl LimitTracker {
         for seen in &self.recent {
             let (earlier, later) = if seen.at <= now.at { (seen, now) } else { (now, seen) };
             for d in Dimension::ALL.into_iter().filter(|d| d.judged()) {
-                let (Some(a), Some(b)) = (earlier.readings[d as usize].as_ref(), later.readings[d as usize].as_ref()) else { continue };
+                let (a, b) = (earlier.counters[d as usize], later.counters[d as usize]);
                 let (Some(limit), Some(from), Some(to)) = (a.limit.filter(|l| b.limit == Some(*l)), a.remaining, b.remaining) else { continue };
-                let Some(Ok(full_at)) = a.reset else { continue };
+                let Some(full_at) = a.full_at else { continue };
                 if full_at <= later.at + CLOCK_SLACK_SECS {
                     continue;
                 }
@@ -382,7 +401,7 @@ impl LimitTracker {
                         format!(
                             "{}-remaining rose from {from} to {to} of {limit} in {gap:.2} s, before the reset at {} (the limit refills {:.0} in that time)",
                             d.id(),
-                            a.reset_text.as_deref().unwrap_or_default(),
+                            format_rfc3339(full_at),
                             limit as f64 * gap / WINDOW_SECS
                         ),
                         b"",
