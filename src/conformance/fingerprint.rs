@@ -167,6 +167,19 @@ pub fn renamed_limit_header(headers: &impl HeaderFields) -> Option<&str> {
     headers.fields().map(|(name, _)| name).find(|n| !n.starts_with(HEADER_RATELIMIT_PREFIX) && n.contains(HEADER_RATELIMIT_PREFIX))
 }
 
+/// The `usage` fields whose presence tells channels apart, in the order they are noted:
+/// `service_tier`, `inference_geo`, `cache_creation`.
+pub const USAGE_FIELDS: [&str; 3] = ["service_tier", "inference_geo", "cache_creation"];
+
+/// `s` as a JSON string, as `serde_json` writes it, for the fast path that has no tree;
+/// most values need no escape.
+pub fn json_string(s: &str) -> String {
+    if s.contains(['"', '\\']) || s.contains(char::is_control) {
+        return Value::String(s.to_owned()).to_string();
+    }
+    format!("\"{s}\"")
+}
+
 /// How long an example value may be in a report.
 const EXAMPLE_CHARS: usize = 64;
 /// The API's signatures are long base64; one shorter than this was cut on the way.
@@ -204,7 +217,8 @@ impl Fingerprint {
         tool_ids: impl IntoIterator<Item = &'a str>,
         signatures: impl IntoIterator<Item = &'a str>,
     ) -> Fingerprint {
-        let mut fp = Fingerprint::default();
+        // Room for every body signal and the head's usual ones, so the list grows once.
+        let mut fp = Fingerprint { observed: Vec::with_capacity(12), ..Fingerprint::default() };
         if let Some(id) = message_id {
             fp.note(Signal::MessageId, message_id_shape(id), id);
         }
@@ -218,25 +232,32 @@ impl Fingerprint {
             fp.note(Signal::ThinkingSignature, signature_shape(signature), signature);
         }
         if let Some(usage) = usage {
-            for (signal, field) in [(Signal::ServiceTier, "service_tier"), (Signal::InferenceGeo, "inference_geo"), (Signal::CacheCreation, "cache_creation")] {
-                match usage.get(field).filter(|v| !v.is_null()) {
-                    Some(v) => fp.note(signal, Shape::Present, &v.to_string()),
-                    None => fp.note(signal, Shape::Absent, ""),
-                }
-            }
+            fp.note_usage(USAGE_FIELDS.map(|field| usage.get(field).filter(|v| !v.is_null()).map(Value::to_string)));
         }
         fp
+    }
+
+    /// The usage signals: each field of [`USAGE_FIELDS`] as JSON text, or `None` when it
+    /// is absent or null.
+    pub fn note_usage(&mut self, fields: [Option<String>; 3]) {
+        for (signal, text) in [Signal::ServiceTier, Signal::InferenceGeo, Signal::CacheCreation].into_iter().zip(fields) {
+            match text {
+                Some(text) => self.note_owned(signal, Shape::Present, text),
+                None => self.note(signal, Shape::Absent, ""),
+            }
+        }
     }
 
     /// A non-streamed Message's signals.
     pub fn from_message(message: &Value) -> Fingerprint {
         let content = message.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-        let kind = |b: &&Value| b.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let text = |b: &Value, field: &str| b.get(field).and_then(Value::as_str).map(str::to_owned);
-        let tools: Vec<String> = content.iter().filter(|b| kind(b).ends_with("tool_use")).filter_map(|b| text(b, "id")).collect();
-        let signatures: Vec<String> = content.iter().filter(|b| kind(b) == "thinking").map(|b| text(b, "signature").unwrap_or_default()).collect();
+        fn text<'a>(block: &'a Value, field: &str) -> Option<&'a str> {
+            block.get(field).and_then(Value::as_str)
+        }
+        let tools = content.iter().filter(|b| text(b, "type").unwrap_or_default().ends_with("tool_use")).filter_map(|b| text(b, "id"));
+        let signatures = content.iter().filter(|b| text(b, "type") == Some("thinking")).map(|b| text(b, "signature").unwrap_or_default());
         let field = |name: &str| message.get(name).and_then(Value::as_str);
-        Fingerprint::from_parts(field("id"), field("model"), message.get("usage"), tools.iter().map(String::as_str), signatures.iter().map(String::as_str))
+        Fingerprint::from_parts(field("id"), field("model"), message.get("usage"), tools, signatures)
     }
 
     /// Adds the response head's signals.
@@ -275,7 +296,14 @@ impl Fingerprint {
     }
 
     fn note(&mut self, signal: Signal, shape: Shape, example: &str) {
-        let example: String = example.chars().take(EXAMPLE_CHARS).collect();
+        let end = example.char_indices().nth(EXAMPLE_CHARS).map_or(example.len(), |(i, _)| i);
+        self.observed.push(Observed { signal, shape, example: example[..end].to_owned() });
+    }
+
+    fn note_owned(&mut self, signal: Signal, shape: Shape, mut example: String) {
+        if let Some((end, _)) = example.char_indices().nth(EXAMPLE_CHARS) {
+            example.truncate(end);
+        }
         self.observed.push(Observed { signal, shape, example });
     }
 

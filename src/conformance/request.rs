@@ -116,11 +116,12 @@ impl ResponseSummary {
     /// The summary of a non-streaming Message.
     pub fn from_message(v: &Value) -> ResponseSummary {
         let content = v.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        let usage = |k: &str| v.get("usage").and_then(|u| u.get(k));
         ResponseSummary {
             model: v.get("model").and_then(Value::as_str).map(str::to_owned),
             stop_reason: v.get("stop_reason").and_then(Value::as_str).map(str::to_owned),
             stop_sequence: v.get("stop_sequence").and_then(Value::as_str).map(str::to_owned),
-            output_tokens: v.pointer("/usage/output_tokens").and_then(Value::as_u64),
+            output_tokens: usage("output_tokens").and_then(Value::as_u64),
             blocks: content
                 .iter()
                 .map(|b| b.get("type").and_then(Value::as_str).unwrap_or_default().to_owned())
@@ -145,7 +146,7 @@ impl ResponseSummary {
             cache_usage: Some(
                 ["cache_creation_input_tokens", "cache_read_input_tokens"]
                     .iter()
-                    .all(|k| v.pointer(&format!("/usage/{k}")).is_some_and(Value::is_u64)),
+                    .all(|k| usage(k).is_some_and(Value::is_u64)),
             ),
         }
     }
