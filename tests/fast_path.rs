@@ -1,8 +1,11 @@
-//! The typed fast path for plain deltas against the full check (a JSON tree and the JSON
-//! Schema): generated and mutated `content_block_delta` events, in streams whose blocks
-//! and state vary, must give the same findings either way. `RELAYBENCH_FAST_PATH_EVENTS`
-//! sets how many deltas (default one million).
+//! The typed fast paths against the full check (a JSON tree and the JSON Schema):
+//! generated and mutated `content_block_delta` events, in streams whose blocks and state
+//! vary, must give the same findings either way (`RELAYBENCH_FAST_PATH_EVENTS` sets how
+//! many deltas, default one million); so must generated and mutated Messages, in all a
+//! run takes from them.
 
+use relaybench::conformance::fast::plain_message;
+use relaybench::conformance::message::{read_full, read_message};
 use relaybench::conformance::stream::{Read, StreamChecker};
 use relaybench::rng::Rng;
 use serde_json::Value;
@@ -148,4 +151,87 @@ fn compare(seed: u64, total: u64) -> [u64; 4] {
         streams += 1;
     }
     [deltas, used_fast, streams, with_findings]
+}
+
+/// One of `choices`, uniformly.
+fn one<'a>(rng: &mut Rng, choices: &[&'a str]) -> &'a str {
+    choices[pick(rng, choices.len())]
+}
+
+/// A Message as a first-party channel or a relay may send it: plain in its fields'
+/// values and presence, then, unless `clean`, mutated in one of the ways that take it off
+/// the fast path or near it.
+fn message(rng: &mut Rng, clean: bool) -> String {
+    let id = one(rng, &["msg_01XFDUDYJgAACzvnptvVoYEL", "msg_bdrk_01Abc", "msg_0b6f5c1e-29d8-4c63-9f3e-3a8d2f0c1b7a", "chatcmpl-1", ""]);
+    let model = one(rng, &["claude-sonnet-4-5", "anthropic.claude-sonnet-4-5-20250929-v1:0", "kiro-claude", "gpt-4o"]);
+    let texts: Vec<String> = (0..rng.range(0, 3)).map(|_| format!(r#"{{"type":"text","text":"{}"}}"#, TEXTS[pick(rng, TEXTS.len())])).collect();
+    let stop_reason = one(rng, &["end_turn", "max_tokens", "stop_sequence", "refusal"]);
+    let stop_sequence = one(rng, &["null", "\"###\"", r#""a\"b""#]);
+    let mut usage = vec![format!(r#""input_tokens":{}"#, rng.range(0, 5000)), format!(r#""output_tokens":{}"#, rng.range(0, 64))];
+    for (field, values) in [
+        ("cache_creation_input_tokens", &["0", "12", "null"][..]),
+        ("cache_read_input_tokens", &["0", "7", "null"]),
+        ("cache_creation", &[r#"{"ephemeral_1h_input_tokens":3,"ephemeral_5m_input_tokens":0}"#, "null"]),
+        ("service_tier", &[r#""standard""#, r#""prio\"rity""#, r#""caf\u00e9""#, "null"]),
+        ("inference_geo", &[r#""global""#, r#""us""#, "null"]),
+    ] {
+        if rng.range(0, 3) != 0 {
+            usage.push(format!(r#""{field}":{}"#, one(rng, values)));
+        }
+    }
+    let plain = format!(
+        r#"{{"content":[{}],"id":"{id}","model":"{model}","role":"assistant","stop_reason":"{stop_reason}","stop_sequence":{stop_sequence},"type":"message","usage":{{{}}}}}"#,
+        texts.join(","),
+        usage.join(",")
+    );
+    if clean {
+        return plain;
+    }
+    match rng.range(0, 29) {
+        0 => plain.replacen(r#""id":"#, r#""container":null,"id":"#, 1),
+        1 => plain.replacen(r#""content":["#, r#""content":[{"type":"tool_use","id":"toolu_01","name":"f","input":{}},"#, 1),
+        2 => plain.replacen(r#""content":["#, r#""content":[{"type":"thinking","thinking":"","signature":"sig"},"#, 1),
+        3 => plain.replacen(r#""content":["#, r#""content":[{"type":"text","text":"a","citations":null},"#, 1),
+        4 => plain.replacen(r#""content":["#, r#""content":[{"type":"brand_new","x":1},"#, 1),
+        5 => plain.replacen(r#""type":"message""#, r#""type":"msg""#, 1),
+        6 => plain.replacen(r#""role":"assistant""#, r#""role":"user""#, 1),
+        7 => plain.replacen(r#""input_tokens":"#, r#""input_tokens":-"#, 1),
+        8 => plain.replacen(r#""output_tokens":"#, r#""output_tokens":1.5,"x":"#, 1),
+        9 => plain.replacen(&format!(r#""stop_sequence":{stop_sequence},"#), "", 1),
+        10 => plain.replacen(&format!(r#""{stop_reason}""#), "null", 1),
+        11 => plain.replacen(r#""id":"#, r#""id":"msg_dup","id":"#, 1),
+        12 => format!("{plain} x"),
+        13 => plain[..plain.len() / 2].to_owned(),
+        14 => plain.replacen(r#""usage":{"#, r#""usage":{"server_tool_use":{"web_search_requests":1},"#, 1),
+        15 => plain.replacen(r#""usage":{"#, r#""usage":{"service_tier":5,"#, 1).replacen(r#","service_tier":"#, r#","x_tier":"#, 1),
+        16 => plain.replacen(r#""ephemeral_5m_input_tokens":0"#, r#""ephemeral_5m_input_tokens":0,"x":1"#, 1),
+        17 => plain.replacen(r#""content":["#, r#""content":{"a":["#, 1).replacen(r#"],"id""#, r#"]},"id""#, 1),
+        18 => plain.replacen(&format!(r#","usage":{{{}}}"#, usage.join(",")), "", 1),
+        19 => plain.replacen(r#""model":"#, r#""model":7,"m":"#, 1),
+        20 => "[]".to_owned(),
+        21 => plain.replace("\":", "\": "),
+        22 => plain.replacen(r#""input_tokens":"#, r#""input_tokens":1e3,"y":"#, 1),
+        23 => plain.replacen(r#""content":["#, r#""content":[{"text":"b","type":"text"},"#, 1),
+        24 => plain.replacen(r#""content":["#, r#""content":[{"type":"brand_new","text":"b"},"#, 1),
+        _ => plain,
+    }
+}
+
+#[test]
+fn a_plain_message_reads_the_same_by_the_fast_path_and_the_full_way() {
+    let mut rng = Rng::new(20261206);
+    let (mut total, mut fast, mut with_findings) = (0, 0, 0);
+    for i in 0..20_000 {
+        let clean = rng.range(0, 2) == 0;
+        let body = message(&mut rng, clean);
+        let cap = [0, 5, 1 << 20][pick(&mut rng, 3)];
+        let (a, b) = (read_message(body.as_bytes(), cap), read_full(body.as_bytes(), cap));
+        assert_eq!(a, b, "message {i}: the two paths disagree on {body}");
+        assert!(!clean || plain_message(body.as_bytes()).is_some(), "message {i}: a plain Message off the fast path: {body}");
+        total += 1;
+        fast += u64::from(plain_message(body.as_bytes()).is_some());
+        with_findings += u64::from(!a.findings.is_empty());
+    }
+    assert!(fast > total / 2 && fast < total, "fast path taken for {fast} of {total}");
+    assert!(with_findings > total / 10 && with_findings < total, "{with_findings} of {total} with findings");
 }

@@ -11,9 +11,10 @@ use tokio::time::{timeout_at, Instant};
 
 use super::h1;
 use crate::conformance::envelope;
-use crate::conformance::request::{self, RequestFacts, ResponseSummary};
+use crate::conformance::message::UsageCounts;
+use crate::conformance::request::{self, RequestFacts};
 use crate::conformance::stream::{Read, StreamChecker};
-use crate::outcome::{Outcome, OutcomeKind};
+use crate::outcome::{Outcome, OutcomeKind, MAX_REPLY};
 use crate::protocol::{event, CONTENT_DELTA_TYPES};
 use crate::sse;
 use crate::text::excerpt;
@@ -135,31 +136,21 @@ pub async fn read_message(body: &mut impl BodyReader, deadline: Instant, facts: 
     if let Some(raw) = &mut outcome.raw {
         raw.push(&bytes);
     }
-    let parsed = serde_json::from_slice::<Value>(&bytes);
-    let (findings, fingerprint) = crate::conformance::message::check_message_parsed(parsed.as_ref().ok(), &bytes);
-    outcome.findings.extend(findings);
-    outcome.fingerprint = fingerprint.map(Box::new);
-    match parsed {
-        Ok(message) => {
-            if let Some(facts) = facts {
-                let summary = ResponseSummary::from_message(&message);
-                outcome.findings.extend(request::check(facts, &summary));
-                outcome.response = Some(summary);
-            }
-            if let Some(usage) = message.get("usage") {
-                take_usage(outcome, usage);
-            }
-            if outcome.reply.is_some() {
-                for block in message.get("content").and_then(Value::as_array).into_iter().flatten() {
-                    if block.get("type").and_then(Value::as_str) == Some("text") {
-                        outcome.keep_reply(block.get("text").and_then(Value::as_str).unwrap_or_default());
-                    }
-                }
-            }
-            outcome.stop_reason = message.get("stop_reason").and_then(Value::as_str).map(str::to_owned);
-        }
-        Err(e) => outcome.fail(OutcomeKind::Malformed, format!("body is not JSON ({e}): {}", excerpt(&bytes))),
+    let read = crate::conformance::message::read_message(&bytes, if outcome.reply.is_some() { MAX_REPLY } else { 0 });
+    outcome.findings.extend(read.findings);
+    outcome.fingerprint = read.fingerprint.map(Box::new);
+    if let Some(e) = read.not_json {
+        return outcome.fail(OutcomeKind::Malformed, format!("body is not JSON ({e}): {}", excerpt(&bytes)));
     }
+    if let (Some(facts), Some(summary)) = (facts, read.summary) {
+        outcome.findings.extend(request::check(facts, &summary));
+        outcome.response = Some(summary);
+    }
+    if let Some(usage) = read.usage {
+        take_counts(outcome, &usage);
+    }
+    outcome.keep_reply(&read.reply);
+    outcome.stop_reason = read.stop_reason;
 }
 
 /// A stream: every event checked as it arrives, and timed.
@@ -341,30 +332,23 @@ impl StreamObserver {
 /// Takes the counters a `usage` object holds. They are cumulative (PROTOCOL.md §2.3): a
 /// counter present overwrites the earlier value, one absent keeps it.
 fn take_usage(outcome: &mut Outcome, usage: &Value) {
-    let field = |k: &str| usage.get(k).and_then(Value::as_u64);
-    for (slot, key) in [
-        (&mut outcome.output_tokens, "output_tokens"),
-        (&mut outcome.input_tokens, "input_tokens"),
-        (&mut outcome.cache_read_tokens, "cache_read_input_tokens"),
-        (&mut outcome.cache_creation_tokens, "cache_creation_input_tokens"),
-    ] {
-        if let Some(n) = field(key) {
-            *slot = Some(n);
-        }
-    }
-    if let Some(total) = input_total(usage) {
-        outcome.input_total = Some(total);
-    }
-    // Cache writes by lifetime, billed at different rates (PROTOCOL.md §10).
-    if let Some(n) = usage.pointer("/cache_creation/ephemeral_1h_input_tokens").and_then(Value::as_u64) {
-        outcome.cache_creation_1h_tokens = Some(n);
-    }
+    take_counts(outcome, &UsageCounts::from_value(usage));
 }
 
-/// `input_tokens` + `cache_creation_input_tokens` + `cache_read_input_tokens` of a usage
-/// object, when `input_tokens` is there.
-fn input_total(usage: &Value) -> Option<u64> {
-    let field = |k: &str| usage.get(k).and_then(Value::as_u64);
-    field("input_tokens").map(|n| n + field("cache_creation_input_tokens").unwrap_or(0) + field("cache_read_input_tokens").unwrap_or(0))
+/// [`take_usage`] for counters already read.
+fn take_counts(outcome: &mut Outcome, usage: &UsageCounts) {
+    for (slot, n) in [
+        (&mut outcome.output_tokens, usage.output),
+        (&mut outcome.input_tokens, usage.input),
+        (&mut outcome.cache_read_tokens, usage.cache_read),
+        (&mut outcome.cache_creation_tokens, usage.cache_creation),
+        (&mut outcome.input_total, usage.input_total()),
+        // Cache writes by lifetime, billed at different rates (PROTOCOL.md §10).
+        (&mut outcome.cache_creation_1h_tokens, usage.cache_creation_1h),
+    ] {
+        if n.is_some() {
+            *slot = n;
+        }
+    }
 }
 

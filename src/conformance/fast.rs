@@ -1,11 +1,18 @@
-//! The typed fast path for the event that is nearly all of a stream: a
-//! `content_block_delta` read into borrowed fields, without a JSON tree and without the
-//! JSON Schema. It accepts only the plain shape — exactly `type`, a non-negative integer
-//! `index` and a `delta` of a known type with exactly its one string field — which the
-//! schema always accepts; anything else (an unknown field, an unknown delta type, a
-//! float index, a duplicate key, bad JSON) returns `None`, and the caller checks the
-//! event the full way, so the schema stays the authority and the findings are the same
-//! (`tests/fast_path.rs` compares both paths over generated and mutated events).
+//! The typed fast paths: what nearly every response is made of, read into borrowed
+//! fields without a JSON tree and without the JSON Schema.
+//!
+//! A stream is nearly all `content_block_delta` events. The fast path accepts only the
+//! plain shape — exactly `type`, a non-negative integer `index` and a `delta` of a known
+//! type with exactly its one string field — which the schema always accepts; anything
+//! else (an unknown field, an unknown delta type, a float index, a duplicate key, bad
+//! JSON) returns `None`, and the caller checks the event the full way, so the schema stays
+//! the authority and the findings are the same (`tests/fast_path.rs` compares both paths
+//! over generated and mutated events).
+//!
+//! A non-streamed answer is nearly always a Message of text blocks. [`plain_message`]
+//! accepts exactly the Message schema's fields with text blocks and the usage fields the
+//! API sends, each of a type the schema accepts; anything else goes the full way
+//! (`tests/fast_path.rs` compares both over generated and mutated Messages).
 
 use std::borrow::Cow;
 
@@ -98,6 +105,103 @@ fn api_text_delta(data: &str) -> Option<Delta<'_>> {
         return None;
     }
     Some(Delta { index, kind: "text_delta", value: Cow::Borrowed(text) })
+}
+
+/// A Message of text blocks, as the API sends one: every field the Message schema
+/// requires, of the types it accepts, and no other field.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlainMessage<'a> {
+    /// `id`.
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    role: Cow<'a, str>,
+    /// The text blocks' texts, in order.
+    #[serde(borrow)]
+    pub content: Vec<TextBlock<'a>>,
+    /// `model`.
+    #[serde(borrow)]
+    pub model: Cow<'a, str>,
+    /// `stop_reason`.
+    #[serde(borrow)]
+    pub stop_reason: Cow<'a, str>,
+    /// `stop_sequence`: required, a string or null.
+    #[serde(borrow, deserialize_with = "nullable")]
+    pub stop_sequence: Option<Cow<'a, str>>,
+    /// `usage`.
+    #[serde(borrow)]
+    pub usage: PlainUsage<'a>,
+}
+
+/// A text block with no citations.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextBlock<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    /// `text`.
+    #[serde(borrow)]
+    pub text: Cow<'a, str>,
+}
+
+/// `usage` with the fields the API sends on a Message (a null counter reads as absent, as
+/// the full way reads it).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlainUsage<'a> {
+    /// `input_tokens`.
+    pub input_tokens: u64,
+    /// `output_tokens`.
+    pub output_tokens: u64,
+    /// `cache_creation_input_tokens`.
+    #[serde(default)]
+    pub cache_creation_input_tokens: Option<u64>,
+    /// `cache_read_input_tokens`.
+    #[serde(default)]
+    pub cache_read_input_tokens: Option<u64>,
+    /// `cache_creation`, by lifetime.
+    #[serde(default)]
+    pub cache_creation: Option<CacheCreation>,
+    /// `service_tier`.
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub service_tier: Option<Cow<'a, str>>,
+    /// `inference_geo`.
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub inference_geo: Option<Cow<'a, str>>,
+}
+
+/// `usage.cache_creation`: the cache writes by lifetime.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheCreation {
+    /// `ephemeral_1h_input_tokens`.
+    pub ephemeral_1h_input_tokens: u64,
+    /// `ephemeral_5m_input_tokens`.
+    pub ephemeral_5m_input_tokens: u64,
+}
+
+impl CacheCreation {
+    /// The object as `serde_json` writes it from a tree (keys in order, no spaces).
+    pub fn json(&self) -> String {
+        format!(r#"{{"ephemeral_1h_input_tokens":{},"ephemeral_5m_input_tokens":{}}}"#, self.ephemeral_1h_input_tokens, self.ephemeral_5m_input_tokens)
+    }
+}
+
+/// A string or null, borrowed where it holds no escape; any other type is an error.
+fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Option::<Text<'de>>::deserialize(d)?.map(|t| t.0))
+}
+
+/// `body` as a [`PlainMessage`], or `None` when it is anything else.
+pub fn plain_message(body: &[u8]) -> Option<PlainMessage<'_>> {
+    let m: PlainMessage<'_> = serde_json::from_slice(body).ok()?;
+    let plain = m.kind == "message" && m.role == "assistant" && m.content.iter().all(|b| b.kind == "text");
+    plain.then_some(m)
 }
 
 #[cfg(test)]

@@ -1,10 +1,16 @@
 //! The non-streaming Message body (PROTOCOL.md §1), checked against the Message schema
-//! derived from `schemas/openapi/anthropic.yaml`.
+//! derived from `schemas/openapi/anthropic.yaml`, and what a run takes from it.
+//!
+//! A Message of the plain shape (text blocks, the usual usage fields) is read by the
+//! typed fast path without a JSON tree or the schema ([`super::fast::plain_message`]);
+//! any other goes the full way. Both give the same [`MessageRead`].
 
 use serde_json::Value;
 
+use super::fast::{plain_message, PlainMessage};
 use super::finding::Finding;
-use super::fingerprint::Fingerprint;
+use super::fingerprint::{json_string, Fingerprint};
+use super::request::{push_text, ResponseSummary};
 use super::rules::Rule;
 
 /// Checks a 2xx non-streaming body.
@@ -26,16 +32,148 @@ pub fn check_message_parsed(parsed: Option<&Value>, body: &[u8]) -> (Vec<Finding
         findings.push(Finding::new(Rule::MessageShape, None, crate::schemas::first_error(validator, v), body));
     }
     let content = v.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    let kind = |b: &Value| b.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
-    for block in content.iter().filter(|b| !super::stream::known_block(&kind(b))) {
+    fn kind(block: &Value) -> &str {
+        block.get("type").and_then(Value::as_str).unwrap_or_default()
+    }
+    for block in content.iter().filter(|b| !super::stream::known_block(kind(b))) {
         findings.push(Finding::new(Rule::UnknownBlock, None, format!("unknown content block type {:?}", kind(block)), body));
     }
     let fingerprint = Fingerprint::from_message(v);
+    identity(&fingerprint, &mut findings);
+    (findings, Some(fingerprint))
+}
+
+/// The `identity.backend` finding, when the body's fingerprint differs from the API's.
+fn identity(fingerprint: &Fingerprint, findings: &mut Vec<Finding>) {
     let seen = fingerprint.differences();
     if !seen.is_empty() {
         findings.push(Finding::new(Rule::IdentityBackend, None, seen.join("; "), b""));
     }
-    (findings, Some(fingerprint))
+}
+
+/// The token counters of a `usage` object.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsageCounts {
+    /// `input_tokens`.
+    pub input: Option<u64>,
+    /// `output_tokens`.
+    pub output: Option<u64>,
+    /// `cache_read_input_tokens`.
+    pub cache_read: Option<u64>,
+    /// `cache_creation_input_tokens`.
+    pub cache_creation: Option<u64>,
+    /// `cache_creation.ephemeral_1h_input_tokens`: billed at another rate (PROTOCOL.md §10).
+    pub cache_creation_1h: Option<u64>,
+}
+
+impl UsageCounts {
+    /// The counters `usage` holds; one absent or not a non-negative integer is `None`.
+    pub fn from_value(usage: &Value) -> UsageCounts {
+        let field = |k: &str| usage.get(k).and_then(Value::as_u64);
+        UsageCounts {
+            input: field("input_tokens"),
+            output: field("output_tokens"),
+            cache_read: field("cache_read_input_tokens"),
+            cache_creation: field("cache_creation_input_tokens"),
+            cache_creation_1h: usage.get("cache_creation").and_then(|c| c.get("ephemeral_1h_input_tokens")).and_then(Value::as_u64),
+        }
+    }
+
+    /// `input_tokens` + `cache_creation_input_tokens` + `cache_read_input_tokens`, when
+    /// `input_tokens` is there.
+    pub fn input_total(&self) -> Option<u64> {
+        self.input.map(|n| n + self.cache_creation.unwrap_or(0) + self.cache_read.unwrap_or(0))
+    }
+}
+
+/// Everything a run takes from a 2xx Message body.
+#[derive(Debug, Default, PartialEq)]
+pub struct MessageRead {
+    /// Its findings (not the request-aware ones: those need the request).
+    pub findings: Vec<Finding>,
+    /// The channel's signs in the body, when it was JSON.
+    pub fingerprint: Option<Fingerprint>,
+    /// The summary the request-aware checks judge, when it was JSON.
+    pub summary: Option<ResponseSummary>,
+    /// The usage counters, when it had a `usage`.
+    pub usage: Option<UsageCounts>,
+    /// The text blocks' text, up to the cap asked for.
+    pub reply: String,
+    /// `stop_reason`, when it was a string.
+    pub stop_reason: Option<String>,
+    /// Why it is not JSON, when it is not.
+    pub not_json: Option<String>,
+}
+
+/// Reads a 2xx Message body: the fast path when it is plain, the full way otherwise.
+/// `reply_cap` bounds the text kept in [`MessageRead::reply`] (0 keeps none).
+pub fn read_message(body: &[u8], reply_cap: usize) -> MessageRead {
+    match plain_message(body) {
+        Some(m) => read_plain(&m, reply_cap),
+        None => read_full(body, reply_cap),
+    }
+}
+
+/// [`read_message`] always the full way: a JSON tree, checked against the schema.
+pub fn read_full(body: &[u8], reply_cap: usize) -> MessageRead {
+    let parsed = serde_json::from_slice::<Value>(body);
+    let (findings, fingerprint) = check_message_parsed(parsed.as_ref().ok(), body);
+    let mut read = MessageRead { findings, fingerprint, ..MessageRead::default() };
+    match parsed {
+        Ok(message) => {
+            read.summary = Some(ResponseSummary::from_message(&message));
+            read.usage = message.get("usage").map(UsageCounts::from_value);
+            for block in message.get("content").and_then(Value::as_array).into_iter().flatten() {
+                if block.get("type").and_then(Value::as_str) == Some("text") {
+                    crate::text::push_capped(&mut read.reply, block.get("text").and_then(Value::as_str).unwrap_or_default(), reply_cap);
+                }
+            }
+            read.stop_reason = message.get("stop_reason").and_then(Value::as_str).map(str::to_owned);
+        }
+        Err(e) => read.not_json = Some(e.to_string()),
+    }
+    read
+}
+
+/// A plain Message: valid by construction, so its one possible finding is the channel's.
+fn read_plain(m: &PlainMessage<'_>, reply_cap: usize) -> MessageRead {
+    let u = &m.usage;
+    let mut fingerprint = Fingerprint::from_parts(Some(&m.id), Some(&m.model), None, [], []);
+    let text = |s: &Option<std::borrow::Cow<'_, str>>| s.as_deref().map(json_string);
+    // In the order of USAGE_FIELDS.
+    fingerprint.note_usage([text(&u.service_tier), text(&u.inference_geo), u.cache_creation.as_ref().map(|c| c.json())]);
+    let mut findings = Vec::new();
+    identity(&fingerprint, &mut findings);
+    let mut summary = ResponseSummary {
+        model: Some(m.model.to_string()),
+        stop_reason: Some(m.stop_reason.to_string()),
+        stop_sequence: m.stop_sequence.as_deref().map(str::to_owned),
+        output_tokens: Some(u.output_tokens),
+        blocks: m.content.iter().map(|_| "text".to_owned()).collect(),
+        has_text: m.content.iter().any(|b| !b.text.trim().is_empty()),
+        cache_usage: Some(u.cache_creation_input_tokens.is_some() && u.cache_read_input_tokens.is_some()),
+        ..ResponseSummary::default()
+    };
+    let mut reply = String::new();
+    for block in &m.content {
+        push_text(&mut summary.text, &block.text);
+        crate::text::push_capped(&mut reply, &block.text, reply_cap);
+    }
+    MessageRead {
+        findings,
+        fingerprint: Some(fingerprint),
+        summary: Some(summary),
+        usage: Some(UsageCounts {
+            input: Some(u.input_tokens),
+            output: Some(u.output_tokens),
+            cache_read: u.cache_read_input_tokens,
+            cache_creation: u.cache_creation_input_tokens,
+            cache_creation_1h: u.cache_creation.as_ref().map(|c| c.ephemeral_1h_input_tokens),
+        }),
+        reply,
+        stop_reason: Some(m.stop_reason.to_string()),
+        not_json: None,
+    }
 }
 
 #[cfg(test)]
