@@ -262,31 +262,46 @@ impl Fingerprint {
 
     /// Adds the response head's signals.
     pub fn add_headers(&mut self, headers: &impl HeaderFields) {
-        let names = || headers.fields().map(|(name, _)| name);
-        let value = |name: &str| headers.text(name).unwrap_or_default().to_owned();
-        let ratelimit = names().find(|n| n.starts_with(HEADER_RATELIMIT_PREFIX) && !n.contains("-unified-"));
-        let renamed = renamed_limit_header(headers);
-        let openai = names().find(|n| n.starts_with("x-ratelimit-"));
+        // One pass over the head, keeping the first name of each kind.
+        let (mut ratelimit, mut renamed, mut openai, mut unified, mut amazon) = (None, None, None, None, None);
+        let mut gateways: Vec<(Shape, &str)> = Vec::new();
+        for (n, _) in headers.fields() {
+            if let Some((_, shape)) = GATEWAY_PREFIXES.iter().find(|(prefix, _)| n.starts_with(prefix)) {
+                if !gateways.iter().any(|(seen, _)| seen == shape) {
+                    gateways.push((*shape, n));
+                }
+            }
+            let slot = if n.starts_with(HEADER_RATELIMIT_PREFIX) {
+                if n.contains("-unified-") {
+                    &mut unified
+                } else {
+                    &mut ratelimit
+                }
+            } else if n.contains(HEADER_RATELIMIT_PREFIX) {
+                &mut renamed
+            } else if n.starts_with("x-ratelimit-") {
+                &mut openai
+            } else if n.starts_with("x-amzn-") {
+                &mut amazon
+            } else {
+                continue;
+            };
+            slot.get_or_insert(n);
+        }
         match (ratelimit, renamed, openai) {
             (Some(n), _, _) => self.note(Signal::RateLimitHeaders, Shape::AnthropicHeaders, n),
             (None, Some(n), _) => self.note(Signal::RateLimitHeaders, Shape::RenamedHeaders, n),
             (None, None, Some(n)) => self.note(Signal::RateLimitHeaders, Shape::OpenAiHeaders, n),
             (None, None, None) => self.note(Signal::RateLimitHeaders, Shape::Absent, ""),
         }
-        if let Some(n) = names().find(|n| n.starts_with(HEADER_RATELIMIT_PREFIX) && n.contains("-unified-")) {
+        if let Some(n) = unified {
             self.note(Signal::SubscriptionHeaders, Shape::Present, n);
         }
-        if let Some(n) = names().find(|n| n.starts_with("x-amzn-")) {
-            self.note(Signal::CloudHeaders, Shape::AmazonHeaders, &format!("{n}: {}", value(n)));
+        if let Some(n) = amazon {
+            self.note_owned(Signal::CloudHeaders, Shape::AmazonHeaders, format!("{n}: {}", headers.text(n).unwrap_or_default()));
         }
-        let mut gateways: Vec<Shape> = Vec::new();
-        for n in names() {
-            if let Some((_, shape)) = GATEWAY_PREFIXES.iter().find(|(prefix, _)| n.starts_with(prefix)) {
-                if !gateways.contains(shape) {
-                    gateways.push(*shape);
-                    self.note(Signal::Gateway, *shape, n);
-                }
-            }
+        for (shape, n) in gateways {
+            self.note(Signal::Gateway, shape, n);
         }
     }
 
@@ -384,6 +399,7 @@ fn signature_shape(signature: &str) -> Shape {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::headers::Headers;
     use http::HeaderMap;
     use serde_json::json;
 
@@ -448,6 +464,11 @@ mod tests {
         assert_eq!(fp.shape(Signal::CloudHeaders), Some(Shape::AmazonHeaders));
         assert_eq!(fp.shape(Signal::Gateway), Some(Shape::LiteLlm));
         assert_eq!(fp.observed.iter().filter(|o| o.signal == Signal::Gateway).count(), 1, "one entry per program");
+        let mut renamed_only = Fingerprint::default();
+        renamed_only.add_headers(&Headers::from_iter([("llm_provider-anthropic-ratelimit-requests-limit", "50"), ("x-amzn-requestid", "r-1")]));
+        assert_eq!(renamed_only.shape(Signal::RateLimitHeaders), Some(Shape::RenamedHeaders));
+        assert_eq!(renamed_only.shape(Signal::Gateway), Some(Shape::LiteLlm), "the renaming program's prefix names it too");
+        assert_eq!(renamed_only.observed.iter().find(|o| o.signal == Signal::CloudHeaders).map(|o| o.example.as_str()), Some("x-amzn-requestid: r-1"));
         let mut plain = Fingerprint::default();
         plain.add_headers(&HeaderMap::new());
         assert_eq!(plain.shape(Signal::RateLimitHeaders), Some(Shape::Absent));
