@@ -113,10 +113,15 @@ pub fn chunked(data: &[u8]) {
     }
 }
 
-/// The Message checker and the error-envelope checker take any body.
+/// The Message checker and the error-envelope checker take any body, and a Message reads
+/// the same by the typed fast path as the full way.
 pub fn message_checker(data: &[u8]) {
     let Some((&first, body)) = data.split_first() else { return };
     assert_small(&check_capture(Capture::Message, body));
+    // The typed fast path reads what the full way reads, or leaves the body to it.
+    let cap = usize::from(first) * 16;
+    let (fast, full) = (relaybench::conformance::message::read_message(body, cap), relaybench::conformance::message::read_full(body, cap));
+    assert_eq!(fast, full, "the fast path and the full way disagree");
     let status = [400, 401, 403, 404, 413, 429, 500, 502, 529, 200][usize::from(first % 10)];
     assert_small(&check_capture(Capture::Error(status), body));
 }
