@@ -82,7 +82,8 @@ impl UsageCounts {
     /// `input_tokens` + `cache_creation_input_tokens` + `cache_read_input_tokens`, when
     /// `input_tokens` is there.
     pub fn input_total(&self) -> Option<u64> {
-        self.input.map(|n| n + self.cache_creation.unwrap_or(0) + self.cache_read.unwrap_or(0))
+        // Saturating: the counters are the server's, and may be anything up to u64::MAX.
+        self.input.map(|n| n.saturating_add(self.cache_creation.unwrap_or(0)).saturating_add(self.cache_read.unwrap_or(0)))
     }
 }
 
@@ -179,6 +180,14 @@ fn read_plain(m: &PlainMessage<'_>, reply_cap: usize) -> MessageRead {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_input_total_saturates_on_a_server_s_huge_counters() {
+        let usage = serde_json::json!({"input_tokens": u64::MAX, "cache_read_input_tokens": 5, "cache_creation_input_tokens": 2});
+        assert_eq!(UsageCounts::from_value(&usage).input_total(), Some(u64::MAX));
+        assert_eq!(UsageCounts::from_value(&serde_json::json!({"input_tokens": 3, "cache_read_input_tokens": 5})).input_total(), Some(8));
+        assert_eq!(UsageCounts::from_value(&serde_json::json!({"cache_read_input_tokens": 5})).input_total(), None);
+    }
 
     #[test]
     fn message_shape_fires_only_on_a_broken_message() {
