@@ -13,7 +13,7 @@ use super::h1;
 use crate::conformance::envelope;
 use crate::conformance::message::UsageCounts;
 use crate::conformance::request::{self, RequestFacts};
-use crate::conformance::stream::{Read, StreamChecker};
+use crate::conformance::stream::{at, Read, StreamChecker};
 use crate::outcome::{Outcome, OutcomeKind, MAX_REPLY};
 use crate::protocol::{event, CONTENT_DELTA_TYPES};
 use crate::sse;
@@ -265,7 +265,7 @@ impl StreamObserver {
         match ev.name {
             event::MESSAGE_START => {
                 outcome.message_start.get_or_insert(now - start);
-                if let Some(usage) = data.pointer("/message/usage") {
+                if let Some(usage) = at(&data, &["message", "usage"]) {
                     take_usage(outcome, usage);
                 }
             }
@@ -280,13 +280,13 @@ impl StreamObserver {
                 if let Some(usage) = data.get("usage") {
                     take_usage(outcome, usage);
                 }
-                outcome.stop_reason = data.pointer("/delta/stop_reason").and_then(Value::as_str).map(str::to_owned);
+                outcome.stop_reason = at(&data, &["delta", "stop_reason"]).and_then(Value::as_str).map(str::to_owned);
             }
             event::MESSAGE_STOP => self.stopped = true,
             event::ERROR => {
-                let error_type = data.pointer("/error/type").and_then(Value::as_str).unwrap_or("unknown");
+                let error_type = at(&data, &["error", "type"]).and_then(Value::as_str).unwrap_or("unknown");
                 outcome.error_type = Some(error_type.to_owned());
-                let message = data.pointer("/error/message").and_then(Value::as_str).unwrap_or_default();
+                let message = at(&data, &["error", "message"]).and_then(Value::as_str).unwrap_or_default();
                 outcome.kind = OutcomeKind::StreamError;
                 outcome.detail = Some(format!("event: error {error_type}: {message}"));
             }
