@@ -213,6 +213,8 @@ fn message(rng: &mut Rng, clean: bool) -> String {
         22 => plain.replacen(r#""input_tokens":"#, r#""input_tokens":1e3,"y":"#, 1),
         23 => plain.replacen(r#""content":["#, r#""content":[{"text":"b","type":"text"},"#, 1),
         24 => plain.replacen(r#""content":["#, r#""content":[{"type":"brand_new","text":"b"},"#, 1),
+        // The same fields in another order: the fingerprint writes the object as a tree would.
+        25 => plain.replacen(r#"{"ephemeral_1h_input_tokens":3,"ephemeral_5m_input_tokens":0}"#, r#"{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":3}"#, 1),
         _ => plain,
     }
 }
