@@ -262,7 +262,13 @@ impl Fingerprint {
 
     /// Adds the response head's signals.
     pub fn add_headers(&mut self, headers: &impl HeaderFields) {
-        // One pass over the head, keeping the first name of each kind.
+        // One pass over the head, keeping the first name of each kind; a name may be of
+        // several kinds.
+        fn keep<'a>(slot: &mut Option<&'a str>, name: &'a str, hit: bool) {
+            if hit && slot.is_none() {
+                *slot = Some(name);
+            }
+        }
         let (mut ratelimit, mut renamed, mut openai, mut unified, mut amazon) = (None, None, None, None, None);
         let mut gateways: Vec<(Shape, &str)> = Vec::new();
         for (n, _) in headers.fields() {
@@ -271,22 +277,12 @@ impl Fingerprint {
                     gateways.push((*shape, n));
                 }
             }
-            let slot = if n.starts_with(HEADER_RATELIMIT_PREFIX) {
-                if n.contains("-unified-") {
-                    &mut unified
-                } else {
-                    &mut ratelimit
-                }
-            } else if n.contains(HEADER_RATELIMIT_PREFIX) {
-                &mut renamed
-            } else if n.starts_with("x-ratelimit-") {
-                &mut openai
-            } else if n.starts_with("x-amzn-") {
-                &mut amazon
-            } else {
-                continue;
-            };
-            slot.get_or_insert(n);
+            let own = n.starts_with(HEADER_RATELIMIT_PREFIX);
+            keep(&mut ratelimit, n, own && !n.contains("-unified-"));
+            keep(&mut unified, n, own && n.contains("-unified-"));
+            keep(&mut renamed, n, !own && n.contains(HEADER_RATELIMIT_PREFIX));
+            keep(&mut openai, n, n.starts_with("x-ratelimit-"));
+            keep(&mut amazon, n, n.starts_with("x-amzn-"));
         }
         match (ratelimit, renamed, openai) {
             (Some(n), _, _) => self.note(Signal::RateLimitHeaders, Shape::AnthropicHeaders, n),
@@ -469,6 +465,9 @@ mod tests {
         assert_eq!(renamed_only.shape(Signal::RateLimitHeaders), Some(Shape::RenamedHeaders));
         assert_eq!(renamed_only.shape(Signal::Gateway), Some(Shape::LiteLlm), "the renaming program's prefix names it too");
         assert_eq!(renamed_only.observed.iter().find(|o| o.signal == Signal::CloudHeaders).map(|o| o.example.as_str()), Some("x-amzn-requestid: r-1"));
+        let mut both = Fingerprint::default();
+        both.add_headers(&Headers::from_iter([("x-amzn-anthropic-ratelimit-requests-limit", "50")]));
+        assert_eq!((both.shape(Signal::RateLimitHeaders), both.shape(Signal::CloudHeaders)), (Some(Shape::RenamedHeaders), Some(Shape::AmazonHeaders)), "a name of two kinds counts for both");
         let mut plain = Fingerprint::default();
         plain.add_headers(&HeaderMap::new());
         assert_eq!(plain.shape(Signal::RateLimitHeaders), Some(Shape::Absent));
