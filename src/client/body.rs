@@ -142,6 +142,8 @@ pub async fn read_message(body: &mut impl BodyReader, deadline: Instant, facts: 
     if let Some(e) = read.not_json {
         return outcome.fail(OutcomeKind::Malformed, format!("body is not JSON ({e}): {}", excerpt(&bytes)));
     }
+    // The summary's stop_reason is the Message's, read the same way either path.
+    outcome.stop_reason = read.summary.as_ref().and_then(|s| s.stop_reason.clone());
     if let (Some(facts), Some(summary)) = (facts, read.summary) {
         outcome.findings.extend(request::check(facts, &summary));
         outcome.response = Some(summary);
@@ -150,7 +152,6 @@ pub async fn read_message(body: &mut impl BodyReader, deadline: Instant, facts: 
         take_counts(outcome, &usage);
     }
     outcome.keep_reply(&read.reply);
-    outcome.stop_reason = read.stop_reason;
 }
 
 /// A stream: every event checked as it arrives, and timed.

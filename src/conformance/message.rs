@@ -100,8 +100,6 @@ pub struct MessageRead {
     pub usage: Option<UsageCounts>,
     /// The text blocks' text, up to the cap asked for.
     pub reply: String,
-    /// `stop_reason`, when it was a string.
-    pub stop_reason: Option<String>,
     /// Why it is not JSON, when it is not.
     pub not_json: Option<String>,
 }
@@ -129,7 +127,6 @@ pub fn read_full(body: &[u8], reply_cap: usize) -> MessageRead {
                     crate::text::push_capped(&mut read.reply, block.get("text").and_then(Value::as_str).unwrap_or_default(), reply_cap);
                 }
             }
-            read.stop_reason = message.get("stop_reason").and_then(Value::as_str).map(str::to_owned);
         }
         Err(e) => read.not_json = Some(e.to_string()),
     }
@@ -172,7 +169,6 @@ fn read_plain(m: &PlainMessage<'_>, reply_cap: usize) -> MessageRead {
             cache_creation_1h: u.cache_creation.as_ref().map(|c| c.ephemeral_1h_input_tokens),
         }),
         reply,
-        stop_reason: Some(m.stop_reason.to_string()),
         not_json: None,
     }
 }
