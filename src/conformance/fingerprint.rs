@@ -167,9 +167,10 @@ pub fn renamed_limit_header(headers: &impl HeaderFields) -> Option<&str> {
     headers.fields().map(|(name, _)| name).find(|n| !n.starts_with(HEADER_RATELIMIT_PREFIX) && n.contains(HEADER_RATELIMIT_PREFIX))
 }
 
-/// The `usage` fields whose presence tells channels apart, in the order they are noted:
-/// `service_tier`, `inference_geo`, `cache_creation`.
-pub const USAGE_FIELDS: [&str; 3] = ["service_tier", "inference_geo", "cache_creation"];
+/// The `usage` fields whose presence tells channels apart, with their signals, in the
+/// order they are noted.
+pub const USAGE_SIGNALS: [(Signal, &str); 3] =
+    [(Signal::ServiceTier, "service_tier"), (Signal::InferenceGeo, "inference_geo"), (Signal::CacheCreation, "cache_creation")];
 
 /// `s` as a JSON string, as `serde_json` writes it, for the fast path that has no tree;
 /// most values need no escape.
@@ -232,15 +233,15 @@ impl Fingerprint {
             fp.note(Signal::ThinkingSignature, signature_shape(signature), signature);
         }
         if let Some(usage) = usage {
-            fp.note_usage(USAGE_FIELDS.map(|field| usage.get(field).filter(|v| !v.is_null()).map(Value::to_string)));
+            fp.note_usage(USAGE_SIGNALS.map(|(_, field)| usage.get(field).filter(|v| !v.is_null()).map(Value::to_string)));
         }
         fp
     }
 
-    /// The usage signals: each field of [`USAGE_FIELDS`] as JSON text, or `None` when it
+    /// The usage signals: each field of [`USAGE_SIGNALS`] as JSON text, or `None` when it
     /// is absent or null.
     pub fn note_usage(&mut self, fields: [Option<String>; 3]) {
-        for (signal, text) in [Signal::ServiceTier, Signal::InferenceGeo, Signal::CacheCreation].into_iter().zip(fields) {
+        for ((signal, _), text) in USAGE_SIGNALS.into_iter().zip(fields) {
             match text {
                 Some(text) => self.note_owned(signal, Shape::Present, text),
                 None => self.note(signal, Shape::Absent, ""),

@@ -138,7 +138,7 @@ fn read_plain(m: &PlainMessage<'_>, reply_cap: usize) -> MessageRead {
     let u = &m.usage;
     let mut fingerprint = Fingerprint::from_parts(Some(&m.id), Some(&m.model), None, [], []);
     let text = |s: &Option<std::borrow::Cow<'_, str>>| s.as_deref().map(json_string);
-    // In the order of USAGE_FIELDS.
+    // In the order of USAGE_SIGNALS.
     fingerprint.note_usage([text(&u.service_tier), text(&u.inference_geo), u.cache_creation.as_ref().map(|c| c.json())]);
     let mut findings = Vec::new();
     identity(&fingerprint, &mut findings);
