@@ -34,6 +34,9 @@ async fn http_proxy() -> (String, Seen) {
     tokio::spawn(async move {
         while let Ok((mut client, _)) = listener.accept().await {
             let log = log.clone();
+            // Without it, Nagle's algorithm holds a small write for the peer's delayed ACK
+            // (40 ms), and a stream arrives as one buffered lump.
+            let _ = client.set_nodelay(true);
             tokio::spawn(async move {
                 let mut head = Vec::new();
                 while !head.ends_with(b"\r\n\r\n") {
@@ -56,6 +59,7 @@ async fn http_proxy() -> (String, Seen) {
                     target.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned()
                 };
                 let Ok(mut upstream) = TcpStream::connect(&authority).await else { return };
+                let _ = upstream.set_nodelay(true);
                 if method == "CONNECT" {
                     let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await;
                 } else {
@@ -79,6 +83,7 @@ async fn socks5_proxy() -> (String, Seen) {
     tokio::spawn(async move {
         while let Ok((mut c, _)) = listener.accept().await {
             let log = log.clone();
+            let _ = c.set_nodelay(true);
             tokio::spawn(async move {
                 let socks = async {
                     let (_version, methods) = (c.read_u8().await?, c.read_u8().await?);
@@ -116,6 +121,7 @@ async fn socks5_proxy() -> (String, Seen) {
                 let Ok(Some(destination)) = socks.await else { return };
                 log.lock().expect("lock").push(destination.clone());
                 let Ok(mut upstream) = TcpStream::connect(destination.replace("localhost", "127.0.0.1")).await else { return };
+                let _ = upstream.set_nodelay(true);
                 let _ = c.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await;
                 let _ = tokio::io::copy_bidirectional(&mut c, &mut upstream).await;
             });

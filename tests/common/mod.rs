@@ -368,8 +368,12 @@ pub fn tls_front(tls: &relaybench::mock::tls::MockTls, backend: std::net::Socket
             while let Ok((sock, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
+                    // Without it, Nagle's algorithm holds a small write for the peer's
+                    // delayed ACK (40 ms): a stream would arrive as one buffered lump.
+                    let _ = sock.set_nodelay(true);
                     let Ok(mut tls) = acceptor.accept(sock).await else { return };
                     let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else { return };
+                    let _ = plain.set_nodelay(true);
                     let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
                 });
             }
