@@ -133,3 +133,63 @@ async fn unreachable_target_is_a_connect_error() {
     assert_eq!(o.kind, OutcomeKind::ConnectError, "{:?}", o.detail);
     assert_eq!(o.status, None);
 }
+
+/// A TCP relay to `upstream` whose connections can all be cut at once; counts them.
+async fn cuttable_relay(upstream: std::net::SocketAddr) -> (String, std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>) {
+    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", relay.local_addr().expect("addr"));
+    let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let handles = open.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client_side, _)) = relay.accept().await {
+            let _ = client_side.set_nodelay(true);
+            let task = tokio::spawn(async move {
+                let Ok(mut server_side) = tokio::net::TcpStream::connect(upstream).await else { return };
+                let _ = server_side.set_nodelay(true);
+                let _ = tokio::io::copy_bidirectional(&mut client_side, &mut server_side).await;
+            });
+            handles.lock().expect("lock").push(task.abort_handle());
+        }
+    });
+    (url, open)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_http2_connection_is_replaced_by_a_new_one() {
+    let mock = MockServer::start_local(mock_config(5)).await.expect("mock");
+    let (url, connections) = cuttable_relay(mock.addr()).await;
+    let target = relaybench::client::Target {
+        base_url: url,
+        auth: relaybench::client::AuthStyle::Bearer,
+        api_key: relaybench::client::ApiKey::new(KEY),
+        anthropic_version: Some("2023-06-01".into()),
+        headers: Vec::new(),
+        net: relaybench::client::NetOptions { alpn: relaybench::client::tls::Alpn::Http2, ..Default::default() },
+    };
+    let client = relaybench::client::Client::new(&target, Default::default()).expect("client");
+    // Eight at once share the one connection the first of them opens.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move { client.execute(common::body(true, 8), 0, true, None, Instant::now()).await }));
+    }
+    let mut opened = 0;
+    for task in tasks {
+        let o = task.await.expect("task");
+        assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
+        assert!(o.h2);
+        opened += usize::from(o.connect.is_some());
+    }
+    assert_eq!((opened, connections.lock().expect("lock").len()), (1, 1), "one shared connection");
+
+    // The server side goes away (as after an idle timeout or a GOAWAY): the next request
+    // opens a new connection rather than failing on the dead one.
+    connections.lock().expect("lock").iter().for_each(tokio::task::AbortHandle::abort);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for first in [true, false] {
+        let o = client.execute(common::body(false, 8), 0, false, None, Instant::now()).await;
+        assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
+        assert_eq!(o.connect.is_some(), first, "a new connection for the first request after the cut only");
+    }
+    assert_eq!(connections.lock().expect("lock").len(), 2);
+}

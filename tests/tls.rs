@@ -137,6 +137,37 @@ async fn the_certificate_is_checked_unless_insecure_and_connect_to_keeps_the_nam
     assert!(e.to_string().contains("no PEM certificate"), "{e}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_speaks_http1_where_the_server_chose_it_and_reuses_those_connections() {
+    let dir = common::temp_dir("tls-auto-http1");
+    let made = relaybench::mock::tls::generate(&dir).expect("certificates");
+    let mut config = MockConfig::new("k");
+    config.latency.ttft = Duration::from_millis(2);
+    let plain = MockServer::start_local(config).await.expect("mock");
+    // An edge that offers only http/1.1 by ALPN, in front of the mock.
+    let mut server = (*made.config).clone();
+    server.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let front = common::tls_front(&relaybench::mock::tls::MockTls { config: Arc::new(server), ca_file: made.ca_file.clone() }, plain.addr());
+    let mut net = NetOptions { alpn: Alpn::Auto, ..NetOptions::default() };
+    net.tls.ca_file = made.ca_file.clone();
+    let client = Client::new(&target(&format!("https://{front}"), net), timeouts()).expect("client");
+    let mut opened = Vec::new();
+    for stream in [true, false, true] {
+        let o = send(&client, stream).await;
+        assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
+        assert!(!o.h2 && o.findings.is_empty(), "{:?}", o.findings);
+        opened.push(o.connect.is_some());
+    }
+    assert_eq!(opened, [true, false, false], "one connection, kept for the next requests");
+    // Several at once: each its own HTTP/1.1 connection, all answered.
+    let tasks: Vec<_> = (0..4).map(|_| { let c = client.clone(); tokio::spawn(async move { send(&c, true).await }) }).collect();
+    for task in tasks {
+        let o = task.await.expect("task");
+        assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
+        assert!(!o.h2);
+    }
+}
+
 /// A TLS server with the mock's certificate that runs `serve` on each connection.
 async fn hostile_tls<F, Fut>(dir: &std::path::Path, serve: F) -> (String, NetOptions)
 where

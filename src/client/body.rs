@@ -49,6 +49,22 @@ impl BodyReader for hyper::body::Incoming {
     }
 }
 
+impl BodyReader for h2::RecvStream {
+    async fn next(&mut self, sink: &mut (impl FnMut(&[u8], Instant) + Send)) -> Result<bool, String> {
+        match self.data().await {
+            None => Ok(false),
+            Some(Err(e)) => Err(error_chain(&e)),
+            Some(Ok(data)) => {
+                let at = Instant::now();
+                // Read, so the window opens again for the server (as hyper's body does).
+                let _ = self.flow_control().release_capacity(data.len());
+                sink(&data, at);
+                Ok(true)
+            }
+        }
+    }
+}
+
 impl BodyReader for h1::Body<'_> {
     async fn next(&mut self, sink: &mut (impl FnMut(&[u8], Instant) + Send)) -> Result<bool, String> {
         h1::Body::next(self, sink).await

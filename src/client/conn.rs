@@ -1,6 +1,7 @@
 //! A connection as the readers see it: plain TCP, or TLS over it, possibly through a proxy's
 //! tunnel. One enum instead of a boxed stream, so a read is a direct call and the HTTP/1.1
-//! reader ([`super::h1`]) and hyper ([`super::connect`]) take the same connection.
+//! reader ([`super::h1`]), HTTP/2 ([`super::http2`]) and hyper ([`super::connect`]) take the
+//! same connection.
 
 use std::io;
 use std::pin::Pin;

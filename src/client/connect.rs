@@ -1,10 +1,8 @@
-//! The connector under hyper's pool (HTTP/2): the same [`Dialer`] as the HTTP/1.1 reader,
-//! and the times it took carried on the connection to the first response that used it (as
-//! k6 reports `http_req_connecting` and `http_req_tls_handshaking`).
+//! The connector under hyper's pool, which sends the few requests besides the load's
+//! (`count_tokens`, `/v1/models`): the same [`Dialer`] as the load's connections.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -14,20 +12,11 @@ use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::TokioIo;
 
 use super::conn::Conn;
-use super::dial::{ConnectTimes, DialError, Dialer};
-
-/// What opening a connection took, and whether a response has already claimed it: only the
-/// first request on a connection paid for it.
-#[derive(Clone, Debug)]
-struct Claim {
-    times: ConnectTimes,
-    claimed: Arc<AtomicBool>,
-}
+use super::dial::{DialError, Dialer};
 
 /// A dialed connection as hyper takes it.
 pub struct Dialed {
     io: TokioIo<Conn>,
-    claim: Claim,
     h2: bool,
     /// Requests go to a forwarding proxy, as absolute URLs.
     forward: bool,
@@ -59,7 +48,7 @@ impl hyper::rt::Write for Dialed {
 
 impl Connection for Dialed {
     fn connected(&self) -> Connected {
-        let connected = Connected::new().extra(self.claim.clone()).proxy(self.forward);
+        let connected = Connected::new().proxy(self.forward);
         if self.h2 {
             connected.negotiated_h2()
         } else {
@@ -93,20 +82,13 @@ impl tower_service::Service<Uri> for DialConnector {
         let (dialer, limit) = (self.dialer.clone(), self.limit);
         Box::pin(async move {
             match dialer.dial(limit).await {
-                Ok((conn, times)) => {
+                Ok((conn, _)) => {
                     let h2 = conn.negotiated_h2();
-                    Ok(Dialed { io: TokioIo::new(conn), claim: Claim { times, claimed: Arc::default() }, h2, forward: dialer.forward })
+                    Ok(Dialed { io: TokioIo::new(conn), h2, forward: dialer.forward })
                 }
                 Err(DialError::Timeout) => Err(Box::new(std::io::Error::new(std::io::ErrorKind::TimedOut, "connection not ready within the connect limit")) as BoxError),
                 Err(DialError::Error(e)) => Err(e.into()),
             }
         })
     }
-}
-
-/// What opening `response`'s connection took, for the first response on it only: the one
-/// whose request waited for it.
-pub fn connect_times(response: &hyper::Response<hyper::body::Incoming>) -> Option<ConnectTimes> {
-    let claim = response.extensions().get::<Claim>()?;
-    (!claim.claimed.swap(true, Ordering::Relaxed)).then_some(claim.times)
 }

@@ -1,6 +1,7 @@
 //! Opening a connection to a target, each step timed as its own metric: the DNS lookup
 //! (k6's `http_req_looking_up`), the TCP connect, the proxy's tunnel, the TLS handshake.
-//! One dialer serves both readers: the HTTP/1.1 one and hyper's HTTP/2.
+//! One dialer serves both readers, HTTP/1.1 and HTTP/2, and hyper's pool for the requests
+//! besides the load's.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

@@ -1,7 +1,7 @@
 //! Building a request for a target and sending it: HTTP/1.1 (plain or TLS) through the
-//! crate's own reader ([`super::h1`]), HTTP/2 through hyper's pooled client, both over
-//! connections from one [`Dialer`]; then the response is read and checked the same way
-//! ([`super::body`]).
+//! crate's own reader ([`super::h1`]), HTTP/2 on the `h2` crate ([`super::http2`]), both
+//! over connections from one [`Dialer`]; then the response is read and checked the same
+//! way ([`super::body`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,10 +16,12 @@ use serde_json::Value;
 use tokio::time::{timeout_at, Instant};
 
 use super::body::{collect_limited, error_chain, read_error_body, read_message, read_stream, BodyReader, MAX_ERROR_BODY};
-use super::connect::{connect_times, DialConnector};
+use super::connect::DialConnector;
 use super::dial::{ConnectTimes, DialError, Dialer, TlsTarget};
 use super::host::{authority, url_host};
+use super::conn::Conn;
 use super::h1::Http1;
+use super::http2::{Http2, Opened, SendError};
 use super::proxy::{Proxy, ProxyKind};
 use super::tls::{Alpn, TlsOptions};
 pub use super::target::{ApiKey, AuthStyle, ClientError, NetOptions, Target, Timeouts};
@@ -31,18 +33,6 @@ use crate::outcome::{Outcome, OutcomeKind, RawResponse, ServerDate};
 use crate::protocol;
 use crate::text::{excerpt, redact};
 
-/// True when a connect error was the connect timeout.
-fn is_connect_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = source {
-        if s.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
-            return true;
-        }
-        source = s.source();
-    }
-    false
-}
-
 type HyperClient = hyper_util::client::legacy::Client<DialConnector, Full<Bytes>>;
 
 /// The `User-Agent` sent unless a target's headers name their own (RFC 9110 §10.1.5: a
@@ -52,11 +42,14 @@ pub const USER_AGENT_VALUE: &str = concat!("relaybench/", env!("CARGO_PKG_VERSIO
 /// A pooled client for one target. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
 pub struct Client {
-    /// HTTP/2 (and `auto`): hyper's pool over the dialer's connections; for every target,
-    /// the few requests besides the load's (`count_tokens`).
+    /// hyper's pool over the dialer's connections, for the few requests besides the
+    /// load's (`count_tokens`, `/v1/models`).
     inner: HyperClient,
-    /// HTTP/1.1, plain or TLS: the crate's own reader.
-    h1: Option<Arc<Http1>>,
+    /// HTTP/1.1, plain or TLS: the crate's own reader; also `auto`'s once a server chose
+    /// HTTP/1.1.
+    h1: Arc<Http1>,
+    /// HTTP/2, and `auto` on https: one shared connection on the `h2` crate.
+    h2: Option<Arc<Http2>>,
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     timeouts: Timeouts,
@@ -156,12 +149,12 @@ impl Client {
         let mut headers = request_headers(target)?;
         let net = &target.net;
         let proxy = net.proxy.resolve(scheme, &end.host, end.port, env).map_err(ClientError::Proxy)?;
-        // HTTP/1.1 is the crate's own reader; `auto` on plain http cannot negotiate HTTP/2.
-        let own = net.alpn == Alpn::Http1 || (net.alpn == Alpn::Auto && !end.https);
+        // `auto` on plain http cannot negotiate HTTP/2: it is HTTP/1.1.
+        let http1_only = net.alpn == Alpn::Http1 || (net.alpn == Alpn::Auto && !end.https);
         let mut dialer = Dialer::new(end.host.clone(), end.port);
         dialer.connect_to = net.connect_to.as_deref().map(|t| connect_to(t, end.port)).transpose()?;
         if end.https {
-            let alpn = if own { Alpn::Http1 } else { net.alpn };
+            let alpn = if http1_only { Alpn::Http1 } else { net.alpn };
             let config = Arc::new(net.tls.client_config(alpn)?);
             dialer.tls = Some(TlsTarget { config, name: net.tls.server_name(&end.host)? });
         }
@@ -172,7 +165,7 @@ impl Client {
                 let to_proxy = TlsOptions { client_cert: None, client_key: None, server_name: None, ..net.tls.clone() };
                 dialer.proxy_tls = Some(Arc::new(to_proxy.client_config(Alpn::Http1)?));
             }
-            dialer.forward = !end.https && own && matches!(p.kind, ProxyKind::Http | ProxyKind::Https);
+            dialer.forward = !end.https && http1_only && matches!(p.kind, ProxyKind::Http | ProxyKind::Https);
         }
         let proxy_name = proxy.as_ref().map(Proxy::name);
         let mut request_target = end.path.clone();
@@ -186,13 +179,14 @@ impl Client {
         }
         dialer.proxy = proxy;
         let dialer = Arc::new(dialer);
-        let h1 = own.then(|| Arc::new(Http1::new(dialer.clone(), &request_target, &end.host_header, &headers)));
+        let h1 = Arc::new(Http1::new(dialer.clone(), &request_target, &end.host_header, &headers));
+        let h2 = (!http1_only).then(|| Arc::new(Http2::new(dialer.clone(), uri.clone(), &headers, net.alpn == Alpn::Auto)));
         let connector = DialConnector { dialer, limit: timeouts.connect };
         let mut builder = hyper_util::client::legacy::Client::builder(TokioExecutor::new());
         builder.pool_idle_timeout(Duration::from_secs(90));
         builder.http2_only(net.alpn == Alpn::Http2);
         let inner = builder.build(connector);
-        Ok(Client { inner, h1, uri, headers, timeouts, secrets, proxy: proxy_name, capture: false })
+        Ok(Client { inner, h1, h2, uri, headers, timeouts, secrets, proxy: proxy_name, capture: false })
     }
 
     /// The proxy requests go through, by name (never its credentials).
@@ -311,45 +305,75 @@ impl Client {
     async fn exchange(&self, body: Bytes, start: Instant, deadline: Instant, facts: Option<&RequestFacts>, outcome: &mut Outcome) {
         let sent = Instant::now();
         let head_deadline = self.timeouts.ttfb.map_or(deadline, |t| (sent + t).min(deadline));
-        let late = |outcome: &mut Outcome| {
-            if head_deadline < deadline {
-                outcome.fail(OutcomeKind::TtfbTimeout, "no response head within the time-to-first-byte limit")
-            } else {
-                outcome.fail(OutcomeKind::Timeout, "no response head before the time limit")
-            }
-        };
-        if let Some(h1) = &self.h1 {
-            let (mut conn, times) = match timeout_at(head_deadline, h1.connection(self.timeouts.connect)).await {
-                Err(_) => return late(outcome),
-                Ok(Err(DialError::Timeout)) => return self.connect_timeout(outcome),
-                Ok(Err(DialError::Error(e))) => return self.connect_error(outcome, &e),
-                Ok(Ok(c)) => c,
+        let limit = self.timeouts.connect;
+        if let Some(h2) = self.h2.as_ref().filter(|h2| !h2.chose_http1()) {
+            let mut retried = false;
+            let response = loop {
+                let (shared, times) = match timeout_at(head_deadline, h2.open(limit)).await {
+                    Err(_) => return late(outcome, head_deadline, deadline),
+                    Ok(Err(e)) => return self.dial_failed(outcome, e),
+                    Ok(Ok(Opened::Http1(conn, times))) => return self.over_http1(conn, Some(times), body, start, deadline, head_deadline, facts, outcome).await,
+                    Ok(Ok(Opened::H2(shared, times))) => (shared, times),
+                };
+                let sent = timeout_at(head_deadline, h2.request(shared, body.clone())).await;
+                if let (None, false, Ok(Err(SendError::NotSent(_)))) = (times, retried, &sent) {
+                    // The shared connection had closed (a GOAWAY, an idle timeout) before
+                    // this request left: it goes on a new one, as hyper's pool sends it.
+                    retried = true;
+                    continue;
+                }
+                record_connect(outcome, times);
+                match sent {
+                    Err(_) => return late(outcome, head_deadline, deadline),
+                    Ok(Err(SendError::NotSent(e) | SendError::Failed(e))) => return outcome.fail(OutcomeKind::TransportError, e),
+                    Ok(Ok(r)) => break r,
+                }
             };
-            record_connect(outcome, times);
-            let response = match timeout_at(head_deadline, h1.request(&mut conn, &body)).await {
-                Err(_) => return late(outcome),
-                Ok(Err(e)) => return outcome.fail(OutcomeKind::TransportError, e),
-                Ok(Ok(r)) => r,
-            };
-            let super::h1::Response { status, headers, mut body } = response;
-            self.respond(status, headers, &mut body, start, deadline, facts, outcome).await;
-            if body.reusable() {
-                drop(body);
-                h1.put_back(conn);
-            }
-            return;
+            outcome.h2 = true;
+            let (head, mut body) = response.into_parts();
+            return self.respond(head.status.as_u16(), head.headers, &mut body, start, deadline, facts, outcome).await;
         }
-        let response = match timeout_at(head_deadline, self.inner.request(self.build_request(body))).await {
-            Err(_) => return late(outcome),
-            Ok(Err(e)) if e.is_connect() && is_connect_timeout(&e) => return self.connect_timeout(outcome),
-            Ok(Err(e)) if e.is_connect() => return self.connect_error(outcome, &error_chain(&e)),
-            Ok(Err(e)) => return outcome.fail(OutcomeKind::TransportError, error_chain(&e)),
+        let (conn, times) = match timeout_at(head_deadline, self.h1.connection(limit)).await {
+            Err(_) => return late(outcome, head_deadline, deadline),
+            Ok(Err(e)) => return self.dial_failed(outcome, e),
+            Ok(Ok(c)) => c,
+        };
+        self.over_http1(conn, times, body, start, deadline, head_deadline, facts, outcome).await;
+    }
+
+    /// The rest of an exchange on an HTTP/1.1 connection; the connection goes back to the
+    /// pool if its response was read to a clean end.
+    #[allow(clippy::too_many_arguments)]
+    async fn over_http1(
+        &self,
+        mut conn: Conn,
+        times: Option<ConnectTimes>,
+        body: Bytes,
+        start: Instant,
+        deadline: Instant,
+        head_deadline: Instant,
+        facts: Option<&RequestFacts>,
+        outcome: &mut Outcome,
+    ) {
+        record_connect(outcome, times);
+        let response = match timeout_at(head_deadline, self.h1.request(&mut conn, &body)).await {
+            Err(_) => return late(outcome, head_deadline, deadline),
+            Ok(Err(e)) => return outcome.fail(OutcomeKind::TransportError, e),
             Ok(Ok(r)) => r,
         };
-        record_connect(outcome, connect_times(&response));
-        outcome.h2 = response.version() == http::Version::HTTP_2;
-        let (head, mut body) = response.into_parts();
-        self.respond(head.status.as_u16(), head.headers, &mut body, start, deadline, facts, outcome).await;
+        let super::h1::Response { status, headers, mut body } = response;
+        self.respond(status, headers, &mut body, start, deadline, facts, outcome).await;
+        if body.reusable() {
+            drop(body);
+            self.h1.put_back(conn);
+        }
+    }
+
+    fn dial_failed(&self, outcome: &mut Outcome, e: DialError) {
+        match e {
+            DialError::Timeout => self.connect_timeout(outcome),
+            DialError::Error(e) => self.connect_error(outcome, &e),
+        }
     }
 
     fn connect_timeout(&self, outcome: &mut Outcome) {
@@ -361,7 +385,7 @@ impl Client {
     }
 
     /// The part of an exchange after the response head, the same on either connection
-    /// (the head as our HTTP/1.1 reader keeps it, or hyper's map for HTTP/2). The head is
+    /// (the head as our HTTP/1.1 reader keeps it, or h2's map for HTTP/2). The head is
     /// read before the body and dropped: a real API's answer carries twenty headers, which
     /// a stream waiting for its tokens need not hold.
     #[allow(clippy::too_many_arguments)]
@@ -408,6 +432,15 @@ impl Client {
             fp.observed.append(&mut header_signals.observed);
             fp.requested = facts.map(|f| f.model.clone()).filter(|m| !m.is_empty());
         }
+    }
+}
+
+/// No response head by `head_deadline`: the time-to-first-byte limit's, or the request's.
+fn late(outcome: &mut Outcome, head_deadline: Instant, deadline: Instant) {
+    if head_deadline < deadline {
+        outcome.fail(OutcomeKind::TtfbTimeout, "no response head within the time-to-first-byte limit")
+    } else {
+        outcome.fail(OutcomeKind::Timeout, "no response head before the time limit")
     }
 }
 

@@ -8,8 +8,7 @@
 //! buffer of the worker thread and is handed on at once (to the SSE parser, which keeps
 //! only an event cut by the read), so a stream waiting for its next token holds no buffer
 //! of its own (nor does TLS: [`super::tls_stream`]), and each read wakes one task.
-//! Heads are parsed by httparse, hyper's own parser. HTTP/2 stays with hyper
-//! ([`super::exchange`]).
+//! Heads are parsed by httparse, hyper's own parser. HTTP/2 is [`super::http2`].
 
 use std::cell::RefCell;
 use std::io::{ErrorKind, Write as _};
