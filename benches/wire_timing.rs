@@ -17,7 +17,7 @@
 //! there, the mock to core 0.
 //!
 //! The same again over https against `relaybench mock --tls`: HTTP/1.1 through the same
-//! reader, and HTTP/2 through hyper, with the mock's send log as the reference (the wire is
+//! reader, and HTTP/2 on the h2 crate, with the mock's send log as the reference (the wire is
 //! encrypted, so the capture reads only plain HTTP). Run: `cargo bench --bench wire_timing`.
 
 // criterion is not used here: percentiles of one run are the figure.

@@ -62,6 +62,12 @@ impl Dimension {
             _ => 1000.0,
         }
     }
+
+    /// The largest rise of `remaining` between two responses that is never a finding, however
+    /// close they are: both readings' rounding, and one for a request that ended between.
+    fn least_rise(self) -> f64 {
+        2.0 * self.rounding() + 1.0
+    }
 }
 
 /// One dimension as one response reported it.
@@ -210,6 +216,48 @@ impl Seen {
     }
 }
 
+/// The lowest and highest `remaining` of one dimension over the responses in the window,
+/// kept as the window slides (monotonic queues of `(sequence, remaining)`, amortised O(1)
+/// a response). A counter can only have risen against a response in the window if it
+/// stands further above the lowest or below the highest than the least rise allowed
+/// (twice the dimension's rounding, plus 1), so most responses skip the comparison with
+/// each of the last [`RECENT`].
+#[derive(Debug, Clone, Default)]
+struct Extremes {
+    low: VecDeque<(u64, u64)>,
+    high: VecDeque<(u64, u64)>,
+}
+
+impl Extremes {
+    fn push(&mut self, seq: u64, remaining: u64) {
+        while self.low.back().is_some_and(|&(_, r)| r >= remaining) {
+            self.low.pop_back();
+        }
+        self.low.push_back((seq, remaining));
+        while self.high.back().is_some_and(|&(_, r)| r <= remaining) {
+            self.high.pop_back();
+        }
+        self.high.push_back((seq, remaining));
+    }
+
+    /// Forgets response `seq`, the oldest in the window, as it leaves.
+    fn evict(&mut self, seq: u64) {
+        for queue in [&mut self.low, &mut self.high] {
+            if queue.front().is_some_and(|&(s, _)| s == seq) {
+                queue.pop_front();
+            }
+        }
+    }
+
+    /// True when `remaining` is more than `by` from the window's lowest or highest,
+    /// compared as [`LimitTracker::rose`] compares them (as f64, whose conversion keeps
+    /// the order).
+    fn apart(&self, remaining: u64, by: f64) -> bool {
+        let r = remaining as f64;
+        self.low.front().is_some_and(|&(_, low)| r - low as f64 > by) || self.high.front().is_some_and(|&(_, high)| high as f64 - r > by)
+    }
+}
+
 /// A run of responses whose counter of one dimension did not move.
 #[derive(Debug, Clone, Default)]
 struct Frozen {
@@ -266,6 +314,10 @@ impl LimitSummary {
 #[derive(Debug, Clone, Default)]
 pub struct LimitTracker {
     recent: VecDeque<Seen>,
+    /// The window's extremes of each dimension's `remaining`, and the sequence number the
+    /// next response in the window gets.
+    extremes: [Extremes; 4],
+    next_seq: u64,
     frozen: [Frozen; 4],
     summary: LimitSummary,
 }
@@ -311,10 +363,21 @@ impl LimitTracker {
         if let (Some(before), Some(now)) = (self.recent.back().and_then(requests), requests(&seen)) {
             self.summary.falls += u64::from(now < before);
         }
-        findings.extend(self.rose(&seen));
+        let could_rise = |d: Dimension| seen.counters[d as usize].remaining.is_some_and(|r| self.extremes[d as usize].apart(r, d.least_rise()));
+        if Dimension::ALL.into_iter().filter(|d| d.judged()).any(could_rise) {
+            findings.extend(self.rose(&seen));
+        }
         if self.recent.len() == RECENT {
             self.recent.pop_front();
+            let gone = self.next_seq - RECENT as u64;
+            self.extremes.iter_mut().for_each(|e| e.evict(gone));
         }
+        for (extremes, counter) in self.extremes.iter_mut().zip(&seen.counters) {
+            if let Some(r) = counter.remaining {
+                extremes.push(self.next_seq, r);
+            }
+        }
+        self.next_seq += 1;
         self.recent.push_back(seen);
         findings
     }
@@ -393,7 +456,7 @@ impl LimitTracker {
                     continue;
                 }
                 let gap = later.at - earlier.at;
-                let allowed = limit as f64 * gap / WINDOW_SECS + 2.0 * d.rounding() + 1.0;
+                let allowed = limit as f64 * gap / WINDOW_SECS + d.least_rise();
                 if to as f64 - from as f64 > allowed {
                     return Some(Finding::new(
                         Rule::LimitsRemainingRose,
@@ -543,5 +606,67 @@ mod tests {
         assert_eq!(parse_rfc3339(&format_rfc3339(t)), Some(t));
         assert_eq!(parse_rfc3339("2025-12-05T03:00:00+01:00"), Some(1_764_900_000.0));
         assert_eq!(parse_rfc3339("tomorrow"), None);
+    }
+
+    /// Readings of requests (of 1,000) and input tokens (of 100,000): `remaining` of each,
+    /// full again at `reset`.
+    fn two_limits(at: f64, remaining: [u64; 2], reset: [f64; 2]) -> RateLimits {
+        let mut map = HeaderMap::new();
+        for (i, (dimension, limit)) in [("requests", 1000), ("input-tokens", 100_000)].into_iter().enumerate() {
+            for (field, value) in [("limit", limit.to_string()), ("remaining", remaining[i].to_string()), ("reset", format_rfc3339(reset[i]))] {
+                let name = http::HeaderName::try_from(format!("anthropic-ratelimit-{dimension}-{field}")).expect("name");
+                map.insert(name, http::HeaderValue::try_from(value).expect("value"));
+            }
+        }
+        RateLimits::from_headers(&map, at).expect("rate-limit headers")
+    }
+
+    #[test]
+    fn the_window_extremes_skip_only_responses_that_could_not_have_risen() {
+        // Counters that mostly fall, sometimes jump up, at times that sometimes go back,
+        // with resets before and after: every response's rise finding must be the one the
+        // comparison with each of the last 64 gives.
+        let mut rng = crate::rng::Rng::new(7);
+        let (mut fired, mut quiet) = (0, 0);
+        for _ in 0..60 {
+            let mut tracker = LimitTracker::new();
+            let (mut at, mut remaining) = (1.7e9, [500u64, 50_000]);
+            for _ in 0..300 {
+                // Now and then a few ms apart, where a rise of 2 already exceeds the refill.
+                at += if rng.range(0, 3) == 0 { rng.next_f64() * 0.002 } else { rng.next_f64() * 0.5 - 0.05 };
+                for (r, jump) in remaining.iter_mut().zip([40, 4000]) {
+                    *r = match rng.range(0, 20) {
+                        0 => *r + rng.range(0, jump),
+                        1 | 2 => *r + rng.range(1, 3),
+                        _ => r.saturating_sub(rng.range(0, 3)),
+                    };
+                }
+                let limits = two_limits(at, remaining, [at + rng.next_f64() * 120.0 - 10.0, at + rng.next_f64() * 120.0 - 10.0]);
+                let expected: Vec<String> = tracker.rose(&Seen::new(&limits)).into_iter().map(|f| f.message).collect();
+                let found = tracker.observe(Some(200), Some(&limits), 10, 5);
+                let rose: Vec<String> = found.into_iter().filter(|f| f.rule == Rule::LimitsRemainingRose).map(|f| f.message).collect();
+                assert_eq!(rose, expected);
+                if rose.is_empty() {
+                    quiet += 1;
+                } else {
+                    fired += 1;
+                }
+            }
+        }
+        assert!(fired > 100 && quiet > 1000, "both kinds of response: {fired} rose, {quiet} did not");
+
+        // The smallest rises that are one, over a window that all stood at one value:
+        // 2 requests, 2,002 tokens (readings rounded to the thousand).
+        let t0 = 1.7e9;
+        let rose = |found: Vec<Finding>| found.iter().filter(|f| f.rule == Rule::LimitsRemainingRose).count();
+        for (dimension, rounding_only, least) in [(0, [501, 50_000], [502, 50_000]), (1, [500, 52_001], [500, 52_002])] {
+            let mut tracker = LimitTracker::new();
+            let reading = |at: f64, remaining| two_limits(t0 + at, remaining, [t0 + 30.0; 2]);
+            for i in 0..10 {
+                assert_eq!(rose(tracker.observe(Some(200), Some(&reading(f64::from(i) * 1e-4, [500, 50_000])), 1, 1)), 0);
+            }
+            assert_eq!(rose(tracker.observe(Some(200), Some(&reading(0.0011, rounding_only)), 1, 1)), 0, "dimension {dimension}: within rounding");
+            assert_eq!(rose(tracker.observe(Some(200), Some(&reading(0.0012, least)), 1, 1)), 1, "dimension {dimension}: the least rise");
+        }
     }
 }
