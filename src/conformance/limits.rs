@@ -65,7 +65,7 @@ impl Dimension {
 
     /// The largest rise of `remaining` between two responses that is never a finding, however
     /// close they are: both readings' rounding, and one for a request that ended between.
-    fn least_rise(self) -> f64 {
+    fn tolerated_rise(self) -> f64 {
         2.0 * self.rounding() + 1.0
     }
 }
@@ -363,7 +363,7 @@ impl LimitTracker {
         if let (Some(before), Some(now)) = (self.recent.back().and_then(requests), requests(&seen)) {
             self.summary.falls += u64::from(now < before);
         }
-        let could_rise = |d: Dimension| seen.counters[d as usize].remaining.is_some_and(|r| self.extremes[d as usize].apart(r, d.least_rise()));
+        let could_rise = |d: Dimension| seen.counters[d as usize].remaining.is_some_and(|r| self.extremes[d as usize].apart(r, d.tolerated_rise()));
         if Dimension::ALL.into_iter().filter(|d| d.judged()).any(could_rise) {
             findings.extend(self.rose(&seen));
         }
@@ -456,7 +456,7 @@ impl LimitTracker {
                     continue;
                 }
                 let gap = later.at - earlier.at;
-                let allowed = limit as f64 * gap / WINDOW_SECS + d.least_rise();
+                let allowed = limit as f64 * gap / WINDOW_SECS + d.tolerated_rise();
                 if to as f64 - from as f64 > allowed {
                     return Some(Finding::new(
                         Rule::LimitsRemainingRose,
