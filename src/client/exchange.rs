@@ -35,6 +35,10 @@ use crate::text::{excerpt, redact};
 
 type HyperClient = hyper_util::client::legacy::Client<DialConnector, Full<Bytes>>;
 
+/// Times an HTTP/2 request is sent when the server did not process it (a closed
+/// connection, a refused stream) before it counts as a transport error.
+const MAX_H2_TRIES: u32 = 3;
+
 /// The `User-Agent` sent unless a target's headers name their own (RFC 9110 §10.1.5: a
 /// client should send one; relays log it).
 pub const USER_AGENT_VALUE: &str = concat!("relaybench/", env!("CARGO_PKG_VERSION"));
@@ -307,26 +311,24 @@ impl Client {
         let head_deadline = self.timeouts.ttfb.map_or(deadline, |t| (sent + t).min(deadline));
         let limit = self.timeouts.connect;
         if let Some(h2) = self.h2.as_ref().filter(|h2| !h2.chose_http1()) {
-            let mut retried = false;
+            let mut tries = 0;
             let response = loop {
+                tries += 1;
                 let (shared, times) = match timeout_at(head_deadline, h2.open(limit)).await {
                     Err(_) => return late(outcome, head_deadline, deadline),
                     Ok(Err(e)) => return self.dial_failed(outcome, e),
                     Ok(Ok(Opened::Http1(conn, times))) => return self.over_http1(conn, Some(times), body, start, deadline, head_deadline, facts, outcome).await,
                     Ok(Ok(Opened::H2(shared, times))) => (shared, times),
                 };
-                let sent = timeout_at(head_deadline, h2.request(shared, body.clone())).await;
-                if let (None, false, Ok(Err(SendError::NotSent(_)))) = (times, retried, &sent) {
-                    // The shared connection had closed (a GOAWAY, an idle timeout) before
-                    // this request left: it goes on a new one, as hyper's pool sends it.
-                    retried = true;
-                    continue;
-                }
                 record_connect(outcome, times);
-                match sent {
+                match timeout_at(head_deadline, h2.request(shared, body.clone())).await {
                     Err(_) => return late(outcome, head_deadline, deadline),
-                    Ok(Err(SendError::NotSent(e) | SendError::Failed(e))) => return outcome.fail(OutcomeKind::TransportError, e),
                     Ok(Ok(r)) => break r,
+                    // The server did not process it: the connection had closed before it
+                    // left (a GOAWAY, an idle timeout), or the stream was refused. It goes
+                    // again, as hyper's pool and RFC 9113 §8.7 send it, a few times at most.
+                    Ok(Err(SendError::NotSent(_) | SendError::Refused(_))) if tries < MAX_H2_TRIES => {}
+                    Ok(Err(SendError::NotSent(e) | SendError::Refused(e) | SendError::Failed(e))) => return outcome.fail(OutcomeKind::TransportError, e),
                 }
             };
             outcome.h2 = true;

@@ -56,6 +56,10 @@ pub enum Opened {
 pub enum SendError {
     /// The connection was closed before the request left: it may be sent on another.
     NotSent(String),
+    /// The server refused the stream, so it did not process the request (RFC 9113 §8.7:
+    /// safe to send again). A server answers so to streams opened before its
+    /// `max_concurrent_streams` reached the client.
+    Refused(String),
     /// After it left: the stream was reset, or the connection broke.
     Failed(String),
 }
@@ -163,7 +167,13 @@ impl Http2 {
             // server opens the window; the bytes are shared, not copied.
             stream.send_data(body, true).map_err(|e| SendError::Failed(error_chain(&e)))?;
         }
-        response.await.map_err(|e| SendError::Failed(error_chain(&e)))
+        response.await.map_err(|e| {
+            if e.is_remote() && e.reason() == Some(h2::Reason::REFUSED_STREAM) {
+                SendError::Refused(error_chain(&e))
+            } else {
+                SendError::Failed(error_chain(&e))
+            }
+        })
     }
 }
 
