@@ -10,6 +10,7 @@
 # Needs: a release build (cargo build --release), wrk and h2load (Debian's wrk and
 # nghttp2-client), taskset (util-linux), GNU time, python3. Loopback only.
 # Usage: bash benches/tls_loadgen.sh [SECONDS=10] [STREAMS=64] [ROUNDS=3]
+# RELAYBENCH_BIN=path measures another build (the client before a change, say).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/loadgen_lib.sh
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 streams=${2:-64}
 rounds=${3:-3}
-bin=target/release/relaybench
+bin=${RELAYBENCH_BIN:-target/release/relaybench}
 [ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 for tool in wrk h2load taskset /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "$tool not found (apt install wrk nghttp2-client time util-linux)" >&2; exit 2; }
