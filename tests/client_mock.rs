@@ -259,3 +259,54 @@ async fn http2_keeps_to_the_servers_max_concurrent_streams_on_one_connection() {
     // Ten answers of 20 ms, two at a time: five rounds.
     assert!(started.elapsed() >= Duration::from_millis(100), "{:?}", started.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_stream_reset_mid_answer_is_a_truncated_request_and_the_connection_goes_on() {
+    // The first stream on each connection is reset after its first event; the next one
+    // is answered whole.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut conn) = h2::server::handshake(sock).await else { return };
+                let mut first = true;
+                while let Some(Ok((_, mut respond))) = conn.accept().await {
+                    let reset = std::mem::take(&mut first);
+                    tokio::spawn(async move {
+                        let content_type = if reset { "text/event-stream" } else { "application/json" };
+                        let head = http::Response::builder().status(200).header("content-type", content_type).header("request-id", "req_1").body(()).expect("head");
+                        let Ok(mut send) = respond.send_response(head, false) else { return };
+                        if reset {
+                            let start = r#"event: message_start
+data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}
+
+"#;
+                            let _ = send.send_data(bytes::Bytes::from_static(start.as_bytes()), false);
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            send.send_reset(h2::Reason::INTERNAL_ERROR);
+                        } else {
+                            let _ = send.send_data(bytes::Bytes::from_static(MESSAGE.as_bytes()), true);
+                        }
+                    });
+                }
+            });
+        }
+    });
+    let target = relaybench::client::Target {
+        base_url: url,
+        auth: relaybench::client::AuthStyle::XApiKey,
+        api_key: relaybench::client::ApiKey::new(KEY),
+        anthropic_version: Some("2023-06-01".into()),
+        headers: Vec::new(),
+        net: relaybench::client::NetOptions { alpn: relaybench::client::tls::Alpn::Http2, ..Default::default() },
+    };
+    let client = relaybench::client::Client::new(&target, Default::default()).expect("client");
+    let cut = client.execute(common::body(true, 8), 0, true, None, Instant::now()).await;
+    assert_eq!(cut.kind, OutcomeKind::Truncated, "{:?}", cut.detail);
+    assert!(cut.detail.as_deref().is_some_and(|d| d.contains("INTERNAL_ERROR") || d.contains("internal error")), "{:?}", cut.detail);
+    assert!(cut.message_start.is_some(), "what came before the reset was read");
+    let next = client.execute(common::body(false, 8), 0, false, None, Instant::now()).await;
+    assert_eq!(next.kind, OutcomeKind::Ok, "{:?}", next.detail);
+    assert!(next.connect.is_none(), "the same connection carried on");
+}
