@@ -12,6 +12,19 @@ use tokio::time::Instant;
 
 const KEY: &str = "test-key";
 
+/// A client speaking HTTP/2 to `base_url` (with prior knowledge: plain http).
+fn http2_client(base_url: String) -> relaybench::client::Client {
+    let target = relaybench::client::Target {
+        base_url,
+        auth: relaybench::client::AuthStyle::XApiKey,
+        api_key: relaybench::client::ApiKey::new(KEY),
+        anthropic_version: Some("2023-06-01".into()),
+        headers: Vec::new(),
+        net: relaybench::client::NetOptions { alpn: relaybench::client::tls::Alpn::Http2, ..Default::default() },
+    };
+    relaybench::client::Client::new(&target, Default::default()).expect("client")
+}
+
 fn mock_config(ttft_ms: u64) -> MockConfig {
     let mut c = MockConfig::new(KEY);
     c.latency = LatencyModel { ttft: Duration::from_millis(ttft_ms), tokens_per_s: 1000.0, jitter: 0.2, prefill_per_token: Duration::ZERO };
@@ -91,15 +104,7 @@ async fn http2_prior_knowledge_works_against_the_mock() {
             });
         }
     });
-    let target = relaybench::client::Target {
-        base_url: relay_url,
-        auth: relaybench::client::AuthStyle::Bearer,
-        api_key: relaybench::client::ApiKey::new(KEY),
-        anthropic_version: Some("2023-06-01".into()),
-        headers: Vec::new(),
-        net: relaybench::client::NetOptions { alpn: relaybench::client::tls::Alpn::Http2, ..Default::default() },
-    };
-    let client = relaybench::client::Client::new(&target, Default::default()).expect("client");
+    let client = http2_client(relay_url);
     let o = client.execute(common::body(true, 16), 0, true, None, Instant::now()).await;
     assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
     // One connection, opened with the HTTP/2 connection preface (RFC 9113 §3.4), not a
@@ -158,15 +163,7 @@ async fn cuttable_relay(upstream: std::net::SocketAddr) -> (String, std::sync::A
 async fn a_closed_http2_connection_is_replaced_by_a_new_one() {
     let mock = MockServer::start_local(mock_config(5)).await.expect("mock");
     let (url, connections) = cuttable_relay(mock.addr()).await;
-    let target = relaybench::client::Target {
-        base_url: url,
-        auth: relaybench::client::AuthStyle::Bearer,
-        api_key: relaybench::client::ApiKey::new(KEY),
-        anthropic_version: Some("2023-06-01".into()),
-        headers: Vec::new(),
-        net: relaybench::client::NetOptions { alpn: relaybench::client::tls::Alpn::Http2, ..Default::default() },
-    };
-    let client = relaybench::client::Client::new(&target, Default::default()).expect("client");
+    let client = http2_client(url);
     // Eight at once share the one connection the first of them opens.
     let mut tasks = Vec::new();
     for _ in 0..8 {
@@ -233,15 +230,7 @@ async fn http2_keeps_to_the_servers_max_concurrent_streams_on_one_connection() {
             });
         }
     });
-    let target = relaybench::client::Target {
-        base_url: url,
-        auth: relaybench::client::AuthStyle::XApiKey,
-        api_key: relaybench::client::ApiKey::new(KEY),
-        anthropic_version: Some("2023-06-01".into()),
-        headers: Vec::new(),
-        net: relaybench::client::NetOptions { alpn: relaybench::client::tls::Alpn::Http2, ..Default::default() },
-    };
-    let client = relaybench::client::Client::new(&target, Default::default()).expect("client");
+    let client = http2_client(url);
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let client = client.clone();
@@ -293,15 +282,7 @@ data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"a
             });
         }
     });
-    let target = relaybench::client::Target {
-        base_url: url,
-        auth: relaybench::client::AuthStyle::XApiKey,
-        api_key: relaybench::client::ApiKey::new(KEY),
-        anthropic_version: Some("2023-06-01".into()),
-        headers: Vec::new(),
-        net: relaybench::client::NetOptions { alpn: relaybench::client::tls::Alpn::Http2, ..Default::default() },
-    };
-    let client = relaybench::client::Client::new(&target, Default::default()).expect("client");
+    let client = http2_client(url);
     let cut = client.execute(common::body(true, 8), 0, true, None, Instant::now()).await;
     assert_eq!(cut.kind, OutcomeKind::Truncated, "{:?}", cut.detail);
     assert!(cut.detail.as_deref().is_some_and(|d| d.contains("INTERNAL_ERROR") || d.contains("internal error")), "{:?}", cut.detail);

@@ -16,10 +16,10 @@ use serde_json::Value;
 use tokio::time::{timeout_at, Instant};
 
 use super::body::{collect_limited, error_chain, read_error_body, read_message, read_stream, BodyReader, MAX_ERROR_BODY};
+use super::conn::Conn;
 use super::connect::DialConnector;
 use super::dial::{ConnectTimes, DialError, Dialer, TlsTarget};
 use super::host::{authority, url_host};
-use super::conn::Conn;
 use super::h1::Http1;
 use super::http2::{Http2, Opened, SendError};
 use super::proxy::{Proxy, ProxyKind};

@@ -108,12 +108,12 @@ impl Http2 {
 
     /// The connection in use, or a new one (only one is opened at a time).
     pub async fn open(&self, limit: Duration) -> Result<Opened, DialError> {
-        if let Some(send) = self.current() {
-            return Ok(Opened::H2(send, None));
+        if let Some(shared) = self.current() {
+            return Ok(Opened::H2(shared, None));
         }
         let _dialing = self.dialing.lock().await;
-        if let Some(send) = self.current() {
-            return Ok(Opened::H2(send, None));
+        if let Some(shared) = self.current() {
+            return Ok(Opened::H2(shared, None));
         }
         let (conn, times) = self.dialer.dial(limit).await?;
         if self.auto && matches!(conn, Conn::Tls(_)) && !conn.negotiated_h2() {
@@ -143,9 +143,9 @@ impl Http2 {
         Ok(Opened::H2(shared, Some(times)))
     }
 
-    /// Sends the request with `body` on `send`'s connection, HEADERS and DATA handed over
-    /// together, and waits for the response head. A connection found closed before the
-    /// request left is marked so, and the next [`Http2::open`] opens another.
+    /// Sends the request with `body` on `conn`, HEADERS and DATA handed over together, and
+    /// waits for the response head. A connection found closed before the request left is
+    /// marked so, and the next [`Http2::open`] opens another.
     pub async fn request(&self, conn: Shared, body: Bytes) -> Result<Response<RecvStream>, SendError> {
         let closed = |e: h2::Error| {
             conn.closed.store(true, Ordering::Release);
