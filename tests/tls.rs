@@ -166,6 +166,37 @@ async fn auto_speaks_http1_where_the_server_chose_it_and_reuses_those_connection
         assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.detail);
         assert!(!o.h2);
     }
+
+    // An edge that chose http/1.1 on the first connection and h2 on the next: a request
+    // that would speak HTTP/1.1 on an HTTP/2 connection is a clear connect error instead.
+    let mut only_http1 = (*made.config).clone();
+    only_http1.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptors = [tokio_rustls::TlsAcceptor::from(Arc::new(only_http1)), tokio_rustls::TlsAcceptor::from(made.config.clone())];
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let fickle = format!("https://{}", listener.local_addr().expect("addr"));
+    let backend = plain.addr();
+    tokio::spawn(async move {
+        let mut accepted = 0;
+        while let Ok((sock, _)) = listener.accept().await {
+            let acceptor = acceptors[usize::from(accepted > 0)].clone();
+            accepted += 1;
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(sock).await else { return };
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(backend).await else { return };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+            });
+        }
+    });
+    let mut net = NetOptions { alpn: Alpn::Auto, ..NetOptions::default() };
+    net.tls.ca_file = made.ca_file.clone();
+    let client = Client::new(&target(&fickle, net), timeouts()).expect("client");
+    assert_eq!(send(&client, false).await.kind, OutcomeKind::Ok);
+    let (a, b) = tokio::join!(send(&client, false), send(&client, false));
+    let mut kinds = [a.kind, b.kind];
+    kinds.sort_by_key(|k| k.id());
+    assert_eq!(kinds, [OutcomeKind::ConnectError, OutcomeKind::Ok], "{:?} {:?}", a.detail, b.detail);
+    let refused = if a.kind == OutcomeKind::Ok { &b } else { &a };
+    assert!(refused.detail.as_deref().is_some_and(|d| d.contains("chose HTTP/2 by ALPN after HTTP/1.1")), "{:?}", refused.detail);
 }
 
 /// A TLS server with the mock's certificate that runs `serve` on each connection.

@@ -340,6 +340,10 @@ impl Client {
             Ok(Err(e)) => return self.dial_failed(outcome, e),
             Ok(Ok(c)) => c,
         };
+        if conn.negotiated_h2() {
+            // Only `auto` offers both, and it comes here once the server chose HTTP/1.1.
+            return self.connect_error(outcome, "the server chose HTTP/2 by ALPN after HTTP/1.1 on an earlier connection");
+        }
         self.over_http1(conn, times, body, start, deadline, head_deadline, facts, outcome).await;
     }
 
