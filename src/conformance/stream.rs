@@ -309,12 +309,11 @@ impl StreamChecker {
         let stop_reason = at(data, &["message", "stop_reason"]).and_then(Value::as_str);
         if let Some(usage) = at(data, &["message", "usage"]) {
             self.update_usage(usage, raw);
-            let counted = |k: &str| usage.get(k).and_then(Value::as_u64).unwrap_or(0);
-            let input = counted("input_tokens") + counted("cache_read_input_tokens") + counted("cache_creation_input_tokens");
+            let counts = super::message::UsageCounts::from_value(usage);
             // A complete one ran its turn inside the container and genuinely reports zero
             // usage (PROTOCOL.md §7).
             let complete = content.is_some() && stop_reason.is_some();
-            if usage.get("input_tokens").is_some_and(|v| v == 0) && input == 0 && !self.iterations && !complete {
+            if counts.input == Some(0) && counts.input_total() == Some(0) && !self.iterations && !complete {
                 self.find(Rule::InputTokensZero, "message_start usage.input_tokens is 0, with no cached input", raw);
             }
             self.start_usage = Some(usage.clone());
@@ -627,6 +626,13 @@ mod tests {
     #[test]
     fn clean_stream_has_no_findings() {
         assert_eq!(check(CLEAN), []);
+    }
+
+    #[test]
+    fn a_server_s_huge_input_counters_are_summed_without_overflow() {
+        let huge = CLEAN.replacen(r#""input_tokens":10"#, &format!(r#""input_tokens":{},"cache_read_input_tokens":5"#, u64::MAX), 1);
+        assert_ne!(huge, CLEAN);
+        assert_eq!(check(&huge), []);
     }
 
     /// Each mutation of the clean stream breaks one rule: that rule, and only it, fires.
