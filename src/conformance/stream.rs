@@ -460,7 +460,8 @@ impl StreamChecker {
         let stop_reason = at(data, &["delta", "stop_reason"]);
         let reason = stop_reason.and_then(Value::as_str);
         self.stop_reason = reason.map(str::to_owned);
-        self.stop_sequence = at(data, &["delta", "stop_sequence"]).and_then(Value::as_str).map(str::to_owned);
+        let sequence = at(data, &["delta", "stop_sequence"]);
+        self.stop_sequence = sequence.and_then(Value::as_str).map(str::to_owned);
         let open: Vec<usize> = (0..self.blocks.len()).filter(|&i| !self.blocks[i].stopped).collect();
         if !open.is_empty() {
             let rule = if reason == Some("max_tokens") { Rule::BlockOpenAtMaxTokens } else { Rule::BlockOpenAtMessageDelta };
@@ -473,7 +474,6 @@ impl StreamChecker {
             }
             Some(_) => {}
         }
-        let sequence = at(data, &["delta", "stop_sequence"]);
         let has_sequence = sequence.is_some_and(Value::is_string);
         if reason.is_some() && has_sequence != (reason == Some("stop_sequence")) {
             self.find(
