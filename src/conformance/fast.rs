@@ -49,10 +49,13 @@ struct WireDelta<'a> {
 /// borrows a `Cow` that is the field itself, not one inside an `Option`); `null` or any
 /// other type is an error, which sends the event down the full path.
 fn string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
-    #[derive(Deserialize)]
-    struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
     Ok(Some(Text::deserialize(d)?.0))
 }
+
+/// A JSON string, borrowed where it holds no escape (what [`string`] and [`nullable`]
+/// read through).
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// A plain `content_block_delta`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,8 +195,6 @@ impl CacheCreation {
 
 /// A string or null, borrowed where it holds no escape; any other type is an error.
 fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
-    #[derive(Deserialize)]
-    struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
     Ok(Option::<Text<'de>>::deserialize(d)?.map(|t| t.0))
 }
 
