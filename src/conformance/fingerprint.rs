@@ -164,7 +164,12 @@ const GATEWAY_PREFIXES: [(&str, Shape); 5] = [
 /// A rate-limit header under another program's prefix
 /// (`llm_provider-anthropic-ratelimit-…`): the API's counters, renamed on the way.
 pub fn renamed_limit_header(headers: &impl HeaderFields) -> Option<&str> {
-    headers.fields().map(|(name, _)| name).find(|n| !n.starts_with(HEADER_RATELIMIT_PREFIX) && n.contains(HEADER_RATELIMIT_PREFIX))
+    headers.fields().map(|(name, _)| name).find(|n| renamed_limit(n))
+}
+
+/// True for a rate-limit header name under another program's prefix.
+fn renamed_limit(name: &str) -> bool {
+    !name.starts_with(HEADER_RATELIMIT_PREFIX) && name.contains(HEADER_RATELIMIT_PREFIX)
 }
 
 /// The `usage` fields whose presence tells channels apart, with their signals, in the
@@ -179,6 +184,11 @@ pub fn json_string(s: &str) -> String {
         return Value::String(s.to_owned()).to_string();
     }
     format!("\"{s}\"")
+}
+
+/// Where `example` is cut: after [`EXAMPLE_CHARS`] characters.
+fn example_end(example: &str) -> usize {
+    example.char_indices().nth(EXAMPLE_CHARS).map_or(example.len(), |(i, _)| i)
 }
 
 /// How long an example value may be in a report.
@@ -281,7 +291,7 @@ impl Fingerprint {
             let own = n.starts_with(HEADER_RATELIMIT_PREFIX);
             keep(&mut ratelimit, n, own && !n.contains("-unified-"));
             keep(&mut unified, n, own && n.contains("-unified-"));
-            keep(&mut renamed, n, !own && n.contains(HEADER_RATELIMIT_PREFIX));
+            keep(&mut renamed, n, renamed_limit(n));
             keep(&mut openai, n, n.starts_with("x-ratelimit-"));
             keep(&mut amazon, n, n.starts_with("x-amzn-"));
         }
@@ -308,14 +318,11 @@ impl Fingerprint {
     }
 
     fn note(&mut self, signal: Signal, shape: Shape, example: &str) {
-        let end = example.char_indices().nth(EXAMPLE_CHARS).map_or(example.len(), |(i, _)| i);
-        self.observed.push(Observed { signal, shape, example: example[..end].to_owned() });
+        self.observed.push(Observed { signal, shape, example: example[..example_end(example)].to_owned() });
     }
 
     fn note_owned(&mut self, signal: Signal, shape: Shape, mut example: String) {
-        if let Some((end, _)) = example.char_indices().nth(EXAMPLE_CHARS) {
-            example.truncate(end);
-        }
+        example.truncate(example_end(&example));
         self.observed.push(Observed { signal, shape, example });
     }
 
@@ -399,6 +406,18 @@ mod tests {
     use crate::headers::Headers;
     use http::HeaderMap;
     use serde_json::json;
+
+    #[test]
+    fn examples_are_cut_to_their_length_on_a_character_boundary() {
+        let long = "é".repeat(EXAMPLE_CHARS + 5);
+        let mut fp = Fingerprint::default();
+        fp.note(Signal::MessageId, Shape::Present, &long);
+        fp.note_owned(Signal::Model, Shape::Present, long.clone());
+        fp.note(Signal::InferenceGeo, Shape::Present, "short");
+        let examples: Vec<&str> = fp.observed.iter().map(|o| o.example.as_str()).collect();
+        let cut = "é".repeat(EXAMPLE_CHARS);
+        assert_eq!(examples, [cut.as_str(), cut.as_str(), "short"]);
+    }
 
     fn shapes(fp: &Fingerprint) -> Vec<(&'static str, &'static str)> {
         fp.observed.iter().map(|o| (o.signal.id(), o.shape.id())).collect()
