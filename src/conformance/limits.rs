@@ -218,10 +218,10 @@ impl Seen {
 
 /// The lowest and highest `remaining` of one dimension over the responses in the window,
 /// kept as the window slides (monotonic queues of `(sequence, remaining)`, amortised O(1)
-/// a response). A counter can only have risen against a response in the window if it
-/// stands further above the lowest or below the highest than the least rise allowed
-/// (twice the dimension's rounding, plus 1), so most responses skip the comparison with
-/// each of the last [`RECENT`].
+/// a response), for the dimensions the rules judge. A counter can only have risen against
+/// a response in the window if it stands further above the lowest or below the highest
+/// than [`Dimension::tolerated_rise`], so most responses skip the comparison with each of
+/// the last [`RECENT`].
 #[derive(Debug, Clone, Default)]
 struct Extremes {
     low: VecDeque<(u64, u64)>,
@@ -314,8 +314,8 @@ impl LimitSummary {
 #[derive(Debug, Clone, Default)]
 pub struct LimitTracker {
     recent: VecDeque<Seen>,
-    /// The window's extremes of each dimension's `remaining`, and the sequence number the
-    /// next response in the window gets.
+    /// The window's extremes of each judged dimension's `remaining`, and the sequence
+    /// number the next response in the window gets.
     extremes: [Extremes; 4],
     next_seq: u64,
     frozen: [Frozen; 4],
@@ -372,9 +372,9 @@ impl LimitTracker {
             let gone = self.next_seq - RECENT as u64;
             self.extremes.iter_mut().for_each(|e| e.evict(gone));
         }
-        for (extremes, counter) in self.extremes.iter_mut().zip(&seen.counters) {
-            if let Some(r) = counter.remaining {
-                extremes.push(self.next_seq, r);
+        for d in Dimension::ALL.into_iter().filter(|d| d.judged()) {
+            if let Some(r) = seen.counters[d as usize].remaining {
+                self.extremes[d as usize].push(self.next_seq, r);
             }
         }
         self.next_seq += 1;
