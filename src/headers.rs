@@ -4,7 +4,7 @@
 //! string, every value in one buffer, and where each ends. The API answers with about twenty
 //! fields; as an `http::HeaderMap` each cost an allocation or two and a hash, a tenth of
 //! the client's work on a small Message. Twenty fields are found faster by a scan than
-//! by a hash. HTTP/2 responses come from hyper as a `HeaderMap`, so the checks read
+//! by a hash. HTTP/2 responses come from the `h2` crate as a `HeaderMap`, so the checks read
 //! either through [`HeaderFields`].
 
 use http::HeaderMap;

@@ -155,12 +155,8 @@ impl Http2 {
         let mut request = Request::new(());
         *request.method_mut() = Method::POST;
         *request.uri_mut() = self.uri.clone();
-        let headers = request.headers_mut();
-        headers.reserve(self.headers.len() + 1);
-        for (name, value) in &self.headers {
-            headers.append(name.clone(), value.clone());
-        }
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        *request.headers_mut() = self.headers.clone();
+        request.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
         let (response, mut stream) = send.send_request(request, body.is_empty()).map_err(closed)?;
         if !body.is_empty() {
             // h2 keeps what the flow-control window cannot take yet and sends it as the
