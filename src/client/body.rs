@@ -11,7 +11,7 @@ use tokio::time::{timeout_at, Instant};
 
 use super::h1;
 use crate::conformance::envelope;
-use crate::conformance::message::UsageCounts;
+use crate::conformance::usage::UsageCounts;
 use crate::conformance::request::{self, RequestFacts};
 use crate::conformance::stream::{at, Read, StreamChecker};
 use crate::outcome::{Outcome, OutcomeKind, MAX_REPLY};

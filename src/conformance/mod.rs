@@ -14,6 +14,7 @@ pub mod request;
 pub mod rules;
 pub mod series;
 pub mod stream;
+pub mod usage;
 pub mod validate;
 
 pub use capture::{check_capture, check_capture_counted, Capture};

@@ -309,7 +309,7 @@ impl StreamChecker {
         let stop_reason = at(data, &["message", "stop_reason"]).and_then(Value::as_str);
         if let Some(usage) = at(data, &["message", "usage"]) {
             self.update_usage(usage, raw);
-            let counts = super::message::UsageCounts::from_value(usage);
+            let counts = super::usage::UsageCounts::from_value(usage);
             // A complete one ran its turn inside the container and genuinely reports zero
             // usage (PROTOCOL.md §7).
             let complete = content.is_some() && stop_reason.is_some();
