@@ -332,10 +332,15 @@ impl Recorder {
     }
 
     fn add(&mut self, metric: Metric, value: u64) {
+        self.add_n(metric, value, 1);
+    }
+
+    /// [`Recorder::add`] of `n` equal values at once.
+    fn add_n(&mut self, metric: Metric, value: u64, n: u64) {
         let h = &mut self.histograms[metric as usize];
         // A compact histogram grows to take the value; a full-range one saturates.
-        if h.record(value).is_err() {
-            h.saturating_record(value);
+        if h.record_n(value, n).is_err() {
+            h.saturating_record_n(value, n);
         }
     }
 
@@ -386,8 +391,8 @@ impl Recorder {
         if let Some(d) = o.ttft {
             self.add(Metric::Ttft, micros(d));
         }
-        for gap in &o.itl {
-            self.add(Metric::Itl, micros(*gap));
+        for &(gap, n) in &o.itl {
+            self.add_n(Metric::Itl, micros(gap), u64::from(n));
         }
         if let Some(rest) = &o.itl_rest {
             let h = &mut self.histograms[Metric::Itl as usize];
@@ -487,7 +492,7 @@ mod tests {
         let mut o = Outcome::new(0, true);
         o.status = Some(200);
         o.ttft = Some(Duration::from_millis(100));
-        o.itl = vec![Duration::from_millis(5); 9];
+        o.itl = vec![(Duration::from_millis(5), 9)];
         o.e2e = Duration::from_millis(150);
         o.decode = Some(Duration::from_millis(45));
         o.output_tokens = Some(10);
@@ -504,5 +509,29 @@ mod tests {
         let rate = a.histogram(Metric::OutputTokensPerS).value_at_quantile(0.5) as f64 / 1000.0;
         assert!((rate - 200.0).abs() < 0.5, "{rate}");
         assert_eq!(a.count(OutcomeKind::Ok), 2);
+    }
+
+    #[test]
+    fn every_gap_is_counted_whether_kept_in_runs_or_past_them() {
+        let mut o = Outcome::new(0, true);
+        for _ in 0..5 {
+            o.push_itl(Duration::ZERO);
+        }
+        o.push_itl(Duration::from_micros(7));
+        o.push_itl(Duration::from_micros(7));
+        o.push_itl(Duration::ZERO);
+        assert_eq!(o.itl, [(Duration::ZERO, 5), (Duration::from_micros(7), 2), (Duration::ZERO, 1)]);
+        // Alternating gaps make a run of each: past the kept runs, gaps go to the histogram.
+        let alternating = crate::outcome::MAX_ITL_KEPT + 1000;
+        for i in 0..alternating {
+            o.push_itl(Duration::from_micros(1 + (i % 2) as u64));
+        }
+        assert_eq!(o.itl.len(), crate::outcome::MAX_ITL_KEPT);
+        let mut r = Recorder::default();
+        r.record(&o);
+        let h = r.histogram(Metric::Itl);
+        assert_eq!(h.len(), 8 + alternating as u64);
+        assert_eq!(h.count_at(0), 6);
+        assert_eq!(h.count_at(7), 2);
     }
 }

@@ -135,8 +135,10 @@ pub struct Outcome {
     pub message_start: Option<Duration>,
     /// Time to the first content delta.
     pub ttft: Option<Duration>,
-    /// Gaps between consecutive content deltas, the first [`MAX_ITL_KEPT`] of them…
-    pub itl: Vec<Duration>,
+    /// Gaps between consecutive content deltas, each with how many times it came in a
+    /// row (the events of one read share its time, so a stream that arrives in a few reads
+    /// is a few runs of zero gaps), the first [`MAX_ITL_KEPT`] runs of them…
+    pub itl: Vec<(Duration, u32)>,
     /// …and the rest, in microseconds, when a stream has more: its memory stays bounded
     /// however many deltas a server sends, and no gap goes unrecorded.
     pub itl_rest: Option<hdrhistogram::Histogram<u64>>,
@@ -255,7 +257,7 @@ impl RawResponse {
     }
 }
 
-/// Inter-token gaps kept one by one per stream; later ones go into a histogram.
+/// Runs of inter-token gaps kept per stream; later gaps go into a histogram.
 pub const MAX_ITL_KEPT: usize = 65_536;
 
 /// Longest reply text kept for a conversation's next turn; past it the text is cut, so
@@ -307,9 +309,11 @@ impl Outcome {
 
     /// Records one inter-token gap.
     pub fn push_itl(&mut self, gap: Duration) {
+        if let Some((_, n)) = self.itl.last_mut().filter(|(last, n)| *last == gap && *n < u32::MAX) {
+            return *n += 1;
+        }
         if self.itl.len() < MAX_ITL_KEPT {
-            self.itl.push(gap);
-            return;
+            return self.itl.push((gap, 1));
         }
         let rest = self.itl_rest.get_or_insert_with(|| hdrhistogram::Histogram::new(3).unwrap_or_else(|_| hdrhistogram::Histogram::new_with_bounds(1, 1 << 40, 3).expect("valid bounds")));
         let _ = rest.record(gap.as_micros().min(1 << 40) as u64);

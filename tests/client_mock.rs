@@ -53,7 +53,7 @@ async fn every_stream_reaches_message_stop_and_counts_add_up() {
         if o.stream {
             // One text block, one token per delta: usage and counted deltas agree.
             assert_eq!(o.content_deltas, tokens);
-            assert_eq!(o.itl.len() as u64, tokens - 1);
+            assert_eq!(o.itl.iter().map(|&(_, n)| u64::from(n)).sum::<u64>(), tokens - 1);
             assert!(o.message_start.expect("message_start seen") <= o.ttft.expect("ttft"));
         }
         recorder.record(&o);
