@@ -11,6 +11,7 @@ use tokio::time::{timeout_at, Instant};
 
 use super::h1;
 use crate::conformance::envelope;
+use crate::conformance::fast::Plain;
 use crate::conformance::usage::UsageCounts;
 use crate::conformance::request::{self, RequestFacts};
 use crate::conformance::stream::{at, Read, StreamChecker};
@@ -266,6 +267,7 @@ impl StreamObserver {
         // Nearly every event is a plain delta, which the checker reads without a JSON tree.
         let parsed = match self.checker.raw_event(ev.name, ev.data) {
             Read::Delta(delta) => return self.content_delta(delta.kind, &delta.value, now, start, outcome),
+            Read::Plain(plain) => return self.plain_event(&plain, now, start, outcome),
             Read::Json(parsed) => parsed,
         };
         // An OpenAI-style end marker is the checker's finding; the SDKs skip it, so the
@@ -311,6 +313,23 @@ impl StreamObserver {
         }
     }
 
+    /// What [`StreamObserver::observe`] takes from a JSON tree, from an event the checker
+    /// read typed.
+    fn plain_event(&mut self, plain: &Plain<'_>, now: Instant, start: Instant, outcome: &mut Outcome) {
+        match plain {
+            Plain::MessageStart(m) => {
+                outcome.message_start.get_or_insert(now - start);
+                take_counts(outcome, &m.usage.counts());
+            }
+            Plain::MessageDelta(d) => {
+                take_counts(outcome, &d.usage.counts());
+                outcome.stop_reason = d.stop_reason.as_deref().map(str::to_owned);
+            }
+            Plain::MessageStop => self.stopped = true,
+            Plain::Ping | Plain::TextBlockStart { .. } | Plain::BlockStop { .. } => {}
+        }
+    }
+
     /// A delta of type `delta_type` (`text` is its text, for a text delta): the reply
     /// kept for a next turn, TTFT and the gaps between content deltas.
     fn content_delta(&mut self, delta_type: &str, text: &str, now: Instant, start: Instant, outcome: &mut Outcome) {
@@ -334,7 +353,7 @@ impl StreamObserver {
         if let (Some(first), Some(last)) = (self.first_content, self.last_content) {
             outcome.decode = Some(last - first);
             if let (Some(ttft), true) = (outcome.ttft, self.stopped) {
-                outcome.findings.extend(crate::conformance::stream::buffered_stream(outcome.content_deltas, ttft, last - first));
+                outcome.findings.extend(crate::conformance::pacing::buffered_stream(outcome.content_deltas, ttft, last - first));
             }
         }
         if self.events == 0 && !self.head.is_empty() && outcome.kind == OutcomeKind::Ok {

@@ -299,9 +299,10 @@ pub fn verdict(m: &ModelEvidence, motion: LimitMotion) -> Verdict {
 mod tests {
     use super::*;
     use serde_json::json;
+    use crate::conformance::fingerprint::usage_signals;
 
     fn api(id: &str, usage: serde_json::Value, limits: bool) -> Fingerprint {
-        let mut fp = Fingerprint::from_parts(Some(id), Some("claude-sonnet-4-5"), Some(&usage), ["toolu_01A"], []);
+        let mut fp = Fingerprint::from_parts(Some(id), Some("claude-sonnet-4-5"), Some(usage_signals(&usage)), ["toolu_01A"], []);
         let mut headers = http::HeaderMap::new();
         if limits {
             headers.insert("anthropic-ratelimit-requests-remaining", http::HeaderValue::from_static("49"));
@@ -351,9 +352,9 @@ mod tests {
 
     #[test]
     fn proofs_decide_and_conflicts_are_unknown() {
-        let bedrock = Fingerprint::from_parts(Some("msg_bdrk_01A"), Some("claude-sonnet-4-5"), Some(&full()), ["toolu_01A"], []);
+        let bedrock = Fingerprint::from_parts(Some("msg_bdrk_01A"), Some("claude-sonnet-4-5"), Some(usage_signals(&full())), ["toolu_01A"], []);
         assert_eq!(classify(&bedrock), (Channel::Bedrock, Confidence::Proof));
-        let vertex = Fingerprint::from_parts(Some("msg_01A"), Some("claude-sonnet-4-5"), Some(&full()), ["tool_0"], ["claude#xyz"]);
+        let vertex = Fingerprint::from_parts(Some("msg_01A"), Some("claude-sonnet-4-5"), Some(usage_signals(&full())), ["tool_0"], ["claude#xyz"]);
         assert_eq!(classify(&vertex), (Channel::Vertex, Confidence::Proof));
         let both = Fingerprint::from_parts(Some("msg_bdrk_01A"), None, None, ["tool_0"], []);
         assert_eq!(classify(&both).0, Channel::Unknown);
@@ -365,7 +366,7 @@ mod tests {
     fn mixed_routing_is_named_with_its_counts() {
         let mut ev = Evidence::default();
         let api = api("msg_01XFDUDYJgAACzvnptvVoYEL", full(), true);
-        let mut bedrock = Fingerprint::from_parts(Some("msg_bdrk_01A"), Some("claude-sonnet-4-5"), Some(&full()), [], []);
+        let mut bedrock = Fingerprint::from_parts(Some("msg_bdrk_01A"), Some("claude-sonnet-4-5"), Some(usage_signals(&full())), [], []);
         bedrock.requested = api.requested.clone();
         for i in 0..12 {
             ev.observe(if i % 3 == 0 { &bedrock } else { &api }, Some("captures/0001.json"));

@@ -13,11 +13,20 @@
 //! accepts exactly the Message schema's fields with text blocks and the usage fields the
 //! API sends, each of a type the schema accepts; anything else goes the full way
 //! (`tests/fast_path.rs` compares both over generated and mutated Messages).
+//!
+//! The other events of a text stream (`ping`, `message_start` with no content yet, a text
+//! block's start, a block's stop, `message_delta`, `message_stop`) are few per stream but
+//! each cost a JSON tree and the schema; [`plain_event`] reads them typed, on the same
+//! terms: only shapes the schema accepts and whose every field the stream checker reads is
+//! typed, and anything else goes the full way (`tests/fast_path.rs` compares these too).
 
 use std::borrow::Cow;
 
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 
+use super::fingerprint::json_string;
+use super::usage::UsageCounts;
 use crate::protocol::event;
 
 #[derive(Deserialize)]
@@ -152,7 +161,7 @@ pub struct TextBlock<'a> {
 
 /// `usage` with the fields the API sends on a Message (a null counter reads as absent, as
 /// the full way reads it).
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlainUsage<'a> {
     /// `input_tokens`.
@@ -177,7 +186,7 @@ pub struct PlainUsage<'a> {
 }
 
 /// `usage.cache_creation`: the cache writes by lifetime.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheCreation {
     /// `ephemeral_1h_input_tokens`.
@@ -198,11 +207,218 @@ fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, st
     Ok(Option::<Text<'de>>::deserialize(d)?.map(|t| t.0))
 }
 
+impl PlainUsage<'_> {
+    /// The token counters.
+    pub fn counts(&self) -> UsageCounts {
+        UsageCounts {
+            input: Some(self.input_tokens),
+            output: Some(self.output_tokens),
+            cache_read: self.cache_read_input_tokens,
+            cache_creation: self.cache_creation_input_tokens,
+            cache_creation_1h: self.cache_creation.as_ref().map(|c| c.ephemeral_1h_input_tokens),
+        }
+    }
+
+    /// The channel's usage signals, as [`super::fingerprint::usage_signals`] reads them
+    /// from a tree.
+    pub fn signals(&self) -> [Option<String>; 3] {
+        // In the order of USAGE_SIGNALS.
+        [self.service_tier.as_deref().map(json_string), self.inference_geo.as_deref().map(json_string), self.cache_creation.as_ref().map(CacheCreation::json)]
+    }
+}
+
 /// `body` as a [`PlainMessage`], or `None` when it is anything else.
 pub fn plain_message(body: &[u8]) -> Option<PlainMessage<'_>> {
     let m: PlainMessage<'_> = serde_json::from_slice(body).ok()?;
     let plain = m.kind == "message" && m.role == "assistant" && m.content.iter().all(|b| b.kind == "text");
     plain.then_some(m)
+}
+
+/// An event of a text stream other than a delta, read typed by [`plain_event`].
+#[derive(Debug)]
+pub enum Plain<'a> {
+    /// `ping`.
+    Ping,
+    /// `message_start` of a message with no content yet.
+    MessageStart(StartMessage<'a>),
+    /// `content_block_start` of a text block.
+    TextBlockStart {
+        /// The block's index.
+        index: u64,
+        /// Its starting text (empty, from the API).
+        text: Cow<'a, str>,
+    },
+    /// `content_block_stop`.
+    BlockStop {
+        /// The block's index.
+        index: u64,
+    },
+    /// `message_delta`.
+    MessageDelta(MessageDelta<'a>),
+    /// `message_stop`.
+    MessageStop,
+}
+
+/// An event of no field but its `type`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypeOnly<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireBlockStop<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    index: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireBlockStart<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    index: u64,
+    #[serde(borrow)]
+    content_block: TextBlock<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireMessageStart<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    message: StartMessage<'a>,
+}
+
+/// The message of a `message_start`, before its content: the fields the schema requires,
+/// of the types it accepts, with the usage a Message has.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartMessage<'a> {
+    /// `id`.
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    role: Cow<'a, str>,
+    /// Must be empty: a complete `message_start` goes the full way.
+    content: Vec<IgnoredAny>,
+    /// `model`.
+    #[serde(borrow)]
+    pub model: Cow<'a, str>,
+    // Null until the message ends; the checker reads them only with content.
+    #[serde(borrow, default, deserialize_with = "nullable", rename = "stop_reason")]
+    _stop_reason: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "nullable", rename = "stop_sequence")]
+    _stop_sequence: Option<Cow<'a, str>>,
+    /// `usage`.
+    #[serde(borrow)]
+    pub usage: PlainUsage<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireMessageDelta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    delta: StopDelta<'a>,
+    usage: DeltaUsage,
+}
+
+/// A `message_delta`: how the message stopped, and its final usage.
+#[derive(Debug)]
+pub struct MessageDelta<'a> {
+    /// `delta.stop_reason` (null or absent: `None`).
+    pub stop_reason: Option<Cow<'a, str>>,
+    /// `delta.stop_sequence` (null or absent: `None`).
+    pub stop_sequence: Option<Cow<'a, str>>,
+    /// `usage`.
+    pub usage: DeltaUsage,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StopDelta<'a> {
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    stop_reason: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    stop_sequence: Option<Cow<'a, str>>,
+    /// Newer fields no check reads (PROTOCOL.md §7), of any value.
+    #[serde(default, rename = "stop_details")]
+    _stop_details: IgnoredAny,
+}
+
+/// `message_delta.usage` with the fields the API sends there: `output_tokens` required,
+/// the input counters when they apply (a null counter reads as absent, as the full way
+/// reads it); not `iterations`, which changes what the checker accepts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeltaUsage {
+    output_tokens: u64,
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation: Option<CacheCreation>,
+    /// Counters no check reads, of any value.
+    #[serde(default, rename = "server_tool_use")]
+    _server_tool_use: IgnoredAny,
+    #[serde(default, rename = "output_tokens_details")]
+    _output_tokens_details: IgnoredAny,
+}
+
+impl DeltaUsage {
+    /// The token counters.
+    pub fn counts(&self) -> UsageCounts {
+        UsageCounts {
+            input: self.input_tokens,
+            output: Some(self.output_tokens),
+            cache_read: self.cache_read_input_tokens,
+            cache_creation: self.cache_creation_input_tokens,
+            cache_creation_1h: self.cache_creation.as_ref().map(|c| c.ephemeral_1h_input_tokens),
+        }
+    }
+}
+
+/// `data` of an event named `name` as a [`Plain`] event whose `type` is that name, or
+/// `None` when it is anything else.
+pub fn plain_event<'a>(name: &str, data: &'a str) -> Option<Plain<'a>> {
+    match name {
+        event::PING | event::MESSAGE_STOP => {
+            let wire: TypeOnly<'_> = serde_json::from_str(data).ok()?;
+            (wire.kind == name).then_some(if name == event::PING { Plain::Ping } else { Plain::MessageStop })
+        }
+        event::CONTENT_BLOCK_STOP => {
+            let wire: WireBlockStop<'_> = serde_json::from_str(data).ok()?;
+            (wire.kind == name).then_some(Plain::BlockStop { index: wire.index })
+        }
+        event::CONTENT_BLOCK_START => {
+            let wire: WireBlockStart<'a> = serde_json::from_str(data).ok()?;
+            let text = wire.kind == name && wire.content_block.kind == "text";
+            text.then_some(Plain::TextBlockStart { index: wire.index, text: wire.content_block.text })
+        }
+        event::MESSAGE_START => {
+            let wire: WireMessageStart<'a> = serde_json::from_str(data).ok()?;
+            let m = wire.message;
+            let plain = wire.kind == name && m.kind == "message" && m.role == "assistant" && m.content.is_empty();
+            plain.then_some(Plain::MessageStart(m))
+        }
+        event::MESSAGE_DELTA => {
+            let wire: WireMessageDelta<'a> = serde_json::from_str(data).ok()?;
+            let d = wire.delta;
+            (wire.kind == name).then_some(Plain::MessageDelta(MessageDelta { stop_reason: d.stop_reason, stop_sequence: d.stop_sequence, usage: wire.usage }))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -177,6 +177,12 @@ fn renamed_limit(name: &str) -> bool {
 pub const USAGE_SIGNALS: [(Signal, &str); 3] =
     [(Signal::ServiceTier, "service_tier"), (Signal::InferenceGeo, "inference_geo"), (Signal::CacheCreation, "cache_creation")];
 
+/// The fields of [`USAGE_SIGNALS`] in `usage`, each as JSON text, or `None` when it is
+/// absent or null.
+pub fn usage_signals(usage: &Value) -> [Option<String>; 3] {
+    USAGE_SIGNALS.map(|(_, field)| usage.get(field).filter(|v| !v.is_null()).map(Value::to_string))
+}
+
 /// `s` as a JSON string, as `serde_json` writes it, for the fast path that has no tree;
 /// most values need no escape.
 pub fn json_string(s: &str) -> String {
@@ -219,12 +225,12 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
-    /// The body's signals: `id`, `model`, `usage` (of a Message, or of a stream's
-    /// `message_start`), and the tool ids and thinking signatures seen.
+    /// The body's signals: `id`, `model`, the [`usage_signals`] (of a Message, or of a
+    /// stream's `message_start`), and the tool ids and thinking signatures seen.
     pub fn from_parts<'a>(
         message_id: Option<&str>,
         model: Option<&str>,
-        usage: Option<&Value>,
+        usage_signals: Option<[Option<String>; 3]>,
         tool_ids: impl IntoIterator<Item = &'a str>,
         signatures: impl IntoIterator<Item = &'a str>,
     ) -> Fingerprint {
@@ -242,8 +248,8 @@ impl Fingerprint {
         if let Some(signature) = signatures.into_iter().next() {
             fp.note(Signal::ThinkingSignature, signature_shape(signature), signature);
         }
-        if let Some(usage) = usage {
-            fp.note_usage(USAGE_SIGNALS.map(|(_, field)| usage.get(field).filter(|v| !v.is_null()).map(Value::to_string)));
+        if let Some(signals) = usage_signals {
+            fp.note_usage(signals);
         }
         fp
     }
@@ -268,7 +274,7 @@ impl Fingerprint {
         let tools = content.iter().filter(|b| text(b, "type").unwrap_or_default().ends_with("tool_use")).filter_map(|b| text(b, "id"));
         let signatures = content.iter().filter(|b| text(b, "type") == Some("thinking")).map(|b| text(b, "signature").unwrap_or_default());
         let field = |name: &str| message.get(name).and_then(Value::as_str);
-        Fingerprint::from_parts(field("id"), field("model"), message.get("usage"), tools, signatures)
+        Fingerprint::from_parts(field("id"), field("model"), message.get("usage").map(usage_signals), tools, signatures)
     }
 
     /// Adds the response head's signals.
@@ -462,7 +468,7 @@ mod tests {
         assert_eq!(model_shape("kiro-claude-sonnet"), Shape::KiroModel);
         assert_eq!(signature_shape("claude#abc"), Shape::HashSignature);
         assert_eq!(signature_shape("EqQBCgIYAhIM"), Shape::ShortSignature);
-        let relay = Fingerprint::from_parts(Some("msg_bdrk_01Abc"), None, Some(&json!({"input_tokens": 3})), ["tooluse_Xyz"], []);
+        let relay = Fingerprint::from_parts(Some("msg_bdrk_01Abc"), None, Some(usage_signals(&json!({"input_tokens": 3}))), ["tooluse_Xyz"], []);
         let words = relay.differences();
         assert_eq!(words.len(), 3, "{words:?}");
         assert!(words[0].contains("Bedrock") && words[1].contains("tooluse_Xyz") && words[2].contains("service_tier"));

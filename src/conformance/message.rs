@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::fast::{plain_message, PlainMessage};
 use super::finding::Finding;
-use super::fingerprint::{json_string, Fingerprint};
+use super::fingerprint::Fingerprint;
 use super::request::{push_text, ResponseSummary};
 use super::rules::Rule;
 use super::usage::UsageCounts;
@@ -101,10 +101,7 @@ pub fn read_full(body: &[u8], reply_cap: usize) -> MessageRead {
 /// A plain Message: valid by construction, so its one possible finding is the channel's.
 fn read_plain(m: &PlainMessage<'_>, reply_cap: usize) -> MessageRead {
     let u = &m.usage;
-    let mut fingerprint = Fingerprint::from_parts(Some(&m.id), Some(&m.model), None, [], []);
-    let text = |s: &Option<std::borrow::Cow<'_, str>>| s.as_deref().map(json_string);
-    // In the order of USAGE_SIGNALS.
-    fingerprint.note_usage([text(&u.service_tier), text(&u.inference_geo), u.cache_creation.as_ref().map(|c| c.json())]);
+    let fingerprint = Fingerprint::from_parts(Some(&m.id), Some(&m.model), Some(u.signals()), [], []);
     let mut findings = Vec::new();
     identity(&fingerprint, &mut findings);
     let mut summary = ResponseSummary {
@@ -126,13 +123,7 @@ fn read_plain(m: &PlainMessage<'_>, reply_cap: usize) -> MessageRead {
         findings,
         fingerprint: Some(fingerprint),
         summary: Some(summary),
-        usage: Some(UsageCounts {
-            input: Some(u.input_tokens),
-            output: Some(u.output_tokens),
-            cache_read: u.cache_read_input_tokens,
-            cache_creation: u.cache_creation_input_tokens,
-            cache_creation_1h: u.cache_creation.as_ref().map(|c| c.ephemeral_1h_input_tokens),
-        }),
+        usage: Some(u.counts()),
         reply,
         not_json: None,
     }

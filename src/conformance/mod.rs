@@ -10,6 +10,7 @@ pub mod fingerprint;
 pub mod finding;
 pub mod limits;
 pub mod message;
+pub mod pacing;
 pub mod request;
 pub mod rules;
 pub mod series;

@@ -2,13 +2,13 @@
 //! input assembly, stop reasons and cumulative usage. It sees each event once, after the
 //! client has parsed it, and keeps only per-block state, so checking costs little.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use super::envelope;
+use super::fast::{Delta, MessageDelta, Plain, StartMessage};
 use super::finding::Finding;
 use super::rules::Rule;
+use super::usage::UsageCounts;
 use crate::protocol::{event, STOP_REASONS};
 
 /// `v` at `path`, key by key. `Value::pointer` copies every key it unescapes, which on
@@ -18,24 +18,27 @@ pub fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
 }
 
 /// An event's data as [`StreamChecker::raw_event`] read it.
+// Returned and taken apart at once, never stored: boxing the large variant would only
+// add an allocation per stream.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Read<'a> {
     /// A plain `content_block_delta`, read by the typed fast path.
-    Delta(super::fast::Delta<'a>),
+    Delta(Delta<'a>),
+    /// Another event of a text stream, read by the typed fast path.
+    Plain(Plain<'a>),
     /// Anything else, parsed as JSON, or why it is not JSON.
     Json(Result<Value, serde_json::Error>),
 }
 
-/// Usage counters that must never decrease within a stream.
-const CUMULATIVE: [&str; 4] = [
-    "input_tokens",
-    "output_tokens",
-    "cache_creation_input_tokens",
-    "cache_read_input_tokens",
-];
-
 /// Block types that call a tool, with an `id`, a `name` and JSON input.
 const TOOL_BLOCKS: [&str; 3] = ["tool_use", "server_tool_use", "mcp_tool_use"];
+
+/// Whether `usage` reports `iterations`: its counters then describe the last iteration
+/// and may fall (PROTOCOL.md §7).
+fn has_iterations(usage: &Value) -> bool {
+    usage.get("iterations").is_some_and(|i| !i.is_null())
+}
 
 /// Whether a block of type `kind` calls a tool.
 pub fn tool_block(kind: &str) -> bool {
@@ -113,38 +116,14 @@ pub struct StreamChecker {
     /// block's signature (cut at [`SIGNATURE_KEPT`] bytes; "" when it had none).
     message_id: Option<String>,
     tool_ids: Vec<String>,
-    start_usage: Option<Value>,
+    /// The channel's signals in `message_start`'s usage.
+    start_usage: Option<[Option<String>; 3]>,
     signature: Option<String>,
     /// The fingerprints, once the stream finished with a `message_start` in it.
     fingerprint: Option<super::fingerprint::Fingerprint>,
     findings: Vec<Finding>,
     /// Findings past [`MAX_KEPT_PER_RULE`] of their rule: counted, not kept.
     unkept: Vec<(Rule, u64)>,
-}
-
-/// A stream needs this many content deltas before its pacing is judged: a short answer
-/// is compressed into one read by a client busy for a few milliseconds as easily as by a
-/// buffering relay.
-const BUFFERED_MIN_DELTAS: u64 = 16;
-/// A first token at least this late...
-const BUFFERED_MIN_TTFT: Duration = Duration::from_millis(100);
-/// ...then deltas closer than this on average (20,000 a second, ten times the fastest
-/// served models at one token a delta) were not generated one by one as they arrived.
-const BUFFERED_MAX_GAP: Duration = Duration::from_micros(50);
-
-/// A buffered ("fake") stream: after a long TTFT, every content delta in one burst.
-/// Only a live run sees timing, so this is judged by the client, not by `check`.
-pub fn buffered_stream(content_deltas: u64, ttft: Duration, burst: Duration) -> Option<Finding> {
-    let gaps = u32::try_from(content_deltas.saturating_sub(1)).unwrap_or(u32::MAX);
-    let burst_only = burst <= BUFFERED_MAX_GAP * gaps && burst * 20 <= ttft;
-    (content_deltas >= BUFFERED_MIN_DELTAS && ttft >= BUFFERED_MIN_TTFT && burst_only).then(|| {
-        let message = format!(
-            "{content_deltas} content deltas arrived within {:.1} ms, after a TTFT of {:.0} ms: the answer was buffered, so this stream's TTFT and ITL describe the buffer, not the model (or the client was too busy to read: see its section of the report)",
-            burst.as_secs_f64() * 1000.0,
-            ttft.as_secs_f64() * 1000.0
-        );
-        Finding::new(Rule::BufferedStream, None, message, b"")
-    })
 }
 
 /// Bytes of a signature kept: enough to tell a full one from a cut one.
@@ -236,16 +215,11 @@ impl StreamChecker {
                         };
                         self.block_delta(data.get("index").and_then(Value::as_u64), delta_type, value.unwrap_or_default(), raw)
                     }
-                    _ => self.block_stop(data, raw),
+                    _ => self.block_stop(data.get("index").and_then(Value::as_u64), raw),
                 }
             }
             event::MESSAGE_DELTA => self.message_delta(data, raw),
-            event::MESSAGE_STOP => {
-                if self.message_deltas == 0 && !self.complete_start {
-                    self.find(Rule::MissingMessageDelta, "message_stop without a message_delta", raw);
-                }
-                self.stopped = true;
-            }
+            event::MESSAGE_STOP => self.message_stop(raw),
             event::ERROR => {
                 if self.message_starts == 0 {
                     self.find(Rule::ErrorInsteadOfStatus, "an error event before message_start, after HTTP 200", raw);
@@ -283,6 +257,9 @@ impl StreamChecker {
                 self.plain_delta(raw, &delta);
                 return Read::Delta(delta);
             }
+        } else if let Some(plain) = super::fast::plain_event(name, raw) {
+            self.plain_event(raw, &plain);
+            return Read::Plain(plain);
         }
         let parsed = serde_json::from_str(raw);
         self.event(name, raw, parsed.as_ref().ok());
@@ -292,31 +269,84 @@ impl StreamChecker {
     /// Checks a `content_block_delta` named as such whose data the typed fast path read
     /// ([`super::fast`]): the same findings [`StreamChecker::event`] gives it, without
     /// a JSON tree or the schema (its plain shape always meets the schema).
-    fn plain_delta(&mut self, raw: &str, delta: &super::fast::Delta<'_>) {
+    fn plain_delta(&mut self, raw: &str, delta: &Delta<'_>) {
         self.in_order(event::CONTENT_BLOCK_DELTA, raw);
         self.block_delta(Some(delta.index), delta.kind, &delta.value, raw);
         self.index += 1;
     }
 
-    fn message_start(&mut self, data: &Value, raw: &str) {
+    /// [`StreamChecker::plain_delta`] for the other events of a text stream, named as
+    /// their `type` (which [`super::fast::plain_event`] requires).
+    fn plain_event(&mut self, raw: &str, plain: &Plain<'_>) {
+        match plain {
+            Plain::Ping => {}
+            Plain::MessageStart(m) => {
+                self.in_order(event::MESSAGE_START, raw);
+                self.plain_message_start(m, raw);
+            }
+            Plain::TextBlockStart { index, text } => {
+                self.in_order(event::CONTENT_BLOCK_START, raw);
+                let block = self.text_block(text, false);
+                self.place_block(Some(*index), block, raw);
+            }
+            Plain::BlockStop { index } => {
+                self.in_order(event::CONTENT_BLOCK_STOP, raw);
+                self.block_stop(Some(*index), raw);
+            }
+            Plain::MessageDelta(d) => {
+                self.in_order(event::MESSAGE_DELTA, raw);
+                self.plain_message_delta(d, raw);
+            }
+            Plain::MessageStop => {
+                self.in_order(event::MESSAGE_STOP, raw);
+                self.message_stop(raw);
+            }
+        }
+        self.index += 1;
+    }
+
+    /// Counts a `message_start`; false for a second one, which says nothing more.
+    fn first_start(&mut self, raw: &str) -> bool {
         self.started = true;
         self.message_starts += 1;
         if self.message_starts > 1 {
-            return self.find(Rule::DuplicateMessageStart, "second message_start", raw);
+            self.find(Rule::DuplicateMessageStart, "second message_start", raw);
+        }
+        self.message_starts == 1
+    }
+
+    /// The first `message_start`'s usage: its counters (and whether it had `iterations`),
+    /// its channel signals, and whether the message came complete.
+    fn start_usage(&mut self, counts: &UsageCounts, iterations: bool, signals: [Option<String>; 3], complete: bool, raw: &str) {
+        self.update_usage(counts, iterations, raw);
+        // A complete one ran its turn inside the container and genuinely reports zero
+        // usage (PROTOCOL.md §7).
+        if counts.input == Some(0) && counts.input_total() == Some(0) && !self.iterations && !complete {
+            self.find(Rule::InputTokensZero, "message_start usage.input_tokens is 0, with no cached input", raw);
+        }
+        self.start_usage = Some(signals);
+    }
+
+    fn plain_message_start(&mut self, m: &StartMessage<'_>, raw: &str) {
+        if !self.first_start(raw) {
+            return;
+        }
+        self.start_usage(&m.usage.counts(), false, m.usage.signals(), false, raw);
+        self.start_output = Some(m.usage.output_tokens);
+        self.model = Some(m.model.to_string());
+        self.message_id = Some(m.id.to_string());
+    }
+
+    fn message_start(&mut self, data: &Value, raw: &str) {
+        if !self.first_start(raw) {
+            return;
         }
         // A complete message_start (programmatic tool calling) already holds the answer.
         let content = at(data, &["message", "content"]).and_then(Value::as_array).filter(|c| !c.is_empty());
         let stop_reason = at(data, &["message", "stop_reason"]).and_then(Value::as_str);
         if let Some(usage) = at(data, &["message", "usage"]) {
-            self.update_usage(usage, raw);
-            let counts = super::usage::UsageCounts::from_value(usage);
-            // A complete one ran its turn inside the container and genuinely reports zero
-            // usage (PROTOCOL.md §7).
             let complete = content.is_some() && stop_reason.is_some();
-            if counts.input == Some(0) && counts.input_total() == Some(0) && !self.iterations && !complete {
-                self.find(Rule::InputTokensZero, "message_start usage.input_tokens is 0, with no cached input", raw);
-            }
-            self.start_usage = Some(usage.clone());
+            self.start_usage(&UsageCounts::from_value(usage), has_iterations(usage), super::fingerprint::usage_signals(usage), complete, raw);
         }
         self.start_output = at(data, &["message", "usage", "output_tokens"]).and_then(Value::as_u64);
         self.model = at(data, &["message", "model"]).and_then(Value::as_str).map(str::to_owned);
@@ -346,11 +376,7 @@ impl StreamChecker {
             }
         }
         if kind == "text" {
-            let text = block.get("text").and_then(Value::as_str).unwrap_or_default();
-            self.has_text |= !text.trim().is_empty();
-            if self.text_wanted {
-                self.push_text(text);
-            }
+            return self.text_block(block.get("text").and_then(Value::as_str).unwrap_or_default(), stopped);
         }
         let name = block.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
         let input = block.get("input").cloned().unwrap_or(Value::Null);
@@ -358,12 +384,17 @@ impl StreamChecker {
         Block { kind, stopped, json: None, tool, name, input, signed }
     }
 
-    fn push_text(&mut self, text: &str) {
-        super::request::push_text(&mut self.text, text);
+    /// A text block starting with `text`.
+    fn text_block(&mut self, text: &str, stopped: bool) -> Block {
+        self.has_text |= !text.trim().is_empty();
+        if self.text_wanted {
+            self.push_text(text);
+        }
+        Block { kind: "text".to_owned(), stopped, json: None, tool: false, name: String::new(), input: Value::Null, signed: false }
     }
 
-    fn index_of(&mut self, data: &Value, raw: &str) -> Option<usize> {
-        self.block_at(data.get("index").and_then(Value::as_u64), raw)
+    fn push_text(&mut self, text: &str) {
+        super::request::push_text(&mut self.text, text);
     }
 
     fn block_at(&mut self, index: Option<u64>, raw: &str) -> Option<usize> {
@@ -380,7 +411,12 @@ impl StreamChecker {
     }
 
     fn block_start(&mut self, data: &Value, raw: &str) {
-        let index = data.get("index").and_then(Value::as_u64);
+        let block = self.add_block(data.get("content_block").unwrap_or(&Value::Null), false, raw);
+        self.place_block(data.get("index").and_then(Value::as_u64), block, raw);
+    }
+
+    /// Puts a started block where its `index` says.
+    fn place_block(&mut self, index: Option<u64>, block: Block, raw: &str) {
         if index != Some(self.blocks.len() as u64) {
             self.find(
                 Rule::BlockIndexNotSequential,
@@ -388,7 +424,6 @@ impl StreamChecker {
                 raw,
             );
         }
-        let block = self.add_block(data.get("content_block").unwrap_or(&Value::Null), false, raw);
         // Put the block where it claims to be, so the events that address it later are
         // judged on their own and one wrong index yields one finding. A gap is filled
         // with stopped placeholders; a repeated index restarts that slot.
@@ -436,8 +471,8 @@ impl StreamChecker {
         }
     }
 
-    fn block_stop(&mut self, data: &Value, raw: &str) {
-        let Some(i) = self.index_of(data, raw) else { return };
+    fn block_stop(&mut self, index: Option<u64>, raw: &str) {
+        let Some(i) = self.block_at(index, raw) else { return };
         self.blocks[i].stopped = true;
         if self.blocks[i].kind == "thinking" && !self.blocks[i].signed {
             self.signature.get_or_insert_with(String::new);
@@ -456,12 +491,32 @@ impl StreamChecker {
     }
 
     fn message_delta(&mut self, data: &Value, raw: &str) {
-        self.message_deltas += 1;
-        let stop_reason = at(data, &["delta", "stop_reason"]);
-        let reason = stop_reason.and_then(Value::as_str);
-        self.stop_reason = reason.map(str::to_owned);
         let sequence = at(data, &["delta", "stop_sequence"]);
-        self.stop_sequence = sequence.and_then(Value::as_str).map(str::to_owned);
+        let reason = at(data, &["delta", "stop_reason"]).and_then(Value::as_str);
+        self.stop(reason, sequence.and_then(Value::as_str), || sequence.unwrap_or(&Value::Null).to_string(), raw);
+        match data.get("usage") {
+            Some(usage) if usage.get("output_tokens").is_some_and(Value::is_u64) => {
+                self.final_output = usage.get("output_tokens").and_then(Value::as_u64);
+                self.update_usage(&UsageCounts::from_value(usage), has_iterations(usage), raw);
+            }
+            _ => self.find(Rule::MessageDeltaUsageMissing, "message_delta without integer usage.output_tokens", raw),
+        }
+    }
+
+    fn plain_message_delta(&mut self, d: &MessageDelta<'_>, raw: &str) {
+        let sequence = d.stop_sequence.as_deref();
+        self.stop(d.stop_reason.as_deref(), sequence, || sequence.map_or_else(|| "null".to_owned(), super::fingerprint::json_string), raw);
+        let counts = d.usage.counts();
+        self.final_output = counts.output;
+        self.update_usage(&counts, false, raw);
+    }
+
+    /// A `message_delta`'s stop: `sequence_json` is its `stop_sequence` as JSON text,
+    /// for the finding that quotes it.
+    fn stop(&mut self, reason: Option<&str>, sequence: Option<&str>, sequence_json: impl FnOnce() -> String, raw: &str) {
+        self.message_deltas += 1;
+        self.stop_reason = reason.map(str::to_owned);
+        self.stop_sequence = sequence.map(str::to_owned);
         let open: Vec<usize> = (0..self.blocks.len()).filter(|&i| !self.blocks[i].stopped).collect();
         if !open.is_empty() {
             let rule = if reason == Some("max_tokens") { Rule::BlockOpenAtMaxTokens } else { Rule::BlockOpenAtMessageDelta };
@@ -474,28 +529,30 @@ impl StreamChecker {
             }
             Some(_) => {}
         }
-        let has_sequence = sequence.is_some_and(Value::is_string);
-        if reason.is_some() && has_sequence != (reason == Some("stop_sequence")) {
-            self.find(
-                Rule::StopSequenceInconsistent,
-                format!("stop_reason {reason:?} with stop_sequence {}", sequence.unwrap_or(&Value::Null)),
-                raw,
-            );
-        }
-        match data.get("usage") {
-            Some(usage) if usage.get("output_tokens").is_some_and(Value::is_u64) => {
-                self.final_output = usage.get("output_tokens").and_then(Value::as_u64);
-                self.update_usage(usage, raw);
-            }
-            _ => self.find(Rule::MessageDeltaUsageMissing, "message_delta without integer usage.output_tokens", raw),
+        if reason.is_some() && sequence.is_some() != (reason == Some("stop_sequence")) {
+            self.find(Rule::StopSequenceInconsistent, format!("stop_reason {reason:?} with stop_sequence {}", sequence_json()), raw);
         }
     }
 
-    /// Records cumulative counters and flags any that went down.
-    fn update_usage(&mut self, usage: &Value, raw: &str) {
-        self.iterations |= usage.get("iterations").is_some_and(|i| !i.is_null());
-        for name in CUMULATIVE {
-            let Some(now) = usage.get(name).and_then(Value::as_u64) else { continue };
+    fn message_stop(&mut self, raw: &str) {
+        if self.message_deltas == 0 && !self.complete_start {
+            self.find(Rule::MissingMessageDelta, "message_stop without a message_delta", raw);
+        }
+        self.stopped = true;
+    }
+
+    /// Records cumulative counters (those that must never decrease within a stream) and
+    /// flags any that went down; `iterations`: the usage carried them.
+    fn update_usage(&mut self, counts: &UsageCounts, iterations: bool, raw: &str) {
+        self.iterations |= iterations;
+        let cumulative = [
+            ("input_tokens", counts.input),
+            ("output_tokens", counts.output),
+            ("cache_creation_input_tokens", counts.cache_creation),
+            ("cache_read_input_tokens", counts.cache_read),
+        ];
+        for (name, now) in cumulative {
+            let Some(now) = now else { continue };
             match self.usage.iter_mut().find(|(k, _)| *k == name) {
                 Some((_, before)) => {
                     let was = *before;
@@ -539,7 +596,7 @@ impl StreamChecker {
         let mut fp = super::fingerprint::Fingerprint::from_parts(
             self.message_id.as_deref(),
             self.model.as_deref(),
-            self.start_usage.as_ref(),
+            self.start_usage.clone(),
             self.tool_ids.iter().map(String::as_str),
             self.signature.as_deref(),
         );
@@ -686,19 +743,6 @@ mod tests {
         let start_line = CLEAN.split_inclusive("\n\n").next().expect("first event");
         let stream = format!("{start_line}event: error\ndata: {{\"type\":\"error\",\"error\":{{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}}}\n\n");
         assert_eq!(check(&stream), []);
-    }
-
-    #[test]
-    fn a_burst_after_a_long_wait_is_a_buffered_stream() {
-        let ms = Duration::from_millis;
-        assert_eq!(buffered_stream(40, ms(400), ms(1)).map(|f| f.rule), Some(Rule::BufferedStream));
-        // Paced streams (even at 2,000 tokens a second after a long prefill), short
-        // answers (8 deltas in 0.5 ms once came from a busy client) and fast first
-        // tokens are not judged buffered.
-        assert!(buffered_stream(40, ms(400), ms(300)).is_none());
-        assert!(buffered_stream(8, ms(130), Duration::from_micros(500)).is_none());
-        assert!(buffered_stream(40, ms(400), ms(20)).is_none());
-        assert!(buffered_stream(40, ms(20), ms(0)).is_none());
     }
 
     #[test]
