@@ -312,18 +312,19 @@ impl Client {
         let limit = self.timeouts.connect;
         if let Some(h2) = self.h2.as_ref().filter(|h2| !h2.chose_http1()) {
             let mut tries = 0;
-            let response = loop {
+            // The stream is held until its response is read, so the connection counts it.
+            let (response, _slot) = loop {
                 tries += 1;
-                let (shared, times) = match timeout_at(head_deadline, h2.open(limit)).await {
+                let (slot, times) = match timeout_at(head_deadline, h2.open(limit)).await {
                     Err(_) => return late(outcome, head_deadline, deadline),
                     Ok(Err(e)) => return self.dial_failed(outcome, e),
                     Ok(Ok(Opened::Http1(conn, times))) => return self.over_http1(conn, Some(times), body, start, deadline, head_deadline, facts, outcome).await,
-                    Ok(Ok(Opened::H2(shared, times))) => (shared, times),
+                    Ok(Ok(Opened::H2(slot, times))) => (slot, times),
                 };
                 record_connect(outcome, times);
-                match timeout_at(head_deadline, h2.request(shared, body.clone())).await {
+                match timeout_at(head_deadline, h2.request(&slot, body.clone())).await {
                     Err(_) => return late(outcome, head_deadline, deadline),
-                    Ok(Ok(r)) => break r,
+                    Ok(Ok(r)) => break (r, slot),
                     // The server did not process it: the connection had closed before it
                     // left (a GOAWAY, an idle timeout), or the stream was refused. It goes
                     // again, as hyper's pool and RFC 9113 §8.7 send it, a few times at most.

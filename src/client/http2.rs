@@ -1,5 +1,5 @@
-//! HTTP/2 as a load generator needs it, on the `h2` crate directly: one connection to the
-//! origin, shared by every request, opened by the same [`Dialer`] as HTTP/1.1.
+//! HTTP/2 as a load generator needs it, on the `h2` crate directly: connections to the
+//! origin shared by every request, opened by the same [`Dialer`] as HTTP/1.1.
 //!
 //! hyper's pooled client sent each request from the asking task to the connection's task
 //! through a channel, spawned a third task per request to feed its body, and that task ran
@@ -7,10 +7,15 @@
 //! writes (1.35 sends a request against h2load's 0.65 on a Message over TLS, counted with
 //! `perf stat -e syscalls:sys_enter_sendto`; 0.45 now). Here the asking task hands HEADERS and DATA to
 //! h2 together, so the connection writes them in one go, and reads its response frames
-//! itself. h2 honours the server's `max_concurrent_streams`: a request past it waits in
-//! [`SendRequest::ready`] for a stream to close.
+//! itself.
+//!
+//! A connection carries as many streams at once as the server's `max_concurrent_streams`
+//! allows; a request past that on every connection opens another, as Go's transport and
+//! h2load's `-c` do. On one connection it would wait inside h2 for a stream to close, and
+//! the wait would count in its latency: the concurrency a scenario sets would not be the
+//! concurrency the server sees.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -29,23 +34,54 @@ use super::dial::{ConnectTimes, DialError, Dialer};
 const CONNECTION_WINDOW: u32 = 5 * 1024 * 1024;
 const STREAM_WINDOW: u32 = 2 * 1024 * 1024;
 const MAX_HEADER_LIST: u32 = 16 * 1024;
+/// Streams opened on a first connection before the server's SETTINGS say how many it
+/// takes (hyper's default too; RFC 9113 §6.5.2 recommends servers allow at least 100). A
+/// later connection starts from what the open ones were told.
+const STREAMS_BEFORE_SETTINGS: usize = 100;
 
 /// Request headers HTTP/2 forbids (RFC 9113 §8.2.2), dropped from the user's as hyper
 /// drops them; `te` is kept only as `trailers`.
 const CONNECTION_SPECIFIC: [&str; 3] = ["keep-alive", "proxy-connection", "upgrade"];
 
-/// A handle on the HTTP/2 connection, and whether it is known to be closed (its task
-/// ended, or a request found it so).
+/// A handle on an HTTP/2 connection, whether it is known to be closed (its task ended,
+/// or a request found it so), and how many of its streams requests hold.
 #[derive(Clone)]
 pub struct Shared {
     send: SendRequest<Bytes>,
     closed: Arc<AtomicBool>,
+    streams: Arc<AtomicUsize>,
+}
+
+impl Shared {
+    /// A stream on this connection, if the server takes one more.
+    fn claim(&self) -> Option<Slot> {
+        let held = self.streams.load(Ordering::Acquire);
+        (held < self.send.current_max_send_streams()).then(|| self.slot())
+    }
+
+    fn slot(&self) -> Slot {
+        self.streams.fetch_add(1, Ordering::AcqRel);
+        Slot { conn: self.clone() }
+    }
+}
+
+/// A stream held on a connection, from the request until its response is read; the
+/// connection counts it until this is dropped.
+pub struct Slot {
+    conn: Shared,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.conn.streams.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// What a request goes out on.
 pub enum Opened {
-    /// The shared HTTP/2 connection, with what opening it took if this request opened it.
-    H2(Shared, Option<ConnectTimes>),
+    /// A stream on a shared HTTP/2 connection, with what opening the connection took if
+    /// this request opened it.
+    H2(Slot, Option<ConnectTimes>),
     /// `auto`, and the server chose HTTP/1.1 by ALPN: the connection, for the HTTP/1.1
     /// reader.
     Http1(Conn, ConnectTimes),
@@ -64,8 +100,8 @@ pub enum SendError {
     Failed(String),
 }
 
-/// The HTTP/2 connection to one origin and the request head sent on it. No `Debug`: the
-/// head holds the key.
+/// The HTTP/2 connections to one origin and the request head sent on them. No `Debug`:
+/// the head holds the key.
 pub struct Http2 {
     dialer: Arc<Dialer>,
     uri: Uri,
@@ -74,7 +110,7 @@ pub struct Http2 {
     auto: bool,
     /// Set in `auto` once a server chose http/1.1.
     chose_http1: AtomicBool,
-    live: Mutex<Option<Shared>>,
+    live: Mutex<Vec<Shared>>,
     /// Held while a connection is being opened, so that the requests waiting for it share
     /// it rather than each opening their own.
     dialing: tokio::sync::Mutex<()>,
@@ -101,20 +137,30 @@ impl Http2 {
         self.chose_http1.load(Ordering::Relaxed)
     }
 
-    fn current(&self) -> Option<Shared> {
-        let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
-        live.as_ref().filter(|l| !l.closed.load(Ordering::Acquire)).cloned()
+    /// A stream on the first open connection with room for one; closed connections are
+    /// forgotten.
+    fn claim(&self) -> Option<Slot> {
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        live.retain(|c| !c.closed.load(Ordering::Acquire));
+        live.iter().find_map(Shared::claim)
     }
 
-    /// The connection in use, or a new one (only one is opened at a time).
+    /// How many connections are open.
+    pub fn connections(&self) -> usize {
+        self.live.lock().unwrap_or_else(PoisonError::into_inner).iter().filter(|c| !c.closed.load(Ordering::Acquire)).count()
+    }
+
+    /// A stream on a connection in use, or on a new one when none has room (one is opened
+    /// at a time: the requests that wait for it take its streams first).
     pub async fn open(&self, limit: Duration) -> Result<Opened, DialError> {
-        if let Some(shared) = self.current() {
-            return Ok(Opened::H2(shared, None));
+        if let Some(slot) = self.claim() {
+            return Ok(Opened::H2(slot, None));
         }
         let _dialing = self.dialing.lock().await;
-        if let Some(shared) = self.current() {
-            return Ok(Opened::H2(shared, None));
+        if let Some(slot) = self.claim() {
+            return Ok(Opened::H2(slot, None));
         }
+        let known = self.live.lock().unwrap_or_else(PoisonError::into_inner).iter().map(|c| c.send.current_max_send_streams()).min();
         let (conn, times) = self.dialer.dial(limit).await?;
         if self.auto && matches!(conn, Conn::Tls(_)) && !conn.negotiated_h2() {
             self.chose_http1.store(true, Ordering::Relaxed);
@@ -125,6 +171,7 @@ impl Http2 {
             .initial_connection_window_size(CONNECTION_WINDOW)
             .max_header_list_size(MAX_HEADER_LIST)
             .enable_push(false)
+            .initial_max_send_streams(known.unwrap_or(STREAMS_BEFORE_SETTINGS))
             .handshake::<_, Bytes>(conn);
         let (send, connection) = match tokio::time::timeout(limit, handshake).await {
             Err(_) => return Err(DialError::Timeout),
@@ -138,15 +185,18 @@ impl Http2 {
             let _ = connection.await;
             ended.store(true, Ordering::Release);
         });
-        let shared = Shared { send, closed };
-        *self.live.lock().unwrap_or_else(PoisonError::into_inner) = Some(shared.clone());
-        Ok(Opened::H2(shared, Some(times)))
+        let shared = Shared { send, closed, streams: Arc::default() };
+        // The request that opened it takes a stream on it whatever the server allows.
+        let slot = shared.slot();
+        self.live.lock().unwrap_or_else(PoisonError::into_inner).push(shared);
+        Ok(Opened::H2(slot, Some(times)))
     }
 
-    /// Sends the request with `body` on `conn`, HEADERS and DATA handed over together, and
-    /// waits for the response head. A connection found closed before the request left is
-    /// marked so, and the next [`Http2::open`] opens another.
-    pub async fn request(&self, conn: Shared, body: Bytes) -> Result<Response<RecvStream>, SendError> {
+    /// Sends the request with `body` on the stream `slot` holds, HEADERS and DATA handed
+    /// over together, and waits for the response head. A connection found closed before the
+    /// request left is marked so, and [`Http2::open`] no longer uses it.
+    pub async fn request(&self, slot: &Slot, body: Bytes) -> Result<Response<RecvStream>, SendError> {
+        let conn = &slot.conn;
         let closed = |e: h2::Error| {
             conn.closed.store(true, Ordering::Release);
             SendError::NotSent(error_chain(&e))
