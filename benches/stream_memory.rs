@@ -7,7 +7,9 @@
 //! When oha (`cargo install oha --locked`) and GNU time are there, oha holds the same N
 //! streams against the same mock process, as the plain load tool's figure beside ours.
 //! A third set-up holds the streams over https (HTTP/1.1 through the same reader, against
-//! `relaybench mock --tls`): what TLS adds to an idle stream, as a ratio to plain HTTP's.
+//! `relaybench mock --tls`): what TLS adds to an idle stream, as a ratio to plain HTTP's. A
+//! fourth holds them over HTTP/2 on the same TLS mock, which takes 200 streams a connection,
+//! so relaybench opens a connection for each 200.
 //! Run: `cargo bench --bench stream_memory`.
 
 // criterion is not used here: one run's peak is the figure.
@@ -44,7 +46,12 @@ fn measure(runtime: &tokio::runtime::Runtime, label: &str, target: &str, streams
         return;
     };
     let r = done.report();
-    println!("{PEAK_LINE} {} {streams} {after}", if target.contains("https://") { "relaybench-tls" } else { "relaybench" });
+    let tool = match (target.contains("https://"), target.contains("http2")) {
+        (true, true) => "relaybench-h2",
+        (true, false) => "relaybench-tls",
+        _ => "relaybench",
+    };
+    println!("{PEAK_LINE} {tool} {streams} {after}");
     println!(
         "{label}: {streams} streams at once ({} ok): peak {} MiB, {:.1} KiB per stream above the {} MiB before",
         r.totals.by_outcome.get("ok").copied().unwrap_or(0),
@@ -95,7 +102,7 @@ const PEAK_LINE: &str = "#peak";
 /// the runtime, the binary).
 fn print_slopes(peaks: &[(String, u64, u64)]) {
     let mut slopes = Vec::new();
-    for tool in ["relaybench", "relaybench-tls", "oha"] {
+    for tool in ["relaybench", "relaybench-tls", "relaybench-h2", "oha"] {
         let mut runs: Vec<(u64, u64)> = peaks.iter().filter(|p| p.0 == tool).map(|p| (p.1, p.2)).collect();
         runs.sort_unstable();
         if let (Some(&(n1, p1)), Some(&(n2, p2))) = (runs.first(), runs.last()) {
@@ -107,9 +114,11 @@ fn print_slopes(peaks: &[(String, u64, u64)]) {
         }
     }
     let slope = |name| slopes.iter().find(|s| s.0 == name).map(|s| s.1);
-    if let (Some(plain), Some(tls)) = (slope("relaybench"), slope("relaybench-tls")) {
-        if plain > 0.0 {
-            println!("an idle https stream costs {:.2}x an idle plain-HTTP one", tls / plain);
+    if let Some(plain) = slope("relaybench").filter(|p| *p > 0.0) {
+        for (tool, what) in [("relaybench-tls", "an idle https stream"), ("relaybench-h2", "an idle HTTP/2 stream")] {
+            if let Some(s) = slope(tool) {
+                println!("{what} costs {:.2}x an idle plain-HTTP one", s / plain);
+            }
         }
     }
 }
@@ -119,12 +128,16 @@ fn main() {
         let (set_up, streams) = case.split_once(':').expect("case");
         let streams: usize = streams.parse().expect("streams");
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        if set_up == "tls" {
+        if set_up == "tls" || set_up == "h2" {
             std::env::set_var(KEY_ENV, KEY);
             let certs = std::env::temp_dir().join(format!("relaybench-memory-tls-{}", std::process::id()));
             let (mut mock, base_url, ca) = support::start_tls_mock(KEY, &["--ttft", "4s", "--tokens-per-s", "1000", "--jitter", "0"], None, &certs);
-            let relay = format!("{{base_url: \"{base_url}\", auth: x-api-key, api_key_env: {KEY_ENV}, tls: {{ca_file: \"{}\"}}}}", ca.display());
-            measure(&runtime, "client alone over https (HTTP/1.1, TLS mock in its own process)", &relay, streams);
+            let (alpn, label) = match set_up {
+                "h2" => ("http2", "client alone over HTTP/2 (TLS mock in its own process)"),
+                _ => ("http1", "client alone over https (HTTP/1.1, TLS mock in its own process)"),
+            };
+            let relay = format!("{{base_url: \"{base_url}\", auth: x-api-key, api_key_env: {KEY_ENV}, tls: {{ca_file: \"{}\", alpn: {alpn}}}}}", ca.display());
+            measure(&runtime, label, &relay, streams);
             let _ = mock.kill();
             let _ = mock.wait();
             let _ = std::fs::remove_dir_all(certs);
@@ -142,7 +155,7 @@ fn main() {
         return;
     }
     let mut peaks = Vec::new();
-    for case in ["client:1000", "client:10000", "tls:1000", "tls:10000", "both:1000", "both:4000"] {
+    for case in ["client:1000", "client:10000", "tls:1000", "tls:10000", "h2:1000", "h2:10000", "both:1000", "both:4000"] {
         let out = Command::new(std::env::current_exe().expect("bench path")).env(CASE_ENV, case).stderr(Stdio::inherit()).output().expect("case");
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             match line.strip_prefix(PEAK_LINE).map(|l| l.split_whitespace().collect::<Vec<_>>()) {

@@ -4,8 +4,9 @@
 # pinned to one core, each client in turn to the other, with the same streams in flight and
 # duration, three workloads (a Message; a stream sent all at once; a stream paced at 1 ms a
 # token), runs interleaved. relaybench checks every event it reads; wrk and h2load read the
-# bytes and check nothing. Prints requests/s and CPU seconds per 1,000 requests for each,
-# and relaybench's ratios to the peer.
+# bytes and check nothing. Prints requests/s and CPU seconds per 1,000 requests for each
+# (medians over the rounds), and relaybench's ratios to the peer: for CPU, the median and
+# range of each round's ratio (relaybench's run against the peer's run right after it).
 #
 # Needs: a release build (cargo build --release), wrk and h2load (Debian's wrk and
 # nghttp2-client), taskset (util-linux), GNU time, python3. Loopback only.
@@ -69,7 +70,7 @@ print(r["throughput"]["requests_per_s"], r["conformance"]["verdict"], r["totals"
 PY
 }
 
-printf '%-16s %-7s %10s %10s %8s %14s %14s %8s\n' workload peer "rb req/s" "peer req/s" "req x" "rb cpu/1k" "peer cpu/1k" "cpu x"
+printf '%-16s %-7s %10s %10s %8s %14s %14s %8s %11s\n' workload peer "rb req/s" "peer req/s" "req x" "rb cpu/1k" "peer cpu/1k" "cpu x" "cpu x range"
 for workload in "message 0ms 1000000 false" "stream-at-once 0ms 1000000 true" "stream-paced 0ms 1000 true"; do
     set -- $workload
     name=$1 ttft=$2 tps=$3 stream=$4
@@ -90,9 +91,13 @@ import statistics as st, sys
 name, peer, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
 rb, pr, rb_cpu, pr_cpu = ([float(x) for x in a.split()] for a in sys.argv[4:8])
 rb_rps, pr_rps = st.median(rb), st.median(pr)
-cpu_rb = st.median([c / (r * seconds) for c, r in zip(rb_cpu, rb)]) * 1000
-cpu_pr = st.median([c / (r * seconds) for c, r in zip(pr_cpu, pr)]) * 1000
-print(f"{name:<16} {peer:<7} {rb_rps:10.0f} {pr_rps:10.0f} {rb_rps / pr_rps:8.2f} {cpu_rb:14.3f} {cpu_pr:14.3f} {cpu_rb / cpu_pr:8.2f}")
+per_rb = [c / (r * seconds) * 1000 for c, r in zip(rb_cpu, rb)]
+per_pr = [c / (r * seconds) * 1000 for c, r in zip(pr_cpu, pr)]
+# Each round's ratio pairs relaybench's run with the peer's run straight after it, so a
+# drift of the machine's speed over minutes cancels; the median of those is the figure.
+ratios = sorted(a / b for a, b in zip(per_rb, per_pr))
+spread = f"{ratios[0]:.2f}-{ratios[-1]:.2f}"
+print(f"{name:<16} {peer:<7} {rb_rps:10.0f} {pr_rps:10.0f} {rb_rps / pr_rps:8.2f} {st.median(per_rb):14.3f} {st.median(per_pr):14.3f} {st.median(ratios):8.2f} {spread:>11}")
 PY
     done
     kill "$mock_pid"; wait "$mock_pid" 2>/dev/null || true
