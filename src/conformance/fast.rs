@@ -267,6 +267,7 @@ struct TypeOnly<'a> {
     kind: Cow<'a, str>,
 }
 
+/// `content_block_stop`'s data.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WireBlockStop<'a> {
@@ -275,6 +276,7 @@ struct WireBlockStop<'a> {
     index: u64,
 }
 
+/// `content_block_start`'s data, of a text block.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WireBlockStart<'a> {
@@ -285,6 +287,7 @@ struct WireBlockStart<'a> {
     content_block: TextBlock<'a>,
 }
 
+/// `message_start`'s data.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WireMessageStart<'a> {
@@ -321,6 +324,7 @@ pub struct StartMessage<'a> {
     pub usage: PlainUsage<'a>,
 }
 
+/// `message_delta`'s data.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WireMessageDelta<'a> {

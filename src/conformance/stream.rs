@@ -286,8 +286,9 @@ impl StreamChecker {
             }
             Plain::TextBlockStart { index, text } => {
                 self.in_order(event::CONTENT_BLOCK_START, raw);
+                self.start_index(Some(*index), raw);
                 let block = self.text_block(text, false);
-                self.place_block(Some(*index), block, raw);
+                self.place_block(Some(*index), block);
             }
             Plain::BlockStop { index } => {
                 self.in_order(event::CONTENT_BLOCK_STOP, raw);
@@ -411,12 +412,14 @@ impl StreamChecker {
     }
 
     fn block_start(&mut self, data: &Value, raw: &str) {
+        let index = data.get("index").and_then(Value::as_u64);
+        self.start_index(index, raw);
         let block = self.add_block(data.get("content_block").unwrap_or(&Value::Null), false, raw);
-        self.place_block(data.get("index").and_then(Value::as_u64), block, raw);
+        self.place_block(index, block);
     }
 
-    /// Puts a started block where its `index` says.
-    fn place_block(&mut self, index: Option<u64>, block: Block, raw: &str) {
+    /// Checks that a started block's `index` is the next one.
+    fn start_index(&mut self, index: Option<u64>, raw: &str) {
         if index != Some(self.blocks.len() as u64) {
             self.find(
                 Rule::BlockIndexNotSequential,
@@ -424,6 +427,10 @@ impl StreamChecker {
                 raw,
             );
         }
+    }
+
+    /// Puts a started block where its `index` says.
+    fn place_block(&mut self, index: Option<u64>, block: Block) {
         // Put the block where it claims to be, so the events that address it later are
         // judged on their own and one wrong index yields one finding. A gap is filled
         // with stopped placeholders; a repeated index restarts that slot.
