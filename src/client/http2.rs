@@ -145,11 +145,6 @@ impl Http2 {
         live.iter().find_map(Shared::claim)
     }
 
-    /// How many connections are open.
-    pub fn connections(&self) -> usize {
-        self.live.lock().unwrap_or_else(PoisonError::into_inner).iter().filter(|c| !c.closed.load(Ordering::Acquire)).count()
-    }
-
     /// A stream on a connection in use, or on a new one when none has room (one is opened
     /// at a time: the requests that wait for it take its streams first).
     pub async fn open(&self, limit: Duration) -> Result<Opened, DialError> {
