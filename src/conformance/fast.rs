@@ -207,16 +207,16 @@ fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, st
     Ok(Option::<Text<'de>>::deserialize(d)?.map(|t| t.0))
 }
 
+/// The counters of a usage read typed, as [`UsageCounts::from_value`] reads them from a
+/// tree: `input` is absent where a `message_delta` leaves it out.
+fn typed_counts(input: Option<u64>, output: u64, cache_read: Option<u64>, cache_creation: Option<u64>, by_lifetime: Option<&CacheCreation>) -> UsageCounts {
+    UsageCounts { input, output: Some(output), cache_read, cache_creation, cache_creation_1h: by_lifetime.map(|c| c.ephemeral_1h_input_tokens) }
+}
+
 impl PlainUsage<'_> {
     /// The token counters.
     pub fn counts(&self) -> UsageCounts {
-        UsageCounts {
-            input: Some(self.input_tokens),
-            output: Some(self.output_tokens),
-            cache_read: self.cache_read_input_tokens,
-            cache_creation: self.cache_creation_input_tokens,
-            cache_creation_1h: self.cache_creation.as_ref().map(|c| c.ephemeral_1h_input_tokens),
-        }
+        typed_counts(Some(self.input_tokens), self.output_tokens, self.cache_read_input_tokens, self.cache_creation_input_tokens, self.cache_creation.as_ref())
     }
 
     /// The channel's usage signals, as [`super::fingerprint::usage_signals`] reads them
@@ -257,6 +257,20 @@ pub enum Plain<'a> {
     MessageDelta(MessageDelta<'a>),
     /// `message_stop`.
     MessageStop,
+}
+
+impl Plain<'_> {
+    /// The event's name, which its data's `type` matched.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Plain::Ping => event::PING,
+            Plain::MessageStart(_) => event::MESSAGE_START,
+            Plain::TextBlockStart { .. } => event::CONTENT_BLOCK_START,
+            Plain::BlockStop { .. } => event::CONTENT_BLOCK_STOP,
+            Plain::MessageDelta(_) => event::MESSAGE_DELTA,
+            Plain::MessageStop => event::MESSAGE_STOP,
+        }
+    }
 }
 
 /// An event of no field but its `type`.
@@ -383,13 +397,7 @@ pub struct DeltaUsage {
 impl DeltaUsage {
     /// The token counters.
     pub fn counts(&self) -> UsageCounts {
-        UsageCounts {
-            input: self.input_tokens,
-            output: Some(self.output_tokens),
-            cache_read: self.cache_read_input_tokens,
-            cache_creation: self.cache_creation_input_tokens,
-            cache_creation_1h: self.cache_creation.as_ref().map(|c| c.ephemeral_1h_input_tokens),
-        }
+        typed_counts(self.input_tokens, self.output_tokens, self.cache_read_input_tokens, self.cache_creation_input_tokens, self.cache_creation.as_ref())
     }
 }
 

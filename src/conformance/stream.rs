@@ -117,7 +117,7 @@ pub struct StreamChecker {
     message_id: Option<String>,
     tool_ids: Vec<String>,
     /// The channel's signals in `message_start`'s usage.
-    start_usage: Option<[Option<String>; 3]>,
+    start_signals: Option<[Option<String>; 3]>,
     signature: Option<String>,
     /// The fingerprints, once the stream finished with a `message_start` in it.
     fingerprint: Option<super::fingerprint::Fingerprint>,
@@ -278,30 +278,21 @@ impl StreamChecker {
     /// [`StreamChecker::plain_delta`] for the other events of a text stream, named as
     /// their `type` (which [`super::fast::plain_event`] requires).
     fn plain_event(&mut self, raw: &str, plain: &Plain<'_>) {
+        // As for every event but ping in the full check.
+        if !matches!(plain, Plain::Ping) {
+            self.in_order(plain.name(), raw);
+        }
         match plain {
             Plain::Ping => {}
-            Plain::MessageStart(m) => {
-                self.in_order(event::MESSAGE_START, raw);
-                self.plain_message_start(m, raw);
-            }
+            Plain::MessageStart(m) => self.plain_message_start(m, raw),
             Plain::TextBlockStart { index, text } => {
-                self.in_order(event::CONTENT_BLOCK_START, raw);
                 self.start_index(Some(*index), raw);
                 let block = self.text_block(text, false);
                 self.place_block(Some(*index), block);
             }
-            Plain::BlockStop { index } => {
-                self.in_order(event::CONTENT_BLOCK_STOP, raw);
-                self.block_stop(Some(*index), raw);
-            }
-            Plain::MessageDelta(d) => {
-                self.in_order(event::MESSAGE_DELTA, raw);
-                self.plain_message_delta(d, raw);
-            }
-            Plain::MessageStop => {
-                self.in_order(event::MESSAGE_STOP, raw);
-                self.message_stop(raw);
-            }
+            Plain::BlockStop { index } => self.block_stop(Some(*index), raw),
+            Plain::MessageDelta(d) => self.plain_message_delta(d, raw),
+            Plain::MessageStop => self.message_stop(raw),
         }
         self.index += 1;
     }
@@ -325,7 +316,7 @@ impl StreamChecker {
         if counts.input == Some(0) && counts.input_total() == Some(0) && !self.iterations && !complete {
             self.find(Rule::InputTokensZero, "message_start usage.input_tokens is 0, with no cached input", raw);
         }
-        self.start_usage = Some(signals);
+        self.start_signals = Some(signals);
     }
 
     fn plain_message_start(&mut self, m: &StartMessage<'_>, raw: &str) {
@@ -603,7 +594,7 @@ impl StreamChecker {
         let mut fp = super::fingerprint::Fingerprint::from_parts(
             self.message_id.as_deref(),
             self.model.as_deref(),
-            self.start_usage.clone(),
+            self.start_signals.clone(),
             self.tool_ids.iter().map(String::as_str),
             self.signature.as_deref(),
         );
