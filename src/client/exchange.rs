@@ -21,7 +21,7 @@ use super::connect::DialConnector;
 use super::dial::{ConnectTimes, DialError, Dialer, TlsTarget};
 use super::host::{authority, url_host};
 use super::h1::Http1;
-use super::http2::{Http2, Opened, SendError};
+use super::http2::{Http2, Opened, SendError, Slot};
 use super::proxy::{Proxy, ProxyKind};
 use super::tls::{Alpn, TlsOptions};
 pub use super::target::{ApiKey, AuthStyle, ClientError, NetOptions, Target, Timeouts};
@@ -310,58 +310,76 @@ impl Client {
         let sent = Instant::now();
         let head_deadline = self.timeouts.ttfb.map_or(deadline, |t| (sent + t).min(deadline));
         let limit = self.timeouts.connect;
+        let at = Deadlines { start, head: head_deadline, total: deadline };
         if let Some(h2) = self.h2.as_ref().filter(|h2| !h2.chose_http1()) {
-            let mut tries = 0;
-            // The stream is held until its response is read, so the connection counts it.
-            let (response, _slot) = loop {
-                tries += 1;
-                let (slot, times) = match timeout_at(head_deadline, h2.open(limit)).await {
+            return self.over_h2(h2, None, body, at, facts, outcome).await;
+        }
+        // HTTP/1.1: an idle connection; in `auto`, a stream on an HTTP/2 connection the
+        // server has chosen since; or a new connection.
+        let (conn, times) = match self.h1.take_idle() {
+            Some(conn) => (conn, None),
+            None => {
+                if let Some((h2, slot)) = self.h2.as_ref().and_then(|h2| Some((h2, h2.claim()?))) {
+                    return self.over_h2(h2, Some((slot, None)), body, at, facts, outcome).await;
+                }
+                match timeout_at(head_deadline, self.h1.dial(limit)).await {
                     Err(_) => return late(outcome, head_deadline, deadline),
                     Ok(Err(e)) => return self.dial_failed(outcome, e),
-                    Ok(Ok(Opened::Http1(conn, times))) => return self.over_http1(conn, Some(times), body, start, deadline, head_deadline, facts, outcome).await,
-                    Ok(Ok(Opened::H2(slot, times))) => (slot, times),
-                };
-                record_connect(outcome, times);
-                match timeout_at(head_deadline, h2.request(&slot, body.clone())).await {
-                    Err(_) => return late(outcome, head_deadline, deadline),
-                    Ok(Ok(r)) => break (r, slot),
-                    // The server did not process it: the connection had closed before it
-                    // left (a GOAWAY, an idle timeout), or the stream was refused. It goes
-                    // again, as hyper's pool and RFC 9113 §8.7 send it, a few times at most.
-                    Ok(Err(SendError::NotSent(_) | SendError::Refused(_))) if tries < MAX_H2_TRIES => {}
-                    Ok(Err(SendError::NotSent(e) | SendError::Refused(e) | SendError::Failed(e))) => return outcome.fail(OutcomeKind::TransportError, e),
+                    Ok(Ok((conn, times))) => (conn, Some(times)),
                 }
-            };
-            outcome.h2 = true;
-            let (head, mut body) = response.into_parts();
-            return self.respond(head.status.as_u16(), head.headers, &mut body, start, deadline, facts, outcome).await;
-        }
-        let (conn, times) = match timeout_at(head_deadline, self.h1.connection(limit)).await {
-            Err(_) => return late(outcome, head_deadline, deadline),
-            Ok(Err(e)) => return self.dial_failed(outcome, e),
-            Ok(Ok(c)) => c,
+            }
         };
         if conn.negotiated_h2() {
-            // Only `auto` offers both, and it comes here once the server chose HTTP/1.1.
-            return self.connect_error(outcome, "the server chose HTTP/2 by ALPN after HTTP/1.1 on an earlier connection");
+            // Only `auto` offers both: the server chose HTTP/1.1 before and h2 now (an edge
+            // may choose per connection), so the connection joins the HTTP/2 ones.
+            let Some(h2) = self.h2.as_ref() else { return self.connect_error(outcome, "the server chose HTTP/2 by ALPN, which was not offered") };
+            let slot = match timeout_at(head_deadline, h2.adopt(conn, limit)).await {
+                Err(_) => return late(outcome, head_deadline, deadline),
+                Ok(Err(e)) => return self.dial_failed(outcome, e),
+                Ok(Ok(slot)) => slot,
+            };
+            return self.over_h2(h2, Some((slot, times)), body, at, facts, outcome).await;
         }
-        self.over_http1(conn, times, body, start, deadline, head_deadline, facts, outcome).await;
+        self.over_http1(conn, times, body, at, facts, outcome).await;
+    }
+
+    /// An exchange on a stream of a shared HTTP/2 connection: `first` if the caller holds
+    /// one, else one [`Http2::open`] finds. A request the server did not process goes again.
+    async fn over_h2(&self, h2: &Http2, mut first: Option<(Slot, Option<ConnectTimes>)>, body: Bytes, at: Deadlines, facts: Option<&RequestFacts>, outcome: &mut Outcome) {
+        let (head_deadline, deadline) = (at.head, at.total);
+        let mut tries = 0;
+        // The stream is held until its response is read, so the connection counts it.
+        let (response, _slot) = loop {
+            tries += 1;
+            let (slot, times) = match first.take() {
+                Some(held) => held,
+                None => match timeout_at(head_deadline, h2.open(self.timeouts.connect)).await {
+                    Err(_) => return late(outcome, head_deadline, deadline),
+                    Ok(Err(e)) => return self.dial_failed(outcome, e),
+                    Ok(Ok(Opened::Http1(conn, times))) => return self.over_http1(conn, Some(times), body, at, facts, outcome).await,
+                    Ok(Ok(Opened::H2(slot, times))) => (slot, times),
+                },
+            };
+            record_connect(outcome, times);
+            match timeout_at(head_deadline, h2.request(&slot, body.clone())).await {
+                Err(_) => return late(outcome, head_deadline, deadline),
+                Ok(Ok(r)) => break (r, slot),
+                // The server did not process it: the connection had closed before it
+                // left (a GOAWAY, an idle timeout), or the stream was refused. It goes
+                // again, as hyper's pool and RFC 9113 §8.7 send it, a few times at most.
+                Ok(Err(SendError::NotSent(_) | SendError::Refused(_))) if tries < MAX_H2_TRIES => {}
+                Ok(Err(SendError::NotSent(e) | SendError::Refused(e) | SendError::Failed(e))) => return outcome.fail(OutcomeKind::TransportError, e),
+            }
+        };
+        outcome.h2 = true;
+        let (head, mut body) = response.into_parts();
+        self.respond(head.status.as_u16(), head.headers, &mut body, at.start, deadline, facts, outcome).await;
     }
 
     /// The rest of an exchange on an HTTP/1.1 connection; the connection goes back to the
     /// pool if its response was read to a clean end.
-    #[allow(clippy::too_many_arguments)]
-    async fn over_http1(
-        &self,
-        mut conn: Conn,
-        times: Option<ConnectTimes>,
-        body: Bytes,
-        start: Instant,
-        deadline: Instant,
-        head_deadline: Instant,
-        facts: Option<&RequestFacts>,
-        outcome: &mut Outcome,
-    ) {
+    async fn over_http1(&self, mut conn: Conn, times: Option<ConnectTimes>, body: Bytes, at: Deadlines, facts: Option<&RequestFacts>, outcome: &mut Outcome) {
+        let (start, deadline, head_deadline) = (at.start, at.total, at.head);
         record_connect(outcome, times);
         let response = match timeout_at(head_deadline, self.h1.request(&mut conn, &body)).await {
             Err(_) => return late(outcome, head_deadline, deadline),
@@ -443,6 +461,14 @@ impl Client {
 }
 
 /// No response head by `head_deadline`: the time-to-first-byte limit's, or the request's.
+/// When a request started, when its head is due, and when it must be over.
+#[derive(Clone, Copy)]
+struct Deadlines {
+    start: Instant,
+    head: Instant,
+    total: Instant,
+}
+
 fn late(outcome: &mut Outcome, head_deadline: Instant, deadline: Instant) {
     if head_deadline < deadline {
         outcome.fail(OutcomeKind::TtfbTimeout, "no response head within the time-to-first-byte limit")

@@ -78,17 +78,13 @@ impl Http1 {
         Http1 { dialer, head, close, idle: Mutex::default() }
     }
 
-    /// An idle connection, or a new one with what opening it took.
-    pub async fn connection(&self, limit: Duration) -> Result<(Conn, Option<ConnectTimes>), DialError> {
-        if let Some(conn) = self.take_idle() {
-            return Ok((conn, None));
-        }
-        let (conn, times) = self.dialer.dial(limit).await?;
-        Ok((conn, Some(times)))
+    /// A new connection, with what opening it took.
+    pub async fn dial(&self, limit: Duration) -> Result<(Conn, ConnectTimes), DialError> {
+        self.dialer.dial(limit).await
     }
 
     /// The newest idle connection the server has not closed.
-    fn take_idle(&self) -> Option<Conn> {
+    pub fn take_idle(&self) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         while let Some((mut conn, since)) = idle.pop() {
             if since.elapsed() > IDLE_LIMIT {

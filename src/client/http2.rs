@@ -139,7 +139,7 @@ impl Http2 {
 
     /// A stream on the first open connection with room for one; closed connections are
     /// forgotten.
-    fn claim(&self) -> Option<Slot> {
+    pub fn claim(&self) -> Option<Slot> {
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         live.retain(|c| !c.closed.load(Ordering::Acquire));
         live.iter().find_map(Shared::claim)
@@ -155,12 +155,20 @@ impl Http2 {
         if let Some(slot) = self.claim() {
             return Ok(Opened::H2(slot, None));
         }
-        let known = self.live.lock().unwrap_or_else(PoisonError::into_inner).iter().map(|c| c.send.current_max_send_streams()).min();
         let (conn, times) = self.dialer.dial(limit).await?;
         if self.auto && matches!(conn, Conn::Tls(_)) && !conn.negotiated_h2() {
             self.chose_http1.store(true, Ordering::Relaxed);
             return Ok(Opened::Http1(conn, times));
         }
+        Ok(Opened::H2(self.adopt(conn, limit).await?, Some(times)))
+    }
+
+    /// Starts HTTP/2 on a connection just opened, keeps it for the requests to come, and
+    /// gives the request that opened it a stream on it, whatever the server allows. In
+    /// `auto`, a connection the HTTP/1.1 side opened comes here when the server chose h2
+    /// on it: an edge may choose per connection.
+    pub async fn adopt(&self, conn: Conn, limit: Duration) -> Result<Slot, DialError> {
+        let known = self.live.lock().unwrap_or_else(PoisonError::into_inner).iter().map(|c| c.send.current_max_send_streams()).min();
         let handshake = h2::client::Builder::new()
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
@@ -181,10 +189,9 @@ impl Http2 {
             ended.store(true, Ordering::Release);
         });
         let shared = Shared { send, closed, streams: Arc::default() };
-        // The request that opened it takes a stream on it whatever the server allows.
         let slot = shared.slot();
         self.live.lock().unwrap_or_else(PoisonError::into_inner).push(shared);
-        Ok(Opened::H2(slot, Some(times)))
+        Ok(slot)
     }
 
     /// Sends the request with `body` on the stream `slot` holds, HEADERS and DATA handed
