@@ -309,71 +309,103 @@ impl Client {
     async fn exchange(&self, body: Bytes, start: Instant, deadline: Instant, facts: Option<&RequestFacts>, outcome: &mut Outcome) {
         let sent = Instant::now();
         let head_deadline = self.timeouts.ttfb.map_or(deadline, |t| (sent + t).min(deadline));
-        let limit = self.timeouts.connect;
         let at = Deadlines { start, head: head_deadline, total: deadline };
-        if let Some(h2) = self.h2.as_ref().filter(|h2| !h2.chose_http1()) {
-            return self.over_h2(h2, None, body, at, facts, outcome).await;
+        // One await of each way: each call site would keep its own state in this future.
+        match self.route(at, outcome).await {
+            Some(Route::H2(h2, slot, times)) => self.over_h2(h2, slot, times, body, at, facts, outcome).await,
+            Some(Route::Http1(conn, times)) => self.over_http1(conn, times, body, at, facts, outcome).await,
+            None => {}
         }
-        // HTTP/1.1: an idle connection; in `auto`, a stream on an HTTP/2 connection the
-        // server has chosen since; or a new connection.
-        let (conn, times) = match self.h1.take_idle() {
-            Some(conn) => (conn, None),
-            None => {
-                if let Some((h2, slot)) = self.h2.as_ref().and_then(|h2| Some((h2, h2.claim()?))) {
-                    return self.over_h2(h2, Some((slot, None)), body, at, facts, outcome).await;
-                }
-                match timeout_at(head_deadline, self.h1.dial(limit)).await {
-                    Err(_) => return late(outcome, head_deadline, deadline),
-                    Ok(Err(e)) => return self.dial_failed(outcome, e),
-                    Ok(Ok((conn, times))) => (conn, Some(times)),
-                }
-            }
-        };
-        if conn.negotiated_h2() {
-            // Only `auto` offers both: the server chose HTTP/1.1 before and h2 now (an edge
-            // may choose per connection), so the connection joins the HTTP/2 ones.
-            let Some(h2) = self.h2.as_ref() else { return self.connect_error(outcome, "the server chose HTTP/2 by ALPN, which was not offered") };
-            let slot = match timeout_at(head_deadline, h2.adopt(conn, limit)).await {
-                Err(_) => return late(outcome, head_deadline, deadline),
-                Ok(Err(e)) => return self.dial_failed(outcome, e),
-                Ok(Ok(slot)) => slot,
-            };
-            return self.over_h2(h2, Some((slot, times)), body, at, facts, outcome).await;
-        }
-        self.over_http1(conn, times, body, at, facts, outcome).await;
     }
 
-    /// An exchange on a stream of a shared HTTP/2 connection: `first` if the caller holds
-    /// one, else one [`Http2::open`] finds. A request the server did not process goes again.
-    async fn over_h2(&self, h2: &Http2, mut first: Option<(Slot, Option<ConnectTimes>)>, body: Bytes, at: Deadlines, facts: Option<&RequestFacts>, outcome: &mut Outcome) {
-        let (head_deadline, deadline) = (at.head, at.total);
-        let mut tries = 0;
-        // The stream is held until its response is read, so the connection counts it.
-        let (response, _slot) = loop {
-            tries += 1;
-            let (slot, times) = match first.take() {
-                Some(held) => held,
-                None => match timeout_at(head_deadline, h2.open(self.timeouts.connect)).await {
-                    Err(_) => return late(outcome, head_deadline, deadline),
-                    Ok(Err(e)) => return self.dial_failed(outcome, e),
-                    Ok(Ok(Opened::Http1(conn, times))) => return self.over_http1(conn, Some(times), body, at, facts, outcome).await,
-                    Ok(Ok(Opened::H2(slot, times))) => (slot, times),
-                },
+    /// The way a request goes out: a stream on an HTTP/2 connection unless `auto`'s server
+    /// chose HTTP/1.1. Then it takes an idle HTTP/1.1 connection, else a free stream on an
+    /// HTTP/2 connection the server has chosen since, else a new connection. None when
+    /// none could be had (the outcome says why).
+    async fn route(&self, at: Deadlines, outcome: &mut Outcome) -> Option<Route<'_>> {
+        let limit = self.timeouts.connect;
+        if let Some(h2) = self.h2.as_ref().filter(|h2| !h2.chose_http1()) {
+            return match self.settle(outcome, at, timeout_at(at.head, h2.open(limit)).await)? {
+                Opened::H2(slot, times) => Some(Route::H2(h2, slot, times)),
+                Opened::Http1(conn, times) => Some(Route::Http1(conn, Some(times))),
             };
-            record_connect(outcome, times);
-            match timeout_at(head_deadline, h2.request(&slot, body.clone())).await {
-                Err(_) => return late(outcome, head_deadline, deadline),
-                Ok(Ok(r)) => break (r, slot),
-                // The server did not process it: the connection had closed before it
-                // left (a GOAWAY, an idle timeout), or the stream was refused. It goes
-                // again, as hyper's pool and RFC 9113 §8.7 send it, a few times at most.
-                Ok(Err(SendError::NotSent(_) | SendError::Refused(_))) if tries < MAX_H2_TRIES => {}
-                Ok(Err(SendError::NotSent(e) | SendError::Refused(e) | SendError::Failed(e))) => return outcome.fail(OutcomeKind::TransportError, e),
-            }
+        }
+        if let Some(conn) = self.h1.take_idle() {
+            return Some(Route::Http1(conn, None));
+        }
+        if let Some((h2, slot)) = self.h2.as_ref().and_then(|h2| Some((h2, h2.claim()?))) {
+            return Some(Route::H2(h2, slot, None));
+        }
+        let (conn, times) = self.settle(outcome, at, timeout_at(at.head, self.h1.dial(limit)).await)?;
+        if !conn.negotiated_h2() {
+            return Some(Route::Http1(conn, Some(times)));
+        }
+        // Only `auto` offers both: the server chose HTTP/1.1 before and h2 now (an edge may
+        // choose per connection), so the connection joins the HTTP/2 ones.
+        let Some(h2) = self.h2.as_ref() else {
+            self.connect_error(outcome, "the server chose HTTP/2 by ALPN, which was not offered");
+            return None;
         };
+        let slot = self.settle(outcome, at, timeout_at(at.head, h2.adopt(conn, limit)).await)?;
+        Some(Route::H2(h2, slot, Some(times)))
+    }
+
+    /// What a connection step gave, or None with the outcome saying why it gave nothing.
+    fn settle<T>(&self, outcome: &mut Outcome, at: Deadlines, step: Result<Result<T, DialError>, tokio::time::error::Elapsed>) -> Option<T> {
+        match step {
+            Err(_) => late(outcome, at),
+            Ok(Err(e)) => self.dial_failed(outcome, e),
+            Ok(Ok(done)) => return Some(done),
+        }
+        None
+    }
+
+    /// An exchange on a stream of a shared HTTP/2 connection.
+    #[allow(clippy::too_many_arguments)]
+    async fn over_h2(&self, h2: &Http2, slot: Slot, times: Option<ConnectTimes>, body: Bytes, at: Deadlines, facts: Option<&RequestFacts>, outcome: &mut Outcome) {
+        // The stream is held until its response is read, so the connection counts it.
+        let Some((response, _slot)) = self.h2_head(h2, slot, times, body, at, facts, outcome).await else { return };
         outcome.h2 = true;
         let (head, mut body) = response.into_parts();
-        self.respond(head.status.as_u16(), head.headers, &mut body, at.start, deadline, facts, outcome).await;
+        self.respond(head.status.as_u16(), head.headers, &mut body, at.start, at.total, facts, outcome).await;
+    }
+
+    /// Sends a request on `slot` and waits for its response head. A request the server
+    /// did not process goes again on a stream [`Http2::open`] finds, as hyper's pool and
+    /// RFC 9113 §8.7 send it, a few times at most. None when the outcome is settled.
+    #[allow(clippy::too_many_arguments)]
+    async fn h2_head(&self, h2: &Http2, slot: Slot, times: Option<ConnectTimes>, body: Bytes, at: Deadlines, facts: Option<&RequestFacts>, outcome: &mut Outcome) -> Option<(http::Response<h2::RecvStream>, Slot)> {
+        let mut next = (slot, times);
+        for tries in 1.. {
+            let (slot, times) = next;
+            record_connect(outcome, times);
+            match timeout_at(at.head, h2.request(&slot, body.clone())).await {
+                Err(_) => {
+                    late(outcome, at);
+                    return None;
+                }
+                Ok(Ok(r)) => return Some((r, slot)),
+                // The connection had closed before it left (a GOAWAY, an idle timeout),
+                // or the stream was refused.
+                Ok(Err(SendError::NotSent(_) | SendError::Refused(_))) if tries < MAX_H2_TRIES => {}
+                Ok(Err(SendError::NotSent(e) | SendError::Refused(e) | SendError::Failed(e))) => {
+                    outcome.fail(OutcomeKind::TransportError, e);
+                    return None;
+                }
+            }
+            drop(slot);
+            // The rare way, boxed: inline, a retry's dial would be part of every request's
+            // state, and the HTTP/1.1 way's too.
+            next = match self.settle(outcome, at, timeout_at(at.head, Box::pin(h2.open(self.timeouts.connect))).await)? {
+                Opened::H2(slot, times) => (slot, times),
+                // `auto`, and the server chose HTTP/1.1 on the new connection.
+                Opened::Http1(conn, times) => {
+                    Box::pin(self.over_http1(conn, Some(times), body, at, facts, outcome)).await;
+                    return None;
+                }
+            };
+        }
+        None
     }
 
     /// The rest of an exchange on an HTTP/1.1 connection; the connection goes back to the
@@ -382,7 +414,7 @@ impl Client {
         let (start, deadline, head_deadline) = (at.start, at.total, at.head);
         record_connect(outcome, times);
         let response = match timeout_at(head_deadline, self.h1.request(&mut conn, &body)).await {
-            Err(_) => return late(outcome, head_deadline, deadline),
+            Err(_) => return late(outcome, at),
             Ok(Err(e)) => return outcome.fail(OutcomeKind::TransportError, e),
             Ok(Ok(r)) => r,
         };
@@ -461,6 +493,13 @@ impl Client {
 }
 
 /// No response head by `head_deadline`: the time-to-first-byte limit's, or the request's.
+/// Where [`Client::route`] sends a request: a stream on a shared HTTP/2 connection or an
+/// HTTP/1.1 connection, with what opening the connection took if this request opened it.
+enum Route<'a> {
+    H2(&'a Http2, Slot, Option<ConnectTimes>),
+    Http1(Conn, Option<ConnectTimes>),
+}
+
 /// When a request started, when its head is due, and when it must be over.
 #[derive(Clone, Copy)]
 struct Deadlines {
@@ -469,8 +508,8 @@ struct Deadlines {
     total: Instant,
 }
 
-fn late(outcome: &mut Outcome, head_deadline: Instant, deadline: Instant) {
-    if head_deadline < deadline {
+fn late(outcome: &mut Outcome, at: Deadlines) {
+    if at.head < at.total {
         outcome.fail(OutcomeKind::TtfbTimeout, "no response head within the time-to-first-byte limit")
     } else {
         outcome.fail(OutcomeKind::Timeout, "no response head before the time limit")
