@@ -177,6 +177,16 @@ pub fn compact_histogram() -> Histogram<u64> {
     Histogram::new(3).unwrap_or_else(|_| new_histogram())
 }
 
+/// Adds `other` into `h`; values past a full-range histogram's bounds saturate, as
+/// values recorded there one by one do.
+fn add_saturating(h: &mut Histogram<u64>, other: &Histogram<u64>) {
+    if h.add(other).is_err() {
+        for v in other.iter_recorded() {
+            h.saturating_record_n(v.value_iterated_to(), v.count_at_value());
+        }
+    }
+}
+
 /// Significant figures of the per-second histograms: 1% is finer than a second's median
 /// moves, and keeps a second that saw a thousand streams a few hundred bytes in a report.
 pub const SECOND_SIGFIG: u8 = 2;
@@ -346,6 +356,15 @@ impl Recorder {
 
     /// Folds one outcome in.
     pub fn record(&mut self, o: &Outcome) {
+        self.record_counts(o);
+        self.record_histograms(o);
+    }
+
+    /// Folds one outcome's counters in, and not its timings: for a recorder whose
+    /// histograms are the sum of finer ones, added at the end with
+    /// [`Recorder::add_histograms`]. A full-range histogram spans a quarter of a megabyte,
+    /// so each record in one is a cache miss; the collector's finer ones are compact.
+    pub fn record_counts(&mut self, o: &Outcome) {
         self.requests += 1;
         self.streamed += u64::from(o.stream);
         self.connections += u64::from(o.connect.is_some());
@@ -366,6 +385,18 @@ impl Recorder {
         for (rule, n) in &o.unkept_findings {
             *self.findings.entry(rule.id().to_owned()).or_default() += n;
         }
+        self.retries.record(o);
+        let used = token_use(o);
+        self.tokens.add(&used);
+        if o.kind != OutcomeKind::Ok {
+            self.tokens_failed.add(&used);
+        }
+        if o.retried_for.is_some() {
+            self.tokens_retried.add(&used);
+        }
+    }
+
+    fn record_histograms(&mut self, o: &Outcome) {
         let micros = |d: std::time::Duration| d.as_micros().min(u128::from(u64::MAX)) as u64;
         if let Some(d) = o.send_lag {
             self.add(Metric::SendLag, micros(d));
@@ -395,13 +426,7 @@ impl Recorder {
             self.add_n(Metric::Itl, micros(gap), u64::from(n));
         }
         if let Some(rest) = &o.itl_rest {
-            let h = &mut self.histograms[Metric::Itl as usize];
-            // Gaps past the bounds of a full-range histogram saturate, as single ones do.
-            if h.add(rest).is_err() {
-                for v in rest.iter_recorded() {
-                    h.saturating_record_n(v.value_iterated_to(), v.count_at_value());
-                }
-            }
+            add_saturating(&mut self.histograms[Metric::Itl as usize], rest);
         }
         if o.status.is_some() {
             self.add(Metric::E2e, micros(o.e2e));
@@ -411,15 +436,6 @@ impl Recorder {
         }
         if let Some(d) = o.effective {
             self.add(Metric::E2eEffective, micros(d));
-        }
-        self.retries.record(o);
-        let used = token_use(o);
-        self.tokens.add(&used);
-        if o.kind != OutcomeKind::Ok {
-            self.tokens_failed.add(&used);
-        }
-        if o.retried_for.is_some() {
-            self.tokens_retried.add(&used);
         }
         if let (Some(tokens), 1..) = (o.output_tokens, o.content_deltas) {
             self.add(Metric::TokensPerDelta, tokens * 1000 / o.content_deltas);
@@ -432,6 +448,15 @@ impl Recorder {
                 let rate = (tokens - 1) as f64 / decode.as_secs_f64();
                 self.add(Metric::OutputTokensPerS, (rate * 1000.0).round() as u64);
             }
+        }
+    }
+
+
+    /// Adds the histograms of `other` into `self`'s, and nothing else: a value past a
+    /// full-range histogram's bounds saturates, as one recorded there does.
+    pub fn add_histograms(&mut self, other: &Recorder) {
+        for (mine, theirs) in self.histograms.iter_mut().zip(&other.histograms) {
+            add_saturating(mine, theirs);
         }
     }
 

@@ -513,7 +513,8 @@ pub async fn collect(
             c.captures.push((name.clone(), raw));
             name
         });
-        c.recorder.record(&o);
+        // Its timings are the modes' added at the end: every outcome has one mode.
+        c.recorder.record_counts(&o);
         if let Some(date) = &o.server_date {
             c.clock.observe(date);
         }
@@ -593,6 +594,9 @@ pub async fn collect(
             c.examples.push(Example { request: c.recorder.requests, outcome: o, capture, at_s });
         }
     }
+    for mode in &c.by_stream {
+        c.recorder.add_histograms(&mode.recorder);
+    }
     c.limits = limits.summary().clone();
     for (template, finding) in compare_twins(&twins, &input_totals, &names) {
         *c.recorder.findings.entry(finding.rule.id().to_owned()).or_default() += 1;
@@ -608,6 +612,39 @@ pub async fn collect(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_runs_timings_are_its_modes_added_up() {
+        use std::time::Duration;
+        let (send, receive) = mpsc::unbounded_channel();
+        let mut alone = Recorder::default();
+        for i in 0..200u64 {
+            let mut o = Outcome::new((i % 2) as usize, i % 3 != 0);
+            o.status = Some(if i % 7 == 0 { 529 } else { 200 });
+            o.kind = if i % 7 == 0 { OutcomeKind::HttpError } else { OutcomeKind::Ok };
+            o.ttfb = Some(Duration::from_micros(100 + i * 13));
+            o.ttft = Some(Duration::from_micros(300 + i * 17));
+            o.itl = vec![(Duration::ZERO, 5), (Duration::from_micros(40 + i), 3)];
+            o.output_tokens = Some(9);
+            o.content_deltas = 9;
+            o.decode = Some(Duration::from_micros(900 + i));
+            // Past a full-range histogram's bounds (2^40 µs): saturated either way.
+            o.e2e = Duration::from_micros(if i == 5 { 1 << 41 } else { 2_000 + i * 31 });
+            alone.record(&o);
+            send.send(o).expect("open");
+        }
+        drop(send);
+        let sinks = Sinks { captures: std::sync::Arc::new(Captures::new(crate::scenario::CaptureMode::None)), records: None, phase: "p".into(), exporter: None };
+        let c = collect(vec!["a".into(), "b".into()], Vec::new(), None, tokio::time::Instant::now(), sinks, receive).await;
+        assert_eq!(c.recorder.requests, 200);
+        for m in crate::metrics::Metric::ALL {
+            let (ours, theirs) = (c.recorder.histogram(m), alone.histogram(m));
+            assert_eq!(ours.len(), theirs.len(), "{}", m.id());
+            let values = |h: &hdrhistogram::Histogram<u64>| h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect::<Vec<_>>();
+            assert_eq!(values(ours), values(theirs), "{}", m.id());
+        }
+        assert!(c.recorder.histogram(crate::metrics::Metric::E2e).max() >= 1 << 40);
+    }
 
     #[test]
     fn a_second_counts_every_stream_whether_kept_as_samples_or_spilled() {
