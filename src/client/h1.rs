@@ -209,8 +209,20 @@ async fn read_head(conn: &mut Conn, mut buf: Vec<u8>, mut now: Instant) -> Resul
     loop {
         if !fresh {
             let read;
+            let mut whole = None;
             (read, now) = read_some(conn, |bytes, now| {
-                buf.extend_from_slice(bytes);
+                // The usual case, a final head whole in the first read, is parsed where it
+                // lies, and only the body's bytes after it are kept: a stream sent at once
+                // is not copied whole and then moved up by the head's length.
+                let head = if buf.is_empty() { parse_head(bytes).ok().flatten() } else { None };
+                match head {
+                    Some(head) if !informational_status(head.1) => {
+                        buf.extend_from_slice(&bytes[head.0..]);
+                        whole = Some(head);
+                    }
+                    // Anything else (1xx, a part, an error) the loop below reads from `buf`.
+                    _ => buf.extend_from_slice(bytes),
+                }
                 (bytes.len(), now)
             })
             .await
@@ -218,24 +230,21 @@ async fn read_head(conn: &mut Conn, mut buf: Vec<u8>, mut now: Instant) -> Resul
             if read == 0 {
                 return Err("connection closed before a response head".to_owned());
             }
+            if let Some((_, status, headers, version)) = whole {
+                return with_body(conn, status, headers, version, buf, now);
+            }
         }
         fresh = false;
         while let Some((used, status, headers, version)) = parse_head(&buf)? {
             buf.drain(..used);
-            if (100..200).contains(&status) && status != 101 {
+            if informational_status(status) {
                 informational += 1;
                 if informational > MAX_INFORMATIONAL {
                     return Err(format!("more than {MAX_INFORMATIONAL} informational (1xx) heads before the response"));
                 }
                 continue;
             }
-            if status == 101 {
-                return Err("the server switched protocols (101)".into());
-            }
-            let (framing, keep_alive) = framing(status, &headers, version)?;
-            let finished = matches!(framing, Framing::Length(0));
-            let state = BodyState { framing, finished, clean: true, keep_alive };
-            return Ok(Response { status, headers, body: Body { stream: conn, leftover: buf, leftover_at: now, state } });
+            return with_body(conn, status, headers, version, buf, now);
         }
         // One limit, however the bytes arrive: a partial head this long is refused here, a
         // whole one in parse_head.
@@ -243,6 +252,23 @@ async fn read_head(conn: &mut Conn, mut buf: Vec<u8>, mut now: Instant) -> Resul
             return Err(format!("response head larger than {MAX_HEAD} bytes"));
         }
     }
+}
+
+/// A 1xx status other than 101: a head to skip, the response follows it.
+fn informational_status(status: u16) -> bool {
+    (100..200).contains(&status) && status != 101
+}
+
+/// The response whose final head was read, with the body's bytes read after it
+/// (`leftover`, at `now`).
+fn with_body(conn: &mut Conn, status: u16, headers: Headers, version: u8, leftover: Vec<u8>, now: Instant) -> Result<Response<'_>, String> {
+    if status == 101 {
+        return Err("the server switched protocols (101)".into());
+    }
+    let (framing, keep_alive) = framing(status, &headers, version)?;
+    let finished = matches!(framing, Framing::Length(0));
+    let state = BodyState { framing, finished, clean: true, keep_alive };
+    Ok(Response { status, headers, body: Body { stream: conn, leftover, leftover_at: now, state } })
 }
 
 /// A complete head at the start of `buf`: its length, status, headers and minor version.
