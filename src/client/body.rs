@@ -343,7 +343,8 @@ impl StreamObserver {
                     outcome.ttft = Some(now - start);
                     self.first_content = Some(now);
                 }
-                Some(last) => outcome.push_itl(now - last),
+                // Events of one read share its time: most gaps of a stream sent at once are zero.
+                Some(last) => outcome.push_itl(if now == last { Duration::ZERO } else { now - last }),
             }
             self.last_content = Some(now);
         }

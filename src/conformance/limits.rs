@@ -128,7 +128,7 @@ impl RateLimits {
             slot.get_or_insert(value);
         }
         fn trimmed(v: Option<&[u8]>) -> Option<&str> {
-            v.and_then(visible_ascii).map(str::trim)
+            v.and_then(visible_ascii).map(str::trim_ascii)
         }
         let text = |v: Option<&[u8]>| trimmed(v).map(|v| crate::text::cut(v.to_owned()));
         let number = |v: Option<&[u8]>| trimmed(v).and_then(|v| v.parse::<u64>().ok());
