@@ -357,8 +357,7 @@ impl Fingerprint {
 }
 
 fn is_uuid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12]) && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
+    s.split('-').map(str::len).eq([8, 4, 4, 4, 12]) && s.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit())
 }
 
 fn message_id_shape(id: &str) -> Shape {
