@@ -131,6 +131,15 @@ fn bench(c: &mut Criterion) {
             fp
         })
     });
+    // The rate-limit fields of every answer, as the API sends them (reset times in RFC 3339).
+    let mut limits: Vec<(String, String)> = vec![("request-id".into(), "req_011CSHoEeqs5C35K2UUqR7Fy".into()), ("content-type".into(), "application/json".into())];
+    for dimension in ["requests", "tokens", "input-tokens", "output-tokens"] {
+        for (part, value) in [("limit", "400000"), ("remaining", "399000"), ("reset", "2026-12-07T05:40:12Z")] {
+            limits.push((format!("anthropic-ratelimit-{dimension}-{part}"), value.into()));
+        }
+    }
+    let head: relaybench::headers::Headers = limits.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
+    group.bench_function("read a head's rate limits", |b| b.iter(|| relaybench::conformance::limits::RateLimits::from_headers(black_box(&head), 1.0e9)));
     group.finish();
 }
 

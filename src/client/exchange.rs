@@ -375,8 +375,9 @@ impl Client {
     /// RFC 9113 §8.7 send it, a few times at most. None when the outcome is settled.
     #[allow(clippy::too_many_arguments)]
     async fn h2_head(&self, h2: &Http2, slot: Slot, times: Option<ConnectTimes>, body: Bytes, at: Deadlines, facts: Option<&RequestFacts>, outcome: &mut Outcome) -> Option<(http::Response<h2::RecvStream>, Slot)> {
-        let mut next = (slot, times);
-        for tries in 1.. {
+        let (mut next, mut tries) = ((slot, times), 0);
+        loop {
+            tries += 1;
             let (slot, times) = next;
             record_connect(outcome, times);
             match timeout_at(at.head, h2.request(&slot, body.clone())).await {
@@ -405,7 +406,6 @@ impl Client {
                 }
             };
         }
-        None
     }
 
     /// The rest of an exchange on an HTTP/1.1 connection; the connection goes back to the
