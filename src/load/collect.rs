@@ -475,7 +475,7 @@ pub async fn collect(
     goodput: Option<GoodputSpec>,
     run_start: tokio::time::Instant,
     sinks: Sinks,
-    mut outcomes: mpsc::UnboundedReceiver<Outcome>,
+    mut outcomes: mpsc::UnboundedReceiver<Box<Outcome>>,
 ) -> Collected {
     let templates = names.len();
     let mut c = Collected {
@@ -591,7 +591,7 @@ pub async fn collect(
             }
         }
         if o.kind != OutcomeKind::Ok && c.examples.len() < MAX_EXAMPLES {
-            c.examples.push(Example { request: c.recorder.requests, outcome: o, capture, at_s });
+            c.examples.push(Example { request: c.recorder.requests, outcome: *o, capture, at_s });
         }
     }
     for mode in &c.by_stream {
@@ -631,7 +631,7 @@ mod tests {
             // Past a full-range histogram's bounds (2^40 µs): saturated either way.
             o.e2e = Duration::from_micros(if i == 5 { 1 << 41 } else { 2_000 + i * 31 });
             alone.record(&o);
-            send.send(o).expect("open");
+            send.send(Box::new(o)).expect("open");
         }
         drop(send);
         let sinks = Sinks { captures: std::sync::Arc::new(Captures::new(crate::scenario::CaptureMode::None)), records: None, phase: "p".into(), exporter: None };

@@ -93,7 +93,7 @@ pub struct Wiring {
     /// Asked to stop by a signal or the fail-fast gate.
     pub stop: Arc<Stop>,
     /// Where outcomes go (the collector).
-    pub outcomes: mpsc::UnboundedSender<Outcome>,
+    pub outcomes: mpsc::UnboundedSender<Box<Outcome>>,
     /// Live progress counters.
     pub live: Arc<progress::Live>,
     /// Seed of the generated parts of bodies; each loop of a run has its own, so no two
@@ -117,7 +117,7 @@ impl Wiring {
         requests: Arc<[PreparedRequest]>,
         picker: Picker,
         stop: Arc<Stop>,
-        outcomes: mpsc::UnboundedSender<Outcome>,
+        outcomes: mpsc::UnboundedSender<Box<Outcome>>,
         live: Arc<progress::Live>,
         body_seed: u64,
     ) -> Wiring {
@@ -159,7 +159,7 @@ impl Wiring {
     /// when the collector is gone). A retry is a request of its own: it holds the open
     /// loop's in-flight slot like the first, and is measured from when it was sent, while
     /// the last attempt's `effective` runs from the first attempt's start.
-    async fn attempts(&self, n: u64, index: usize, built: Built, start: Instant, send_lag: Option<Duration>, keep_reply: bool) -> Option<Outcome> {
+    async fn attempts(&self, n: u64, index: usize, built: Built, start: Instant, send_lag: Option<Duration>, keep_reply: bool) -> Option<Box<Outcome>> {
         let Some(policy) = &self.retry else {
             let mut outcome = self.execute(index, built, start, send_lag, keep_reply).await;
             outcome.arrival = Some(n);
@@ -169,9 +169,10 @@ impl Wiring {
         let mut rng = Rng::derive(self.body_seed ^ 0x7265_7472_7921, n);
         let (mut attempt_start, mut lag) = (start, send_lag);
         for taken in 0.. {
-            // Boxed: kept across the wait before a retry, an inline outcome would sit beside
-            // the request's future in every task, 0.9 KB of each idle stream.
-            let mut outcome = Box::new(self.execute(index, built.clone(), attempt_start, lag, keep_reply).await);
+            // Boxed (as every outcome is): kept across the wait before a retry, an inline
+            // outcome would sit beside the request's future in every task, 0.9 KB of each
+            // idle stream.
+            let mut outcome = self.execute(index, built.clone(), attempt_start, lag, keep_reply).await;
             outcome.attempt = Some(taken + 1);
             outcome.arrival = Some(n);
             let retry = policy.decide(&outcome, taken, &mut rng).filter(|_| !self.stop.is_stopped());
@@ -185,14 +186,14 @@ impl Wiring {
             match retry.filter(|_| waited) {
                 Some((cause, _)) => {
                     outcome.retried_for = Some(cause.id());
-                    if !self.report(*outcome) {
+                    if !self.report(outcome) {
                         return None;
                     }
                     (attempt_start, lag) = (Instant::now(), None);
                 }
                 None => {
                     outcome.effective = Some(start.elapsed());
-                    return Some(*outcome);
+                    return Some(outcome);
                 }
             }
         }
@@ -201,17 +202,12 @@ impl Wiring {
 
     /// Sends `built` for template `index`, held to the template's facts with the
     /// request's own `max_tokens`; `keep_reply` keeps the reply's text (a turn).
-    async fn execute(&self, index: usize, built: Built, start: Instant, send_lag: Option<Duration>, keep_reply: bool) -> Outcome {
+    async fn execute(&self, index: usize, built: Built, start: Instant, send_lag: Option<Duration>, keep_reply: bool) -> Box<Outcome> {
         let request = &self.requests[index];
         let drawn = built.max_tokens.map(|m| request.facts.with_max_tokens(m));
         let facts = Some(drawn.as_ref().unwrap_or(&request.facts));
         self.live.started();
-        let call = async {
-            match keep_reply {
-                true => self.client.execute_turn(built.body, index, request.stream, facts, start).await,
-                false => self.client.execute(built.body, index, request.stream, facts, start).await,
-            }
-        };
+        let call = self.client.execute_boxed(built.body, index, request.stream, facts, start, keep_reply);
         // A cut run still records the request it ended, so the report counts every send.
         let mut outcome = tokio::select! {
             outcome = call => outcome,
@@ -220,7 +216,7 @@ impl Wiring {
                 cut.fail(OutcomeKind::Cancelled, "cut when the run was interrupted");
                 cut.start = Some(start);
                 cut.e2e = start.elapsed();
-                cut
+                Box::new(cut)
             }
         };
         outcome.send_lag = send_lag;
@@ -229,7 +225,7 @@ impl Wiring {
     }
 
     /// Hands a finished request's outcome on; false when the collector is gone.
-    fn report(&self, outcome: Outcome) -> bool {
+    fn report(&self, outcome: Box<Outcome>) -> bool {
         self.live.finished(&outcome);
         self.fail_fast.record(&outcome, &self.stop);
         if let Some(abort) = &self.abort {
