@@ -462,7 +462,6 @@ impl Recorder {
         }
     }
 
-
     /// Adds the histograms of `other` into `self`'s, and nothing else: a value past a
     /// full-range histogram's bounds saturates, as one recorded there does.
     pub fn add_histograms(&mut self, other: &Recorder) {
@@ -478,10 +477,7 @@ impl Recorder {
 
     /// Adds `other` into `self`; histograms merge exactly.
     pub fn merge(&mut self, other: &Recorder) {
-        for (mine, theirs) in self.histograms.iter_mut().zip(&other.histograms) {
-            // Same bounds on both sides, so adding cannot fail.
-            let _ = mine.add(theirs);
-        }
+        self.add_histograms(other);
         for (k, v) in &other.outcomes {
             bump(&mut self.outcomes, k, *v);
         }
