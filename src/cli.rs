@@ -276,6 +276,10 @@ pub struct Quick {
     /// Connect to this host[:port] instead of the URL's, keeping its name for SNI and Host.
     #[arg(long)]
     pub connect_to: Option<String>,
+    /// A new connection for every request, closed after it (no keep-alive): each request
+    /// pays DNS, TCP and TLS, as a client that keeps no connection open does.
+    #[arg(long)]
+    pub no_keep_alive: bool,
     /// Print the scenario and exit instead of running it.
     #[arg(long)]
     pub print_scenario: bool,
@@ -320,9 +324,10 @@ impl Quick {
             Some(n) => format!("prompt_tokens: {n}"),
             None => "prompt: Explain in one paragraph what a relay provider is.".to_owned(),
         };
+        let fresh = if self.no_keep_alive { ", keep_alive: false" } else { "" };
         let load = match self.rate {
-            Some(rate) => format!("{{executor: constant-rate, rate: {rate}, duration: {}}}", quote(&self.duration)),
-            None => format!("{{concurrency: {}, duration: {}}}", self.concurrency, quote(&self.duration)),
+            Some(rate) => format!("{{executor: constant-rate, rate: {rate}, duration: {}{fresh}}}", quote(&self.duration)),
+            None => format!("{{concurrency: {}, duration: {}{fresh}}}", self.concurrency, quote(&self.duration)),
         };
         format!(
             "# relaybench quick {}\nname: quick\ntarget: {target}\nmodel: {}\nrequests:\n  - {{stream: {}, max_tokens: {}, {prompt}}}\nload: {load}\n",

@@ -256,6 +256,34 @@ fn quick_runs_an_ad_hoc_load_and_prints_a_scenario_that_validates() {
     assert!(o.status.code() == Some(2) && text(&o).contains("rate must be from 0.001"), "{}", text(&o));
 }
 
+#[test]
+fn quick_without_keep_alive_opens_a_connection_per_request_and_says_so() {
+    let dir = common::temp_dir("cli-no-keep-alive");
+    for (fresh, args) in [(false, &[][..]), (true, &["--no-keep-alive"][..])] {
+        let out = dir.join(format!("out-{fresh}"));
+        let mut all = vec!["quick", "mock", "--duration", "1s", "--concurrency", "2", "--max-tokens", "8", "--out", out.to_str().expect("utf8")];
+        all.extend_from_slice(args);
+        let o = run(&all, &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let r = common::only_report(&out);
+        let opened = r.connections.as_ref().map(|c| c.opened);
+        assert!(r.totals.requests > 2, "{:?}", r.totals);
+        match fresh {
+            true => {
+                assert_eq!(opened, Some(r.totals.requests), "{:?}", r.connections);
+                assert_eq!(r.phases[0].load.keep_alive, Some(false));
+                assert!(text(&o).contains("2 in flight, a new connection per request"), "{}", text(&o));
+            }
+            false => {
+                assert_eq!(opened, Some(2), "{:?}", r.connections);
+                assert_eq!(r.phases[0].load.keep_alive, None);
+            }
+        }
+    }
+    let printed = run(&["quick", "mock", "--no-keep-alive", "--print-scenario"], &[]);
+    assert!(String::from_utf8_lossy(&printed.stdout).contains("keep_alive: false"), "{}", text(&printed));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mock_logs_each_streams_first_token_send_time_by_user_id() {
     use relaybench::client::{ApiKey, AuthStyle, Client, Target, Timeouts};

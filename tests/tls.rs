@@ -206,6 +206,73 @@ async fn auto_speaks_http1_where_the_server_chose_it_and_reuses_those_connection
     assert!(four.iter().any(|o| o.h2) && four.iter().any(|o| !o.h2));
 }
 
+/// A TCP relay to `upstream` that counts the connections it accepted and those still open.
+async fn counting_relay(upstream: std::net::SocketAddr) -> (std::net::SocketAddr, Arc<std::sync::atomic::AtomicUsize>, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (accepted, open) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (a, o) = (accepted.clone(), open.clone());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            a.fetch_add(1, Ordering::SeqCst);
+            o.fetch_add(1, Ordering::SeqCst);
+            let o = o.clone();
+            tokio::spawn(async move {
+                if let Ok(mut upstream) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut sock, &mut upstream).await;
+                }
+                o.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    (addr, accepted, open)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_keep_alive_each_request_opens_its_own_connection_and_closes_it() {
+    use std::sync::atomic::Ordering;
+    let dir = common::temp_dir("tls-no-keep-alive");
+    let mock = tls_mock(&dir).await;
+    let (relay, accepted, open) = counting_relay(mock.addr()).await;
+    let url = format!("https://{relay}");
+    for (alpn, h2) in [(Alpn::Http1, false), (Alpn::Http2, true), (Alpn::Auto, true)] {
+        for no_reuse in [false, true] {
+            accepted.store(0, Ordering::SeqCst);
+            let client = Client::new(&target(&url, NetOptions { no_reuse, ..trusting(&mock, alpn) }), timeouts()).expect("client");
+            let mut paid = Vec::new();
+            for stream in [true, false, true] {
+                let o = send(&client, stream).await;
+                assert_eq!(o.kind, OutcomeKind::Ok, "{alpn:?}: {:?}", o.detail);
+                assert!(o.findings.is_empty() && o.h2 == h2, "{alpn:?}: {:?}", o.findings);
+                paid.push(o.connect.is_some() && o.tls.is_some());
+            }
+            let at_once = tokio::join!(send(&client, true), send(&client, false));
+            for o in [&at_once.0, &at_once.1] {
+                assert_eq!(o.kind, OutcomeKind::Ok, "{alpn:?}: {:?}", o.detail);
+            }
+            let (expected, opened) = match no_reuse {
+                // Each request paid TCP and TLS on a connection of its own.
+                true => ([true; 3], 5),
+                // One connection carried the first three; two at once need a second
+                // over HTTP/1.1, a second stream over HTTP/2.
+                false => ([true, false, false], if h2 { 1 } else { 2 }),
+            };
+            assert_eq!(paid, expected, "{alpn:?}, no_reuse {no_reuse}");
+            assert_eq!(accepted.load(Ordering::SeqCst), opened, "{alpn:?}, no_reuse {no_reuse}");
+            if no_reuse {
+                // Closed once answered: none is left open.
+                let deadline = Instant::now() + Duration::from_secs(2);
+                while open.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                assert_eq!(open.load(Ordering::SeqCst), 0, "{alpn:?}: connections left open");
+            }
+            drop(client);
+        }
+    }
+}
+
 /// A TLS server with the mock's certificate that runs `serve` on each connection.
 async fn hostile_tls<F, Fut>(dir: &std::path::Path, serve: F) -> (String, NetOptions)
 where

@@ -20,7 +20,7 @@ use super::conn::Conn;
 use super::connect::DialConnector;
 use super::dial::{ConnectTimes, DialError, Dialer, TlsTarget};
 use super::host::{authority, url_host};
-use super::h1::Http1;
+use super::h1::{has_token, Http1};
 use super::http2::{Http2, Opened, SendError, Slot};
 use super::proxy::{Proxy, ProxyKind};
 use super::tls::{Alpn, TlsOptions};
@@ -152,6 +152,11 @@ impl Client {
             .map_err(|e: http::uri::InvalidUri| ClientError::BadUrl { url: shown_url(&target.base_url), reason: e.to_string() })?;
         let mut headers = request_headers(target)?;
         let net = &target.net;
+        if net.no_reuse && !has_token(headers.iter().filter(|(n, _)| n == CONNECTION).map(|(_, v)| v.as_bytes()), "close") {
+            // HTTP/1.1 says so on the wire, and the server closes (RFC 9112 §9.6); HTTP/2
+            // drops the header and closes the connection itself.
+            headers.push((CONNECTION, HeaderValue::from_static("close")));
+        }
         let proxy = net.proxy.resolve(scheme, &end.host, end.port, env).map_err(ClientError::Proxy)?;
         // `auto` on plain http cannot negotiate HTTP/2: it is HTTP/1.1.
         let http1_only = net.alpn == Alpn::Http1 || (net.alpn == Alpn::Auto && !end.https);
@@ -184,7 +189,7 @@ impl Client {
         dialer.proxy = proxy;
         let dialer = Arc::new(dialer);
         let h1 = Arc::new(Http1::new(dialer.clone(), &request_target, &end.host_header, &headers));
-        let h2 = (!http1_only).then(|| Arc::new(Http2::new(dialer.clone(), uri.clone(), &headers, net.alpn == Alpn::Auto)));
+        let h2 = (!http1_only).then(|| Arc::new(Http2::new(dialer.clone(), uri.clone(), &headers, net.alpn == Alpn::Auto).with_fresh_connections(net.no_reuse)));
         let connector = DialConnector { dialer, limit: timeouts.connect };
         let mut builder = hyper_util::client::legacy::Client::builder(TokioExecutor::new());
         builder.pool_idle_timeout(Duration::from_secs(90));

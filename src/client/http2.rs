@@ -110,6 +110,9 @@ pub struct Http2 {
     auto: bool,
     /// Set in `auto` once a server chose http/1.1.
     chose_http1: AtomicBool,
+    /// A connection for each request, closed once its response is read (no keep-alive):
+    /// none is kept for the next request.
+    fresh: bool,
     live: Mutex<Vec<Shared>>,
     /// Held while a connection is being opened, so that the requests waiting for it share
     /// it rather than each opening their own.
@@ -128,7 +131,14 @@ impl Http2 {
             }
             map.append(name.clone(), value.clone());
         }
-        Http2 { dialer, uri, headers: map, auto, chose_http1: AtomicBool::new(false), live: Mutex::default(), dialing: tokio::sync::Mutex::new(()) }
+        Http2 { dialer, uri, headers: map, auto, chose_http1: AtomicBool::new(false), fresh: false, live: Mutex::default(), dialing: tokio::sync::Mutex::new(()) }
+    }
+
+    /// With `on`, each request opens its own connection, which closes once the request's
+    /// stream is done.
+    pub fn with_fresh_connections(mut self, on: bool) -> Http2 {
+        self.fresh = on;
+        self
     }
 
     /// True in `auto` once a server chose HTTP/1.1: requests then go to the HTTP/1.1
@@ -146,8 +156,12 @@ impl Http2 {
     }
 
     /// A stream on a connection in use, or on a new one when none has room (one is opened
-    /// at a time: the requests that wait for it take its streams first).
+    /// at a time: the requests that wait for it take its streams first). With fresh
+    /// connections, always a new one.
     pub async fn open(&self, limit: Duration) -> Result<Opened, DialError> {
+        if self.fresh {
+            return self.open_new(limit).await;
+        }
         if let Some(slot) = self.claim() {
             return Ok(Opened::H2(slot, None));
         }
@@ -155,6 +169,12 @@ impl Http2 {
         if let Some(slot) = self.claim() {
             return Ok(Opened::H2(slot, None));
         }
+        self.open_new(limit).await
+    }
+
+    /// A new connection and a stream on it, or the connection itself where `auto` found
+    /// the server chose HTTP/1.1.
+    async fn open_new(&self, limit: Duration) -> Result<Opened, DialError> {
         let (conn, times) = self.dialer.dial(limit).await?;
         if self.auto && matches!(conn, Conn::Tls(_)) && !conn.negotiated_h2() {
             self.chose_http1.store(true, Ordering::Relaxed);
@@ -190,7 +210,10 @@ impl Http2 {
         });
         let shared = Shared { send, closed, streams: Arc::default() };
         let slot = shared.slot();
-        self.live.lock().unwrap_or_else(PoisonError::into_inner).push(shared);
+        // Unshared, the connection's last handle goes with the slot, and h2 then closes it.
+        if !self.fresh {
+            self.live.lock().unwrap_or_else(PoisonError::into_inner).push(shared);
+        }
         Ok(slot)
     }
 

@@ -79,6 +79,9 @@ pub struct NetOptions {
     pub connect_to: Option<String>,
     /// The proxy.
     pub proxy: ProxyChoice,
+    /// A new connection for every request, closed after its response (`load.keep_alive:
+    /// false`); by default connections are kept and reused.
+    pub no_reuse: bool,
 }
 
 /// Limits of one request, each a distinct outcome when it is hit.

@@ -397,21 +397,28 @@ pub struct LoadInfo {
     /// Requests sent before the load and not counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup: Option<u64>,
+    /// `false`: a new connection for every request (`load.keep_alive`); absent when
+    /// connections were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_alive: Option<bool>,
 }
 
 impl LoadInfo {
-    /// The load in words, e.g. `constant-rate 50 req/s (at most 1000 in flight)`.
+    /// The load in words, e.g. `constant-rate 50 req/s (at most 1000 in flight)`, or
+    /// `concurrency 8 in flight, a new connection per request`.
     pub fn describe(&self) -> String {
         let cap = self.max_in_flight.map(|m| format!(" (at most {m} in flight)")).unwrap_or_default();
         let list = |values: &[f64]| values.iter().map(|v| format!("{v}")).collect::<Vec<_>>().join("→");
-        match (self.concurrency, self.rate, self.ramp.as_deref()) {
+        let fresh = if self.keep_alive == Some(false) { ", a new connection per request" } else { "" };
+        let load = match (self.concurrency, self.rate, self.ramp.as_deref()) {
             (Some(c), _, _) => format!("{} {c} in flight", self.executor),
             (None, Some(rate), _) => format!("{} {rate} req/s{cap}", self.executor),
             (None, None, Some("concurrency")) => format!("{} {} in flight", self.executor, list(&self.levels)),
             (None, None, Some(_)) => format!("{} {} req/s{cap}", self.executor, list(&self.levels)),
             (None, None, None) if !self.rates.is_empty() => format!("{} {} req/s{cap}", self.executor, list(&self.rates)),
             (None, None, None) => self.executor.clone(),
-        }
+        };
+        load + fresh
     }
 }
 

@@ -25,6 +25,7 @@ impl LoadInfo {
             requests: load.requests,
             duration_s: load.duration.map(|d| d.0.as_secs_f64()),
             warmup: load.warmup,
+            keep_alive: (!load.keep_alive).then_some(false),
         }
     }
 }

@@ -638,7 +638,11 @@ async fn phase_clients(ready: &[ReadyTarget], spec: &scenario::PhaseSpec, captur
     for t in ready {
         let client = match t.stop.is_stopped() {
             true => None,
-            false => Some(Client::new(&t.target, spec.load.timeouts())?.with_capture(capture != CaptureMode::None)),
+            false => {
+                let mut target = t.target.clone();
+                target.net.no_reuse = !spec.load.keep_alive;
+                Some(Client::new(&target, spec.load.timeouts())?.with_capture(capture != CaptureMode::None))
+            }
         };
         if let (Some(client), Some(count)) = (&client, spec.load.warmup) {
             let at_once = spec.load.concurrency.map_or(spec.load.max_in_flight.get(), |c| c.get());

@@ -91,6 +91,11 @@ pub struct LoadSpec {
     #[serde(default = "default_timeout")]
     #[schemars(with = "super::schema_values::Duration")]
     pub timeout: HumanDuration,
+    /// `false`: every request opens a new connection (TCP, and TLS on https) and closes it
+    /// after its response, as a client that keeps none open does (oha's
+    /// `--disable-keepalive`, k6's `noConnectionReuse`).
+    #[serde(default = "yes")]
+    pub keep_alive: bool,
     /// Limit on connection set-up.
     #[serde(default = "default_connect_timeout")]
     #[schemars(with = "super::schema_values::Duration")]

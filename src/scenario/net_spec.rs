@@ -184,6 +184,7 @@ impl NetSpec {
             },
             connect_to: self.connect_to.clone(),
             proxy: self.proxy.as_ref().map_or(Ok(default_proxy), |p| p.choice(placeholder))?,
+            no_reuse: false,
         })
     }
 }
