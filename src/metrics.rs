@@ -227,6 +227,8 @@ pub struct Recorder {
     pub connections: u64,
     /// Responses that came over HTTP/2.
     pub http2: u64,
+    /// TLS handshakes of new connections that resumed an earlier session.
+    pub tls_resumed: u64,
     /// Sum of `usage.output_tokens` over requests that reported it.
     pub output_tokens: u64,
     /// Sum of `usage.input_tokens` over requests that reported it.
@@ -327,6 +329,7 @@ impl Recorder {
             streamed: 0,
             connections: 0,
             http2: 0,
+            tls_resumed: 0,
             output_tokens: 0,
             input_tokens: 0,
             content_deltas: 0,
@@ -380,6 +383,7 @@ impl Recorder {
         self.streamed += u64::from(o.stream);
         self.connections += u64::from(o.connect.is_some());
         self.http2 += u64::from(o.h2);
+        self.tls_resumed += u64::from(o.tls_resumed);
         bump(&mut self.outcomes, o.kind.id(), 1);
         if let Some(s) = o.status {
             *self.statuses.entry(s).or_default() += 1;
@@ -494,6 +498,7 @@ impl Recorder {
         self.streamed += other.streamed;
         self.connections += other.connections;
         self.http2 += other.http2;
+        self.tls_resumed += other.tls_resumed;
         self.output_tokens += other.output_tokens;
         self.input_tokens += other.input_tokens;
         self.content_deltas += other.content_deltas;

@@ -129,6 +129,8 @@ pub struct Outcome {
     pub proxy: Option<Duration>,
     /// That connection's TLS handshake (https).
     pub tls: Option<Duration>,
+    /// That handshake resumed an earlier session.
+    pub tls_resumed: bool,
     /// The response came over HTTP/2.
     pub h2: bool,
     /// Time to the `message_start` event.
@@ -352,6 +354,7 @@ impl Outcome {
             connect: None,
             proxy: None,
             tls: None,
+            tls_resumed: false,
             h2: false,
             message_start: None,
             ttft: None,

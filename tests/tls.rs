@@ -273,6 +273,33 @@ async fn without_keep_alive_each_request_opens_its_own_connection_and_closes_it(
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_connections_resume_the_tls_session_unless_told_not_to_and_the_report_counts_them() {
+    let dir = common::temp_dir("tls-resume");
+    let mock = tls_mock(&dir).await;
+    let ca = mock.ca_file().expect("ca").display().to_string();
+    for (tls, resumed) in [("", 3), (", resume: false", 0)] {
+        let scenario = common::write_file(
+            &dir,
+            "resume.yaml",
+            &format!(
+                "name: resume\ntarget: {{base_url: \"{}\", api_key_env: TLS_RESUME_KEY, tls: {{ca_file: \"{ca}\"{tls}}}}}\nmodel: claude-sonnet-4-5\nrequests:\n  - {{stream: true, max_tokens: 8, prompt: hi}}\nload: {{concurrency: 1, requests: 4, keep_alive: false}}\n",
+                mock.base_url()
+            ),
+        );
+        let out = dir.join(format!("out-{resumed}"));
+        let output = common::run_with_key(&scenario, &out, "TLS_RESUME_KEY", "k").await;
+        let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success(), "{printed}");
+        let report = common::only_report(&out);
+        let connections = report.connections.expect("connections");
+        // One request at a time, each on a new connection: the first handshake is a full
+        // one, and the next three resume with the tickets the server sent, unless told not to.
+        assert_eq!((connections.opened, connections.tls_resumed), (4, resumed), "{tls}: {connections:?}");
+        assert_eq!(printed.contains(&format!("{resumed} resumed a TLS session")), resumed > 0, "{printed}");
+    }
+}
+
 /// A TLS server with the mock's certificate that runs `serve` on each connection.
 async fn hostile_tls<F, Fut>(dir: &std::path::Path, serve: F) -> (String, NetOptions)
 where

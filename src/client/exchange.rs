@@ -533,7 +533,7 @@ fn late(outcome: &mut Outcome, at: Deadlines) {
 /// What opening a new connection took, on the outcome of the request that waited for it.
 fn record_connect(outcome: &mut Outcome, times: Option<ConnectTimes>) {
     if let Some(t) = times {
-        (outcome.dns, outcome.connect, outcome.proxy, outcome.tls) = (t.dns, t.connect, t.proxy, t.tls);
+        (outcome.dns, outcome.connect, outcome.proxy, outcome.tls, outcome.tls_resumed) = (t.dns, t.connect, t.proxy, t.tls, t.resumed);
     }
 }
 

@@ -91,6 +91,8 @@ pub struct TlsOptions {
     pub insecure: bool,
     /// The lowest version accepted.
     pub min_version: TlsVersion,
+    /// Never resume a session: every handshake a full one.
+    pub no_resumption: bool,
 }
 
 /// Why TLS settings cannot be used.
@@ -158,6 +160,9 @@ impl TlsOptions {
             _ => builder.with_no_client_auth(),
         };
         config.alpn_protocols = alpn.protocols();
+        if self.no_resumption {
+            config.resumption = rustls::client::Resumption::disabled();
+        }
         Ok(config)
     }
 

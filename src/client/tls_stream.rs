@@ -212,6 +212,11 @@ impl<S> TlsStream<S> {
         self.tls.alpn_protocol()
     }
 
+    /// Whether the handshake resumed an earlier session.
+    pub fn resumed(&self) -> bool {
+        self.tls.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+    }
+
     /// The stream TLS runs over.
     pub fn get_ref(&self) -> &S {
         &self.io

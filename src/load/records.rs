@@ -109,6 +109,7 @@ pub fn line(o: &Outcome, n: u64, phase: &str, template: &str, run_start: Instant
         "connect_ms": o.connect.map(ms),
         "proxy_ms": o.proxy.map(ms),
         "tls_ms": o.tls.map(ms),
+        "tls_resumed": o.tls.map(|_| o.tls_resumed),
         "http2": o.h2,
         "ttfb_ms": o.ttfb.map(ms),
         "ttft_ms": o.ttft.map(ms),

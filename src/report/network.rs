@@ -12,6 +12,10 @@ pub struct ConnectionsInfo {
     pub opened: u64,
     /// Responses over HTTP/2.
     pub http2_responses: u64,
+    /// New connections whose TLS handshake resumed an earlier session (no certificate
+    /// sent or checked): their `tls` times are not a full handshake's.
+    #[serde(default)]
+    pub tls_resumed: u64,
     /// Requests per connection opened: how well connections were reused (HTTP/1.1), or
     /// how many streams each carried (HTTP/2).
     pub requests_per_connection: Option<f64>,
@@ -22,6 +26,7 @@ pub fn build(r: &Recorder) -> Option<ConnectionsInfo> {
     (r.requests > 0).then(|| ConnectionsInfo {
         opened: r.connections,
         http2_responses: r.http2,
+        tls_resumed: r.tls_resumed,
         requests_per_connection: (r.connections > 0).then(|| r.requests as f64 / r.connections as f64),
     })
 }
@@ -31,9 +36,10 @@ impl ConnectionsInfo {
     pub fn line(&self, proxy: Option<&str>, connect_to: Option<&str>) -> String {
         let per = self.requests_per_connection.map(|p| format!(" ({p:.1} requests each)")).unwrap_or_default();
         let http2 = if self.http2_responses > 0 { format!(", {} responses over HTTP/2", self.http2_responses) } else { String::new() };
+        let resumed = if self.tls_resumed > 0 { format!(", {} resumed a TLS session", self.tls_resumed) } else { String::new() };
         let proxy = proxy.map(|p| format!(", through proxy {p}")).unwrap_or_default();
         let pinned = connect_to.map(|c| format!(", connected to {c}")).unwrap_or_default();
-        format!("connections: {} opened{per}{http2}{proxy}{pinned}", self.opened)
+        format!("connections: {} opened{per}{resumed}{http2}{proxy}{pinned}", self.opened)
     }
 }
 

@@ -40,6 +40,11 @@ pub struct TlsSpec {
     #[serde(default, deserialize_with = "alpn")]
     #[schemars(with = "Option<super::schema_values::Alpn>")]
     pub alpn: Option<Alpn>,
+    /// `false`: never resume a TLS session, so that every handshake is a full one
+    /// (curl's `--no-sessionid`). By default a new connection resumes a session with a
+    /// ticket the server gave, as the SDKs' TLS stacks do.
+    #[serde(default)]
+    pub resume: Option<bool>,
 }
 
 /// `insecure:` as written: `true`, `false` or `force`.
@@ -181,6 +186,7 @@ impl NetSpec {
                 server_name: t.server_name.clone(),
                 insecure: t.insecure != Insecure::Off,
                 min_version: t.min_version,
+                no_resumption: t.resume == Some(false),
             },
             connect_to: self.connect_to.clone(),
             proxy: self.proxy.as_ref().map_or(Ok(default_proxy), |p| p.choice(placeholder))?,

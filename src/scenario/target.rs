@@ -345,7 +345,7 @@ struct TargetFields {
     #[serde(default)]
     ca_file: Option<std::path::PathBuf>,
     /// TLS settings: `{ca_file, client_cert, client_key, server_name, insecure,
-    /// min_version, alpn}`.
+    /// min_version, alpn, resume}`.
     #[serde(default)]
     tls: Option<TlsSpec>,
     /// Connect to this `host[:port]` instead of the URL's, keeping the URL's host for SNI
