@@ -52,13 +52,15 @@ pub fn known_block(block: &str) -> bool {
 
 /// Block types each known delta type may address; unknown block types accept anything.
 fn delta_fits(delta: &str, block: &str) -> Option<bool> {
-    let fits: &[&str] = match delta {
-        "text_delta" | "citations_delta" => &["text"],
-        "input_json_delta" => &TOOL_BLOCKS,
-        "thinking_delta" | "signature_delta" => &["thinking"],
+    // Comparisons with literals, which compile to a few loads, and the known-block test
+    // only when the block is not the one expected: this runs for every delta of a stream.
+    let fits = match delta {
+        "text_delta" | "citations_delta" => block == "text",
+        "input_json_delta" => tool_block(block),
+        "thinking_delta" | "signature_delta" => block == "thinking",
         _ => return None,
     };
-    Some(!known_block(block) || fits.contains(&block))
+    Some(fits || !known_block(block))
 }
 
 struct Block {
@@ -449,7 +451,9 @@ impl StreamChecker {
         }
         match delta {
             "text_delta" => {
-                self.has_text |= !value.trim().is_empty();
+                // Once some text was seen, no later delta can unsee it: the trim, a scan
+                // of every character, is spared for every delta after.
+                self.has_text = self.has_text || !value.trim().is_empty();
                 if self.text_wanted {
                     self.push_text(value);
                 }
