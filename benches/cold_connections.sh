@@ -18,16 +18,9 @@ cd "$(dirname "$0")/.."
 seconds=${1:-5}
 connections=${2:-16}
 rounds=${3:-3}
-bin=${RELAYBENCH_BIN:-target/release/relaybench}
-oha=$(command -v oha || echo "$HOME/.cargo/bin/oha")
-[ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
-[ -x "$oha" ] || { echo "oha not found: cargo install oha --locked" >&2; exit 2; }
-[ "$(nproc)" -ge 2 ] || { echo "needs two cores: one for the mock, one for the client" >&2; exit 2; }
-
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-key=relaybench-mock-key
-port=$((20000 + RANDOM % 20000))
+find_relaybench
+find_oha
+set_up_run
 url="https://127.0.0.1:$port"
 
 RELAYBENCH_MOCK_KEY=$key taskset -c 0 "$bin" mock --tls --cert-dir "$work" --port "$port" --ttft 0ms --tokens-per-s 1000000 --jitter 0 >"$work/mock.log" 2>&1 &

@@ -16,17 +16,9 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 concurrency=${2:-64}
 rounds=${3:-3}
-bin=target/release/relaybench
-oha=$(command -v oha || echo "$HOME/.cargo/bin/oha")
-[ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
-[ -x "$oha" ] || { echo "oha not found: cargo install oha --locked" >&2; exit 2; }
-cores=$(nproc)
-[ "$cores" -ge 2 ] || { echo "needs two cores: one for the mock, one for the client" >&2; exit 2; }
-
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-key=relaybench-mock-key
-port=$((20000 + RANDOM % 20000))
+find_relaybench
+find_oha
+set_up_run
 
 run_mock() { # ttft tokens_per_s
     RELAYBENCH_MOCK_KEY=$key taskset -c 0 "$bin" mock --port "$port" --ttft "$1" --tokens-per-s "$2" --jitter 0 >"$work/mock.log" 2>&1 &

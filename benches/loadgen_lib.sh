@@ -1,4 +1,28 @@
-# Shared by benches/loadgen.sh and benches/tls_loadgen.sh: sourced, not run.
+# Shared by benches/loadgen.sh, benches/tls_loadgen.sh and benches/cold_connections.sh:
+# sourced, not run.
+
+# The build to measure in $bin: $RELAYBENCH_BIN (the client before a change, say), else the
+# release build; exits when it is missing.
+find_relaybench() {
+    bin=${RELAYBENCH_BIN:-target/release/relaybench}
+    [ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+}
+
+# oha in $oha, from the PATH or cargo's folder; exits when it is missing.
+find_oha() {
+    oha=$(command -v oha || echo "$HOME/.cargo/bin/oha")
+    [ -x "$oha" ] || { echo "oha not found: cargo install oha --locked" >&2; exit 2; }
+}
+
+# Two cores (one for the mock, one for the client), a $work folder removed at exit with any
+# job still running, the mock's $key and a $port for it.
+set_up_run() {
+    [ "$(nproc)" -ge 2 ] || { echo "needs two cores: one for the mock, one for the client" >&2; exit 2; }
+    work=$(mktemp -d)
+    trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+    key=relaybench-mock-key
+    port=$((20000 + RANDOM % 20000))
+}
 
 # CPU seconds (user + system) a finished command used, from GNU time's `cpu %U %S` line.
 cpu_of() { # file

@@ -19,17 +19,11 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 streams=${2:-64}
 rounds=${3:-3}
-bin=${RELAYBENCH_BIN:-target/release/relaybench}
-[ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+find_relaybench
 for tool in wrk h2load taskset /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "$tool not found (apt install wrk nghttp2-client time util-linux)" >&2; exit 2; }
 done
-[ "$(nproc)" -ge 2 ] || { echo "needs two cores: one for the mock, one for the client" >&2; exit 2; }
-
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-key=relaybench-mock-key
-port=$((20000 + RANDOM % 20000))
+set_up_run
 url="https://127.0.0.1:$port"
 
 run_mock() { # ttft tokens_per_s
