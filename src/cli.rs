@@ -277,7 +277,7 @@ pub struct Quick {
     #[arg(long)]
     pub connect_to: Option<String>,
     /// A new connection for every request, closed after it (no keep-alive): each request
-    /// pays DNS, TCP and TLS, as a client that keeps no connection open does.
+    /// pays TCP and TLS, as a client that keeps no connection open does.
     #[arg(long)]
     pub no_keep_alive: bool,
     /// Print the scenario and exit instead of running it.

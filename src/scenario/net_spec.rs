@@ -42,7 +42,7 @@ pub struct TlsSpec {
     pub alpn: Option<Alpn>,
     /// `false`: never resume a TLS session, so that every handshake is a full one
     /// (curl's `--no-sessionid`). By default a new connection resumes a session with a
-    /// ticket the server gave, as the SDKs' TLS stacks do.
+    /// ticket the server gave, as curl and Node's https agent do.
     #[serde(default)]
     pub resume: Option<bool>,
 }
