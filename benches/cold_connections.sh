@@ -23,9 +23,7 @@ find_oha
 set_up_run
 url="https://127.0.0.1:$port"
 
-RELAYBENCH_MOCK_KEY=$key taskset -c 0 "$bin" mock --tls --cert-dir "$work" --port "$port" --ttft 0ms --tokens-per-s 1000000 --jitter 0 >"$work/mock.log" 2>&1 &
-mock_pid=$!
-wait_for_mock "$work/mock.log" "$work/mock-ca.pem"
+run_tls_mock 0ms 1000000
 
 run_relaybench() { # out -> "ok resumed"
     /usr/bin/time -f 'cpu %U %S' -o "$1.time" env LOADGEN_KEY=$key taskset -c 1 "$bin" quick "$url" --ca-file "$work/mock-ca.pem" --no-keep-alive \

@@ -1,4 +1,4 @@
-# Shared by benches/loadgen.sh, benches/tls_loadgen.sh and benches/cold_connections.sh:
+# Shared by benches/loadgen.sh, tls_loadgen.sh, cold_connections.sh and paired_builds.sh:
 # sourced, not run.
 
 # The build to measure in $bin: $RELAYBENCH_BIN (the client before a change, say), else the
@@ -43,4 +43,38 @@ wait_for_mock() { # log [file]
 # The request body of every workload.
 body() { # stream
     printf '{"model":"claude-sonnet-4-5","max_tokens":64,"stream":%s,"messages":[{"role":"user","content":"Say something."}]}' "$1"
+}
+
+# The TLS mock pinned to core 0, writing its CA to $work; $mock_pid.
+run_tls_mock() { # ttft tokens_per_s
+    RELAYBENCH_MOCK_KEY=$key taskset -c 0 "$bin" mock --tls --cert-dir "$work" --port "$port" --ttft "$1" --tokens-per-s "$2" --jitter 0 >"$work/mock.log" 2>&1 &
+    mock_pid=$!
+    wait_for_mock "$work/mock.log" "$work/mock-ca.pem"
+}
+
+# wrk over TLS on core 1, $streams connections for $seconds; prints its requests/s.
+run_wrk() { # stream out
+    cat >"$2.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$(body "$1")'
+wrk.headers["x-api-key"] = "$key"
+wrk.headers["anthropic-version"] = "2023-06-01"
+wrk.headers["content-type"] = "application/json"
+LUA
+    /usr/bin/time -f 'cpu %U %S' -o "$2.time" taskset -c 1 wrk -t1 -c "$streams" -d "${seconds}s" -s "$2.lua" "$url/v1/messages" >"$2.out" 2>&1
+    awk '/^Requests\/sec:/ {print $2}' "$2.out"
+}
+
+# relaybench ($bin) over https on core 1, like wrk; prints requests/s, the verdict and
+# whether every request was ok.
+run_relaybench_tls() { # stream alpn out
+    local flag=""
+    [ "$1" = true ] && flag="--stream"
+    /usr/bin/time -f 'cpu %U %S' -o "$3.time" env LOADGEN_KEY=$key taskset -c 1 "$bin" quick "$url" --ca-file "$work/mock-ca.pem" --alpn "$2" \
+        --concurrency "$streams" --duration "${seconds}s" --max-tokens 64 --key-env LOADGEN_KEY $flag --out "$3.d" -q >/dev/null
+    python3 - "$3.d" <<'PY'
+import json, pathlib, sys
+r = json.load(open(next(pathlib.Path(sys.argv[1]).glob("*/report.json"))))
+print(r["throughput"]["requests_per_s"], r["conformance"]["verdict"], r["totals"]["by_outcome"]["ok"] == r["totals"]["requests"])
+PY
 }

@@ -26,24 +26,6 @@ done
 set_up_run
 url="https://127.0.0.1:$port"
 
-run_mock() { # ttft tokens_per_s
-    RELAYBENCH_MOCK_KEY=$key taskset -c 0 "$bin" mock --tls --cert-dir "$work" --port "$port" --ttft "$1" --tokens-per-s "$2" --jitter 0 >"$work/mock.log" 2>&1 &
-    mock_pid=$!
-    wait_for_mock "$work/mock.log" "$work/mock-ca.pem"
-}
-
-run_wrk() { # stream out
-    cat >"$2.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$(body "$1")'
-wrk.headers["x-api-key"] = "$key"
-wrk.headers["anthropic-version"] = "2023-06-01"
-wrk.headers["content-type"] = "application/json"
-LUA
-    /usr/bin/time -f 'cpu %U %S' -o "$2.time" taskset -c 1 wrk -t1 -c "$streams" -d "${seconds}s" -s "$2.lua" "$url/v1/messages" >"$2.out" 2>&1
-    awk '/^Requests\/sec:/ {print $2}' "$2.out"
-}
-
 run_h2load() { # stream out
     body "$1" >"$2.body"
     /usr/bin/time -f 'cpu %U %S' -o "$2.time" taskset -c 1 h2load -c 1 -m "$streams" -D "$seconds" -d "$2.body" \
@@ -52,29 +34,17 @@ run_h2load() { # stream out
     awk '/^finished in/ {gsub(",", "", $4); print $4}' "$2.out"
 }
 
-run_relaybench() { # stream alpn out
-    local flag=""
-    [ "$1" = true ] && flag="--stream"
-    /usr/bin/time -f 'cpu %U %S' -o "$3.time" env LOADGEN_KEY=$key taskset -c 1 "$bin" quick "$url" --ca-file "$work/mock-ca.pem" --alpn "$2" \
-        --concurrency "$streams" --duration "${seconds}s" --max-tokens 64 --key-env LOADGEN_KEY $flag --out "$3.d" -q >/dev/null
-    python3 - "$3.d" <<'PY'
-import json, pathlib, sys
-r = json.load(open(next(pathlib.Path(sys.argv[1]).glob("*/report.json"))))
-print(r["throughput"]["requests_per_s"], r["conformance"]["verdict"], r["totals"]["by_outcome"]["ok"] == r["totals"]["requests"])
-PY
-}
-
 printf '%-16s %-7s %10s %10s %8s %14s %14s %8s %11s\n' workload peer "rb req/s" "peer req/s" "req x" "rb cpu/1k" "peer cpu/1k" "cpu x" "cpu x range"
 for workload in "message 0ms 1000000 false" "stream-at-once 0ms 1000000 true" "stream-paced 0ms 1000 true"; do
     set -- $workload
     name=$1 ttft=$2 tps=$3 stream=$4
-    run_mock "$ttft" "$tps"
+    run_tls_mock "$ttft" "$tps"
     for pair in "wrk http1" "h2load http2"; do
         set -- $pair
         peer=$1 alpn=$2
         rb_rps=() peer_rps=() rb_cpu=() peer_cpu=()
         for r in $(seq "$rounds"); do
-            read -r rps verdict all_ok < <(run_relaybench "$stream" "$alpn" "$work/rb-$name-$alpn-$r")
+            read -r rps verdict all_ok < <(run_relaybench_tls "$stream" "$alpn" "$work/rb-$name-$alpn-$r")
             [ "$verdict" = pass ] && [ "$all_ok" = True ] || echo "  note: relaybench on $name/$alpn: verdict $verdict, all ok $all_ok" >&2
             rb_rps+=("$rps"); rb_cpu+=("$(cpu_of "$work/rb-$name-$alpn-$r.time")")
             rps=$("run_$peer" "$stream" "$work/$peer-$name-$r")
