@@ -27,14 +27,13 @@ run_tls_mock 0ms 1000000
 
 # One round's ratio for the build in $bin: its CPU per request over that of the wrk run after it.
 paired_ratio() { # out
-    local ok wrk_rps
-    read -r _ _ ok < <(run_relaybench_tls true http1 "$1-rb")
+    local rb_rps ok wrk_rps
+    read -r rb_rps _ ok < <(run_relaybench_tls true http1 "$1-rb")
     [ "$ok" = True ] || echo "  note: $bin: not every request was ok" >&2
-    local rb_n
-    rb_n=$(python3 -c 'import json, pathlib, sys; print(json.load(open(next(pathlib.Path(sys.argv[1]).glob("*/report.json"))))["totals"]["requests"])' "$1-rb.d")
     wrk_rps=$(run_wrk true "$1-wrk")
-    python3 -c 'import sys; c, n, wc, wr, s = map(float, sys.argv[1:]); print(f"{c / n / (wc / (wr * s)):.3f}")' \
-        "$(cpu_of "$1-rb.time")" "$rb_n" "$(cpu_of "$1-wrk.time")" "$wrk_rps" "$seconds"
+    # CPU seconds per request of each: requests/s over the same duration cancels out.
+    python3 -c 'import sys; c, r, wc, wr = map(float, sys.argv[1:]); print(f"{c / r / (wc / wr):.3f}")' \
+        "$(cpu_of "$1-rb.time")" "$rb_rps" "$(cpu_of "$1-wrk.time")" "$wrk_rps"
 }
 
 ratios_before=() ratios_after=()
