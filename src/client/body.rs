@@ -225,7 +225,7 @@ pub async fn read_stream(
     }
     // Only a complete stream can be held to what was asked.
     if let (Some(facts), true) = (facts, observer.checker.completed()) {
-        let summary = observer.checker.summary(outcome.content_deltas);
+        let summary = observer.checker.take_summary(outcome.content_deltas);
         outcome.findings.extend(request::check(facts, &summary));
         outcome.response = Some(summary);
     }

@@ -173,12 +173,16 @@ pub struct Evidence {
 impl Evidence {
     /// Counts one response's fingerprint; `capture` names its capture file when it has one.
     pub fn observe(&mut self, fp: &Fingerprint, capture: Option<&str>) {
-        let model = fp.requested.clone().or_else(|| fp.observed.iter().find(|o| o.signal == Signal::Model).map(|o| o.example.clone()));
-        let mut key = model.unwrap_or_else(|| "(unnamed)".to_owned());
-        if !self.models.contains_key(&key) && self.models.len() >= MAX_MODELS {
-            key = OTHER_MODELS.to_owned();
+        let model = fp.requested.as_deref().or_else(|| fp.observed.iter().find(|o| o.signal == Signal::Model).map(|o| o.example.as_str()));
+        let mut key = model.unwrap_or("(unnamed)");
+        if !self.models.contains_key(key) && self.models.len() >= MAX_MODELS {
+            key = OTHER_MODELS;
         }
-        let m = self.models.entry(key).or_default();
+        // Looked up before a key is made: nearly every response is of a model seen before.
+        if !self.models.contains_key(key) {
+            self.models.insert(key.to_owned(), ModelEvidence::default());
+        }
+        let Some(m) = self.models.get_mut(key) else { return };
         m.responses += 1;
         for o in &fp.observed {
             let seen = m.signals.entry((o.signal, o.shape)).or_insert_with(|| SignalCount { count: 0, example: o.example.clone() });

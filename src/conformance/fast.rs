@@ -198,7 +198,11 @@ pub struct CacheCreation {
 impl CacheCreation {
     /// The object as `serde_json` writes it from a tree (keys in order, no spaces).
     pub fn json(&self) -> String {
-        format!(r#"{{"ephemeral_1h_input_tokens":{},"ephemeral_5m_input_tokens":{}}}"#, self.ephemeral_1h_input_tokens, self.ephemeral_5m_input_tokens)
+        use std::fmt::Write;
+        // Sized once for the usual counts: `format!` would grow it several times.
+        let mut json = String::with_capacity(96);
+        let _ = write!(json, r#"{{"ephemeral_1h_input_tokens":{},"ephemeral_5m_input_tokens":{}}}"#, self.ephemeral_1h_input_tokens, self.ephemeral_5m_input_tokens);
+        json
     }
 }
 

@@ -4,6 +4,8 @@
 //! into a fixed vocabulary ([`Shape`]) so a run can count them, with the raw value kept
 //! as an example for a person to check.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::headers::HeaderFields;
@@ -189,7 +191,12 @@ pub fn json_string(s: &str) -> String {
     if s.contains(['"', '\\']) || s.contains(char::is_control) {
         return Value::String(s.to_owned()).to_string();
     }
-    format!("\"{s}\"")
+    // Sized once: `format!` would start from four bytes and grow.
+    let mut quoted = String::with_capacity(s.len() + 2);
+    quoted.push('"');
+    quoted.push_str(s);
+    quoted.push('"');
+    quoted
 }
 
 /// Where `example` is cut: after [`EXAMPLE_CHARS`] characters.
@@ -228,7 +235,7 @@ impl Fingerprint {
     /// The body's signals: `id`, `model`, the [`usage_signals`] (of a Message, or of a
     /// stream's `message_start`), and the tool ids and thinking signatures seen.
     pub fn from_parts<'a>(
-        message_id: Option<&str>,
+        message_id: Option<impl Into<Cow<'a, str>>>,
         model: Option<&str>,
         usage_signals: Option<[Option<String>; 3]>,
         tool_ids: impl IntoIterator<Item = &'a str>,
@@ -237,7 +244,9 @@ impl Fingerprint {
         // Room for every body signal and the head's usual ones, so the list grows once.
         let mut fp = Fingerprint { observed: Vec::with_capacity(12), ..Fingerprint::default() };
         if let Some(id) = message_id {
-            fp.note(Signal::MessageId, message_id_shape(id), id);
+            let id: Cow<'_, str> = id.into();
+            let shape = message_id_shape(&id);
+            fp.note_owned(Signal::MessageId, shape, id.into_owned());
         }
         if let Some(model) = model {
             fp.note(Signal::Model, model_shape(model), model);

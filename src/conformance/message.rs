@@ -101,7 +101,7 @@ pub fn read_full(body: &[u8], reply_cap: usize) -> MessageRead {
 /// A plain Message: valid by construction, so its one possible finding is the channel's.
 fn read_plain(m: &PlainMessage<'_>, reply_cap: usize) -> MessageRead {
     let u = &m.usage;
-    let fingerprint = Fingerprint::from_parts(Some(&m.id), Some(&m.model), Some(u.signals()), [], []);
+    let fingerprint = Fingerprint::from_parts(Some(&*m.id), Some(&m.model), Some(u.signals()), [], []);
     let mut findings = Vec::new();
     identity(&fingerprint, &mut findings);
     let mut summary = ResponseSummary {

@@ -579,7 +579,7 @@ impl StreamChecker {
             self.keep(Finding::new(Rule::MissingMessageStop, Some(at), "stream ended without message_stop", b""));
         }
         if self.message_starts > 0 {
-            let fp = self.fingerprint();
+            let fp = self.take_parts_fingerprint();
             let seen = fp.differences();
             if !seen.is_empty() {
                 self.keep(Finding::new(Rule::IdentityBackend, None, seen.join("; "), b""));
@@ -593,12 +593,13 @@ impl StreamChecker {
         self.fingerprint.take()
     }
 
-    /// The backend fingerprints of the stream's body (PROTOCOL.md §9).
-    fn fingerprint(&self) -> super::fingerprint::Fingerprint {
+    /// The backend fingerprints of the stream's body (PROTOCOL.md §9). The id and the
+    /// usage signals are needed for nothing else, so they move rather than copy.
+    fn take_parts_fingerprint(&mut self) -> super::fingerprint::Fingerprint {
         let mut fp = super::fingerprint::Fingerprint::from_parts(
-            self.message_id.as_deref(),
+            self.message_id.take(),
             self.model.as_deref(),
-            self.start_signals.clone(),
+            self.start_signals.take(),
             self.tool_ids.iter().map(String::as_str),
             self.signature.as_deref(),
         );
@@ -612,23 +613,25 @@ impl StreamChecker {
         self.stopped && !self.errored
     }
 
-    /// What the stream said, for the request-aware checks.
-    pub fn summary(&self, content_deltas: u64) -> super::request::ResponseSummary {
-        let blocks = self.blocks.iter().filter(|b| !b.kind.is_empty());
+    /// What the stream said, for the request-aware checks. Called once the stream is
+    /// over and [`StreamChecker::finish`] has run: what it holds moves out rather than
+    /// being copied (the text, the model, each block's type).
+    pub fn take_summary(&mut self, content_deltas: u64) -> super::request::ResponseSummary {
+        // An input is known only once its block stopped and its JSON was assembled.
+        let tool_inputs = (self.blocks.iter_mut())
+            .filter(|b| b.kind == "tool_use")
+            .map(|b| (std::mem::take(&mut b.name), if b.stopped { std::mem::take(&mut b.input) } else { Value::Null }))
+            .collect();
         super::request::ResponseSummary {
-            model: self.model.clone(),
-            stop_reason: self.stop_reason.clone(),
-            stop_sequence: self.stop_sequence.clone(),
+            model: self.model.take(),
+            stop_reason: self.stop_reason.take(),
+            stop_sequence: self.stop_sequence.take(),
             output_tokens: self.final_output,
-            blocks: blocks.clone().map(|b| b.kind.clone()).collect(),
-            // An input is known only once its block stopped and its JSON was assembled.
-            tool_inputs: blocks
-                .filter(|b| b.kind == "tool_use")
-                .map(|b| (b.name.clone(), if b.stopped { b.input.clone() } else { Value::Null }))
-                .collect(),
+            blocks: self.blocks.iter_mut().filter(|b| !b.kind.is_empty()).map(|b| std::mem::take(&mut b.kind)).collect(),
+            tool_inputs,
             content_deltas: Some(content_deltas),
             cache_usage: None,
-            text: self.text.clone(),
+            text: std::mem::take(&mut self.text),
             has_text: self.has_text,
         }
     }
