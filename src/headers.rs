@@ -57,10 +57,10 @@ pub struct Headers {
 }
 
 impl Headers {
-    /// Room for `fields` fields of `bytes` bytes in all, so a head read off the wire takes
-    /// three allocations.
-    pub fn with_capacity(fields: usize, bytes: usize) -> Headers {
-        Headers { names: String::with_capacity(bytes / 2), values: Vec::with_capacity(bytes), ends: Vec::with_capacity(fields) }
+    /// Room for `fields` fields whose names and values take `name_bytes` and
+    /// `value_bytes`, so a head read off the wire takes three allocations and none grows.
+    pub fn with_capacity(fields: usize, name_bytes: usize, value_bytes: usize) -> Headers {
+        Headers { names: String::with_capacity(name_bytes), values: Vec::with_capacity(value_bytes), ends: Vec::with_capacity(fields) }
     }
 
     /// Adds a field; the name is kept in lowercase. A head is bounded well below 4 GiB by

@@ -285,7 +285,8 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, u16, Headers, u8)>, String> {
     }
     // httparse has checked each name is a token and each value free of control bytes
     // (as the http crate's types would).
-    let mut headers = Headers::with_capacity(response.headers.len(), used);
+    let (names, values) = response.headers.iter().fold((0, 0), |(n, v), h| (n + h.name.len(), v + h.value.len()));
+    let mut headers = Headers::with_capacity(response.headers.len(), names, values);
     for h in response.headers.iter() {
         headers.push(h.name, h.value);
     }
