@@ -45,6 +45,10 @@ thread_local! {
     /// TLS (to a server through an https proxy) reads the outer layer while the inner one
     /// holds its buffer, so each layer takes its own from this pool.
     static CIPHERTEXT: RefCell<Vec<Box<[u8]>>> = const { RefCell::new(Vec::new()) };
+    /// The thread's buffer for ciphertext being written: a write is encrypted and offered
+    /// to the socket before the task can yield, and only what the socket leaves is kept
+    /// by the connection.
+    static SENDING: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` on a ciphertext buffer of the thread's pool.
@@ -52,6 +56,16 @@ fn with_scratch<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
     let mut buf = CIPHERTEXT.with_borrow_mut(Vec::pop).unwrap_or_else(|| vec![0; SCRATCH_LEN].into_boxed_slice());
     let result = f(&mut buf);
     CIPHERTEXT.with_borrow_mut(|pool| pool.push(buf));
+    result
+}
+
+/// Runs `f` on the thread's empty buffer for ciphertext to write. TLS inside TLS finds
+/// it taken by the outer call and gets a new one.
+fn with_sending<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    let mut out = SENDING.with_borrow_mut(std::mem::take);
+    out.clear();
+    let result = f(&mut out);
+    SENDING.with_borrow_mut(|kept| *kept = out);
     result
 }
 
@@ -242,10 +256,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
     /// Processes the cut record kept from the last read with `action`: the state machine
     /// wants the bytes it has seen, even when they make no whole record.
     fn act(&mut self, action: Action<'_>) -> io::Result<Step> {
-        let (plain, outgoing) = (&mut self.plain, &mut self.outgoing);
+        let mut outgoing = std::mem::take(&mut self.outgoing);
+        let step = self.act_into(action, &mut outgoing);
+        self.outgoing = outgoing;
+        step
+    }
+
+    /// [`TlsStream::act`] with the ciphertext it makes appended to `outgoing`.
+    fn act_into(&mut self, action: Action<'_>, outgoing: &mut Vec<u8>) -> io::Result<Step> {
+        let plain = &mut self.plain;
         let (used, step) = drive(&mut self.tls, &mut self.partial, outgoing, &mut |p| plain.extend_from_slice(p), action)?;
         self.partial.drain(..used);
         Ok(step)
+    }
+
+    /// Writes as much of `data` as the socket takes now; how much that was.
+    fn write_now(&mut self, cx: &mut Context<'_>, data: &[u8]) -> io::Result<usize> {
+        let mut sent = 0;
+        while sent < data.len() {
+            match Pin::new(&mut self.io).poll_write(cx, &data[sent..]) {
+                Poll::Ready(Ok(0)) => return Err(ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => sent += n,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => break,
+            }
+        }
+        Ok(sent)
     }
 
     /// Hands out plaintext kept from an earlier read; true when there was some.
@@ -332,13 +368,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<S> {
             return Poll::Ready(Ok(0));
         }
         let piece = &data[..data.len().min(WRITE_MAX)];
-        let written = match this.act(Action::Write(piece))? {
+        // Encrypted in the thread's buffer and sent from there if the socket takes it;
+        // the rest is kept, and sent by the next write or flush. A request the socket
+        // takes whole allocates nothing.
+        let step = with_sending(|out| {
+            let step = this.act_into(Action::Write(piece), out);
+            let sent = if step.is_ok() { this.write_now(cx, out) } else { Ok(0) };
+            this.outgoing.extend_from_slice(&out[*sent.as_ref().unwrap_or(&0)..]);
+            step.and_then(|step| sent.map(|_| step))
+        })?;
+        let written = match step {
             Step::Open(n) => n,
             Step::Handshaking => return Poll::Ready(Err(io::Error::other("TLS handshake not complete"))),
             Step::PeerClosed => return Poll::Ready(Err(ErrorKind::BrokenPipe.into())),
         };
-        // Sent now if the socket takes it; otherwise by the next write or flush.
-        let _ = this.poll_send(cx)?;
         Poll::Ready(Ok(written))
     }
 
