@@ -425,12 +425,7 @@ mod tests {
         F: Fn(tokio_rustls::server::TlsStream<TcpStream>) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = ()> + Send,
     {
-        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
-        let key = PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
-        let cert: CertificateDer<'static> = made.cert.der().clone();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().expect("versions").with_no_client_auth().with_single_cert(vec![cert.clone()], key).expect("server config");
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let (acceptor, client) = configs();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let serve = Arc::new(serve);
@@ -444,10 +439,44 @@ mod tests {
                 });
             }
         });
+        (addr, client)
+    }
+
+    /// A rustls server acceptor for `localhost`, and a client configuration that trusts it.
+    fn configs() -> (tokio_rustls::TlsAcceptor, Arc<ClientConfig>) {
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+        let key = PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
+        let cert: CertificateDer<'static> = made.cert.der().clone();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().expect("versions").with_no_client_auth().with_single_cert(vec![cert.clone()], key).expect("server config");
         let mut roots = rustls::RootCertStore::empty();
         roots.add(cert).expect("root");
         let client = ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().expect("versions").with_root_certificates(roots).with_no_client_auth();
-        (addr, Arc::new(client))
+        (tokio_rustls::TlsAcceptor::from(Arc::new(config)), Arc::new(client))
+    }
+
+    #[tokio::test]
+    async fn what_the_socket_does_not_take_at_once_is_kept_and_sent_by_the_next_write_or_flush() {
+        // A pipe that holds 1 KiB, read by a server only once the client has written all:
+        // a write fills the pipe and the connection keeps the rest of its ciphertext.
+        let (client_io, server_io) = tokio::io::duplex(1024);
+        let (acceptor, config) = configs();
+        let size = 100_000;
+        let server = tokio::spawn(async move {
+            let mut tls = acceptor.accept(server_io).await.expect("accept");
+            let mut data = vec![0; size];
+            tls.read_exact(&mut data).await.expect("data");
+            data
+        });
+        let mut conn = connect(config, ServerName::try_from("localhost").expect("name"), client_io).await.expect("handshake");
+        let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+        let taken = conn.write(&data).await.expect("write");
+        assert!(taken > 1024, "one write took only {taken} bytes");
+        assert!(conn.held_bytes() > 0, "the ciphertext the pipe could not take was not kept");
+        conn.write_all(&data[taken..]).await.expect("write the rest");
+        conn.flush().await.expect("flush");
+        assert_eq!(conn.held_bytes(), 0, "a flushed connection holds a buffer");
+        assert!(server.await.expect("server") == data, "the server read other bytes than were written");
     }
 
     async fn open(addr: std::net::SocketAddr, config: &Arc<ClientConfig>) -> TlsStream<TcpStream> {
