@@ -1,4 +1,4 @@
-# Shared by benches/loadgen.sh, tls_loadgen.sh, cold_connections.sh and paired_builds.sh:
+# Shared by benches/loadgen.sh, tls_loadgen.sh, cold_connections.sh, paired_builds.sh and request_cost.sh:
 # sourced, not run.
 
 # The build to measure in $bin: $RELAYBENCH_BIN (the client before a change, say), else the
