@@ -579,7 +579,7 @@ impl StreamChecker {
             self.keep(Finding::new(Rule::MissingMessageStop, Some(at), "stream ended without message_stop", b""));
         }
         if self.message_starts > 0 {
-            let fp = self.take_parts_fingerprint();
+            let fp = self.take_body_fingerprint();
             let seen = fp.differences();
             if !seen.is_empty() {
                 self.keep(Finding::new(Rule::IdentityBackend, None, seen.join("; "), b""));
@@ -595,7 +595,7 @@ impl StreamChecker {
 
     /// The backend fingerprints of the stream's body (PROTOCOL.md §9). The id and the
     /// usage signals are needed for nothing else, so they move rather than copy.
-    fn take_parts_fingerprint(&mut self) -> super::fingerprint::Fingerprint {
+    fn take_body_fingerprint(&mut self) -> super::fingerprint::Fingerprint {
         let mut fp = super::fingerprint::Fingerprint::from_parts(
             self.message_id.take(),
             self.model.as_deref(),
