@@ -131,7 +131,7 @@ impl RateLimits {
             v.and_then(visible_ascii).map(str::trim_ascii)
         }
         let text = |v: Option<&[u8]>| trimmed(v).map(|v| crate::text::cut(v.to_owned()));
-        let number = |v: Option<&[u8]>| trimmed(v).and_then(|v| v.parse::<u64>().ok());
+        let number = |v: Option<&[u8]>| v.and_then(|v| digits(v).or_else(|| trimmed(Some(v)).and_then(|v| v.parse::<u64>().ok())));
         let mut limits = RateLimits { received_unix, retry_after: text(retry[0]), retry_after_ms: text(retry[1]), should_retry: text(retry[2]), ..RateLimits::default() };
         for (slot, [limit, remaining, reset]) in limits.readings.iter_mut().zip(parts) {
             let reset_text = text(reset);
@@ -153,6 +153,20 @@ impl RateLimits {
     pub fn reading(&self, d: Dimension) -> Option<&Reading> {
         self.readings[d as usize].as_ref()
     }
+}
+
+/// The number a value of plain digits holds, between spaces or tabs: what the checked
+/// path (visible text, trimmed, parsed) gives it, without its passes over the bytes.
+/// Anything else, or more digits than always fit, is `None` and left to that path.
+fn digits(value: &[u8]) -> Option<u64> {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = value.iter().position(|b| !blank(b))?;
+    let end = value.iter().rposition(|b| !blank(b))? + 1;
+    let digits = &value[start..end];
+    if digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
 }
 
 /// Now, in unix seconds: what reset times and the mock's headers are reckoned in.
@@ -497,6 +511,26 @@ fn reset_findings(limits: &RateLimits) -> Option<Finding> {
 mod tests {
     use super::*;
     use http::HeaderMap;
+
+    #[test]
+    fn a_count_read_the_quick_way_is_what_the_checked_way_reads() {
+        let checked = |v: &[u8]| visible_ascii(v).map(str::trim_ascii).and_then(|v| v.parse::<u64>().ok());
+        let plain: [&[u8]; 6] = [b"0", b"400000", b" 42 ", b"\t7\t", b"007", b"9999999999999999999"];
+        for v in plain {
+            assert_eq!(digits(v), checked(v), "{:?}", String::from_utf8_lossy(v));
+            assert!(digits(v).is_some(), "{:?} is plain digits", String::from_utf8_lossy(v));
+        }
+        // Left to the checked way, which reads some of them (a sign, a twentieth digit).
+        let other: [&[u8]; 12] = [b"", b" ", b"+5", b"-1", b"1e3", b"\n5", b"5\r", b"12 34", b"18446744073709551615", b"18446744073709551616", "１２".as_bytes(), b"5\x00"];
+        for v in other {
+            assert_eq!(digits(v), None, "{:?}", String::from_utf8_lossy(v));
+        }
+        for v in plain.into_iter().chain(other) {
+            let head: crate::headers::Headers = [("anthropic-ratelimit-requests-limit", v)].into_iter().collect();
+            let read = RateLimits::from_headers(&head, 0.0).and_then(|l| l.reading(Dimension::Requests).and_then(|r| r.limit));
+            assert_eq!(read, checked(v), "{:?}", String::from_utf8_lossy(v));
+        }
+    }
 
     /// A response's headers: `requests` remaining of `limit`, full again at `reset`.
     fn headers(at: f64, limit: u64, remaining: u64, reset: f64) -> RateLimits {
