@@ -69,6 +69,21 @@ fn with_sending<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     result
 }
 
+/// Writes as much of `data` to `io` as it takes now; how much that was. When it takes less,
+/// `io` has registered the task's wake-up.
+fn write_now<S: AsyncWrite + Unpin>(io: &mut S, cx: &mut Context<'_>, data: &[u8]) -> io::Result<usize> {
+    let mut sent = 0;
+    while sent < data.len() {
+        match Pin::new(&mut *io).poll_write(cx, &data[sent..]) {
+            Poll::Ready(Ok(0)) => return Err(ErrorKind::WriteZero.into()),
+            Poll::Ready(Ok(n)) => sent += n,
+            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Pending => break,
+        }
+    }
+    Ok(sent)
+}
+
 /// A client TLS connection over `io`.
 pub struct TlsStream<S> {
     io: S,
@@ -240,13 +255,9 @@ impl<S> TlsStream<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
     /// Writes queued ciphertext; ready once none is left.
     fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.sent < self.outgoing.len() {
-            match Pin::new(&mut self.io).poll_write(cx, &self.outgoing[self.sent..]) {
-                Poll::Ready(Ok(0)) => return Poll::Ready(Err(ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(n)) => self.sent += n,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
+        self.sent += write_now(&mut self.io, cx, &self.outgoing[self.sent..])?;
+        if self.sent < self.outgoing.len() {
+            return Poll::Pending;
         }
         self.outgoing = Vec::new();
         self.sent = 0;
@@ -268,20 +279,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
         let (used, step) = drive(&mut self.tls, &mut self.partial, outgoing, &mut |p| plain.extend_from_slice(p), action)?;
         self.partial.drain(..used);
         Ok(step)
-    }
-
-    /// Writes as much of `data` as the socket takes now; how much that was.
-    fn write_now(&mut self, cx: &mut Context<'_>, data: &[u8]) -> io::Result<usize> {
-        let mut sent = 0;
-        while sent < data.len() {
-            match Pin::new(&mut self.io).poll_write(cx, &data[sent..]) {
-                Poll::Ready(Ok(0)) => return Err(ErrorKind::WriteZero.into()),
-                Poll::Ready(Ok(n)) => sent += n,
-                Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => break,
-            }
-        }
-        Ok(sent)
     }
 
     /// Hands out plaintext kept from an earlier read; true when there was some.
@@ -373,7 +370,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<S> {
         // takes whole allocates nothing.
         let step = with_sending(|out| {
             let step = this.act_into(Action::Write(piece), out);
-            let sent = if step.is_ok() { this.write_now(cx, out) } else { Ok(0) };
+            let sent = if step.is_ok() { write_now(&mut this.io, cx, out) } else { Ok(0) };
             this.outgoing.extend_from_slice(&out[*sent.as_ref().unwrap_or(&0)..]);
             step.and_then(|step| sent.map(|_| step))
         })?;
