@@ -94,6 +94,21 @@ impl<N: AsRef<str>, V: AsRef<[u8]>> FromIterator<(N, V)> for Headers {
     }
 }
 
+impl Headers {
+    /// The values of the fields named `name`. A head is looked up by several names on every
+    /// response (its framing, date, encoding, type, id), each a scan of some twenty fields:
+    /// names are compared as bytes and only where the lengths agree, so most fields are
+    /// passed over by their offsets alone, without slicing the name out.
+    fn named<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
+        let mut starts = (0, 0);
+        self.ends.iter().filter_map(move |&(name_end, value_end)| {
+            let (name_start, value_start) = std::mem::replace(&mut starts, (name_end, value_end));
+            let same = (name_end - name_start) as usize == name.len() && self.names.as_bytes()[name_start as usize..name_end as usize] == *name.as_bytes();
+            same.then(|| &self.values[value_start as usize..value_end as usize])
+        })
+    }
+}
+
 impl HeaderFields for Headers {
     fn fields(&self) -> impl Iterator<Item = (&str, &[u8])> {
         let (mut name_start, mut value_start) = (0, 0);
@@ -103,6 +118,14 @@ impl HeaderFields for Headers {
             (name_start, value_start) = (name_end, value_end);
             field
         })
+    }
+
+    fn first(&self, name: &str) -> Option<&[u8]> {
+        self.named(name).next()
+    }
+
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        self.named(name)
     }
 }
 
@@ -141,6 +164,28 @@ mod tests {
         for value in [&b"caf\xc3\xa9"[..], b"x\ty z~", b"\x7f"] {
             let expected = http::HeaderValue::from_bytes(value).ok().and_then(|v| v.to_str().ok().map(str::to_owned));
             assert_eq!(visible_ascii(value).map(str::to_owned), expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn a_lookup_finds_what_a_scan_of_every_field_finds() {
+        // Names of one length that differ in one byte, repeats, an empty name and value,
+        // and a name that is another's prefix: the lookup compares lengths first.
+        let head: Headers = [
+            ("content-length", "1"),
+            ("content-lengtx", "2"),
+            ("", "empty name"),
+            ("date", ""),
+            ("content-length", "3"),
+            ("content-length-x", "4"),
+            ("x", "5"),
+        ]
+        .into_iter()
+        .collect();
+        for name in ["content-length", "content-lengtx", "content-lengt", "content-length-x", "", "date", "x", "y", "absent"] {
+            let scanned: Vec<&[u8]> = head.fields().filter(|(n, _)| *n == name).map(|(_, v)| v).collect();
+            assert_eq!(head.all(name).collect::<Vec<_>>(), scanned, "{name:?}");
+            assert_eq!(head.first(name), scanned.first().copied(), "{name:?}");
         }
     }
 
