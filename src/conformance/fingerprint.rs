@@ -303,10 +303,14 @@ impl Fingerprint {
                     gateways.push((*shape, n));
                 }
             }
-            let own = n.starts_with(HEADER_RATELIMIT_PREFIX);
-            keep(&mut ratelimit, n, own && !n.contains("-unified-"));
-            keep(&mut unified, n, own && n.contains("-unified-"));
-            keep(&mut renamed, n, renamed_limit(n));
+            // The API sends a dozen of its own: each name is searched once.
+            if n.starts_with(HEADER_RATELIMIT_PREFIX) {
+                let subscription = n.contains("-unified-");
+                keep(&mut ratelimit, n, !subscription);
+                keep(&mut unified, n, subscription);
+            } else {
+                keep(&mut renamed, n, renamed_limit(n));
+            }
             keep(&mut openai, n, n.starts_with("x-ratelimit-"));
             keep(&mut amazon, n, n.starts_with("x-amzn-"));
         }
