@@ -3,13 +3,15 @@
 # machine's load the way CPU seconds do: instructions (callgrind) and calls to the allocator
 # (heaptrack), each the difference between a short and a long run divided by the requests
 # between them, so start-up, handshakes and the report cancel. For a stream sent at once and
-# for a Message, 16 at once, against the TLS mock over HTTP/1.1. Slowed by the tools, the
-# client finds more of a response waiting at each read than at full speed: the counts compare
-# builds, and what a change does at full speed is for perf record or paired_builds.sh to show.
+# for a Message, 16 at once, against the TLS mock over HTTP/1.1 (or HTTP/2, ALPN=http2).
+# Slowed by the tools, the client finds more of a response waiting at each read than at full
+# speed: the counts compare builds, and what a change does at full speed is for perf record
+# or paired_builds.sh to show.
 #
 # Needs: a release build, valgrind, heaptrack (apt install valgrind heaptrack), taskset,
 # python3. Loopback only; about four minutes.
-# Usage: bash benches/request_cost.sh       (RELAYBENCH_BIN=path for another build)
+# Usage: bash benches/request_cost.sh       (RELAYBENCH_BIN=path for another build;
+#        ALPN=http2 for HTTP/2, one connection carrying the 16 streams)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/loadgen_lib.sh
@@ -22,6 +24,8 @@ set_up_run
 url="https://127.0.0.1:$port"
 run_tls_mock 0ms 0
 streams=16
+alpn=${ALPN:-http1}
+case $alpn in http1 | http2) ;; *) echo "ALPN is http1 or http2, not $alpn" >&2; exit 2 ;; esac
 
 # Requests a run's report counts.
 requests_of() { # out
@@ -32,7 +36,7 @@ requests_of() { # out
 profiled() { # name seconds flag tool...
     local name=$1 secs=$2 flag=$3
     shift 3
-    LOADGEN_KEY=$key taskset -c 1 "$@" "$bin" quick "$url" --ca-file "$work/mock-ca.pem" --alpn http1 --concurrency "$streams" \
+    LOADGEN_KEY=$key taskset -c 1 "$@" "$bin" quick "$url" --ca-file "$work/mock-ca.pem" --alpn "$alpn" --concurrency "$streams" \
         --duration "${secs}s" --max-tokens 64 --key-env LOADGEN_KEY $flag --out "$work/$name.d" -q >/dev/null 2>&1
 }
 
@@ -57,5 +61,5 @@ for workload in stream message; do
     done
     calls() { heaptrack_print "$work/ht-$workload-$1.zst" 2>/dev/null | awk '/^calls to allocation functions:/ {print $5}'; }
     allocations=$(marginal "$(calls 2)" "$(calls 6)" "$work/ht-$workload-2.d" "$work/ht-$workload-6.d")
-    printf '%-8s %8.1fk instructions, %5.1f allocations per request\n' "$workload" "$(python3 -c "print($instructions / 1000)")" "$allocations"
+    printf '%-6s %-8s %8.1fk instructions, %5.1f allocations per request\n' "$alpn" "$workload" "$(python3 -c "print($instructions / 1000)")" "$allocations"
 done
