@@ -52,15 +52,20 @@ run_tls_mock() { # ttft tokens_per_s
     wait_for_mock "$work/mock.log" "$work/mock-ca.pem"
 }
 
-# wrk over TLS on core 1, $streams connections for $seconds; prints its requests/s.
-run_wrk() { # stream out
-    cat >"$2.lua" <<LUA
+# The script that makes wrk send the workload's request, as FILE.
+wrk_script() { # stream file
+    cat >"$2" <<LUA
 wrk.method = "POST"
 wrk.body = '$(body "$1")'
 wrk.headers["x-api-key"] = "$key"
 wrk.headers["anthropic-version"] = "2023-06-01"
 wrk.headers["content-type"] = "application/json"
 LUA
+}
+
+# wrk over TLS on core 1, $streams connections for $seconds; prints its requests/s.
+run_wrk() { # stream out
+    wrk_script "$1" "$2.lua"
     /usr/bin/time -f 'cpu %U %S' -o "$2.time" taskset -c 1 wrk -t1 -c "$streams" -d "${seconds}s" -s "$2.lua" "$url/v1/messages" >"$2.out" 2>&1
     awk '/^Requests\/sec:/ {print $2}' "$2.out"
 }

@@ -10,14 +10,18 @@
 #
 # Needs: a release build, valgrind, heaptrack (apt install valgrind heaptrack), taskset,
 # python3. Loopback only; about four minutes.
+# PEERS=1 also counts the instructions of the peer on the same path (wrk over HTTP/1.1,
+# h2load over HTTP/2), which reads the bytes and checks nothing. Those counts leave out the
+# kernel's work, which CPU seconds include, and count a large copy by `rep movsb` a byte at
+# a time: they show where user-space work goes, not the ratio of CPU seconds.
 # Usage: bash benches/request_cost.sh       (RELAYBENCH_BIN=path for another build;
-#        ALPN=http2 for HTTP/2, one connection carrying the 16 streams)
+#        ALPN=http2 for HTTP/2, one connection carrying the 16 streams; PEERS=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/loadgen_lib.sh
 
-for tool in valgrind heaptrack heaptrack_print taskset; do
-    command -v "$tool" >/dev/null || { echo "$tool not found (apt install valgrind heaptrack util-linux)" >&2; exit 2; }
+for tool in valgrind heaptrack heaptrack_print taskset ${PEERS:+wrk h2load}; do
+    command -v "$tool" >/dev/null || { echo "$tool not found (apt install valgrind heaptrack util-linux wrk nghttp2-client)" >&2; exit 2; }
 done
 find_relaybench
 set_up_run
@@ -41,11 +45,31 @@ profiled() { # name seconds flag tool...
 }
 
 # Per request: (count in the long run - count in the short one) / (requests between them).
+per_request() { # short_count long_count short_requests long_requests
+    python3 -c 'import sys; c1, c2, r1, r2 = map(float, sys.argv[1:]); print(f"{(c2 - c1) / (r2 - r1):.1f}")' "$@"
+}
+
+# The same, with the requests read from relaybench's reports.
 marginal() { # short_count long_count short_out long_out
-    local a b
-    a=$(requests_of "$3")
-    b=$(requests_of "$4")
-    python3 -c 'import sys; c1, c2, r1, r2 = map(float, sys.argv[1:]); print(f"{(c2 - c1) / (r2 - r1):.1f}")' "$1" "$2" "$a" "$b"
+    per_request "$1" "$2" "$(requests_of "$3")" "$(requests_of "$4")"
+}
+
+# The peer under callgrind for SECONDS, with the streams relaybench has; prints the
+# requests it completed.
+peer_profiled() { # name seconds stream
+    local out="$work/$1"
+    if [ "$alpn" = http1 ]; then
+        wrk_script "$3" "$out.lua"
+        taskset -c 1 valgrind --tool=callgrind --callgrind-out-file="$out.cg" wrk -t1 -c "$streams" -d "${2}s" -s "$out.lua" "$url/v1/messages" >"$out.txt" 2>&1
+        # "  10029 requests in 9.05s, 90.45MB read"
+        awk '/ requests in / {print $1}' "$out.txt"
+    else
+        body "$3" >"$out.body"
+        taskset -c 1 valgrind --tool=callgrind --callgrind-out-file="$out.cg" h2load -c 1 -m "$streams" -D "$2" -d "$out.body" \
+            -H "x-api-key: $key" -H "anthropic-version: 2023-06-01" -H "content-type: application/json" "$url/v1/messages" >"$out.txt" 2>&1
+        # "requests: 3664 total, 3680 started, 3664 done, 3664 succeeded, …"
+        awk '/^requests:/ {print $6}' "$out.txt"
+    fi
 }
 
 for workload in stream message; do
@@ -62,4 +86,15 @@ for workload in stream message; do
     calls() { heaptrack_print "$work/ht-$workload-$1.zst" 2>/dev/null | awk '/^calls to allocation functions:/ {print $5}'; }
     allocations=$(marginal "$(calls 2)" "$(calls 6)" "$work/ht-$workload-2.d" "$work/ht-$workload-6.d")
     printf '%-6s %-8s %8.1fk instructions, %5.1f allocations per request\n' "$alpn" "$workload" "$(python3 -c "print($instructions / 1000)")" "$allocations"
+    if [ -n "${PEERS:-}" ]; then
+        stream=false
+        [ "$workload" = stream ] && stream=true
+        peer=wrk
+        [ "$alpn" = http2 ] && peer=h2load
+        short=$(peer_profiled "peer-$workload-3" 3 "$stream")
+        long=$(peer_profiled "peer-$workload-9" 9 "$stream")
+        cg() { awk '/^summary:/ {print $2}' "$work/peer-$workload-$1.cg"; }
+        theirs=$(per_request "$(cg 3)" "$(cg 9)" "$short" "$long")
+        printf '%-6s %-8s %8.1fk instructions (%s), relaybench %.2fx\n' "$alpn" "$workload" "$(python3 -c "print($theirs / 1000)")" "$peer" "$(python3 -c "print($instructions / $theirs)")"
+    fi
 done
