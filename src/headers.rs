@@ -82,19 +82,7 @@ impl Headers {
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
-}
 
-impl<N: AsRef<str>, V: AsRef<[u8]>> FromIterator<(N, V)> for Headers {
-    fn from_iter<I: IntoIterator<Item = (N, V)>>(fields: I) -> Headers {
-        let mut headers = Headers::default();
-        for (name, value) in fields {
-            headers.push(name.as_ref(), value.as_ref());
-        }
-        headers
-    }
-}
-
-impl Headers {
     /// The values of the fields named `name`. A head is looked up by several names on every
     /// response (its framing, date, encoding, type, id), each a scan of some twenty fields:
     /// names are compared as bytes and only where the lengths agree, so most fields are
@@ -106,6 +94,16 @@ impl Headers {
             let same = (name_end - name_start) as usize == name.len() && self.names.as_bytes()[name_start as usize..name_end as usize] == *name.as_bytes();
             same.then(|| &self.values[value_start as usize..value_end as usize])
         })
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<[u8]>> FromIterator<(N, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(fields: I) -> Headers {
+        let mut headers = Headers::default();
+        for (name, value) in fields {
+            headers.push(name.as_ref(), value.as_ref());
+        }
+        headers
     }
 }
 
