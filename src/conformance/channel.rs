@@ -175,12 +175,12 @@ impl Evidence {
     pub fn observe(&mut self, fp: &Fingerprint, capture: Option<&str>) {
         let model = fp.requested.as_deref().or_else(|| fp.observed.iter().find(|o| o.signal == Signal::Model).map(|o| o.example.as_str()));
         let mut key = model.unwrap_or("(unnamed)");
-        if !self.models.contains_key(key) && self.models.len() >= MAX_MODELS {
-            key = OTHER_MODELS;
-        }
         // Looked up before a key is made: nearly every response is of a model seen before.
         if !self.models.contains_key(key) {
-            self.models.insert(key.to_owned(), ModelEvidence::default());
+            if self.models.len() >= MAX_MODELS {
+                key = OTHER_MODELS;
+            }
+            self.models.entry(key.to_owned()).or_default();
         }
         let Some(m) = self.models.get_mut(key) else { return };
         m.responses += 1;
