@@ -52,21 +52,34 @@ run_tls_mock() { # ttft tokens_per_s
     wait_for_mock "$work/mock.log" "$work/mock-ca.pem"
 }
 
-# The script that makes wrk send the workload's request, as FILE.
-wrk_script() { # stream file
-    cat >"$2" <<LUA
+# wrk sending the workload's request on $streams connections for SECONDS, run under the
+# command given after OUT (GNU time, valgrind, taskset); its output in OUT.out.
+wrk_under() { # stream seconds out command...
+    local stream=$1 secs=$2 out=$3
+    shift 3
+    cat >"$out.lua" <<LUA
 wrk.method = "POST"
-wrk.body = '$(body "$1")'
+wrk.body = '$(body "$stream")'
 wrk.headers["x-api-key"] = "$key"
 wrk.headers["anthropic-version"] = "2023-06-01"
 wrk.headers["content-type"] = "application/json"
 LUA
+    "$@" wrk -t1 -c "$streams" -d "${secs}s" -s "$out.lua" "$url/v1/messages" >"$out.out" 2>&1
+}
+
+# h2load sending the workload's request as $streams streams on one connection for SECONDS,
+# run under the command given after OUT; its output in OUT.out.
+h2load_under() { # stream seconds out command...
+    local stream=$1 secs=$2 out=$3
+    shift 3
+    body "$stream" >"$out.body"
+    "$@" h2load -c 1 -m "$streams" -D "$secs" -d "$out.body" \
+        -H "x-api-key: $key" -H "anthropic-version: 2023-06-01" -H "content-type: application/json" "$url/v1/messages" >"$out.out" 2>&1
 }
 
 # wrk over TLS on core 1, $streams connections for $seconds; prints its requests/s.
 run_wrk() { # stream out
-    wrk_script "$1" "$2.lua"
-    /usr/bin/time -f 'cpu %U %S' -o "$2.time" taskset -c 1 wrk -t1 -c "$streams" -d "${seconds}s" -s "$2.lua" "$url/v1/messages" >"$2.out" 2>&1
+    wrk_under "$1" "$seconds" "$2" /usr/bin/time -f 'cpu %U %S' -o "$2.time" taskset -c 1
     awk '/^Requests\/sec:/ {print $2}' "$2.out"
 }
 

@@ -58,17 +58,15 @@ marginal() { # short_count long_count short_out long_out
 # requests it completed.
 peer_profiled() { # name seconds stream
     local out="$work/$1"
+    local under=(taskset -c 1 valgrind --tool=callgrind --callgrind-out-file="$out.cg")
     if [ "$alpn" = http1 ]; then
-        wrk_script "$3" "$out.lua"
-        taskset -c 1 valgrind --tool=callgrind --callgrind-out-file="$out.cg" wrk -t1 -c "$streams" -d "${2}s" -s "$out.lua" "$url/v1/messages" >"$out.txt" 2>&1
+        wrk_under "$3" "$2" "$out" "${under[@]}"
         # "  10029 requests in 9.05s, 90.45MB read"
-        awk '/ requests in / {print $1}' "$out.txt"
+        awk '/ requests in / {print $1}' "$out.out"
     else
-        body "$3" >"$out.body"
-        taskset -c 1 valgrind --tool=callgrind --callgrind-out-file="$out.cg" h2load -c 1 -m "$streams" -D "$2" -d "$out.body" \
-            -H "x-api-key: $key" -H "anthropic-version: 2023-06-01" -H "content-type: application/json" "$url/v1/messages" >"$out.txt" 2>&1
+        h2load_under "$3" "$2" "$out" "${under[@]}"
         # "requests: 3664 total, 3680 started, 3664 done, 3664 succeeded, …"
-        awk '/^requests:/ {print $6}' "$out.txt"
+        awk '/^requests:/ {print $6}' "$out.out"
     fi
 }
 

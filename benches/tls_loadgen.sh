@@ -27,9 +27,7 @@ set_up_run
 url="https://127.0.0.1:$port"
 
 run_h2load() { # stream out
-    body "$1" >"$2.body"
-    /usr/bin/time -f 'cpu %U %S' -o "$2.time" taskset -c 1 h2load -c 1 -m "$streams" -D "$seconds" -d "$2.body" \
-        -H "x-api-key: $key" -H "anthropic-version: 2023-06-01" -H "content-type: application/json" "$url/v1/messages" >"$2.out" 2>&1
+    h2load_under "$1" "$seconds" "$2" /usr/bin/time -f 'cpu %U %S' -o "$2.time" taskset -c 1
     # "finished in 10.00s, 12345.67 req/s, …": completed requests over the run.
     awk '/^finished in/ {gsub(",", "", $4); print $4}' "$2.out"
 }
